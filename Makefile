@@ -1,0 +1,38 @@
+# opsctl developer tasks. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test bench lint venv clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	@echo "== opsctl rules validate rulesets/"
+	$(VENV)/bin/opsctl rules validate rulesets/
+	@echo "== opsctl rules coverage rulesets/"
+	$(VENV)/bin/opsctl rules coverage rulesets/ || true
+	@if [ -x examples/demo.sh ]; then ./examples/demo.sh $(VENV)/bin/opsctl; fi
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check opsctl tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	mkdir -p benchmarks/results
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""The Typer command-line layer. Only this package imports typer and rich."""

@@ -1,0 +1,78 @@
+"""The `opsctl` root command: groups, --version, --debug, and uniform error handling."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import typer
+
+from opsctl import __version__
+from opsctl.cli.output import EXIT_INPUT, console
+from opsctl.errors import InputError
+
+app = typer.Typer(
+    name="opsctl",
+    help="Ops toolkit for SREs: Prometheus rules, Alertmanager, detectors, SLOs and on-call.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"opsctl {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+) -> None:
+    """opsctl: lint and test Prometheus rules, check Alertmanager routing, run detectors, SLOs, on-call."""
+    if debug:
+        os.environ["OPSCTL_DEBUG"] = "1"
+
+
+def _register() -> None:
+    """Attach the command groups. Each lives in its own module under opsctl.cli."""
+    from opsctl.cli import rules
+
+    app.add_typer(rules.app, name="rules")
+
+
+_register()
+
+
+def run() -> None:
+    """Console-script entry point: maps input errors to exit 2 and hides tracebacks unless --debug."""
+    debug = "--debug" in sys.argv[1:] or os.environ.get("OPSCTL_DEBUG") == "1"
+    try:
+        app(standalone_mode=True)
+    except InputError as exc:
+        if debug:
+            traceback.print_exc()
+        console(stderr=True).print(f"error: {exc}", markup=False)
+        sys.exit(EXIT_INPUT)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        else:
+            console(stderr=True).print(
+                f"error: {type(exc).__name__}: {exc} (run with --debug for a traceback)", markup=False
+            )
+        sys.exit(EXIT_INPUT)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

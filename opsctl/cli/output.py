@@ -1,0 +1,70 @@
+"""Shared output helpers for every command: format option, consoles, JSON emission, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum, StrEnum
+from typing import Any
+
+import typer
+from rich.console import Console
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_INPUT = 2
+
+JSON_SCHEMA_VERSION = 1
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+FORMAT_OPTION = typer.Option(Format.text, "--format", "-f", help="Output format.", case_sensitive=False)
+
+
+def _no_color() -> bool:
+    return "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != ""
+
+
+def console(stderr: bool = False) -> Console:
+    """A rich console that honours NO_COLOR and plain output when not on a terminal."""
+    stream = sys.stderr if stderr else sys.stdout
+    is_tty = stream.isatty()
+    force = os.environ.get("FORCE_COLOR") not in (None, "", "0")
+    return Console(
+        file=stream,
+        no_color=_no_color(),
+        force_terminal=True if force and not _no_color() else None,
+        color_system="auto" if (is_tty or force) and not _no_color() else None,
+        highlight=False,
+        soft_wrap=not is_tty,
+        width=None if is_tty else 200,
+    )
+
+
+def emit_json(payload: Any) -> None:
+    """Write a JSON document to stdout (sorted keys are not used: schemas define the order)."""
+    sys.stdout.write(json.dumps(payload, indent=2, default=_default, ensure_ascii=False))
+    sys.stdout.write("\n")
+
+
+def _default(obj: Any) -> Any:
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if isinstance(obj, Enum):
+        return obj.value
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def fail_input(message: str) -> typer.Exit:
+    """Print a one-line input error and return the Exit(2) to raise."""
+    console(stderr=True).print(f"error: {message}", markup=False)
+    return typer.Exit(EXIT_INPUT)
