@@ -1,0 +1,226 @@
+"""Exported time series: Prometheus `query_range` JSON, CSV and Parquet.
+
+Every reader returns `list[Series]`, one per distinct label set, samples sorted by time.
+
+Formats
+- Prometheus JSON: the body of `/api/v1/query_range` (`{"status": "success", "data": {"resultType":
+  "matrix", "result": [{"metric": {...}, "values": [[ts, "v"], ...]}]}}`), its `data` object, or the
+  bare `result` list; instant-vector results (`"value": [ts, "v"]`) are accepted too.
+- CSV / Parquet, long format: a `timestamp` column (Unix seconds, milliseconds are detected, or
+  ISO-8601 / "YYYY-MM-DD HH:MM:SS" taken as UTC), a `value` column, and any other columns as labels;
+  a column named `__name__`, `metric` or `name` gives the metric name.
+- CSV / Parquet, wide format (no `value` column): every column besides `timestamp` is one series whose
+  metric name is the column name.
+A series without a metric name gets `default_name` (the file's stem unless given).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from opsctl.errors import InputError
+
+NAME_COLUMNS = ("__name__", "metric", "name")
+TIME_COLUMNS = ("timestamp", "time", "ts")
+
+
+@dataclass
+class Series:
+    """One time series: labels (including `__name__`), sample times in Unix seconds, float values."""
+
+    labels: dict[str, str]
+    timestamps: np.ndarray
+    values: np.ndarray
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.labels.get("__name__", "")
+
+    def __len__(self) -> int:
+        return int(self.timestamps.shape[0])
+
+
+def read_export(path: str | Path, fmt: str | None = None, default_name: str | None = None) -> list[Series]:
+    """Read an export file; `fmt` is json, csv or parquet (guessed from the suffix when None)."""
+    p = Path(path)
+    kind = (fmt or _guess_format(p)).lower()
+    name = default_name if default_name is not None else p.stem.split(".")[0]
+    if not p.exists():
+        raise InputError("no such file", str(p))
+    if p.is_dir():
+        raise InputError("is a directory", str(p))
+    if kind == "json":
+        return _read_json(p, name)
+    if kind == "csv":
+        try:
+            frame = pd.read_csv(p, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InputError(f"invalid CSV: {_first_line(exc)}", str(p)) from None
+        return series_from_frame(frame, str(p), name)
+    if kind == "parquet":
+        try:
+            frame = pd.read_parquet(p)
+        except Exception as exc:  # pyarrow raises many types for corrupt files
+            raise InputError(f"invalid Parquet: {_first_line(exc)}", str(p)) from None
+        return series_from_frame(frame, str(p), name)
+    raise InputError(f"unknown export format {kind!r} (expected json, csv or parquet)", str(p))
+
+
+def _guess_format(p: Path) -> str:
+    suffix = p.suffix.lower()
+    if suffix in (".json",):
+        return "json"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".csv", ".txt"):
+        return "csv"
+    raise InputError("cannot tell the export format from the file name; use .json, .csv or .parquet", str(p))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _read_json(p: Path, default_name: str) -> list[Series]:
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", str(p), exc.lineno, exc.colno) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", str(p)) from None
+    return series_from_prometheus_json(doc, str(p), default_name)
+
+
+def series_from_prometheus_json(doc: Any, filename: str = "<json>", default_name: str = "") -> list[Series]:
+    """Series from a Prometheus API response body (or its `data`, or its `result` list)."""
+    if isinstance(doc, dict) and "status" in doc:
+        if doc.get("status") != "success":
+            raise InputError(f"Prometheus response status {doc.get('status')!r}: {doc.get('error', '')}", filename)
+        doc = doc.get("data")
+    if isinstance(doc, dict):
+        if doc.get("resultType") not in ("matrix", "vector", None):
+            raise InputError(f"unsupported resultType {doc.get('resultType')!r}", filename)
+        doc = doc.get("result")
+    if not isinstance(doc, list):
+        raise InputError("expected a Prometheus query_range response (data.result list)", filename)
+    merged: dict[tuple[tuple[str, str], ...], tuple[list[float], list[float]]] = {}
+    for i, item in enumerate(doc):
+        if not isinstance(item, dict) or not isinstance(item.get("metric", {}), dict):
+            raise InputError(f"result[{i}]: expected an object with 'metric' and 'values'", filename)
+        labels = {str(k): str(v) for k, v in item.get("metric", {}).items()}
+        if "__name__" not in labels and default_name:
+            labels["__name__"] = default_name
+        pairs = item.get("values")
+        if pairs is None and "value" in item:
+            pairs = [item["value"]]
+        if not isinstance(pairs, list):
+            raise InputError(f"result[{i}]: 'values' must be a list of [time, value] pairs", filename)
+        key = tuple(sorted(labels.items()))
+        ts, vs = merged.setdefault(key, ([], []))
+        for j, pair in enumerate(pairs):
+            try:
+                t, v = pair
+                ts.append(float(t))
+                vs.append(_float(v))
+            except (TypeError, ValueError):
+                raise InputError(f"result[{i}].values[{j}]: expected [time, \"value\"]", filename) from None
+    return [_make(dict(key), np.asarray(ts, dtype=np.float64), np.asarray(vs, dtype=np.float64))
+            for key, (ts, vs) in merged.items()]
+
+
+def _float(v: Any) -> float:
+    if isinstance(v, str):
+        low = v.strip().lower()
+        if low in ("+inf", "inf"):
+            return float("inf")
+        if low == "-inf":
+            return float("-inf")
+        if low == "nan":
+            return float("nan")
+    return float(v)
+
+
+def _make(labels: dict[str, str], ts: np.ndarray, vs: np.ndarray) -> Series:
+    order = np.argsort(ts, kind="stable")
+    return Series(labels, ts[order], vs[order])
+
+
+def parse_timestamps(col: pd.Series, filename: str) -> np.ndarray:
+    """Unix seconds from a column of numbers (s or ms) or date-time strings (UTC unless zoned)."""
+    numeric = pd.to_numeric(col, errors="coerce")
+    if not numeric.isna().any():
+        arr = numeric.to_numpy(dtype=np.float64)
+        if arr.size and np.nanmax(np.abs(arr)) > 1e11:  # milliseconds since the epoch
+            arr = arr / 1000.0
+        return arr
+    try:
+        parsed = pd.to_datetime(col, utc=True, format="mixed")
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"column 'timestamp': cannot parse times ({_first_line(exc)})", filename) from None
+    if parsed.isna().any():
+        row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+        raise InputError(f"column 'timestamp': empty or invalid time in data row {row + 1}", filename, row + 2)
+    epoch = pd.Timestamp(0, tz="UTC")
+    return (parsed - epoch).dt.total_seconds().to_numpy(dtype=np.float64)
+
+
+def series_from_frame(frame: pd.DataFrame, filename: str = "<frame>", default_name: str = "") -> list[Series]:
+    """Series from a long or wide DataFrame (see the module docstring)."""
+    columns = {str(c).strip().lower(): c for c in frame.columns}
+    time_col = next((columns[c] for c in TIME_COLUMNS if c in columns), None)
+    if time_col is None:
+        raise InputError(f"no 'timestamp' column (columns: {', '.join(map(str, frame.columns))})", filename, 1)
+    if frame.empty:
+        return []
+    ts = parse_timestamps(frame[time_col], filename)
+    if "value" in columns:
+        value_col = columns["value"]
+        values = _values(frame[value_col], filename, str(value_col))
+        label_cols = [c for c in frame.columns if c not in (time_col, value_col)]
+        name_col = next((columns[c] for c in NAME_COLUMNS if c in columns and columns[c] in label_cols), None)
+        if not label_cols:
+            labels = {"__name__": default_name} if default_name else {}
+            return [_make(labels, ts, values)]
+        keys = frame[label_cols].astype(str).fillna("")
+        out: list[Series] = []
+        for key, idx in keys.groupby(label_cols, sort=True).indices.items():
+            key_t = key if isinstance(key, tuple) else (key,)
+            labels = {}
+            for col, val in zip(label_cols, key_t, strict=True):
+                if val == "":
+                    continue  # an empty label value is the same as no label in Prometheus
+                labels["__name__" if col == name_col else str(col)] = str(val)
+            if "__name__" not in labels and default_name:
+                labels["__name__"] = default_name
+            out.append(_make(labels, ts[idx], values[idx]))
+        return out
+    result = []
+    for col in frame.columns:
+        if col == time_col:
+            continue
+        vals = _values(frame[col], filename, str(col))
+        keep = ~np.isnan(vals)
+        result.append(_make({"__name__": str(col)}, ts[keep], vals[keep]))
+    return result
+
+
+def _values(col: pd.Series, filename: str, name: str) -> np.ndarray:
+    if col.dtype.kind in "fiu":
+        return col.to_numpy(dtype=np.float64)
+    text = col.astype(str).str.strip()
+    mapped = text.str.lower().map({"+inf": "inf", "-inf": "-inf", "inf": "inf", "nan": "nan", "": "nan"})
+    text = mapped.fillna(text)
+    numeric = pd.to_numeric(text, errors="coerce")
+    bad = numeric.isna() & (text.str.lower() != "nan")
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"column {name!r}: not a number: {text.iloc[row]!r}", filename, row + 2)
+    return numeric.to_numpy(dtype=np.float64)
