@@ -44,13 +44,26 @@ class PosDict(dict[str, Any]):
     """A dict from YAML that knows where it and its keys/values stand (1-based line, column)."""
 
     loc: Loc = (0, 0)
+    end: Loc = (0, 0)
     key_locs: dict[str, Loc]
     value_locs: dict[str, Loc]
+    scalar_texts: dict[str, str]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.key_locs = {}
         self.value_locs = {}
+        self.scalar_texts = {}
+
+    def text(self, key: str) -> str | None:
+        """The source text of a scalar value as a Go YAML decoder would put it in a string field.
+
+        `yes`, `1.50` or `5` stay as written (PyYAML would make them bool/float/int); null is "".
+        Returns None when the key is missing or its value is not a scalar.
+        """
+        if key not in self.scalar_texts:
+            return None
+        return "" if self[key] is None else self.scalar_texts[key]
 
     def key_loc(self, key: str) -> Loc:
         return self.key_locs.get(key, self.loc)
@@ -132,6 +145,7 @@ class _Builder:
                 raise self.fail(f"invalid merge key: {_problem(exc)}", node) from None
             mapping = PosDict()
             mapping.loc = _loc(node)
+            mapping.end = (node.end_mark.line + 1, node.end_mark.column + 1)
             for key_node, value_node in node.value:
                 raw_key = self.build(key_node, depth + 1)
                 if isinstance(raw_key, (dict, list)):
@@ -140,6 +154,8 @@ class _Builder:
                 if skey in mapping:
                     raise self.fail(f'mapping key "{skey}" already defined', key_node)
                 mapping[skey] = self.build(value_node, depth + 1)
+                if isinstance(value_node, ScalarNode):
+                    mapping.scalar_texts[skey] = value_node.value
                 mapping.key_locs[skey] = _loc(key_node)
                 mapping.value_locs[skey] = _loc(value_node)
             return mapping

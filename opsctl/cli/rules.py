@@ -2,7 +2,183 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
+
 import typer
+from rich.markdown import Markdown
+from rich.table import Table
+
+from opsctl.cli.output import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, FORMAT_OPTION, Format, console, emit_json
+from opsctl.cli.rules_text import render_coverage, render_validation
+from opsctl.errors import InputError
+from opsctl.rules.checks import REGISTRY
+from opsctl.rules.config import RulesConfig, discover_config, load_config
+from opsctl.rules.model import Severity
+from opsctl.rules.versions import PromVersion
 
 app = typer.Typer(help="Validate, unit-test and backtest Prometheus alerting and recording rules.",
                   no_args_is_help=True)
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+    junit = "junit"
+
+
+class FailOn(StrEnum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+    never = "never"
+
+
+def _config(config: Path | None, prometheus_version: str | None) -> RulesConfig:
+    cfg = load_config(config) if config else discover_config(Path.cwd())
+    if prometheus_version:
+        try:
+            cfg.prometheus_version = PromVersion.parse(prometheus_version)
+        except ValueError as exc:
+            raise InputError(str(exc), "--prometheus-version") from None
+    return cfg
+
+
+CONFIG_OPTION = typer.Option(None, "--config", "-c", help="Configuration file (.opsctl.yaml or pyproject.toml); "
+                             "default: discovered from the current directory upwards.", exists=False)
+VERSION_OPTION = typer.Option(None, "--prometheus-version", help="Target Prometheus version (e.g. 2.42, 3.0): "
+                              "decides which fields and functions are accepted.")
+
+
+@app.command("validate")
+def validate_cmd(
+    paths: list[str] = typer.Argument(..., help="Rule files, directories (searched recursively) or globs."),
+    fmt: ReportFormat = typer.Option(ReportFormat.text, "--format", "-f", help="Report format."),
+    fail_on: FailOn | None = typer.Option(None, "--fail-on", help="Exit 1 when a finding is at or above this "
+                                          "severity (default from config: warning)."),
+    config: Path | None = CONFIG_OPTION,
+    prometheus_version: str | None = VERSION_OPTION,
+    changed_since: str | None = typer.Option(None, "--changed-since", help="Lint only rules changed since this "
+                                             "git revision."),
+    disable: list[str] = typer.Option([], "--disable", help="Check id to switch off (repeatable)."),
+    enable: list[str] = typer.Option([], "--enable", help="Off-by-default check id to switch on (repeatable)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Text: show only findings that fail the run."),
+) -> None:
+    """Lint rule files: promtool's errors plus best-practice checks. Exit 0 clean, 1 findings, 2 bad input."""
+    from opsctl.rules.reporters import REPORTERS
+    from opsctl.rules.validate import ValidationResult, expand_paths, validate
+
+    cfg = _config(config, prometheus_version)
+    for cid in [*disable, *enable]:
+        if cid not in REGISTRY:
+            raise InputError(f"unknown check id {cid!r} (see `opsctl rules checks`)", "--disable/--enable")
+    cfg.disable |= set(disable)
+    cfg.enable |= set(enable)
+    threshold_name = fail_on.value if fail_on else cfg.fail_on.name
+    files, skipped = expand_paths(paths)
+    only = None
+    if changed_since:
+        from opsctl.rules.gitdiff import changed_lines
+
+        only = changed_lines(changed_since, files)
+    result: ValidationResult = validate(files, cfg, only_rules=only)
+    result.skipped = skipped
+    threshold = Severity.parse(threshold_name) if threshold_name != "never" else None
+    report_level = threshold_name if threshold_name != "never" else "error"
+    if fmt == ReportFormat.text:
+        out_console = console()
+        if output:
+            from rich.console import Console
+
+            with output.open("w", encoding="utf-8") as fh:
+                render_validation(Console(file=fh, no_color=True, width=200), result,
+                                  threshold or Severity.error, quiet)
+        else:
+            render_validation(out_console, result, threshold or Severity.error, quiet)
+    else:
+        text = REPORTERS[fmt.value].render(result, report_level)
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            typer.echo(text, nl=False)
+    if result.unreadable:
+        raise typer.Exit(EXIT_INPUT)
+    if threshold is not None and result.at_or_above(threshold):
+        raise typer.Exit(EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command("checks")
+def checks_cmd(fmt: Format = FORMAT_OPTION) -> None:
+    """List every check: id, default severity, scope, summary."""
+    rows = sorted(REGISTRY.values(), key=lambda i: (i.scope != "structural", i.id))
+    if fmt == Format.json:
+        emit_json({"schema_version": 1, "checks": [
+            {"id": i.id, "severity": i.severity.name, "scope": i.scope, "default_enabled": i.default_enabled,
+             "summary": i.summary} for i in rows]})
+        return
+    table = Table(title="opsctl rules checks")
+    table.add_column("id", style="magenta", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("scope", no_wrap=True)
+    table.add_column("summary")
+    for i in rows:
+        table.add_row(i.id, i.severity.name, i.scope, i.summary)
+    console().print(table)
+
+
+@app.command("explain")
+def explain_cmd(check_id: str = typer.Argument(..., help="Check id, as listed by `opsctl rules checks`."),
+                fmt: Format = FORMAT_OPTION) -> None:
+    """Explain one check: what it finds, why it matters, how to fix or silence it."""
+    info = REGISTRY.get(check_id)
+    if info is None:
+        close = [c for c in REGISTRY if check_id in c or c in check_id]
+        hint = f" (did you mean {', '.join(close)}?)" if close else " (see `opsctl rules checks`)"
+        raise InputError(f"unknown check id {check_id!r}{hint}", "explain")
+    if fmt == Format.json:
+        emit_json({"schema_version": 1, "id": info.id, "severity": info.severity.name, "scope": info.scope,
+                   "summary": info.summary, "docs": info.docs})
+        return
+    md = (f"# {info.id}\n\n**{info.summary}** — default severity `{info.severity.name}`, scope `{info.scope}`."
+          f"\n\n{info.docs}\n\nSilence it for one rule with a comment `# opsctl: disable={info.id}` on or above "
+          f"the rule, for a file with `# opsctl: disable-file={info.id}`, or everywhere with `disable: "
+          f"[{info.id}]` in the configuration.\n")
+    console().print(Markdown(md))
+
+
+@app.command("coverage")
+def coverage_cmd(
+    paths: list[str] = typer.Argument(..., help="Rule files, directories or globs."),
+    fmt: Format = FORMAT_OPTION,
+    config: Path | None = CONFIG_OPTION,
+    prometheus_version: str | None = VERSION_OPTION,
+    service_label: str | None = typer.Option(None, "--service-label", help="Label naming the service/component."),
+    min_alerts: int | None = typer.Option(None, "--min-alerts", help="Minimum alerts per service (policy)."),
+) -> None:
+    """Alert coverage per service: alerts by severity, metrics referenced; exit 1 below the policy."""
+    from opsctl.rules.coverage import coverage
+    from opsctl.rules.loader import LoadOptions, parse_rule_file
+    from opsctl.rules.validate import expand_paths
+
+    cfg = _config(config, prometheus_version)
+    if service_label:
+        cfg.coverage.service_label = service_label
+    if min_alerts is not None:
+        cfg.coverage.min_alerts_per_service = min_alerts
+    files, _ = expand_paths(paths)
+    options = LoadOptions(prometheus_version=cfg.prometheus_version, check_templates=False)
+    parsed = [parse_rule_file(p, options) for p in files]
+    bad = [f for f in parsed if f.unreadable]
+    if bad:
+        first = bad[0].problems[0]
+        raise InputError(first.message, first.file, first.line, first.column)
+    report = coverage(parsed, cfg)
+    if fmt == Format.json:
+        emit_json(report.to_dict())
+    else:
+        render_coverage(console(), report)
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)

@@ -1,0 +1,1 @@
+"""Prometheus rule files: loading, validation (promtool parity), best-practice checks, coverage."""

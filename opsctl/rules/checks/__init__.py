@@ -1,0 +1,54 @@
+"""The registry of rule checks: every check id, its summary, docs and implementation, in one place.
+
+A check module defines `INFO: CheckInfo` and either `check_rule(rule, group, ctx)` (per rule) or
+`check_files(ctx)` (across all files). Structural ids (what the loader reports) are listed from
+`structural.INFOS` so that `opsctl rules checks` and `explain` cover them too.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from opsctl.rules.checks import (
+    absent_misuse,
+    aggregation_drops_label,
+    alert_for_missing,
+    annotation_required,
+    counter_without_rate,
+    dashboard_link,
+    duplicate_rule,
+    histogram_bucket,
+    rate_non_counter,
+    rate_range_short,
+    record_name_format,
+    regex_matcher,
+    required_label,
+    runbook,
+    severity_label,
+    structural,
+)
+from opsctl.rules.checks.base import CheckInfo
+
+CHECK_MODULES: list[ModuleType] = [
+    alert_for_missing,
+    rate_non_counter,
+    counter_without_rate,
+    rate_range_short,
+    aggregation_drops_label,
+    regex_matcher,
+    histogram_bucket,
+    absent_misuse,
+    record_name_format,
+    duplicate_rule,
+    severity_label,
+    required_label,
+    annotation_required,
+    runbook,
+    dashboard_link,
+]
+
+REGISTRY: dict[str, CheckInfo] = {info.id: info for info in structural.INFOS}
+REGISTRY.update({m.INFO.id: m.INFO for m in CHECK_MODULES})
+MODULES: dict[str, ModuleType] = {m.INFO.id: m for m in CHECK_MODULES}
+
+__all__ = ["CHECK_MODULES", "MODULES", "REGISTRY", "CheckInfo"]

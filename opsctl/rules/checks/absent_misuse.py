@@ -1,0 +1,41 @@
+"""absent-misuse: absent() used where it cannot do what the rule expects."""
+
+from __future__ import annotations
+
+import promql_parser as pp
+
+from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
+from opsctl.rules.model import Rule, RuleGroup, Severity
+from opsctl.rules.promql_ast import walk
+
+COMPARISONS = {"==", "!=", ">", "<", ">=", "<="}
+
+INFO = CheckInfo(
+    "absent-misuse", Severity.warning, "absent() used in a way that hides missing series",
+    "absent(v) returns one series (value 1, labels from v's equality matchers) only when v selects nothing "
+    "at all. With a regex or negative matcher (`absent(up{job=~\"a|b\"})`) it stays silent while one of the "
+    "jobs is gone, and its result has no `job` label to say which. Write one absent() per target, or use "
+    "`count by (job) (...)` against an expected list. `absent(x) > 0` and similar comparisons are redundant: "
+    "the value is always 1.",
+)
+
+
+def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
+    for node, anc in ctx.nodes(rule):
+        if not isinstance(node, pp.Call) or node.func.name not in ("absent", "absent_over_time"):
+            continue
+        for inner, _ in walk(node.args[0] if node.args else node):
+            if isinstance(inner, pp.VectorSelector):
+                loose = [m for m in inner.matchers.matchers
+                         if m.name != "__name__" and str(m.op).split(".")[-1] in ("Re", "NotRe", "NotEqual")]
+                if loose:
+                    m = loose[0]
+                    yield rule_issue(
+                        f"{node.func.name}() of a selector with the non-equality matcher {m.name}: it fires only "
+                        "when no series matches at all, and its result cannot say which one is missing", rule)
+        if anc and isinstance(anc[-1], pp.BinaryExpr) and str(anc[-1].op) in COMPARISONS:
+            parent = anc[-1]
+            other = parent.rhs if str(parent.lhs) == str(node) else parent.lhs
+            if isinstance(other, pp.NumberLiteral):
+                yield rule_issue(f"{node.func.name}() compared with a number: its value is always 1, so the "
+                                 "comparison adds nothing", rule, severity=Severity.info)

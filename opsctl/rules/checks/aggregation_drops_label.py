@@ -1,0 +1,28 @@
+"""aggregation-drops-label: a template reads a label the expression's result cannot carry."""
+
+from __future__ import annotations
+
+from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult, template_label_refs
+from opsctl.rules.model import Rule, RuleGroup, Severity
+from opsctl.rules.promql_ast import output_labels
+
+INFO = CheckInfo(
+    "aggregation-drops-label", Severity.warning, "Template uses a label the expression drops",
+    "An alert's labels and annotations can only read labels its expression's result carries. After "
+    "`sum by (job) (...)`, `{{ $labels.instance }}` is always empty, so the notification says less than "
+    "its author thought. Keep the label in the aggregation (`by (job, instance)`), or stop using it.",
+)
+
+
+def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
+    if not rule.is_alert or rule.ast is None:
+        return
+    labels = output_labels(rule.ast)
+    for what, values, locs in (("label", rule.labels, rule.label_locs),
+                               ("annotation", rule.annotations, rule.annotation_locs)):
+        for key, text in values.items():
+            for ref in sorted(template_label_refs(text)):
+                if not labels.may_have(ref):
+                    yield Issue(f'{what} "{key}" uses $labels.{ref}, but the expression\'s result has no '
+                                f'"{ref}" label (it is aggregated or matched away)',
+                                locs.get(key, rule.loc("rule")), rule=rule)

@@ -1,0 +1,102 @@
+"""What every check module provides, and the context checks run in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import promql_parser as pp
+
+from opsctl.rules.config import RulesConfig
+from opsctl.rules.model import Rule, RuleFile, RuleGroup, Severity
+from opsctl.rules.promql_ast import walk
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    """Registry entry: id, default severity, one-line summary and the docs `opsctl rules explain` shows."""
+
+    id: str
+    severity: Severity
+    summary: str
+    docs: str
+    scope: Literal["structural", "rule", "files"] = "rule"
+    default_enabled: bool = True
+
+
+@dataclass
+class Issue:
+    """A problem a check reports; the runner turns it into a Finding with file, ids and severity."""
+
+    message: str
+    loc: tuple[int, int] | None = None
+    severity: Severity | None = None  # overrides the check's default for this one issue
+    rule: Rule | None = None
+
+
+@dataclass
+class Context:
+    config: RulesConfig
+    files: list[RuleFile] = field(default_factory=list)
+    cache: dict[Any, Any] = field(default_factory=dict)
+
+    def nodes(self, rule: Rule) -> list[tuple[Any, tuple[Any, ...]]]:
+        """All AST nodes of a rule with their ancestors, computed once per rule."""
+        key = ("nodes", id(rule))
+        if key not in self.cache:
+            self.cache[key] = list(walk(rule.ast)) if rule.ast is not None else []
+        return self.cache[key]
+
+    def interval(self, group: RuleGroup) -> float:
+        return group.interval or self.config.evaluation_interval
+
+    def file_text(self, path: Path) -> str | None:
+        key = ("text", path)
+        if key not in self.cache:
+            try:
+                self.cache[key] = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                self.cache[key] = None
+        return self.cache[key]
+
+
+COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
+
+
+def selector_name(vs: Any) -> str | None:
+    """The metric name a selector selects, from `name{}` or `{__name__="name"}`."""
+    if vs.name:
+        return str(vs.name)
+    for m in vs.matchers.matchers:
+        if m.name == "__name__" and str(m.op).endswith("Equal") and "Not" not in str(m.op):
+            return str(m.value)
+    return None
+
+
+def is_selector(node: Any) -> bool:
+    return isinstance(node, pp.VectorSelector)
+
+
+_LABEL_REF = re.compile(
+    r"\$labels\.([A-Za-z_][A-Za-z0-9_]*)|\.Labels\.([A-Za-z_][A-Za-z0-9_]*)"
+    r"|index\s+\$labels\s+\"([A-Za-z_][A-Za-z0-9_]*)\"|index\s+\.Labels\s+\"([A-Za-z_][A-Za-z0-9_]*)\""
+)
+
+
+def template_label_refs(text: str) -> set[str]:
+    """Label names a Prometheus alert template reads from `$labels` / `.Labels` inside `{{ }}` actions."""
+    refs: set[str] = set()
+    for action in re.findall(r"\{\{(.*?)\}\}", text, flags=re.S):
+        for m in _LABEL_REF.finditer(action):
+            refs.add(next(g for g in m.groups() if g))
+    return refs
+
+
+def rule_issue(message: str, rule: Rule, fieldname: str = "expr", severity: Severity | None = None) -> Issue:
+    return Issue(message, rule.loc(fieldname), severity, rule)
+
+
+RuleCheckResult = Iterator[Issue]

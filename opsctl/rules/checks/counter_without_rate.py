@@ -1,0 +1,57 @@
+"""counter-without-rate: a `_total` counter used by its raw value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import promql_parser as pp
+
+from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue, selector_name
+from opsctl.rules.model import Rule, RuleGroup, Severity
+
+RANGE_OK = {"rate", "irate", "increase", "resets", "changes", "count_over_time", "present_over_time",
+            "absent_over_time"}
+INSTANT_OK_FUNCS = {"absent", "timestamp"}
+INSTANT_OK_AGGS = {"count", "group"}
+
+INFO = CheckInfo(
+    "counter-without-rate", Severity.warning, "Counter used without rate()/increase()",
+    "A counter's raw value only says how much happened since the process started; it drops to zero on "
+    "every restart. Compare `rate(x_total[5m])` or `increase(x_total[1h])` instead. Presence tests "
+    "(`absent`, `count`, `group`, `timestamp`, or the right side of `and`/`unless`) are fine.",
+)
+
+
+def _allowed(node: Any, ancestors: tuple[Any, ...]) -> bool:
+    chain = (*ancestors, node)
+    for i in range(len(chain) - 1, 0, -1):
+        parent, child = chain[i - 1], chain[i]
+        if isinstance(parent, pp.MatrixSelector) or isinstance(parent, pp.ParenExpr):
+            continue
+        if isinstance(parent, pp.Call):
+            name = parent.func.name
+            return name in RANGE_OK or name in INSTANT_OK_FUNCS
+        if isinstance(parent, pp.AggregateExpr):
+            return str(parent.op) in INSTANT_OK_AGGS
+        if isinstance(parent, pp.BinaryExpr):
+            op = str(parent.op)
+            # promql_parser hands out new wrapper objects on every access: compare by text
+            if op in ("and", "unless") and str(child) == str(parent.rhs):
+                return True
+            return False
+        if isinstance(parent, pp.SubqueryExpr):
+            continue
+        return False
+    return False
+
+
+def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
+    for node, anc in ctx.nodes(rule):
+        if not isinstance(node, pp.VectorSelector):
+            continue
+        name = selector_name(node)
+        if not name or not name.endswith("_total") or ":" in name:
+            continue
+        if not _allowed(node, anc):
+            yield rule_issue(f"counter {name} is used by its raw value; wrap it in rate() or increase()", rule)
+

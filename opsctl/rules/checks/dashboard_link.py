@@ -1,0 +1,27 @@
+"""dashboard-link: dashboard annotations are absolute http(s) URLs."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult
+from opsctl.rules.model import Rule, RuleGroup, Severity
+
+INFO = CheckInfo(
+    "dashboard-link", Severity.warning, "Dashboard annotation is not an absolute http(s) URL",
+    "Annotations named `dashboard`, `dashboard_url`, `grafana_url` (any name containing `dashboard`) "
+    "are rendered as links by chat and paging tools; a relative path or a typo gives a dead link. "
+    "Templated parts (`{{ $labels.instance }}`) are allowed after the host.",
+)
+
+
+def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
+    if not rule.is_alert:
+        return
+    for name, value in rule.annotations.items():
+        if "dashboard" not in name.lower() and name.lower() != "grafana_url":
+            continue
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or "{{" in parts.netloc:
+            yield Issue(f"{name} {value!r} is not an absolute http(s) URL",
+                        rule.annotation_locs.get(name, rule.loc("annotations")), rule=rule)

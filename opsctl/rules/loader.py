@@ -1,0 +1,364 @@
+"""Read Prometheus rule files and Kubernetes PrometheusRule manifests.
+
+`parse_rule_file()` never raises for problems in the file's content: every structural problem that
+`promtool check rules` rejects becomes a `Finding` (severity error) on the returned `RuleFile`, with the
+file, line and column it concerns. Only a file that cannot be read or parsed as YAML at all is marked
+`unreadable` (the CLI exits 2 for those).
+
+`load_rule_file()` is the strict variant for consumers that need a valid file (rule unit tests, backtests):
+it raises `InputError` naming the first error.
+
+Field handling follows Prometheus's rulefmt (yaml.v3 with KnownFields): unknown fields are errors, scalar
+values are taken as written (`yes` is the string "yes"), `null` is the zero value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import promql_parser
+
+from opsctl.durations import parse_duration
+from opsctl.errors import InputError
+from opsctl.rules.model import Finding, Rule, RuleFile, RuleGroup, Severity
+from opsctl.rules.versions import PromVersion, function_problem, selector_problems
+from opsctl.yamlutil import DEFAULT_LIMITS, Limits, PosDict, PosList, loads_documents, read_text
+
+LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+INLINE_RE = re.compile(r"#\s*opsctl:\s*(disable|disable-file)\s*=\s*([A-Za-z0-9_,\- ]+)")
+
+GROUP_FIELDS = {"name", "interval", "limit", "rules", "query_offset", "labels"}
+RULE_FIELDS = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"}
+K8S_GROUP_EXTRA = {"partial_response_strategy"}
+
+
+DEFAULT_VERSION = PromVersion(3, 0)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    prometheus_version: PromVersion = DEFAULT_VERSION
+    check_templates: bool = True
+    limits: Limits = DEFAULT_LIMITS
+
+
+def _go_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "!!map"
+    if isinstance(value, list):
+        return "!!seq"
+    if isinstance(value, bool):
+        return "!!bool"
+    if isinstance(value, int):
+        return "!!int"
+    if isinstance(value, float):
+        return "!!float"
+    if value is None:
+        return "!!null"
+    return "!!str"
+
+
+class _Reader:
+    def __init__(self, path: str, text: str, options: LoadOptions) -> None:
+        self.path = path
+        self.text = text
+        self.options = options
+        self.result = RuleFile(path=path)
+
+    # -- findings -------------------------------------------------------------------------------
+    def problem(self, check: str, message: str, loc: tuple[int, int], *, group: str | None = None,
+                rule: str | None = None, severity: Severity = Severity.error) -> None:
+        self.result.problems.append(
+            Finding(check, severity, message, self.path, loc[0], loc[1], group=group, rule=rule)
+        )
+
+    # -- typed field access ----------------------------------------------------------------------
+    def string(self, d: PosDict, key: str, where: str, **ctx: Any) -> str:
+        if key not in d:
+            return ""
+        value = d[key]
+        if isinstance(value, (dict, list)):
+            self.problem("schema", f"field {key}: cannot unmarshal {_go_kind(value)} into string in {where}",
+                         d.value_loc(key), **ctx)
+            return ""
+        text = d.text(key)
+        return text if text is not None else ""
+
+    def duration(self, d: PosDict, key: str, **ctx: Any) -> float | None:
+        if key not in d or d[key] is None:
+            return None
+        value = d[key]
+        if isinstance(value, (dict, list)):
+            self.problem("schema", f"field {key}: cannot unmarshal {_go_kind(value)} into a duration",
+                         d.value_loc(key), **ctx)
+            return None
+        text = d.text(key) or ""
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            self.problem("duration", f"{key}: {exc}", d.value_loc(key), **ctx)
+            return None
+
+    def string_map(self, d: PosDict, key: str, where: str, **ctx: Any) -> tuple[dict[str, str], dict[str, Any]]:
+        if key not in d or d[key] is None:
+            return {}, {}
+        value = d[key]
+        if not isinstance(value, PosDict):
+            self.problem("schema", f"field {key}: cannot unmarshal {_go_kind(value)} into map[string]string "
+                         f"in {where}", d.value_loc(key), **ctx)
+            return {}, {}
+        out: dict[str, str] = {}
+        for k in value:
+            if isinstance(value[k], (dict, list)):
+                self.problem("schema", f"{key}.{k}: cannot unmarshal {_go_kind(value[k])} into string",
+                             value.value_loc(k), **ctx)
+                continue
+            out[k] = value.text(k) or ""
+        return out, {k: value.key_loc(k) for k in value}
+
+    def unknown_fields(self, d: PosDict, allowed: set[str], gotype: str, **ctx: Any) -> None:
+        for key in d:
+            if key not in allowed:
+                self.problem("schema", f"field {key} not found in type {gotype}", d.key_loc(key), **ctx)
+
+    # -- structure --------------------------------------------------------------------------------
+    def read(self) -> RuleFile:
+        try:
+            docs = loads_documents(self.text, self.path, self.options.limits)
+        except InputError as exc:
+            self.result.unreadable = True
+            self.problem("yaml", exc.message, (exc.line, exc.column))
+            return self.result
+        self.scan_inline_comments()
+        k8s = [d for d in docs if isinstance(d, PosDict) and "apiVersion" in d and "kind" in d]
+        if k8s:
+            self.result.kind = "prometheusrule"
+            for doc in k8s:
+                self.read_k8s(doc)
+            return self.result
+        if not docs or docs[0] is None:
+            return self.result
+        if len(docs) > 1:
+            self.problem("multi-document", f"{len(docs)} YAML documents: Prometheus reads only the first, "
+                         "the others are ignored", _doc_loc(docs[1]),
+                         severity=Severity.warning)
+        self.read_groups_doc(docs[0], "rulefmt.RuleGroups")
+        return self.result
+
+    def read_k8s(self, doc: PosDict) -> None:
+        if doc.get("kind") != "PrometheusRule":
+            return
+        spec = doc.get("spec")
+        if not isinstance(spec, PosDict):
+            self.problem("schema", "PrometheusRule: spec must be a mapping with groups", doc.key_loc("kind"))
+            return
+        self.read_groups_doc(spec, "PrometheusRuleSpec", k8s=True)
+
+    def read_groups_doc(self, doc: Any, gotype: str, k8s: bool = False) -> None:
+        if not isinstance(doc, PosDict):
+            self.problem("schema", f"cannot unmarshal {_go_kind(doc)} into {gotype}: expected a mapping with "
+                         "'groups'", _doc_loc(doc))
+            return
+        self.unknown_fields(doc, {"groups"}, gotype)
+        groups = doc.get("groups")
+        if groups is None:
+            return
+        if not isinstance(groups, PosList):
+            self.problem("schema", f"field groups: cannot unmarshal {_go_kind(groups)} into []rulefmt.RuleGroup",
+                         doc.value_loc("groups"))
+            return
+        seen: set[str] = set()
+        for i, g in enumerate(groups):
+            self.read_group(g, groups.item_loc(i), seen, k8s)
+
+    def read_group(self, g: Any, loc: tuple[int, int], seen: set[str], k8s: bool) -> None:
+        if g is None:
+            g = PosDict()
+            g.loc = loc
+        if not isinstance(g, PosDict):
+            self.problem("schema", f"cannot unmarshal {_go_kind(g)} into rulefmt.RuleGroup", loc)
+            return
+        version = self.options.prometheus_version
+        allowed = set(GROUP_FIELDS) | (K8S_GROUP_EXTRA if k8s else set())
+        if not version.at_least(2, 53):
+            allowed.discard("query_offset")
+        if not version.at_least(3, 0):
+            allowed.discard("labels")
+        self.unknown_fields(g, allowed, "rulefmt.RuleGroup")
+        name = self.string(g, "name", "rulefmt.RuleGroup")
+        if name == "":
+            self.problem("group-name", "Groupname must not be empty", g.loc)
+        elif name in seen:
+            self.problem("group-name", f'groupname: "{name}" is repeated in the same file', g.loc, group=name)
+        seen.add(name)
+        group = RuleGroup(name=name, file=self.path, line=g.loc[0], column=g.loc[1])
+        group.interval = self.duration(g, "interval", group=name)
+        group.query_offset = self.duration(g, "query_offset", group=name)
+        limit = g.get("limit")
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, (int, float)):
+                self.problem("schema", f"field limit: cannot unmarshal {_go_kind(limit)} `{g.text('limit') or ''}` "
+                             "into int", g.value_loc("limit"), group=name)
+            else:
+                group.limit = int(limit)
+                if group.limit < 0:
+                    self.problem("schema", "limit must not be negative", g.value_loc("limit"), group=name,
+                                 severity=Severity.warning)
+        group.labels, label_locs = self.string_map(g, "labels", "rulefmt.RuleGroup", group=name)
+        for k, v in group.labels.items():
+            self.check_label(k, v, label_locs.get(k, g.loc), group=name)
+        rules = g.get("rules")
+        if rules is not None and not isinstance(rules, PosList):
+            self.problem("schema", f"field rules: cannot unmarshal {_go_kind(rules)} into []rulefmt.Rule",
+                         g.value_loc("rules"), group=name)
+            rules = None
+        for i, r in enumerate(rules or []):
+            rule = self.read_rule(r, rules.item_loc(i) if rules else g.loc, name, i + 1)
+            if rule is not None:
+                group.rules.append(rule)
+        self.result.groups.append(group)
+
+    def check_label(self, k: str, v: str, loc: tuple[int, int], **ctx: Any) -> None:
+        if not LABEL_NAME_RE.match(k) or k == "__name__":
+            self.problem("label-name", f"invalid label name: {k}", loc, **ctx)
+        if "\ufffd" in v or any(0xD800 <= ord(c) <= 0xDFFF for c in v):
+            self.problem("label-name", f"invalid label value: {v}", loc, **ctx)
+
+    def read_rule(self, r: Any, loc: tuple[int, int], group: str, index: int) -> Rule | None:
+        if r is None:
+            r = PosDict()
+            r.loc = loc
+        if not isinstance(r, PosDict):
+            self.problem("schema", f"cannot unmarshal {_go_kind(r)} into rulefmt.Rule", loc, group=group)
+            return None
+        record = self.string(r, "record", "rulefmt.Rule", group=group)
+        alert = self.string(r, "alert", "rulefmt.Rule", group=group)
+        name = alert or record
+        ctx: dict[str, Any] = {"group": group, "rule": name or None}
+        self.unknown_fields(r, RULE_FIELDS, "rulefmt.Rule", **ctx)
+        expr = self.string(r, "expr", "rulefmt.Rule", **ctx)
+        kind_loc = r.key_loc("alert") if "alert" in r else r.key_loc("record") if "record" in r else r.loc
+        if record and alert:
+            self.problem("rule-kind", "only one of 'record' and 'alert' must be set", kind_loc, **ctx)
+        if not record and not alert:
+            self.problem("rule-kind", "one of 'record' or 'alert' must be set", kind_loc, **ctx)
+        rule = Rule(
+            kind="alert" if alert else "record", name=name, expr=expr, file=self.path, group=group,
+            index=index, line=r.loc[0], column=r.loc[1], end_line=r.end[0] if r.end[1] > 1 else r.end[0] - 1,
+        )
+        rule.field_locs = {k: r.value_loc(k) for k in r}
+        rule.field_locs["rule"] = r.loc
+        for_ = self.duration(r, "for", **ctx)
+        rule.has_for = for_ is not None and "for" in r
+        rule.for_ = for_ or 0.0
+        kff = self.duration(r, "keep_firing_for", **ctx)
+        rule.keep_firing_for = kff or 0.0
+        if "keep_firing_for" in r and not self.options.prometheus_version.at_least(2, 42):
+            self.problem("schema", "field keep_firing_for not found in type rulefmt.Rule", r.key_loc("keep_firing_for"),
+                         **ctx)
+        rule.labels, rule.label_locs = self.string_map(r, "labels", "rulefmt.Rule", **ctx)
+        rule.annotations, rule.annotation_locs = self.string_map(r, "annotations", "rulefmt.Rule", **ctx)
+        expr_loc = r.value_loc("expr") if "expr" in r else r.loc
+        if expr == "":
+            self.problem("promql-syntax", "field 'expr' must be set in rule", expr_loc, **ctx)
+        else:
+            try:
+                rule.ast = promql_parser.parse(expr)
+            except (ValueError, RuntimeError, OverflowError) as exc:
+                self.problem("promql-syntax", f"could not parse expression: {exc}", expr_loc, **ctx)
+            else:
+                for msg in [*function_problem(rule.ast, self.options.prometheus_version),
+                            *selector_problems(rule.ast)]:
+                    self.problem("promql-syntax", f"could not parse expression: {msg}", expr_loc, **ctx)
+        if record:
+            rec_loc = r.value_loc("record")
+            if rule.annotations:
+                self.problem("rule-kind", "invalid field 'annotations' in recording rule", rec_loc, **ctx)
+            if rule.for_:
+                self.problem("rule-kind", "invalid field 'for' in recording rule", rec_loc, **ctx)
+            if rule.keep_firing_for:
+                self.problem("rule-kind", "invalid field 'keep_firing_for' in recording rule", rec_loc, **ctx)
+            if not METRIC_NAME_RE.match(record):
+                self.problem("metric-name", f"invalid recording rule name: {record}", rec_loc, **ctx)
+        for k, v in rule.labels.items():
+            self.check_label(k, v, rule.label_locs.get(k, r.loc), **ctx)
+        for k in rule.annotations:
+            if not LABEL_NAME_RE.match(k):
+                self.problem("label-name", f"invalid annotation name: {k}", rule.annotation_locs.get(k, r.loc), **ctx)
+        if alert and self.options.check_templates:
+            self.check_templates(rule, ctx)
+        rule.disabled = self.rule_disables(rule)
+        return rule
+
+    def check_templates(self, rule: Rule, ctx: dict[str, Any]) -> None:
+        from opsctl.gotemplate.prometheus import check_rule_template
+
+        for what, values, locs in (("label", rule.labels, rule.label_locs),
+                                   ("annotation", rule.annotations, rule.annotation_locs)):
+            for k, text in values.items():
+                if "{{" not in text:
+                    continue
+                err = check_rule_template(text, "__alert_" + rule.name)
+                if err is not None:
+                    loc = locs.get(k, (rule.line, rule.column))
+                    self.problem("template-syntax", f'{what} "{k}": {err}', loc, **ctx)
+
+    # -- inline disables --------------------------------------------------------------------------
+    def scan_inline_comments(self) -> None:
+        self.comment_disables: list[tuple[int, set[str]]] = []
+        first_content = 0
+        for lineno, line in enumerate(self.text.splitlines(), start=1):
+            stripped = line.strip()
+            if not first_content and stripped and not stripped.startswith("#") and stripped != "---":
+                first_content = lineno
+            if "opsctl:" not in line:
+                continue
+            m = INLINE_RE.search(line)
+            if not m:
+                continue
+            ids = {x.strip() for x in m.group(2).replace(" ", ",").split(",") if x.strip()}
+            if m.group(1) == "disable-file" or not first_content:
+                self.result.file_disabled |= ids
+            else:
+                self.comment_disables.append((lineno, ids))
+
+    def rule_disables(self, rule: Rule) -> set[str]:
+        out: set[str] = set()
+        for lineno, ids in self.comment_disables:
+            if rule.line - 1 <= lineno <= max(rule.end_line, rule.line):
+                out |= ids
+        return out
+
+
+def _doc_loc(doc: Any) -> tuple[int, int]:
+    return getattr(doc, "loc", (1, 1))
+
+
+def parse_rule_text(text: str, path: str = "<input>", options: LoadOptions | None = None) -> RuleFile:
+    return _Reader(path, text, options or LoadOptions()).read()
+
+
+def parse_rule_file(path: str | Path, options: LoadOptions | None = None) -> RuleFile:
+    """Read a rule file; structural problems are findings on the result, never exceptions."""
+    opts = options or LoadOptions()
+    try:
+        text = read_text(path, opts.limits)
+    except InputError as exc:
+        rf = RuleFile(path=str(path), unreadable=True)
+        rf.problems.append(Finding("yaml", Severity.error, exc.message, str(path), exc.line, exc.column))
+        return rf
+    return parse_rule_text(text, str(path), opts)
+
+
+def load_rule_file(path: str | Path, options: LoadOptions | None = None) -> RuleFile:
+    """Read a rule file that must be valid; raises InputError for the first error found."""
+    rf = parse_rule_file(path, options)
+    errors = sorted(rf.errors, key=Finding.sort_key)
+    if errors:
+        first = errors[0]
+        raise InputError(first.message, first.file, first.line, first.column)
+    return rf

@@ -1,0 +1,174 @@
+"""Helpers over promql_parser's AST: children, walking with ancestors, selectors and label analysis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import promql_parser as pp
+
+
+def children(node: Any) -> list[Any]:
+    if isinstance(node, pp.BinaryExpr):
+        return [node.lhs, node.rhs]
+    if isinstance(node, pp.AggregateExpr):
+        return [node.expr] + ([node.param] if node.param is not None else [])
+    if isinstance(node, pp.Call):
+        return list(node.args)
+    if isinstance(node, (pp.ParenExpr, pp.UnaryExpr, pp.SubqueryExpr)):
+        return [node.expr]
+    if isinstance(node, pp.MatrixSelector):
+        return [node.vector_selector]
+    return []
+
+
+def walk(node: Any, ancestors: tuple[Any, ...] = ()) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+    """Yield (node, ancestors) depth-first; ancestors[-1] is the parent."""
+    yield node, ancestors
+    for child in children(node):
+        yield from walk(child, (*ancestors, node))
+
+
+def selectors(node: Any) -> Iterator[tuple[pp.VectorSelector, tuple[Any, ...]]]:
+    for n, anc in walk(node):
+        if isinstance(n, pp.VectorSelector):
+            yield n, anc
+
+
+def func_name(node: Any) -> str | None:
+    return node.func.name if isinstance(node, pp.Call) else None
+
+
+def matchers(vs: pp.VectorSelector) -> list[Any]:
+    return list(vs.matchers.matchers)
+
+
+def op_name(op: Any) -> str:
+    return str(op).split(".")[-1]
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """The labels an expression's output series can carry.
+
+    closed=True: exactly `names` (an aggregation `by (...)`). closed=False: whatever the input carries,
+    minus `removed`, plus `names` that are known to be added.
+    """
+
+    closed: bool
+    names: frozenset[str] = frozenset()
+    removed: frozenset[str] = frozenset()
+
+    def may_have(self, label: str) -> bool:
+        if self.closed:
+            return label in self.names
+        return label in self.names or label not in self.removed
+
+    def drop(self, labels: set[str] | frozenset[str]) -> LabelSet:
+        if self.closed:
+            return LabelSet(True, self.names - labels)
+        return LabelSet(False, self.names - labels, self.removed | labels)
+
+    def add(self, labels: set[str] | frozenset[str]) -> LabelSet:
+        if self.closed:
+            return LabelSet(True, self.names | labels)
+        return LabelSet(False, self.names | labels, self.removed - labels)
+
+
+OPEN = LabelSet(False)
+NONE = LabelSet(True)
+# functions whose output drops every label, or keeps the labels of their first argument
+_SCALARISH = {"scalar", "time", "pi", "vector"}
+
+
+def output_labels(node: Any) -> LabelSet:
+    """A conservative description of the labels the result of `node` can carry."""
+    if isinstance(node, (pp.NumberLiteral, pp.StringLiteral)):
+        return NONE
+    if isinstance(node, pp.VectorSelector):
+        return OPEN
+    if isinstance(node, pp.MatrixSelector):
+        return output_labels(node.vector_selector)
+    if isinstance(node, (pp.ParenExpr, pp.UnaryExpr, pp.SubqueryExpr)):
+        return output_labels(node.expr)
+    if isinstance(node, pp.AggregateExpr):
+        op = op_name(node.op)
+        inner = output_labels(node.expr)
+        mod = node.modifier
+        if op in ("topk", "bottomk", "limitk", "limit_ratio"):
+            return inner
+        if mod is None:
+            result = NONE
+        elif "By" in str(mod.type):
+            result = LabelSet(True, frozenset(x for x in mod.labels if inner.may_have(x)))
+        else:
+            result = inner.drop(set(mod.labels))
+        if op == "count_values" and isinstance(node.param, pp.StringLiteral):
+            result = result.add({node.param.val})
+        return result
+    if isinstance(node, pp.Call):
+        name = node.func.name
+        if name in _SCALARISH:
+            return NONE
+        if name in ("absent", "absent_over_time"):
+            labels: set[str] = set()
+            for n, _ in walk(node):
+                if isinstance(n, pp.VectorSelector):
+                    labels |= {m.name for m in n.matchers.matchers if op_name(m.op) == "Equal"}
+            return LabelSet(True, frozenset(labels - {"__name__"}))
+        if name == "label_replace" and len(node.args) >= 2 and isinstance(node.args[1], pp.StringLiteral):
+            return output_labels(node.args[0]).add({node.args[1].val})
+        if name == "label_join" and len(node.args) >= 2 and isinstance(node.args[1], pp.StringLiteral):
+            return output_labels(node.args[0]).add({node.args[1].val})
+        if name == "histogram_quantile" and len(node.args) == 2:
+            return output_labels(node.args[1]).drop({"le"})
+        vec_args = [a for a in node.args if not isinstance(a, (pp.NumberLiteral, pp.StringLiteral))]
+        return output_labels(vec_args[0]) if vec_args else NONE
+    if isinstance(node, pp.BinaryExpr):
+        lhs, rhs = output_labels(node.lhs), output_labels(node.rhs)
+        op = op_name(node.op)
+        bmod = node.modifier
+        lhs_scalar = _is_scalar(node.lhs)
+        rhs_scalar = _is_scalar(node.rhs)
+        if lhs_scalar and rhs_scalar:
+            return NONE
+        if lhs_scalar:
+            return rhs
+        if rhs_scalar:
+            return lhs
+        if op == "or":
+            return _union(lhs, rhs)
+        card = str(getattr(bmod, "card", "")) if bmod is not None else ""
+        matching = getattr(bmod, "matching", None) if bmod is not None else None
+        if "OneToMany" in card:  # group_right: result carries the right side's labels
+            extra = set(getattr(bmod, "group_labels", []) or [])
+            return rhs.add(extra)
+        if "ManyToOne" in card:
+            extra = set(getattr(bmod, "group_labels", []) or [])
+            return lhs.add(extra)
+        if matching is not None and "Include" in str(getattr(matching, "type", "")) and op not in ("and", "unless"):
+            return LabelSet(True, frozenset(x for x in matching.labels if lhs.may_have(x)))
+        if matching is not None and "Exclude" in str(getattr(matching, "type", "")) and op not in ("and", "unless"):
+            return lhs.drop(set(matching.labels))
+        return lhs
+    return OPEN
+
+
+def _union(a: LabelSet, b: LabelSet) -> LabelSet:
+    if a.closed and b.closed:
+        return LabelSet(True, a.names | b.names)
+    return LabelSet(False, a.names | b.names, (a.removed if not a.closed else frozenset())
+                    & (b.removed if not b.closed else frozenset()))
+
+
+def _is_scalar(node: Any) -> bool:
+    while isinstance(node, (pp.ParenExpr, pp.UnaryExpr)):
+        node = node.expr
+    if isinstance(node, pp.NumberLiteral):
+        return True
+    if isinstance(node, pp.Call) and node.func.name in ("scalar", "time", "pi"):
+        return True
+    if isinstance(node, pp.BinaryExpr):
+        return _is_scalar(node.lhs) and _is_scalar(node.rhs)
+    return False

@@ -1,0 +1,102 @@
+"""Prometheus versions that change what a rule file may contain.
+
+The target version (config `prometheus_version`, CLI `--prometheus-version`) decides which fields and
+PromQL functions are accepted: `query_offset` needs 2.53, group `labels` 3.0, `keep_firing_for` 2.42;
+functions added later than the target, or removed before it (`holt_winters` in 3.0), are errors, as
+the Prometheus of that version would reject the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from opsctl.rules.promql_ast import walk
+
+# function -> first version that knows it (only functions newer than 2.37 are listed)
+FUNCTION_SINCE: dict[str, tuple[int, int]] = {
+    "histogram_count": (2, 40),
+    "histogram_sum": (2, 40),
+    "histogram_fraction": (2, 40),
+    "histogram_stddev": (2, 46),
+    "histogram_stdvar": (2, 46),
+    "histogram_avg": (2, 51),
+    "sort_by_label": (2, 51),
+    "sort_by_label_desc": (2, 51),
+    "mad_over_time": (2, 52),
+    "double_exponential_smoothing": (3, 0),
+    "info": (3, 0),
+    "ts_of_max_over_time": (3, 5),
+    "ts_of_min_over_time": (3, 5),
+    "ts_of_last_over_time": (3, 5),
+    "first_over_time": (3, 7),
+    "ts_of_first_over_time": (3, 7),
+}
+FUNCTION_REMOVED: dict[str, tuple[int, int]] = {"holt_winters": (3, 0)}
+AGGREGATION_SINCE: dict[str, tuple[int, int]] = {"limitk": (3, 0), "limit_ratio": (3, 0)}
+
+
+@dataclass(frozen=True, order=True)
+class PromVersion:
+    major: int
+    minor: int
+
+    @classmethod
+    def parse(cls, text: str) -> PromVersion:
+        m = re.match(r"^v?(\d+)(?:\.(\d+))?", str(text).strip())
+        if not m:
+            raise ValueError(f"not a Prometheus version: {text!r} (expected e.g. 2.42 or 3.0)")
+        return cls(int(m.group(1)), int(m.group(2) or 0))
+
+    def at_least(self, major: int, minor: int) -> bool:
+        return (self.major, self.minor) >= (major, minor)
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+
+def function_problem(ast: Any, version: PromVersion) -> Iterator[str]:
+    """Messages for functions/aggregations the target Prometheus version does not know."""
+    import promql_parser as pp
+
+    for node, _ in walk(ast):
+        if isinstance(node, pp.Call):
+            name = node.func.name
+            since = FUNCTION_SINCE.get(name)
+            if since and not version.at_least(*since):
+                yield f'unknown function with name "{name}" (added in Prometheus {since[0]}.{since[1]}, ' \
+                      f"target is {version})"
+            removed = FUNCTION_REMOVED.get(name)
+            if removed and version.at_least(*removed):
+                yield f'unknown function with name "{name}" (removed in Prometheus {removed[0]}.{removed[1]})'
+        elif isinstance(node, pp.AggregateExpr):
+            op = str(node.op).split(".")[-1]
+            since = AGGREGATION_SINCE.get(op)
+            if since and not version.at_least(*since):
+                yield f"unknown aggregation {op} (added in Prometheus {since[0]}.{since[1]}, target is {version})"
+
+
+def selector_problems(ast: Any) -> Iterator[str]:
+    """Checks Prometheus's parser makes that promql-parser does not (empty-matching selectors)."""
+    import promql_parser as pp
+
+    for node, _ in walk(ast):
+        if isinstance(node, pp.VectorSelector) and not node.name:
+            ms = list(node.matchers.matchers)
+            if not any(_matcher_rejects_empty(m) for m in ms):
+                yield "vector selector must contain at least one non-empty matcher"
+
+
+def _matcher_rejects_empty(m: Any) -> bool:
+    op = str(m.op).split(".")[-1]
+    if op == "Equal":
+        return m.value != ""
+    if op == "NotEqual":
+        return m.value == ""
+    try:
+        matched = re.fullmatch(m.value, "") is not None
+    except re.error:
+        return True
+    return not matched if op == "Re" else matched
