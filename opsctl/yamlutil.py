@@ -5,7 +5,7 @@ SafeLoader and returns plain Python values where every mapping is a `PosDict` an
 `PosList`; both remember the 1-based line/column of themselves, of each key and of each value, so that
 later validation errors can point at `file:line:column`.
 
-Limits: file size (default 64 MiB), number of alias expansions (against "billion laughs" bombs),
+Limits: file size (default 32 MiB), number of alias expansions (against "billion laughs" bombs),
 nesting depth and total node count. Any violation, and any YAML error, raises `InputError`.
 """
 
@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
 @dataclass(frozen=True)
 class Limits:
-    max_bytes: int = 64 * 1024 * 1024
+    max_bytes: int = 32 * 1024 * 1024
     max_aliases: int = 10_000
     max_depth: int = 200
     max_nodes: int = 5_000_000
@@ -38,6 +38,7 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 Loc = tuple[int, int]
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 class PosDict(dict[str, Any]):
@@ -125,6 +126,8 @@ class _Builder:
                         node,
                     )
         if isinstance(node, ScalarNode):
+            if node.tag == _STR_TAG:
+                return node.value
             try:
                 return self.constructor.construct_object(node, deep=True)
             except yaml.YAMLError as exc:

@@ -38,6 +38,25 @@ FUNCTION_REMOVED: dict[str, tuple[int, int]] = {"holt_winters": (3, 0)}
 AGGREGATION_SINCE: dict[str, tuple[int, int]] = {"limitk": (3, 0), "limit_ratio": (3, 0)}
 
 
+def register_legacy_functions() -> None:
+    """Teach promql_parser (which follows Prometheus 3) the functions 2.x still has.
+
+    Registration is process-wide and idempotent; version gating happens in `function_problem`.
+    """
+    import promql_parser as pp
+
+    try:
+        pp.parse("holt_winters(x[5m], 0.5, 0.5)")
+        return
+    except ValueError:
+        pass
+    vt = pp.ValueType
+    pp.register_extra_functions([pp.Function("holt_winters", [vt.Matrix, vt.Scalar, vt.Scalar], vt.Vector)])
+
+
+register_legacy_functions()
+
+
 @dataclass(frozen=True, order=True)
 class PromVersion:
     major: int

@@ -1,0 +1,96 @@
+"""Lint speed: `opsctl rules validate` vs `promtool check rules` on a generated 10,000-rule file (~3 MB).
+
+Both run as command-line programs on the same file, best of three; the result is the ratio
+opsctl_seconds / promtool_seconds (target: <= 1.0, all checks on). Also reports the in-process library
+time, which excludes interpreter start-up.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SEVERITIES = ["critical", "warning", "info"]
+
+
+def generate(path: Path, rules: int = 10_000) -> None:
+    lines = ["groups:"]
+    per_group = 50
+    for g in range(rules // per_group):
+        lines.append(f"  - name: group-{g}")
+        lines.append("    interval: 1m")
+        lines.append("    rules:")
+        for i in range(per_group):
+            n = g * per_group + i
+            if i % 5 == 0:
+                lines += [
+                    f"      - record: job:http_requests_{n}:rate5m",
+                    f"        expr: sum by (job, instance) (rate(http_requests_{n}_total{{code=~\"5..\"}}[5m]))",
+                ]
+                continue
+            lines += [
+                f"      - alert: HighErrorRate{n}",
+                "        expr: |",
+                f"          sum by (job, instance) (rate(http_requests_{n}_total"
+                f"{{code=~\"5..\",job=\"api-{g}\"}}[5m]))",
+                f"            / sum by (job, instance) (rate(http_requests_{n}_total{{job=\"api-{g}\"}}[5m])) > 0.05",
+                "        for: 10m",
+                "        keep_firing_for: 5m",
+                "        labels:",
+                f"          severity: {SEVERITIES[n % 3]}",
+                f"          service: api-{g}",
+                "          component: http",
+                "        annotations:",
+                f'          summary: "High error rate on {{{{ $labels.job }}}}/{{{{ $labels.instance }}}} (rule {n})"',
+                '          description: "{{ $value | humanizePercentage }} of requests to {{ $labels.instance }} '
+                'failed in the last 5 minutes; threshold 5%."',
+                f"          runbook_url: https://runbooks.example.com/api/high-error-rate-{n}",
+                f"          dashboard_url: https://grafana.example.com/d/api?var-job=api-{g}",
+            ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def best_of(cmd: list[str], runs: int = 3) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=False)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main() -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rules-10k.yml"
+        generate(path)
+        (Path(tmp) / ".opsctl.yaml").write_text("rules: {}\n")
+        size = path.stat().st_size
+        opsctl = [sys.executable, "-m", "opsctl", "rules", "validate", str(path), "--format", "json",
+                  "--config", str(Path(tmp) / ".opsctl.yaml")]
+        result: dict = {"rules": 10_000, "file_bytes": size}
+        result["opsctl_cli_seconds"] = round(best_of(opsctl), 3)
+        from opsctl.rules.config import RulesConfig
+        from opsctl.rules.validate import validate
+
+        t = time.perf_counter()
+        res = validate([path], RulesConfig(runbooks_dir=None))
+        result["opsctl_library_seconds"] = round(time.perf_counter() - t, 3)
+        result["opsctl_findings"] = len(res.findings)
+        promtool = shutil.which("promtool")
+        if promtool:
+            result["promtool_seconds"] = round(best_of([promtool, "check", "rules", str(path)]), 3)
+            result["ratio_opsctl_over_promtool"] = round(result["opsctl_cli_seconds"] / result["promtool_seconds"], 2)
+        else:
+            result["promtool_seconds"] = None
+            result["note"] = "promtool not installed: no ratio"
+    return result
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(main(), indent=2))

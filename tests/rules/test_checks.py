@@ -1,0 +1,134 @@
+"""Each best-practice check: a rule that triggers it and a close variant that does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opsctl.rules.config import RulesConfig
+from opsctl.rules.loader import parse_rule_text
+from opsctl.rules.validate import check_files
+
+
+def _alert(expr: str, *, extra: str = "", labels: str = "severity: warning", annotations: str = "",
+           name: str = "A", for_: str = "5m") -> str:
+    out = f"      - alert: {name}\n        expr: {expr}\n"
+    if for_:
+        out += f"        for: {for_}\n"
+    out += f"        labels:\n          {labels}\n"
+    ann = annotations or "summary: s\n          description: d\n          runbook_url: https://example.com/rb"
+    out += f"        annotations:\n          {ann}\n"
+    return out + extra
+
+
+def _doc(*rules: str, interval: str = "") -> str:
+    head = "groups:\n  - name: g\n" + (f"    interval: {interval}\n" if interval else "") + "    rules:\n"
+    return head + "".join(rules)
+
+
+def findings(text: str, config: RulesConfig | None = None, path: str = "t.yml") -> list[str]:
+    cfg = config or RulesConfig(runbooks_dir=None)
+    rf = parse_rule_text(text, path)
+    return [f.check for f in check_files([rf], cfg).findings]
+
+
+CASES: list[tuple[str, str, str]] = [
+    # (check id, triggering document, clean document)
+    ("alert-for-missing", _doc(_alert("up == 0", for_="")), _doc(_alert("up == 0"))),
+    ("rate-non-counter", _doc(_alert("rate(node_memory_free_bytes[5m]) > 0")),
+     _doc(_alert("rate(node_cpu_seconds_total[5m]) > 0"))),
+    ("counter-without-rate", _doc(_alert("http_requests_total > 100")),
+     _doc(_alert("rate(http_requests_total[5m]) > 100"))),
+    ("counter-without-rate", _doc(_alert("sum(http_requests_total) > 100")),
+     _doc(_alert("count(http_requests_total) > 100"))),
+    ("rate-range-short", _doc(_alert("rate(x_total[2m]) > 1")), _doc(_alert("rate(x_total[4m]) > 1"))),
+    ("rate-range-short", _doc(_alert("rate(x_total[4m]) > 1"), interval="2m"),
+     _doc(_alert("rate(x_total[8m]) > 1"), interval="2m")),
+    ("aggregation-drops-label",
+     _doc(_alert("sum by (job) (rate(x_total[5m])) > 1", annotations='summary: "{{ $labels.instance }}"')),
+     _doc(_alert("sum by (job, instance) (rate(x_total[5m])) > 1", annotations='summary: "{{ $labels.instance }}"'))),
+    ("aggregation-drops-label",
+     _doc(_alert("sum(rate(x_total[5m])) > 1", labels='team: "{{ $labels.team }}"\n          severity: info')),
+     _doc(_alert("rate(x_total[5m]) > 1", labels='team: "{{ $labels.team }}"\n          severity: info'))),
+    ("regex-matcher", _doc(_alert('up{job=~".*"} == 0')), _doc(_alert('up{job=~"api.*"} == 0'))),
+    ("regex-matcher", _doc(_alert('up{job=~"api|api"} == 0')), _doc(_alert('up{job=~"api|web"} == 0'))),
+    ("regex-matcher", _doc(_alert('up{job=~"api"} == 0')), _doc(_alert('up{job="api"} == 0'))),
+    ("histogram-bucket", _doc(_alert("rate(x_bucket[5m]) > 1")),
+     _doc(_alert("histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m]))) > 1"))),
+    ("absent-misuse", _doc(_alert('absent(up{job=~"a|b"})')), _doc(_alert('absent(up{job="a"})'))),
+    ("record-name-format", _doc("      - record: requests_rate\n        expr: sum(rate(x_total[5m]))\n"),
+     _doc("      - record: job:x:rate5m\n        expr: sum by (job) (rate(x_total[5m]))\n")),
+    ("duplicate-rule", _doc(_alert("up == 0"), _alert("up == 0")),
+     _doc(_alert("up == 0"), _alert("up == 0", name="B"))),
+    ("severity-label", _doc(_alert("up == 0", labels="team: x")), _doc(_alert("up == 0"))),
+    ("severity-label", _doc(_alert("up == 0", labels="severity: page")), _doc(_alert("up == 0"))),
+    ("annotation-required", _doc(_alert("up == 0", annotations="summary: s")), _doc(_alert("up == 0"))),
+    ("dashboard-link",
+     _doc(_alert("up == 0", annotations="summary: s\n          description: d\n          runbook_url: "
+                 "https://e.com/r\n          dashboard_url: grafana/d/abc")),
+     _doc(_alert("up == 0", annotations="summary: s\n          description: d\n          runbook_url: "
+                 "https://e.com/r\n          dashboard_url: https://grafana.example.com/d/abc"))),
+]
+
+
+@pytest.mark.parametrize(("check", "bad", "good"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_check_triggers_and_stays_quiet(check: str, bad: str, good: str) -> None:
+    assert check in findings(bad), bad
+    assert check not in findings(good), good
+
+
+def test_inline_disable_on_rule_and_file() -> None:
+    text = _doc("      # opsctl: disable=alert-for-missing\n" + _alert("up == 0", for_=""), _alert("up == 1", for_="",
+                                                                                                    name="B"))
+    assert findings(text).count("alert-for-missing") == 1
+    text = "# opsctl: disable=alert-for-missing\n" + _doc(_alert("up == 0", for_=""), _alert("up == 1", for_="",
+                                                                                                name="B"))
+    assert "alert-for-missing" not in findings(text)
+
+
+def test_config_disable_and_severity_override() -> None:
+    text = _doc(_alert("up == 0", for_=""))
+    cfg = RulesConfig(runbooks_dir=None, disable={"alert-for-missing"})
+    assert "alert-for-missing" not in findings(text, cfg)
+    from opsctl.rules.model import Severity
+
+    cfg = RulesConfig(runbooks_dir=None, severity_overrides={"alert-for-missing": Severity.error})
+    rf = parse_rule_text(text, "t.yml")
+    res = check_files([rf], cfg)
+    assert [f.severity for f in res.findings if f.check == "alert-for-missing"] == [Severity.error]
+
+
+def test_required_labels_from_config() -> None:
+    cfg = RulesConfig(runbooks_dir=None, required_labels=["team"])
+    assert "required-label" in findings(_doc(_alert("up == 0")), cfg)
+    assert "required-label" not in findings(_doc(_alert("up == 0", labels="severity: info\n          team: a")), cfg)
+
+
+def test_runbook_exists_and_sections(tmp_path: Path) -> None:
+    books = tmp_path / "runbooks"
+    books.mkdir()
+    (books / "good.md").write_text("# A\n## Diagnosis\nx\n## Mitigation\ny\n## Escalation\nz\n")
+    (books / "thin.md").write_text("# A\n## Diagnosis\nx\n")
+    cfg = RulesConfig(runbooks_dir=books, runbook_base_url="https://git.example.com/rb/")
+
+    def with_url(url: str) -> list[str]:
+        ann = f"summary: s\n          description: d\n          runbook_url: {url}"
+        return findings(_doc(_alert("up == 0", annotations=ann)), cfg, str(tmp_path / "r.yml"))
+
+    assert "runbook" not in with_url("https://git.example.com/rb/good.md")
+    assert "runbook" in with_url("https://git.example.com/rb/thin.md")
+    assert "runbook" in with_url("https://git.example.com/rb/missing.md")
+    assert "runbook" in with_url("https://git.example.com/rb/good.md#nosuchheading")
+    assert "runbook" not in with_url("https://git.example.com/rb/good.md#mitigation")
+    assert "runbook" in with_url("ftp://x")
+    assert "runbook" not in with_url("https://elsewhere.example.com/anything")
+
+
+def test_findings_have_positions() -> None:
+    text = _doc(_alert("rate(x_total[1m]) > 0"))
+    rf = parse_rule_text(text, "t.yml")
+    res = check_files([rf], RulesConfig(runbooks_dir=None))
+    f = next(f for f in res.findings if f.check == "rate-range-short")
+    assert (f.line, f.column) == (5, 15)
+    assert f.group == "g" and f.rule == "A"
