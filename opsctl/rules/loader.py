@@ -177,8 +177,8 @@ class _Reader:
 
     def read_group(self, g: Any, loc: tuple[int, int], seen: set[str], k8s: bool) -> None:
         if g is None:
-            g = PosDict()
-            g.loc = loc
+            self.problem("schema", "empty list item in groups: Prometheus ignores it", loc, severity=Severity.warning)
+            return
         if not isinstance(g, PosDict):
             self.problem("schema", f"cannot unmarshal {_go_kind(g)} into rulefmt.RuleGroup", loc)
             return
@@ -217,9 +217,14 @@ class _Reader:
                          g.value_loc("rules"), group=name)
             rules = None
         for i, r in enumerate(rules or []):
+            before = len(self.result.errors)
             rule = self.read_rule(r, rules.item_loc(i) if rules else g.loc, name, i + 1)
             if rule is not None:
+                rule.invalid = len(self.result.errors) > before
+                if group.rules and group.rules[-1].end_line >= rule.line:
+                    group.rules[-1].end_line = rule.line - 1  # a block mapping's end mark is the next item
                 group.rules.append(rule)
+        self.assign_disables(group.rules)
         self.result.groups.append(group)
 
     def check_label(self, k: str, v: str, loc: tuple[int, int], **ctx: Any) -> None:
@@ -230,8 +235,9 @@ class _Reader:
 
     def read_rule(self, r: Any, loc: tuple[int, int], group: str, index: int) -> Rule | None:
         if r is None:
-            r = PosDict()
-            r.loc = loc
+            self.problem("schema", "empty list item in rules: Prometheus ignores it", loc, group=group,
+                         severity=Severity.warning)
+            return None
         if not isinstance(r, PosDict):
             self.problem("schema", f"cannot unmarshal {_go_kind(r)} into rulefmt.Rule", loc, group=group)
             return None
@@ -291,7 +297,6 @@ class _Reader:
                 self.problem("label-name", f"invalid annotation name: {k}", rule.annotation_locs.get(k, r.loc), **ctx)
         if alert and self.options.check_templates:
             self.check_templates(rule, ctx)
-        rule.disabled = self.rule_disables(rule)
         return rule
 
     def check_templates(self, rule: Rule, ctx: dict[str, Any]) -> None:
@@ -326,12 +331,15 @@ class _Reader:
             else:
                 self.comment_disables.append((lineno, ids))
 
-    def rule_disables(self, rule: Rule) -> set[str]:
-        out: set[str] = set()
+    def assign_disables(self, rules: list[Rule]) -> None:
+        """A disable comment belongs to the rule starting on the next line, else to the rule around it."""
+        starts = {r.line: r for r in rules}
         for lineno, ids in self.comment_disables:
-            if rule.line - 1 <= lineno <= max(rule.end_line, rule.line):
-                out |= ids
-        return out
+            owner = starts.get(lineno + 1)
+            if owner is None:
+                owner = next((r for r in rules if r.line <= lineno <= max(r.end_line, r.line)), None)
+            if owner is not None:
+                owner.disabled |= ids
 
 
 def _doc_loc(doc: Any) -> tuple[int, int]:

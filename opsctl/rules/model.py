@@ -86,6 +86,7 @@ class Rule:
     has_for: bool = False
     ast: Any = None  # promql_parser AST when expr parsed
     disabled: set[str] = field(default_factory=set)
+    invalid: bool = False  # has structural errors: best-practice checks skip it
 
     @property
     def is_alert(self) -> bool:

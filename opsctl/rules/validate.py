@@ -142,8 +142,8 @@ def check_files(files: list[RuleFile], config: RulesConfig, *,
     for rf in files:
         for group in rf.groups:
             for rule in group.rules:
-                if rule.ast is None and rule.expr:
-                    continue  # unparsable: structural error already reported
+                if rule.invalid:
+                    continue  # promtool would reject it: the structural errors say why
                 skip = rule.disabled | rf.file_disabled
                 for cid, module in rule_modules:
                     if cid in skip:

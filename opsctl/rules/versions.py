@@ -102,6 +102,12 @@ def selector_problems(ast: Any) -> Iterator[str]:
     import promql_parser as pp
 
     for node, _ in walk(ast):
+        if isinstance(node, (pp.VectorSelector, pp.SubqueryExpr)) and node.at is not None:
+            try:
+                if str(node.at.type).endswith(".At"):
+                    node.at.at  # noqa: B018 - raises when the timestamp does not fit Prometheus' int64 ms
+            except (ValueError, OverflowError):
+                yield "timestamp out of bounds for @ modifier"
         if isinstance(node, pp.VectorSelector) and not node.name:
             ms = list(node.matchers.matchers)
             if not any(_matcher_rejects_empty(m) for m in ms):
