@@ -40,11 +40,37 @@ def main(
         os.environ["OPSCTL_DEBUG"] = "1"
 
 
-def _register() -> None:
-    """Attach the command groups. Each lives in its own module under opsctl.cli."""
-    from opsctl.cli import rules
+# group name -> (module, Typer app attribute). Modules are imported only when needed, so that
+# `opsctl rules validate` does not pay for pandas and friends that other groups load.
+GROUPS: dict[str, tuple[str, str]] = {
+    "rules": ("opsctl.cli.rules", "app"),
+    "alertmanager": ("opsctl.cli.alertmanager", "app"),
+    "detect": ("opsctl.cli.detect", "app"),
+    "slo": ("opsctl.cli.slo", "app"),
+    "oncall": ("opsctl.cli.oncall", "app"),
+    "drill": ("opsctl.cli.oncall", "drill_app"),
+}
 
-    app.add_typer(rules.app, name="rules")
+
+def _wanted_groups(argv: list[str]) -> list[str]:
+    """The groups to load for this command line: the named one, or all (help, completion)."""
+    if os.environ.get("_OPSCTL_COMPLETE"):
+        return list(GROUPS)
+    for arg in argv:
+        if arg.startswith("-"):
+            continue
+        return [arg] if arg in GROUPS else list(GROUPS)
+    return list(GROUPS)
+
+
+def _register(argv: list[str] | None = None) -> None:
+    """Attach the command groups. Each lives in its own module under opsctl.cli."""
+    import importlib
+
+    for name in _wanted_groups(sys.argv[1:] if argv is None else argv):
+        module, attr = GROUPS[name]
+        group_app = getattr(importlib.import_module(module), attr)
+        app.add_typer(group_app, name=name)
 
 
 _register()
