@@ -1,0 +1,119 @@
+"""Import PagerDuty schedule and escalation-policy JSON (REST API v2 shapes) into opsctl's YAML model.
+
+Layer order: PagerDuty's GET /schedules/{id} lists `schedule_layers` in the opposite order to the
+one used when creating them (POST/PUT): the first layer in a GET response is the highest (winning)
+one. opsctl lists layers lowest first (the last one wins), so `layer_order="get"` (default) reverses
+the list and `layer_order="post"` keeps it (for a POST/PUT payload or a Terraform export).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from opsctl.errors import InputError
+from opsctl.yamlutil import read_text
+
+LayerOrder = Literal["get", "post"]
+Names = Literal["id", "summary"]
+
+
+def _load_json(path: str | Path) -> Any:
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", str(path), exc.lineno, exc.colno) from None
+
+
+def _user(ref: Any, names: Names, file: str, where: str) -> str:
+    if isinstance(ref, dict) and isinstance(ref.get("user"), dict):
+        ref = ref["user"]
+    if not isinstance(ref, dict) or "id" not in ref:
+        raise InputError(f"{where}: expected a user reference with an id", file)
+    if names == "summary" and ref.get("summary"):
+        return str(ref["summary"])
+    return str(ref["id"])
+
+
+def schedule_from_pagerduty(data: Any, file: str = "<pagerduty>", layer_order: LayerOrder = "get",
+                            names: Names = "id") -> dict[str, Any]:
+    """An opsctl schedule document (dict) from a PagerDuty schedule object or {"schedule": {...}}."""
+    overrides_raw = data.get("overrides") if isinstance(data, dict) else None
+    if isinstance(data, dict) and isinstance(data.get("schedule"), dict):
+        data = data["schedule"]
+    if not isinstance(data, dict) or not isinstance(data.get("schedule_layers"), list):
+        raise InputError("not a PagerDuty schedule: expected an object with schedule_layers", file)
+    layers_raw = list(data["schedule_layers"])
+    if layer_order == "get":
+        layers_raw.reverse()
+    layers = []
+    for i, lr in enumerate(layers_raw):
+        where = f"schedule_layers[{i}]"
+        if not isinstance(lr, dict):
+            raise InputError(f"{where}: expected an object", file)
+        for key in ("start", "rotation_turn_length_seconds", "users"):
+            if lr.get(key) is None:
+                raise InputError(f"{where}: missing {key}", file)
+        layer: dict[str, Any] = {
+            "name": str(lr.get("name") or f"Layer {i + 1}"),
+            "start": lr["start"],
+            "rotation_virtual_start": lr.get("rotation_virtual_start") or lr["start"],
+            "rotation_turn_length_seconds": lr["rotation_turn_length_seconds"],
+            "users": [_user(u, names, file, f"{where}.users") for u in lr["users"]],
+        }
+        if lr.get("end"):
+            layer["end"] = lr["end"]
+        restrictions = []
+        for r in lr.get("restrictions") or []:
+            rd = {"type": r.get("type"), "start_time_of_day": r.get("start_time_of_day"),
+                  "duration_seconds": r.get("duration_seconds")}
+            if r.get("type") == "weekly_restriction":
+                rd["start_day_of_week"] = r.get("start_day_of_week")
+            restrictions.append(rd)
+        if restrictions:
+            layer["restrictions"] = restrictions
+        layers.append(layer)
+    out: dict[str, Any] = {
+        "id": str(data.get("id") or "pagerduty"),
+        "name": str(data.get("name") or data.get("summary") or data.get("id") or "PagerDuty schedule"),
+        "time_zone": str(data.get("time_zone") or "UTC"),
+        "schedule_layers": layers,
+    }
+    if isinstance(overrides_raw, list) and overrides_raw:
+        out["overrides"] = [{"start": o["start"], "end": o["end"], "user": _user(o.get("user"), names, file,
+                                                                                 "overrides")}
+                            for o in overrides_raw if isinstance(o, dict) and "start" in o and "end" in o]
+    return out
+
+
+def policy_from_pagerduty(data: Any, file: str = "<pagerduty>", names: Names = "id") -> dict[str, Any]:
+    """An opsctl escalation policy document from a PagerDuty escalation policy object."""
+    if isinstance(data, dict) and isinstance(data.get("escalation_policy"), dict):
+        data = data["escalation_policy"]
+    if not isinstance(data, dict) or not isinstance(data.get("escalation_rules"), list):
+        raise InputError("not a PagerDuty escalation policy: expected an object with escalation_rules", file)
+    rules = []
+    for i, rule in enumerate(data["escalation_rules"]):
+        if not isinstance(rule, dict):
+            raise InputError(f"escalation_rules[{i}]: expected an object", file)
+        targets = []
+        for t in rule.get("targets") or []:
+            ttype = str(t.get("type", ""))
+            if ttype.startswith("user"):
+                targets.append({"type": "user_reference", "id": _user(t, names, file, f"escalation_rules[{i}]")})
+            elif ttype.startswith("schedule"):
+                targets.append({"type": "schedule_reference", "id": str(t["id"])})
+            else:
+                raise InputError(f"escalation_rules[{i}]: unsupported target type {ttype!r}", file)
+        rules.append({"escalation_delay_in_minutes": rule.get("escalation_delay_in_minutes", 30), "targets": targets})
+    return {
+        "id": str(data.get("id") or "pagerduty"),
+        "name": str(data.get("name") or data.get("summary") or "PagerDuty escalation policy"),
+        "num_loops": int(data.get("num_loops") or 0),
+        "escalation_rules": rules,
+    }
+
+
+def load_pagerduty(path: str | Path) -> Any:
+    return _load_json(path)
