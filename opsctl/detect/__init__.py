@@ -1,0 +1,1 @@
+"""opsctl detect: one-shot anomaly detectors, health checks and alerting for cron."""

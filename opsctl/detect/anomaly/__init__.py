@@ -1,0 +1,1 @@
+"""Anomaly detectors (one module each); see opsctl.detect.registry for the list."""

@@ -1,0 +1,104 @@
+"""Level shift and trend change: the recent level or slope departs from the longer past.
+
+Level: the median of the last `short` points (including the current one) against the median of the
+`long` points before them, in units of that reference window's robust sigma (1.4826*MAD, floored).
+Trend: the least-squares slopes over each half of the last `trend_window` points against the slope
+over the `trend_window` points before; the smaller change of the two (zero when they disagree in sign,
+as a step only bends one half), divided by the standard error of a slope fitted to that many points of
+noise sigma, is the trend z. The larger z drives the score; the type is `trend_change` when the trend z
+is at least half the level z, `level_shift` otherwise. Both use only the current and earlier points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+from pydantic import Field
+
+from opsctl.detect.anomaly.base import (
+    LEVEL_SHIFT,
+    NONE,
+    TREND_CHANGE,
+    AnomalyDetector,
+    AnomalyFrame,
+    Params,
+    floor_scale,
+    hopping_window_stats,
+    robust_sigma,
+    z_to_score,
+)
+
+
+class LevelShiftParams(Params):
+    short: int = Field(5, ge=1, description="points in the recent level (median)")
+    long: int = Field(120, ge=3, description="points of reference history before the recent ones")
+    trend_window: int = Field(30, ge=3, description="points per slope estimate (0 disables trends)")
+    threshold: float = Field(4.0, gt=0, description="shift in sigmas at which the score is 0.5")
+    trend: bool = Field(True, description="also detect trend changes")
+    rel_floor: float = Field(0.01, ge=0, description="sigma floor as a fraction of abs(median)")
+    abs_floor: float = Field(1e-9, ge=0, description="absolute sigma floor")
+
+
+def _shift(a: np.ndarray, k: int) -> np.ndarray:
+    if k <= 0:
+        return a
+    out = np.full_like(a, np.nan)
+    out[k:] = a[:-k]
+    return out
+
+
+def rolling_slope(vs: np.ndarray, w: int) -> np.ndarray:
+    """OLS slope (per point) over the w points ending at i (NaN before w points)."""
+    n = vs.shape[0]
+    idx = np.arange(n, dtype=np.float64)
+    s = pd.Series(vs)
+    t = pd.Series(idx)
+    mean_x = s.rolling(w).mean().to_numpy()
+    mean_tx = (s * t).rolling(w).mean().to_numpy()
+    mean_t = idx - (w - 1) / 2.0
+    var_t = (w * w - 1) / 12.0
+    return (mean_tx - mean_t * mean_x) / var_t
+
+
+class LevelShift(AnomalyDetector):
+    id = "level_shift"
+    summary = "recent median or slope departs from the longer past: level shifts and trend changes"
+    Params = LevelShiftParams
+
+    def _score(self, ts: np.ndarray, vs: np.ndarray) -> AnomalyFrame:
+        p = self.params
+        assert isinstance(p, LevelShiftParams)
+        n = vs.shape[0]
+        recent = np.full(n, np.nan)
+        if n >= p.short:  # median of the last `short` points, current one included
+            recent[p.short - 1:] = np.median(sliding_window_view(vs, p.short), axis=1)
+        st = hopping_window_stats(vs, p.long, max(1, p.long // 5), mad=True)
+        # reference = the long window ending just before the recent `short` points
+        ref = _shift(st["median"], p.short - 1)
+        cnt = _shift(st["count"], p.short - 1)
+        ref = np.where(cnt >= min(p.long, 10), ref, np.nan)
+        sigma = floor_scale(_shift(robust_sigma(st), p.short - 1), ref, p.rel_floor, p.abs_floor)
+        z_level = (recent - ref) / sigma
+        z = np.abs(np.nan_to_num(z_level, nan=0.0))
+        kind = np.full(n, LEVEL_SHIFT, dtype=np.int8)
+        if p.trend and n > 2 * p.trend_window:
+            w = p.trend_window
+            h = max(2, w // 2)
+            old = _shift(rolling_slope(vs, w), w)
+            half = rolling_slope(vs, h)
+            late = half - old  # slope change over the last half window
+            early = _shift(half, h) - old  # ... and over the half before it
+            # a ramp changes the slope in both halves; a step only in the half that holds it
+            same = np.sign(late) == np.sign(early)
+            dslope = np.where(same, np.minimum(np.abs(late), np.abs(early)), 0.0)
+            # in units of the standard error of a slope fitted to h points of noise sigma
+            se = sigma * np.sqrt(12.0 / (h**3 - h))
+            z_trend = np.nan_to_num(dslope / se, nan=0.0)
+            trend_wins = z_trend >= 0.5 * z
+            kind[trend_wins] = TREND_CHANGE
+            z = np.maximum(z, z_trend)
+        score = np.where(np.isfinite(ref), z_to_score(z, p.threshold), 0.0)
+        kind[score <= 0] = NONE
+        conf = np.minimum(np.nan_to_num(cnt) / p.long, 1.0)
+        return AnomalyFrame(score, kind, ref, vs, conf)

@@ -1,0 +1,169 @@
+"""The SQLite state file kept between cron runs: alert state, spool, history, sizes, runs.
+
+Tables
+- alerts(fingerprint PK, detector, status firing|resolved, severity, message, labels, first_seen,
+  last_seen, last_notified, notified)                     -- what is known to be firing
+- events(id, ts, fingerprint, detector, event, severity, message)   -- alert history
+- spool(id, created, receiver, fingerprint, action, payload, attempts, last_error)   -- to deliver
+- deliveries(id, ts, receiver, fingerprint, action, ok, attempts, error)   -- delivery history
+- remediations(id, ts, action, detector, fingerprint, ok, dry_run, attempts, output)
+- sizes(key, ts, bytes); runs(id, started, finished, exit_code, summary)
+
+Every change of a run is committed in SQLite transactions (journal on disk), so an interrupted run
+leaves either the old or the new state; a notification is put in the spool in the same transaction
+that marks the alert as notified, and leaves the spool only once a receiver accepted it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+  fingerprint TEXT PRIMARY KEY, detector TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
+  message TEXT NOT NULL, labels TEXT NOT NULL, first_seen REAL NOT NULL, last_seen REAL NOT NULL,
+  last_notified REAL, notified INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, fingerprint TEXT NOT NULL, detector TEXT NOT NULL,
+  event TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS spool (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, receiver TEXT NOT NULL,
+  fingerprint TEXT NOT NULL, action TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT);
+CREATE TABLE IF NOT EXISTS deliveries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, receiver TEXT NOT NULL, fingerprint TEXT NOT NULL,
+  action TEXT NOT NULL, ok INTEGER NOT NULL, attempts INTEGER NOT NULL, error TEXT);
+CREATE TABLE IF NOT EXISTS remediations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, action TEXT NOT NULL, detector TEXT NOT NULL,
+  fingerprint TEXT NOT NULL, ok INTEGER NOT NULL, dry_run INTEGER NOT NULL, attempts INTEGER NOT NULL,
+  output TEXT);
+CREATE TABLE IF NOT EXISTS sizes (key TEXT NOT NULL, ts REAL NOT NULL, bytes REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS sizes_key_ts ON sizes(key, ts);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, started REAL NOT NULL, finished REAL, exit_code INTEGER,
+  summary TEXT);
+"""
+
+
+class State:
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        if readonly:
+            self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(path), timeout=30)
+            self.db.executescript(SCHEMA)
+            self.db.commit()
+        self.db.row_factory = sqlite3.Row
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- alerts --------------------------------------------------------------------------------------
+    def alert(self, fingerprint: str) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.db.execute(
+            "SELECT * FROM alerts WHERE fingerprint = ?", (fingerprint,)).fetchone()
+        return row
+
+    def firing(self) -> list[sqlite3.Row]:
+        return list(self.db.execute("SELECT * FROM alerts WHERE status = 'firing' ORDER BY first_seen"))
+
+    def upsert_alert(self, fp: str, detector: str, status: str, severity: str, message: str,
+                     labels: dict[str, str], now: float, notified: bool | None = None) -> None:
+        row = self.alert(fp)
+        if row is None or (row["status"] == "resolved" and status == "firing"):
+            self.db.execute(
+                "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (fp, detector, status, severity, message, json.dumps(labels), now, now,
+                 now if notified else None, 1 if notified else 0))
+            return
+        if notified:
+            self.db.execute(
+                "UPDATE alerts SET status=?, severity=?, message=?, labels=?, last_seen=?, last_notified=?, "
+                "notified=1 WHERE fingerprint=?", (status, severity, message, json.dumps(labels), now, now, fp))
+        else:
+            self.db.execute(
+                "UPDATE alerts SET status=?, severity=?, message=?, labels=?, last_seen=? WHERE fingerprint=?",
+                (status, severity, message, json.dumps(labels), now, fp))
+
+    def event(self, now: float, fp: str, detector: str, event: str, severity: str, message: str) -> None:
+        self.db.execute("INSERT INTO events (ts, fingerprint, detector, event, severity, message) VALUES (?,?,?,?,?,?)",
+                        (now, fp, detector, event, severity, message))
+
+    # -- spool ---------------------------------------------------------------------------------------
+    def spool_add(self, now: float, receiver: str, fp: str, action: str, payload: dict[str, Any],
+                  coalesce: bool = False) -> None:
+        if coalesce:  # a newer refresh supersedes a pending one for the same receiver and alert
+            self.db.execute("DELETE FROM spool WHERE receiver=? AND fingerprint=? AND action='firing'", (receiver, fp))
+        self.db.execute("INSERT INTO spool (created, receiver, fingerprint, action, payload) VALUES (?,?,?,?,?)",
+                        (now, receiver, fp, action, json.dumps(payload)))
+
+    def spool_pending(self) -> list[sqlite3.Row]:
+        return list(self.db.execute("SELECT * FROM spool ORDER BY id"))
+
+    def spool_done(self, row: sqlite3.Row, now: float, attempts: int) -> None:
+        self.db.execute("DELETE FROM spool WHERE id=?", (row["id"],))
+        self.db.execute("INSERT INTO deliveries (ts, receiver, fingerprint, action, ok, attempts, error) "
+                        "VALUES (?,?,?,?,1,?,NULL)", (now, row["receiver"], row["fingerprint"], row["action"],
+                                                      row["attempts"] + attempts))
+        self.db.commit()
+
+    def spool_failed(self, row: sqlite3.Row, now: float, attempts: int, error: str) -> None:
+        self.db.execute("UPDATE spool SET attempts = attempts + ?, last_error=? WHERE id=?",
+                        (attempts, error, row["id"]))
+        self.db.execute("INSERT INTO deliveries (ts, receiver, fingerprint, action, ok, attempts, error) "
+                        "VALUES (?,?,?,?,0,?,?)", (now, row["receiver"], row["fingerprint"], row["action"],
+                                                   attempts, error))
+        self.db.commit()
+
+    # -- sizes, remediations, runs ------------------------------------------------------------------
+    def size_since(self, key: str, since: float) -> tuple[float, float] | None:
+        row = self.db.execute("SELECT ts, bytes FROM sizes WHERE key=? AND ts >= ? ORDER BY ts LIMIT 1",
+                              (key, since)).fetchone()
+        return (float(row[0]), float(row[1])) if row else None
+
+    def record_size(self, key: str, now: float, size: float) -> None:
+        self.db.execute("INSERT INTO sizes VALUES (?,?,?)", (key, now, size))
+        self.db.execute("DELETE FROM sizes WHERE key=? AND ts < ?", (key, now - 90 * 86400))
+
+    def remediation(self, now: float, action: str, detector: str, fp: str, ok: bool, dry_run: bool,
+                    attempts: int, output: str) -> None:
+        self.db.execute("INSERT INTO remediations (ts, action, detector, fingerprint, ok, dry_run, attempts, output) "
+                        "VALUES (?,?,?,?,?,?,?,?)", (now, action, detector, fp, int(ok), int(dry_run), attempts,
+                                                     output[:4000]))
+
+    def run_started(self, now: float) -> int:
+        cur = self.db.execute("INSERT INTO runs (started) VALUES (?)", (now,))
+        self.db.commit()
+        return int(cur.lastrowid or 0)
+
+    def run_finished(self, run_id: int, now: float, code: int, summary: dict[str, Any]) -> None:
+        self.db.execute("UPDATE runs SET finished=?, exit_code=?, summary=? WHERE id=?",
+                        (now, code, json.dumps(summary), run_id))
+        self.db.commit()
+
+    def prune(self, before: float) -> None:
+        """Drop history rows older than `before` (never the spool or firing alerts)."""
+        for table in ("events", "deliveries", "remediations"):
+            self.db.execute(f"DELETE FROM {table} WHERE ts < ?", (before,))
+        self.db.execute("DELETE FROM runs WHERE started < ?", (before,))
+        self.db.execute("DELETE FROM alerts WHERE status = 'resolved' AND last_seen < ?", (before,))
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    # -- history -------------------------------------------------------------------------------------
+    def history(self, limit: int = 50, since: float | None = None) -> dict[str, list[dict[str, Any]]]:
+        cond, args = ("WHERE ts >= ?", [since]) if since is not None else ("", [])
+        out: dict[str, list[dict[str, Any]]] = {}
+        for table in ("events", "deliveries", "remediations"):
+            rows = self.db.execute(f"SELECT * FROM {table} {cond} ORDER BY id DESC LIMIT ?", (*args, limit))
+            out[table] = [dict(r) for r in rows][::-1]
+        out["spool"] = [dict(r) for r in self.db.execute(
+            "SELECT id, created, receiver, fingerprint, action, attempts, last_error FROM spool ORDER BY id")]
+        out["firing"] = [dict(r) for r in self.firing()]
+        return out

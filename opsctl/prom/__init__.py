@@ -1,0 +1,1 @@
+"""Prometheus HTTP API client shared by opsctl detect and opsctl slo."""
