@@ -1,0 +1,1 @@
+"""Package data: Alertmanager v0.25.0 default.tmpl (Apache-2.0)."""
