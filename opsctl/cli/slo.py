@@ -1,0 +1,193 @@
+"""`opsctl slo`: validate SLO specs, generate Prometheus rules, report compliance from data."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+from opsctl.cli.output import EXIT_FINDINGS, EXIT_OK, FORMAT_OPTION, Format, console, emit_json
+from opsctl.durations import parse_duration
+from opsctl.errors import InputError
+from opsctl.slo import generate as gen
+from opsctl.slo import render
+from opsctl.slo.model import SLO
+from opsctl.slo.report import Options, report_from_export, summary
+from opsctl.slo.spec import LABEL_RE, load_spec
+
+app = typer.Typer(help="SLOs from sloth / OpenSLO specs: validate, generate Prometheus rules, report compliance.",
+                  no_args_is_help=True)
+
+SPEC_ARG = typer.Argument(..., help="SLO spec: sloth prometheus/v1, OpenSLO v1 or v1alpha (YAML).")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@app.command("validate")
+def validate_cmd(spec: Path = SPEC_ARG, fmt: Format = FORMAT_OPTION) -> None:
+    """Check a spec; print its SLOs. Exit 2 with file:line:col on the first problem."""
+    groups = load_spec(spec)
+    slos = [s for g in groups for s in g.slos]
+    if fmt == Format.json:
+        emit_json({"schema_version": 1, "file": str(spec), "slos": [_slo_json(s) for s in slos]})
+        raise typer.Exit(EXIT_OK)
+    c = console()
+    for s in slos:
+        c.print(f"{s.file}:{s.line}: {s.id}: {s.spec}, objective {s.objective:g}%, {s.budgeting}, "
+                f"{'calendar' if s.calendar else 'rolling'} {render.dur(s.period)}, SLI {s.sli.kind}", markup=False)
+    c.print(f"{len(slos)} SLO(s) valid", markup=False)
+
+
+def _slo_json(s: SLO) -> dict[str, object]:
+    return {"id": s.id, "name": s.name, "service": s.service, "spec": s.spec, "objective": s.objective,
+            "period_seconds": s.period, "calendar": s.calendar is not None, "budgeting": s.budgeting,
+            "sli_kind": s.sli.kind, "file": s.file, "line": s.line}
+
+
+def _labels(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for p in pairs:
+        k, sep, v = p.partition("=")
+        if not sep or not LABEL_RE.match(k) or not v:
+            raise InputError(f"--extra-label {p!r}: expected name=value", "<command line>")
+        out[k] = v
+    return out
+
+
+@app.command("generate")
+def generate_cmd(
+    spec: Path = SPEC_ARG,
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the rule file here (default stdout)."),
+    out_dir: Path | None = typer.Option(None, "--out-dir", help="Write one rule file per spec document "
+                                        "(sloth's layout) into this directory."),
+    extra_label: list[str] = typer.Option([], "--extra-label", "-l", help="Label added to every rule (name=value)."),
+    version_label: str = typer.Option(gen.Options().version, "--sloth-version",
+                                      help="Value of the sloth_version label of sloth_slo_info."),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """Generate Prometheus recording and alerting rules (sloth-compatible) for every SLO in SPEC."""
+    groups = load_spec(spec)
+    opts = gen.Options(extra_labels=_labels(extra_label), version=version_label)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for i, g in enumerate(groups):
+            name = f"{spec.stem}.yml" if len(groups) == 1 else f"{spec.stem}-{i + 1}.yml"
+            target = out_dir / name
+            _write_atomic(target, gen.to_yaml(gen.generate([g], opts)))
+            written.append(str(target))
+        if fmt == Format.json:
+            emit_json({"schema_version": 1, "files": written})
+        else:
+            for w in written:
+                console().print(w, markup=False)
+        return
+    rules = gen.generate(groups, opts)
+    if fmt == Format.json:
+        text = json.dumps({"schema_version": 1, **rules}, indent=2) + "\n"
+    else:
+        text = gen.to_yaml(rules)
+    if output is not None:
+        _write_atomic(output, text)
+    else:
+        sys.stdout.write(text)
+
+
+def _time(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"--end {text!r}: expected RFC 3339 (2026-01-31T00:00:00Z) or Unix seconds",
+                         "<command line>") from None
+    if dt.tzinfo is None:
+        raise InputError(f"--end {text!r}: give a time zone (e.g. a trailing Z for UTC)", "<command line>")
+    return dt.timestamp()
+
+
+@app.command("report")
+def report_cmd(
+    spec: Path = SPEC_ARG,
+    data: Path | None = typer.Option(None, "--data", "-d", help="Export: Prometheus query_range JSON, CSV or "
+                                     "Parquet (Parquet is streamed in bounded memory)."),
+    prometheus: str | None = typer.Option(None, "--prometheus", help="Prometheus/Thanos/Mimir base URL; queries "
+                                          "are evaluated on the server."),
+    bearer_token_file: Path | None = typer.Option(None, "--bearer-token-file", help="File holding a bearer token "
+                                                  "for --prometheus (or env OPSCTL_PROMETHEUS_TOKEN)."),
+    header: list[str] = typer.Option([], "--header", help="Extra HTTP header for --prometheus (Name: value)."),
+    timeout: float = typer.Option(30.0, "--timeout", help="HTTP timeout in seconds for --prometheus."),
+    slo_ids: list[str] = typer.Option([], "--slo", help="Only these SLO ids (repeatable)."),
+    end: str | None = typer.Option(None, "--end", help="Window end (RFC 3339 or Unix seconds); default: the last "
+                                   "sample of the export, or now for --prometheus."),
+    step: str | None = typer.Option(None, "--step", help="Report resolution (Prometheus duration); default 1m or "
+                                    "the export's sample spacing; Timeslices use the slice window."),
+    top: int = typer.Option(10, "--top", min=1, help="How many budget-burning periods to list."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Also write an HTML report (.html) with the "
+                                       "burn-down chart as inline SVG."),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """SLI, compliance, error budget, burn rates, burning periods, gaps, daily table and burn-down.
+
+    Exit 0 when every objective is met, 1 when one is violated or has no data, 2 on bad input."""
+    if (data is None) == (prometheus is None):
+        raise InputError("give exactly one of --data EXPORT and --prometheus URL", "<command line>")
+    if output is not None and output.suffix.lower() not in (".html", ".htm"):
+        raise InputError("--output supports .html (PNG would need matplotlib, which opsctl does not depend on)",
+                         str(output))
+    step_s = None
+    if step is not None:
+        try:
+            step_s = parse_duration(step)
+        except ValueError as exc:
+            raise InputError(f"--step: {exc}", "<command line>") from None
+        if step_s <= 0:
+            raise InputError("--step must be positive", "<command line>")
+    slos = [s for g in load_spec(spec) for s in g.slos]
+    if slo_ids:
+        unknown = sorted(set(slo_ids) - {s.id for s in slos})
+        if unknown:
+            raise InputError(f"--slo: no SLO with id {', '.join(unknown)} (ids: {', '.join(s.id for s in slos)})",
+                             str(spec))
+        slos = [s for s in slos if s.id in slo_ids]
+    opts = Options(end=_time(end), step=step_s, top=top)
+    if data is not None:
+        reports = report_from_export(slos, data, opts)
+    else:
+        assert prometheus is not None
+        from opsctl.prom.client import PrometheusClient
+        from opsctl.slo.prom import report_from_prometheus
+        headers = {}
+        for h in header:
+            name, sep, value = h.partition(":")
+            if not sep or not name.strip():
+                raise InputError(f"--header {name!r}: expected 'Name: value'", "<command line>")
+            headers[name.strip()] = value.strip()
+        token = os.environ.get("OPSCTL_PROMETHEUS_TOKEN") or None
+        try:
+            client = PrometheusClient(prometheus, bearer_token=None if bearer_token_file else token,
+                                      bearer_token_file=bearer_token_file, headers=headers, timeout=timeout)
+        except (ValueError, OSError) as exc:
+            raise InputError(str(exc), "<command line>") from None
+        with client:
+            reports = report_from_prometheus(slos, client, opts)
+    doc = summary(reports)
+    if output is not None:
+        _write_atomic(output, render.html_report(doc))
+    if fmt == Format.json:
+        emit_json(doc)
+    else:
+        console().print(render.text_report(doc), markup=False, end="")
+    raise typer.Exit(EXIT_FINDINGS if doc["violated"] or doc["no_data"] else EXIT_OK)

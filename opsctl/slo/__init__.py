@@ -1,0 +1,1 @@
+"""SLOs: sloth / OpenSLO specs, sloth-compatible Prometheus rules, compliance reports from data."""

@@ -1,0 +1,326 @@
+"""Stream a (possibly huge) Parquet or CSV export into `SampleStore`s in bounded memory with pyarrow.
+
+Same layouts as `opsctl.data.exports`: long format (`timestamp`, `value`, label columns, the metric name in
+`__name__` / `metric` / `name`) or wide format (`timestamp` plus one column per metric). Rows are read in
+record batches; only the series the SLI queries select are kept. Memory is O(batch + series x intervals),
+independent of the number of rows. Samples of one series must be in time order across the file (as
+exports are written: sorted by time, or by series then time).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from opsctl.data.exports import NAME_COLUMNS, TIME_COLUMNS
+from opsctl.errors import InputError
+from opsctl.slo.evaluate import SampleStore
+
+BATCH_ROWS = 1 << 18
+
+
+@dataclass
+class Layout:
+    time_col: str
+    value_col: str | None
+    label_cols: list[str]
+    name_col: str | None
+    ms: bool  # numeric timestamps in milliseconds
+
+
+def is_csv(path: Path) -> bool:
+    return path.suffix.lower() in (".csv", ".txt")
+
+
+def _csv_names(path: Path) -> list[str]:
+    try:
+        with path.open("rb") as fh:
+            reader = pacsv.open_csv(fh, read_options=pacsv.ReadOptions(block_size=1 << 16))
+            return list(reader.schema.names)
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"invalid CSV: {str(exc).strip().splitlines()[0]}", str(path)) from None
+
+
+def _csv_types(names: list[str]) -> dict[str, pa.DataType]:
+    """Numeric times (ISO times fail here and send the file to the in-memory reader), float values,
+    dictionary-encoded labels (long format) or float columns (wide format)."""
+    lower = {n.strip().lower(): n for n in names}
+    time_col = next((lower[c] for c in TIME_COLUMNS if c in lower), None)
+    value_col = lower.get("value")
+    label = pa.dictionary(pa.int32(), pa.string()) if value_col is not None else pa.float64()
+    types: dict[str, pa.DataType] = {n: label for n in names}
+    if time_col is not None:
+        types[time_col] = pa.float64()
+    if value_col is not None:
+        types[value_col] = pa.float64()
+    return types
+
+
+def _csv_batches(path: Path, batch_rows: int, columns: list[str] | None, names: list[str]) -> Iterator[pa.RecordBatch]:
+    """CSV record batches typed by `_csv_types` ('' = no sample / no label)."""
+    opts = pacsv.ConvertOptions(column_types=_csv_types(names), null_values=[""], strings_can_be_null=True,
+                                include_columns=columns)
+    block = max(1 << 16, min(1 << 26, batch_rows * 64))
+    try:
+        with path.open("rb") as fh:
+            reader = pacsv.open_csv(fh, read_options=pacsv.ReadOptions(block_size=block), convert_options=opts)
+            yield from reader
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"invalid CSV: {str(exc).strip().splitlines()[0]}", str(path)) from None
+
+
+CSV_IN_MEMORY_BYTES = 256 << 20  # smaller CSV files are parsed once, multi-threaded, and sliced into batches
+
+
+@functools.lru_cache(maxsize=1)
+def _csv_table(path: str, mtime_ns: int, size: int) -> pa.Table:
+    p = Path(path)
+    names = _csv_names(p)
+    opts = pacsv.ConvertOptions(column_types=_csv_types(names), null_values=[""], strings_can_be_null=True)
+    try:
+        return pacsv.read_csv(p, convert_options=opts)
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"invalid CSV: {str(exc).strip().splitlines()[0]}", path) from None
+
+
+def release() -> None:
+    """Drop the parsed CSV kept between the passes of one report."""
+    _csv_table.cache_clear()
+
+
+def _batches(path: Path, batch_rows: int, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+    if is_csv(path):
+        st = path.stat()
+        if st.st_size <= CSV_IN_MEMORY_BYTES:
+            table = _csv_table(str(path), st.st_mtime_ns, st.st_size)
+            if columns is not None:
+                table = table.select(columns)
+            yield from table.to_batches(max_chunksize=batch_rows)
+            return
+        yield from _csv_batches(path, batch_rows, columns, _csv_names(path))
+    else:
+        yield from _open(path).iter_batches(batch_size=batch_rows, columns=columns)
+
+
+def _open(path: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for unreadable files
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"invalid Parquet: {text}", str(path)) from None
+
+
+def layout(path: Path) -> Layout:
+    f = None if is_csv(path) else _open(path)
+    names = _csv_names(path) if f is None else list(f.schema_arrow.names)
+    lower = {n.strip().lower(): n for n in names}
+    time_col = next((lower[c] for c in TIME_COLUMNS if c in lower), None)
+    if time_col is None:
+        raise InputError(f"no 'timestamp' column (columns: {', '.join(names)})", str(path))
+    value_col = lower.get("value")
+    labels = [n for n in names if n not in (time_col, value_col)] if value_col else []
+    name_col = next((lower[c] for c in NAME_COLUMNS if c in lower and lower[c] in labels), None)
+    ms = False
+    ttype = pa.string() if f is None else f.schema_arrow.field(time_col).type
+    if not pa.types.is_timestamp(ttype):
+        hi = None if f is None else _stats_range(f, time_col)[1]
+        if hi is not None and abs(hi) > 1e11:
+            ms = True
+        elif hi is None:
+            for batch in _batches(path, 1024, [time_col]):
+                arr = _num(batch.column(0), str(path), time_col)
+                ms = bool(arr.size and np.nanmax(np.abs(arr)) > 1e11)
+                break
+    return Layout(time_col, value_col, labels, name_col, ms)
+
+
+def _stats_range(f: pq.ParquetFile, col: str) -> tuple[float | None, float | None]:
+    md = f.metadata
+    idx = f.schema_arrow.names.index(col)
+    lo, hi = math.inf, -math.inf
+    for rg in range(md.num_row_groups):
+        c = md.row_group(rg).column(idx)
+        st = c.statistics
+        if st is None or not st.has_min_max:
+            return None, None
+        mn, mx = st.min, st.max
+        if hasattr(mn, "timestamp"):
+            mn, mx = mn.timestamp(), mx.timestamp()
+        try:
+            lo, hi = min(lo, float(mn)), max(hi, float(mx))
+        except (TypeError, ValueError):
+            return None, None
+    if lo == math.inf:
+        return None, None
+    return lo, hi
+
+
+def _num(col: pa.Array | pa.ChunkedArray, filename: str, name: str) -> np.ndarray:
+    if pa.types.is_timestamp(col.type):
+        unit = col.type.unit
+        div = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[unit]
+        return col.cast(pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64) / div
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        try:
+            col = pc.cast(col, pa.float64())
+        except pa.ArrowInvalid as exc:
+            raise InputError(f"column {name!r}: not a number ({str(exc).splitlines()[0]})", filename) from None
+    try:
+        out: np.ndarray = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InputError(f"column {name!r}: not numeric ({str(exc).splitlines()[0]})", filename) from None
+    return out
+
+
+def time_range(path: Path) -> tuple[float, float, int]:
+    """(first, last) sample time in Unix seconds and the row count (Parquet: from statistics when present;
+    CSV: one pass over the timestamp column)."""
+    lay = layout(path)
+    f = None if is_csv(path) else _open(path)
+    rows = 0 if f is None else f.metadata.num_rows
+    ttype = pa.string() if f is None else f.schema_arrow.field(lay.time_col).type
+    lo, hi = (None, None) if f is None else _stats_range(f, lay.time_col)
+    if lo is None or hi is None:
+        lo, hi = math.inf, -math.inf
+        for batch in _batches(path, BATCH_ROWS, [lay.time_col]):
+            arr = _num(batch.column(0), str(path), lay.time_col)
+            if f is None:
+                rows += arr.size
+            if arr.size:
+                lo, hi = min(lo, float(np.nanmin(arr))), max(hi, float(np.nanmax(arr)))
+        if lay.ms and not pa.types.is_timestamp(ttype):
+            lo, hi = lo / 1000, hi / 1000
+    elif lay.ms and not pa.types.is_timestamp(ttype):
+        lo, hi = lo / 1000, hi / 1000
+    if lo == math.inf:
+        raise InputError("no samples in the export", str(path))
+    return lo, hi, rows
+
+
+def iter_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[tuple[list[dict[str, str]], np.ndarray,
+                                                                               np.ndarray, np.ndarray]]:
+    """Yield (labels of the batch's series, series index per row, times, values) per record batch."""
+    lay = layout(path)
+    fname = str(path)
+    if lay.value_col is None:  # wide format: one series per column
+        for batch in _batches(path, batch_rows):
+            cols = [n for n in batch.schema.names if n != lay.time_col]
+            ts = _num(batch.column(lay.time_col), fname, lay.time_col)
+            if lay.ms:
+                ts = ts / 1000
+            for name in cols:
+                vs = _num(batch.column(name), fname, name)
+                yield [{"__name__": name}], np.zeros(ts.size, dtype=np.int64), ts, vs
+        return
+    global_codes: list[dict[str, int]] = [{} for _ in lay.label_cols]
+    global_values: list[list[str]] = [[] for _ in lay.label_cols]
+    for batch in _batches(path, batch_rows):
+        n = batch.num_rows
+        ts = _num(batch.column(lay.time_col), fname, lay.time_col)
+        if lay.ms:
+            ts = ts / 1000
+        vs = _num(batch.column(lay.value_col), fname, lay.value_col)
+        codes_per_col = []
+        for c, name in enumerate(lay.label_cols):
+            col = batch.column(name)
+            if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+                    or pa.types.is_dictionary(col.type)):
+                col = pc.cast(col, pa.string())
+            enc = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
+            dict_vals = enc.dictionary.to_pylist()
+            mapping = np.empty(len(dict_vals) + 1, dtype=np.int64)
+            for i, val in enumerate(dict_vals):
+                text = "" if val is None else str(val)
+                code = global_codes[c].get(text)
+                if code is None:
+                    code = len(global_values[c])
+                    global_codes[c][text] = code
+                    global_values[c].append(text)
+                mapping[i] = code
+            null_code = global_codes[c].setdefault("", len(global_values[c]))
+            if null_code == len(global_values[c]):
+                global_values[c].append("")
+            mapping[-1] = null_code
+            idx = enc.indices.fill_null(len(dict_vals)).to_numpy(zero_copy_only=False).astype(np.int64)
+            codes_per_col.append(mapping[idx])
+        uniq, inverse = _group(codes_per_col, [len(v) for v in global_values], n)
+        labels = []
+        for row in uniq:
+            lab: dict[str, str] = {}
+            for c, code in enumerate(row):
+                val = global_values[c][int(code)]
+                if val != "":
+                    lab["__name__" if lay.label_cols[c] == lay.name_col else lay.label_cols[c]] = val
+            labels.append(lab)
+        yield labels, inverse, ts, vs
+
+
+def _group(codes: list[np.ndarray], radices: list[int], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct label-code rows of a batch and each row's index among them, without sorting rows when
+    the combined code space is small (the usual case: a few label columns of modest cardinality)."""
+    if not codes:
+        return np.zeros((1, 0), dtype=np.int64), np.zeros(n, dtype=np.int64)
+    space = 1
+    for r in radices:
+        space *= max(1, r)
+    if space <= 1 << 24:
+        key = np.zeros(n, dtype=np.int64)
+        for col, radix in zip(codes, radices, strict=True):
+            key = key * max(1, radix) + col
+        seen = np.bincount(key, minlength=space) > 0
+        uniq_keys = np.flatnonzero(seen)
+        lookup = np.zeros(space, dtype=np.int64)
+        lookup[uniq_keys] = np.arange(uniq_keys.size)
+        inverse = lookup[key]
+        rows = np.empty((uniq_keys.size, len(codes)), dtype=np.int64)
+        rest = uniq_keys.copy()
+        for c in range(len(codes) - 1, -1, -1):
+            r = max(1, radices[c])
+            rows[:, c] = rest % r
+            rest = rest // r
+        return rows, inverse
+    stacked = np.stack(codes, axis=1)
+    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    return uniq, inverse.reshape(-1)
+
+
+def fill_stores(path: Path, stores: list[tuple[SampleStore, Callable[[dict[str, str]], bool]]],
+                batch_rows: int = BATCH_ROWS) -> int:
+    """Stream the file once into every (store, wanted) pair; returns the number of rows read."""
+    rows = 0
+    sid_cache: list[dict[tuple[tuple[str, str], ...], int]] = [{} for _ in stores]
+    for labels, inverse, ts, vs in iter_batches(path, batch_rows):
+        rows += int(ts.size)
+        small = inverse.astype(np.int16) if len(labels) < 32768 else inverse  # radix sort for small ints
+        order = np.argsort(small, kind="stable")
+        inv_sorted = inverse[order]
+        bounds = np.flatnonzero(np.diff(inv_sorted)) + 1
+        starts = np.concatenate(([0], bounds))
+        ends = np.concatenate((bounds, [inv_sorted.size]))
+        for a, b in zip(starts, ends, strict=True):
+            if a == b:
+                continue
+            lab = labels[int(inv_sorted[a])]
+            key = tuple(sorted(lab.items()))
+            sel = order[a:b]
+            for (store, wanted), cache in zip(stores, sid_cache, strict=True):
+                sid = cache.get(key)
+                if sid is None:
+                    sid = store.series_id(lab) if wanted(lab) else -1
+                    cache[key] = sid
+                if sid < 0:
+                    continue
+                try:
+                    store.add(sid, ts[sel], vs[sel])
+                except ValueError as exc:
+                    raise InputError(f"{exc}; sort the export by series then time, or by time", str(path)) from None
+    return rows

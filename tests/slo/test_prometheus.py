@@ -1,0 +1,180 @@
+"""`opsctl slo report --prometheus`: the same data in a real Prometheus (TSDB blocks built by promtool) and
+in an export give the same compliance numbers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import find_tool, run_opsctl
+
+SPEC = """\
+version: "prometheus/v1"
+service: "svc"
+slos:
+  - name: "avail"
+    objective: 99
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total[{{.window}}]))
+    alerting:
+      page_alert: {disable: true}
+      ticket_alert: {disable: true}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _series(end: int) -> dict[str, list[tuple[int, float]]]:
+    """6 hours of 1-minute samples: 100 ok/min, 1 error/min, 30 errors/min during one hour."""
+    start = end - 6 * 3600
+    ok, err = 0.0, 0.0
+    out: dict[str, list[tuple[int, float]]] = {"200": [], "500": []}
+    for t in range(start, end + 1, 60):
+        out["200"].append((t, ok))
+        out["500"].append((t, err))
+        ok += 100
+        err += 30 if start + 2 * 3600 <= t < start + 3 * 3600 else 1
+    return out
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
+    promtool, prom = find_tool("promtool"), find_tool("prometheus")
+    end = (int(time.time()) // 3600 - 1) * 3600
+    data = _series(end)
+    om = tmp_path / "data.om"
+    lines = ["# TYPE http_requests counter"]
+    for code, samples in data.items():
+        lines += [f'http_requests_total{{code="{code}"}} {v} {t}' for t, v in samples]
+    om.write_text("\n".join([*lines, "# EOF", ""]))
+    tsdb = tmp_path / "tsdb"
+    proc = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(om), str(tsdb)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    with (tmp_path / "export.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["timestamp", "__name__", "code", "value"])
+        for code, samples in data.items():
+            w.writerows([t, "http_requests_total", code, v] for t, v in samples)
+    cfg = tmp_path / "prometheus.yml"
+    cfg.write_text("global:\n  scrape_interval: 1m\n")
+    port = _free_port()
+    server = subprocess.Popen([prom, f"--config.file={cfg}", f"--storage.tsdb.path={tsdb}",
+                               f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=30d"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "prometheus did not become ready"
+            assert server.poll() is None, "prometheus exited"
+            time.sleep(0.3)
+        yield url, end, tmp_path
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.mark.oracle
+@pytest.mark.slow
+def test_prometheus_pushdown_matches_export(prometheus: tuple[str, int, Path]) -> None:
+    url, end, tmp = prometheus
+    spec = tmp / "spec.yml"
+    spec.write_text(SPEC)
+    common = ("--end", str(end), "--step", "5m", "--format", "json")
+    via_prom = run_opsctl("slo", "report", str(spec), "--prometheus", url, *common)
+    via_file = run_opsctl("slo", "report", str(spec), "--data", str(tmp / "export.csv"), *common)
+    assert via_prom.returncode == 1, via_prom.stderr  # 30x errors for an hour violate 99%
+    assert via_file.returncode == 1, via_file.stderr
+    p, f = json.loads(via_prom.stdout)["slos"][0], json.loads(via_file.stdout)["slos"][0]
+    # exact answer from the export: 360 one-minute increases, 100 ok each; errors 300 x 1 + 60 x 30
+    assert f["events"] == {"total": 38100.0, "bad": 2100.0, "good": 36000.0}
+    print("prometheus:", p["sli"], p["events"], "export:", f["sli"], f["events"])
+    assert p["status"] == f["status"] == "violated"
+    assert p["sli"] == pytest.approx(f["sli"], abs=2e-4)
+    assert p["error_budget"]["consumed_ratio"] == pytest.approx(f["error_budget"]["consumed_ratio"], rel=0.03)
+    assert p["events"]["total"] == pytest.approx(f["events"]["total"], rel=0.02)
+    # only the window before the data is missing in both
+    assert len(p["gaps"]["ranges"]) >= 1 and p["gaps"]["ranges"][0]["start"] == f["gaps"]["ranges"][0]["start"]
+    # the worst hour is found by both
+    assert p["burn_periods"] and f["burn_periods"]
+    assert p["burn_periods"][0]["start"][:13] == f["burn_periods"][0]["start"][:13]
+
+
+def test_prometheus_unreachable_is_an_input_error(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yml"
+    spec.write_text(SPEC)
+    port = _free_port()
+    proc = run_opsctl("slo", "report", str(spec), "--prometheus", f"http://127.0.0.1:{port}", "--end", "1767225600",
+                      "--step", "1d", env={"OPSCTL_PROMETHEUS_TOKEN": "secret-token-value"})
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "secret-token-value" not in proc.stderr + proc.stdout
+
+
+THRESHOLD = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: errors
+spec:
+  service: svc
+  indicator:
+    metadata: {name: error-rate}
+    spec:
+      thresholdMetric:
+        metricSource:
+          type: Prometheus
+          spec: {query: 'sum(rate(http_requests_total{code="500"}[5m]))'}
+  timeWindow:
+    - duration: 1d
+      isRolling: true
+  budgetingMethod: Timeslices
+  objectives:
+    - op: lt
+      value: 0.25
+      target: 0.9
+      timeSliceTarget: 1
+      timeSliceWindow: 5m
+"""
+
+
+@pytest.mark.oracle
+@pytest.mark.slow
+def test_prometheus_threshold_timeslices_match_export(prometheus: tuple[str, int, Path]) -> None:
+    url, end, tmp = prometheus
+    spec = tmp / "threshold.yml"
+    spec.write_text(THRESHOLD)
+    # one evaluation per slice on both sides (at the export's 1m default, the 5m rate is sampled five times
+    # per slice and one more slice straddling the incident's start counts as bad)
+    common = ("--end", str(end), "--step", "5m", "--format", "json")
+    via_prom = run_opsctl("slo", "report", str(spec), "--prometheus", url, *common)
+    via_file = run_opsctl("slo", "report", str(spec), "--data", str(tmp / "export.csv"), *common)
+    p, f = json.loads(via_prom.stdout)["slos"][0], json.loads(via_file.stdout)["slos"][0]
+    # 72 five-minute slices after the first sample; the 12 of the incident hour have 0.5 errors/s
+    assert f["events"] == {"total": 72.0, "bad": 12.0, "good": 60.0}
+    assert p["events"] == f["events"]
+    assert p["status"] == f["status"] == "violated"  # 83.3% of slices good < 90%
+    assert via_prom.returncode == via_file.returncode == 1
