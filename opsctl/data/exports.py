@@ -60,7 +60,7 @@ def read_export(path: str | Path, fmt: str | None = None, default_name: str | No
         return _read_json(p, name)
     if kind == "csv":
         try:
-            frame = pd.read_csv(p, dtype=str, keep_default_na=False)
+            frame = _read_csv(p)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise InputError(f"invalid CSV: {_first_line(exc)}", str(p)) from None
         return series_from_frame(frame, str(p), name)
@@ -71,6 +71,22 @@ def read_export(path: str | Path, fmt: str | None = None, default_name: str | No
             raise InputError(f"invalid Parquet: {_first_line(exc)}", str(p)) from None
         return series_from_frame(frame, str(p), name)
     raise InputError(f"unknown export format {kind!r} (expected json, csv or parquet)", str(p))
+
+
+def _read_csv(p: Path) -> pd.DataFrame:
+    """Read a CSV with pyarrow's parser where it can (much faster), pandas' otherwise.
+
+    Label columns stay strings (an empty cell is the empty label value, as in Prometheus); the time
+    and value columns are parsed by the frame reader below.
+    """
+    header = pd.read_csv(p, nrows=0).columns
+    lower = {str(c).strip().lower() for c in header}
+    label_cols = [c for c in header if str(c).strip().lower() not in (*TIME_COLUMNS, "value")]
+    dtypes: dict[str, Any] = {c: str for c in label_cols} if "value" in lower else {}
+    try:
+        return pd.read_csv(p, dtype=dtypes, keep_default_na=False, na_values=[], engine="pyarrow")
+    except (ValueError, TypeError, ImportError):
+        return pd.read_csv(p, dtype=str, keep_default_na=False)
 
 
 def _guess_format(p: Path) -> str:
