@@ -121,6 +121,8 @@ def series_from_prometheus_json(doc: Any, filename: str = "<json>", default_name
         if doc.get("status") != "success":
             raise InputError(f"Prometheus response status {doc.get('status')!r}: {doc.get('error', '')}", filename)
         doc = doc.get("data")
+    elif isinstance(doc, dict) and "data" in doc and "result" not in doc:
+        doc = doc["data"]
     if isinstance(doc, dict):
         if doc.get("resultType") not in ("matrix", "vector", None):
             raise InputError(f"unsupported resultType {doc.get('resultType')!r}", filename)
