@@ -56,6 +56,8 @@ CASES: list[tuple[str, str, str]] = [
     ("regex-matcher", _doc(_alert('up{job=~"api"} == 0')), _doc(_alert('up{job="api"} == 0'))),
     ("histogram-bucket", _doc(_alert("rate(x_bucket[5m]) > 1")),
      _doc(_alert("histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m]))) > 1"))),
+    ("histogram-bucket", _doc("      - record: job:x_bucket:rate5m\n        expr: sum(rate(x_bucket[5m]))\n"),
+     _doc("      - record: job:x_bucket:rate5m\n        expr: sum by (job, le) (rate(x_bucket[5m]))\n")),
     ("absent-misuse", _doc(_alert('absent(up{job=~"a|b"})')), _doc(_alert('absent(up{job="a"})'))),
     ("record-name-format", _doc("      - record: requests_rate\n        expr: sum(rate(x_total[5m]))\n"),
      _doc("      - record: job:x:rate5m\n        expr: sum by (job) (rate(x_total[5m]))\n")),
@@ -68,7 +70,7 @@ CASES: list[tuple[str, str, str]] = [
      _doc(_alert("up == 0", annotations="summary: s\n          description: d\n          runbook_url: "
                  "https://e.com/r\n          dashboard_url: grafana/d/abc")),
      _doc(_alert("up == 0", annotations="summary: s\n          description: d\n          runbook_url: "
-                 "https://e.com/r\n          dashboard_url: https://grafana.example.com/d/abc"))),
+                 "https://e.com/r\n          dashboard_url: '{{ $externalURL }}/graph'"))),
 ]
 
 

@@ -11,7 +11,8 @@ INFO = CheckInfo(
     "dashboard-link", Severity.warning, "Dashboard annotation is not an absolute http(s) URL",
     "Annotations named `dashboard`, `dashboard_url`, `grafana_url` (any name containing `dashboard`) "
     "are rendered as links by chat and paging tools; a relative path or a typo gives a dead link. "
-    "Templated parts (`{{ $labels.instance }}`) are allowed after the host.",
+    "Templated parts (`{{ $labels.instance }}`) are allowed after the host; a link that starts with a template "
+    "(`{{ $externalURL }}/graph`) is not judged.",
 )
 
 
@@ -21,6 +22,8 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
     for name, value in rule.annotations.items():
         if "dashboard" not in name.lower() and name.lower() != "grafana_url":
             continue
+        if value.strip().startswith("{{"):
+            continue  # e.g. {{ $externalURL }}/graph: the scheme and host come from a template
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc or "{{" in parts.netloc:
             yield Issue(f"{name} {value!r} is not an absolute http(s) URL",
