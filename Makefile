@@ -17,11 +17,7 @@ $(STAMP): $(PY) pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	@echo "== opsctl rules validate rulesets/"
-	$(VENV)/bin/opsctl rules validate rulesets/
-	@echo "== opsctl rules coverage rulesets/"
-	$(VENV)/bin/opsctl rules coverage rulesets/ || true
-	@if [ -x examples/demo.sh ]; then ./examples/demo.sh $(VENV)/bin/opsctl; fi
+	./examples/demo.sh $(VENV)/bin/opsctl
 
 test: $(STAMP)
 	$(PY) -m pytest
