@@ -14,6 +14,7 @@ values are taken as written (`yes` is the string "yes"), `null` is the zero valu
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ import promql_parser
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.rules.model import Finding, Rule, RuleFile, RuleGroup, Severity
+from opsctl.rules.promql_ast import walk
 from opsctl.rules.versions import PromVersion, function_problem, selector_problems
 from opsctl.yamlutil import DEFAULT_LIMITS, Limits, PosDict, PosList, loads_documents, read_text
 
@@ -277,8 +279,9 @@ class _Reader:
             except (ValueError, RuntimeError, OverflowError) as exc:
                 self.problem("promql-syntax", f"could not parse expression: {exc}", expr_loc, **ctx)
             else:
-                for msg in [*function_problem(rule.ast, self.options.prometheus_version),
-                            *selector_problems(rule.ast)]:
+                rule.nodes = list(walk(rule.ast))
+                for msg in [*function_problem(rule.nodes, self.options.prometheus_version),
+                            *selector_problems(rule.nodes)]:
                     self.problem("promql-syntax", f"could not parse expression: {msg}", expr_loc, **ctx)
         if record:
             rec_loc = r.value_loc("record")
@@ -306,6 +309,8 @@ class _Reader:
                                    ("annotation", rule.annotations, rule.annotation_locs)):
             for k, text in values.items():
                 if "{{" not in text:
+                    continue
+                if _template_parses(text):
                     continue
                 err = check_rule_template(text, "__alert_" + rule.name)
                 if err is not None:
@@ -340,6 +345,14 @@ class _Reader:
                 owner = next((r for r in rules if r.line <= lineno <= max(r.end_line, r.line)), None)
             if owner is not None:
                 owner.disabled |= ids
+
+
+@functools.lru_cache(maxsize=65536)
+def _template_parses(text: str) -> bool:
+    """Whether a label/annotation template parses (the verdict does not depend on the alert's name)."""
+    from opsctl.gotemplate.prometheus import check_rule_template
+
+    return check_rule_template(text, "__alert_") is None
 
 
 def _doc_loc(doc: Any) -> tuple[int, int]:

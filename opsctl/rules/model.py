@@ -85,6 +85,7 @@ class Rule:
     annotation_locs: dict[str, tuple[int, int]] = field(default_factory=dict)
     has_for: bool = False
     ast: Any = None  # promql_parser AST when expr parsed
+    nodes: list[tuple[Any, tuple[Any, ...]]] = field(default_factory=list)  # walk(ast): (node, ancestors)
     disabled: set[str] = field(default_factory=set)
     invalid: bool = False  # has structural errors: best-practice checks skip it
 

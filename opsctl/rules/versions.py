@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from opsctl.rules.promql_ast import walk
-
 # function -> first version that knows it (only functions newer than 2.37 are listed)
 FUNCTION_SINCE: dict[str, tuple[int, int]] = {
     "histogram_count": (2, 40),
@@ -76,11 +74,14 @@ class PromVersion:
         return f"{self.major}.{self.minor}"
 
 
-def function_problem(ast: Any, version: PromVersion) -> Iterator[str]:
-    """Messages for functions/aggregations the target Prometheus version does not know."""
+def function_problem(nodes: list[tuple[Any, tuple[Any, ...]]], version: PromVersion) -> Iterator[str]:
+    """Messages for functions/aggregations the target Prometheus version does not know.
+
+    `nodes` is the expression's `walk()` output (computed once per rule and shared by the checks).
+    """
     import promql_parser as pp
 
-    for node, _ in walk(ast):
+    for node, _ in nodes:
         if isinstance(node, pp.Call):
             name = node.func.name
             since = FUNCTION_SINCE.get(name)
@@ -97,11 +98,11 @@ def function_problem(ast: Any, version: PromVersion) -> Iterator[str]:
                 yield f"unknown aggregation {op} (added in Prometheus {since[0]}.{since[1]}, target is {version})"
 
 
-def selector_problems(ast: Any) -> Iterator[str]:
-    """Checks Prometheus's parser makes that promql-parser does not (empty-matching selectors)."""
+def selector_problems(nodes: list[tuple[Any, tuple[Any, ...]]]) -> Iterator[str]:
+    """Checks Prometheus's parser makes that promql-parser does not (empty-matching selectors, @ bounds)."""
     import promql_parser as pp
 
-    for node, _ in walk(ast):
+    for node, _ in nodes:
         if isinstance(node, (pp.VectorSelector, pp.SubqueryExpr)) and node.at is not None:
             try:
                 if str(node.at.type).endswith(".At"):

@@ -44,11 +44,10 @@ class Context:
     cache: dict[Any, Any] = field(default_factory=dict)
 
     def nodes(self, rule: Rule) -> list[tuple[Any, tuple[Any, ...]]]:
-        """All AST nodes of a rule with their ancestors, computed once per rule."""
-        key = ("nodes", id(rule))
-        if key not in self.cache:
-            self.cache[key] = list(walk(rule.ast)) if rule.ast is not None else []
-        return self.cache[key]
+        """All AST nodes of a rule with their ancestors (computed once, by the loader)."""
+        if not rule.nodes and rule.ast is not None:
+            rule.nodes = list(walk(rule.ast))
+        return rule.nodes
 
     def interval(self, group: RuleGroup) -> float:
         return group.interval or self.config.evaluation_interval

@@ -1,0 +1,519 @@
+"""`opsctl rules backtest`: replay alerting rules over exported series and measure the noise they make.
+
+How it works
+1. The exported series (opsctl.data.exports: Prometheus query_range JSON, CSV, Parquet) go into an
+   in-memory storage.
+2. Recording rules are evaluated group by group, in file order, with range queries on the evaluation grid
+   and written back (with staleness markers where a recorded series stops), unless the export already
+   holds series of that name, which are then used as they are.
+3. Each alerting rule's expression is evaluated with one range query; every output series becomes an alert
+   instance (series labels without `__name__`, plus the rule's labels, templates expanded, plus
+   `alertname`), present or absent at each step.
+4. A vectorised version of Prometheus' alert state machine turns presence into episodes:
+   pending from the first present step, firing once present for `for`, and when the condition goes away
+   either resolved at once or, with `keep_firing_for`, kept firing until it has been absent that long
+   (a return within that time continues the same episode). A pending alert that goes away never fires.
+5. Per alert name: episodes fired, total firing time, flaps (re-fires of an instance after it resolved),
+   longest episode, pending-only activations (noise that `for` already filtered), instances, and a
+   timeline. `compare()` sets two rule-set versions side by side.
+
+The evaluation grid starts at the first data sample (aligned so that `--from` is on the grid) and steps by
+the group's `interval` (default 1m) unless a step is given; episodes are clipped to [from, to].
+Deviation from a live Prometheus: recording rules of all groups are evaluated before the alerting
+rules (a live server interleaves groups; only same-instant cross-group dependencies differ), and
+evaluation times are aligned to the grid instead of Prometheus' per-group hash offset.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from opsctl.data.exports import Series
+from opsctl.errors import InputError
+from opsctl.promql import STALE_NAN, Engine, Labels, PromQLError, Storage
+from opsctl.rules.loader import load_rule_file
+from opsctl.rules.model import Rule, RuleGroup
+
+__all__ = [
+    "DEFAULT_STEP",
+    "SCHEMA_VERSION",
+    "AlertDiff",
+    "AlertStats",
+    "BacktestResult",
+    "Episode",
+    "backtest",
+    "compare",
+    "episodes_from_presence",
+    "load_rule_groups",
+]
+
+SCHEMA_VERSION = 1
+DEFAULT_STEP = 60.0
+LOOKBACK_DELTA_S = 300.0
+
+
+# -- the state machine ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawEpisode:
+    """Step indices of one firing episode: active (pending) at, fired at, resolved at (or None)."""
+
+    active: int
+    fired: int
+    resolved: int | None
+
+
+def _steps_for(duration_s: float, step_s: float) -> int:
+    """Smallest k with k * step >= duration (in integer milliseconds, as Prometheus compares times)."""
+    d = round(duration_s * 1000)
+    s = round(step_s * 1000)
+    if d <= 0:
+        return 0
+    return -(-d // s)
+
+
+def episodes_from_presence(present: np.ndarray, for_steps: int, keep_steps: int) -> tuple[list[RawEpisode], int]:
+    """Run Prometheus' alert state machine over a boolean presence array (one entry per evaluation).
+
+    Returns the firing episodes and the number of activations that stayed pending and went away.
+    `for_steps`: evaluations after activation until firing (ceil(for / step));
+    `keep_steps`: absent evaluations an alert keeps firing (ceil(keep_firing_for / step)).
+    """
+    p = np.asarray(present, dtype=bool)
+    n = int(p.shape[0])
+    if n == 0 or not p.any():
+        return [], 0
+    padded = np.concatenate(([False], p, [False])).astype(np.int8)
+    d = np.diff(padded)
+    starts = np.flatnonzero(d == 1)
+    ends = np.flatnonzero(d == -1) - 1  # inclusive
+    episodes: list[RawEpisode] = []
+    pending_only = 0
+    cur_active = cur_fired = last_end = -1
+    firing = False
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+        if firing:
+            gap = s - last_end - 1
+            if gap <= keep_steps:
+                last_end = e  # came back while kept firing: the same episode goes on
+                continue
+            episodes.append(RawEpisode(cur_active, cur_fired, last_end + 1 + keep_steps))
+            firing = False
+        f = s + for_steps
+        if f <= e:
+            firing, cur_active, cur_fired, last_end = True, s, f, e
+        else:
+            pending_only += 1
+    if firing:
+        resolved = last_end + 1 + keep_steps
+        episodes.append(RawEpisode(cur_active, cur_fired, resolved if resolved < n else None))
+    return episodes, pending_only
+
+
+# -- results ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Episode:
+    labels: dict[str, str]
+    active_at: float  # Unix seconds
+    fired_at: float
+    resolved_at: float | None  # None: still firing at the end of the window
+
+    def firing_seconds(self, start: float, end: float) -> float:
+        """Firing time within [start, end]."""
+        a = max(self.fired_at, start)
+        b = min(self.resolved_at if self.resolved_at is not None else end, end)
+        return max(0.0, b - a)
+
+    def to_dict(self, start: float, end: float) -> dict[str, Any]:
+        return {
+            "labels": self.labels,
+            "active_at": self.active_at,
+            "fired_at": self.fired_at,
+            "resolved_at": self.resolved_at,
+            "firing_seconds": self.firing_seconds(start, end),
+            "ongoing": self.resolved_at is None or self.resolved_at > end,
+        }
+
+
+@dataclass
+class InstanceStats:
+    labels: dict[str, str]
+    fired: int
+    firing_seconds: float
+    flaps: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"labels": self.labels, "fired": self.fired, "firing_seconds": self.firing_seconds,
+                "flaps": self.flaps}
+
+
+@dataclass
+class AlertStats:
+    name: str
+    rules: list[str]  # "file:group" of every rule with this alert name
+    for_: float
+    keep_firing_for: float
+    step: float
+    start: float
+    end: float
+    episodes: list[Episode] = field(default_factory=list)
+    pending_only: int = 0
+
+    @property
+    def fired(self) -> int:
+        return sum(1 for e in self.episodes if self.start <= e.fired_at <= self.end)
+
+    @property
+    def firing_seconds(self) -> float:
+        return sum(e.firing_seconds(self.start, self.end) for e in self.episodes)
+
+    @property
+    def resolved(self) -> int:
+        return sum(1 for e in self.episodes if e.resolved_at is not None and self.start <= e.resolved_at <= self.end)
+
+    @property
+    def instances(self) -> int:
+        return len({tuple(sorted(e.labels.items())) for e in self.episodes})
+
+    @property
+    def flaps(self) -> int:
+        """Re-fires: episodes of an instance that already fired and resolved earlier in the window."""
+        seen: dict[tuple[tuple[str, str], ...], int] = {}
+        for e in self.episodes:
+            if self.start <= e.fired_at <= self.end:
+                key = tuple(sorted(e.labels.items()))
+                seen[key] = seen.get(key, 0) + 1
+        return sum(c - 1 for c in seen.values())
+
+    @property
+    def longest(self) -> Episode | None:
+        if not self.episodes:
+            return None
+        return max(self.episodes, key=lambda e: e.firing_seconds(self.start, self.end))
+
+    def by_instance(self) -> list[InstanceStats]:
+        """The same figures per alert instance (label set), most firing time first."""
+        groups: dict[tuple[tuple[str, str], ...], list[Episode]] = {}
+        for e in self.episodes:
+            groups.setdefault(tuple(sorted(e.labels.items())), []).append(e)
+        out = []
+        for key, eps in groups.items():
+            fired = sum(1 for e in eps if self.start <= e.fired_at <= self.end)
+            out.append(InstanceStats(dict(key), fired, sum(e.firing_seconds(self.start, self.end) for e in eps),
+                                     max(0, fired - 1)))
+        return sorted(out, key=lambda x: (-x.firing_seconds, sorted(x.labels.items())))
+
+    def timeline(self, width: int) -> list[int]:
+        """Per bucket of the window: 2 if some instance fired in it, 0 otherwise."""
+        width = max(1, width)
+        out = [0] * width
+        span = self.end + self.step - self.start  # the last evaluation covers one step too
+        if span <= 0:
+            return out
+        for e in self.episodes:
+            a = max(e.fired_at, self.start)
+            b = min(e.resolved_at if e.resolved_at is not None else self.end, self.end)
+            if b < a:
+                continue
+            if e.resolved_at is None:
+                b = self.end + self.step
+            i0 = min(width - 1, int((a - self.start) / span * width))
+            i1 = min(width - 1, math.ceil((b - self.start) / span * width - 1e-9) - 1) if b > a else i0
+            for i in range(i0, max(i0, i1) + 1):
+                out[i] = 2
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        longest = self.longest
+        return {
+            "alertname": self.name,
+            "rules": self.rules,
+            "for_seconds": self.for_,
+            "keep_firing_for_seconds": self.keep_firing_for,
+            "step_seconds": self.step,
+            "fired": self.fired,
+            "resolved": self.resolved,
+            "firing_seconds": self.firing_seconds,
+            "flaps": self.flaps,
+            "pending_only": self.pending_only,
+            "instances": self.instances,
+            "longest_episode": longest.to_dict(self.start, self.end) if longest is not None else None,
+            "instances_detail": [i.to_dict() for i in self.by_instance()],
+            "episodes": [e.to_dict(self.start, self.end) for e in
+                         sorted(self.episodes, key=lambda e: (e.fired_at, sorted(e.labels.items())))],
+        }
+
+
+@dataclass
+class BacktestResult:
+    rule_files: list[str]
+    start: float
+    end: float
+    alerts: list[AlertStats] = field(default_factory=list)
+    recorded: list[str] = field(default_factory=list)  # recording rules evaluated
+    recorded_from_data: list[str] = field(default_factory=list)  # recording rules whose series were in the data
+    warnings: list[str] = field(default_factory=list)
+    series: int = 0
+    samples: int = 0
+
+    def alert(self, name: str) -> AlertStats | None:
+        return next((a for a in self.alerts if a.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_files": self.rule_files,
+            "from": self.start,
+            "to": self.end,
+            "input": {"series": self.series, "samples": self.samples},
+            "recorded": self.recorded,
+            "recorded_from_data": self.recorded_from_data,
+            "warnings": self.warnings,
+            "alerts": [a.to_dict() for a in self.alerts],
+        }
+
+
+@dataclass
+class AlertDiff:
+    name: str
+    before: AlertStats | None
+    after: AlertStats | None
+
+    @staticmethod
+    def _get(s: AlertStats | None, attr: str) -> float:
+        return float(getattr(s, attr)) if s is not None else 0.0
+
+    @property
+    def fired_delta(self) -> int:
+        return int(self._get(self.after, "fired") - self._get(self.before, "fired"))
+
+    @property
+    def firing_seconds_delta(self) -> float:
+        return self._get(self.after, "firing_seconds") - self._get(self.before, "firing_seconds")
+
+    @property
+    def flaps_delta(self) -> int:
+        return int(self._get(self.after, "flaps") - self._get(self.before, "flaps"))
+
+    def to_dict(self) -> dict[str, Any]:
+        def side(s: AlertStats | None) -> dict[str, Any] | None:
+            if s is None:
+                return None
+            return {"fired": s.fired, "firing_seconds": s.firing_seconds, "flaps": s.flaps,
+                    "pending_only": s.pending_only, "instances": s.instances}
+        return {
+            "alertname": self.name,
+            "before": side(self.before),
+            "after": side(self.after),
+            "fired_delta": self.fired_delta,
+            "firing_seconds_delta": self.firing_seconds_delta,
+            "flaps_delta": self.flaps_delta,
+        }
+
+
+def compare(before: BacktestResult, after: BacktestResult) -> list[AlertDiff]:
+    """Per alert name, the two versions side by side (an alert missing from one side is None there)."""
+    names = [a.name for a in before.alerts] + [a.name for a in after.alerts if before.alert(a.name) is None]
+    return [AlertDiff(n, before.alert(n), after.alert(n)) for n in names]
+
+
+# -- running ------------------------------------------------------------------------------------------------
+
+
+def load_rule_groups(paths: list[str]) -> list[RuleGroup]:
+    groups: list[RuleGroup] = []
+    for p in paths:
+        groups.extend(load_rule_file(p).groups)
+    return groups
+
+
+def _fill_storage(storage: Storage, series: list[Series]) -> tuple[int, float, float]:
+    samples = 0
+    lo, hi = math.inf, -math.inf
+    for s in series:
+        if len(s) == 0:
+            continue
+        ts = np.round(np.asarray(s.timestamps, dtype=np.float64) * 1000).astype(np.int64)
+        storage.add(Labels(s.labels), ts, np.asarray(s.values, dtype=np.float64))
+        samples += len(s)
+        lo = min(lo, float(s.timestamps[0]))
+        hi = max(hi, float(s.timestamps[-1]))
+    return samples, lo, hi
+
+
+def _range(engine: Engine, expr: str, start: float, end: float,
+           step: float) -> list[tuple[Labels, np.ndarray, np.ndarray]]:
+    try:
+        res = engine.range(expr, start, end, step)
+    except PromQLError as exc:
+        raise InputError(f"cannot evaluate {expr!r}: {exc}", "<rules>") from None
+    if res.type == "matrix":
+        return [(s.labels, np.asarray(s.timestamps, dtype=np.float64), np.asarray(s.values, dtype=np.float64))
+                for s in res.series]
+    if res.type == "scalar" and res.scalar_timestamps is not None and res.scalar_values is not None:
+        return [(Labels(), np.asarray(res.scalar_timestamps, dtype=np.float64),
+                 np.asarray(res.scalar_values, dtype=np.float64))]
+    raise InputError(f"expression {expr!r} does not give a vector or scalar", "<rules>")
+
+
+def _grid_start(data_start: float, start: float, step: float) -> float:
+    """The first grid point at or after data_start, on the grid through `start`."""
+    if data_start >= start:
+        return start
+    k = math.floor((start - data_start) / step)
+    return start - k * step
+
+
+# (template text, alert name, sample labels, value, evaluation time in seconds) -> expanded text
+Renderer = Callable[[str, str, Mapping[str, str], float, float], str]
+
+
+def _default_renderer(engine: Engine) -> Renderer:
+    from opsctl.rules.testing_eval import query_vector
+    from opsctl.rules.testing_templates import CachedRenderer
+
+    cached = CachedRenderer({}, "")
+
+    def render(text: str, name: str, labels: Mapping[str, str], value: float, t: float) -> str:
+        return cached(text, name, labels, value, lambda q: query_vector(engine, q, round(t * 1000)))
+
+    return render
+
+
+def _alert_labels(rule_labels: dict[str, str], alertname: str, sample: Labels, value: float, t: float,
+                  render: Renderer | None) -> tuple[tuple[str, str], ...]:
+    d = {k: v for k, v in sample.items() if k != "__name__"}
+    for k in sorted(rule_labels):
+        text = rule_labels[k]
+        if "{{" in text and render is not None:
+            text = render(text, alertname, dict(sample), value, t)
+        if text == "":
+            d.pop(k, None)
+        else:
+            d[k] = text
+    d["alertname"] = alertname
+    return tuple(sorted(d.items()))
+
+
+def backtest(rule_files: list[str], series: list[Series], start: float | None = None, end: float | None = None,
+             step: float | None = None) -> BacktestResult:
+    """Replay the alerting rules of `rule_files` over `series`. Raises InputError for bad rules or range."""
+    groups = load_rule_groups(rule_files)
+    storage = Storage()
+    samples, data_lo, data_hi = _fill_storage(storage, series)
+    if samples == 0:
+        raise InputError("the export holds no samples", "<data>")
+    w_start = data_lo if start is None else float(start)
+    w_end = data_hi if end is None else float(end)
+    if w_end < w_start:
+        raise InputError(f"--to ({w_end}) is before --from ({w_start})", "<arguments>")
+    if step is not None and step <= 0:
+        raise InputError("--step must be positive", "<arguments>")
+    result = BacktestResult([str(p) for p in rule_files], w_start, w_end, series=len(series), samples=samples)
+    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S)
+    render = _default_renderer(engine)
+    names_in_data = {s.labels.get("__name__", "") for s in series}
+
+    # Recording rules first, in group order.
+    for g in groups:
+        g_step = step or g.interval or DEFAULT_STEP
+        offset = g.query_offset or 0.0
+        for rule in g.rules:
+            if rule.kind != "record":
+                continue
+            if rule.name in names_in_data:
+                result.recorded_from_data.append(rule.name)
+                continue
+            _record(engine, storage, rule, g, _grid_start(data_lo, w_start, g_step), w_end, g_step, offset)
+            result.recorded.append(rule.name)
+
+    by_name: dict[str, AlertStats] = {}
+    for g in groups:
+        g_step = step or g.interval or DEFAULT_STEP
+        offset = g.query_offset or 0.0
+        for rule in g.rules:
+            if rule.kind != "alert":
+                continue
+            stats = by_name.get(rule.name)
+            if stats is None:
+                stats = AlertStats(rule.name, [], rule.for_, rule.keep_firing_for, g_step, w_start, w_end)
+                by_name[rule.name] = stats
+                result.alerts.append(stats)
+            stats.rules.append(f"{Path(rule.file).name}:{g.name}")
+            _replay_alert(engine, rule, g, stats, _grid_start(data_lo, w_start, g_step), w_end, g_step, offset,
+                          render, result.warnings)
+    return result
+
+
+def _record(engine: Engine, storage: Storage, rule: Rule, group: RuleGroup, start: float, end: float,
+            step: float, offset: float) -> None:
+    n = math.floor((end - start) / step + 1e-9) + 1
+    grid_ms = np.round((start + np.arange(n) * step) * 1000).astype(np.int64)
+    extra = {**group.labels, **rule.labels}
+    for labels, ts, vs in _range(engine, rule.expr, start - offset, end - offset, step):
+        d = dict(labels)
+        d["__name__"] = rule.name
+        for k, v in extra.items():
+            if v == "":
+                d.pop(k, None)
+            else:
+                d[k] = v
+        idx = np.round((ts + offset - start) / step).astype(np.int64)
+        present = np.zeros(n, dtype=bool)
+        ok = (idx >= 0) & (idx < n)
+        present[idx[ok]] = True
+        values = np.full(n, np.nan)
+        values[idx[ok]] = vs[ok]
+        # A stale marker at the first evaluation after each present run, as the rule manager writes.
+        stale = np.zeros(n, dtype=bool)
+        stale[1:] = present[:-1] & ~present[1:]
+        keep = present | stale
+        values[stale] = STALE_NAN
+        storage.add(Labels(d), grid_ms[keep], values[keep])
+
+
+def _replay_alert(engine: Engine, rule: Rule, group: RuleGroup, stats: AlertStats, start: float, end: float,
+                  step: float, offset: float, render: Renderer | None, warnings: list[str]) -> None:
+    n = math.floor((end - start) / step + 1e-9) + 1
+    rule_labels = {**group.labels, **rule.labels}
+    templated = any("{{" in v for v in rule_labels.values())
+    presence: dict[tuple[tuple[str, str], ...], np.ndarray] = {}
+    clash = False
+    for labels, ts, vs in _range(engine, rule.expr, start - offset, end - offset, step):
+        idx = np.round((ts + offset - start) / step).astype(np.int64)
+        ok = (idx >= 0) & (idx < n)
+        idx, vals = idx[ok], vs[ok]
+        if not templated:
+            key = _alert_labels(rule_labels, rule.name, labels, 0.0, 0.0, None)
+            arr = presence.setdefault(key, np.zeros(n, dtype=bool))
+            clash = clash or bool(arr[idx].any())
+            arr[idx] = True
+            continue
+        for i, v in zip(idx.tolist(), vals.tolist(), strict=True):
+            key = _alert_labels(rule_labels, rule.name, labels, v, start + i * step, render)
+            arr = presence.setdefault(key, np.zeros(n, dtype=bool))
+            clash = clash or bool(arr[i])
+            arr[i] = True
+    if clash:
+        warnings.append(f"alert {rule.name}: several series give the same alert labels at one time "
+                        "(Prometheus fails such an evaluation: 'vector contains metrics with the same labelset "
+                        "after applying alert labels'); they were merged")
+    for_steps = _steps_for(rule.for_, step)
+    keep_steps = _steps_for(rule.keep_firing_for, step)
+    for key, arr in presence.items():
+        raw, pending_only = episodes_from_presence(arr, for_steps, keep_steps)
+        stats.pending_only += pending_only
+        for ep in raw:
+            resolved_at = start + ep.resolved * step if ep.resolved is not None else None
+            e = Episode(dict(key), start + ep.active * step, start + ep.fired * step, resolved_at)
+            if (e.resolved_at is not None and e.resolved_at < stats.start) or e.fired_at > stats.end:
+                continue
+            stats.episodes.append(e)
