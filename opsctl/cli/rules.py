@@ -105,6 +105,10 @@ def validate_cmd(
         else:
             typer.echo(text, nl=False)
     if result.unreadable:
+        err = console(stderr=True)
+        for rf in result.unreadable:
+            for p in rf.problems:
+                err.print(f"error: {p.position}: {p.message}", markup=False, highlight=False)
         raise typer.Exit(EXIT_INPUT)
     if threshold is not None and result.at_or_above(threshold):
         raise typer.Exit(EXIT_FINDINGS)
@@ -182,3 +186,9 @@ def coverage_cmd(
     else:
         render_coverage(console(), report)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)
+
+
+# `rules test` and `rules backtest` live in their own module
+from opsctl.cli import rules_testing  # noqa: E402
+
+rules_testing.register(app)

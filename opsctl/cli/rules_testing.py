@@ -1,0 +1,183 @@
+"""`opsctl rules test` (promtool-compatible rule unit tests) and `opsctl rules backtest`."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from opsctl.cli.output import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Format, console, emit_json
+from opsctl.durations import format_duration, parse_duration
+from opsctl.errors import InputError
+
+
+class TestFormat(StrEnum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+def _parse_time(text: str, what: str) -> float:
+    """Unix seconds, or an RFC 3339 / ISO 8601 time (UTC unless it carries an offset)."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"{what}: not a Unix time or RFC 3339 time: {text!r}", "<arguments>") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def _fmt_time(t: float) -> str:
+    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _fmt_secs(s: float) -> str:
+    if s <= 0:
+        return "0s"
+    return format_duration(round(s))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `test` and `backtest` to the `opsctl rules` group."""
+
+    @app.command("test")
+    def test_cmd(
+        files: list[Path] = typer.Argument(..., help="promtool rule unit-test files (YAML)."),
+        fmt: TestFormat = typer.Option(TestFormat.text, "--format", "-f", case_sensitive=False,
+                                       help="Output format: text (like promtool), json, junit."),
+    ) -> None:
+        """Run promtool-format rule unit tests (`promtool test rules`, same file format and verdicts).
+
+        Exit 0 when every test passes, 1 when a test fails, 2 when a file is bad input.
+        """
+        from opsctl.rules.unittest import render_junit, render_text, results_to_json, run_test_file
+
+        results = [run_test_file(str(f)) for f in files]
+        if fmt is TestFormat.json:
+            emit_json(results_to_json(results))
+        elif fmt is TestFormat.junit:
+            typer.echo(render_junit(results), nl=False)
+        else:
+            typer.echo(render_text(results), nl=False)
+        err = console(stderr=True)
+        for r in results:
+            if r.error is not None:
+                err.print(f"error: {r.error}", markup=False)
+        if any(r.status == "error" for r in results):
+            raise typer.Exit(EXIT_INPUT)
+        if any(r.status == "failed" for r in results):
+            raise typer.Exit(EXIT_FINDINGS)
+        raise typer.Exit(EXIT_OK)
+
+    @app.command("backtest")
+    def backtest_cmd(
+        rules: list[Path] = typer.Argument(..., help="Rule files to replay."),
+        data: Path = typer.Option(..., "--data", "-d", help="Exported series: query_range JSON, CSV or Parquet."),
+        compare_rules: list[Path] = typer.Option(None, "--compare", "-c",
+                                                 help="Another version of the rules to compare with (repeatable)."),
+        from_: str = typer.Option(None, "--from", help="Start (Unix seconds or RFC 3339); default: first sample."),
+        to: str = typer.Option(None, "--to", help="End (Unix seconds or RFC 3339); default: last sample."),
+        step: str = typer.Option(None, "--step", help="Evaluation step (e.g. 1m); default: each group's interval, "
+                                                      "else 1m."),
+        width: int = typer.Option(60, "--width", min=10, max=400, help="Timeline width in characters."),
+        by_instance: bool = typer.Option(False, "--by-instance", help="Also list each alert instance (text)."),
+        fmt: Format = typer.Option(Format.text, "--format", "-f", case_sensitive=False, help="Output format."),
+    ) -> None:
+        """Replay alerting rules over exported series: how often each alert fires, for how long, how it flaps.
+
+        With --compare, the same data is replayed through a second version of the rules and the difference
+        is shown per alert, so a threshold or `for` change can be judged by the noise it removes.
+        """
+        from opsctl.data.exports import read_export
+        from opsctl.rules.backtest import SCHEMA_VERSION, backtest, compare
+
+        start = _parse_time(from_, "--from") if from_ else None
+        end = _parse_time(to, "--to") if to else None
+        try:
+            step_s = parse_duration(step) if step else None
+        except ValueError as exc:
+            raise InputError(f"--step: {exc}", "<arguments>") from None
+        if step_s is not None and step_s <= 0:
+            raise InputError("--step must be positive", "<arguments>")
+        series = read_export(data)
+        before = backtest([str(r) for r in rules], series, start, end, step_s)
+        after = backtest([str(r) for r in compare_rules], series, start, end, step_s) if compare_rules else None
+        if fmt is Format.json:
+            doc: dict[str, object] = {"schema_version": SCHEMA_VERSION, "backtest": before.to_dict()}
+            if after is not None:
+                doc["compare"] = after.to_dict()
+                doc["diff"] = [d.to_dict() for d in compare(before, after)]
+            emit_json(doc)
+            raise typer.Exit(EXIT_OK)
+        out = console()
+        out.print(f"Backtest {', '.join(map(str, rules))} over {_fmt_time(before.start)} .. {_fmt_time(before.end)}"
+                  f" ({before.series} series, {before.samples} samples)", markup=False, highlight=False)
+        for w in before.warnings + (after.warnings if after else []):
+            out.print(f"warning: {w}", markup=False)
+        if after is None:
+            table = Table(show_edge=False, pad_edge=False, box=None)
+            for col in ("ALERT", "FIRED", "FIRING", "FLAPS", "LONGEST", "PENDING-ONLY", "INSTANCES", "TIMELINE"):
+                table.add_column(col, no_wrap=True)
+            for a in before.alerts:
+                longest = a.longest
+                table.add_row(a.name, str(a.fired), _fmt_secs(a.firing_seconds), str(a.flaps),
+                              _fmt_secs(longest.firing_seconds(a.start, a.end)) if longest else "-",
+                              str(a.pending_only), str(a.instances), _bar(a.timeline(width)))
+            out.print(table)
+            if by_instance:
+                inst = Table(show_edge=False, pad_edge=False, box=None)
+                for col in ("ALERT", "INSTANCE", "FIRED", "FIRING", "FLAPS"):
+                    inst.add_column(col, no_wrap=True)
+                for a in before.alerts:
+                    for i in a.by_instance():
+                        shown = ", ".join(f"{k}={v}" for k, v in sorted(i.labels.items()) if k != "alertname")
+                        inst.add_row(a.name, "{" + shown + "}", str(i.fired), _fmt_secs(i.firing_seconds),
+                                     str(i.flaps))
+                out.print()
+                out.print(inst)
+        else:
+            out.print(f"compared with {', '.join(map(str, compare_rules))}", markup=False)
+            table = Table(show_edge=False, pad_edge=False, box=None)
+            for col in ("ALERT", "FIRED", "FIRING TIME", "FLAPS", "", "TIMELINE"):
+                table.add_column(col, no_wrap=True)
+            for d in compare(before, after):
+                b_f = d.before.fired if d.before else 0
+                a_f = d.after.fired if d.after else 0
+                b_t = d.before.firing_seconds if d.before else 0.0
+                a_t = d.after.firing_seconds if d.after else 0.0
+                b_fl = d.before.flaps if d.before else 0
+                a_fl = d.after.flaps if d.after else 0
+                empty = [0] * width
+                table.add_row(d.name, f"{b_f} -> {a_f} ({d.fired_delta:+d})",
+                              f"{_fmt_secs(b_t)} -> {_fmt_secs(a_t)} ({_signed_secs(d.firing_seconds_delta)})",
+                              f"{b_fl} -> {a_fl} ({d.flaps_delta:+d})", "before",
+                              _bar(d.before.timeline(width) if d.before else empty))
+                table.add_row("", "", "", "", "after", _bar(d.after.timeline(width) if d.after else empty))
+            out.print(table)
+        raise typer.Exit(EXIT_OK)
+
+
+def _signed_secs(s: float) -> str:
+    if math.isclose(s, 0.0, abs_tol=0.5):
+        return "0s"
+    return ("+" if s > 0 else "-") + _fmt_secs(abs(s))
+
+
+def _bar(buckets: list[int]) -> Text:
+    text = Text()
+    for b in buckets:
+        if b >= 2:
+            text.append("█", style="red")
+        else:
+            text.append("·", style="dim")
+    return text
