@@ -135,8 +135,9 @@ def report_cmd(
     step: str | None = typer.Option(None, "--step", help="Report resolution (Prometheus duration); default 1m or "
                                     "the export's sample spacing; Timeslices use the slice window."),
     top: int = typer.Option(10, "--top", min=1, help="How many budget-burning periods to list."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Also write an HTML report (.html) with the "
-                                       "burn-down chart as inline SVG."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Also write an HTML report (.html, burn-down "
+                                       "chart as inline SVG) or a PNG chart (.png: burn-down and burn rates, "
+                                       "one panel pair per SLO; choose SLOs with --slo)."),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """SLI, compliance, error budget, burn rates, burning periods, gaps, daily table and burn-down.
@@ -144,9 +145,8 @@ def report_cmd(
     Exit 0 when every objective is met, 1 when one is violated or has no data, 2 on bad input."""
     if (data is None) == (prometheus is None):
         raise InputError("give exactly one of --data EXPORT and --prometheus URL", "<command line>")
-    if output is not None and output.suffix.lower() not in (".html", ".htm"):
-        raise InputError("--output supports .html (PNG would need matplotlib, which opsctl does not depend on)",
-                         str(output))
+    if output is not None and output.suffix.lower() not in (".html", ".htm", ".png"):
+        raise InputError("--output: unknown file type (expected .html or .png)", str(output))
     step_s = None
     if step is not None:
         try:
@@ -184,7 +184,10 @@ def report_cmd(
         with client:
             reports = report_from_prometheus(slos, client, opts)
     doc = summary(reports)
-    if output is not None:
+    if output is not None and output.suffix.lower() == ".png":
+        from opsctl.slo.render_png import write_png  # imports matplotlib: only when a PNG is asked for
+        write_png(doc, output)
+    elif output is not None:
         _write_atomic(output, render.html_report(doc))
     if fmt == Format.json:
         emit_json(doc)
