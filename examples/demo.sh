@@ -46,8 +46,12 @@ run slo validate examples/slo/openslo-v1.yml
 run slo generate examples/slo/checkout.yml -o "$OUT/slo-rules.yml"
 run rules validate "$OUT/slo-rules.yml" --fail-on error
 set +e; "$OPSCTL" slo report examples/slo/checkout.yml --data examples/slo/checkout.csv; set -e
-run slo report examples/slo/openslo-v1.yml --data examples/slo/checkout.csv -o "$OUT/slo-report.html" \
-    --format json >/dev/null && echo "wrote an HTML report"
+set +e; "$OPSCTL" slo report examples/slo/openslo-v1.yml --data examples/slo/checkout.csv \
+    -o "$OUT/slo-report.html" --format json >/dev/null; set -e
+test -s "$OUT/slo-report.html" && echo "wrote an HTML report"
+set +e; "$OPSCTL" slo report examples/slo/openslo-v1.yml --data examples/slo/checkout.csv -o "$OUT/slo.png" \
+    --format json >/dev/null; set -e
+test -s "$OUT/slo.png" && echo "wrote a PNG burn-down chart"
 
 # on-call: who is on call, shifts, gaps, load, a drill and its post-mortem
 run oncall who -s examples/oncall/primary.yaml -s examples/oncall/secondary.yaml -p examples/oncall/policy.yaml \
