@@ -292,13 +292,18 @@ def import_pagerduty(
 
 @app.command("import-ical")
 def import_ical_cmd(
-    file: Path = typer.Argument(..., help="iCalendar (.ics) file with one VEVENT per on-call shift."),
+    file: Path = typer.Argument(..., help="iCalendar (.ics) file: a VEVENT per on-call shift, or recurring ones."),
     schedule: Path | None = typer.Option(None, "--schedule", "-s", help="Add the events as overrides to this "
                                          "schedule (default: a new schedule with only those overrides)."),
     time_zone: str = typer.Option("UTC", "--time-zone", help="Zone for a new schedule and floating times."),
+    frm: str | None = typer.Option(None, "--from", help="Expand recurring events (RRULE/RDATE) from here (ISO 8601; "
+                                   "naive = schedule time zone; `now`). Default: now."),
+    to: str | None = typer.Option(None, "--to", help="... up to here (ISO 8601, `now+90d`). Default: --from + --days."),
+    days: float = typer.Option(90.0, "--days", help="Expansion window length when --to is not given."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write YAML here (default: stdout)."),
 ) -> None:
-    """Import VEVENTs as overrides (an override layer above every rotation)."""
+    """Import VEVENTs as overrides (an override layer above every rotation); recurring events are expanded
+    into the instances that overlap --from .. --to."""
     from opsctl.yamlutil import read_text
 
     if schedule is not None:
@@ -309,8 +314,9 @@ def import_ical_cmd(
         except ValueError as exc:
             raise InputError(f"--time-zone: {exc}", CLI) from None
         base = Schedule(file.stem, file.stem, time_zone, [])
+    t0, t1 = _window(frm, to, days, base.tz)
     text = read_text(file)
-    base.overrides = [*base.overrides, *ical.import_ical(text, base.tz, str(file))]
+    base.overrides = [*base.overrides, *ical.import_ical(text, base.tz, str(file), t0, t1)]
     _dump_yaml(schedule_to_dict(base), output)
 
 

@@ -6,7 +6,7 @@ Modules:
 - `schedule`: the schedule model (PagerDuty-like layers, restrictions, overrides) and its rendering.
 - `coverage`: who is on call, gaps, and load (hours by category, streaks, rest, fairness).
 - `policy`: escalation policies (levels, delays, loops, urgency, ack timeout, response targets).
-- `pagerduty`, `ical`: import/export.
+- `pagerduty`, `ical`: import/export (`ical_recur`: recurring iCal events expanded with dateutil's rrule).
 - `drill`: replaying incidents against a schedule and policy with responder models.
 - `postmortem`: post-incident documents from a drill result.
 """

@@ -116,7 +116,61 @@ def test_ical_import_floating_times_all_day_and_attendees() -> None:
     ]
 
 
-def test_ical_import_refuses_recurring_events() -> None:
-    bad = ICS.replace("UID:1\n", "UID:1\nRRULE:FREQ=WEEKLY\n")
-    with pytest.raises(InputError, match="RRULE"):
-        import_ical(bad, BERLIN, "x.ics")
+RECURRING_ICS = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//test//EN
+BEGIN:VEVENT
+UID:rot-a
+DTSTAMP:20260101T000000Z
+DTSTART;TZID=Europe/Berlin:20260309T090000
+DTEND;TZID=Europe/Berlin:20260316T090000
+RRULE:FREQ=WEEKLY;INTERVAL=2
+EXDATE;TZID=Europe/Berlin:20260420T090000
+SUMMARY:On call: alice (Payments)
+END:VEVENT
+BEGIN:VEVENT
+UID:rot-b
+DTSTAMP:20260101T000000Z
+DTSTART;TZID=Europe/Berlin:20260316T090000
+DTEND;TZID=Europe/Berlin:20260323T090000
+RRULE:FREQ=WEEKLY;INTERVAL=2;UNTIL=20260413T070000Z
+SUMMARY:On call: bob (Payments)
+END:VEVENT
+BEGIN:VEVENT
+UID:rot-a
+DTSTAMP:20260101T000000Z
+RECURRENCE-ID;TZID=Europe/Berlin:20260323T090000
+DTSTART;TZID=Europe/Berlin:20260323T090000
+DTEND;TZID=Europe/Berlin:20260325T090000
+ATTENDEE;CN=carol:mailto:carol@example.com
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_ical_round_trip_of_recurring_input() -> None:
+    # alice and bob alternate weekly Mon 09:00 Berlin hand-offs (a 2-week rule each). carol takes
+    # alice's 03-23 week but only until Wed 03-25 09:00 (a RECURRENCE-ID instance), so 03-25 .. 03-30
+    # has nobody. bob's UNTIL (04-13 07:00Z = 09:00 CEST, inclusive) keeps his 04-13 week and drops
+    # 04-27; alice's 04-20 week is an EXDATE. alice's 03-09 week overlaps the window start and is kept
+    # whole. Hand-offs stay at 09:00 local after the DST change on 03-29.
+    a, b = t("2026-03-16T00:00:00"), t("2026-05-04T00:00:00")
+    imported = Schedule("rot", "rot", "Europe/Berlin", [], import_ical(RECURRING_ICS, BERLIN, "rot.ics", a, b))
+    want = [
+        ("2026-03-16T00:00:00+01:00", "2026-03-16T09:00:00+01:00", ("alice",)),
+        ("2026-03-16T09:00:00+01:00", "2026-03-23T09:00:00+01:00", ("bob",)),
+        ("2026-03-23T09:00:00+01:00", "2026-03-25T09:00:00+01:00", ("carol",)),
+        ("2026-03-30T09:00:00+02:00", "2026-04-06T09:00:00+02:00", ("bob",)),
+        ("2026-04-06T09:00:00+02:00", "2026-04-13T09:00:00+02:00", ("alice",)),
+        ("2026-04-13T09:00:00+02:00", "2026-04-20T09:00:00+02:00", ("bob",)),
+    ]
+    assert shifts(imported, "2026-03-16T00:00:00", "2026-05-04T00:00:00") == want
+    assert imported.overrides[0].start == t("2026-03-09T09:00:00")
+    # export the rendered shifts (no RRULE any more) and import them again: the same final schedule
+    segs = imported.render(a, b)
+    data = export_ical(imported, segs)
+    back = Schedule("back", "back", "Europe/Berlin", [], import_ical(data, BERLIN, "back.ics", a, b))
+    assert joined(back.render(a, b)) == joined(segs)
+    # and the window only picks instances: a later window gives alice's 05-04 week and nothing of bob's
+    later = import_ical(RECURRING_ICS, BERLIN, "rot.ics", t("2026-05-01T00:00:00"), t("2026-05-08T00:00:00"))
+    assert [(timeutil.iso(o.start, BERLIN), o.user) for o in later] == [("2026-05-04T09:00:00+02:00", "alice")]
