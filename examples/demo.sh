@@ -60,6 +60,9 @@ run oncall show -s examples/oncall/primary.yaml --from 2026-03-28T20:00 --to 202
 run_findings oncall gaps -s examples/oncall/primary.yaml -s examples/oncall/secondary.yaml \
     -p examples/oncall/policy.yaml --from 2026-03-23 --to 2026-03-25
 run oncall load -s examples/oncall/primary.yaml --from 2026-03-01 --to 2026-04-01
+run oncall import-ical examples/oncall/recurring.ics --time-zone Europe/Berlin --from 2026-03-16 --to 2026-04-27 \
+    -o "$OUT/recurring.yaml"
+run oncall show -s "$OUT/recurring.yaml" --from 2026-03-23 --to 2026-04-06
 set +e
 "$OPSCTL" drill run -s examples/oncall/primary.yaml -s examples/oncall/secondary.yaml \
     -p examples/oncall/policy.yaml --scenario examples/oncall/scenario.yaml --seed 7 --no-timeline \
