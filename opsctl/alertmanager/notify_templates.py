@@ -231,7 +231,7 @@ def preview_receiver(cfg: Any, receiver: str, alerts: Sequence[Alert], now: date
                     texts["subject" if h.lower() == "subject" else f"header {h}"] = v
             for key, text in sorted(texts.items()):
                 try:
-                    fields[key] = tmpl.render_text(text, data)
+                    fields[key] = tmpl.render_text(text, data, html=integ.kind == "email" and key == "html")
                 except TemplateError as exc:
                     errors[key] = exc.message
             muted_by = [n for n in node.mute_time_intervals if holds(cfg, n, when)]

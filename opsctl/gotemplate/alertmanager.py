@@ -291,11 +291,17 @@ def default_template_text() -> str:
     return resources.files("opsctl.gotemplate").joinpath("data/default.tmpl").read_text(encoding="utf-8")
 
 
+def email_template_text() -> str:
+    """Alertmanager 0.25's template/email.tmpl (email.default.subject, email.default.html)."""
+    return resources.files("opsctl.gotemplate").joinpath("data/email.tmpl").read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def _default_trees() -> dict[str, Any]:
     """The parsed built-in templates (parse trees are never mutated, so sets can share them)."""
     t = Template("", ALERTMANAGER_FUNCS, missingkey="zero")
     t.add(default_template_text(), "")
+    t.add(email_template_text(), "")
     return dict(t.trees)
 
 
@@ -336,26 +342,27 @@ class AlertmanagerTemplates:
     def lookup(self, name: str) -> bool:
         return bool(name) and self.template.lookup(name)
 
-    def render_text(self, text: str, data: Data | Any) -> str:
-        """template.ExecuteTextString: parse ``text`` as template "" against the set and execute it."""
+    def render_text(self, text: str, data: Data | Any, *, html: bool = False) -> str:
+        """template.ExecuteTextString: parse ``text`` as template "" against the set and execute it.
+        ``html=True`` is ExecuteHTMLString (html/template contextual escaping: email ``html`` bodies)."""
         if text == "":
             return ""
-        t = Template("", self.template.funcs, missingkey="zero")
+        t = Template("", self.template.funcs, missingkey="zero", html=html)
         t.trees = dict(self.template.trees)
         t.add(text, "")
         return t.execute(data)
 
-    def render_template(self, name: str, data: Data | Any) -> str:
+    def render_template(self, name: str, data: Data | Any, *, html: bool = False) -> str:
         if not self.lookup(name):
             raise TemplateError(f"template: no template {go_quote(name)} defined", name=name,
                                 message=f"no template {go_quote(name)} defined")
-        return self.render_text("{{ template " + go_quote(name) + " . }}", data)
+        return self.render_text("{{ template " + go_quote(name) + " . }}", data, html=html)
 
-    def render(self, template_text_or_name: str, data: Data | Any) -> str:
+    def render(self, template_text_or_name: str, data: Data | Any, *, html: bool = False) -> str:
         """Render a defined template by name (e.g. "slack.default.title") or else a template text."""
         if "{{" not in template_text_or_name and self.lookup(template_text_or_name):
-            return self.render_template(template_text_or_name, data)
-        return self.render_text(template_text_or_name, data)
+            return self.render_template(template_text_or_name, data, html=html)
+        return self.render_text(template_text_or_name, data, html=html)
 
 
 __all__ = [
@@ -371,5 +378,6 @@ __all__ = [
     "StringSlice",
     "cases_title",
     "default_template_text",
+    "email_template_text",
     "parse_rfc3339",
 ]

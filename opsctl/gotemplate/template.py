@@ -62,7 +62,8 @@ class Template:
     """
 
     def __init__(self, name: str = "tmpl", funcs: Mapping[str, Callable[..., Any]] | None = None,
-                 missingkey: str = "default", left_delim: str = "", right_delim: str = "") -> None:
+                 missingkey: str = "default", left_delim: str = "", right_delim: str = "",
+                 html: bool = False) -> None:
         if missingkey not in MISSING_KEY_OPTIONS:
             raise ValueError(f"unrecognized option: missingkey={missingkey}")
         self.name = name
@@ -71,10 +72,13 @@ class Template:
         self.trees: dict[str, Tree] = {}
         self.left = left_delim
         self.right = right_delim
+        self.html = html  # Go html/template: contextual autoescaping on execute (opsctl.gotemplate.htmlescape)
+        self._escaped: dict[str, Template] = {}
 
     # -- building
     def add(self, text: str, name: str) -> None:
         """Parse ``text`` as template ``name`` into this set (like ``t.New(name).Parse(text)``)."""
+        self._escaped = {}
         try:
             trees = parse_trees(name, text, [self.funcs], self.left, self.right)
         except RecursionError:
@@ -87,6 +91,7 @@ class Template:
             self.trees[tname] = tree
 
     def add_funcs(self, funcs: Mapping[str, Callable[..., Any]]) -> None:
+        self._escaped = {}
         self.funcs.update(funcs)
 
     def names(self) -> list[str]:
@@ -108,7 +113,11 @@ class Template:
                                             f"{go_quote(self.name)}")
             msg = f"{go_quote(tname)} is an incomplete or empty template"
             raise TemplateError(f"template: {tname}: {msg}", name=tname, message=msg)
-        state = _State(self, tree, data)
+        runner = self
+        if self.html:
+            runner = self._html_runner(tname)
+            tree = runner.trees[tname]
+        state = _State(runner, tree, data)
         try:
             state.walk(MISSING if data is None else data, tree.root)
         except RecursionError:
@@ -117,15 +126,27 @@ class Template:
         return "".join(state.out)
 
 
+    def _html_runner(self, name: str) -> Template:
+        """The set escaped for html output from template ``name`` (Go html/template's escapeTemplate)."""
+        runner = self._escaped.get(name)
+        if runner is None:
+            from opsctl.gotemplate.htmlescape import ESCAPER_FUNCS, escape_trees
+            runner = Template(self.name, {**self.funcs, **ESCAPER_FUNCS}, missingkey=self.missingkey)
+            runner.trees = escape_trees(self.trees, name)
+            self._escaped[name] = runner
+        return runner
+
+
 def _is_empty(t: Tree) -> bool:
     from opsctl.gotemplate.nodes import is_empty_tree
     return is_empty_tree(t.root)
 
 
 def parse(text: str, name: str = "tmpl", funcs: Mapping[str, Callable[..., Any]] | None = None,
-          missingkey: str = "default") -> Template:
-    """Parse ``text`` as a new template set named ``name``; raises TemplateError."""
-    t = Template(name, funcs, missingkey=missingkey)
+          missingkey: str = "default", html: bool = False) -> Template:
+    """Parse ``text`` as a new template set named ``name``; raises TemplateError. With ``html=True`` the set
+    executes as Go's html/template does (contextual autoescaping, see opsctl.gotemplate.htmlescape)."""
+    t = Template(name, funcs, missingkey=missingkey, html=html)
     t.add(text, name)
     return t
 
