@@ -289,7 +289,7 @@ def template_render(
                     why = ", ".join(p["muted_by"]) or "outside active_time_intervals"
                     typer.echo(f"   (route muted at {when.isoformat()}: {why}; Alertmanager would not send this)")
                 for key, value in p["fields"].items():
-                    note = " [html/template in Alertmanager: alert data is HTML-escaped there]" \
+                    note = " [rendered with html/template escaping, as Alertmanager does]" \
                         if key in p["html_template"] else ""
                     typer.echo(f"-- {key}{note}:\n{value}")
                 for key, err in p["errors"].items():
