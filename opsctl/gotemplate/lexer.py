@@ -5,6 +5,7 @@ Positions are byte offsets into the UTF-8 encoding of the text, as in Go, so err
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from enum import IntEnum
@@ -154,8 +155,13 @@ class Item:
         return go_quote(self.val)
 
 
-class Lexer:
-    """Produces all items eagerly (templates are small); stops after the first error."""
+class ReferenceLexer:
+    """The character-by-character port of Go's lexer (the state machine of lex.go, one rune at a time).
+
+    Produces all items eagerly (templates are small); stops after the first error. :class:`Lexer` is the
+    same machine with fast paths; this class is kept as the reference the fast paths are tested against
+    (tests/gotemplate/test_fast_lexer.py) and as their fallback for anything unusual.
+    """
 
     def __init__(self, name: str, text: str, left: str = "{{", right: str = "}}",
                  break_ok: bool = True, continue_ok: bool = True) -> None:
@@ -540,3 +546,204 @@ class Lexer:
         self.pos = x + 1
         self.emit(T.RAW_STRING)
         return self.lex_inside_action
+
+
+# -- fast paths (default delimiters only) ---------------------------------------------------------------
+# token types as module constants (an enum attribute lookup costs more than building the item)
+_ASSIGN = T.ASSIGN
+_BOOL = T.BOOL
+_BREAK = T.BREAK
+_CHAR = T.CHAR
+_CHAR_CONSTANT = T.CHAR_CONSTANT
+_CONTINUE = T.CONTINUE
+_DECLARE = T.DECLARE
+_DOT = T.DOT
+_EOF = T.EOF
+_FIELD = T.FIELD
+_IDENTIFIER = T.IDENTIFIER
+_LEFT_DELIM = T.LEFT_DELIM
+_LEFT_PAREN = T.LEFT_PAREN
+_NUMBER = T.NUMBER
+_PIPE = T.PIPE
+_RAW_STRING = T.RAW_STRING
+_RIGHT_DELIM = T.RIGHT_DELIM
+_RIGHT_PAREN = T.RIGHT_PAREN
+_SPACE = T.SPACE
+_STRING = T.STRING
+_TEXT = T.TEXT
+_VARIABLE = T.VARIABLE
+_SPACE_RUN = re.compile(r"[ \t\r\n]+")
+_ALNUM_RUN = re.compile(r"[A-Za-z0-9_]*")
+_DEC_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_STRING_RE = re.compile(r'"(?:[^"\\\n]|\\[^\n])*"')
+_CHAR_CONSTANT_RE = re.compile(r"'(?:[^'\\\n]|\\[^\n])*'")
+# what at_terminator accepts after a word, with "}" the first rune of the default right delimiter
+_TERMINATORS = frozenset(" \t\r\n.,|:)(}")
+_IDENT_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_DIGITS = frozenset("0123456789")
+# a character after a plain decimal number that may continue it (or make it an error) in scan_number
+_NUMBER_CONT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+-")
+_SPACES = frozenset(SPACE_CHARS)
+_SINGLE: dict[str, T] = {"|": _PIPE, "=": _ASSIGN, ",": _CHAR}
+
+
+class Lexer(ReferenceLexer):
+    """Go's lexer with fast paths for the common tokens inside actions (plain identifiers, keywords, fields,
+    variables, decimal numbers, strings, raw strings, spaces, operators and the closing delimiter), each
+    taken only where it produces exactly the items of :class:`ReferenceLexer`; anything else (trim markers,
+    non-ASCII words, odd numbers, errors, custom delimiters, ...) is handed to the reference state machine
+    for one token. Text outside actions is already scanned with str.find."""
+
+    def __init__(self, name: str, text: str, left: str = "{{", right: str = "}}",
+                 break_ok: bool = True, continue_ok: bool = True) -> None:
+        super().__init__(name, text, left, right, break_ok, continue_ok)
+        self._fast = self.left == "{{" and self.right == "}}"
+
+    def run_from(self, index: int, line: int) -> list[Item]:
+        """Lex from character ``index`` (which must be outside any action, e.g. just after a ``}}``) as if
+        the text before it had been lexed and had ended on ``line``; returns only the items from there."""
+        self.pos = self.start = index
+        self.line = self.start_line = line
+        return self.run()
+
+    def lex_text(self):  # type: ignore[no-untyped-def]
+        if not self._fast or self.start != self.pos:
+            return super().lex_text()
+        return self._fast_lex(True)
+
+    def lex_inside_action(self):  # type: ignore[no-untyped-def]
+        if not self._fast or self.start != self.pos:
+            return super().lex_inside_action()
+        return self._fast_lex(False)
+
+    def _fast_lex(self, in_text: bool):  # type: ignore[no-untyped-def]
+        s = self.input
+        n = len(s)
+        boff = self._byte_off
+        append = self.items.append
+        pos = self.pos
+        line = self.line
+        depth = self.paren_depth
+        terminators = _TERMINATORS
+        while True:
+            if in_text:
+                x = s.find("{{", pos)
+                if x < 0:  # the rest is text
+                    if pos < n:
+                        append(Item(_TEXT, boff[pos] if boff else pos, s[pos:], line))
+                        line += s.count("\n", pos)
+                    append(Item(_EOF, boff[n] if boff else n, "", line))
+                    self.pos = self.start = n
+                    self.line = self.start_line = line
+                    self.width = 0
+                    return None
+                if (x + 3 < n and s[x + 2] == "-" and s[x + 3] in _SPACES) or s.startswith("/*", x + 2):
+                    # a left trim marker or a comment: the reference state machine
+                    self.pos = self.start = pos
+                    self.line = self.start_line = line
+                    self.paren_depth = depth
+                    self.width = 0
+                    return super().lex_text()
+                if x > pos:
+                    append(Item(_TEXT, boff[pos] if boff else pos, s[pos:x], line))
+                    line += s.count("\n", pos, x)
+                append(Item(_LEFT_DELIM, boff[x] if boff else x, "{{", line))
+                pos = x + 2
+                depth = 0
+                in_text = False
+            if pos >= n:
+                break
+            c = s[pos]
+            if c in _IDENT_START:
+                end = _ALNUM_RUN.match(s, pos + 1).end()  # type: ignore[union-attr]
+                if end >= n or s[end] not in terminators:
+                    break
+                word = s[pos:end]
+                kw = KEYWORDS.get(word)
+                if kw is not None and ((kw != _BREAK or self.break_ok) and (kw != _CONTINUE or self.continue_ok)):
+                    typ = kw
+                elif word == "true" or word == "false":
+                    typ = _BOOL
+                else:
+                    typ = _IDENTIFIER
+            elif c in _SPACES:
+                end = _SPACE_RUN.match(s, pos).end()  # type: ignore[union-attr]
+                if end >= n or s[end] == "-":
+                    break  # maybe a trim marker " -}}"
+                append(Item(_SPACE, boff[pos] if boff else pos, s[pos:end], line))
+                line += s.count("\n", pos, end)
+                pos = end
+                continue
+            elif c == ".":
+                if pos + 1 >= n or s[pos + 1] in _DIGITS:
+                    break
+                end = _ALNUM_RUN.match(s, pos + 1).end()  # type: ignore[union-attr]
+                if end >= n or s[end] not in terminators:
+                    break
+                typ = _DOT if end == pos + 1 else _FIELD
+            elif c == "$":
+                end = _ALNUM_RUN.match(s, pos + 1).end()  # type: ignore[union-attr]
+                if end >= n or s[end] not in terminators:
+                    break
+                typ = _VARIABLE
+            elif c == "}":
+                if depth or not s.startswith("}}", pos):
+                    break
+                append(Item(_RIGHT_DELIM, boff[pos] if boff else pos, "}}", line))
+                pos += 2
+                in_text = True
+                continue
+            elif c in _SINGLE:
+                end = pos + 1
+                typ = _SINGLE[c]
+            elif c == "(":
+                end = pos + 1
+                typ = _LEFT_PAREN
+                depth += 1
+            elif c == ")":
+                if depth <= 0:
+                    break
+                end = pos + 1
+                typ = _RIGHT_PAREN
+                depth -= 1
+            elif c == ":":
+                if not s.startswith(":=", pos):
+                    break
+                end = pos + 2
+                typ = _DECLARE
+            elif c == '"':
+                m = _STRING_RE.match(s, pos)
+                if m is None:
+                    break
+                end = m.end()
+                typ = _STRING
+            elif c == "`":
+                x = s.find("`", pos + 1)
+                if x < 0:
+                    break
+                end = x + 1
+                append(Item(_RAW_STRING, boff[pos] if boff else pos, s[pos:end], line))
+                line += s.count("\n", pos, end)
+                pos = end
+                continue
+            elif c in _DIGITS:
+                end = _DEC_NUMBER.match(s, pos).end()  # type: ignore[union-attr]
+                if end >= n or s[end] in _NUMBER_CONT or s[end] >= "\x80":
+                    break
+                typ = _NUMBER
+            elif c == "'":
+                m = _CHAR_CONSTANT_RE.match(s, pos)
+                if m is None:
+                    break
+                end = m.end()
+                typ = _CHAR_CONSTANT
+            else:
+                break
+            append(Item(typ, boff[pos] if boff else pos, s[pos:end], line))
+            pos = end
+        # hand this token to the reference state machine
+        self.pos = self.start = pos
+        self.line = self.start_line = line
+        self.paren_depth = depth
+        self.width = 0
+        return super().lex_inside_action()

@@ -1,0 +1,785 @@
+"""A frozen copy of opsctl/gotemplate/parser.py as it was before its fast paths, driven by the reference
+(character-by-character) lexer: the oracle of the differential tests in test_fast_parse.py. Do not optimise
+or "fix" this file; it must keep the original behaviour."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn
+
+from opsctl.gotemplate.errors import TemplateError
+from opsctl.gotemplate.lexer import Item, T, go_quote
+from opsctl.gotemplate.lexer import ReferenceLexer as Lexer
+from opsctl.gotemplate.nodes import (
+    ActionNode,
+    BoolNode,
+    BranchNode,
+    BreakNode,
+    ChainNode,
+    CommandNode,
+    ContinueNode,
+    DotNode,
+    ElseNode,
+    EndNode,
+    FieldNode,
+    IdentifierNode,
+    IfNode,
+    ListNode,
+    NilNode,
+    Node,
+    NumberNode,
+    PipeNode,
+    RangeNode,
+    StringNode,
+    TemplateNode,
+    TextNode,
+    VariableNode,
+    WithNode,
+    is_empty_tree,
+)
+
+BUILTIN_NAMES = frozenset({
+    "and", "call", "html", "index", "slice", "js", "len", "not", "or", "print", "printf", "println",
+    "urlquery", "eq", "ge", "gt", "le", "lt", "ne",
+})
+
+MAX_STACK_DEPTH = 100  # Go allows 10000 nested parens; Python's stack is smaller
+
+
+class SyntaxErr(Exception):
+    """strconv.ErrSyntax."""
+
+
+_SIMPLE_ESC = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
+
+
+def unquote_char(s: str, i: int, quote: str) -> tuple[str, int, bool]:
+    """strconv.UnquoteChar at s[i]; returns (value, next index, is_byte)."""
+    c = s[i]
+    if c == quote and quote in ("'", '"'):
+        raise SyntaxErr
+    if c != "\\":
+        return c, i + 1, False
+    if i + 1 >= len(s):
+        raise SyntaxErr
+    c = s[i + 1]
+    i += 2
+    if c in _SIMPLE_ESC:
+        return _SIMPLE_ESC[c], i, False
+    if c in "xuU":
+        n = {"x": 2, "u": 4, "U": 8}[c]
+        hx = s[i:i + n]
+        if len(hx) < n or not re.fullmatch(r"[0-9a-fA-F]+", hx):
+            raise SyntaxErr
+        v = int(hx, 16)
+        if c == "x":
+            return chr(v), i + n, True
+        if v > 0x10FFFF or 0xD800 <= v <= 0xDFFF:
+            raise SyntaxErr
+        return chr(v), i + n, False
+    if c in "01234567":
+        oc = s[i - 1:i + 2]
+        if len(oc) < 3 or not re.fullmatch(r"[0-7]{3}", oc):
+            raise SyntaxErr
+        v = int(oc, 8)
+        if v > 255:
+            raise SyntaxErr
+        return chr(v), i + 2, True
+    if c in ("'", '"'):
+        if c != quote:
+            raise SyntaxErr
+        return c, i, False
+    raise SyntaxErr
+
+
+def go_unquote(s: str) -> str:
+    """strconv.Unquote for "..." and `...` literals."""
+    if len(s) < 2:
+        raise SyntaxErr
+    q = s[0]
+    if q != s[-1]:
+        raise SyntaxErr
+    body = s[1:-1]
+    if q == "`":
+        if "`" in body:
+            raise SyntaxErr
+        return body.replace("\r", "")
+    if q != '"':
+        raise SyntaxErr
+    if "\n" in body:
+        raise SyntaxErr
+    if "\\" not in body and '"' not in body:
+        return body
+    out: list[str] = []
+    raw = bytearray()
+    i = 0
+    while i < len(body):
+        v, i, is_byte = unquote_char(body, i, q)
+        if is_byte:
+            raw.append(ord(v))
+            continue
+        if raw:
+            out.append(raw.decode("utf-8", "surrogateescape"))
+            raw.clear()
+        out.append(v)
+    if raw:
+        out.append(raw.decode("utf-8", "surrogateescape"))
+    return "".join(out)
+
+
+def _parse_go_int(text: str) -> int | None:
+    """strconv.ParseInt(text, 0, 64) without the range check; None when invalid."""
+    t = text
+    neg = False
+    if t[:1] in "+-":
+        neg = t[0] == "-"
+        t = t[1:]
+    if not t:
+        return None
+    base = 10
+    low = t.lower()
+    if low.startswith("0x"):
+        base, t = 16, t[2:]
+    elif low.startswith("0b"):
+        base, t = 2, t[2:]
+    elif low.startswith("0o"):
+        base, t = 8, t[2:]
+    elif t.startswith("0") and len(t) > 1:
+        base, t = 8, t[1:]
+    if "_" in t:
+        if not _underscore_ok(text):
+            return None
+        t = t.replace("_", "")
+    if not t:
+        return None
+    try:
+        v = int(t, base)
+    except ValueError:
+        return None
+    return -v if neg else v
+
+
+_FLOAT_DEC = re.compile(r"[+-]?(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][+-]?\d[\d_]*)?")
+_FLOAT_HEX = re.compile(r"[+-]?0[xX]([0-9a-fA-F_]*\.?[0-9a-fA-F_]*)[pP][+-]?\d[\d_]*")
+
+
+def _underscore_ok(s: str) -> bool:
+    """strconv.underscoreOK: underscores only between digits (a base prefix counts as a digit)."""
+    if s[:1] in ("-", "+"):
+        s = s[1:]
+    saw = "^"
+    i = 0
+    hexa = False
+    if len(s) >= 2 and s[0] == "0" and s[1].lower() in "box":
+        i = 2
+        saw = "0"
+        hexa = s[1].lower() == "x"
+    while i < len(s):
+        c = s[i]
+        if "0" <= c <= "9" or (hexa and "a" <= c.lower() <= "f"):
+            saw = "0"
+        elif c == "_":
+            if saw != "0":
+                return False
+            saw = "_"
+        else:
+            if saw == "_":
+                return False
+            saw = "!"
+        i += 1
+    return saw != "_"
+
+
+def _parse_go_float(text: str) -> float | None:
+    if "_" in text and not _underscore_ok(text):
+        return None
+    if _FLOAT_DEC.fullmatch(text):
+        try:
+            f = float(text.replace("_", ""))
+        except ValueError:
+            return None
+        return None if math.isinf(f) else f  # strconv.ErrRange
+    if _FLOAT_HEX.fullmatch(text):
+        try:
+            t = text.replace("_", "")
+            neg = t.startswith("-")
+            t = t.lstrip("+-")
+            v = float.fromhex(t)
+            return -v if neg else v
+        except OverflowError:
+            return None
+        except ValueError:
+            return None
+    low = text.lower().lstrip("+-")
+    if low in ("inf", "infinity", "nan"):
+        return float(text)
+    return None
+
+
+class Tree:
+    def __init__(self, name: str, parse_name: str, text: str,
+                 funcs: list[Mapping[str, Any]] | None = None) -> None:
+        self.name = name
+        self.parse_name = parse_name
+        self.text = text
+        self.root: ListNode | None = None
+        self.funcs = funcs or []
+        self.items: list[Item] = []
+        self.ipos = 0
+        self.token: list[Item] = [Item(T.EOF, 0, "", 1)] * 3
+        self.peek_count = 0
+        self.vars: list[str] = ["$"]
+        self.tree_set: dict[str, Tree] = {}
+        self.action_line = 0
+        self.range_depth = 0
+        self.stack_depth = 0
+        self._lex: _LexState | None = None
+
+    # -- token stream
+    def _lex_next(self) -> Item:
+        assert self._lex is not None
+        return self._lex.next()
+
+    def next(self) -> Item:
+        if self.peek_count > 0:
+            self.peek_count -= 1
+        else:
+            self.token[0] = self._lex_next()
+        return self.token[self.peek_count]
+
+    def backup(self) -> None:
+        self.peek_count += 1
+
+    def backup2(self, t1: Item) -> None:
+        self.token[1] = t1
+        self.peek_count = 2
+
+    def backup3(self, t2: Item, t1: Item) -> None:
+        self.token[1] = t1
+        self.token[2] = t2
+        self.peek_count = 3
+
+    def peek(self) -> Item:
+        if self.peek_count > 0:
+            return self.token[self.peek_count - 1]
+        self.peek_count = 1
+        self.token[0] = self._lex_next()
+        return self.token[0]
+
+    def next_non_space(self) -> Item:
+        while True:
+            tok = self.next()
+            if tok.typ != T.SPACE:
+                return tok
+
+    def peek_non_space(self) -> Item:
+        tok = self.next_non_space()
+        self.backup()
+        return tok
+
+    # -- errors
+    def errorf(self, msg: str, pos: int | None = None) -> NoReturn:
+        """Go's message names the line of the last token read; ``pos`` (the offending token) sets the column."""
+        self.root = None
+        tok = self.token[0]
+        col = _column(self.text, tok.pos if pos is None else pos)
+        raise TemplateError(f"template: {self.parse_name}:{tok.line}: {msg}", name=self.parse_name,
+                            line=tok.line, column=col, message=msg)
+
+    def expect(self, expected: T, context: str) -> Item:
+        tok = self.next_non_space()
+        if tok.typ != expected:
+            self.unexpected(tok, context)
+        return tok
+
+    def expect_one_of(self, e1: T, e2: T, context: str) -> Item:
+        tok = self.next_non_space()
+        if tok.typ != e1 and tok.typ != e2:
+            self.unexpected(tok, context)
+        return tok
+
+    def unexpected(self, tok: Item, context: str) -> NoReturn:
+        if tok.typ == T.ERROR:
+            extra = ""
+            if self.action_line != 0 and self.action_line != tok.line:
+                extra = f" in action started at {self.parse_name}:{self.action_line}"
+                if tok.val.endswith(" action"):
+                    extra = extra[len(" in action"):]
+            self.errorf(f"{tok}{extra}")
+        self.errorf(f"unexpected {tok} in {context}")
+
+    def has_function(self, name: str) -> bool:
+        if name in BUILTIN_NAMES:
+            return True
+        return any(name in f for f in self.funcs)
+
+    # -- parsing
+    def start_parse(self, lex: _LexState, tree_set: dict[str, Tree]) -> None:
+        self.root = None
+        self._lex = lex
+        self.vars = ["$"]
+        self.tree_set = tree_set
+        self.stack_depth = 0
+
+    def parse(self, tree_set: dict[str, Tree], left: str = "", right: str = "") -> None:
+        lexer = Lexer(self.name, self.text, left, right,
+                      break_ok=not self.has_function("break"), continue_ok=not self.has_function("continue"))
+        self.start_parse(_LexState(lexer.run()), tree_set)
+        self._parse()
+        self.add()
+
+    def add(self) -> None:
+        tree = self.tree_set.get(self.name)
+        if tree is None or is_empty_tree(tree.root):
+            self.tree_set[self.name] = self
+            return
+        if not is_empty_tree(self.root):
+            self.errorf(f"template: multiple definition of template {go_quote(self.name)}")
+
+    def _parse(self) -> None:
+        self.root = ListNode(self.peek().pos)
+        while self.peek().typ != T.EOF:
+            if self.peek().typ == T.LEFT_DELIM:
+                delim = self.next()
+                if self.next_non_space().typ == T.DEFINE:
+                    new_t = Tree("definition", self.parse_name, self.text, self.funcs)
+                    new_t.start_parse(self._lex_state(), self.tree_set)
+                    new_t.parse_definition()
+                    continue
+                self.backup2(delim)
+            n = self.text_or_action()
+            if isinstance(n, (EndNode, ElseNode)):
+                self.errorf(f"unexpected {n}")
+            self.root.nodes.append(n)
+
+    def _lex_state(self) -> _LexState:
+        assert self._lex is not None
+        return self._lex
+
+    def parse_definition(self) -> None:
+        context = "define clause"
+        name = self.expect_one_of(T.STRING, T.RAW_STRING, context)
+        try:
+            self.name = go_unquote(name.val)
+        except SyntaxErr:
+            self.errorf("invalid syntax")
+        self.expect(T.RIGHT_DELIM, context)
+        self.root, end = self.item_list()
+        if not isinstance(end, EndNode):
+            self.errorf(f"unexpected {end} in {context}")
+        self.add()
+
+    def item_list(self) -> tuple[ListNode, Node]:
+        lst = ListNode(self.peek_non_space().pos)
+        while self.peek_non_space().typ != T.EOF:
+            n = self.text_or_action()
+            if isinstance(n, (EndNode, ElseNode)):
+                return lst, n
+            lst.nodes.append(n)
+        self.errorf("unexpected EOF")
+
+    def text_or_action(self) -> Node:
+        tok = self.next_non_space()
+        if tok.typ == T.TEXT:
+            return TextNode(tok.pos, tok.val)
+        if tok.typ == T.LEFT_DELIM:
+            self.action_line = tok.line
+            try:
+                return self.action()
+            finally:
+                self.action_line = 0
+        self.unexpected(tok, "input")
+
+    def action(self) -> Node:
+        tok = self.next_non_space()
+        t = tok.typ
+        if t == T.BLOCK:
+            return self.block_control()
+        if t == T.BREAK:
+            return self.break_control(tok.pos, tok.line)
+        if t == T.CONTINUE:
+            return self.continue_control(tok.pos, tok.line)
+        if t == T.ELSE:
+            return self.else_control()
+        if t == T.END:
+            return self.end_control()
+        if t == T.IF:
+            return self.if_control()
+        if t == T.RANGE:
+            return self.range_control()
+        if t == T.TEMPLATE:
+            return self.template_control()
+        if t == T.WITH:
+            return self.with_control()
+        self.backup()
+        tok = self.peek()
+        return ActionNode(tok.pos, tok.line, self.pipeline("command", T.RIGHT_DELIM))
+
+    def break_control(self, pos: int, line: int) -> Node:
+        tok = self.next_non_space()
+        if tok.typ != T.RIGHT_DELIM:
+            self.unexpected(tok, "{{break}}")
+        if self.range_depth == 0:
+            self.errorf("{{break}} outside {{range}}")
+        return BreakNode(pos, line)
+
+    def continue_control(self, pos: int, line: int) -> Node:
+        tok = self.next_non_space()
+        if tok.typ != T.RIGHT_DELIM:
+            self.unexpected(tok, "{{continue}}")
+        if self.range_depth == 0:
+            self.errorf("{{continue}} outside {{range}}")
+        return ContinueNode(pos, line)
+
+    def pipeline(self, context: str, end: T) -> PipeNode:
+        tok = self.peek_non_space()
+        pipe = PipeNode(tok.pos, tok.line)
+        while True:  # decls loop ("goto decls")
+            v = self.peek_non_space()
+            if v.typ != T.VARIABLE:
+                break
+            self.next()
+            token_after = self.peek()
+            nxt = self.peek_non_space()
+            if nxt.typ in (T.ASSIGN, T.DECLARE):
+                pipe.is_assign = nxt.typ == T.ASSIGN
+                self.next_non_space()
+                pipe.decl.append(VariableNode(v.pos, v.val.split(".")))
+                self.vars.append(v.val)
+                break
+            if nxt.typ == T.CHAR and nxt.val == ",":
+                self.next_non_space()
+                pipe.decl.append(VariableNode(v.pos, v.val.split(".")))
+                self.vars.append(v.val)
+                if context == "range" and len(pipe.decl) < 2:
+                    if self.peek_non_space().typ in (T.VARIABLE, T.RIGHT_DELIM, T.RIGHT_PAREN):
+                        continue
+                    self.errorf("range can only initialize variables")
+                self.errorf(f"too many declarations in {context}")
+            if token_after.typ == T.SPACE:
+                self.backup3(v, token_after)
+            else:
+                self.backup2(v)
+            break
+        while True:
+            tok = self.next_non_space()
+            if tok.typ == end:
+                self.check_pipeline(pipe, context)
+                return pipe
+            if tok.typ in (T.BOOL, T.CHAR_CONSTANT, T.COMPLEX, T.DOT, T.FIELD, T.IDENTIFIER, T.NUMBER, T.NIL,
+                           T.RAW_STRING, T.STRING, T.VARIABLE, T.LEFT_PAREN):
+                self.backup()
+                pipe.cmds.append(self.command())
+            else:
+                self.unexpected(tok, context)
+
+    def check_pipeline(self, pipe: PipeNode, context: str) -> None:
+        if not pipe.cmds:
+            self.errorf(f"missing value for {context}")
+        for i, c in enumerate(pipe.cmds[1:]):
+            if isinstance(c.args[0], (BoolNode, DotNode, NilNode, NumberNode, StringNode)):
+                self.errorf(f"non executable command in pipeline stage {i + 2}")
+
+    def parse_control(self, allow_else_if: bool, context: str) -> tuple[int, int, PipeNode, ListNode,
+                                                                          ListNode | None]:
+        nvars = len(self.vars)
+        try:
+            pipe = self.pipeline(context, T.RIGHT_DELIM)
+            if context == "range":
+                self.range_depth += 1
+            lst, nxt = self.item_list()
+            if context == "range":
+                self.range_depth -= 1
+            else_list: ListNode | None = None
+            if isinstance(nxt, ElseNode):
+                if allow_else_if and self.peek().typ == T.IF:
+                    self.next()
+                    else_list = ListNode(nxt.pos)
+                    else_list.nodes.append(self.if_control())
+                else:
+                    else_list, nxt = self.item_list()
+                    if not isinstance(nxt, EndNode):
+                        self.errorf(f"expected end; found {nxt}")
+            return pipe.pos, pipe.line, pipe, lst, else_list
+        finally:
+            del self.vars[nvars:]
+
+    def if_control(self) -> Node:
+        return _branch(IfNode, "if", self.parse_control(True, "if"))
+
+    def range_control(self) -> Node:
+        return _branch(RangeNode, "range", self.parse_control(False, "range"))
+
+    def with_control(self) -> Node:
+        return _branch(WithNode, "with", self.parse_control(False, "with"))
+
+    def end_control(self) -> Node:
+        return EndNode(self.expect(T.RIGHT_DELIM, "end").pos)
+
+    def else_control(self) -> Node:
+        peek = self.peek_non_space()
+        if peek.typ == T.IF:
+            return ElseNode(peek.pos, peek.line)
+        tok = self.expect(T.RIGHT_DELIM, "else")
+        return ElseNode(tok.pos, tok.line)
+
+    def block_control(self) -> Node:
+        context = "block clause"
+        tok = self.next_non_space()
+        name = self.parse_template_name(tok, context)
+        pipe = self.pipeline(context, T.RIGHT_DELIM)
+        block = Tree(name, self.parse_name, self.text, self.funcs)
+        block.start_parse(self._lex_state(), self.tree_set)
+        block.root, end = block.item_list()
+        if not isinstance(end, EndNode):
+            self.errorf(f"unexpected {end} in {context}")
+        block.add()
+        return TemplateNode(tok.pos, tok.line, name, pipe)
+
+    def template_control(self) -> Node:
+        context = "template clause"
+        tok = self.next_non_space()
+        name = self.parse_template_name(tok, context)
+        pipe: PipeNode | None = None
+        if self.next_non_space().typ != T.RIGHT_DELIM:
+            self.backup()
+            pipe = self.pipeline(context, T.RIGHT_DELIM)
+        return TemplateNode(tok.pos, tok.line, name, pipe)
+
+    def parse_template_name(self, tok: Item, context: str) -> str:
+        if tok.typ in (T.STRING, T.RAW_STRING):
+            try:
+                return go_unquote(tok.val)
+            except SyntaxErr:
+                self.errorf("invalid syntax")
+        self.unexpected(tok, context)
+
+    def command(self) -> CommandNode:
+        cmd = CommandNode(self.peek_non_space().pos)
+        while True:
+            self.peek_non_space()
+            operand = self.operand()
+            if operand is not None:
+                cmd.args.append(operand)
+            tok = self.next()
+            if tok.typ == T.SPACE:
+                continue
+            if tok.typ in (T.RIGHT_DELIM, T.RIGHT_PAREN):
+                self.backup()
+            elif tok.typ == T.PIPE:
+                pass
+            else:
+                self.unexpected(tok, "operand")
+            break
+        if not cmd.args:
+            self.errorf("empty command")
+        return cmd
+
+    def operand(self) -> Node | None:
+        node = self.term()
+        if node is None:
+            return None
+        if self.peek().typ == T.FIELD:
+            chain = ChainNode(self.peek().pos, node)
+            while self.peek().typ == T.FIELD:
+                chain.field.append(self.next().val[1:])
+            if isinstance(node, FieldNode):
+                return FieldNode(chain.pos, str(chain)[1:].split("."))
+            if isinstance(node, VariableNode):
+                return VariableNode(chain.pos, str(chain).split("."))
+            if isinstance(node, (BoolNode, StringNode, NumberNode, NilNode, DotNode)):
+                self.errorf(f"unexpected . after term {go_quote(str(node))}")
+            return chain
+        return node
+
+    def term(self) -> Node | None:
+        tok = self.next_non_space()
+        t = tok.typ
+        if t == T.IDENTIFIER:
+            if not self.has_function(tok.val):
+                self.errorf(f"function {go_quote(tok.val)} not defined", tok.pos)
+            return IdentifierNode(tok.pos, tok.val)
+        if t == T.DOT:
+            return DotNode(tok.pos)
+        if t == T.NIL:
+            return NilNode(tok.pos)
+        if t == T.VARIABLE:
+            return self.use_var(tok.pos, tok.val)
+        if t == T.FIELD:
+            return FieldNode(tok.pos, tok.val[1:].split("."))
+        if t == T.BOOL:
+            return BoolNode(tok.pos, tok.val == "true")
+        if t in (T.CHAR_CONSTANT, T.COMPLEX, T.NUMBER):
+            return self.new_number(tok.pos, tok.val, t)
+        if t == T.LEFT_PAREN:
+            self.stack_depth += 1
+            if self.stack_depth >= MAX_STACK_DEPTH:
+                self.errorf("max expression depth exceeded")
+            pipe = self.pipeline("parenthesized pipeline", T.RIGHT_PAREN)
+            self.stack_depth -= 1
+            return pipe
+        if t in (T.STRING, T.RAW_STRING):
+            try:
+                s = go_unquote(tok.val)
+            except SyntaxErr:
+                self.errorf("invalid syntax")
+            return StringNode(tok.pos, tok.val, s)
+        self.backup()
+        return None
+
+    def use_var(self, pos: int, name: str) -> Node:
+        v = VariableNode(pos, name.split("."))
+        if v.ident[0] in self.vars:
+            return v
+        self.errorf(f"undefined variable {go_quote(v.ident[0])}", pos)
+
+    def new_number(self, pos: int, text: str, typ: T) -> NumberNode:
+        n = NumberNode(pos, text)
+        if typ == T.CHAR_CONSTANT:
+            try:
+                ch, i, _ = unquote_char(text[1:], 0, text[0])
+            except (SyntaxErr, IndexError):
+                self.errorf("invalid syntax")
+            if text[1 + i:] != "'":
+                self.errorf(f"malformed character constant: {text}")
+            r = ord(ch)
+            n.int64 = n.uint64 = r
+            n.float64 = float(r)
+            n.is_int = n.is_uint = n.is_float = True
+            return n
+        if typ == T.COMPLEX:
+            try:
+                c = _scan_complex(text)
+            except ValueError as exc:
+                self.errorf(str(exc))
+            n.is_complex, n.complex128 = True, c
+            _simplify_complex(n)
+            return n
+        if text.endswith("i"):
+            f = _parse_go_float(text[:-1])
+            if f is not None:
+                n.is_complex, n.complex128 = True, complex(0, f)
+                _simplify_complex(n)
+                return n
+        u = _parse_go_int(text)
+        if u is not None and not text.startswith(("-", "+")) and 0 <= u < 2 ** 64:
+            n.is_uint, n.uint64 = True, u
+        if u is not None and -(2 ** 63) <= u < 2 ** 63:
+            n.is_int, n.int64 = True, u
+            if u == 0:
+                n.is_uint, n.uint64 = True, 0
+        if n.is_int:
+            n.is_float, n.float64 = True, float(n.int64)
+        elif n.is_uint:
+            n.is_float, n.float64 = True, float(n.uint64)
+        else:
+            f = _parse_go_float(text)
+            if f is not None:
+                if not any(c in text for c in ".eEpP"):
+                    self.errorf(f"integer overflow: {go_quote(text)}")
+                n.is_float, n.float64 = True, f
+                if f == f and abs(f) != float("inf"):
+                    if f == int(f) and -(2 ** 63) <= int(f) < 2 ** 63:
+                        n.is_int, n.int64 = True, int(f)
+                    if f == int(f) and 0 <= int(f) < 2 ** 64:
+                        n.is_uint, n.uint64 = True, int(f)
+        if not (n.is_int or n.is_uint or n.is_float):
+            self.errorf(f"illegal number syntax: {go_quote(text)}")
+        return n
+
+
+def _float_token(s: str, i: int) -> tuple[str, int]:
+    """fmt's floatToken: the longest float-looking prefix of s[i:]."""
+    start = i
+
+    def accept(chars: str) -> bool:
+        nonlocal i
+        if i < len(s) and s[i] in chars:
+            i += 1
+            return True
+        return False
+
+    if accept("nN") and accept("aA") and accept("nN"):
+        return s[start:i], i
+    accept("+-")
+    if accept("iI") and accept("nN") and accept("fF"):
+        return s[start:i], i
+    digits, exp = "0123456789_", "eEpP"
+    if accept("0") and accept("xX"):
+        digits, exp = "0123456789abcdefABCDEF_", "pP"
+    while accept(digits):
+        pass
+    if accept("."):
+        while accept(digits):
+            pass
+    if accept(exp):
+        accept("+-")
+        while accept("0123456789_"):
+            pass
+    return s[start:i], i
+
+
+def _go_parse_float(tok: str) -> float:
+    """strconv.ParseFloat(tok, 64) with Go's error text."""
+    f = _parse_go_float(tok)
+    if f is not None:
+        return f
+    if _FLOAT_DEC.fullmatch(tok) or _FLOAT_HEX.fullmatch(tok):
+        raise ValueError(f"strconv.ParseFloat: parsing {go_quote(tok)}: value out of range")
+    raise ValueError(f"strconv.ParseFloat: parsing {go_quote(tok)}: invalid syntax")
+
+
+def _scan_complex(text: str) -> complex:
+    """fmt.Sscan of a complex128 as Go's template parser does it: real part, sign, imaginary part, 'i'."""
+    real, i = _float_token(text, 0)
+    if i >= len(text) or text[i] not in "+-":
+        raise ValueError("syntax error scanning complex number")
+    imag, j = _float_token(text, i + 1)
+    if j >= len(text) or text[j] != "i":
+        raise ValueError("syntax error scanning complex number")
+    return complex(_go_parse_float(real), _go_parse_float(text[i] + imag))
+
+
+def _simplify_complex(n: NumberNode) -> None:
+    c = n.complex128
+    if c.imag == 0:
+        n.is_float, n.float64 = True, c.real
+        if c.real == int(c.real) if c.real == c.real and abs(c.real) != float("inf") else False:
+            n.is_int, n.int64 = True, int(c.real)
+            if c.real >= 0:
+                n.is_uint, n.uint64 = True, int(c.real)
+
+
+def _branch(cls: type[BranchNode], kw: str, parts: tuple[int, int, PipeNode, ListNode, ListNode | None]) -> Node:
+    pos, line, pipe, lst, else_list = parts
+    return cls(pos, line, pipe, lst, else_list, kw)
+
+
+class _LexState:
+    def __init__(self, items: list[Item]) -> None:
+        self.items = items
+        self.i = 0
+
+    def next(self) -> Item:
+        if self.i < len(self.items):
+            it = self.items[self.i]
+            self.i += 1
+            return it
+        return self.items[-1]
+
+
+def _column(text: str, byte_pos: int) -> int:
+    """1-based column (in characters) of a byte offset."""
+    b = text.encode("utf-8")[:byte_pos].decode("utf-8", "ignore")
+    nl = b.rfind("\n")
+    return len(b) - nl
+
+
+def parse_trees(name: str, text: str, funcs: list[Mapping[str, Callable[..., Any]]],
+                left: str = "", right: str = "") -> dict[str, Tree]:
+    tree_set: dict[str, Tree] = {}
+    t = Tree(name, name, text, list(funcs))
+    t.parse(tree_set, left, right)
+    return tree_set
