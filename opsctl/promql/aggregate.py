@@ -1,0 +1,224 @@
+"""Aggregation operators (sum, avg, min, max, count, group, stddev, stdvar, topk, bottomk, quantile,
+count_values), vectorised over steps."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import promql_parser as pp
+
+from opsctl.promql.model import Labels, PromQLError
+from opsctl.promql.values import Vec
+
+if TYPE_CHECKING:
+    from opsctl.promql.engine import _Evaluator
+
+
+def _empty(t: int) -> Vec:
+    return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
+
+
+def _group_fn(mod: Any, extra: str | None = None) -> Any:
+    without = mod is not None and mod.type == pp.AggModifierType.Without
+    names = list(mod.labels) if mod is not None else []
+    if without:
+        drop = {*names, "__name__"}
+        return lambda lab: lab.without(drop)
+    keep = set(names)
+    if extra is not None:
+        keep.add(extra)
+    return lambda lab: lab.only(keep)
+
+
+def _groups(keys: list[Labels]) -> tuple[list[Labels], np.ndarray]:
+    ids: dict[Labels, int] = {}
+    gid = np.empty(len(keys), dtype=np.int64)
+    for i, k in enumerate(keys):
+        gid[i] = ids.setdefault(k, len(ids))
+    return list(ids), gid
+
+
+def _reduce(ufunc: Any, arr: np.ndarray, gid: np.ndarray, ngroups: int) -> np.ndarray:
+    order = np.argsort(gid, kind="stable")
+    sg = gid[order]
+    starts = np.flatnonzero(np.r_[True, sg[1:] != sg[:-1]])
+    out = ufunc.reduceat(arr[order], starts, axis=0)
+    res = np.empty((ngroups, *arr.shape[1:]), dtype=out.dtype)
+    res[sg[starts]] = out
+    return res
+
+
+def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
+    op = str(node.op).lower()
+    t = len(times)
+    param: np.ndarray | None = None
+    label: str | None = None
+    if op in ("topk", "bottomk", "quantile"):
+        param = ev.eval_scalar(node.param, times)
+    elif op == "count_values":
+        label = ev.eval_str(node.param, times)
+        from opsctl.promql.engine import check_label_name
+
+        if not check_label_name(label):
+            raise PromQLError(f'invalid label name "{label}"')
+    vec = ev.eval_vec(node.expr, times)
+    ev.pending_order = None
+    if vec.n == 0:
+        return _empty(t)
+    mod = node.modifier
+    if op == "count_values":
+        assert label is not None
+        return _count_values(vec, mod, label, t)
+    gf = _group_fn(mod)
+    glabels, gid = _groups([gf(lab) for lab in vec.labels])
+    ng = len(glabels)
+    mask = vec.mask
+    with np.errstate(all="ignore"):
+        cnt = _reduce(np.add, mask.astype(np.int64), gid, ng)
+        present = cnt > 0
+        if op == "sum":
+            val = _reduce(np.add, np.where(mask, vec.vals, 0.0), gid, ng)
+        elif op == "count":
+            val = cnt.astype(float)
+        elif op == "group":
+            val = np.ones((ng, t))
+        elif op == "max":
+            val = _reduce(np.fmax, np.where(mask, vec.vals, np.nan), gid, ng)
+        elif op == "min":
+            val = _reduce(np.fmin, np.where(mask, vec.vals, np.nan), gid, ng)
+        elif op in ("avg", "stddev", "stdvar"):
+            val = _running(op, vec, gid, ng)
+        elif op in ("topk", "bottomk"):
+            assert param is not None
+            return _topk(ev, vec, gid, ng, param, op == "topk")
+        elif op == "quantile":
+            assert param is not None
+            val = np.full((ng, t), np.nan)
+            for g in range(ng):
+                rows = np.flatnonzero(gid == g)
+                val[g] = _quantile_cols(param, vec.vals[rows], mask[rows])
+        else:
+            raise PromQLError(f"unsupported aggregation operator {op!r}")
+    return Vec(glabels, val, present)
+
+
+def _running(op: str, vec: Vec, gid: np.ndarray, ng: int) -> np.ndarray:
+    """avg / stddev / stdvar exactly as Prometheus 2.42 accumulates them, series by series in input
+    order (vectorised over groups and steps)."""
+    t = vec.vals.shape[1]
+    count = np.zeros((ng, t))
+    mean = np.zeros((ng, t))
+    value = np.zeros((ng, t))
+    members = [np.flatnonzero(gid == g) for g in range(ng)]
+    depth = max(len(m) for m in members)
+    for r in range(depth):
+        groups = np.array([g for g in range(ng) if len(members[g]) > r], dtype=np.int64)
+        rows = np.array([members[g][r] for g in groups], dtype=np.int64)
+        x = vec.vals[rows]
+        act = vec.mask[rows]
+        c0 = count[groups]
+        m0 = mean[groups]
+        v0 = value[groups]
+        first = act & (c0 == 0)
+        upd = act & (c0 > 0)
+        c1 = c0 + 1
+        if op == "avg":
+            skip = np.isinf(m0) & ((np.isinf(x) & ((m0 > 0) == (x > 0))) | (~np.isinf(x) & ~np.isnan(x)))
+            nm = m0 + (x / c1 - m0 / c1)
+            m1 = np.where(upd & ~skip, nm, m0)
+            v1 = v0
+        else:
+            delta = x - m0
+            nm = m0 + delta / c1
+            m1 = np.where(upd, nm, m0)
+            v1 = np.where(upd, v0 + delta * (x - nm), v0)
+        m1 = np.where(first, x, m1)
+        v1 = np.where(first, 0.0, v1)
+        count[groups] = np.where(act, c1, c0)
+        mean[groups] = m1
+        value[groups] = v1
+    if op == "avg":
+        return mean
+    var = value / count
+    return np.sqrt(var) if op == "stddev" else var
+
+
+def _quantile_cols(q: np.ndarray, vals: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Prometheus' quantile() over the present values of each column (NaNs sort first)."""
+    isnan = np.isnan(vals)
+    cat = np.where(mask, np.where(isnan, 0, 1), 2)
+    clean = np.where(cat == 1, vals, 0.0)
+    order = np.lexsort((clean, cat), axis=0)
+    srt = np.take_along_axis(np.where(mask, vals, np.nan), order, axis=0)
+    n = mask.sum(axis=0)
+    with np.errstate(all="ignore"):
+        rank = q * (n - 1)
+        fl = np.floor(rank)
+        lower = np.clip(np.nan_to_num(fl, nan=0.0), 0, None).astype(np.int64)
+        upper = np.minimum(np.maximum(n - 1, 0), lower + 1)
+        lower = np.minimum(lower, np.maximum(n - 1, 0))
+        weight = rank - fl
+        cols = np.arange(vals.shape[1])
+        res = srt[lower, cols] * (1 - weight) + srt[upper, cols] * weight
+        res = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, res))
+        res = np.where(np.isnan(q), np.nan, res)
+    return np.where(n > 0, res, np.nan)
+
+
+def _topk(ev: _Evaluator, vec: Vec, gid: np.ndarray, ng: int, param: np.ndarray, top: bool) -> Vec:
+    t = vec.vals.shape[1]
+    with np.errstate(invalid="ignore"):
+        k = np.where(np.isfinite(param), np.trunc(param), np.where(param > 0, 1e18, 0.0))
+    sel = np.zeros_like(vec.mask)
+    group_rows: list[np.ndarray] = []
+    for g in range(ng):
+        rows = np.flatnonzero(gid == g)
+        group_rows.append(rows)
+        v, m = vec.vals[rows], vec.mask[rows]
+        isnan = np.isnan(v)
+        if top:
+            cat = np.where(m, np.where(isnan, 1, 0), 2)
+            clean = np.where(cat == 0, -v, 0.0)
+        else:
+            cat = np.where(m, np.where(isnan, 1, 0), 2)
+            clean = np.where(cat == 0, v, 0.0)
+        order = np.lexsort((clean, cat), axis=0)
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(len(rows))[:, None].repeat(t, axis=1), axis=0)
+        sel[rows] = m & (rank < k[None, :])
+    if t == 1:
+        order_rows: list[int] = []
+        for rows in group_rows:
+            chosen = [int(r) for r in rows if sel[r, 0]]
+            chosen.sort(key=lambda r: (np.isnan(vec.vals[r, 0]), -vec.vals[r, 0] if top else vec.vals[r, 0]))
+            order_rows.extend(chosen)
+        ev.pending_order = order_rows
+    return Vec(list(vec.labels), vec.vals, sel)
+
+
+def _count_values(vec: Vec, mod: Any, label: str, t: int) -> Vec:
+    from opsctl.promql.engine import go_float, merge_rows
+
+    gf = _group_fn(mod, extra=label)
+    bits = vec.vals.view(np.uint64)
+    uniq = np.unique(bits[vec.mask])
+    by_text: dict[str, list[np.uint64]] = {}
+    for u in uniq:
+        text = go_float(float(np.array([u], dtype=np.uint64).view(np.float64)[0]))
+        by_text.setdefault(text, []).append(u)
+    out_l: list[Labels] = []
+    out_v: list[np.ndarray] = []
+    out_m: list[np.ndarray] = []
+    for text, us in by_text.items():
+        m = vec.mask & np.isin(bits, np.asarray(us, dtype=np.uint64))
+        glabels, gid = _groups([gf(lab.set(label, text)) for lab in vec.labels])
+        cnt = _reduce(np.add, m.astype(np.int64), gid, len(glabels))
+        for g, lab in enumerate(glabels):
+            if cnt[g].any():
+                out_l.append(lab)
+                out_v.append(cnt[g].astype(float))
+                out_m.append(cnt[g] > 0)
+    if not out_l:
+        return _empty(t)
+    return merge_rows(out_l, np.vstack(out_v), np.vstack(out_m))

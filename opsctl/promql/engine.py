@@ -1,0 +1,692 @@
+"""The evaluator: walks the promql-parser AST, evaluating each node at all query steps at once.
+
+Instant queries are range queries with one step. Long range queries are evaluated in chunks of
+steps (each step is independent in PromQL), which bounds memory.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import promql_parser as pp
+
+from opsctl.promql import ast
+from opsctl.promql.model import Labels, PromQLError, Result, SeriesResult, Storage, stale_mask
+from opsctl.promql.values import Flat, Mat, Scalar, Str, Value, Vec, make_base
+
+__all__ = ["Engine"]
+
+_ARITH = {"+", "-", "*", "/", "%", "^", "atan2"}
+_DROPS_NAME = {"+", "-", "*", "/", "%", "^"}
+_COMPARE = {"==", "!=", ">", "<", ">=", "<="}
+_SET = {"and", "or", "unless"}
+_LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_MAX_ELEMS = 4_000_000
+
+
+def _err(msg: str) -> PromQLError:
+    return PromQLError(msg)
+
+
+def go_float(v: float) -> str:
+    """strconv.FormatFloat(v, 'f', -1, 64)."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return str(np.format_float_positional(v, unique=True, trim="-"))
+
+
+class _Compiled:
+    """A label matcher with a compiled regex (anchored like Prometheus)."""
+
+    def __init__(self, op: str, name: str, value: str) -> None:
+        self.op, self.name, self.value = op, name, value
+        self.rx: re.Pattern[str] | None = None
+        if op in ("=~", "!~"):
+            try:
+                self.rx = re.compile("(?:" + ast.go_regex(value) + r")\Z")
+            except re.error as exc:
+                raise _err(f"invalid regular expression {value!r}: {exc}") from None
+
+    def matches(self, v: str) -> bool:
+        if self.op == "=":
+            return v == self.value
+        if self.op == "!=":
+            return v != self.value
+        assert self.rx is not None
+        ok = self.rx.match(v) is not None
+        return ok if self.op == "=~" else not ok
+
+
+def _binop(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Element-wise op; returns (value, keep) where keep is None for arithmetic."""
+    with np.errstate(all="ignore"):
+        if op == "+":
+            return a + b, None
+        if op == "-":
+            return a - b, None
+        if op == "*":
+            return a * b, None
+        if op == "/":
+            return a / b, None
+        if op == "%":
+            return np.fmod(a, b), None
+        if op == "^":
+            return np.power(a, b), None
+        if op == "atan2":
+            return np.arctan2(a, b), None
+        if op == "==":
+            return a, a == b
+        if op == "!=":
+            return a, a != b
+        if op == ">":
+            return a, a > b
+        if op == "<":
+            return a, a < b
+        if op == ">=":
+            return a, a >= b
+        if op == "<=":
+            return a, a <= b
+    raise _err(f"operator {op!r} not allowed for operations between vectors/scalars")
+
+
+def merge_rows(labels: list[Labels], vals: np.ndarray, mask: np.ndarray) -> Vec:
+    """Combine rows with identical labels; overlap at a step is Prometheus' duplicate-labelset error."""
+    index: dict[Labels, list[int]] = {}
+    for i, lab in enumerate(labels):
+        index.setdefault(lab, []).append(i)
+    if len(index) == len(labels):
+        return Vec(labels, vals, mask)
+    out_l: list[Labels] = []
+    out_v = np.empty((len(index), vals.shape[1]))
+    out_m = np.zeros((len(index), vals.shape[1]), dtype=bool)
+    for j, (lab, rows) in enumerate(index.items()):
+        out_l.append(lab)
+        if len(rows) == 1:
+            out_v[j], out_m[j] = vals[rows[0]], mask[rows[0]]
+            continue
+        m = mask[rows]
+        if (m.sum(axis=0) > 1).any():
+            raise _err("vector cannot contain metrics with the same labelset")
+        out_m[j] = m.any(axis=0)
+        pick = np.argmax(m, axis=0)
+        out_v[j] = vals[np.asarray(rows)[pick], np.arange(vals.shape[1])]
+    return Vec(out_l, out_v, out_m)
+
+
+def drop_name(labels: list[Labels]) -> list[Labels]:
+    return [lab.without(("__name__",)) if "__name__" in lab else lab for lab in labels]
+
+
+class Engine:
+    """Evaluate PromQL against a Storage. Times are float seconds; lookback_delta in seconds."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        lookback_delta: float = 300.0,
+        v3: bool = False,
+        default_subquery_step: float = 60.0,
+        max_chunk_elements: int = 2_000_000,
+        exact: bool = True,
+        threads: int = 2,
+    ) -> None:
+        self.storage = storage
+        self.lookback_ms = round(lookback_delta * 1000)
+        self.v3 = v3
+        self.default_subquery_step_ms = round(default_subquery_step * 1000)
+        self.max_chunk_elements = max_chunk_elements
+        # exact=True reproduces Prometheus' floating-point arithmetic (Kahan sums, running means)
+        # bit for bit; exact=False uses faster formulas that may differ in the last digits.
+        self.exact = exact
+        self.threads = threads
+        self._sel_cache: dict[tuple[Any, ...], tuple[Flat, Flat]] = {}
+        self._cache_version = -1
+        self._rx_cache: dict[tuple[str, str, str], _Compiled] = {}
+        self._base: tuple[Flat, Flat] | None = None
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def instant(self, query: str, t: float) -> Result:
+        expr = ast.parse(query)
+        ms = round(t * 1000)
+        ev = _Evaluator(self, ms, ms)
+        times = np.array([ms], dtype=np.int64)
+        val = ev.eval(expr, times)
+        return _to_instant_result(val, ev, expr, ms)
+
+    def range(self, query: str, start: float, end: float, step: float) -> Result:
+        if step <= 0:
+            raise _err("zero or negative query resolution step widths are not accepted. Try a positive integer")
+        if end < start:
+            raise _err("end timestamp must not be before start time")
+        expr = ast.parse(query)
+        start_ms, end_ms, step_ms = round(start * 1000), round(end * 1000), round(step * 1000)
+        if step_ms <= 0:
+            raise _err("zero or negative query resolution step widths are not accepted. Try a positive integer")
+        times = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
+        chunk = max(64, self.max_chunk_elements // max(1, len(self.storage)))
+        chunks = [times[i : i + chunk] for i in range(0, len(times), chunk)]
+
+        def run(tchunk: np.ndarray) -> Value:
+            ev = _Evaluator(self, start_ms, end_ms)
+            ev.grid = (start_ms, step_ms)
+            return ev.eval(expr, tchunk)
+
+        if self.threads > 1 and len(chunks) > 1:
+            # Steps are independent: evaluate chunks on several threads (numpy releases the GIL).
+            self._bases()
+            with ThreadPoolExecutor(max_workers=self.threads) as pool:
+                values = list(pool.map(run, chunks))
+        else:
+            values = [run(c) for c in chunks]
+        parts: dict[Labels, list[tuple[np.ndarray, np.ndarray]]] = {}
+        scalar_parts: list[np.ndarray] = []
+        is_scalar = False
+        for tchunk, val in zip(chunks, values, strict=True):
+            if isinstance(val, Scalar):
+                is_scalar = True
+                scalar_parts.append(val.vals)
+                continue
+            if not isinstance(val, Vec):
+                kind = "range vector" if isinstance(val, Mat) else "string"
+                raise _err(f'invalid expression type "{kind}" for range query, must be Scalar or instant Vector')
+            for lab, vals, mask in zip(val.labels, val.vals, val.mask, strict=True):
+                if mask.any():
+                    parts.setdefault(lab, []).append((tchunk[mask], vals[mask]))
+        if is_scalar:
+            allv = np.concatenate(scalar_parts) if scalar_parts else np.empty(0)
+            ts = times / 1000.0
+            return Result(
+                "matrix",
+                [SeriesResult(Labels(), ts, allv)],
+                scalar_timestamps=ts,
+                scalar_values=allv,
+            )
+        series = []
+        for lab in sorted(parts):
+            ts = np.concatenate([p[0] for p in parts[lab]]) / 1000.0
+            vs = np.concatenate([p[1] for p in parts[lab]])
+            series.append(SeriesResult(lab, ts, vs))
+        return Result("matrix", series)
+
+    # -- storage access -----------------------------------------------------------------------
+
+    def _compiled(self, op: str, name: str, value: str) -> _Compiled:
+        key = (op, name, value)
+        c = self._rx_cache.get(key)
+        if c is None:
+            c = self._rx_cache[key] = _Compiled(op, name, value)
+        return c
+
+    def _bases(self) -> tuple[Flat, Flat]:
+        """All stored series as one base Flat (with and without stale markers), rebuilt on change."""
+        if self._cache_version != self.storage.version or self._base is None:
+            self._sel_cache.clear()
+            self._cache_version = self.storage.version
+            # Insertion order, like the series order of Prometheus' TSDB head (series creation order);
+            # it decides the summation order of aggregations, so results match bit for bit.
+            stored = self.storage.series()
+            labels = [s.labels for s in stored]
+            offs = np.zeros(len(stored) + 1, dtype=np.int64)
+            offs[1:] = np.cumsum([len(s.ts) for s in stored])
+            if stored:
+                ts = np.concatenate([s.ts for s in stored])
+                vals = np.concatenate([s.vs for s in stored])
+            else:
+                ts, vals = np.empty(0, dtype=np.int64), np.empty(0)
+            # Let the storage share our consolidated arrays instead of keeping a second copy.
+            for i, s in enumerate(stored):
+                s.ts = ts[offs[i] : offs[i + 1]]
+                s.vs = vals[offs[i] : offs[i + 1]]
+            full = make_base(labels, ts, vals, offs)
+            keep = ~stale_mask(vals)
+            if keep.all():
+                nostale = full
+            else:
+                seg = np.repeat(np.arange(len(stored)), np.diff(offs))
+                counts = np.bincount(seg[keep], minlength=len(stored))
+                offs2 = np.zeros(len(stored) + 1, dtype=np.int64)
+                offs2[1:] = np.cumsum(counts)
+                nostale = make_base(labels, ts[keep], vals[keep], offs2)
+            self._base = (full, nostale)
+        return self._base
+
+    def select(self, vs: Any) -> tuple[Flat, Flat]:
+        """(all samples incl. stale markers, samples without stale markers) of matching series."""
+        full, nostale = self._bases()
+        groups = ast.matchers_of(vs)
+        key = tuple(tuple(g) for g in groups)
+        hit = self._sel_cache.get(key)
+        if hit is not None:
+            return hit
+        compiled = [[self._compiled(*m) for m in g] for g in groups]
+        for g in compiled:
+            if all(m.matches("") for m in g):
+                raise _err("vector selector must contain at least one non-empty matcher")
+        rows = [
+            i
+            for i, lab in enumerate(full.labels)
+            if any(all(m.matches(lab.get(m.name, "")) for m in g) for g in compiled)
+        ]
+        res = (full.subset(rows), nostale.subset(rows) if nostale is not full else full.subset(rows))
+        self._sel_cache[key] = res
+        return res
+
+
+def _to_instant_result(val: Value, ev: _Evaluator, expr: Any, t_ms: int) -> Result:
+    if isinstance(val, Scalar):
+        return Result("scalar", scalar=float(val.vals[0]))
+    if isinstance(val, Str):
+        return Result("string", string=val.val)
+    if isinstance(val, Mat):
+        series = []
+        for i, lab in enumerate(val.labels):
+            lo, hi = int(val.lo[i, 0]), int(val.hi[i, 0])
+            if hi > lo:
+                series.append(SeriesResult(lab, val.flat.ts[lo:hi] / 1000.0, val.flat.vs[lo:hi].copy()))
+        series.sort(key=lambda s: s.labels.items_tuple)
+        return Result("matrix", series)
+    out = []
+    rows = ev.order if ev.order is not None else list(range(val.n))
+    for i in rows:
+        if val.mask[i, 0]:
+            out.append(SeriesResult(val.labels[i], np.array([t_ms / 1000.0]), np.array([val.vals[i, 0]])))
+    return Result("vector", out)
+
+
+class _Evaluator:
+    def __init__(self, engine: Engine, start_ms: int, end_ms: int) -> None:
+        self.engine = engine
+        self.start_ms = start_ms
+        self.end_ms = end_ms
+        self.order: list[int] | None = None  # output order of the top-level vector (sort, topk, ...)
+        self.pending_order: list[int] | None = None
+        # (phase, step) when the times being evaluated are phase + step*k (range queries, subqueries).
+        self.grid: tuple[int, int] | None = None
+        self.span = (start_ms - 86_400_000, end_ms)
+
+    # -- dispatch -----------------------------------------------------------------------------
+
+    def eval(self, node: Any, times: np.ndarray) -> Value:
+        self.pending_order = None
+        val = self._dispatch(node, times)
+        keeps_order = isinstance(node, pp.ParenExpr | pp.AggregateExpr) or (
+            isinstance(node, pp.Call) and node.func.name in ("sort", "sort_desc")
+        )
+        if not keeps_order:
+            self.pending_order = None
+        self.order = self.pending_order
+        return val
+
+    def _dispatch(self, node: Any, times: np.ndarray) -> Value:
+        if isinstance(node, pp.ParenExpr):
+            return self.eval(node.expr, times)
+        if isinstance(node, pp.NumberLiteral):
+            return Scalar(np.full(len(times), float(node.val)))
+        if isinstance(node, pp.StringLiteral):
+            return Str(node.val)
+        if isinstance(node, pp.VectorSelector):
+            return self.vector_selector(node, times)
+        if isinstance(node, pp.MatrixSelector):
+            return self.matrix_selector(node, times)
+        if isinstance(node, pp.SubqueryExpr):
+            return self.subquery(node, times)
+        if isinstance(node, pp.UnaryExpr):
+            return self.unary(node, times)
+        if isinstance(node, pp.BinaryExpr):
+            return self.binary(node, times)
+        if isinstance(node, pp.AggregateExpr):
+            from opsctl.promql.aggregate import aggregate
+
+            return aggregate(self, node, times)
+        if isinstance(node, pp.Call):
+            from opsctl.promql.functions import call
+
+            return call(self, node, times)
+        raise _err(f"unsupported expression {type(node).__name__}")
+
+    def eval_vec(self, node: Any, times: np.ndarray) -> Vec:
+        v = self.eval(node, times)
+        if not isinstance(v, Vec):
+            raise _err(f"expected instant vector, got {type(v).__name__}")
+        return v
+
+    def eval_scalar(self, node: Any, times: np.ndarray) -> np.ndarray:
+        v = self.eval(node, times)
+        if not isinstance(v, Scalar):
+            raise _err(f"expected scalar, got {type(v).__name__}")
+        return v.vals
+
+    def eval_str(self, node: Any, times: np.ndarray) -> str:
+        v = self.eval(node, times)
+        if not isinstance(v, Str):
+            raise _err(f"expected string, got {type(v).__name__}")
+        return v.val
+
+    # -- selectors ----------------------------------------------------------------------------
+
+    def ref_times(self, node: Any, times: np.ndarray) -> np.ndarray:
+        """Evaluation times for a selector/subquery after @ and offset."""
+        at = ast.at_ms(node)
+        off = ast.td_ms(node.offset)
+        if at is None:
+            return times - off
+        kind, ms = at
+        if kind == "start":
+            ms = self.start_ms
+        elif kind == "end":
+            ms = self.end_ms
+        assert ms is not None
+        return np.full(len(times), ms - off, dtype=np.int64)
+
+    def _ref_grid(self, node: Any) -> tuple[int, int] | None:
+        if self.grid is None or node.at is not None:
+            return None
+        return (self.grid[0] - ast.td_ms(node.offset), self.grid[1])
+
+    def vector_selector(self, node: Any, times: np.ndarray) -> Vec:
+        full, _ = self.engine.select(node)
+        refs = self.ref_times(node, times)
+        if full.n == 0:
+            return Vec([], np.empty((0, len(times))), np.zeros((0, len(times)), dtype=bool))
+        idx = full.index_right(refs, self._ref_grid(node), self.span) - 1
+        valid = idx >= full.starts[:, None]
+        idx = np.maximum(idx, 0)
+        if len(full.ts) == 0:
+            return Vec(list(full.labels), np.zeros(valid.shape), valid)
+        t = full.ts[idx]
+        v = full.vs[idx]
+        lb = refs[None, :] - self.engine.lookback_ms
+        valid &= (t > lb) if self.engine.v3 else (t >= lb)
+        valid &= ~stale_mask(v)
+        return Vec(list(full.labels), v, valid, sample_ts=t)
+
+    def windows(
+        self, flat: Flat, refs: np.ndarray, rng: int, grid: tuple[int, int] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        hi = flat.index_right(refs, grid, self.span)
+        shift = rng if self.engine.v3 else rng + 1
+        lgrid = (grid[0] - shift, grid[1]) if grid is not None else None
+        lo = flat.index_right(refs - shift, lgrid, self.span)
+        return lo, hi
+
+    def matrix_selector(self, node: Any, times: np.ndarray) -> Mat:
+        vs = node.vector_selector
+        _, flat = self.engine.select(vs)
+        refs = self.ref_times(vs, times)
+        rng = ast.td_ms(node.range)
+        lo, hi = self.windows(flat, refs, rng, self._ref_grid(vs))
+        return Mat(flat, list(flat.labels), lo, hi, refs, rng)
+
+    def subquery(self, node: Any, times: np.ndarray) -> Mat:
+        refs = self.ref_times(node, times)
+        rng = ast.td_ms(node.range)
+        step = ast.td_ms(node.step) if node.step is not None else self.engine.default_subquery_step_ms
+        if step <= 0:
+            step = self.engine.default_subquery_step_ms
+        lo_t = int(refs.min()) - rng
+        first = -((-lo_t) // step) * step  # ceil to a multiple of step
+        inner_times = np.arange(first, int(refs.max()) + 1, step, dtype=np.int64)
+        if len(inner_times) == 0:
+            inner_times = np.empty(0, dtype=np.int64)
+        labels: list[Labels] = []
+        chunks_ts: dict[Labels, list[np.ndarray]] = {}
+        chunks_vs: dict[Labels, list[np.ndarray]] = {}
+        n_series = max(1, len(self.engine.storage))
+        chunk = max(64, self.engine.max_chunk_elements // n_series)
+        saved_grid, saved_span = self.grid, self.span
+        self.grid = (int(first), step)
+        self.span = (int(first) - 86_400_000, int(inner_times[-1]) if len(inner_times) else int(first))
+        for i in range(0, len(inner_times), chunk):
+            it = inner_times[i : i + chunk]
+            inner = self.eval(node.expr, it)
+            if not isinstance(inner, Vec):
+                raise _err("subquery is only allowed on instant vector")
+            for lab, vals, mask in zip(inner.labels, inner.vals, inner.mask, strict=True):
+                if not mask.any():
+                    continue
+                if lab not in chunks_ts:
+                    labels.append(lab)
+                    chunks_ts[lab], chunks_vs[lab] = [], []
+                chunks_ts[lab].append(it[mask])
+                chunks_vs[lab].append(vals[mask])
+        self.grid, self.span = saved_grid, saved_span
+        labels.sort(key=lambda lab: lab.items_tuple)
+        if labels:
+            ts = np.concatenate([np.concatenate(chunks_ts[lab]) for lab in labels])
+            vs = np.concatenate([np.concatenate(chunks_vs[lab]) for lab in labels])
+        else:
+            ts, vs = np.empty(0, dtype=np.int64), np.empty(0)
+        offs = np.zeros(len(labels) + 1, dtype=np.int64)
+        offs[1:] = np.cumsum([sum(len(c) for c in chunks_ts[lab]) for lab in labels])
+        flat = make_base(labels, ts, vs, offs)
+        sgrid = None
+        if self.grid is not None and node.at is None:
+            sgrid = (self.grid[0] - ast.td_ms(node.offset), self.grid[1])
+        lo, hi = self.windows(flat, refs, rng, sgrid)
+        return Mat(flat, list(labels), lo, hi, refs, rng)
+
+    # -- operators ----------------------------------------------------------------------------
+
+    def unary(self, node: Any, times: np.ndarray) -> Value:
+        v = self.eval(node.expr, times)
+        if isinstance(v, Scalar):
+            return Scalar(-v.vals)
+        if isinstance(v, Vec):
+            return merge_rows(drop_name(v.labels), -v.vals, v.mask)
+        raise _err("unary expression only allowed on expressions of type scalar or instant vector")
+
+    def binary(self, node: Any, times: np.ndarray) -> Value:
+        op = str(node.op).lower()
+        mod = node.modifier
+        return_bool = bool(mod.return_bool) if mod is not None else False
+        lhs = self.eval(node.lhs, times)
+        rhs = self.eval(node.rhs, times)
+        if isinstance(lhs, Scalar) and isinstance(rhs, Scalar):
+            val, keep = _binop(op, lhs.vals, rhs.vals)
+            if keep is not None:
+                if not return_bool:
+                    raise _err("comparisons between scalars must use BOOL modifier")
+                val = keep.astype(float)
+            return Scalar(val)
+        if isinstance(lhs, Vec) and isinstance(rhs, Scalar):
+            return self._vec_scalar(op, lhs, rhs.vals, False, return_bool)
+        if isinstance(lhs, Scalar) and isinstance(rhs, Vec):
+            return self._vec_scalar(op, rhs, lhs.vals, True, return_bool)
+        if isinstance(lhs, Vec) and isinstance(rhs, Vec):
+            if op in _SET:
+                return self._set_op(op, lhs, rhs, mod)
+            return self._vec_vec(op, lhs, rhs, mod, return_bool)
+        raise _err(f"binary expression must contain only scalar and instant vector types, op {op}")
+
+    def _vec_scalar(self, op: str, vec: Vec, sc: np.ndarray, swap: bool, return_bool: bool) -> Vec:
+        a, b = (sc[None, :], vec.vals) if swap else (vec.vals, sc[None, :])
+        val, keep = _binop(op, a, b)
+        mask = vec.mask
+        if keep is not None:
+            val = np.broadcast_to(vec.vals, vec.vals.shape).copy()
+            if return_bool:
+                val = keep.astype(float)
+            else:
+                mask = mask & keep
+        else:
+            val = np.broadcast_to(val, vec.vals.shape).copy()
+        labels = vec.labels
+        if op in _DROPS_NAME or return_bool or (op == "atan2" and self.engine.v3):
+            return merge_rows(drop_name(labels), val, mask)
+        return Vec(list(labels), val, mask)
+
+    @staticmethod
+    def _sig_fn(mod: Any) -> Callable[[Labels], tuple[tuple[str, str], ...]]:
+        matching = mod.matching if mod is not None else None
+        if matching is not None and matching.type == pp.LabelModifierType.Include:
+            names = set(matching.labels)
+            return lambda lab: tuple((k, v) for k, v in lab.items_tuple if k in names)
+        names = set(matching.labels) if matching is not None else set()
+        names.add("__name__")
+        return lambda lab: tuple((k, v) for k, v in lab.items_tuple if k not in names)
+
+    def _set_op(self, op: str, lhs: Vec, rhs: Vec, mod: Any) -> Vec:
+        sig = self._sig_fn(mod)
+        t = lhs.vals.shape[1] if lhs.n else rhs.vals.shape[1]
+        lsig = [sig(lab) for lab in lhs.labels]
+        rsig = [sig(lab) for lab in rhs.labels]
+        if op in ("and", "unless"):
+            present: dict[Any, np.ndarray] = {}
+            for s, m in zip(rsig, rhs.mask, strict=True):
+                present[s] = present[s] | m if s in present else m.copy()
+            none = np.zeros(t, dtype=bool)
+            out_mask = np.empty_like(lhs.mask)
+            for i, s in enumerate(lsig):
+                p = present.get(s, none)
+                out_mask[i] = lhs.mask[i] & (p if op == "and" else ~p)
+            return Vec(list(lhs.labels), lhs.vals.copy(), out_mask)
+        # or
+        lpresent: dict[Any, np.ndarray] = {}
+        for s, m in zip(lsig, lhs.mask, strict=True):
+            lpresent[s] = lpresent[s] | m if s in lpresent else m.copy()
+        none = np.zeros(t, dtype=bool)
+        rmask = np.empty_like(rhs.mask)
+        for i, s in enumerate(rsig):
+            rmask[i] = rhs.mask[i] & ~lpresent.get(s, none)
+        labels = list(lhs.labels) + list(rhs.labels)
+        vals = np.concatenate([lhs.vals, rhs.vals]) if labels else np.empty((0, t))
+        mask = np.concatenate([lhs.mask, rmask]) if labels else np.zeros((0, t), dtype=bool)
+        return merge_rows(labels, vals, mask)
+
+    def _vec_vec(self, op: str, lhs: Vec, rhs: Vec, mod: Any, return_bool: bool) -> Vec:
+        card = mod.card if mod is not None else pp.VectorMatchCardinality.OneToOne
+        include = list(mod.group_labels or []) if mod is not None else []
+        matching = mod.matching if mod is not None else None
+        on = matching is not None and matching.type == pp.LabelModifierType.Include
+        match_names = list(matching.labels) if matching is not None else []
+        t = lhs.vals.shape[1] if lhs.n else (rhs.vals.shape[1] if rhs.n else 0)
+        if lhs.n == 0 or rhs.n == 0:
+            return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
+        swapped = card == pp.VectorMatchCardinality.OneToMany
+        many, one = (rhs, lhs) if swapped else (lhs, rhs)
+        sig = self._sig_fn(mod)
+        # The "one" side: at most one series per signature per step.
+        groups: dict[Any, list[int]] = {}
+        for i, lab in enumerate(one.labels):
+            groups.setdefault(sig(lab), []).append(i)
+        one_side = "left" if swapped else "right"
+        gvals: dict[Any, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for s, rows in groups.items():
+            if len(rows) == 1:
+                r = rows[0]
+                gvals[s] = (one.vals[r], one.mask[r], np.full(t, r))
+                continue
+            m = one.mask[rows]
+            cnt = m.sum(axis=0)
+            if (cnt > 1).any():
+                step = int(np.argmax(cnt > 1))
+                dup = [rows[k] for k in range(len(rows)) if m[k, step]]
+                a, b = one.labels[dup[1]], one.labels[dup[0]]
+                if on:
+                    matched = a.only(match_names)
+                else:
+                    matched = a.without([*match_names, "__name__"])
+                raise _err(
+                    f"found duplicate series for the match group {matched.go_string()} on the {one_side} "
+                    f"hand-side of the operation: [{a.go_string()}, {b.go_string()}];many-to-many matching "
+                    "not allowed: matching labels must be unique on one side"
+                )
+            pick = np.asarray(rows)[np.argmax(m, axis=0)]
+            gvals[s] = (one.vals[pick, np.arange(t)], np.asarray(m.any(axis=0)), pick)
+        out_labels: list[Labels] = []
+        out_vals: list[np.ndarray] = []
+        out_mask: list[np.ndarray] = []
+        matched_count: dict[Any, np.ndarray] = {}
+        result_cache: dict[tuple[Labels, Labels], Labels] = {}
+        seen_result: dict[tuple[Any, Labels], np.ndarray] = {}
+        drop = op in _DROPS_NAME or return_bool or (op == "atan2" and self.engine.v3)
+        one_to_one = card == pp.VectorMatchCardinality.OneToOne
+        for i, lab in enumerate(many.labels):
+            s = sig(lab)
+            g = gvals.get(s)
+            if g is None:
+                continue
+            ov, om, opick = g
+            m = many.mask[i] & om
+            if not m.any():
+                continue
+            vl, vr = (ov, many.vals[i]) if swapped else (many.vals[i], ov)
+            val, keep = _binop(op, vl, vr)
+            if keep is not None:
+                if return_bool:
+                    val = keep.astype(float)
+                else:
+                    m = m & keep
+            if one_to_one:
+                if s in matched_count:
+                    if (matched_count[s] & m).any():
+                        raise _err(
+                            "multiple matches for labels: many-to-one matching must be explicit "
+                            "(group_left/group_right)"
+                        )
+                    matched_count[s] |= m
+                else:
+                    matched_count[s] = m.copy()
+            # Result labels may depend on which "one" series matched (group_x include labels).
+            picks = np.unique(opick[m]) if include else np.array([-1])
+            for p in picks:
+                pm = m if p < 0 else (m & (opick == p))
+                other = one.labels[int(p)] if p >= 0 else Labels()
+                key = (lab, other)
+                res = result_cache.get(key)
+                if res is None:
+                    res = self._result_metric(lab, other, drop, one_to_one, on, match_names, include)
+                    result_cache[key] = res
+                if not one_to_one:
+                    k2 = (s, res)
+                    if k2 in seen_result:
+                        if (seen_result[k2] & pm).any():
+                            raise _err("multiple matches for labels: grouping labels must ensure unique matches")
+                        seen_result[k2] = seen_result[k2] | pm
+                    else:
+                        seen_result[k2] = pm
+                out_labels.append(res)
+                out_vals.append(val)
+                out_mask.append(pm)
+        if not out_labels:
+            return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
+        return merge_rows(out_labels, np.vstack(out_vals), np.vstack(out_mask))
+
+    @staticmethod
+    def _result_metric(
+        lhs: Labels,
+        rhs: Labels,
+        drop: bool,
+        one_to_one: bool,
+        on: bool,
+        match_names: list[str],
+        include: list[str],
+    ) -> Labels:
+        d = dict(lhs.items_tuple)
+        if drop:
+            d.pop("__name__", None)
+        if one_to_one:
+            if on:
+                d = {k: v for k, v in d.items() if k in match_names}
+            else:
+                for n in match_names:
+                    d.pop(n, None)
+        for n in include:
+            v = rhs.get(n, "")
+            if v:
+                d[n] = v
+            else:
+                d.pop(n, None)
+        return Labels(d)
+
+
+def check_label_name(name: str) -> bool:
+    return bool(_LABEL_NAME_RE.match(name))

@@ -1,0 +1,180 @@
+"""Core value types of the PromQL evaluator: labels, storage, results, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from opsctl.promql.notation import STALE_NAN, is_stale
+
+__all__ = ["STALE_NAN", "Labels", "PromQLError", "Result", "SeriesResult", "Storage", "StoredSeries", "is_stale"]
+
+_STALE_BITS = np.uint64(0x7FF0000000000002)
+
+
+class PromQLError(Exception):
+    """An evaluation (or parse) error; the message follows Prometheus' wording where one exists."""
+
+
+class Labels(Mapping[str, str]):
+    """An immutable, hashable label set (sorted by name, empty values dropped)."""
+
+    __slots__ = ("_dict", "_hash", "_items")
+
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        pairs = items.items() if isinstance(items, Mapping) else items
+        d = {k: v for k, v in pairs if v != ""}
+        self._items: tuple[tuple[str, str], ...] = tuple(sorted(d.items()))
+        self._dict = dict(self._items)
+        self._hash = hash(self._items)
+
+    def __getitem__(self, key: str) -> str:
+        return self._dict[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Labels):
+            return self._items == other._items
+        if isinstance(other, Mapping):
+            return self._dict == {k: v for k, v in other.items() if v != ""}
+        return NotImplemented
+
+    def __lt__(self, other: Labels) -> bool:
+        return self._items < other._items
+
+    def __repr__(self) -> str:
+        return "Labels(" + str(self) + ")"
+
+    def __str__(self) -> str:
+        name = self._dict.get("__name__", "")
+        inner = ", ".join(f"{k}={_quote(v)}" for k, v in self._items if k != "__name__")
+        return f"{name}{{{inner}}}" if inner or not name else name
+
+    def go_string(self) -> str:
+        """Go's labels.Labels.String(): `{__name__="x", a="b"}` (used in Prometheus error messages)."""
+        return "{" + ", ".join(f"{k}={_quote(v)}" for k, v in self._items) + "}"
+
+    @property
+    def items_tuple(self) -> tuple[tuple[str, str], ...]:
+        return self._items
+
+    @property
+    def name(self) -> str:
+        """The metric name (`__name__`), or '' if none."""
+        return self._dict.get("__name__", "")
+
+    def without(self, names: Iterable[str]) -> Labels:
+        drop = set(names)
+        return Labels((k, v) for k, v in self._items if k not in drop)
+
+    def only(self, names: Iterable[str]) -> Labels:
+        keep = set(names)
+        return Labels((k, v) for k, v in self._items if k in keep)
+
+    def with_(self, **updates: str) -> Labels:
+        d = dict(self._dict)
+        d.update(updates)
+        return Labels(d)
+
+    def set(self, name: str, value: str) -> Labels:
+        d = dict(self._dict)
+        d[name] = value
+        return Labels(d)
+
+
+def _quote(v: str) -> str:
+    out = v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{out}"'
+
+
+@dataclass
+class StoredSeries:
+    labels: Labels
+    ts: np.ndarray  # int64 milliseconds, sorted, unique
+    vs: np.ndarray  # float64, may contain STALE_NAN
+
+
+class Storage:
+    """In-memory series store. Adding the same label set twice merges the samples (later wins)."""
+
+    def __init__(self) -> None:
+        self._series: dict[Labels, StoredSeries] = {}
+        self.version = 0
+
+    def add(
+        self,
+        labels: Mapping[str, str],
+        timestamps_ms: Sequence[int] | np.ndarray,
+        values: Sequence[float] | np.ndarray,
+    ) -> None:
+        lab = labels if isinstance(labels, Labels) else Labels(labels)
+        ts = np.asarray(timestamps_ms, dtype=np.int64).ravel()
+        vs = np.asarray(values, dtype=np.float64).ravel()
+        if ts.shape != vs.shape:
+            raise ValueError(f"{len(ts)} timestamps but {len(vs)} values for {lab}")
+        old = self._series.get(lab)
+        if old is not None:
+            ts = np.concatenate([old.ts, ts])
+            vs = np.concatenate([old.vs, vs])
+        if len(ts) > 1 and not bool(np.all(ts[1:] > ts[:-1])):
+            order = np.argsort(ts, kind="stable")
+            ts, vs = ts[order], vs[order]
+            # Keep the last-added value for duplicate timestamps.
+            keep = np.ones(len(ts), dtype=bool)
+            keep[:-1] = ts[1:] != ts[:-1]
+            ts, vs = ts[keep], vs[keep]
+        self._series[lab] = StoredSeries(lab, np.ascontiguousarray(ts), np.ascontiguousarray(vs))
+        self.version += 1
+
+    def clear(self) -> None:
+        self._series.clear()
+        self.version += 1
+
+    def series(self) -> list[StoredSeries]:
+        return list(self._series.values())
+
+    def __len__(self) -> int:
+        return len(self._series)
+
+    def time_bounds(self) -> tuple[int, int]:
+        """(min, max) sample timestamp in ms over all series; (0, 0) if empty."""
+        lo, hi = None, None
+        for s in self._series.values():
+            if len(s.ts):
+                a, b = int(s.ts[0]), int(s.ts[-1])
+                lo = a if lo is None else min(lo, a)
+                hi = b if hi is None else max(hi, b)
+        return (lo or 0, hi or 0)
+
+
+def stale_mask(vs: np.ndarray) -> np.ndarray:
+    return vs.view(np.uint64) == _STALE_BITS
+
+
+@dataclass
+class SeriesResult:
+    labels: Labels
+    timestamps: np.ndarray  # float seconds
+    values: np.ndarray
+
+
+@dataclass
+class Result:
+    type: Literal["vector", "matrix", "scalar", "string"]
+    series: list[SeriesResult] = field(default_factory=list)
+    scalar: float | None = None
+    string: str | None = None
+    # For range queries of scalar expressions: timestamps (s) and values of each step.
+    scalar_timestamps: np.ndarray | None = None
+    scalar_values: np.ndarray | None = None

@@ -1,0 +1,226 @@
+"""Prometheus' expanding series notation, as used by promqltest `load` blocks and promtool rule tests.
+
+`parse_series_desc('foo{a="b"} 1+2x3 _ stale')` returns the labels (including `__name__`) and the
+expanded values: `None` for a missing sample (`_`), `STALE_NAN` for `stale`.
+
+Grammar (Prometheus' generated_parser.y, `series_item`):
+
+- `_`          one missing sample; `_xN` N missing samples
+- `v`          one sample (a number, `Inf`, `NaN`, with optional sign, or `stale`)
+- `vxN`        N+1 samples of value v
+- `v+dxN`      N+1 samples v, v+d, ..., v+N*d (`v-dxN` counts down)
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+
+__all__ = ["STALE_NAN", "expand_values", "is_stale", "parse_labels", "parse_number", "parse_series_desc"]
+
+# Prometheus' staleness marker: a NaN with a specific bit pattern (value.StaleNaN = 0x7ff0000000000002).
+STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
+_STALE_BITS = 0x7FF0000000000002
+
+
+def is_stale(x: float) -> bool:
+    """True if x is Prometheus' staleness marker (not just any NaN)."""
+    return bool(struct.unpack("<Q", struct.pack("<d", float(x)))[0] == _STALE_BITS)
+
+
+# No hexadecimal: Prometheus disallows it in series descriptions ("0x10" is 0 repeated 11 times).
+_NUM = r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[iI][nN][fF]|[nN][aA][nN])"
+_NUM_RE = re.compile(_NUM + r"$")
+# E.g. `0+0x1440` is 0 + 0 x 1440, not 0 + 0x1440.
+_SNUM = _NUM
+_ITEM_RE = re.compile(
+    r"^(?P<base>" + _SNUM + r"|stale)"
+    r"(?:(?P<delta>[+-](?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[iI][nN][fF]|[nN][aA][nN])))?"
+    r"(?:x(?P<times>[0-9]+))?$"
+)
+_BLANK_RE = re.compile(r"^_(?:x(?P<times>[0-9]+))?$")
+_LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_MAX_EXPANSION = 10_000_000
+
+
+def parse_number(text: str) -> float:
+    """A number of the series notation: decimal, exponent, Inf, NaN, with optional sign."""
+    if not _NUM_RE.match(text):
+        raise ValueError(f"invalid number {text!r}")
+    body = text.lstrip("+-")
+    val = float(body)
+    return -val if text.startswith("-") else val
+
+
+def _item(token: str) -> list[float | None]:
+    m = _BLANK_RE.match(token)
+    if m:
+        n = int(m.group("times")) if m.group("times") is not None else 1
+        if n > _MAX_EXPANSION:
+            raise ValueError(f"series expansion too large: {token!r}")
+        return [None] * n
+    m = _ITEM_RE.match(token)
+    if not m:
+        raise ValueError(f'unexpected {token!r} in series values, expected number or "stale"')
+    base_s, delta_s, times_s = m.group("base"), m.group("delta"), m.group("times")
+    base = STALE_NAN if base_s == "stale" else parse_number(base_s)
+    if times_s is None:
+        if delta_s is not None:
+            raise ValueError(f"unexpected {token!r} in series values: missing 'x<count>' after increment")
+        return [base]
+    n = int(times_s)
+    if n > _MAX_EXPANSION:
+        raise ValueError(f"series expansion too large: {token!r}")
+    if delta_s is None:
+        return [base] * (n + 1)
+    if base_s == "stale":
+        raise ValueError(f"unexpected {token!r} in series values: cannot increment 'stale'")
+    delta = parse_number(delta_s)
+    out: list[float | None] = []
+    v = base
+    for _ in range(n + 1):
+        out.append(v)
+        v += delta
+    return out
+
+
+def expand_values(text: str) -> list[float | None]:
+    """Expand a series value sequence such as `1+2x3 _ stale 5x2`."""
+    out: list[float | None] = []
+    for token in text.split():
+        out.extend(_item(token))
+        if len(out) > _MAX_EXPANSION:
+            raise ValueError("series expansion too large")
+    return out
+
+
+_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"'}
+
+
+def _read_string(text: str, pos: int) -> tuple[str, int]:
+    """Read a Go-style quoted string starting at text[pos]; return (value, position after it)."""
+    quote = text[pos]
+    if quote not in "\"'`":
+        raise ValueError(f"expected quoted string at column {pos + 1}")
+    i = pos + 1
+    out: list[str] = []
+    while i < len(text):
+        c = text[i]
+        if c == quote:
+            return "".join(out), i + 1
+        if c == "\n" and quote != "`":
+            break
+        if c == "\\" and quote != "`":
+            i += 1
+            if i >= len(text):
+                break
+            e = text[i]
+            if e in _ESCAPES:
+                if (e == "'" and quote == '"') or (e == '"' and quote == "'"):
+                    raise ValueError(f"invalid escape sequence \\{e} at column {i}")
+                out.append(_ESCAPES[e])
+                i += 1
+                continue
+            width = {"x": 2, "u": 4, "U": 8}.get(e)
+            if width is not None:
+                digits = text[i + 1 : i + 1 + width]
+                if len(digits) != width or not re.fullmatch(r"[0-9a-fA-F]+", digits):
+                    raise ValueError(f"invalid escape sequence at column {i}")
+                out.append(chr(int(digits, 16)))
+                i += 1 + width
+                continue
+            if e in "01234567":
+                digits = text[i : i + 3]
+                if len(digits) != 3 or not re.fullmatch(r"[0-7]{3}", digits):
+                    raise ValueError(f"invalid escape sequence at column {i}")
+                out.append(chr(int(digits, 8)))
+                i += 3
+                continue
+            raise ValueError(f"invalid escape sequence \\{e} at column {i}")
+        out.append(c)
+        i += 1
+    raise ValueError("unterminated quoted string")
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _parse_label_block(text: str, pos: int, labels: dict[str, str]) -> int:
+    """Parse `{a="b", "utf8.name"="c", "bare.metric"}` starting at text[pos] == '{'."""
+    pos += 1
+    while True:
+        pos = _skip_ws(text, pos)
+        if pos >= len(text):
+            raise ValueError("unterminated label set, expected '}'")
+        if text[pos] == "}":
+            return pos + 1
+        if text[pos] in "\"'`":
+            name, pos = _read_string(text, pos)
+            pos = _skip_ws(text, pos)
+            if pos < len(text) and text[pos] in ",}":
+                # A quoted metric name (Prometheus 3 UTF-8 syntax).
+                if "__name__" in labels:
+                    raise ValueError("metric name specified twice")
+                labels["__name__"] = name
+                if text[pos] == ",":
+                    pos += 1
+                continue
+        else:
+            m = _LABEL_NAME_RE.match(text, pos)
+            if not m:
+                raise ValueError(f"unexpected character {text[pos]!r} in label set at column {pos + 1}")
+            name = m.group(0)
+            pos = _skip_ws(text, m.end())
+        if pos >= len(text) or text[pos] != "=":
+            raise ValueError(f"expected '=' after label name {name!r} at column {pos + 1}")
+        pos = _skip_ws(text, pos + 1)
+        if pos >= len(text):
+            raise ValueError(f"expected label value for {name!r}")
+        value, pos = _read_string(text, pos)
+        if name in labels:
+            raise ValueError(f"label {name!r} specified twice")
+        labels[name] = value
+        pos = _skip_ws(text, pos)
+        if pos < len(text) and text[pos] == ",":
+            pos += 1
+        elif pos < len(text) and text[pos] == "}":
+            continue
+        else:
+            raise ValueError(f"expected ',' or '}}' in label set at column {pos + 1}")
+
+
+def parse_labels(text: str) -> tuple[dict[str, str], int]:
+    """Parse a series selector with equality labels only (`foo{a="b"}`, `{__name__="foo"}`).
+
+    Returns the labels and the position right after the selector. Empty label values are dropped,
+    as Prometheus does when storing a series.
+    """
+    pos = _skip_ws(text, 0)
+    labels: dict[str, str] = {}
+    m = _METRIC_NAME_RE.match(text, pos)
+    if m:
+        labels["__name__"] = m.group(0)
+        pos = m.end()
+    if pos < len(text) and text[pos] == "{":
+        name = labels.pop("__name__", None)
+        pos = _parse_label_block(text, pos, labels)
+        if name is not None:
+            if "__name__" in labels:
+                raise ValueError("metric name specified twice")
+            labels["__name__"] = name
+    if not labels and not text[pos - 1 : pos] == "}":
+        raise ValueError("expected a metric name or a label set")
+    return {k: v for k, v in labels.items() if v != ""}, pos
+
+
+def parse_series_desc(text: str) -> tuple[dict[str, str], list[float | None]]:
+    """Parse `metric{labels} values...` into (labels incl. `__name__`, expanded values)."""
+    labels, pos = parse_labels(text)
+    rest = text[pos:]
+    if rest and rest[0] not in " \t":
+        raise ValueError(f"unexpected {rest[:20]!r} after series labels")
+    return labels, expand_values(rest)

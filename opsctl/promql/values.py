@@ -1,0 +1,159 @@
+"""Internal value representations: every node is evaluated at all steps at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from opsctl.promql.model import Labels
+
+
+@dataclass
+class Vec:
+    """An instant vector at T steps: N series, values and presence (N, T)."""
+
+    labels: list[Labels]
+    vals: np.ndarray
+    mask: np.ndarray
+    sample_ts: np.ndarray | None = None  # (N, T) int64 ms of the selected samples (for timestamp())
+
+    @property
+    def n(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class Scalar:
+    vals: np.ndarray  # (T,)
+
+
+@dataclass
+class Str:
+    val: str
+
+
+class _GridIndex:
+    """searchsorted(ts_series, phase + step*a [- 1], 'right') for absolute grid columns a, per series row."""
+
+    def __init__(self, nrows: int, a0: int, a1: int) -> None:
+        self.a0, self.a1 = a0, a1
+        self.local = np.zeros((nrows, a1 - a0), dtype=np.int32)
+        self.done = np.zeros(nrows, dtype=bool)
+
+
+class Flat:
+    """Samples of N series stored in shared global arrays ts (int64 ms) / vs (float64);
+    series i occupies ts[starts[i]:ends[i]]."""
+
+    def __init__(
+        self,
+        labels: list[Labels],
+        ts: np.ndarray,
+        vs: np.ndarray,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        rows: np.ndarray | None = None,
+        shared: dict[object, object] | None = None,
+    ) -> None:
+        self.labels = labels
+        self.ts = ts
+        self.vs = vs
+        self.starts = starts
+        self.ends = ends
+        # Row numbers of these series in the base Flat whose caches we share.
+        self.rows = rows if rows is not None else np.arange(len(labels))
+        self.shared: dict[object, object] = shared if shared is not None else {}
+        self._cache: dict[str, np.ndarray] = self.shared.setdefault("_arrays", {})  # type: ignore[assignment]
+
+    def subset(self, rows: list[int]) -> Flat:
+        r = np.asarray(rows, dtype=np.int64)
+        labels = [self.labels[i] for i in rows]
+        return Flat(labels, self.ts, self.vs, self.starts[r], self.ends[r], self.rows[r], self.shared)
+
+    @property
+    def n(self) -> int:
+        return len(self.labels)
+
+    def _direct(self, refs: np.ndarray) -> np.ndarray:
+        out = np.empty((self.n, len(refs)), dtype=np.int64)
+        for i in range(self.n):
+            s, e = int(self.starts[i]), int(self.ends[i])
+            out[i] = np.searchsorted(self.ts[s:e], refs, "right") + s
+        return out
+
+    def index_right(
+        self, refs: np.ndarray, grid: tuple[int, int] | None = None, span: tuple[int, int] | None = None
+    ) -> np.ndarray:
+        """Global index one past the last sample with t <= ref, per series and ref: (N, T).
+
+        grid=(phase, step): refs are phase + step * a for consecutive integers a; results are then
+        cached per series over the whole grid, so later queries over the same grid are slices.
+        """
+        if grid is None or self.n == 0 or len(refs) == 0:
+            return self._direct(refs)
+        phase, step = grid
+        a_lo = (int(refs[0]) - phase) // step
+        a_hi = a_lo + len(refs)
+        key = ("grid", phase % step, step)
+        phase = phase % step
+        a_lo = (int(refs[0]) - phase) // step
+        a_hi = a_lo + len(refs)
+        gi = self.shared.get(key)
+        if not isinstance(gi, _GridIndex) or a_lo < gi.a0 or a_hi > gi.a1:
+            if isinstance(gi, _GridIndex):
+                a0, a1 = min(a_lo, gi.a0), max(a_hi, gi.a1)
+            else:
+                a0, a1 = a_lo, a_hi
+                if span is not None:
+                    a0 = min(a0, (span[0] - phase) // step - 1)
+                    a1 = max(a1, (span[1] - phase) // step + 2)
+            nbase = int(self.shared.get("nbase", len(self.rows)))  # type: ignore[call-overload]
+            gi = _GridIndex(nbase, a0, a1)
+            self.shared[key] = gi
+        todo = self.rows[~gi.done[self.rows]]
+        if len(todo):
+            grid_t = phase + step * np.arange(gi.a0, gi.a1, dtype=np.int64)
+            base_starts = self.shared["base_starts"]
+            base_ends = self.shared["base_ends"]
+            for r in todo:
+                s, e = int(base_starts[r]), int(base_ends[r])  # type: ignore[index]
+                gi.local[r] = np.searchsorted(self.ts[s:e], grid_t, "right")
+            gi.done[todo] = True
+        return gi.local[self.rows, a_lo - gi.a0 : a_hi - gi.a0].astype(np.int64) + self.starts[:, None]
+
+    def cached(self, name: str) -> np.ndarray | None:
+        return self._cache.get(name)
+
+    def store(self, name: str, arr: np.ndarray) -> np.ndarray:
+        self._cache[name] = arr
+        return arr
+
+
+def make_base(labels: list[Labels], ts: np.ndarray, vs: np.ndarray, offs: np.ndarray) -> Flat:
+    """A base Flat whose subsets share grid-index and per-sample caches."""
+    shared: dict[object, object] = {
+        "nbase": len(labels),
+        "base_starts": offs[:-1].copy(),
+        "base_ends": offs[1:].copy(),
+    }
+    return Flat(labels, ts, vs, offs[:-1].copy(), offs[1:].copy(), None, shared)
+
+
+@dataclass
+class Mat:
+    """A range vector at T steps: windows lo..hi-1 into flat samples, per series and step."""
+
+    flat: Flat
+    labels: list[Labels]
+    lo: np.ndarray
+    hi: np.ndarray
+    ends: np.ndarray  # (T,) window ends (ms), after offset / @
+    range_ms: int
+
+    @property
+    def n(self) -> int:
+        return len(self.labels)
+
+
+Value = Vec | Scalar | Str | Mat
