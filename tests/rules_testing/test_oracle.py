@@ -18,7 +18,7 @@ import yaml
 
 from opsctl.rules.unittest import FileResult
 from opsctl.rules.unittest import run_test_file as _run_test_file
-from tests.conftest import find_tool, shared_data_dir
+from tests.conftest import IN_CI, ROOT, find_tool, shared_data_dir
 
 pytestmark = pytest.mark.oracle
 
@@ -33,16 +33,11 @@ def run_test_file(path: Path) -> FileResult:
         _RUNS[path] = _run_test_file(path)
     return _RUNS[path]
 
-# Known differences, each with its reason; listed so that the test still runs them (xfail, not skip).
-KNOWN_DIFFERENCES: dict[str, str] = {}
-
-
 def _shared_files() -> list[Path]:
-    try:
-        d = shared_data_dir() / "prometheus" / "promtool-testdata-v2.42"
-    except BaseException:  # skipped (or failed in CI) when missing: collect nothing here
+    """promtool's own test data; missing locally collects nothing, missing in CI is a collection error."""
+    if not IN_CI and not (ROOT.parent / "shared" / "data").is_dir() and "OPSCTL_SHARED_DATA" not in os.environ:
         return []
-    return sorted(d.glob("*.yml")) if d.is_dir() else []
+    return sorted((shared_data_dir() / "prometheus" / "promtool-testdata-v2.42").glob("*.yml"))
 
 
 def _corpus_files() -> list[Path]:
@@ -62,10 +57,7 @@ def _promtool(path: Path, cwd: Path | None = None) -> int:
 def _params() -> list[object]:
     out: list[object] = []
     for p in _shared_files() + _corpus_files() + sorted(EXAMPLES.glob("*_test.yml")):
-        marks = []
-        if p.name in KNOWN_DIFFERENCES:
-            marks.append(pytest.mark.xfail(reason=KNOWN_DIFFERENCES[p.name], strict=False))
-        out.append(pytest.param(p, id=f"{p.parent.name}/{p.name}", marks=marks))
+        out.append(pytest.param(p, id=f"{p.parent.name}/{p.name}"))
     return out
 
 
@@ -111,8 +103,7 @@ def _multi_group_files() -> list[object]:
             doc = yaml.safe_load(p.read_text())
         except yaml.YAMLError:
             continue
-        if isinstance(doc, dict) and isinstance(doc.get("tests"), list) and len(doc["tests"]) > 1 \
-                and p.name not in KNOWN_DIFFERENCES:
+        if isinstance(doc, dict) and isinstance(doc.get("tests"), list) and len(doc["tests"]) > 1:
             out.append(pytest.param(p, id=f"{p.parent.name}/{p.name}"))
     return out
 
@@ -128,20 +119,11 @@ def test_group_verdicts_match_promtool(path: Path, tmp_path: Path) -> None:
         assert (rc == 0) == group.passed, (part.name, rc, [f.message for f in group.failures])
 
 
-# Message texts that differ (the verdict does not); xfail, so a fix shows up as XPASS.
-MESSAGE_DIFFERENCES: dict[str, str] = {}
-
-
 def _message_files() -> list[object]:
     out: list[object] = []
     for p in _corpus_files() + _shared_files():
-        if p.name in KNOWN_DIFFERENCES:
-            continue
         if run_test_file(p).status == "failed":
-            marks = []
-            if p.name in MESSAGE_DIFFERENCES:
-                marks.append(pytest.mark.xfail(reason=MESSAGE_DIFFERENCES[p.name], strict=False))
-            out.append(pytest.param(p, id=f"{p.parent.name}/{p.name}", marks=marks))
+            out.append(pytest.param(p, id=f"{p.parent.name}/{p.name}"))
     return out
 
 
