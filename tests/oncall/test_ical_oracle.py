@@ -22,6 +22,7 @@ import pytest
 
 from opsctl.oncall import timeutil
 from opsctl.oncall.ical import import_ical
+from tests.conftest import require
 
 from .helpers import BERLIN
 
@@ -58,12 +59,12 @@ process.stdout.write(JSON.stringify(out));
 
 def _icaljs() -> str:
     node = shutil.which("node")
-    if node is None:
-        pytest.skip("node not installed")
+    require(node is not None, "node not installed (.ci/run installs nodejs and ical.js)")
+    assert node is not None
     probe = subprocess.run([node, "-e", "require(process.env.OPSCTL_ICALJS || 'ical.js')"], capture_output=True,
                            text=True, timeout=60)
-    if probe.returncode != 0:
-        pytest.skip("ical.js not installed (npm install ical.js; set OPSCTL_ICALJS to the package)")
+    require(probe.returncode == 0, "ical.js not installed (npm install ical.js@2.2.1; set OPSCTL_ICALJS to the "
+            "package directory; .ci/run does this)")
     return node
 
 
