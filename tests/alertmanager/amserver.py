@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
 import socketserver
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -16,11 +14,7 @@ from typing import Any
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import free_port, running
 
 
 class Capture:
@@ -80,31 +74,10 @@ def alertmanager(binary: str, config: Path, tmp: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     storage = tmp / "am-data"
     storage.mkdir(exist_ok=True)
-    log = (tmp / "am.log").open("w")
-    proc = subprocess.Popen(
-        [binary, f"--config.file={config}", f"--storage.path={storage}", f"--web.listen-address=127.0.0.1:{port}",
-         "--cluster.listen-address=", f"--web.external-url={url}"],
-        stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("alertmanager did not start: " + (tmp / "am.log").read_text()[-2000:])
-            time.sleep(0.1)
+    cmd = [binary, f"--config.file={config}", f"--storage.path={storage}", f"--web.listen-address=127.0.0.1:{port}",
+           "--cluster.listen-address=", f"--web.external-url={url}"]
+    with running(cmd, f"{url}/-/ready", tmp / "am.log", timeout=30):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def post_alerts(url: str, alerts: list[dict[str, Any]]) -> None:

@@ -4,7 +4,6 @@ Alertmanager (the last two are the real binaries on 127.0.0.1 free ports with te
 from __future__ import annotations
 
 import json
-import socket
 import socketserver
 import subprocess
 import threading
@@ -15,11 +14,7 @@ from typing import Any
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import free_port
 
 
 class Capture:

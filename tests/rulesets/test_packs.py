@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import pytest
 
 from opsctl.durations import parse_duration
 from opsctl.yamlutil import load_one, loads_documents
+from tests.alertmanager import amserver
 from tests.conftest import ROOT, find_tool, run_opsctl
 
 RULESETS = ROOT / "rulesets"
@@ -302,44 +302,14 @@ def static_labels(pack: str, name: str, severity: str) -> dict[str, str]:
     raise AssertionError(f"no rule {name} ({severity}) in {pack}")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def alertmanager(tmp_path: Path) -> Iterator[str]:
     binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     if binary is None:
         find_tool("prometheus-alertmanager")  # skips locally, fails in CI
     assert binary is not None
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, f"--config.file={EXAMPLE_AM_CONFIG}", f"--storage.path={tmp_path}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"alertmanager did not start: {proc.stderr.read() if proc.stderr else ''}")
-            time.sleep(0.1)
+    with amserver.alertmanager(binary, EXAMPLE_AM_CONFIG, tmp_path) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.mark.oracle

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import csv
 import json
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import find_tool, run_opsctl
+from tests.servers import free_port, running
 
 SPEC = """\
 version: "prometheus/v1"
@@ -30,12 +29,6 @@ slos:
       page_alert: {disable: true}
       ticket_alert: {disable: true}
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _series(end: int) -> dict[str, list[tuple[int, float]]]:
@@ -72,30 +65,12 @@ def prometheus(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
             w.writerows([t, "http_requests_total", code, v] for t, v in samples)
     cfg = tmp_path / "prometheus.yml"
     cfg.write_text("global:\n  scrape_interval: 1m\n")
-    port = _free_port()
-    server = subprocess.Popen([prom, f"--config.file={cfg}", f"--storage.tsdb.path={tsdb}",
-                               f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=30d"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "prometheus did not become ready"
-            assert server.poll() is None, "prometheus exited"
-            time.sleep(0.3)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [prom, f"--config.file={cfg}", f"--storage.tsdb.path={tsdb}", f"--web.listen-address=127.0.0.1:{port}",
+           "--storage.tsdb.retention.time=30d"]
+    with running(cmd, f"{url}/-/ready", tmp_path / "prometheus.log"):
         yield url, end, tmp_path
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.mark.oracle
@@ -127,7 +102,7 @@ def test_prometheus_pushdown_matches_export(prometheus: tuple[str, int, Path]) -
 def test_prometheus_unreachable_is_an_input_error(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yml"
     spec.write_text(SPEC)
-    port = _free_port()
+    port = free_port()
     proc = run_opsctl("slo", "report", str(spec), "--prometheus", f"http://127.0.0.1:{port}", "--end", "1767225600",
                       "--step", "1d", env={"OPSCTL_PROMETHEUS_TOKEN": "secret-token-value"})
     assert proc.returncode == 2
