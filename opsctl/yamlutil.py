@@ -90,6 +90,23 @@ class PosList(list[Any]):
         return self.loc
 
 
+def go_yaml_tag(value: Any) -> str:
+    """The YAML tag Go's yaml decoders name in type errors (`cannot unmarshal !!str into int`)."""
+    if isinstance(value, dict):
+        return "!!map"
+    if isinstance(value, list):
+        return "!!seq"
+    if isinstance(value, bool):
+        return "!!bool"
+    if isinstance(value, int):
+        return "!!int"
+    if isinstance(value, float):
+        return "!!float"
+    if value is None:
+        return "!!null"
+    return "!!str"
+
+
 def _loc(node: Node) -> Loc:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 

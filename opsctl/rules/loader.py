@@ -26,7 +26,7 @@ from opsctl.errors import InputError
 from opsctl.rules.model import Finding, Rule, RuleFile, RuleGroup, Severity
 from opsctl.rules.promql_ast import walk
 from opsctl.rules.versions import PromVersion, function_problem, selector_problems
-from opsctl.yamlutil import DEFAULT_LIMITS, Limits, PosDict, PosList, loads_documents, read_text
+from opsctl.yamlutil import DEFAULT_LIMITS, Limits, PosDict, PosList, go_yaml_tag, loads_documents, read_text
 
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -45,22 +45,6 @@ class LoadOptions:
     prometheus_version: PromVersion = DEFAULT_VERSION
     check_templates: bool = True
     limits: Limits = DEFAULT_LIMITS
-
-
-def _go_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "!!map"
-    if isinstance(value, list):
-        return "!!seq"
-    if isinstance(value, bool):
-        return "!!bool"
-    if isinstance(value, int):
-        return "!!int"
-    if isinstance(value, float):
-        return "!!float"
-    if value is None:
-        return "!!null"
-    return "!!str"
 
 
 class _Reader:
@@ -83,7 +67,7 @@ class _Reader:
             return ""
         value = d[key]
         if isinstance(value, (dict, list)):
-            self.problem("schema", f"field {key}: cannot unmarshal {_go_kind(value)} into string in {where}",
+            self.problem("schema", f"field {key}: cannot unmarshal {go_yaml_tag(value)} into string in {where}",
                          d.value_loc(key), **ctx)
             return ""
         text = d.text(key)
@@ -94,7 +78,7 @@ class _Reader:
             return None
         value = d[key]
         if isinstance(value, (dict, list)):
-            self.problem("schema", f"field {key}: cannot unmarshal {_go_kind(value)} into a duration",
+            self.problem("schema", f"field {key}: cannot unmarshal {go_yaml_tag(value)} into a duration",
                          d.value_loc(key), **ctx)
             return None
         text = d.text(key) or ""
@@ -109,13 +93,13 @@ class _Reader:
             return {}, {}
         value = d[key]
         if not isinstance(value, PosDict):
-            self.problem("schema", f"field {key}: cannot unmarshal {_go_kind(value)} into map[string]string "
+            self.problem("schema", f"field {key}: cannot unmarshal {go_yaml_tag(value)} into map[string]string "
                          f"in {where}", d.value_loc(key), **ctx)
             return {}, {}
         out: dict[str, str] = {}
         for k in value:
             if isinstance(value[k], (dict, list)):
-                self.problem("schema", f"{key}.{k}: cannot unmarshal {_go_kind(value[k])} into string",
+                self.problem("schema", f"{key}.{k}: cannot unmarshal {go_yaml_tag(value[k])} into string",
                              value.value_loc(k), **ctx)
                 continue
             out[k] = value.text(k) or ""
@@ -161,7 +145,7 @@ class _Reader:
 
     def read_groups_doc(self, doc: Any, gotype: str, k8s: bool = False) -> None:
         if not isinstance(doc, PosDict):
-            self.problem("schema", f"cannot unmarshal {_go_kind(doc)} into {gotype}: expected a mapping with "
+            self.problem("schema", f"cannot unmarshal {go_yaml_tag(doc)} into {gotype}: expected a mapping with "
                          "'groups'", _doc_loc(doc))
             return
         self.unknown_fields(doc, {"groups"}, gotype)
@@ -169,7 +153,7 @@ class _Reader:
         if groups is None:
             return
         if not isinstance(groups, PosList):
-            self.problem("schema", f"field groups: cannot unmarshal {_go_kind(groups)} into []rulefmt.RuleGroup",
+            self.problem("schema", f"field groups: cannot unmarshal {go_yaml_tag(groups)} into []rulefmt.RuleGroup",
                          doc.value_loc("groups"))
             return
         seen: set[str] = set()
@@ -181,7 +165,7 @@ class _Reader:
             self.problem("schema", "empty list item in groups: Prometheus ignores it", loc, severity=Severity.warning)
             return
         if not isinstance(g, PosDict):
-            self.problem("schema", f"cannot unmarshal {_go_kind(g)} into rulefmt.RuleGroup", loc)
+            self.problem("schema", f"cannot unmarshal {go_yaml_tag(g)} into rulefmt.RuleGroup", loc)
             return
         version = self.options.prometheus_version
         allowed = set(GROUP_FIELDS) | (K8S_GROUP_EXTRA if k8s else set())
@@ -202,7 +186,7 @@ class _Reader:
         limit = g.get("limit")
         if limit is not None:
             if isinstance(limit, bool) or not isinstance(limit, (int, float)):
-                self.problem("schema", f"field limit: cannot unmarshal {_go_kind(limit)} `{g.text('limit') or ''}` "
+                self.problem("schema", f"field limit: cannot unmarshal {go_yaml_tag(limit)} `{g.text('limit') or ''}` "
                              "into int", g.value_loc("limit"), group=name)
             else:
                 group.limit = int(limit)
@@ -214,7 +198,7 @@ class _Reader:
             self.check_label(k, v, label_locs.get(k, g.loc), group=name)
         rules = g.get("rules")
         if rules is not None and not isinstance(rules, PosList):
-            self.problem("schema", f"field rules: cannot unmarshal {_go_kind(rules)} into []rulefmt.Rule",
+            self.problem("schema", f"field rules: cannot unmarshal {go_yaml_tag(rules)} into []rulefmt.Rule",
                          g.value_loc("rules"), group=name)
             rules = None
         for i, r in enumerate(rules or []):
@@ -240,7 +224,7 @@ class _Reader:
                          severity=Severity.warning)
             return None
         if not isinstance(r, PosDict):
-            self.problem("schema", f"cannot unmarshal {_go_kind(r)} into rulefmt.Rule", loc, group=group)
+            self.problem("schema", f"cannot unmarshal {go_yaml_tag(r)} into rulefmt.Rule", loc, group=group)
             return None
         record = self.string(r, "record", "rulefmt.Rule", group=group)
         alert = self.string(r, "alert", "rulefmt.Rule", group=group)

@@ -26,7 +26,7 @@ import promql_parser
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.promql.notation import parse_labels, parse_series_desc
-from opsctl.yamlutil import Limits, PosDict, PosList, load_documents
+from opsctl.yamlutil import Limits, PosDict, PosList, go_yaml_tag, load_documents
 
 __all__ = [
     "AlertTestCase",
@@ -117,22 +117,6 @@ class UnitTestFile:
 # -- typed field readers (Go yaml.v2 semantics) ---------------------------------------------------------
 
 
-def _kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "!!map"
-    if isinstance(value, list):
-        return "!!seq"
-    if isinstance(value, bool):
-        return "!!bool"
-    if isinstance(value, int):
-        return "!!int"
-    if isinstance(value, float):
-        return "!!float"
-    if value is None:
-        return "!!null"
-    return "!!str"
-
-
 class _Reader:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -146,7 +130,7 @@ class _Reader:
             d.loc = loc
             return d
         if not isinstance(value, PosDict):
-            raise self.err(f"cannot unmarshal {_kind(value)} into {gotype}", loc)
+            raise self.err(f"cannot unmarshal {go_yaml_tag(value)} into {gotype}", loc)
         for key in value:
             if key not in allowed:
                 raise self.err(f"field {key} not found in type {gotype}", value.key_loc(key))
@@ -157,7 +141,7 @@ class _Reader:
             return ""
         value = d[key]
         if isinstance(value, (dict, list)):
-            raise self.err(f"{key}: cannot unmarshal {_kind(value)} into string", d.value_loc(key))
+            raise self.err(f"{key}: cannot unmarshal {go_yaml_tag(value)} into string", d.value_loc(key))
         text = d.text(key)
         return text if text is not None else str(value)
 
@@ -168,7 +152,7 @@ class _Reader:
             out.loc = d.key_loc(key)
             return out
         if not isinstance(value, PosList):
-            raise self.err(f"{key}: cannot unmarshal {_kind(value)} into []{gotype}", d.value_loc(key))
+            raise self.err(f"{key}: cannot unmarshal {go_yaml_tag(value)} into []{gotype}", d.value_loc(key))
         return value
 
     def string_list(self, d: PosDict, key: str) -> list[tuple[str, tuple[int, int]]]:
@@ -176,7 +160,7 @@ class _Reader:
         items = self.seq(d, key, "string")
         for i, item in enumerate(items):
             if isinstance(item, (dict, list)):
-                raise self.err(f"{key}: cannot unmarshal {_kind(item)} into string", items.item_loc(i))
+                raise self.err(f"{key}: cannot unmarshal {go_yaml_tag(item)} into string", items.item_loc(i))
             out.append(("" if item is None else _scalar_text(item), items.item_loc(i)))
         return out
 
@@ -185,11 +169,11 @@ class _Reader:
         if value is None:
             return {}
         if not isinstance(value, PosDict):
-            raise self.err(f"{key}: cannot unmarshal {_kind(value)} into map[string]string", d.value_loc(key))
+            raise self.err(f"{key}: cannot unmarshal {go_yaml_tag(value)} into map[string]string", d.value_loc(key))
         out: dict[str, str] = {}
         for k in value:
             if isinstance(value[k], (dict, list)):
-                raise self.err(f"{key}.{k}: cannot unmarshal {_kind(value[k])} into string", value.value_loc(k))
+                raise self.err(f"{key}.{k}: cannot unmarshal {go_yaml_tag(value[k])} into string", value.value_loc(k))
             out[k] = self.string(value, k)
         return out
 
@@ -207,7 +191,7 @@ class _Reader:
             return 0.0
         value = d[key]
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise self.err(f"{key}: cannot unmarshal {_kind(value)} into float64", d.value_loc(key))
+            raise self.err(f"{key}: cannot unmarshal {go_yaml_tag(value)} into float64", d.value_loc(key))
         if isinstance(value, str):
             # yaml.v2 resolves plain scalars such as 1e3 as floats where PyYAML (YAML 1.1) keeps a string.
             if _GO_FLOAT_RE.match(value):
