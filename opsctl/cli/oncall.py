@@ -246,19 +246,38 @@ def export_ical_cmd(
     to: str | None = TO_OPT,
     days: float = typer.Option(28.0, "--days", help="Window length when --to is not given."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the .ics here (default: stdout)."),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """Export the rendered final schedule as an iCalendar file (one VEVENT per person per shift)."""
+    """Export the rendered final schedule as an iCalendar file (one VEVENT per person per shift).
+
+    With `--format json` the shifts are printed as JSON instead (the .ics is still written with -o)."""
     s = load_schedule(schedule)
     t0, t1 = _window(frm, to, days, s.tz)
-    data = ical.export_ical(s, s.render(t0, t1))
+    segments = s.render(t0, t1)
+    data = ical.export_ical(s, segments)
+    if fmt == Format.json:
+        if output is not None:
+            atomic_write(output, data)
+        emit_json({"schema_version": JSON_SCHEMA_VERSION, "schedule": s.id, "output": str(output) if output else None,
+                   "events": [{"start": timeutil.iso(seg.start, s.tz), "end": timeutil.iso(seg.end, s.tz),
+                               "users": list(seg.users)}
+                              for seg in segments if seg.users]})
+        return
     if output is None:
         typer.echo(data.decode("utf-8"), nl=False)
     else:
         atomic_write(output, data)
 
 
-def _dump_yaml(doc: dict[str, Any], output: Path | None) -> None:
+def _dump_yaml(doc: dict[str, Any], output: Path | None, fmt: Format = Format.text, kind: str = "schedule") -> None:
+    """Write the converted document as YAML (-o or stdout); with --format json, print it as JSON too."""
     text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    if fmt == Format.json:
+        if output is not None:
+            atomic_write(output, text)
+        emit_json({"schema_version": JSON_SCHEMA_VERSION, "kind": kind, "output": str(output) if output else None,
+                   "document": doc})
+        return
     if output is None:
         typer.echo(text, nl=False)
     else:
@@ -272,6 +291,7 @@ def import_pagerduty(
                                     "(GET response); post: last is the highest (POST/PUT payload)."),
     names: str = typer.Option("id", "--names", help="Name people by PagerDuty user `id` or `summary`."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write YAML here (default: stdout)."),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Convert a PagerDuty schedule or escalation policy to opsctl YAML (validated before writing)."""
     if layer_order not in ("get", "post"):
@@ -287,7 +307,7 @@ def import_pagerduty(
     else:
         doc = pagerduty.schedule_from_pagerduty(data, str(file), layer_order, names)  # type: ignore[arg-type]
         doc = schedule_to_dict(parse_schedule(doc, str(file)))
-    _dump_yaml(doc, output)
+    _dump_yaml(doc, output, fmt, "policy" if is_policy else "schedule")
 
 
 @app.command("import-ical")
@@ -301,6 +321,7 @@ def import_ical_cmd(
     to: str | None = typer.Option(None, "--to", help="... up to here (ISO 8601, `now+90d`). Default: --from + --days."),
     days: float = typer.Option(90.0, "--days", help="Expansion window length when --to is not given."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write YAML here (default: stdout)."),
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Import VEVENTs as overrides (an override layer above every rotation); recurring events are expanded
     into the instances that overlap --from .. --to."""
@@ -317,7 +338,7 @@ def import_ical_cmd(
     t0, t1 = _window(frm, to, days, base.tz)
     text = read_text(file)
     base.overrides = [*base.overrides, *ical.import_ical(text, base.tz, str(file), t0, t1)]
-    _dump_yaml(schedule_to_dict(base), output)
+    _dump_yaml(schedule_to_dict(base), output, fmt)
 
 
 @app.command()
