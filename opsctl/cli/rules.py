@@ -188,6 +188,44 @@ def coverage_cmd(
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)
 
 
+@app.command("promqltest")
+def promqltest_cmd(
+    paths: list[Path] = typer.Argument(..., help="promqltest files (*.test) or directories of them."),
+    v3: bool = typer.Option(False, "--v3", help="Prometheus 3 semantics (left-open range selectors)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show each failing case with a diagnostic."),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """Run Prometheus's PromQL test files (promql/promqltest format) on the embedded engine; pass rate per file.
+
+    Exit 0 when every case passes, 1 when one fails, 2 for a missing path."""
+    from opsctl.promql.promqltest import run_path
+
+    for p in paths:
+        if not p.exists():
+            raise InputError("no such file or directory", str(p))
+    results = [fr for p in paths for fr in run_path(p, v3=v3)]
+    total = sum(fr.total for fr in results)
+    passed = sum(fr.passed for fr in results)
+    if fmt == Format.json:
+        emit_json({"schema_version": 1, "total": total, "passed": passed, "files": [
+            {"path": fr.path, "total": fr.total, "passed": fr.passed,
+             "failures": [{"line": c.line, "expr": c.expr, "message": c.message} for c in fr.cases if not c.passed]}
+            for fr in results]})
+    else:
+        out = console()
+        for fr in results:
+            rate = 100.0 * fr.passed / fr.total if fr.total else 100.0
+            style = "green" if fr.passed == fr.total else "red"
+            out.print(f"[{style}]{fr.passed}/{fr.total}[/] passed ({rate:.1f}%)  {fr.path}", highlight=False)
+            if verbose:
+                for c in fr.cases:
+                    if not c.passed:
+                        out.print(f"  line {c.line}: {c.expr}\n    {c.message}", markup=False, highlight=False)
+        rate = 100.0 * passed / total if total else 100.0
+        out.print(f"total: {passed}/{total} passed ({rate:.1f}%)", highlight=False)
+    raise typer.Exit(EXIT_OK if passed == total else EXIT_FINDINGS)
+
+
 # `rules test` and `rules backtest` live in their own module
 from opsctl.cli import rules_testing  # noqa: E402
 

@@ -8,15 +8,13 @@ Supported commands: `load <step>` (+ indented series lines in expanding notation
 `eval_info`, `expect warn|info|no_warn|no_info`) are not checked: this evaluator emits no annotations.
 Values compare like promqltest: relative epsilon 1e-6, NaN equals NaN.
 
-    python -m opsctl.promql.promqltest [--v3] [-v] FILE_OR_DIR...
+    opsctl rules promqltest [--v3] [-v] FILE_OR_DIR...   (the CLI; run_path() here)
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +26,7 @@ from opsctl.promql.engine import Engine
 from opsctl.promql.model import Labels, PromQLError, Result, Storage
 from opsctl.promql.notation import parse_number, parse_series_desc
 
-__all__ = ["CaseResult", "FileResult", "main", "run_file", "run_path", "run_text"]
+__all__ = ["CaseResult", "FileResult", "run_file", "run_path", "run_text"]
 
 _EVAL_RE = re.compile(r"^eval(?:_(fail|ordered|warn|info))?\s+instant\s+at\s+(\S+)\s+(.+)$")
 _RANGE_RE = re.compile(
@@ -313,32 +311,3 @@ def run_path(path: str | Path, v3: bool = False) -> list[FileResult]:
     p = Path(path)
     files = sorted(p.glob("*.test")) if p.is_dir() else [p]
     return [run_file(f, v3=v3) for f in files]
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m opsctl.promql.promqltest", description=__doc__.splitlines()[0])
-    ap.add_argument("paths", nargs="+")
-    ap.add_argument("--v3", action="store_true", help="Prometheus 3 semantics (left-open ranges)")
-    ap.add_argument("-v", "--verbose", action="store_true", help="print each failing case")
-    args = ap.parse_args(argv)
-    total = passed = 0
-    for path in args.paths:
-        if not Path(path).exists():
-            print(f"{path}: no such file or directory", file=sys.stderr)
-            return 2
-        for fr in run_path(path, v3=args.v3):
-            total += fr.total
-            passed += fr.passed
-            rate = 100.0 * fr.passed / fr.total if fr.total else 100.0
-            print(f"{fr.path}: {fr.passed}/{fr.total} passed ({rate:.1f}%)")
-            if args.verbose:
-                for c in fr.cases:
-                    if not c.passed:
-                        print(f"  line {c.line}: {c.expr}\n    {c.message}")
-    rate = 100.0 * passed / total if total else 100.0
-    print(f"total: {passed}/{total} passed ({rate:.1f}%)")
-    return 0 if passed == total else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -97,10 +97,16 @@ eval instant at 10s metric
 
 
 def test_cli_entry_point(tmp_path: Path) -> None:
-    from opsctl.promql.promqltest import main
+    import json
+
+    from tests.conftest import run_opsctl
 
     f = tmp_path / "x.test"
     f.write_text("load 1m\n  m 1\n\neval instant at 0 m\n  m 1\n", encoding="utf-8")
-    assert main([str(f)]) == 0
+    assert run_opsctl("rules", "promqltest", str(f)).returncode == 0
     f.write_text("load 1m\n  m 1\n\neval instant at 0 m\n  m 2\n", encoding="utf-8")
-    assert main([str(f)]) == 1
+    proc = run_opsctl("rules", "promqltest", str(tmp_path), "--format", "json")
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert (doc["total"], doc["passed"]) == (1, 0) and doc["files"][0]["failures"][0]["line"] == 4
+    assert run_opsctl("rules", "promqltest", str(tmp_path / "nope")).returncode == 2
