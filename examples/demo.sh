@@ -21,6 +21,7 @@ run_findings() {  # a command whose example data has findings: exit 1 is the exp
 run rules validate rulesets/
 run rules coverage rulesets/
 run rules test rulesets/jobs/tests/jobs.test.yml
+run rules promqltest examples/promql/
 run rules backtest examples/backtest/rules.yml --data examples/backtest/errors.csv \
     --compare examples/backtest/rules-v2.yml
 
