@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,7 +18,7 @@ import numpy as np
 import promql_parser as pp
 
 from opsctl.promql import ast
-from opsctl.promql.model import Labels, PromQLError, Result, SeriesResult, Storage, stale_mask
+from opsctl.promql.model import Labels, PromQLError, Result, SeriesResult, Storage, StoredSeries, stale_mask
 from opsctl.promql.values import Flat, Mat, Scalar, Str, Value, Vec, make_base
 
 __all__ = ["Engine"]
@@ -27,6 +29,10 @@ _COMPARE = {"==", "!=", ">", "<", ">=", "<="}
 _SET = {"and", "or", "unless"}
 _LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _MAX_ELEMS = 4_000_000
+# How often merge_rows combined rows (the row order of such results can depend on the steps evaluated).
+_MERGES = [0]
+_ORDERING_AGGS = {"topk", "bottomk", "count_values"}
+_ORDERING_FUNCS = {"sort", "sort_desc"}
 
 
 def _err(msg: str) -> PromQLError:
@@ -103,6 +109,7 @@ def merge_rows(labels: list[Labels], vals: np.ndarray, mask: np.ndarray) -> Vec:
         index.setdefault(lab, []).append(i)
     if len(index) == len(labels):
         return Vec(labels, vals, mask)
+    _MERGES[0] += 1
     out_l: list[Labels] = []
     out_v = np.empty((len(index), vals.shape[1]))
     out_m = np.zeros((len(index), vals.shape[1]), dtype=bool)
@@ -121,7 +128,7 @@ def merge_rows(labels: list[Labels], vals: np.ndarray, mask: np.ndarray) -> Vec:
 
 
 def drop_name(labels: list[Labels]) -> list[Labels]:
-    return [lab.without(("__name__",)) if "__name__" in lab else lab for lab in labels]
+    return [lab.without_name() for lab in labels]
 
 
 class Engine:
@@ -146,15 +153,23 @@ class Engine:
         # bit for bit; exact=False uses faster formulas that may differ in the last digits.
         self.exact = exact
         self.threads = threads
-        self._sel_cache: dict[tuple[Any, ...], tuple[Flat, Flat]] = {}
+        # selection key -> (storage or metric-name version, base Flat, selection)
+        self._sel_cache: dict[tuple[Any, ...], tuple[int, Flat, tuple[Flat, Flat]]] = {}
         self._cache_version = -1
         self._rx_cache: dict[tuple[str, str, str], _Compiled] = {}
         self._base: tuple[Flat, Flat] | None = None
+        self._name_base: dict[str, tuple[int, Flat, Flat]] = {}
+        self._parse_cache: dict[str, Any] = {}
+        self._lock = threading.RLock()
+        # Cached range-function results (functions._cached_range) over all bases, least recently used
+        # first: (id of the base's shared dict, key) -> (shared dict, bytes).
+        self._fn_lru: OrderedDict[tuple[int, Any], tuple[dict[object, object], int]] = OrderedDict()
+        self._fn_bytes = 0
 
     # -- public API ---------------------------------------------------------------------------
 
     def instant(self, query: str, t: float) -> Result:
-        expr = ast.parse(query)
+        expr = self._parse(query)
         ms = round(t * 1000)
         ev = _Evaluator(self, ms, ms)
         times = np.array([ms], dtype=np.int64)
@@ -166,7 +181,7 @@ class Engine:
             raise _err("zero or negative query resolution step widths are not accepted. Try a positive integer")
         if end < start:
             raise _err("end timestamp must not be before start time")
-        expr = ast.parse(query)
+        expr = self._parse(query)
         start_ms, end_ms, step_ms = round(start * 1000), round(end * 1000), round(step * 1000)
         if step_ms <= 0:
             raise _err("zero or negative query resolution step widths are not accepted. Try a positive integer")
@@ -181,7 +196,6 @@ class Engine:
 
         if self.threads > 1 and len(chunks) > 1:
             # Steps are independent: evaluate chunks on several threads (numpy releases the GIL).
-            self._bases()
             with ThreadPoolExecutor(max_workers=self.threads) as pool:
                 values = list(pool.map(run, chunks))
         else:
@@ -211,10 +225,105 @@ class Engine:
             )
         series = []
         for lab in sorted(parts):
-            ts = np.concatenate([p[0] for p in parts[lab]]) / 1000.0
-            vs = np.concatenate([p[1] for p in parts[lab]])
+            got = parts.pop(lab)  # free the per-chunk pieces as we go (peak memory of long ranges)
+            ts = np.concatenate([p[0] for p in got]) / 1000.0
+            vs = np.concatenate([p[1] for p in got])
+            del got
             series.append(SeriesResult(lab, ts, vs))
         return Result("matrix", series)
+
+    def selected_names(self, query: str) -> set[str] | None:
+        """Metric names an expression reads, if instant_many() may serve it: every selector must name
+        one metric, and no `@`, negative `offset`, sort/topk/bottomk/count_values. None otherwise."""
+        try:
+            expr = self._parse(query)
+        except PromQLError:
+            return None
+        names: set[str] = set()
+        stack = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, pp.ParenExpr | pp.UnaryExpr):
+                stack.append(node.expr)
+            elif isinstance(node, pp.BinaryExpr):
+                stack += [node.lhs, node.rhs]
+            elif isinstance(node, pp.AggregateExpr):
+                if str(node.op).lower() in _ORDERING_AGGS:
+                    return None
+                stack.append(node.expr)
+                if node.param is not None:
+                    stack.append(node.param)
+            elif isinstance(node, pp.Call):
+                if node.func.name in _ORDERING_FUNCS:
+                    return None
+                stack += list(node.args)
+            elif isinstance(node, pp.MatrixSelector):
+                stack.append(node.vector_selector)
+            elif isinstance(node, pp.SubqueryExpr | pp.VectorSelector):
+                if node.at is not None or ast.td_ms(node.offset) < 0:
+                    return None
+                if isinstance(node, pp.SubqueryExpr):
+                    stack.append(node.expr)
+                    continue
+                found = {next((m[2] for m in g if m[0] == "=" and m[1] == "__name__"), None)
+                         for g in ast.matchers_of(node)}
+                if len(found) != 1 or None in found:
+                    return None
+                names |= {n for n in found if n is not None}
+            elif not isinstance(node, pp.NumberLiteral | pp.StringLiteral):
+                return None
+        return names
+
+    def instant_many(self, query: str, times_ms: list[int]) -> list[list[tuple[Labels, float]]] | None:
+        """Instant queries at several times evaluated together (vectorised over the times).
+
+        Returns per time the result as (labels, value) pairs in instant-query order (a scalar becomes
+        one sample without labels), identical to instant() at each time; None when that cannot be
+        guaranteed (see selected_names(); also results whose row order depends on the times evaluated)
+        or the query fails or is not a vector/scalar (callers then query step by step)."""
+        if self.selected_names(query) is None:
+            return None
+        expr = self._parse(query)
+        out: list[list[tuple[Labels, float]]] = []
+        times = np.asarray(times_ms, dtype=np.int64)
+        if len(times) == 0:
+            return out
+        chunk = max(64, self.max_chunk_elements // max(1, len(self.storage)))
+        for i in range(0, len(times), chunk):
+            tchunk = times[i : i + chunk]
+            before = _MERGES[0]
+            ev = _Evaluator(self, int(tchunk[0]), int(tchunk[-1]))
+            try:
+                val = ev.eval(expr, tchunk)
+            except Exception:  # the step-by-step path then reports errors at the right step
+                return None
+            if ev.order is not None or _MERGES[0] != before:
+                return None
+            if isinstance(val, Scalar) and val.vals.shape == tchunk.shape:
+                out += [[(Labels(), float(x))] for x in val.vals]
+            elif isinstance(val, Vec) and val.n == 0:
+                out += [[] for _ in range(len(tchunk))]
+            elif isinstance(val, Vec) and val.vals.shape == val.mask.shape == (val.n, len(tchunk)):
+                cols = val.mask.T
+                vals = val.vals.T
+                labels = val.labels
+                for k in range(len(tchunk)):
+                    rows = np.flatnonzero(cols[k])
+                    vk = vals[k]
+                    out.append([(labels[r], float(vk[r])) for r in rows])
+            else:
+                return None
+        return out
+
+    def _parse(self, query: str) -> Any:
+        # Rule evaluation parses the same few expressions at every step; the AST is never mutated.
+        expr = self._parse_cache.get(query)
+        if expr is None:
+            expr = ast.parse(query)
+            if len(self._parse_cache) > 4096:
+                self._parse_cache.clear()
+            self._parse_cache[query] = expr
+        return expr
 
     # -- storage access -----------------------------------------------------------------------
 
@@ -228,56 +337,102 @@ class Engine:
     def _bases(self) -> tuple[Flat, Flat]:
         """All stored series as one base Flat (with and without stale markers), rebuilt on change."""
         if self._cache_version != self.storage.version or self._base is None:
-            self._sel_cache.clear()
             self._cache_version = self.storage.version
+            self._forget(self._base)
             # Insertion order, like the series order of Prometheus' TSDB head (series creation order);
             # it decides the summation order of aggregations, so results match bit for bit.
-            stored = self.storage.series()
-            labels = [s.labels for s in stored]
-            offs = np.zeros(len(stored) + 1, dtype=np.int64)
-            offs[1:] = np.cumsum([len(s.ts) for s in stored])
-            if stored:
-                ts = np.concatenate([s.ts for s in stored])
-                vals = np.concatenate([s.vs for s in stored])
-            else:
-                ts, vals = np.empty(0, dtype=np.int64), np.empty(0)
-            # Let the storage share our consolidated arrays instead of keeping a second copy.
-            for i, s in enumerate(stored):
-                s.ts = ts[offs[i] : offs[i + 1]]
-                s.vs = vals[offs[i] : offs[i + 1]]
-            full = make_base(labels, ts, vals, offs)
-            keep = ~stale_mask(vals)
-            if keep.all():
-                nostale = full
-            else:
-                seg = np.repeat(np.arange(len(stored)), np.diff(offs))
-                counts = np.bincount(seg[keep], minlength=len(stored))
-                offs2 = np.zeros(len(stored) + 1, dtype=np.int64)
-                offs2[1:] = np.cumsum(counts)
-                nostale = make_base(labels, ts[keep], vals[keep], offs2)
-            self._base = (full, nostale)
+            self._base = _build_bases(self.storage.series())
         return self._base
+
+    def fn_cache_charge(self, shared: dict[object, object], key: Any, nbytes: int, budget: int) -> None:
+        """Account nbytes more for a cached function result (0: a cache hit) and evict the least
+        recently used other results while the total is over budget."""
+        with self._lock:
+            k = (id(shared), key)
+            old = self._fn_lru.pop(k, None)
+            self._fn_lru[k] = (shared, (old[1] if old is not None else 0) + nbytes)
+            self._fn_bytes += nbytes
+            while self._fn_bytes > budget and len(self._fn_lru) > 1:
+                (_, okey), (osh, osize) = self._fn_lru.popitem(last=False)
+                osh.pop(okey, None)
+                self._fn_bytes -= osize
+
+    def _forget(self, bases: tuple[Flat, Flat] | None) -> None:
+        """Drop the function-result accounting of bases being replaced."""
+        if bases is None:
+            return
+        ids = {id(bases[0].shared), id(bases[1].shared)}
+        for k in [k for k in self._fn_lru if k[0] in ids]:
+            self._fn_bytes -= self._fn_lru.pop(k)[1]
+
+    def _name_bases(self, name: str) -> tuple[int, Flat, Flat]:
+        """The series of one metric name as a base Flat pair, rebuilt only when that name changes."""
+        stamp = self.storage.name_version(name)
+        got = self._name_base.get(name)
+        if got is None or got[0] != stamp:
+            if got is not None:
+                self._forget((got[1], got[2]))
+            full, nostale = _build_bases(self.storage.series_named(name))
+            got = (stamp, full, nostale)
+            self._name_base[name] = got
+        return got
 
     def select(self, vs: Any) -> tuple[Flat, Flat]:
         """(all samples incl. stale markers, samples without stale markers) of matching series."""
-        full, nostale = self._bases()
         groups = ast.matchers_of(vs)
         key = tuple(tuple(g) for g in groups)
-        hit = self._sel_cache.get(key)
-        if hit is not None:
-            return hit
-        compiled = [[self._compiled(*m) for m in g] for g in groups]
-        for g in compiled:
-            if all(m.matches("") for m in g):
-                raise _err("vector selector must contain at least one non-empty matcher")
-        rows = [
-            i
-            for i, lab in enumerate(full.labels)
-            if any(all(m.matches(lab.get(m.name, "")) for m in g) for g in compiled)
-        ]
-        res = (full.subset(rows), nostale.subset(rows) if nostale is not full else full.subset(rows))
-        self._sel_cache[key] = res
-        return res
+        with self._lock:
+            names = {next((m[2] for m in g if m[0] == "=" and m[1] == "__name__"), None) for g in groups}
+            name = names.pop() if len(names) == 1 else None
+            if name is not None:
+                # Every alternative selects one metric name: only that name's series can match, and
+                # only changes to them invalidate the selection.
+                stamp, full, nostale = self._name_bases(name)
+            else:
+                full, nostale = self._bases()
+                stamp = self.storage.version
+            hit = self._sel_cache.get(key)
+            if hit is not None and hit[0] == stamp and hit[1] is full:
+                return hit[2]
+            compiled = [[self._compiled(*m) for m in g] for g in groups]
+            for g in compiled:
+                if all(m.matches("") for m in g):
+                    raise _err("vector selector must contain at least one non-empty matcher")
+            rows = [
+                i
+                for i, lab in enumerate(full.labels)
+                if any(all(m.matches(lab.get(m.name, "")) for m in g) for g in compiled)
+            ]
+            res = (full.subset(rows), nostale.subset(rows) if nostale is not full else full.subset(rows))
+            if len(self._sel_cache) > 4096:
+                self._sel_cache.clear()
+            self._sel_cache[key] = (stamp, full, res)
+            return res
+
+
+def _build_bases(stored: list[StoredSeries]) -> tuple[Flat, Flat]:
+    labels = [s.labels for s in stored]
+    offs = np.zeros(len(stored) + 1, dtype=np.int64)
+    offs[1:] = np.cumsum([len(s.ts) for s in stored])
+    if stored:
+        ts = np.concatenate([s.ts for s in stored])
+        vals = np.concatenate([s.vs for s in stored])
+    else:
+        ts, vals = np.empty(0, dtype=np.int64), np.empty(0)
+    # Let the storage share our consolidated arrays instead of keeping a second copy.
+    for i, s in enumerate(stored):
+        s.share(ts[offs[i] : offs[i + 1]], vals[offs[i] : offs[i + 1]])
+    full = make_base(labels, ts, vals, offs)
+    keep = ~stale_mask(vals)
+    if keep.all():
+        nostale = full
+    else:
+        seg = np.repeat(np.arange(len(stored)), np.diff(offs))
+        counts = np.bincount(seg[keep], minlength=len(stored))
+        offs2 = np.zeros(len(stored) + 1, dtype=np.int64)
+        offs2[1:] = np.cumsum(counts)
+        nostale = make_base(labels, ts[keep], vals[keep], offs2)
+    return full, nostale
 
 
 def _to_instant_result(val: Value, ev: _Evaluator, expr: Any, t_ms: int) -> Result:

@@ -1070,20 +1070,15 @@ def _cached_range(
     rows = m.flat.rows
     pos = np.flatnonzero(~done[rows])
     if len(pos):
-        used = int(shared.get("fn_bytes", 0)) + len(pos) * t * 9  # type: ignore[call-overload]
-        # list(shared) snapshots the keys atomically (other threads may insert meanwhile).
-        keys = [k for k in list(shared) if isinstance(k, tuple) and k and k[0] == "fn" and k != key]
-        while used > _CACHE_BUDGET and keys:
-            old = shared.pop(keys.pop(0), None)
-            if isinstance(old, tuple):
-                used -= int(old[2].sum()) * old[0].shape[1] * 9
-        shared["fn_bytes"] = used
+        ev.engine.fn_cache_charge(shared, key, len(pos) * t * 9, _CACHE_BUDGET)
         sub = Mat(m.flat.subset([int(i) for i in pos]), [m.labels[int(i)] for i in pos], m.lo[pos], m.hi[pos],
                   m.ends, m.range_ms)
         v, ok = _compute_range(ev, name, args, times, sub, marg, extra)
         store_v[rows[pos]] = v
         store_ok[rows[pos]] = ok
         done[rows[pos]] = True
+    else:
+        ev.engine.fn_cache_charge(shared, key, 0, _CACHE_BUDGET)
     return store_v[rows], store_ok[rows]
 
 

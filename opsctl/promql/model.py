@@ -22,7 +22,7 @@ class PromQLError(Exception):
 class Labels(Mapping[str, str]):
     """An immutable, hashable label set (sorted by name, empty values dropped)."""
 
-    __slots__ = ("_dict", "_hash", "_items")
+    __slots__ = ("_dict", "_hash", "_items", "_noname")
 
     def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
@@ -30,6 +30,7 @@ class Labels(Mapping[str, str]):
         self._items: tuple[tuple[str, str], ...] = tuple(sorted(d.items()))
         self._dict = dict(self._items)
         self._hash = hash(self._items)
+        self._noname: Labels | None = None
 
     def __getitem__(self, key: str) -> str:
         return self._dict[key]
@@ -74,6 +75,14 @@ class Labels(Mapping[str, str]):
         """The metric name (`__name__`), or '' if none."""
         return self._dict.get("__name__", "")
 
+    def without_name(self) -> Labels:
+        """The label set without `__name__` (memoised: operators drop the name at every step)."""
+        got = self._noname
+        if got is None:
+            got = self.without(("__name__",)) if "__name__" in self._dict else self
+            self._noname = got
+        return got
+
     def without(self, names: Iterable[str]) -> Labels:
         drop = set(names)
         return Labels((k, v) for k, v in self._items if k not in drop)
@@ -103,13 +112,44 @@ class StoredSeries:
     labels: Labels
     ts: np.ndarray  # int64 milliseconds, sorted, unique
     vs: np.ndarray  # float64, may contain STALE_NAN
+    # Growable buffers (ts/vs are their prefixes) so appends at the end are O(1) amortised; None when
+    # ts/vs are views into arrays owned elsewhere (e.g. an engine's consolidated arrays).
+    buf_ts: np.ndarray | None = field(default=None, repr=False, compare=False)
+    buf_vs: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def share(self, ts: np.ndarray, vs: np.ndarray) -> None:
+        """Point at equal arrays owned elsewhere (drops the private buffers)."""
+        self.ts, self.vs = ts, vs
+        self.buf_ts = self.buf_vs = None
+
+    def append(self, ts: np.ndarray, vs: np.ndarray) -> None:
+        """Append samples all newer than the last stored one (strictly increasing)."""
+        n, k = len(self.ts), len(ts)
+        if self.buf_ts is None or self.buf_vs is None or n + k > len(self.buf_ts):
+            cap = max(16, 2 * (n + k))
+            bt = np.empty(cap, dtype=np.int64)
+            bv = np.empty(cap, dtype=np.float64)
+            bt[:n] = self.ts
+            bv[:n] = self.vs
+            self.buf_ts, self.buf_vs = bt, bv
+        self.buf_ts[n : n + k] = ts
+        self.buf_vs[n : n + k] = vs
+        self.ts = self.buf_ts[: n + k]
+        self.vs = self.buf_vs[: n + k]
 
 
 class Storage:
-    """In-memory series store. Adding the same label set twice merges the samples (later wins)."""
+    """In-memory series store. Adding the same label set twice merges the samples (later wins).
+
+    Versions: `version` changes on every change; `name_version(name)` changes whenever a series with
+    that metric name is added or changed (so caches can be invalidated per metric name).
+    """
 
     def __init__(self) -> None:
         self._series: dict[Labels, StoredSeries] = {}
+        self._by_name: dict[str, dict[Labels, StoredSeries]] = {}
+        self._name_versions: dict[str, int] = {}
+        self._clear_version = 0
         self.version = 0
 
     def add(
@@ -123,26 +163,49 @@ class Storage:
         vs = np.asarray(values, dtype=np.float64).ravel()
         if ts.shape != vs.shape:
             raise ValueError(f"{len(ts)} timestamps but {len(vs)} values for {lab}")
+        increasing = len(ts) < 2 or bool(np.all(ts[1:] > ts[:-1]))
         old = self._series.get(lab)
-        if old is not None:
-            ts = np.concatenate([old.ts, ts])
-            vs = np.concatenate([old.vs, vs])
-        if len(ts) > 1 and not bool(np.all(ts[1:] > ts[:-1])):
-            order = np.argsort(ts, kind="stable")
-            ts, vs = ts[order], vs[order]
-            # Keep the last-added value for duplicate timestamps.
-            keep = np.ones(len(ts), dtype=bool)
-            keep[:-1] = ts[1:] != ts[:-1]
-            ts, vs = ts[keep], vs[keep]
-        self._series[lab] = StoredSeries(lab, np.ascontiguousarray(ts), np.ascontiguousarray(vs))
+        if old is not None and increasing and (len(old.ts) == 0 or len(ts) == 0 or ts[0] > old.ts[-1]):
+            # The common case (rule evaluation appending newer samples): no re-sort.
+            old.append(ts, vs)
+        else:
+            if old is not None:
+                ts = np.concatenate([old.ts, ts])
+                vs = np.concatenate([old.vs, vs])
+                increasing = len(ts) < 2 or bool(np.all(ts[1:] > ts[:-1]))
+            if not increasing:
+                order = np.argsort(ts, kind="stable")
+                ts, vs = ts[order], vs[order]
+                # Keep the last-added value for duplicate timestamps.
+                keep = np.ones(len(ts), dtype=bool)
+                keep[:-1] = ts[1:] != ts[:-1]
+                ts, vs = ts[keep], vs[keep]
+            ts, vs = np.ascontiguousarray(ts), np.ascontiguousarray(vs)
+            if old is not None:
+                old.share(ts, vs)
+            else:
+                s = StoredSeries(lab, ts, vs)
+                self._series[lab] = s
+                self._by_name.setdefault(lab.name, {})[lab] = s
         self.version += 1
+        self._name_versions[lab.name] = self.version
 
     def clear(self) -> None:
         self._series.clear()
+        self._by_name.clear()
+        self._name_versions.clear()
         self.version += 1
+        self._clear_version = self.version
 
     def series(self) -> list[StoredSeries]:
         return list(self._series.values())
+
+    def series_named(self, name: str) -> list[StoredSeries]:
+        """Series with this metric name, in insertion order."""
+        return list(self._by_name.get(name, {}).values())
+
+    def name_version(self, name: str) -> int:
+        return self._name_versions.get(name, self._clear_version)
 
     def __len__(self) -> int:
         return len(self._series)

@@ -76,11 +76,38 @@ class Flat:
         return len(self.labels)
 
     def _direct(self, refs: np.ndarray) -> np.ndarray:
+        keys = self._row_keys() if self.n > 1 else None
+        if keys is not None:
+            # One searchsorted over keys row * m + (t - t0), which are globally sorted.
+            t0, m = int(self.shared["key_t0"]), int(self.shared["key_m"])  # type: ignore[call-overload]
+            rel = np.clip(refs - t0, -1, m - 2)
+            q = self.rows[:, None] * m + rel[None, :]
+            return np.searchsorted(keys, q.ravel(), "right").reshape(self.n, len(refs))
         out = np.empty((self.n, len(refs)), dtype=np.int64)
         for i in range(self.n):
             s, e = int(self.starts[i]), int(self.ends[i])
             out[i] = np.searchsorted(self.ts[s:e], refs, "right") + s
         return out
+
+    def _row_keys(self) -> np.ndarray | None:
+        """Per base sample: base row * m + (t - t0), sorted over the whole base (None if too wide)."""
+        got = self.shared.get("row_keys")
+        if got is None:
+            nbase = int(self.shared.get("nbase", len(self.rows)))  # type: ignore[call-overload]
+            ts = self.ts
+            got = False
+            if len(ts) and nbase:
+                t0, t1 = int(ts.min()), int(ts.max())
+                m = t1 - t0 + 2
+                if m * (nbase + 1) < 2**62:
+                    base_starts = self.shared["base_starts"]
+                    base_ends = self.shared["base_ends"]
+                    seg = np.repeat(np.arange(nbase, dtype=np.int64), base_ends - base_starts)  # type: ignore[operator]
+                    if len(seg) == len(ts):
+                        got = seg * m + (ts - t0)
+                        self.shared["key_t0"], self.shared["key_m"] = t0, m
+            self.shared["row_keys"] = got
+        return got if isinstance(got, np.ndarray) else None
 
     def index_right(
         self, refs: np.ndarray, grid: tuple[int, int] | None = None, span: tuple[int, int] | None = None

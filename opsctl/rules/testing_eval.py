@@ -133,12 +133,94 @@ class RuleEvaluator:
         self.render = render
         self.alert_states: dict[tuple[int, int], AlertingRuleState] = {}
         self.previous: dict[tuple[int, int], dict[Labels, None]] = {}
+        # rule -> query time -> result, for rules evaluated ahead (precompute())
+        self.batched: dict[tuple[int, int], dict[int, list[tuple[Labels, float]]]] = {}
         for gi, g in enumerate(groups):
             for ri, r in enumerate(g.rules):
                 if r.kind == "alert":
                     self.alert_states[(gi, ri)] = AlertingRuleState(r, {**g.labels, **r.labels})
 
     # -- queries ----------------------------------------------------------------------------------------
+    def precompute(self, engine: Engine, times_ms: list[int]) -> None:
+        """Evaluate up front, at every evaluation time, the rules whose results cannot depend on the
+        evaluation sequence, and serve their per-step queries from that (one vectorised evaluation
+        instead of one query per step). `engine` holds the input series, fully loaded.
+
+        Layer 1: rules reading only series no rule writes. Layer n+1: rules that also read series
+        recorded only by rules of earlier layers which run before them in every step: those series
+        are replayed (recording-rule output, staleness markers, append semantics) from the earlier
+        layers' results. Rules Engine.instant_many cannot serve exactly stay step by step, and any
+        irregularity while replaying (an error a step would report) stops the layering."""
+        order = [(gi, ri) for gi, g in enumerate(self.groups) for ri in range(len(g.rules))]
+        writers: dict[str, list[tuple[int, int]]] = {}
+        for gi, ri in order:
+            r = self.groups[gi].rules[ri]
+            if r.kind != "alert":
+                writers.setdefault(r.name, []).append((gi, ri))
+        storage = engine.storage
+        input_names = {s.labels.name for s in storage.series()}
+        names_of = {key: engine.selected_names(self.groups[key[0]].rules[key[1]].expr) for key in order}
+        while True:
+            added = False
+            replayed: set[tuple[int, int]] = set()
+            for key in order:
+                names = names_of[key]
+                if key in self.batched or names is None or names & {ALERT_METRIC, ALERT_FOR_STATE_METRIC}:
+                    continue
+                deps = [w for n in names for w in writers.get(n, [])]
+                if not all(w in self.batched and w < key for w in deps):
+                    continue
+                if any(n in writers and n in input_names for n in names):
+                    continue  # recorded and input series of one name: creation order not reproduced
+                if deps and not set(deps) <= replayed:
+                    # series recorded by the rules evaluated so far, as the step-by-step run writes them
+                    replay = [k for k in order if k in self.batched and self.groups[k[0]].rules[k[1]].kind != "alert"]
+                    sim = Storage()
+                    for s in storage.series():
+                        sim.add(s.labels, s.ts, s.vs)
+                    if not self._replay(AppendStore(sim), replay, times_ms):
+                        return
+                    engine = Engine(sim, lookback_delta=engine.lookback_ms / 1000.0, v3=engine.v3,
+                                    default_subquery_step=engine.default_subquery_step_ms / 1000.0,
+                                    exact=engine.exact)
+                    replayed = set(replay)
+                rule = self.groups[key[0]].rules[key[1]]
+                offset_ms = round((self.groups[key[0]].query_offset or 0.0) * 1000)
+                qt = [t - offset_ms for t in times_ms]
+                res = engine.instant_many(rule.expr, qt)
+                if res is not None:
+                    self.batched[key] = dict(zip(qt, res, strict=True))
+                    added = True
+            if not added:
+                return
+
+    def _replay(self, store: AppendStore, keys: list[tuple[int, int]], times_ms: list[int]) -> bool:
+        """Write what the (batched) recording rules `keys` record at each time into store; False when
+        a step would report an error."""
+        previous: dict[tuple[int, int], dict[Labels, None]] = {}
+        for ts in times_ms:
+            for key in keys:
+                g = self.groups[key[0]]
+                offset_ms = round((g.query_offset or 0.0) * 1000)
+                if ts - offset_ms not in self.batched[key]:
+                    return False
+                try:
+                    vec = self._eval_recording(key, g.rules[key[1]], g, ts, offset_ms)
+                except RuleEvalError:
+                    return False
+                if _write_vec(store, previous, key, vec, ts) is not None:
+                    return False
+        store.flush()
+        return True
+
+    def rule_query(self, key: tuple[int, int], expr: str, t_ms: int) -> list[tuple[Labels, float]]:
+        got = self.batched.get(key)
+        if got is not None:
+            res = got.get(t_ms)
+            if res is not None:
+                return res
+        return self.query(expr, t_ms)
+
     def query(self, expr: str, t_ms: int) -> list[tuple[Labels, float]]:
         self.store.flush()
         return query_vector(self.engine, expr, t_ms)
@@ -160,9 +242,9 @@ class RuleEvaluator:
                 key = (gi, ri)
                 try:
                     if rule.kind == "alert":
-                        vec = self._eval_alerting(self.alert_states[key], ts_ms, offset_ms, g.limit)
+                        vec = self._eval_alerting(key, self.alert_states[key], ts_ms, offset_ms, g.limit)
                     else:
-                        vec = self._eval_recording(rule, g, ts_ms, offset_ms)
+                        vec = self._eval_recording(key, rule, g, ts_ms, offset_ms)
                 except RuleEvalError as exc:
                     errors.append((rule, str(exc)))
                     continue
@@ -172,23 +254,11 @@ class RuleEvaluator:
         return errors
 
     def _write(self, key: tuple[int, int], vec: list[tuple[Labels, float]], ts_ms: int) -> str | None:
-        last_err: str | None = None
-        returned: dict[Labels, None] = {}
-        for labels, value in vec:
-            err = self.store.append(labels, ts_ms, value)
-            if err is not None:
-                last_err = err
-            else:
-                returned[labels] = None
-        for labels in self.previous.get(key, {}):
-            if labels not in returned:
-                # Series no longer exposed: mark it stale (errors are expected and ignored here).
-                self.store.append(labels, ts_ms, STALE_NAN)
-        self.previous[key] = returned
-        return last_err
+        return _write_vec(self.store, self.previous, key, vec, ts_ms)
 
-    def _eval_recording(self, rule: Rule, group: RuleGroup, ts_ms: int, offset_ms: int) -> list[tuple[Labels, float]]:
-        vec = self.query(rule.expr, ts_ms - offset_ms)
+    def _eval_recording(self, key: tuple[int, int], rule: Rule, group: RuleGroup, ts_ms: int,
+                        offset_ms: int) -> list[tuple[Labels, float]]:
+        vec = self.rule_query(key, rule.expr, ts_ms - offset_ms)
         extra = {**group.labels, **rule.labels}
         out: list[tuple[Labels, float]] = []
         seen: set[Labels] = set()
@@ -217,10 +287,10 @@ class RuleEvaluator:
     def _template_query(self, expr: str, t_ms: int) -> list[Any]:
         return self.query(expr, t_ms)
 
-    def _eval_alerting(self, st: AlertingRuleState, ts_ms: int, offset_ms: int,
+    def _eval_alerting(self, key: tuple[int, int], st: AlertingRuleState, ts_ms: int, offset_ms: int,
                        limit: int) -> list[tuple[Labels, float]]:
         rule = st.rule
-        res = self.query(rule.expr, ts_ms - offset_ms)
+        res = self.rule_query(key, rule.expr, ts_ms - offset_ms)
         fresh: dict[Labels, Alert] = {}
         for labels, value in res:
             sample_labels = dict(labels)
@@ -292,3 +362,22 @@ class RuleEvaluator:
         if metric == ALERT_METRIC:
             d["alertstate"] = a.state
         return Labels(d)
+
+
+def _write_vec(store: AppendStore, previous: dict[tuple[int, int], dict[Labels, None]], key: tuple[int, int],
+               vec: list[tuple[Labels, float]], ts_ms: int) -> str | None:
+    """Append a rule's output at ts; series it returned last time but not now get a staleness marker."""
+    last_err: str | None = None
+    returned: dict[Labels, None] = {}
+    for labels, value in vec:
+        err = store.append(labels, ts_ms, value)
+        if err is not None:
+            last_err = err
+        else:
+            returned[labels] = None
+    for labels in previous.get(key, {}):
+        if labels not in returned:
+            # Series no longer exposed: mark it stale (errors are expected and ignored here).
+            store.append(labels, ts_ms, STALE_NAN)
+    previous[key] = returned
+    return last_err

@@ -226,6 +226,8 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup]) ->
     maxt = tg.max_eval_time_ms()
     name_prefix = f"    name: {tg.name},\n" if tg.name else ""
 
+    if interval > 0 and maxt >= 0:
+        _precompute(evaluator, inputs, interval, maxt, utf.evaluation_interval_ms / 1000.0)
     alert_times = sorted({t.eval_time_ms for t in tg.alert_rule_tests})
     curr = 0
     ts = 0
@@ -288,6 +290,29 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup]) ->
                 expected=[{"labels": lab, "value": _json_value(v)} for lab, v in exp_s],
                 got=[{"labels": lab, "value": _json_value(v)} for lab, v in got_s]))
     return result
+
+
+def _precompute(evaluator: RuleEvaluator, inputs: dict[Labels, list[tuple[int, float]]], interval: int, maxt: int,
+                subquery_step_s: float) -> None:
+    """Vectorised evaluation of the rules that read only input series (RuleEvaluator.precompute), over
+    a storage holding the input samples the loop below loads, with the same series creation order."""
+    times = list(range(0, maxt + 1, interval))
+    last = times[-1]
+    storage = Storage()
+    store = AppendStore(storage)
+
+    def first_step(item: tuple[int, Labels]) -> tuple[int, int]:
+        samples = inputs[item[1]]
+        return (-(-samples[0][0] // interval) if samples else 0, item[0])
+
+    for _, labels in sorted(enumerate(inputs), key=first_step):
+        for t, v in inputs[labels]:
+            if t > last:
+                break
+            store.append(labels, t, v)
+    store.flush()
+    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, default_subquery_step=subquery_step_s)
+    evaluator.precompute(engine, times)
 
 
 def _go_q(s: str) -> str:
