@@ -471,18 +471,22 @@ class ReferenceLexer:
         return r == self.right[0]
 
     def lex_char(self):  # type: ignore[no-untyped-def]
+        return self._lex_delimited("'", "unterminated character constant", T.CHAR_CONSTANT)
+
+    def _lex_delimited(self, close: str, unterminated: str, typ: T):  # type: ignore[no-untyped-def]
+        """Scan to the closing quote of a char constant or interpreted string (escapes, no newline)."""
         while True:
             r = self.next()
             if r == "\\":
                 r2 = self.next()
                 if r2 and r2 != "\n":
                     continue
-                return self.errorf("unterminated character constant")
+                return self.errorf(unterminated)
             if r == "" or r == "\n":
-                return self.errorf("unterminated character constant")
-            if r == "'":
+                return self.errorf(unterminated)
+            if r == close:
                 break
-        self.emit(T.CHAR_CONSTANT)
+        self.emit(typ)
         return self.lex_inside_action
 
     def lex_number(self):  # type: ignore[no-untyped-def]
@@ -524,19 +528,7 @@ class ReferenceLexer:
         return True
 
     def lex_quote(self):  # type: ignore[no-untyped-def]
-        while True:
-            r = self.next()
-            if r == "\\":
-                r2 = self.next()
-                if r2 and r2 != "\n":
-                    continue
-                return self.errorf("unterminated quoted string")
-            if r == "" or r == "\n":
-                return self.errorf("unterminated quoted string")
-            if r == '"':
-                break
-        self.emit(T.STRING)
-        return self.lex_inside_action
+        return self._lex_delimited('"', "unterminated quoted string", T.STRING)
 
     def lex_raw_quote(self):  # type: ignore[no-untyped-def]
         x = self.input.find("`", self.pos)

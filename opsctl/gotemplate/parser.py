@@ -315,17 +315,8 @@ class Tree:
     def peek(self) -> Item:
         if self.peek_count > 0:
             return self.token[self.peek_count - 1]
+        tok = self.next()  # fetches into token[0]
         self.peek_count = 1
-        lx = self._lex
-        assert lx is not None
-        items = lx.items
-        i = lx.i
-        if i < len(items):
-            tok = items[i]
-            lx.i = i + 1
-        else:
-            tok = items[-1]
-        self.token[0] = tok
         return tok
 
     def next_non_space(self) -> Item:
