@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
@@ -9,6 +10,7 @@ _RE = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\
 _ORDER = ["y", "w", "d", "h", "m", "s", "ms"]
 
 
+@functools.lru_cache(maxsize=4096)  # rule files repeat a handful of durations thousands of times
 def parse_duration(text: str) -> float:
     """Seconds in a Prometheus duration; raises ValueError like Go's model.ParseDuration."""
     if text == "0":

@@ -9,7 +9,7 @@ import traceback
 import typer
 
 from opsctl import __version__
-from opsctl.cli.output import EXIT_INPUT, console
+from opsctl.cli.output import EXIT_INPUT, FAST_EXIT, console
 from opsctl.errors import InputError
 
 app = typer.Typer(
@@ -88,7 +88,14 @@ def run() -> None:
         sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         sys.exit(130)
-    except SystemExit:
+    except SystemExit as exc:
+        if FAST_EXIT["ok"] and (exc.code is None or isinstance(exc.code, int)):
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            except OSError:  # a closed pipe: exit normally and let Python report it
+                raise exc from None
+            os._exit(exc.code or 0)
         raise
     except Exception as exc:
         if debug:

@@ -15,6 +15,16 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
 
+# Set by commands whose process holds nothing that needs tearing down at exit (no open state, locks or
+# spools): the entry point then leaves with os._exit after flushing output instead of freeing every object
+# one by one (a quarter of a second after linting 10,000 rules). Only the console-script entry point acts
+# on it, so in-process callers (tests, CliRunner) are unaffected.
+FAST_EXIT = {"ok": False}
+
+
+def allow_fast_exit() -> None:
+    FAST_EXIT["ok"] = True
+
 JSON_SCHEMA_VERSION = 1
 
 

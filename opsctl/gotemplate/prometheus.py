@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
@@ -16,11 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opsctl.durations import parse_duration as _parse_duration
-from opsctl.gotemplate.builtins import GoFunc, gofunc
+from opsctl.gotemplate.builtins import BUILTINS, GoFunc, gofunc
 from opsctl.gotemplate.errors import TemplateError
 from opsctl.gotemplate.gofmt import StrMap, go_type, sprintf
 from opsctl.gotemplate.goregexp import RegexpError, go_match_string, go_replace_all_string
 from opsctl.gotemplate.gotime import GoTime
+from opsctl.gotemplate.lexer import KEYWORDS
 from opsctl.gotemplate.parser import parse_trees, register_prefix
 from opsctl.gotemplate.template import Template
 
@@ -424,12 +426,37 @@ def _alert_template_name(name: str) -> str:
     return name if name.startswith("__alert_") else "__alert_" + name
 
 
+def _plainly_valid_pattern() -> re.Pattern[str]:
+    """Templates made only of text and the plainest actions, which Go's parser always accepts.
+
+    An action here is one pipeline: a variable or field (`$labels.x`, `$value`, `.Labels.x`, ...) or a call
+    of a known function with such operands, plain strings or numbers as arguments, then `| function ...`
+    stages; single spaces between words, no trim markers, comments, keywords, parentheses or escapes.
+    Anything else goes to the full parser; tests/gotemplate check that every template matched here parses.
+    """
+    known = (set(PROMETHEUS_FUNCS) | set(BUILTINS)) - set(KEYWORDS)
+    funcs = sorted(known & {"humanize", "humanize1024", "humanizeDuration", "humanizePercentage",
+                            "humanizeTimestamp", "toUpper", "toLower", "title", "printf", "print", "index",
+                            "len", "reReplaceAll", "stripPort", "first", "value", "label"},
+                   key=lambda f: (-len(f), f))
+    ident = r"[A-Za-z_][A-Za-z0-9_]*"
+    operand = (rf"(?:\$labels(?:\.{ident})?|\$externalLabels(?:\.{ident})?|\$value|\$externalURL"
+               rf"|\.Labels(?:\.{ident})?|\.ExternalLabels(?:\.{ident})?|\.Value|\.ExternalURL)(?![A-Za-z0-9_.])")
+    arg = rf'(?:{operand}|"[^"\\{{}}\n]*"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?![A-Za-z0-9_.]))'
+    call = rf"(?:{'|'.join(funcs)})(?![A-Za-z0-9_.])(?: +{arg})*"
+    action = rf"\{{\{{ *(?:{operand}|{call})(?: *\| *{call})* *\}}\}}"
+    text = r"(?:[^{]|\{(?!\{))*"
+    return re.compile(rf"{text}(?:{action}{text})*")
+
+
 def check_rule_template(text: str, name: str) -> TemplateError | None:
     """What ``promtool check rules`` does for one label/annotation value of alerting rule ``name`` (the alert
     name; the template is called ``__alert_<name>``, a name already starting with ``__alert_`` is used as is):
     prepend Prometheus's variable definitions and parse (no execution). Returns the error (its str() is
     Go's text, e.g. ``template: __alert_X:1: function "foo" not defined``; ``column`` is relative to
     ``text``) or None. Verdicts are memoised (a fresh TemplateError is returned on every call)."""
+    if _PLAINLY_VALID.fullmatch(text):
+        return None
     found = _check_rule_template_cached(text, name)
     if found is None:
         return None
@@ -452,6 +479,9 @@ def _check_rule_template_cached(text: str, name: str) -> tuple[str, str, int, in
             err.column -= len(DEFS)
         return err.text, err.name, err.line, err.column, err.message
     return None
+
+
+_PLAINLY_VALID = _plainly_valid_pattern()
 
 
 def render_rule_template(text: str, labels: Mapping[str, str], value: float, external_labels: Mapping[str, str],

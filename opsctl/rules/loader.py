@@ -47,12 +47,22 @@ class LoadOptions:
     limits: Limits = DEFAULT_LIMITS
 
 
+@dataclass
+class PendingGroup:
+    """A group whose header was read but whose rules were not (yet): see `read_rule_file_deferred`."""
+
+    group: RuleGroup
+    rules: PosList | None
+
+
 class _Reader:
-    def __init__(self, path: str, text: str, options: LoadOptions) -> None:
+    def __init__(self, path: str, text: str, options: LoadOptions, defer_rules: bool = False) -> None:
         self.path = path
         self.text = text
         self.options = options
         self.result = RuleFile(path=path)
+        self.defer_rules = defer_rules
+        self.pending: list[PendingGroup] = []
 
     # -- findings -------------------------------------------------------------------------------
     def problem(self, check: str, message: str, loc: tuple[int, int], *, group: str | None = None,
@@ -201,16 +211,23 @@ class _Reader:
             self.problem("schema", f"field rules: cannot unmarshal {go_yaml_tag(rules)} into []rulefmt.Rule",
                          g.value_loc("rules"), group=name)
             rules = None
+        self.result.groups.append(group)
+        if self.defer_rules:
+            self.pending.append(PendingGroup(group, rules))
+        else:
+            self.read_rules(group, rules)
+
+    def read_rules(self, group: RuleGroup, rules: PosList | None) -> None:
+        """Read a group's rules (after its header): each rule, its problems, its inline disables."""
         for i, r in enumerate(rules or []):
-            before = len(self.result.errors)
-            rule = self.read_rule(r, rules.item_loc(i) if rules else g.loc, name, i + 1)
+            before = len(self.result.problems)
+            rule = self.read_rule(r, rules.item_loc(i) if rules else (group.line, group.column), group.name, i + 1)
             if rule is not None:
-                rule.invalid = len(self.result.errors) > before
+                rule.invalid = any(p.severity is Severity.error for p in self.result.problems[before:])
                 if group.rules and group.rules[-1].end_line >= rule.line:
                     group.rules[-1].end_line = rule.line - 1  # a block mapping's end mark is the next item
                 group.rules.append(rule)
         self.assign_disables(group.rules)
-        self.result.groups.append(group)
 
     def check_label(self, k: str, v: str, loc: tuple[int, int], **ctx: Any) -> None:
         if not LABEL_NAME_RE.match(k) or k == "__name__":
@@ -338,14 +355,47 @@ def parse_rule_text(text: str, path: str = "<input>", options: LoadOptions | Non
 
 def parse_rule_file(path: str | Path, options: LoadOptions | None = None) -> RuleFile:
     """Read a rule file; structural problems are findings on the result, never exceptions."""
-    opts = options or LoadOptions()
+    return _file_reader(path, options or LoadOptions(), defer_rules=False).result
+
+
+class DeferredRuleFile:
+    """A rule file read up to its group headers; `read_group_rules(i)` reads the rules of group i.
+
+    Lets a caller spread the expensive part (rules: PromQL parsing, templates) over worker processes.
+    Problems found while reading group i's rules are appended to `result.problems`; reading every group
+    once, in any order, gives the same groups, rules and problems as `parse_rule_file` (up to order).
+    """
+
+    def __init__(self, reader: _Reader) -> None:
+        self._reader = reader
+        self.result = reader.result
+        self.pending = reader.pending
+
+    def rule_count(self, index: int) -> int:
+        rules = self.pending[index].rules
+        return len(rules) if rules else 0
+
+    def read_group_rules(self, index: int) -> RuleGroup:
+        pending = self.pending[index]
+        self._reader.read_rules(pending.group, pending.rules)
+        return pending.group
+
+
+def read_rule_file_deferred(path: str | Path, options: LoadOptions | None = None) -> DeferredRuleFile:
+    return DeferredRuleFile(_file_reader(path, options or LoadOptions(), defer_rules=True))
+
+
+def _file_reader(path: str | Path, opts: LoadOptions, defer_rules: bool) -> _Reader:
     try:
         text = read_text(path, opts.limits)
     except InputError as exc:
-        rf = RuleFile(path=str(path), unreadable=True)
-        rf.problems.append(Finding("yaml", Severity.error, exc.message, str(path), exc.line, exc.column))
-        return rf
-    return parse_rule_text(text, str(path), opts)
+        reader = _Reader(str(path), "", opts)
+        reader.result.unreadable = True
+        reader.result.problems.append(Finding("yaml", Severity.error, exc.message, str(path), exc.line, exc.column))
+        return reader
+    reader = _Reader(str(path), text, opts, defer_rules)
+    reader.read()
+    return reader
 
 
 def load_rule_file(path: str | Path, options: LoadOptions | None = None) -> RuleFile:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import glob
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from opsctl.errors import InputError
+from opsctl.parallel import can_fork, map_forked, split_balanced, usable_cpus
 from opsctl.rules.checks import MODULES, REGISTRY
 from opsctl.rules.checks.base import Context, Issue
 from opsctl.rules.config import RulesConfig
-from opsctl.rules.loader import LoadOptions, parse_rule_file
-from opsctl.rules.model import Finding, Rule, RuleFile, Severity
+from opsctl.rules.loader import LoadOptions, parse_rule_file, read_rule_file_deferred
+from opsctl.rules.model import Finding, Rule, RuleFile, RuleGroup, Severity
+from opsctl.yamlutil import paused_gc
 
 RULE_SUFFIXES = (".yml", ".yaml")
 _UNITTEST_RE = re.compile(r"^(tests|rule_files|evaluation_interval)\s*:", re.M)
@@ -110,22 +113,129 @@ def _finding(check: str, issue: Issue, file: str, config: RulesConfig, group: st
                    group=rule.group if rule else group, rule=rule.name if rule else None)
 
 
+# Below this many rules a lint is over before worker processes would pay for themselves.
+PARALLEL_MIN_RULES_PER_JOB = 1000
+
+
+def default_jobs() -> int:
+    """Worker processes for `validate(jobs=0)`: one per usable CPU, at most 8."""
+    return min(usable_cpus(), 8)
+
+
 def validate(
     paths: Sequence[str | Path],
     config: RulesConfig,
     *,
     only_rules: dict[str, set[int]] | None = None,
+    jobs: int = 1,
 ) -> ValidationResult:
-    """Lint rule files. `only_rules` (file -> changed line numbers) limits findings to rules touching them."""
+    """Lint rule files. `only_rules` (file -> changed line numbers) limits findings to rules touching them.
+
+    `jobs` > 1 (0: one per CPU) reads and checks rules in that many processes when there are enough rules
+    (at least PARALLEL_MIN_RULES_PER_JOB per process); the findings are the same as with jobs=1, but
+    rules handled by a worker come back without `ast`/`nodes` (parse `rule.expr` again if needed).
+    """
     options = LoadOptions(prometheus_version=config.prometheus_version)
-    files = [parse_rule_file(p, options) for p in paths]
-    return check_files(files, config, only_rules=only_rules)
+    jobs = default_jobs() if jobs <= 0 else jobs
+    with paused_gc():
+        if jobs == 1 or not can_fork():
+            files = [parse_rule_file(p, options) for p in paths]
+            return check_files(files, config, only_rules=only_rules)
+        deferred = [read_rule_file_deferred(p, options) for p in paths]
+        files = [d.result for d in deferred]
+        checker = _RuleChecker(config, files)
+        tasks = [(fi, gi) for fi, d in enumerate(deferred) for gi in range(len(d.pending))]
+        weights = [deferred[fi].rule_count(gi) for fi, gi in tasks]
+        jobs = min(jobs, max(1, sum(weights) // PARALLEL_MIN_RULES_PER_JOB))
+
+        def work(chunk: range) -> list[_GroupOutcome]:
+            out = []
+            for t in chunk:
+                fi, gi = tasks[t]
+                d = deferred[fi]
+                before = len(d.result.problems)
+                group = d.read_group_rules(gi)
+                out.append(_GroupOutcome(fi, gi, group.rules, d.result.problems[before:],
+                                         checker.group(d.result, group)))
+            return out
+
+        outcomes = map_forked(work, split_balanced(weights, jobs), before_send=_portable)
+        rule_findings: list[Finding] = []
+        for i, chunk_outcomes in enumerate(outcomes):
+            for o in chunk_outcomes:
+                if i > 0:  # computed in a worker: bring its rules and problems into this process's files
+                    deferred[o.file].pending[o.group].group.rules = o.rule_objects()
+                    files[o.file].problems.extend(o.problems)
+                rule_findings.extend(o.findings)
+        return _finish(files, config, checker, rule_findings, only_rules)
+
+
+@dataclass
+class _GroupOutcome:
+    file: int
+    group: int
+    rules: list[Rule] | list[tuple[Any, ...]]  # tuples (_RULE_FIELDS) on the way back from a worker
+    problems: list[Finding]
+    findings: list[Finding]
+
+    def rule_objects(self) -> list[Rule]:
+        out = []
+        for r in self.rules:
+            if isinstance(r, Rule):
+                out.append(r)
+                continue
+            rule = Rule.__new__(Rule)
+            rule.__dict__.update(zip(_RULE_FIELDS, r, strict=True))
+            rule.ast, rule.nodes = None, []
+            out.append(rule)
+        return out
+
+
+_RULE_FIELDS = tuple(f.name for f in fields(Rule) if f.name not in ("ast", "nodes"))
+
+
+def _portable(outcomes: list[_GroupOutcome]) -> list[_GroupOutcome]:
+    """What leaves a worker: rules as plain tuples (a third of the pickling time of dataclasses), without
+    their promql_parser ASTs, which cannot be pickled."""
+    for o in outcomes:
+        o.rules = [tuple(getattr(r, n) for n in _RULE_FIELDS) for r in o.rules if isinstance(r, Rule)]
+    return outcomes
+
+
+class _RuleChecker:
+    """Runs the enabled per-rule checks on a group's rules."""
+
+    def __init__(self, config: RulesConfig, files: list[RuleFile]) -> None:
+        self.config = config
+        self.enabled = enabled_checks(config)
+        self.ctx = Context(config, files)
+        self.modules = [(cid, m) for cid, m in MODULES.items() if cid in self.enabled and hasattr(m, "check_rule")]
+
+    def group(self, rf: RuleFile, group: RuleGroup) -> list[Finding]:
+        findings: list[Finding] = []
+        for rule in group.rules:
+            if rule.invalid:
+                continue  # promtool would reject it: the structural errors say why
+            skip = rule.disabled | rf.file_disabled
+            for cid, module in self.modules:
+                if cid in skip:
+                    continue
+                for issue in module.check_rule(rule, group, self.ctx):
+                    findings.append(_finding(cid, issue, rf.path, self.config, group.name))
+        return findings
 
 
 def check_files(files: list[RuleFile], config: RulesConfig, *,
                 only_rules: dict[str, set[int]] | None = None) -> ValidationResult:
-    enabled = enabled_checks(config)
-    ctx = Context(config, files)
+    checker = _RuleChecker(config, files)
+    rule_findings = [f for rf in files for group in rf.groups for f in checker.group(rf, group)]
+    return _finish(files, config, checker, rule_findings, only_rules)
+
+
+def _finish(files: list[RuleFile], config: RulesConfig, checker: _RuleChecker, rule_findings: list[Finding],
+            only_rules: dict[str, set[int]] | None) -> ValidationResult:
+    """Structural problems, per-rule findings and cross-file checks, filtered and in file order."""
+    enabled = checker.enabled
     findings: list[Finding] = []
     rule_by_loc: dict[tuple[str, int], Rule] = {}
     for rf in files:
@@ -138,23 +248,12 @@ def check_files(files: list[RuleFile], config: RulesConfig, *,
                     continue
                 sev = config.severity_overrides.get(p.check)
                 findings.append(p if sev is None else Finding(**{**p.__dict__, "severity": sev}))
-    rule_modules = [(cid, m) for cid, m in MODULES.items() if cid in enabled and hasattr(m, "check_rule")]
-    for rf in files:
-        for group in rf.groups:
-            for rule in group.rules:
-                if rule.invalid:
-                    continue  # promtool would reject it: the structural errors say why
-                skip = rule.disabled | rf.file_disabled
-                for cid, module in rule_modules:
-                    if cid in skip:
-                        continue
-                    for issue in module.check_rule(rule, group, ctx):
-                        findings.append(_finding(cid, issue, rf.path, config, group.name))
+    findings.extend(rule_findings)
     disabled_by_file = {rf.path: rf.file_disabled for rf in files}
     for cid, module in MODULES.items():
         if cid not in enabled or not hasattr(module, "check_files"):
             continue
-        for issue in module.check_files(ctx):
+        for issue in module.check_files(checker.ctx):
             rule = issue.rule
             if rule is not None and (cid in rule.disabled or cid in disabled_by_file.get(rule.file, set())):
                 continue

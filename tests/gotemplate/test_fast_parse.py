@@ -170,3 +170,38 @@ def test_all_corpora_match_reference() -> None:
     assert len(texts) > 200
     for text in texts:
         assert_same(text)
+
+
+# pieces of the templates check_rule_template accepts without parsing (prometheus._PLAINLY_VALID), and near
+# misses that must not be accepted that way
+PLAIN_PIECES = [
+    "{{ $labels.instance }}", "{{$labels.job}}", "{{ $value }}", "{{ $value | humanizePercentage }}",
+    "{{ humanize $value }}", "{{ printf \"%.2f\" $value }}", "{{ .Labels.job }}", "{{ $externalURL }}",
+    "{{ index $labels \"a\" }}", "{{ $value | humanize | printf \"%s\" }}", "{{ .Value }}", "{{ $labels }}",
+    "{{ printf \"%d\" -3 }}", "{{ printf \"%v\" 1.5 }}", "{{ toUpper $labels.a | title }}",
+    "High error rate on ", " (", ")", "%", "}}", "}", "{", "\n", " ", "x",
+    "{{ $labels.a.b }}", "{{ $foo }}", "{{ nosuch $value }}", "{{ $value | $labels.a }}", "{{- $value }}",
+    "{{ $value -}}", "{{/* c */}}", "{{ \"a\\\"b\" }}", "{{ printf \"%d\" 08 }}", "{{ printf \"%d\" 1. }}",
+    "{{ if $value }}", "{{ end }}", "{{ $labels.a\t}}", "{{ humanize.x }}", "{{ $value.x }}", "{{ ( $value ) }}",
+    "{{ true }}", "{{ nil }}", "{{ $labels.é }}", "{{ $labels.a\n}}", "{{ printf \"}}\" }}", "{{ \"{{\" }}",
+]
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(PLAIN_PIECES), max_size=10).map("".join))
+def test_plain_templates_skip_the_parser_only_when_the_parser_accepts_them(text: str) -> None:
+    from opsctl.gotemplate.prometheus import _PLAINLY_VALID
+
+    if _PLAINLY_VALID.fullmatch(text):
+        assert reference_check_rule_template(text, "A") is None, text
+    assert_same(text)
+
+
+def test_plain_template_path_covers_common_annotations() -> None:
+    from opsctl.gotemplate.prometheus import _PLAINLY_VALID
+
+    for text in ["Errors on {{ $labels.instance }} ({{ $labels.job }})",
+                 "{{ $value | humanizePercentage }} of requests failed", "p99 is {{ humanizeDuration $value }}"]:
+        assert _PLAINLY_VALID.fullmatch(text), text
+    for text in ["{{ $foo }}", "{{- $value }}", "{{{ $value }}", "{{ nosuch $value }}", "{{ $value | $labels.a }}"]:
+        assert not _PLAINLY_VALID.fullmatch(text), text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult, template_label_refs
 from opsctl.rules.model import Rule, RuleGroup, Severity
-from opsctl.rules.promql_ast import output_labels
+from opsctl.rules.promql_ast import LabelSet, output_labels
 
 INFO = CheckInfo(
     "aggregation-drops-label", Severity.warning, "Template uses a label the expression drops",
@@ -17,11 +17,13 @@ INFO = CheckInfo(
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
     if not rule.is_alert or rule.ast is None:
         return
-    labels = output_labels(rule.ast)
+    labels: LabelSet | None = None  # computed only when a template reads a label
     for what, values, locs in (("label", rule.labels, rule.label_locs),
                                ("annotation", rule.annotations, rule.annotation_locs)):
         for key, text in values.items():
             for ref in sorted(template_label_refs(text)):
+                if labels is None:
+                    labels = output_labels(rule.ast)
                 if not labels.may_have(ref):
                     yield Issue(f'{what} "{key}" uses $labels.{ref}, but the expression\'s result has no '
                                 f'"{ref}" label (it is aggregated or matched away)',

@@ -85,10 +85,15 @@ _LABEL_REF = re.compile(
 )
 
 
+_ACTION = re.compile(r"\{\{(.*?)\}\}", re.S)
+
+
 def template_label_refs(text: str) -> set[str]:
     """Label names a Prometheus alert template reads from `$labels` / `.Labels` inside `{{ }}` actions."""
     refs: set[str] = set()
-    for action in re.findall(r"\{\{(.*?)\}\}", text, flags=re.S):
+    if "abels" not in text:  # neither $labels nor .Labels: nothing to find
+        return refs
+    for action in _ACTION.findall(text):
         for m in _LABEL_REF.finditer(action):
             refs.add(next(g for g in m.groups() if g))
     return refs
