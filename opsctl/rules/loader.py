@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import promql_parser
-
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.rules.model import Finding, Rule, RuleFile, RuleGroup, Severity
+from opsctl.rules.promql_ast import parse as parse_promql
 from opsctl.rules.promql_ast import walk
 from opsctl.rules.versions import PromVersion, function_problem, selector_problems
 from opsctl.yamlutil import DEFAULT_LIMITS, Limits, PosDict, PosList, go_yaml_tag, loads_documents, read_text
@@ -275,7 +274,7 @@ class _Reader:
             self.problem("promql-syntax", "field 'expr' must be set in rule", expr_loc, **ctx)
         else:
             try:
-                rule.ast = promql_parser.parse(expr)
+                rule.ast = parse_promql(expr)
             except (ValueError, RuntimeError, OverflowError) as exc:
                 self.problem("promql-syntax", f"could not parse expression: {exc}", expr_loc, **ctx)
             else:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import promql_parser as pp
 
@@ -40,8 +42,98 @@ def func_name(node: Any) -> str | None:
     return node.func.name if isinstance(node, pp.Call) else None
 
 
-def matchers(vs: pp.VectorSelector) -> list[Any]:
-    return list(vs.matchers.matchers)
+class Matcher(NamedTuple):
+    """A label matcher as written: op is "Equal", "NotEqual", "Re" or "NotRe"."""
+
+    name: str
+    op: str
+    value: str
+
+
+def matchers(vs: pp.VectorSelector) -> list[Matcher]:
+    """The matchers of a selector, with the regex matchers `parse()` stood in for restored."""
+    out = []
+    for m in vs.matchers.matchers:
+        value = m.value
+        original = _ORIGINALS.get(value) if value.startswith(_MARKER) else None
+        out.append(Matcher(m.name, *original) if original else Matcher(m.name, op_name(m.op), value))
+    return out
+
+
+# -- parsing ----------------------------------------------------------------------------------------------
+# promql_parser compiles every regex matcher it parses (Rust regex, ~35 us each: most of the parse time of
+# a typical rule). Rule files repeat a few regexes (`code=~"5.."`) thousands of times, so parse() compiles
+# each distinct regex once: a named selector's `label=~"re"` / `label!~"re"` is parsed as `label="<marker>"`
+# / `label!="<marker>"` and `matchers()` gives back the regex. Unnamed selectors (where regexes decide
+# whether the selector may match everything) and __name__ matchers are parsed as written; so is any
+# expression whose rewritten form does not parse, so error messages are promql_parser's own.
+_MARKER = f"opsctl-regex-{secrets.token_hex(8)}-"
+_ORIGINALS: dict[str, tuple[str, str]] = {}  # marker -> (op, regex)
+_REGEX_VALUES: dict[str, str | None] = {}  # regex string literal as written -> its value (None: invalid regex)
+_TOKEN = re.compile(
+    r"""(?P<space>\s+)|(?P<comment>\#[^\n]*)|(?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`)"""
+    r"|(?P<ident>[A-Za-z_:][A-Za-z0-9_:]*)|(?P<op>=~|!~)|(?P<other>.)",
+    re.S,
+)
+_NOT_METRIC_NAMES = {
+    "and", "or", "unless", "atan2", "bool", "by", "without", "on", "ignoring", "group_left", "group_right",
+    "offset", "start", "end", "step", "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count",
+    "count_values", "bottomk", "topk", "quantile", "limitk", "limit_ratio", "inf", "nan",
+}
+
+
+def parse(expr: str) -> Any:
+    """promql_parser.parse(expr), compiling each distinct regex matcher once per process (see above)."""
+    rewritten = _without_regexes(expr) if "~" in expr else None
+    if rewritten is not None:
+        try:
+            return pp.parse(rewritten)
+        except (ValueError, RuntimeError, OverflowError):
+            pass  # parse the original below: its own error, or (should the rewrite be wrong) its own AST
+    return pp.parse(expr)
+
+
+def _regex_value(literal: str) -> str | None:
+    if literal not in _REGEX_VALUES:
+        try:
+            node: Any = pp.parse(f"x{{a=~{literal}}}")
+            _REGEX_VALUES[literal] = node.matchers.matchers[0].value
+        except (ValueError, RuntimeError, OverflowError):
+            _REGEX_VALUES[literal] = None
+    return _REGEX_VALUES[literal]
+
+
+def _without_regexes(expr: str) -> str | None:
+    """expr with the regex matchers of named selectors replaced by equality matchers on markers; None
+    when there is nothing to replace or a regex is invalid (the original parse reports it)."""
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(expr)]
+    significant = [i for i, (kind, _) in enumerate(tokens) if kind not in ("space", "comment")]
+    out = [text for _, text in tokens]
+    replaced = False
+    in_named_selector = False
+    for pos, i in enumerate(significant):
+        kind, text = tokens[i]
+        if kind == "other" and text == "{":
+            prev = tokens[significant[pos - 1]] if pos else None
+            in_named_selector = prev is not None and prev[0] == "ident" and prev[1].lower() not in _NOT_METRIC_NAMES
+        elif kind == "other" and text == "}":
+            in_named_selector = False
+        elif kind == "op" and in_named_selector and 0 < pos < len(significant) - 1:
+            label = tokens[significant[pos - 1]]
+            literal_index = significant[pos + 1]
+            literal = tokens[literal_index]
+            if label[0] != "ident" or label[1] == "__name__" or literal[0] != "string" \
+                    or any(tokens[j][0] != "space" for j in range(i + 1, literal_index)):
+                continue
+            value = _regex_value(literal[1])
+            if value is None:
+                return None
+            marker = f"{_MARKER}{len(_ORIGINALS)}"
+            _ORIGINALS[marker] = ("Re" if text == "=~" else "NotRe", value)
+            out[i] = "=" if text == "=~" else "!="
+            out[literal_index] = f'"{marker}"'
+            replaced = True
+    return "".join(out) if replaced else None
 
 
 def op_name(op: Any) -> str:
@@ -115,7 +207,7 @@ def output_labels(node: Any) -> LabelSet:
             labels: set[str] = set()
             for n, _ in walk(node):
                 if isinstance(n, pp.VectorSelector):
-                    labels |= {m.name for m in n.matchers.matchers if op_name(m.op) == "Equal"}
+                    labels |= {m.name for m in matchers(n) if m.op == "Equal"}
             return LabelSet(True, frozenset(labels - {"__name__"}))
         if name == "label_replace" and len(node.args) >= 2 and isinstance(node.args[1], pp.StringLiteral):
             return output_labels(node.args[0]).add({node.args[1].val})

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from opsctl.rules.promql_ast import Matcher, matchers
+
 # function -> first version that knows it (only functions newer than 2.37 are listed)
 FUNCTION_SINCE: dict[str, tuple[int, int]] = {
     "histogram_count": (2, 40),
@@ -110,13 +112,13 @@ def selector_problems(nodes: list[tuple[Any, tuple[Any, ...]]]) -> Iterator[str]
             except (ValueError, OverflowError):
                 yield "timestamp out of bounds for @ modifier"
         if isinstance(node, pp.VectorSelector) and not node.name:
-            ms = list(node.matchers.matchers)
+            ms = matchers(node)
             if not any(_matcher_rejects_empty(m) for m in ms):
                 yield "vector selector must contain at least one non-empty matcher"
 
 
-def _matcher_rejects_empty(m: Any) -> bool:
-    op = str(m.op).split(".")[-1]
+def _matcher_rejects_empty(m: Matcher) -> bool:
+    op = m.op
     if op == "Equal":
         return m.value != ""
     if op == "NotEqual":

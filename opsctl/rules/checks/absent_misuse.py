@@ -6,7 +6,7 @@ import promql_parser as pp
 
 from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
 from opsctl.rules.model import Rule, RuleGroup, Severity
-from opsctl.rules.promql_ast import walk
+from opsctl.rules.promql_ast import matchers, walk
 
 COMPARISONS = {"==", "!=", ">", "<", ">=", "<="}
 
@@ -26,8 +26,8 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
             continue
         for inner, _ in walk(node.args[0] if node.args else node):
             if isinstance(inner, pp.VectorSelector):
-                loose = [m for m in inner.matchers.matchers
-                         if m.name != "__name__" and str(m.op).split(".")[-1] in ("Re", "NotRe", "NotEqual")]
+                loose = [m for m in matchers(inner)
+                         if m.name != "__name__" and m.op in ("Re", "NotRe", "NotEqual")]
                 if loose:
                     m = loose[0]
                     yield rule_issue(

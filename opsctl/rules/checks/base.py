@@ -12,7 +12,7 @@ import promql_parser as pp
 
 from opsctl.rules.config import RulesConfig
 from opsctl.rules.model import Rule, RuleFile, RuleGroup, Severity
-from opsctl.rules.promql_ast import walk
+from opsctl.rules.promql_ast import matchers, walk
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ def selector_name(vs: Any) -> str | None:
     """The metric name a selector selects, from `name{}` or `{__name__="name"}`."""
     if vs.name:
         return str(vs.name)
-    for m in vs.matchers.matchers:
-        if m.name == "__name__" and str(m.op).endswith("Equal") and "Not" not in str(m.op):
+    for m in matchers(vs):
+        if m.name == "__name__" and m.op == "Equal":
             return str(m.value)
     return None
 

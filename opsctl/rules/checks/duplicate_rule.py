@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import promql_parser as pp
+
 from opsctl.rules.checks.base import CheckInfo, Context, Issue
 from opsctl.rules.model import Rule, Severity
 
@@ -21,6 +23,16 @@ def _key(rule: Rule) -> tuple[str, str, tuple[tuple[str, str], ...]]:
     return (rule.kind, rule.name, tuple(sorted(rule.labels.items())))
 
 
+def _same_expression(a: str, b: str) -> bool:
+    """Same text, or the same expression once parsed and printed (spacing, quoting, comments aside)."""
+    if a == b:
+        return True
+    try:
+        return str(pp.parse(a)) == str(pp.parse(b))
+    except (ValueError, RuntimeError, OverflowError):
+        return False
+
+
 def check_files(ctx: Context) -> Iterator[Issue]:
     seen: dict[tuple[str, str, tuple[tuple[str, str], ...]], Rule] = {}
     for rf in ctx.files:
@@ -33,8 +45,7 @@ def check_files(ctx: Context) -> Iterator[Issue]:
                 seen[key] = rule
                 continue
             where = f"{first.file}:{first.line}" if first.file != rule.file else f"line {first.line}"
-            same = str(first.ast) == str(rule.ast) if first.ast is not None and rule.ast is not None \
-                else first.expr == rule.expr
+            same = _same_expression(first.expr, rule.expr)
             what = "recording rule" if rule.kind == "record" else "alert"
             detail = "with the same expression" if same else "with a different expression"
             yield Issue(f"{what} {rule.name} with the same labels is already defined at {where}, {detail}",

@@ -6,6 +6,7 @@ import promql_parser as pp
 
 from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue, selector_name
 from opsctl.rules.model import Rule, RuleGroup, Severity
+from opsctl.rules.promql_ast import matchers
 
 QUANTILE_FUNCS = {"histogram_quantile", "histogram_fraction"}
 COMPARISONS = {"==", "!=", ">", "<", ">=", "<="}
@@ -37,7 +38,7 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
         name = selector_name(node)
         if not name or not name.endswith("_bucket"):
             continue
-        if any(m.name == "le" for m in node.matchers.matchers):
+        if any(m.name == "le" for m in matchers(node)):
             continue
         if any(isinstance(a, pp.Call) and a.func.name in QUANTILE_FUNCS for a in anc):
             continue

@@ -8,6 +8,7 @@ import promql_parser as pp
 
 from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
 from opsctl.rules.model import Rule, RuleGroup, Severity
+from opsctl.rules.promql_ast import matchers
 
 _META = set(".^$*+?()[]{}|\\")
 
@@ -30,8 +31,8 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
     for node, _ in ctx.nodes(rule):
         if not isinstance(node, pp.VectorSelector):
             continue
-        for m in node.matchers.matchers:
-            op = str(m.op).split(".")[-1]
+        for m in matchers(node):
+            op = m.op
             if op not in ("Re", "NotRe"):
                 continue
             sym = "=~" if op == "Re" else "!~"

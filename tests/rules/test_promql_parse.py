@@ -1,0 +1,112 @@
+"""opsctl.rules.promql_ast.parse (regex matchers compiled once per distinct regex) against plain
+promql_parser.parse: same verdict, same error text, and the same expression once `matchers()` restores the
+regex matchers it stood in for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import promql_parser as pp
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from opsctl.rules.promql_ast import Matcher, _without_regexes, matchers, op_name, parse, walk
+from tests.conftest import ROOT
+
+
+def dump(ast: Any, restored: bool) -> list[tuple[Any, ...]]:
+    """Everything about an AST except printed subtrees (those would show the stand-in matchers)."""
+    out: list[tuple[Any, ...]] = []
+    for node, anc in walk(ast):
+        kind = type(node).__name__
+        if isinstance(node, pp.VectorSelector):
+            ms = matchers(node) if restored else [Matcher(m.name, op_name(m.op), m.value)
+                                                  for m in node.matchers.matchers]
+            out.append((len(anc), kind, node.name, tuple(ms), str(node.offset), str(node.at)))
+        elif isinstance(node, pp.Call):
+            out.append((len(anc), kind, node.func.name))
+        elif isinstance(node, (pp.BinaryExpr, pp.AggregateExpr)):
+            out.append((len(anc), kind, str(node.op), str(node.modifier)))
+        elif isinstance(node, (pp.NumberLiteral, pp.StringLiteral)):
+            out.append((len(anc), kind, repr(node.val)))
+        elif isinstance(node, pp.MatrixSelector):
+            out.append((len(anc), kind, str(node.range)))
+        elif isinstance(node, pp.SubqueryExpr):
+            out.append((len(anc), kind, str(node.range), str(node.step), str(node.offset)))
+        else:
+            out.append((len(anc), kind))
+    return out
+
+
+def outcome(fn: Any, expr: str, restored: bool) -> tuple[str, Any]:
+    try:
+        ast = fn(expr)
+    except (ValueError, RuntimeError, OverflowError) as exc:
+        return "error", str(exc)
+    return "ok", dump(ast, restored)
+
+
+def assert_same(expr: str) -> None:
+    assert outcome(parse, expr, True) == outcome(pp.parse, expr, False), expr
+
+
+PIECES = [
+    "foo", "http_requests_total", "job:req:rate5m", "{", "}", "[5m]", "(", ")", ",", " ", "\n", "# c\n",
+    'code=~"5.."', 'code!~"5.."', 'job=~"a|b"', 'job=~".*"', 'job!~".*"', 'x=~""', 'x=~"("', "x=~'y'",
+    "x=~`a|b`", 'x=~"\\\\d+"', 'x=~"a\\"b"', 'x=~"=~"', 'x="=~"', 'x!="y"', 'x="y"', '__name__=~"foo.*"',
+    '"quoted"=~"q"', "x =~ \"spaced\"", "x=~ # c\n\"commented\"", " or ", "sum", "by (job)", "rate", " > ",
+    " bool ", " and ", "offset 5m", "@ 100", "1", "0.5", '"str"', "label_replace", "absent", "without",
+    "=~", "!~", '"', "'", "`", "{x=~\"y\"}", "x=~\"y\", z!~\"w\"", "unless", "on(job)", "group_left",
+]
+soup = st.lists(st.sampled_from(PIECES), max_size=14).map("".join)
+TEMPLATES = [
+    "{m}{{{a}}}", "rate({m}{{{a}}}[5m])", "sum by (job) (rate({m}{{{a}}}[5m])) / 2",
+    "{m}{{{a}, {b}}} > bool {m}", "absent({m}{{{a}}})", "{m}{{{a}}} and on(job) {m}{{{b}}}",
+    "label_replace({m}{{{a}}}, \"x\", \"$1\", \"y\", \"(.*)\")", "{{{a}}}", "{m} > bool {{{a}}}",
+    "{m}{{{a} or {b}}}", "count_values(\"v\", {m}{{{a}}})", "{m}{{{a}}} # {b}\n",
+]
+MATCHERS = [p for p in PIECES if "=" in p] + ["le=~\"0.5|1\"", 'a=~"[a-z]+"', 'a!~"(x|y)"', 'a=~"x{2}"']
+structured = st.builds(lambda t, m, a, b: t.format(m=m, a=a, b=b), st.sampled_from(TEMPLATES),
+                       st.sampled_from(["foo", "up", "sum", "bool", "rate", "inf", "x_bucket"]),
+                       st.sampled_from(MATCHERS), st.sampled_from(MATCHERS))
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(structured | soup | st.text(max_size=40))
+def test_same_as_promql_parser(expr: str) -> None:
+    assert_same(expr)
+
+
+def test_regex_matchers_of_named_selectors_are_stood_in_for() -> None:
+    expr = 'sum(rate(http_requests_total{code=~"5..", job!~"a|b", env="prod"}[5m]))'
+    assert _without_regexes(expr) is not None
+    assert_same(expr)
+    selector = next(n for n, _ in walk(parse(expr)) if isinstance(n, pp.VectorSelector))
+    assert [m for m in matchers(selector) if m.name != "__name__"] == [
+        Matcher("code", "Re", "5.."), Matcher("job", "NotRe", "a|b"), Matcher("env", "Equal", "prod")]
+    for kept in ['{code=~"5.."}', 'up > bool {code=~".*"}', 'up{__name__=~"u.*"}', 'up{code=~"("}',
+                 'up{code=~ # c\n "5.."}', 'up{"code"=~"5.."}']:
+        assert _without_regexes(kept) is None, kept
+        assert_same(kept)
+
+
+def test_every_shipped_and_fixture_expression() -> None:
+    exprs: set[str] = set()
+    for path in [*ROOT.joinpath("rulesets").rglob("*.yml"), *ROOT.joinpath("tests").rglob("*.yml"),
+                 *ROOT.joinpath("examples").rglob("*.yml")]:
+        try:
+            doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError):
+            continue
+        groups = doc.get("groups") if isinstance(doc, dict) else None
+        for group in groups if isinstance(groups, list) else []:
+            rules = group.get("rules") if isinstance(group, dict) else None
+            for rule in rules if isinstance(rules, list) else []:
+                if isinstance(rule, dict) and isinstance(rule.get("expr"), str):
+                    exprs.add(rule["expr"])
+    assert len(exprs) > 100
+    assert sum(1 for e in exprs if _without_regexes(e) is not None) >= 5
+    for expr in sorted(exprs):
+        assert_same(expr)
