@@ -79,6 +79,7 @@ _register()
 def run() -> None:
     """Console-script entry point: maps input errors to exit 2 and hides tracebacks unless --debug."""
     debug = "--debug" in sys.argv[1:] or os.environ.get("OPSCTL_DEBUG") == "1"
+    FAST_EXIT["standalone"] = True
     try:
         app(standalone_mode=True)
     except InputError as exc:

@@ -19,11 +19,17 @@ EXIT_INPUT = 2
 # spools): the entry point then leaves with os._exit after flushing output instead of freeing every object
 # one by one (a quarter of a second after linting 10,000 rules). Only the console-script entry point acts
 # on it, so in-process callers (tests, CliRunner) are unaffected.
-FAST_EXIT = {"ok": False}
+FAST_EXIT = {"ok": False, "standalone": False}
 
 
 def allow_fast_exit() -> None:
     FAST_EXIT["ok"] = True
+
+
+def standalone() -> bool:
+    """True in the `opsctl` process itself (console script or `python -m opsctl`), not when the Typer app is
+    called in-process (tests): process-wide shortcuts (no cyclic GC, os._exit) are only for the former."""
+    return FAST_EXIT["standalone"]
 
 JSON_SCHEMA_VERSION = 1
 

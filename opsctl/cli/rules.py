@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.markdown import Markdown
 from rich.table import Table
 
 from opsctl.cli.output import (
@@ -18,6 +18,7 @@ from opsctl.cli.output import (
     allow_fast_exit,
     console,
     emit_json,
+    standalone,
 )
 from opsctl.cli.rules_text import render_coverage, render_validation
 from opsctl.errors import InputError
@@ -96,6 +97,10 @@ def validate_cmd(
         from opsctl.rules.gitdiff import changed_lines
 
         only = changed_lines(changed_since, files)
+    if standalone():
+        # A one-shot process: the cyclic collector would only rescan the rules' millions of objects (which
+        # hold no cycles) after linting; what little cyclic garbage there is goes with the process.
+        gc.disable()
     result: ValidationResult = validate(files, cfg, only_rules=only, jobs=jobs)
     result.skipped = skipped
     allow_fast_exit()
@@ -164,6 +169,8 @@ def explain_cmd(check_id: str = typer.Argument(..., help="Check id, as listed by
           f"\n\n{info.docs}\n\nSilence it for one rule with a comment `# opsctl: disable={info.id}` on or above "
           f"the rule, for a file with `# opsctl: disable-file={info.id}`, or everywhere with `disable: "
           f"[{info.id}]` in the configuration.\n")
+    from rich.markdown import Markdown  # markdown-it is slow to import; only explain needs it
+
     console().print(Markdown(md))
 
 

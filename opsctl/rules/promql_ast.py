@@ -70,10 +70,16 @@ def matchers(vs: pp.VectorSelector) -> list[Matcher]:
 _MARKER = f"opsctl-regex-{secrets.token_hex(8)}-"
 _ORIGINALS: dict[str, tuple[str, str]] = {}  # marker -> (op, regex)
 _REGEX_VALUES: dict[str, str | None] = {}  # regex string literal as written -> its value (None: invalid regex)
-_TOKEN = re.compile(
-    r"""(?P<space>\s+)|(?P<comment>\#[^\n]*)|(?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`)"""
-    r"|(?P<ident>[A-Za-z_:][A-Za-z0-9_:]*)|(?P<op>=~|!~)|(?P<other>.)",
-    re.S,
+_STRING = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`)"""
+# Strings and comments are matched whole, so nothing inside them is taken for a selector; a selector's
+# body may hold strings but no comment. Identifiers start only at a word boundary and quantifiers are
+# possessive: linear time on any input.
+_SELECTOR = re.compile(
+    rf"""{_STRING}|\#[^\n]*+|(?<![A-Za-z0-9_:])(?P<name>[A-Za-z_:][A-Za-z0-9_:]*+)\s*+"""
+    rf"""\{{(?P<body>(?:[^{{}}"'`#]++|{_STRING})*+)\}}"""
+)
+_REGEX_MATCHER = re.compile(
+    rf"{_STRING}|(?<![A-Za-z0-9_])(?P<label>[A-Za-z_][A-Za-z0-9_]*+)\s*+(?P<op>=~|!~)\s*+(?P<literal>{_STRING})"
 )
 _NOT_METRIC_NAMES = {
     "and", "or", "unless", "atan2", "bool", "by", "without", "on", "ignoring", "group_left", "group_right",
@@ -106,34 +112,36 @@ def _regex_value(literal: str) -> str | None:
 def _without_regexes(expr: str) -> str | None:
     """expr with the regex matchers of named selectors replaced by equality matchers on markers; None
     when there is nothing to replace or a regex is invalid (the original parse reports it)."""
-    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(expr)]
-    significant = [i for i, (kind, _) in enumerate(tokens) if kind not in ("space", "comment")]
-    out = [text for _, text in tokens]
-    replaced = False
-    in_named_selector = False
-    for pos, i in enumerate(significant):
-        kind, text = tokens[i]
-        if kind == "other" and text == "{":
-            prev = tokens[significant[pos - 1]] if pos else None
-            in_named_selector = prev is not None and prev[0] == "ident" and prev[1].lower() not in _NOT_METRIC_NAMES
-        elif kind == "other" and text == "}":
-            in_named_selector = False
-        elif kind == "op" and in_named_selector and 0 < pos < len(significant) - 1:
-            label = tokens[significant[pos - 1]]
-            literal_index = significant[pos + 1]
-            literal = tokens[literal_index]
-            if label[0] != "ident" or label[1] == "__name__" or literal[0] != "string" \
-                    or any(tokens[j][0] != "space" for j in range(i + 1, literal_index)):
-                continue
-            value = _regex_value(literal[1])
-            if value is None:
-                return None
-            marker = f"{_MARKER}{len(_ORIGINALS)}"
-            _ORIGINALS[marker] = ("Re" if text == "=~" else "NotRe", value)
-            out[i] = "=" if text == "=~" else "!="
-            out[literal_index] = f'"{marker}"'
-            replaced = True
-    return "".join(out) if replaced else None
+    replaced = 0
+
+    def matcher(m: re.Match[str]) -> str:
+        nonlocal replaced
+        op = m.group("op")
+        if op is None or m.group("label") == "__name__":
+            return m.group()
+        value = _regex_value(m.group("literal"))
+        if value is None:
+            raise _InvalidRegex
+        marker = f"{_MARKER}{len(_ORIGINALS)}"
+        _ORIGINALS[marker] = ("Re" if op == "=~" else "NotRe", value)
+        replaced += 1
+        return f'{m.group("label")}{"=" if op == "=~" else "!="}"{marker}"'
+
+    def selector(m: re.Match[str]) -> str:
+        name = m.group("name")
+        if name is None or name.lower() in _NOT_METRIC_NAMES or "~" not in m.group("body"):
+            return m.group()
+        return f'{m.string[m.start():m.start("body")]}{_REGEX_MATCHER.sub(matcher, m.group("body"))}}}'
+
+    try:
+        out = _SELECTOR.sub(selector, expr)
+    except _InvalidRegex:
+        return None
+    return out if replaced else None
+
+
+class _InvalidRegex(Exception):
+    pass
 
 
 def op_name(op: Any) -> str:
