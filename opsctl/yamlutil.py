@@ -267,8 +267,11 @@ def paused_gc() -> Iterator[None]:
         gc.enable()
 
 
-def loads_documents(text: str | bytes, filename: str = "<input>", limits: Limits = DEFAULT_LIMITS) -> list[Any]:
-    """Parse every document of a YAML stream. Empty documents come back as None."""
+def loads_documents(text: str | bytes, filename: str = "<input>", limits: Limits = DEFAULT_LIMITS,
+                   stats: dict[str, int] | None = None) -> list[Any]:
+    """Parse every document of a YAML stream. Empty documents come back as None.
+
+    `stats`, if given, receives {"nodes": N}: the nodes counted against `limits.max_nodes`."""
     if isinstance(text, bytes):
         if len(text) > limits.max_bytes:
             raise InputError(f"file too large ({len(text)} bytes, limit {limits.max_bytes})", filename)
@@ -298,6 +301,8 @@ def loads_documents(text: str | bytes, filename: str = "<input>", limits: Limits
         raise InputError("invalid YAML: nesting too deep", filename) from None
     finally:
         loader.dispose()
+        if stats is not None:
+            stats["nodes"] = builder.nodes
     return docs
 
 

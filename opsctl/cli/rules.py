@@ -77,8 +77,8 @@ def validate_cmd(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Text: show only findings that fail the run."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes for large inputs (0: one per "
-                             "CPU, 1: none). Workers start only from 1,000 rules per worker; findings are "
-                             "the same either way."),
+                             "CPU, 1: none). Workers start from 256 KiB of rule files per worker; large "
+                             "files are cut between groups. Findings are the same either way."),
 ) -> None:
     """Lint rule files: promtool's errors plus best-practice checks. Exit 0 clean, 1 findings, 2 bad input."""
     from opsctl.rules.reporters import REPORTERS

@@ -46,22 +46,13 @@ class LoadOptions:
     limits: Limits = DEFAULT_LIMITS
 
 
-@dataclass
-class PendingGroup:
-    """A group whose header was read but whose rules were not (yet): see `read_rule_file_deferred`."""
-
-    group: RuleGroup
-    rules: PosList | None
-
-
 class _Reader:
-    def __init__(self, path: str, text: str, options: LoadOptions, defer_rules: bool = False) -> None:
+    def __init__(self, path: str, text: str, options: LoadOptions) -> None:
         self.path = path
         self.text = text
         self.options = options
         self.result = RuleFile(path=path)
-        self.defer_rules = defer_rules
-        self.pending: list[PendingGroup] = []
+        self.stats: dict[str, int] = {}
 
     # -- findings -------------------------------------------------------------------------------
     def problem(self, check: str, message: str, loc: tuple[int, int], *, group: str | None = None,
@@ -122,7 +113,7 @@ class _Reader:
     # -- structure --------------------------------------------------------------------------------
     def read(self) -> RuleFile:
         try:
-            docs = loads_documents(self.text, self.path, self.options.limits)
+            docs = loads_documents(self.text, self.path, self.options.limits, stats=self.stats)
         except InputError as exc:
             self.result.unreadable = True
             self.problem("yaml", exc.message, (exc.line, exc.column))
@@ -211,10 +202,7 @@ class _Reader:
                          g.value_loc("rules"), group=name)
             rules = None
         self.result.groups.append(group)
-        if self.defer_rules:
-            self.pending.append(PendingGroup(group, rules))
-        else:
-            self.read_rules(group, rules)
+        self.read_rules(group, rules)
 
     def read_rules(self, group: RuleGroup, rules: PosList | None) -> None:
         """Read a group's rules (after its header): each rule, its problems, its inline disables."""
@@ -316,22 +304,8 @@ class _Reader:
 
     # -- inline disables --------------------------------------------------------------------------
     def scan_inline_comments(self) -> None:
-        self.comment_disables: list[tuple[int, set[str]]] = []
-        first_content = 0
-        for lineno, line in enumerate(self.text.splitlines(), start=1):
-            stripped = line.strip()
-            if not first_content and stripped and not stripped.startswith("#") and stripped != "---":
-                first_content = lineno
-            if "opsctl:" not in line:
-                continue
-            m = INLINE_RE.search(line)
-            if not m:
-                continue
-            ids = {x.strip() for x in m.group(2).replace(" ", ",").split(",") if x.strip()}
-            if m.group(1) == "disable-file" or not first_content:
-                self.result.file_disabled |= ids
-            else:
-                self.comment_disables.append((lineno, ids))
+        file_ids, self.comment_disables = inline_disables(self.text)
+        self.result.file_disabled |= file_ids
 
     def assign_disables(self, rules: list[Rule]) -> None:
         """A disable comment belongs to the rule starting on the next line, else to the rule around it."""
@@ -344,57 +318,60 @@ class _Reader:
                 owner.disabled |= ids
 
 
+def inline_disables(text: str) -> tuple[set[str], list[tuple[int, set[str]]]]:
+    """`# opsctl: disable-file=...` ids (and `disable=` before the first content line), and the per-line
+    `# opsctl: disable=...` comments as (line, ids)."""
+    file_ids: set[str] = set()
+    per_line: list[tuple[int, set[str]]] = []
+    if "opsctl:" not in text:
+        return file_ids, per_line
+    first_content = 0
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not first_content and stripped and not stripped.startswith("#") and stripped != "---":
+            first_content = lineno
+        if "opsctl:" not in line:
+            continue
+        m = INLINE_RE.search(line)
+        if not m:
+            continue
+        ids = {x.strip() for x in m.group(2).replace(" ", ",").split(",") if x.strip()}
+        if m.group(1) == "disable-file" or not first_content:
+            file_ids |= ids
+        else:
+            per_line.append((lineno, ids))
+    return file_ids, per_line
+
+
 def _doc_loc(doc: Any) -> tuple[int, int]:
     return getattr(doc, "loc", (1, 1))
 
 
-def parse_rule_text(text: str, path: str = "<input>", options: LoadOptions | None = None) -> RuleFile:
-    return _Reader(path, text, options or LoadOptions()).read()
+def parse_rule_text(text: str, path: str = "<input>", options: LoadOptions | None = None,
+                    stats: dict[str, int] | None = None) -> RuleFile:
+    """Read rule-file text. `stats`, if given, receives {"yaml_nodes": N}: the nodes counted against
+    the YAML node limit."""
+    reader = _Reader(path, text, options or LoadOptions())
+    result = reader.read()
+    if stats is not None:
+        stats["yaml_nodes"] = reader.stats.get("nodes", 0)
+    return result
 
 
 def parse_rule_file(path: str | Path, options: LoadOptions | None = None) -> RuleFile:
     """Read a rule file; structural problems are findings on the result, never exceptions."""
-    return _file_reader(path, options or LoadOptions(), defer_rules=False).result
-
-
-class DeferredRuleFile:
-    """A rule file read up to its group headers; `read_group_rules(i)` reads the rules of group i.
-
-    Lets a caller spread the expensive part (rules: PromQL parsing, templates) over worker processes.
-    Problems found while reading group i's rules are appended to `result.problems`; reading every group
-    once, in any order, gives the same groups, rules and problems as `parse_rule_file` (up to order).
-    """
-
-    def __init__(self, reader: _Reader) -> None:
-        self._reader = reader
-        self.result = reader.result
-        self.pending = reader.pending
-
-    def rule_count(self, index: int) -> int:
-        rules = self.pending[index].rules
-        return len(rules) if rules else 0
-
-    def read_group_rules(self, index: int) -> RuleGroup:
-        pending = self.pending[index]
-        self._reader.read_rules(pending.group, pending.rules)
-        return pending.group
-
-
-def read_rule_file_deferred(path: str | Path, options: LoadOptions | None = None) -> DeferredRuleFile:
-    return DeferredRuleFile(_file_reader(path, options or LoadOptions(), defer_rules=True))
-
-
-def _file_reader(path: str | Path, opts: LoadOptions, defer_rules: bool) -> _Reader:
+    opts = options or LoadOptions()
     try:
         text = read_text(path, opts.limits)
     except InputError as exc:
-        reader = _Reader(str(path), "", opts)
-        reader.result.unreadable = True
-        reader.result.problems.append(Finding("yaml", Severity.error, exc.message, str(path), exc.line, exc.column))
-        return reader
-    reader = _Reader(str(path), text, opts, defer_rules)
-    reader.read()
-    return reader
+        return unreadable_file(str(path), exc)
+    return parse_rule_text(text, str(path), opts)
+
+
+def unreadable_file(path: str, exc: InputError) -> RuleFile:
+    rf = RuleFile(path=path, unreadable=True)
+    rf.problems.append(Finding("yaml", Severity.error, exc.message, path, exc.line, exc.column))
+    return rf
 
 
 def load_rule_file(path: str | Path, options: LoadOptions | None = None) -> RuleFile:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
@@ -14,9 +15,10 @@ from opsctl.parallel import can_fork, map_forked, split_balanced, usable_cpus
 from opsctl.rules.checks import MODULES, REGISTRY
 from opsctl.rules.checks.base import Context, Issue
 from opsctl.rules.config import RulesConfig
-from opsctl.rules.loader import LoadOptions, parse_rule_file, read_rule_file_deferred
+from opsctl.rules.loader import LoadOptions, inline_disables, parse_rule_file, parse_rule_text
 from opsctl.rules.model import Finding, Rule, RuleFile, RuleGroup, Severity
-from opsctl.yamlutil import paused_gc
+from opsctl.rules.split import Part, split_groups
+from opsctl.yamlutil import paused_gc, read_text
 
 RULE_SUFFIXES = (".yml", ".yaml")
 _UNITTEST_RE = re.compile(r"^(tests|rule_files|evaluation_interval)\s*:", re.M)
@@ -113,8 +115,9 @@ def _finding(check: str, issue: Issue, file: str, config: RulesConfig, group: st
                    group=rule.group if rule else group, rule=rule.name if rule else None)
 
 
-# Below this many rules a lint is over before worker processes would pay for themselves.
-PARALLEL_MIN_RULES_PER_JOB = 1000
+# Below this much rule-file text per process, a lint is over before worker processes pay for themselves
+# (256 KiB is about 700 rules).
+PARALLEL_MIN_BYTES_PER_JOB = 256 * 1024
 
 
 def default_jobs() -> int:
@@ -131,75 +134,163 @@ def validate(
 ) -> ValidationResult:
     """Lint rule files. `only_rules` (file -> changed line numbers) limits findings to rules touching them.
 
-    `jobs` > 1 (0: one per CPU) reads and checks rules in that many processes when there are enough rules
-    (at least PARALLEL_MIN_RULES_PER_JOB per process); the findings are the same as with jobs=1, but
-    rules handled by a worker come back without `ast`/`nodes` (parse `rule.expr` again if needed).
+    `jobs` > 1 (0: one per CPU) spreads the work over that many processes when there is enough of it
+    (PARALLEL_MIN_BYTES_PER_JOB per process): files are shared out, and large plain rule files are cut
+    between groups (opsctl.rules.split). The result is the same as with jobs=1, except that rules read
+    by a worker come back without `ast`/`nodes` (parse `rule.expr` again if needed).
     """
     options = LoadOptions(prometheus_version=config.prometheus_version)
     jobs = default_jobs() if jobs <= 0 else jobs
     with paused_gc():
-        if jobs == 1 or not can_fork():
-            files = [parse_rule_file(p, options) for p in paths]
-            return check_files(files, config, only_rules=only_rules)
-        deferred = [read_rule_file_deferred(p, options) for p in paths]
-        files = [d.result for d in deferred]
-        checker = _RuleChecker(config, files)
-        tasks = [(fi, gi) for fi, d in enumerate(deferred) for gi in range(len(d.pending))]
-        weights = [deferred[fi].rule_count(gi) for fi, gi in tasks]
-        jobs = min(jobs, max(1, sum(weights) // PARALLEL_MIN_RULES_PER_JOB))
-
-        def work(chunk: range) -> list[_GroupOutcome]:
-            out = []
-            for t in chunk:
-                fi, gi = tasks[t]
-                d = deferred[fi]
-                before = len(d.result.problems)
-                group = d.read_group_rules(gi)
-                out.append(_GroupOutcome(fi, gi, group.rules, d.result.problems[before:],
-                                         checker.group(d.result, group)))
-            return out
-
-        outcomes = map_forked(work, split_balanced(weights, jobs), before_send=_portable)
-        rule_findings: list[Finding] = []
-        for i, chunk_outcomes in enumerate(outcomes):
-            for o in chunk_outcomes:
-                if i > 0:  # computed in a worker: bring its rules and problems into this process's files
-                    deferred[o.file].pending[o.group].group.rules = o.rule_objects()
-                    files[o.file].problems.extend(o.problems)
-                rule_findings.extend(o.findings)
-        return _finish(files, config, checker, rule_findings, only_rules)
+        if jobs > 1 and can_fork():
+            result = _validate_parallel(paths, config, options, jobs, only_rules)
+            if result is not None:
+                return result
+        files = [parse_rule_file(p, options) for p in paths]
+        return check_files(files, config, only_rules=only_rules)
 
 
 @dataclass
-class _GroupOutcome:
-    file: int
-    group: int
-    rules: list[Rule] | list[tuple[Any, ...]]  # tuples (_RULE_FIELDS) on the way back from a worker
-    problems: list[Finding]
-    findings: list[Finding]
+class _Unit:
+    """A whole file (part None: read it from disk) or one part of a file cut by split_groups."""
 
-    def rule_objects(self) -> list[Rule]:
-        out = []
-        for r in self.rules:
-            if isinstance(r, Rule):
-                out.append(r)
-                continue
-            rule = Rule.__new__(Rule)
-            rule.__dict__.update(zip(_RULE_FIELDS, r, strict=True))
-            rule.ast, rule.nodes = None, []
-            out.append(rule)
-        return out
+    file: int
+    weight: int
+    part: Part | None = None
+    first_part: bool = True
+    file_disabled: frozenset[str] = frozenset()
+
+
+@dataclass
+class _Outcome:
+    file: int
+    ok: bool  # False: a part whose cut could not be confirmed, or with a YAML error: read the file whole
+    result: RuleFile | None = None
+    findings: list[Finding] = field(default_factory=list)
+    yaml_nodes: int = 0
+
+
+def _validate_parallel(paths: Sequence[str | Path], config: RulesConfig, options: LoadOptions, jobs: int,
+                       only_rules: dict[str, set[int]] | None) -> ValidationResult | None:
+    sizes = []
+    for p in paths:
+        try:
+            sizes.append(os.path.getsize(p))
+        except OSError:
+            sizes.append(0)
+    total = sum(sizes)
+    jobs = min(jobs, total // PARALLEL_MIN_BYTES_PER_JOB)
+    if jobs < 2:
+        return None
+    units: list[_Unit] = []
+    for fi, (p, size) in enumerate(zip(paths, sizes, strict=True)):
+        parts = round(jobs * size / total)
+        split = None
+        if parts >= 2 and size >= 2 * PARALLEL_MIN_BYTES_PER_JOB:
+            try:
+                text = read_text(p, options.limits)
+            except InputError:
+                text = ""
+            split = split_groups(text, parts) if text else None
+            if split:
+                disabled = frozenset(inline_disables(text)[0])
+                units += [_Unit(fi, part.weight, part, k == 0, disabled) for k, part in enumerate(split)]
+        if not split:
+            units.append(_Unit(fi, max(size, 1)))
+    checker = _RuleChecker(config, [])
+
+    def work(chunk: range) -> list[_Outcome]:
+        return [_read_unit(units[i], paths, options, checker) for i in chunk]
+
+    outcomes = [_restore(o) for chunk in map_forked(work, split_balanced([u.weight for u in units], jobs),
+                                                    before_send=_portable) for o in chunk]
+    by_file: dict[int, list[_Outcome]] = {}
+    for o in outcomes:
+        by_file.setdefault(o.file, []).append(o)
+    files: list[RuleFile] = []
+    rule_findings: list[Finding] = []
+    for fi, p in enumerate(paths):
+        pieces = by_file[fi]
+        if all(o.ok and o.result is not None for o in pieces) and \
+                (len(pieces) == 1 or sum(o.yaml_nodes for o in pieces) <= options.limits.max_nodes):
+            files.append(_merge(str(p), [o.result for o in pieces if o.result is not None]))
+            rule_findings += [f for o in pieces for f in o.findings]
+        else:  # confirm nothing from a doubtful cut: read this file whole, here
+            rf = parse_rule_file(p, options)
+            files.append(rf)
+            rule_findings += [f for group in rf.groups for f in checker.group(rf, group)]
+    checker.ctx.files = files
+    return _finish(files, config, checker, rule_findings, only_rules)
+
+
+def _read_unit(unit: _Unit, paths: Sequence[str | Path], options: LoadOptions, checker: _RuleChecker) -> _Outcome:
+    path = paths[unit.file]
+    if unit.part is None:
+        rf = parse_rule_file(path, options)
+        return _Outcome(unit.file, True, rf, [f for group in rf.groups for f in checker.group(rf, group)])
+    part = unit.part
+    stats: dict[str, int] = {}
+    rf = parse_rule_text(part.text, str(path), options, stats=stats)
+    groups = rf.groups
+    if rf.unreadable or not groups or groups[0].line != part.first_line:
+        return _Outcome(unit.file, False)
+    if part.end_line is not None:  # the sentinel: the next part's first group, exactly on its line
+        if groups[-1].line != part.end_line or any(g.line >= part.end_line for g in groups[:-1]):
+            return _Outcome(unit.file, False)
+        groups = groups[:-1]
+    end = part.end_line
+    rf.groups = groups
+    rf.problems = [p for p in rf.problems
+                   if (p.line < part.first_line and unit.first_part)
+                   or (part.first_line <= p.line and (end is None or p.line < end))]
+    rf.file_disabled = set(unit.file_disabled)
+    findings = [f for group in groups for f in checker.group(rf, group)]
+    return _Outcome(unit.file, True, rf, findings, stats.get("yaml_nodes", 0))
+
+
+def _merge(path: str, parts: list[RuleFile]) -> RuleFile:
+    """One file from its parts, with the duplicate group names that only the whole file shows."""
+    if len(parts) == 1:
+        return parts[0]
+    merged = RuleFile(path=path, kind=parts[0].kind, file_disabled=set(parts[0].file_disabled))
+    seen: set[str] = set()
+    for part in parts:
+        merged.problems += part.problems
+        in_part: set[str] = set()
+        for group in part.groups:
+            if group.name and group.name not in in_part and group.name in seen:
+                merged.problems.append(Finding("group-name", Severity.error,
+                                               f'groupname: "{group.name}" is repeated in the same file',
+                                               path, group.line, group.column, group=group.name))
+            in_part.add(group.name)
+        seen |= in_part
+        merged.groups += part.groups
+    return merged
 
 
 _RULE_FIELDS = tuple(f.name for f in fields(Rule) if f.name not in ("ast", "nodes"))
 
 
-def _portable(outcomes: list[_GroupOutcome]) -> list[_GroupOutcome]:
+def _portable(outcomes: list[_Outcome]) -> list[_Outcome]:
     """What leaves a worker: rules as plain tuples (a third of the pickling time of dataclasses), without
-    their promql_parser ASTs, which cannot be pickled."""
+    their promql_parser ASTs, which cannot be pickled. `_restore` turns them back into Rules."""
     for o in outcomes:
-        o.rules = [tuple(getattr(r, n) for n in _RULE_FIELDS) for r in o.rules if isinstance(r, Rule)]
+        for group in o.result.groups if o.result else []:
+            group.rules = [tuple(getattr(r, n) for n in _RULE_FIELDS) for r in group.rules]  # type: ignore[misc]
     return outcomes
+
+
+def _restore(outcome: _Outcome) -> _Outcome:
+    for group in outcome.result.groups if outcome.result else []:
+        rules: list[Any] = group.rules
+        if rules and not isinstance(rules[0], Rule):
+            group.rules = []
+            for values in rules:
+                rule = Rule.__new__(Rule)
+                rule.__dict__.update(zip(_RULE_FIELDS, values, strict=True))
+                rule.ast, rule.nodes = None, []
+                group.rules.append(rule)
+    return outcome
 
 
 class _RuleChecker:

@@ -84,7 +84,7 @@ def _snapshot(result: validate_mod.ValidationResult) -> tuple[list[dict[str, obj
 
 
 def test_workers_find_exactly_what_one_process_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(validate_mod, "PARALLEL_MIN_RULES_PER_JOB", 10)
+    monkeypatch.setattr(validate_mod, "PARALLEL_MIN_BYTES_PER_JOB", 500)
     files = [tmp_path / "a.yml", tmp_path / "b.yml", tmp_path / "c.yml"]
     for i, f in enumerate(files):
         _write(f, 9 + 4 * i)
@@ -100,7 +100,7 @@ def test_workers_find_exactly_what_one_process_finds(tmp_path: Path, monkeypatch
     assert any(parsed) and not all(parsed)
 
 
-def test_few_rules_stay_in_one_process(tmp_path: Path) -> None:
+def test_small_inputs_stay_in_one_process(tmp_path: Path) -> None:
     path = tmp_path / "small.yml"
     _write(path, 6)
     result = validate([path], RulesConfig(runbooks_dir=None), jobs=4)
@@ -109,7 +109,7 @@ def test_few_rules_stay_in_one_process(tmp_path: Path) -> None:
 
 def test_cli_jobs_option_gives_the_same_report(tmp_path: Path) -> None:
     path = tmp_path / "big.yml"
-    _write(path, 600)  # 2,200 rules: two workers with --jobs 2
+    _write(path, 1800)  # 6,600 rules, 650 KB: two workers with --jobs 2
     (tmp_path / ".opsctl.yaml").write_text("rules: {}\n")
     reports = []
     for jobs in ("1", "2"):
@@ -117,4 +117,4 @@ def test_cli_jobs_option_gives_the_same_report(tmp_path: Path) -> None:
         assert proc.returncode == 1, proc.stderr
         reports.append(json.loads(proc.stdout))
     assert reports[0] == reports[1]
-    assert reports[0]["summary"]["rules"] == 2200
+    assert reports[0]["summary"]["rules"] == 6600
