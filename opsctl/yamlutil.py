@@ -231,8 +231,9 @@ class _Builder:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             raise self.fail(f"invalid scalar: {_problem(exc)}", node) from None
-        except (ValueError, OverflowError) as exc:
-            raise self.fail(f"invalid scalar: {exc}", node) from None
+        except Exception as exc:  # PyYAML's constructors fail in odd ways on odd input (`!!float` alone)
+            raise self.fail(f"invalid scalar: cannot decode {node.value!r} as {node.tag.rsplit(':', 1)[-1]} "
+                            f"({type(exc).__name__})", node) from None
 
 
 def _key_text(key: Any) -> str:

@@ -45,18 +45,29 @@ def test_a_failing_worker_has_its_chunk_redone_here(failure: str) -> None:
     assert out == [list(range(1, 11)), list(range(11, 21)), list(range(21, 31))]
 
 
-def test_no_worker_is_left_behind_when_this_process_fails() -> None:
+def test_no_worker_is_left_behind_when_this_process_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     parent = os.getpid()
+    forked: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
 
     def fn(chunk: range) -> int:
         if os.getpid() == parent:
             raise ValueError("parent fails")
         return 1
 
+    monkeypatch.setattr(os, "fork", fork)
     with pytest.raises(ValueError, match="parent fails"):
         map_forked(fn, [range(1), range(1), range(1)])
-    with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)  # every child was reaped
+    assert len(forked) == 2
+    for pid in forked:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # already reaped
 
 
 @given(st.lists(st.integers(min_value=0, max_value=500), max_size=60), st.integers(min_value=1, max_value=10))

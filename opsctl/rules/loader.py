@@ -185,11 +185,16 @@ class _Reader:
         group.query_offset = self.duration(g, "query_offset", group=name)
         limit = g.get("limit")
         if limit is not None:
-            if isinstance(limit, bool) or not isinstance(limit, (int, float)):
-                self.problem("schema", f"field limit: cannot unmarshal {go_yaml_tag(limit)} `{g.text('limit') or ''}` "
+            # Go's yaml.v3 resolves integers beyond int64 as floats, and puts a float into an int field
+            # when it is not above MaxInt64 (truncated; NaN and larger values are errors)
+            too_big = isinstance(limit, (int, float)) and not isinstance(limit, bool) and \
+                (limit != limit or limit > 2.0**63 or (isinstance(limit, int) and limit >= 2**63))
+            if isinstance(limit, bool) or not isinstance(limit, (int, float)) or too_big:
+                tag = "!!float" if too_big else go_yaml_tag(limit)
+                self.problem("schema", f"field limit: cannot unmarshal {tag} `{g.text('limit') or ''}` "
                              "into int", g.value_loc("limit"), group=name)
             else:
-                group.limit = int(limit)
+                group.limit = max(int(limit), -(2**63)) if limit != float("-inf") else -(2**63)
                 if group.limit < 0:
                     self.problem("schema", "limit must not be negative", g.value_loc("limit"), group=name,
                                  severity=Severity.warning)
