@@ -98,7 +98,7 @@ def test_every_shipped_and_fixture_expression() -> None:
                  *ROOT.joinpath("examples").rglob("*.yml")]:
         try:
             doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError):
+        except Exception:  # invalid fixtures are expected; PyYAML fails in several ways
             continue
         groups = doc.get("groups") if isinstance(doc, dict) else None
         for group in groups if isinstance(groups, list) else []:
@@ -110,3 +110,4 @@ def test_every_shipped_and_fixture_expression() -> None:
     assert sum(1 for e in exprs if _without_regexes(e) is not None) >= 5
     for expr in sorted(exprs):
         assert_same(expr)
+
