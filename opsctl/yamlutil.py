@@ -77,15 +77,12 @@ class PosDict(dict[str, Any]):
 
     loc: Loc = (0, 0)
     end: Loc = (0, 0)
-    key_locs: dict[str, Loc]
-    value_locs: dict[str, Loc]
-    scalar_texts: dict[str, str]
+    # key -> (key position, value position, the value's source text when it is a scalar, else None)
+    info: dict[str, tuple[Loc, Loc, str | None]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.key_locs = {}
-        self.value_locs = {}
-        self.scalar_texts = {}
+        self.info = {}
 
     def text(self, key: str) -> str | None:
         """The source text of a scalar value as a Go YAML decoder would put it in a string field.
@@ -93,15 +90,18 @@ class PosDict(dict[str, Any]):
         `yes`, `1.50` or `5` stay as written (PyYAML would make them bool/float/int); null is "".
         Returns None when the key is missing or its value is not a scalar.
         """
-        if key not in self.scalar_texts:
+        info = self.info.get(key)
+        if info is None or info[2] is None:
             return None
-        return "" if self[key] is None else self.scalar_texts[key]
+        return "" if self[key] is None else info[2]
 
     def key_loc(self, key: str) -> Loc:
-        return self.key_locs.get(key, self.loc)
+        info = self.info.get(key)
+        return info[0] if info is not None else self.loc
 
     def value_loc(self, key: str) -> Loc:
-        return self.value_locs.get(key, self.key_loc(key))
+        info = self.info.get(key)
+        return info[1] if info is not None else self.loc
 
 
 class PosList(list[Any]):
@@ -196,7 +196,7 @@ class _Builder:
             mapping.loc = (mark.line + 1, mark.column + 1)
             end = node.end_mark
             mapping.end = (end.line + 1, end.column + 1)
-            key_locs, value_locs, texts = mapping.key_locs, mapping.value_locs, mapping.scalar_texts
+            info = mapping.info
             if node.value and child > self.limits.max_depth:
                 raise self.fail(f"nesting deeper than {self.limits.max_depth} levels", node.value[0][0])
             for key_node, value_node in node.value:
@@ -210,17 +210,15 @@ class _Builder:
                     skey = _key_text(raw_key)
                 if skey in mapping:
                     raise self.fail(f'mapping key "{skey}" already defined', key_node)
+                text = None
                 if type(value_node) is ScalarNode:
                     self.nodes += 1
                     text = value_node.value
                     mapping[skey] = text if value_node.tag == _STR_TAG else self.scalar(value_node)
-                    texts[skey] = text
                 else:
                     mapping[skey] = self.build(value_node, child)
-                m = key_node.start_mark
-                key_locs[skey] = (m.line + 1, m.column + 1)
-                m = value_node.start_mark
-                value_locs[skey] = (m.line + 1, m.column + 1)
+                km, vm = key_node.start_mark, value_node.start_mark
+                info[skey] = ((km.line + 1, km.column + 1), (vm.line + 1, vm.column + 1), text)
             if self.nodes > self.limits.max_nodes:
                 raise self.fail(f"document too large: more than {self.limits.max_nodes} YAML nodes", node)
             return mapping
