@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from opsctl.rules.loader import parse_rule_text
@@ -127,3 +127,33 @@ def test_cli_directory_of_garbage(tmp_path: Path) -> None:
     code, out = _cli_exit(tmp_path)
     assert code == 2
     assert "a.yml" in out and "b.yaml" in out
+
+
+URLISH = st.sampled_from(["http://", "https://", "//", "[", "]", "::1", "#", "?", "/", "runbooks/", "x.md", ":",
+                          "{{ $labels.job }}", "%", "%zz", "mailto:", " ", "host", ".", "..", "\\", "@"])
+url_text = st.builds(lambda a, b: a + b, st.sampled_from(["http://", "https://", "", "runbooks/", "//"]),
+                     st.lists(URLISH, max_size=6).map("".join)) | st.text(max_size=30)
+EXPRS = ['up == 0', 'sum by (job) (rate(x_total{code=~"5.."}[5m])) > 1', 'absent(up{job=~"a|b"})',
+         'x_bucket > 1', 'rate(x[1m])', '{a=~".*"}', 'histogram_quantile(0.9, rate(x_bucket[5m]))']
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(EXPRS) | st.text(max_size=40), url_text, url_text,
+       st.dictionaries(st.text(max_size=8), st.text(max_size=20), max_size=3), st.text(max_size=40))
+@example(EXPRS[0], "http://[::1", "https://[", {}, "s")  # urlsplit raises on these
+def test_every_check_survives_random_rule_content(tmp_path: Path, expr: str, runbook: str, dashboard: str,
+                                                  labels: dict[str, str], summary: str) -> None:
+    from opsctl.rules.config import RulesConfig
+    from opsctl.rules.validate import validate
+
+    doc = {"groups": [{"name": "g", "rules": [{
+        "alert": "A", "expr": expr, "for": "5m", "labels": labels,
+        "annotations": {"summary": summary, "description": summary, "runbook_url": runbook, "dashboard": dashboard},
+    }, {"record": "job:x:sum", "expr": expr, "labels": labels}]}]}
+    path = tmp_path / "r.yml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    config = RulesConfig(runbooks_dir=tmp_path)
+    config.enable |= {"dashboard-link"}
+    result = validate([path], config)
+    assert all(isinstance(f.message, str) and f.message for f in result.findings)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import SplitResult, urlsplit
 
 import promql_parser as pp
 
@@ -97,6 +98,14 @@ def template_label_refs(text: str) -> set[str]:
         for m in _LABEL_REF.finditer(action):
             refs.add(next(g for g in m.groups() if g))
     return refs
+
+
+def split_url(url: str) -> SplitResult | None:
+    """urlsplit(url), or None for what it refuses (`http://[::1`: an unbalanced IPv6 bracket)."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
 
 
 def rule_issue(message: str, rule: Rule, fieldname: str = "expr", severity: Severity | None = None) -> Issue:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult
+from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult, split_url
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 INFO = CheckInfo(
@@ -24,7 +22,7 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
             continue
         if value.strip().startswith("{{"):
             continue  # e.g. {{ $externalURL }}/graph: the scheme and host come from a template
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc or "{{" in parts.netloc:
+        parts = split_url(value.strip())
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or "{{" in parts.netloc:
             yield Issue(f"{name} {value!r} is not an absolute http(s) URL",
                         rule.annotation_locs.get(name, rule.loc("annotations")), rule=rule)

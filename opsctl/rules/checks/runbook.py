@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
-from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult
+from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult, split_url
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 INFO = CheckInfo(
@@ -24,13 +24,18 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9 _-]", "", text.lower()).strip().replace(" ", "-")
 
 
+def _path(url: str) -> str:
+    parts = split_url(url)
+    return parts.path if parts is not None else url.split("#", 1)[0].split("?", 1)[0]
+
+
 def _local_path(url: str, rule: Rule, ctx: Context) -> Path | None:
     base = ctx.config.runbook_base_url
     runbooks = ctx.config.runbooks_dir
     if base and url.startswith(base) and runbooks is not None:
-        return runbooks / unquote(urlsplit(url[len(base):]).path)
+        return runbooks / unquote(_path(url[len(base):]))
     if "://" not in url and not url.startswith(("mailto:", "//")):
-        rel = Path(unquote(urlsplit(url).path))
+        rel = Path(unquote(_path(url)))
         for root in [Path(rule.file).parent, Path.cwd()]:
             candidate = root / rel
             if candidate.exists():
@@ -48,8 +53,8 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
     loc = rule.annotation_locs.get("runbook_url", rule.loc("annotations"))
     path = _local_path(url, rule, ctx)
     if path is None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        parts = split_url(url)
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             yield Issue(f"runbook_url {url!r} is not an absolute http(s) URL", loc, rule=rule)
         return
     text = ctx.file_text(path)
@@ -61,6 +66,7 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
     missing = [s for s in ctx.config.runbook_sections if s.lower() not in lowered]
     if missing:
         yield Issue(f"runbook {path} lacks section(s): {', '.join(missing)}", loc, rule=rule)
-    fragment = urlsplit(url).fragment
+    parts = split_url(url)
+    fragment = parts.fragment if parts is not None else ""
     if fragment and fragment.lower() not in {_slug(h) for h in headings}:
         yield Issue(f"runbook_url {url!r}: no heading #{fragment} in {path}", loc, rule=rule)
