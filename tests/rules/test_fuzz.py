@@ -142,6 +142,7 @@ EXPRS = ['up == 0', 'sum by (job) (rate(x_total{code=~"5.."}[5m])) > 1', 'absent
 @given(st.sampled_from(EXPRS) | st.text(max_size=40), url_text, url_text,
        st.dictionaries(st.text(max_size=8), st.text(max_size=20), max_size=3), st.text(max_size=40))
 @example(EXPRS[0], "http://[::1", "https://[", {}, "s")  # urlsplit raises on these
+@example(EXPRS[0], "0\x00", "", {}, "s")  # a NUL in a runbook path
 def test_every_check_survives_random_rule_content(tmp_path: Path, expr: str, runbook: str, dashboard: str,
                                                   labels: dict[str, str], summary: str) -> None:
     from opsctl.rules.config import RulesConfig

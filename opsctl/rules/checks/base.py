@@ -58,7 +58,7 @@ class Context:
         if key not in self.cache:
             try:
                 self.cache[key] = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+            except (OSError, UnicodeDecodeError, ValueError):  # ValueError: a NUL in the path
                 self.cache[key] = None
         return self.cache[key]
 
