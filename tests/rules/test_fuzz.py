@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from opsctl.rules.loader import parse_rule_text
 from opsctl.rules.model import Severity
 from tests.conftest import run_opsctl
+from tests.rules.test_promql_parse import soup, structured
 
 GOOD = Path(__file__).parent / "fixtures" / "valid" / "basic.yml"
 
@@ -133,13 +134,14 @@ URLISH = st.sampled_from(["http://", "https://", "//", "[", "]", "::1", "#", "?"
                           "{{ $labels.job }}", "%", "%zz", "mailto:", " ", "host", ".", "..", "\\", "@"])
 url_text = st.builds(lambda a, b: a + b, st.sampled_from(["http://", "https://", "", "runbooks/", "//"]),
                      st.lists(URLISH, max_size=6).map("".join)) | st.text(max_size=30)
+promql_soup = structured | soup  # PromQL-shaped text, valid and not (tests/rules/test_promql_parse.py)
 EXPRS = ['up == 0', 'sum by (job) (rate(x_total{code=~"5.."}[5m])) > 1', 'absent(up{job=~"a|b"})',
          'x_bucket > 1', 'rate(x[1m])', '{a=~".*"}', 'histogram_quantile(0.9, rate(x_bucket[5m]))']
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
-@given(st.sampled_from(EXPRS) | st.text(max_size=40), url_text, url_text,
+@given(st.sampled_from(EXPRS) | promql_soup | st.text(max_size=40), url_text, url_text,
        st.dictionaries(st.text(max_size=8), st.text(max_size=20), max_size=3), st.text(max_size=40))
 @example(EXPRS[0], "http://[::1", "https://[", {}, "s")  # urlsplit raises on these
 @example(EXPRS[0], "0\x00", "", {}, "s")  # a NUL in a runbook path
