@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from opsctl.cli.output import EXIT_FINDINGS, EXIT_OK, FORMAT_OPTION, Format, console, emit_json
@@ -148,6 +149,56 @@ def history_cmd(
         for row in rows:
             table.add_row(*[str(get(row) if callable(get) else row[str(get)]) for _, get in cols])
         out.print(table)
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command("spool")
+def spool_cmd(
+    config: Path = CONFIG,
+    state: Path | None = STATE,
+    drop: list[int] = typer.Option([], "--drop", help="Take the spool entry with this id out (repeatable)."),
+    drop_unconfigured: bool = typer.Option(False, "--drop-unconfigured", help="Take out every entry whose "
+                                           "receiver is no longer in the config."),
+    export_to: Path | None = typer.Option(None, "--export", help="Write the entries (with their payloads) to this "
+                                          "new file as JSON lines; required with --drop/--drop-unconfigured, "
+                                          "which write what they take out here first."),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """Notifications waiting in the spool; take some out on purpose (exported first, recorded in the history)."""
+    from opsctl.detect import spool
+
+    lc = _load(config, state)
+    dropping = bool(drop) or drop_unconfigured
+    if dropping and export_to is None:
+        raise InputError("--drop and --drop-unconfigured need --export FILE: what they take out is written there "
+                         "first", "--export")
+    dropped: list[spool.SpoolEntry] = []
+    if dropping and export_to is not None:
+        try:
+            dropped = spool.drop(lc, set(drop), drop_unconfigured, export_to, time.time())
+        except LockedError as exc:
+            console(stderr=True).print(f"error: {exc}", markup=False)
+            raise typer.Exit(EXIT_FINDINGS) from None
+    pending = spool.entries(lc)
+    if export_to is not None and not dropping:
+        spool.export(pending, export_to)
+    if fmt == Format.json:
+        emit_json({"schema_version": 1, "entries": [e.to_dict() for e in pending],
+                   "dropped": [e.to_dict() for e in dropped], "export": str(export_to) if export_to else None})
+        raise typer.Exit(EXIT_OK)
+    out = console()
+    table = Table(title=f"Spool ({len(pending)} waiting)", title_justify="left")
+    for name in ("id", "queued", "receiver", "configured", "action", "attempts", "last error"):
+        table.add_column(name)
+    for e in pending:
+        table.add_row(str(e.id), datetime.fromtimestamp(e.created, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                      escape(e.receiver), "yes" if e.configured else "[bold red]no[/]", escape(e.action),
+                      str(e.attempts), escape(e.last_error or ""))
+    out.print(table)
+    if dropped:
+        out.print(f"took {len(dropped)} notification(s) out of the spool; written to {export_to}", markup=False)
+    elif export_to is not None:
+        out.print(f"wrote {len(pending if not dropping else dropped)} notification(s) to {export_to}", markup=False)
     raise typer.Exit(EXIT_OK)
 
 

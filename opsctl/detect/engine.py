@@ -382,7 +382,9 @@ class Engine:
                 notifier = self.notifiers.get(rec)
                 if notifier is None:  # receiver removed from the config: keep it, report it
                     report.deliveries.append({"receiver": rec, "fingerprint": row["fingerprint"], "ok": False,
-                                              "error": "receiver no longer configured"})
+                                              "error": "receiver no longer configured (restore it, or take its "
+                                                       "notifications out with `opsctl detect spool "
+                                                       "--drop-unconfigured --export FILE`)"})
                     report.counts["delivery_failures"] += 1
                     blocked.add(rec)
                     continue

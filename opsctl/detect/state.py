@@ -120,6 +120,18 @@ class State:
                                                    attempts, error))
         self.db.commit()
 
+    def spool_drop(self, ids: list[int], now: float, reason: str) -> None:
+        """Remove spool rows on purpose, each recorded as an undelivered delivery with `reason`, atomically."""
+        with self.db:
+            for spool_id in ids:
+                row = self.db.execute("SELECT * FROM spool WHERE id=?", (spool_id,)).fetchone()
+                if row is None:
+                    continue
+                self.db.execute("DELETE FROM spool WHERE id=?", (spool_id,))
+                self.db.execute("INSERT INTO deliveries (ts, receiver, fingerprint, action, ok, attempts, error) "
+                                "VALUES (?,?,?,?,0,0,?)", (now, row["receiver"], row["fingerprint"], row["action"],
+                                                           reason))
+
     # -- sizes, remediations, runs ------------------------------------------------------------------
     def size_since(self, key: str, since: float) -> tuple[float, float] | None:
         row = self.db.execute("SELECT ts, bytes FROM sizes WHERE key=? AND ts >= ? ORDER BY ts LIMIT 1",
