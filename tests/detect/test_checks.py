@@ -11,6 +11,10 @@ from datetime import UTC, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.conftest import require
 from tests.detect.helpers import T0, config, run, write_series
 from tests.detect.servers import Capture, Exporter
@@ -76,6 +80,8 @@ def test_http_probe_tls_expiry(tmp_path: Path) -> None:
   - {{name: tls-fine, kind: http_probe, params: {{url: "https://localhost:{port}/", tls_min_days: 2,
        ca_file: c.pem}}}}
   - {{name: tls-untrusted, kind: http_probe, params: {{url: "https://localhost:{port}/"}}}}
+  - {{name: tls-unverified, kind: http_probe, params: {{url: "https://localhost:{port}/", tls_min_days: 14,
+       verify_tls: false}}}}
 """
         sqlite3.connect(tmp_path / "app.db").close()
         rep = run(_cfg(tmp_path, det))
@@ -84,6 +90,9 @@ def test_http_probe_tls_expiry(tmp_path: Path) -> None:
         assert 4 < res["tls"].extras["tls_days_left"] <= 5
         assert res["tls-fine"].ok, res["tls-fine"].message
         assert not res["tls-untrusted"].ok and "CERTIFICATE_VERIFY_FAILED" in res["tls-untrusted"].message
+        # not verified (self-signed here): the expiry is still read, from the certificate's DER bytes
+        assert not res["tls-unverified"].ok and "TLS certificate expires in" in res["tls-unverified"].message
+        assert res["tls-unverified"].extras["tls_days_left"] == res["tls"].extras["tls_days_left"]
     finally:
         srv.shutdown()
         srv.server_close()
@@ -250,3 +259,28 @@ detectors:
     assert not res["backlog"].ok and res["backlog"].extras["value"] == 12
     assert not res["m-outlier"].ok and res["m-outlier"].labels["host"] == "h"
     assert res["m-outlier"].extras["observed"] == 50.0
+
+
+@pytest.mark.parametrize("days", ["1", "400", "20000"])  # 20000 days: notAfter past 2049, a GeneralizedTime
+def test_certificate_not_after_reads_what_ssl_reads(tmp_path: Path, days: str) -> None:
+    from opsctl.detect.checks.http_probe import certificate_not_after
+
+    require(subprocess.run(["which", "openssl"], capture_output=True).returncode == 0, "openssl missing")
+    key, crt, der = tmp_path / "k.pem", tmp_path / "c.pem", tmp_path / "c.der"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-out", str(crt), "-days", days, "-subj", "/CN=x"], check=True,
+                   capture_output=True)
+    subprocess.run(["openssl", "x509", "-in", str(crt), "-outform", "DER", "-out", str(der)], check=True)
+    decoded = ssl._ssl._test_decode_cert(str(crt))  # type: ignore[attr-defined]
+    assert certificate_not_after(der.read_bytes()) == ssl.cert_time_to_seconds(decoded["notAfter"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_certificate_not_after_rejects_garbage_cleanly(data: bytes) -> None:
+    from opsctl.detect.checks.http_probe import certificate_not_after
+
+    try:
+        certificate_not_after(data)
+    except ValueError as exc:
+        assert str(exc).startswith("malformed certificate")

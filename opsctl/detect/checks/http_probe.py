@@ -59,7 +59,8 @@ class HttpProbeParams(Params):
 
 
 def tls_days_left(host: str, port: int, timeout: float, verify: bool = True, ca_file: str | None = None) -> float:
-    """Days until the peer certificate's notAfter (without verification this needs `cryptography`)."""
+    """Days until the peer certificate's notAfter. With `verify` False the certificate is read as sent
+    (self-signed, expired, wrong host), from its DER bytes."""
     ctx = ssl.create_default_context(cafile=ca_file)
     if not verify:
         ctx.check_hostname = False
@@ -69,15 +70,66 @@ def tls_days_left(host: str, port: int, timeout: float, verify: bool = True, ca_
         if verify:
             cert = tls.getpeercert()
             not_after = str(cert.get("notAfter")) if cert else ""
-            expires = ssl.cert_time_to_seconds(not_after)
+            expires: float = ssl.cert_time_to_seconds(not_after)
         else:
             der = tls.getpeercert(binary_form=True)
             if der is None:
                 raise ssl.SSLError("no peer certificate")
-            from cryptography import x509  # type: ignore[import-not-found, unused-ignore]
-
-            expires = x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
+            expires = certificate_not_after(der)
     return (expires - time.time()) / 86400.0
+
+
+def _tlv(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """(tag, content start, content end) of the DER element at `pos`; ValueError when it does not fit."""
+    if pos + 2 > end:
+        raise ValueError("malformed certificate: truncated")
+    tag, length = data[pos], data[pos + 1]
+    pos += 2
+    if length & 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4 or pos + count > end:
+            raise ValueError("malformed certificate: bad length")
+        length = int.from_bytes(data[pos:pos + count], "big")
+        pos += count
+    if pos + length > end:
+        raise ValueError("malformed certificate: truncated")
+    return tag, pos, pos + length
+
+
+def certificate_not_after(der: bytes) -> float:
+    """notAfter of a DER X.509 certificate (RFC 5280 4.1.2.5), as Unix seconds."""
+    tag, start, end = _tlv(der, 0, len(der))  # Certificate
+    if tag != 0x30:
+        raise ValueError("malformed certificate: not a SEQUENCE")
+    tag, pos, end = _tlv(der, start, end)  # TBSCertificate
+    if tag != 0x30:
+        raise ValueError("malformed certificate: no TBSCertificate")
+    expected = [0x02, 0x30, 0x30]  # serialNumber, signature, issuer
+    tag, _, after = _tlv(der, pos, end)
+    if tag == 0xA0:  # [0] EXPLICIT version
+        pos = after
+    for want in expected:
+        tag, _, after = _tlv(der, pos, end)
+        if tag != want:
+            raise ValueError("malformed certificate: unexpected field")
+        pos = after
+    tag, vpos, vend = _tlv(der, pos, end)  # Validity
+    if tag != 0x30:
+        raise ValueError("malformed certificate: no validity")
+    _, _, vpos = _tlv(der, vpos, vend)  # notBefore
+    tag, tstart, tend = _tlv(der, vpos, vend)  # notAfter
+    text = der[tstart:tend].decode("ascii", "replace")
+    if tag == 0x17 and len(text) == 13 and text.endswith("Z") and text[:12].isdigit():  # UTCTime YYMMDDHHMMSSZ
+        year = int(text[:2])
+        text = ("19" if year >= 50 else "20") + text  # RFC 5280: 50-99 are 19xx
+    elif not (tag == 0x18 and len(text) == 15 and text.endswith("Z") and text[:14].isdigit()):
+        raise ValueError(f"malformed certificate: notAfter {text!r}")
+    try:
+        when = datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]), int(text[10:12]),
+                        int(text[12:14]), tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"malformed certificate: notAfter {text!r}") from None
+    return when.timestamp()
 
 
 class HttpProbe(Check):
@@ -117,7 +169,7 @@ class HttpProbe(Check):
                 extras["tls_days_left"] = round(days, 2)
                 if days < p.tls_min_days:
                     problems.append(f"TLS certificate expires in {days:.1f} days (< {p.tls_min_days:g})")
-            except (OSError, ssl.SSLError, ValueError, ImportError) as exc:
+            except (OSError, ssl.SSLError, ValueError) as exc:
                 problems.append(f"TLS check failed: {exc}")
         extras["checked_at"] = datetime.now(UTC).isoformat()
         if problems:
