@@ -74,17 +74,26 @@ class Capture:
 class SmtpSink:
     """A minimal SMTP server (RFC 5321 subset: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT)."""
 
-    def __init__(self, tls: Any = None) -> None:
-        """`tls`: an ssl.SSLContext (server side) to offer STARTTLS with."""
+    def __init__(self, tls: Any = None, implicit_tls: Any = None) -> None:
+        """`tls`: an ssl.SSLContext (server side) to offer STARTTLS with; `implicit_tls`: one to wrap every
+        connection in from the start (SMTPS, port 465 style)."""
         self.messages: list[dict[str, Any]] = []
         self.tls_used: list[bool] = []
         sink = self
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
+                secure = False
+                if implicit_tls is not None:
+                    try:
+                        self.request = implicit_tls.wrap_socket(self.request, server_side=True)
+                    except OSError:  # the client gave up on the handshake (e.g. it does not trust us)
+                        return
+                    self.rfile = self.request.makefile("rb")
+                    self.wfile = self.request.makefile("wb", buffering=0)
+                    secure = True
                 self.wfile.write(b"220 sink ESMTP\r\n")
                 mail_from, rcpts = "", []
-                secure = False
                 while True:
                     line = self.rfile.readline()
                     if not line:

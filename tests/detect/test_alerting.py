@@ -231,3 +231,30 @@ def test_email_with_starttls(tmp_path: Path) -> None:
         assert sink.tls_used == [True] and "cpu-outlier" in sink.messages[0]["data"]
     finally:
         sink.stop()
+
+
+def test_email_with_implicit_tls(tmp_path: Path) -> None:
+    import ssl
+    import subprocess
+
+    key, crt = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(crt),
+                    "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(crt), str(key))
+    sink = SmtpSink(implicit_tls=ctx)
+    try:
+        untrusted = (f"    mail: {{type: email, host: localhost, port: {sink.port}, ssl: true,\n"
+                     "           from: a@example.org, to: [b@example.org]}\n")
+        cfg = config(tmp_path, untrusted)
+        write_series(tmp_path / "series.csv", {"a": True})
+        rep = run(cfg)  # the server's certificate is not trusted: nothing sent, kept in the spool
+        assert rep.counts["delivered"] == 0 and rep.counts["spool_pending"] == 1
+        assert "CERTIFICATE_VERIFY_FAILED" in rep.deliveries[0]["error"] and sink.messages == []
+        trusted = untrusted.replace("ssl: true,", "ssl: true, ca_file: c.pem,")
+        rep = run(config(tmp_path, trusted), T0 + timedelta(minutes=5))
+        assert rep.counts["delivered"] == 1 and rep.counts["spool_pending"] == 0, rep.deliveries
+        assert sink.tls_used == [True] and "cpu-outlier" in sink.messages[0]["data"]
+    finally:
+        sink.stop()
