@@ -55,14 +55,24 @@ def register(app: typer.Typer) -> None:
         files: list[Path] = typer.Argument(..., help="promtool rule unit-test files (YAML)."),
         fmt: TestFormat = typer.Option(TestFormat.text, "--format", "-f", case_sensitive=False,
                                        help="Output format: text (like promtool), json, junit."),
+        prometheus_version: str | None = typer.Option(
+            None, "--prometheus-version", help="Target Prometheus version (e.g. 2.42): decides which rule-file "
+            "fields and functions are accepted, as in `rules validate`; default: the newest."),
     ) -> None:
         """Run promtool-format rule unit tests (`promtool test rules`, same file format and verdicts).
 
         Exit 0 when every test passes, 1 when a test fails, 2 when a file is bad input.
         """
         from opsctl.rules.unittest import render_junit, render_text, results_to_json, run_test_file
+        from opsctl.rules.versions import PromVersion
 
-        results = [run_test_file(str(f)) for f in files]
+        version = None
+        if prometheus_version:
+            try:
+                version = PromVersion.parse(prometheus_version)
+            except ValueError as exc:
+                raise InputError(str(exc), "--prometheus-version") from None
+        results = [run_test_file(str(f), version) for f in files]
         if fmt is TestFormat.json:
             emit_json(results_to_json(results))
         elif fmt is TestFormat.junit:

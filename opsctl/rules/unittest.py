@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from opsctl.errors import InputError
 from opsctl.promql import Engine, Labels, Storage
-from opsctl.rules.loader import load_rule_file
+from opsctl.rules.loader import LoadOptions, load_rule_file
 from opsctl.rules.model import RuleGroup
 from opsctl.rules.testing_eval import (
     AppendStore,
@@ -39,6 +39,7 @@ from opsctl.rules.testing_eval import (
 )
 from opsctl.rules.testing_file import TestGroup, UnitTestFile, load_test_file
 from opsctl.rules.testing_format import float_e, go_duration, indent_lines, labels_string, model_duration
+from opsctl.rules.versions import PromVersion
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -157,12 +158,12 @@ def _default_renderer(external_labels: dict[str, str], external_url: str) -> Ren
 # -- running ------------------------------------------------------------------------------------------------
 
 
-def _ordered_groups(rule_files: list[str], order: list[str]) -> list[RuleGroup]:
+def _ordered_groups(rule_files: list[str], order: list[str], options: LoadOptions | None = None) -> list[RuleGroup]:
     """Load the rule files and order their groups as promtool's orderedGroups (a stable variant)."""
     groups: list[RuleGroup] = []
     seen: set[tuple[str, str]] = set()
     for path in rule_files:
-        rf = load_rule_file(path)
+        rf = load_rule_file(path, options)
         for g in rf.groups:
             key = (str(Path(path).resolve()), g.name)
             if key in seen:
@@ -321,15 +322,19 @@ def _go_q(s: str) -> str:
     return go_quote(s)
 
 
-def run_test_file(path: str | Path) -> FileResult:
-    """Run one unit-test file. Bad input (test file or rule files) is reported in `FileResult.error`."""
+def run_test_file(path: str | Path, prometheus_version: PromVersion | None = None) -> FileResult:
+    """Run one unit-test file. Bad input (test file or rule files) is reported in `FileResult.error`.
+
+    `prometheus_version` decides which rule-file fields and functions are accepted (default: the
+    newest, as `opsctl rules validate`); pass the version of the promtool you compare with."""
     res = FileResult(str(path))
+    options = LoadOptions(prometheus_version=prometheus_version) if prometheus_version else None
     try:
         utf = load_test_file(path)
         res.warnings = list(utf.warnings)
         if not utf.tests:
             return res
-        groups = _ordered_groups(utf.rule_files, utf.group_eval_order)
+        groups = _ordered_groups(utf.rule_files, utf.group_eval_order, options)
     except InputError as exc:
         res.error = exc
         return res

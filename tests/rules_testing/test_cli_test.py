@@ -71,3 +71,24 @@ def test_junit() -> None:
     assert [s.get("name") for s in suites] == ["pass_basic.yml", "fail_kff.yml", "fail_bad_series.yml"]
     assert suites[1].find("testcase/failure") is not None
     assert suites[2].find("testcase/error") is not None
+
+
+def test_prometheus_version_decides_accepted_rule_fields(tmp_path: Path) -> None:
+    """A group `query_offset` (Prometheus 2.53+): accepted by default, rejected for 2.42 as promtool 2.42 does."""
+    from tests.conftest import find_tool
+
+    (tmp_path / "rules.yml").write_text("groups:\n- name: g\n  query_offset: 1m\n  rules:\n"
+                                        "  - record: job:up:sum\n    expr: sum by (job) (up)\n")
+    (tmp_path / "test.yml").write_text(
+        "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n  input_series:\n"
+        "  - {series: 'up{job=\"a\"}', values: '1 1 1'}\n  promql_expr_test: []\n")
+    assert run_opsctl("rules", "test", "test.yml", cwd=tmp_path).returncode == 0
+    old = run_opsctl("rules", "test", "test.yml", "--prometheus-version", "2.42", cwd=tmp_path)
+    assert old.returncode == 2 and "query_offset" in old.stderr
+    import subprocess
+
+    promtool = subprocess.run([find_tool("promtool"), "test", "rules", "test.yml"], cwd=tmp_path,
+                              capture_output=True, text=True)
+    assert promtool.returncode != 0 and "query_offset" in promtool.stdout + promtool.stderr
+    bad = run_opsctl("rules", "test", "test.yml", "--prometheus-version", "x", cwd=tmp_path)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
