@@ -272,7 +272,7 @@ class _Reader:
                 self.problem("promql-syntax", f"could not parse expression: {exc}", expr_loc, **ctx)
             else:
                 rule.nodes = list(walk(rule.ast))
-                for msg in [*function_problem(rule.nodes, self.options.prometheus_version),
+                for msg in [*function_problem(rule.nodes, self.options.prometheus_version, expr),
                             *selector_problems(rule.nodes)]:
                     self.problem("promql-syntax", f"could not parse expression: {msg}", expr_loc, **ctx)
         if record:

@@ -26,10 +26,15 @@ def children(node: Any) -> list[Any]:
 
 
 def walk(node: Any, ancestors: tuple[Any, ...] = ()) -> Iterator[tuple[Any, tuple[Any, ...]]]:
-    """Yield (node, ancestors) depth-first; ancestors[-1] is the parent."""
-    yield node, ancestors
-    for child in children(node):
-        yield from walk(child, (*ancestors, node))
+    """Yield (node, ancestors) depth-first, in source order; ancestors[-1] is the parent."""
+    stack = [(node, ancestors)]
+    while stack:
+        current, anc = stack.pop()
+        yield current, anc
+        kids = children(current)
+        if kids:
+            inner = (*anc, current)
+            stack.extend((kid, inner) for kid in reversed(kids))
 
 
 def selectors(node: Any) -> Iterator[tuple[pp.VectorSelector, tuple[Any, ...]]]:

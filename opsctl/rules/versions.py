@@ -76,13 +76,25 @@ class PromVersion:
         return f"{self.major}.{self.minor}"
 
 
-def function_problem(nodes: list[tuple[Any, tuple[Any, ...]]], version: PromVersion) -> Iterator[str]:
+_VERSIONED_NAMES = re.compile(
+    r"(?<![A-Za-z0-9_:])(?:" + "|".join(sorted({*FUNCTION_SINCE, *FUNCTION_REMOVED, *AGGREGATION_SINCE},
+                                                key=lambda n: (-len(n), n))) + r")(?![A-Za-z0-9_:])",
+    re.IGNORECASE,  # aggregation keywords are case-insensitive in PromQL (LIMITK)
+)
+
+
+def function_problem(nodes: list[tuple[Any, tuple[Any, ...]]], version: PromVersion,
+                     expr: str | None = None) -> Iterator[str]:
     """Messages for functions/aggregations the target Prometheus version does not know.
 
-    `nodes` is the expression's `walk()` output (computed once per rule and shared by the checks).
+    `nodes` is the expression's `walk()` output (computed once per rule and shared by the checks); with
+    the expression's text, nodes are only looked at when it names a function or aggregation that some
+    version lacks (a name has to be written to be called).
     """
     import promql_parser as pp
 
+    if expr is not None and not _VERSIONED_NAMES.search(expr):
+        return
     for node, _ in nodes:
         if isinstance(node, pp.Call):
             name = node.func.name

@@ -111,3 +111,49 @@ def test_every_shipped_and_fixture_expression() -> None:
     for expr in sorted(exprs):
         assert_same(expr)
 
+
+
+def _versioned_calls() -> st.SearchStrategy[str]:
+    from opsctl.rules.versions import AGGREGATION_SINCE, FUNCTION_REMOVED, FUNCTION_SINCE
+
+    names = sorted({*FUNCTION_SINCE, *FUNCTION_REMOVED, *AGGREGATION_SINCE, "rate", "sum", "topk", "abs"})
+    shapes = ["{f}(x[5m])", "{f}(up)", "{f}(2, up)", "{f}(up, \"a\")", "{f}(x[5m], 0.5, 0.5)", "{f} by (a) (up)",
+              "up{{a=\"{f}\"}}", "{f}_total", "sum({f}(up)) / {f}"]
+    name = st.sampled_from(names).flatmap(lambda n: st.sampled_from([n, n.upper(), n.capitalize()]))
+    call = st.builds(lambda shape, f: shape.format(f=f), st.sampled_from(shapes), name)
+    return st.lists(call | structured, min_size=1, max_size=3).map(" + ".join)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_versioned_calls())
+def test_function_problem_text_gate_changes_nothing(expr: str) -> None:
+    from opsctl.rules.versions import PromVersion, function_problem
+
+    try:
+        nodes = list(walk(parse(expr)))
+    except (ValueError, RuntimeError, OverflowError):
+        return
+    for version in (PromVersion(2, 37), PromVersion(2, 42), PromVersion(2, 51), PromVersion(3, 0)):
+        assert list(function_problem(nodes, version, expr)) == list(function_problem(nodes, version)), expr
+
+
+def _recursive_walk(node: Any, anc: tuple[Any, ...] = ()) -> Any:
+    from opsctl.rules.promql_ast import children
+
+    yield node, anc
+    for child in children(node):
+        yield from _recursive_walk(child, (*anc, node))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_versioned_calls())
+def test_walk_is_a_depth_first_walk_in_source_order(expr: str) -> None:
+    try:
+        ast = parse(expr)
+    except (ValueError, RuntimeError, OverflowError):
+        return
+
+    def shape(pairs: Any) -> list[tuple[str, str, tuple[str, ...]]]:
+        return [(type(n).__name__, str(n), tuple(type(a).__name__ for a in anc)) for n, anc in pairs]
+
+    assert shape(walk(ast)) == shape(_recursive_walk(ast)), expr
