@@ -13,7 +13,7 @@ import promql_parser as pp
 
 from opsctl.rules.config import RulesConfig
 from opsctl.rules.model import Rule, RuleFile, RuleGroup, Severity
-from opsctl.rules.promql_ast import matchers, walk
+from opsctl.rules.promql_ast import Matcher, matchers, walk
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,16 @@ class Issue:
     rule: Rule | None = None
 
 
+@dataclass(frozen=True)
+class SelectorInfo:
+    """A vector selector of a rule's expression, with what several checks want to know of it."""
+
+    node: Any
+    ancestors: tuple[Any, ...]
+    name: str | None  # the metric name (`name{}` or `{__name__="name"}`)
+    matchers: list[Matcher]
+
+
 @dataclass
 class Context:
     config: RulesConfig
@@ -49,6 +59,19 @@ class Context:
         if not rule.nodes and rule.ast is not None:
             rule.nodes = list(walk(rule.ast))
         return rule.nodes
+
+    def selectors(self, rule: Rule) -> list[SelectorInfo]:
+        """The rule's vector selectors in walk order, worked out once for all checks."""
+        key = ("selectors", id(rule))  # the rule outlives the context: its id is not reused meanwhile
+        found: list[SelectorInfo] | None = self.cache.get(key)
+        if found is None:
+            found = []
+            for node, anc in self.nodes(rule):
+                if isinstance(node, pp.VectorSelector):
+                    ms = matchers(node)
+                    found.append(SelectorInfo(node, anc, _name(node, ms), ms))
+            self.cache[key] = found
+        return found
 
     def interval(self, group: RuleGroup) -> float:
         return group.interval or self.config.evaluation_interval
@@ -68,9 +91,13 @@ COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
 
 def selector_name(vs: Any) -> str | None:
     """The metric name a selector selects, from `name{}` or `{__name__="name"}`."""
+    return _name(vs, None)
+
+
+def _name(vs: Any, ms: list[Matcher] | None) -> str | None:
     if vs.name:
         return str(vs.name)
-    for m in matchers(vs):
+    for m in ms if ms is not None else matchers(vs):
         if m.name == "__name__" and m.op == "Equal":
             return str(m.value)
     return None

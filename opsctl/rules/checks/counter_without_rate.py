@@ -6,7 +6,7 @@ from typing import Any
 
 import promql_parser as pp
 
-from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue, selector_name
+from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 RANGE_OK = {"rate", "irate", "increase", "resets", "changes", "count_over_time", "present_over_time",
@@ -46,12 +46,10 @@ def _allowed(node: Any, ancestors: tuple[Any, ...]) -> bool:
 
 
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
-    for node, anc in ctx.nodes(rule):
-        if not isinstance(node, pp.VectorSelector):
-            continue
-        name = selector_name(node)
+    for sel in ctx.selectors(rule):
+        name = sel.name
         if not name or not name.endswith("_total") or ":" in name:
             continue
-        if not _allowed(node, anc):
+        if not _allowed(sel.node, sel.ancestors):
             yield rule_issue(f"counter {name} is used by its raw value; wrap it in rate() or increase()", rule)
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import promql_parser as pp
 
-from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue, selector_name
+from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
 from opsctl.rules.model import Rule, RuleGroup, Severity
-from opsctl.rules.promql_ast import matchers
 
 QUANTILE_FUNCS = {"histogram_quantile", "histogram_fraction"}
 COMPARISONS = {"==", "!=", ">", "<", ">=", "<="}
@@ -32,13 +31,11 @@ def _keeps_le(agg: pp.AggregateExpr) -> bool:
 
 
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
-    for node, anc in ctx.nodes(rule):
-        if not isinstance(node, pp.VectorSelector):
-            continue
-        name = selector_name(node)
+    for sel in ctx.selectors(rule):
+        name, anc = sel.name, sel.ancestors
         if not name or not name.endswith("_bucket"):
             continue
-        if any(m.name == "le" for m in matchers(node)):
+        if any(m.name == "le" for m in sel.matchers):
             continue
         if any(isinstance(a, pp.Call) and a.func.name in QUANTILE_FUNCS for a in anc):
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import promql_parser as pp
 
-from opsctl.rules.checks.base import COUNTER_SUFFIXES, CheckInfo, Context, RuleCheckResult, rule_issue, selector_name
+from opsctl.rules.checks.base import COUNTER_SUFFIXES, CheckInfo, Context, RuleCheckResult, rule_issue
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 COUNTER_FUNCS = {"rate", "irate", "increase", "resets"}
@@ -19,13 +19,13 @@ INFO = CheckInfo(
 
 
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
-    for node, _anc in ctx.nodes(rule):
-        if not isinstance(node, pp.Call) or node.func.name not in COUNTER_FUNCS or not node.args:
+    # rate(x[5m]): Call > MatrixSelector > VectorSelector (the counter functions take one argument)
+    for sel in ctx.selectors(rule):
+        anc = sel.ancestors
+        if len(anc) < 2 or not isinstance(anc[-1], pp.MatrixSelector) or not isinstance(anc[-2], pp.Call):
             continue
-        arg = node.args[0]
-        if not isinstance(arg, pp.MatrixSelector):
-            continue
-        name = selector_name(arg.vector_selector)
-        if name and ":" not in name and not name.endswith(COUNTER_SUFFIXES):
-            yield rule_issue(f"{node.func.name}() on {name}, which is not named like a counter "
+        func = anc[-2].func.name
+        name = sel.name
+        if func in COUNTER_FUNCS and name and ":" not in name and not name.endswith(COUNTER_SUFFIXES):
+            yield rule_issue(f"{func}() on {name}, which is not named like a counter "
                              f"(_total, _count, _sum, _bucket)", rule)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import re
 
-import promql_parser as pp
-
 from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
 from opsctl.rules.model import Rule, RuleGroup, Severity
-from opsctl.rules.promql_ast import matchers
 
 _META = set(".^$*+?()[]{}|\\")
 
@@ -28,10 +25,8 @@ def _alternatives(value: str) -> list[str] | None:
 
 
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
-    for node, _ in ctx.nodes(rule):
-        if not isinstance(node, pp.VectorSelector):
-            continue
-        for m in matchers(node):
+    for sel in ctx.selectors(rule):
+        for m in sel.matchers:
             op = m.op
             if op not in ("Re", "NotRe"):
                 continue
