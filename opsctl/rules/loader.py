@@ -29,6 +29,7 @@ from opsctl.yamlutil import DEFAULT_LIMITS, Limits, PosDict, PosList, go_yaml_ta
 
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # not valid UTF-8: Prometheus rejects such label values
 INLINE_RE = re.compile(r"#\s*opsctl:\s*(disable|disable-file)\s*=\s*([A-Za-z0-9_,\- ]+)")
 
 GROUP_FIELDS = {"name", "interval", "limit", "rules", "query_offset", "labels"}
@@ -224,7 +225,7 @@ class _Reader:
     def check_label(self, k: str, v: str, loc: tuple[int, int], **ctx: Any) -> None:
         if not LABEL_NAME_RE.match(k) or k == "__name__":
             self.problem("label-name", f"invalid label name: {k}", loc, **ctx)
-        if "\ufffd" in v or any(0xD800 <= ord(c) <= 0xDFFF for c in v):
+        if "\ufffd" in v or _SURROGATE.search(v):
             self.problem("label-name", f"invalid label value: {v}", loc, **ctx)
 
     def read_rule(self, r: Any, loc: tuple[int, int], group: str, index: int) -> Rule | None:
