@@ -62,15 +62,16 @@ class Context:
 
     def selectors(self, rule: Rule) -> list[SelectorInfo]:
         """The rule's vector selectors in walk order, worked out once for all checks."""
-        key = ("selectors", id(rule))  # the rule outlives the context: its id is not reused meanwhile
-        found: list[SelectorInfo] | None = self.cache.get(key)
-        if found is None:
-            found = []
-            for node, anc in self.nodes(rule):
-                if isinstance(node, pp.VectorSelector):
-                    ms = matchers(node)
-                    found.append(SelectorInfo(node, anc, _name(node, ms), ms))
-            self.cache[key] = found
+        key = ("selectors", id(rule))
+        cached = self.cache.get(key)
+        if cached is not None and cached[0] is rule:  # (an id can be reused once its object is gone)
+            return list(cached[1])
+        found = []
+        for node, anc in self.nodes(rule):
+            if isinstance(node, pp.VectorSelector):
+                ms = matchers(node)
+                found.append(SelectorInfo(node, anc, _name(node, ms), ms))
+        self.cache[key] = (rule, found)
         return found
 
     def interval(self, group: RuleGroup) -> float:
