@@ -73,7 +73,8 @@ def matchers(vs: pp.VectorSelector) -> list[Matcher]:
 # whether the selector may match everything) and __name__ matchers are parsed as written; so is any
 # expression whose rewritten form does not parse, so error messages are promql_parser's own.
 _MARKER = f"opsctl-regex-{secrets.token_hex(8)}-"
-_ORIGINALS: dict[str, tuple[str, str]] = {}  # marker -> (op, regex)
+_ORIGINALS: dict[str, tuple[str, str]] = {}  # marker -> (op, regex); one marker per distinct pair
+_MARKERS: dict[tuple[str, str], str] = {}  # (op, regex) -> marker
 _REGEX_VALUES: dict[str, str | None] = {}  # regex string literal as written -> its value (None: invalid regex)
 _STRING = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`)"""
 # Strings and comments are matched whole, so nothing inside them is taken for a selector; a selector's
@@ -127,8 +128,11 @@ def _without_regexes(expr: str) -> str | None:
         value = _regex_value(m.group("literal"))
         if value is None:
             raise _InvalidRegex
-        marker = f"{_MARKER}{len(_ORIGINALS)}"
-        _ORIGINALS[marker] = ("Re" if op == "=~" else "NotRe", value)
+        original = ("Re" if op == "=~" else "NotRe", value)
+        marker = _MARKERS.get(original)
+        if marker is None:
+            marker = _MARKERS[original] = f"{_MARKER}{len(_ORIGINALS)}"
+            _ORIGINALS[marker] = original
         replaced += 1
         return f'{m.group("label")}{"=" if op == "=~" else "!="}"{marker}"'
 
