@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import ssl
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -210,17 +212,19 @@ def test_per_severity_dedup_window(tmp_path: Path, capture: Capture) -> None:
     assert len(capture.requests) == 2
 
 
-def test_email_with_starttls(tmp_path: Path) -> None:
-    import ssl
-    import subprocess
-
+def _localhost_tls(tmp_path: Path) -> ssl.SSLContext:
+    """A server context with a fresh self-signed certificate for localhost, written to tmp_path/c.pem."""
     key, crt = tmp_path / "k.pem", tmp_path / "c.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(crt),
                     "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
                    check=True, capture_output=True)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(crt), str(key))
-    sink = SmtpSink(tls=ctx)
+    return ctx
+
+
+def test_email_with_starttls(tmp_path: Path) -> None:
+    sink = SmtpSink(tls=_localhost_tls(tmp_path))
     try:
         receivers = (f"    mail: {{type: email, host: localhost, port: {sink.port}, starttls: true, ca_file: c.pem,\n"
                      "           from: a@example.org, to: [b@example.org]}\n")
@@ -234,16 +238,7 @@ def test_email_with_starttls(tmp_path: Path) -> None:
 
 
 def test_email_with_implicit_tls(tmp_path: Path) -> None:
-    import ssl
-    import subprocess
-
-    key, crt = tmp_path / "k.pem", tmp_path / "c.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(crt),
-                    "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
-                   check=True, capture_output=True)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(str(crt), str(key))
-    sink = SmtpSink(implicit_tls=ctx)
+    sink = SmtpSink(implicit_tls=_localhost_tls(tmp_path))
     try:
         untrusted = (f"    mail: {{type: email, host: localhost, port: {sink.port}, ssl: true,\n"
                      "           from: a@example.org, to: [b@example.org]}\n")
