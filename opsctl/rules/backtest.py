@@ -39,6 +39,7 @@ from opsctl.errors import InputError
 from opsctl.promql import STALE_NAN, Engine, Labels, PromQLError, Storage
 from opsctl.rules.loader import load_rule_file
 from opsctl.rules.model import Rule, RuleGroup
+from opsctl.rules.testing_eval import recorded_labels
 
 __all__ = [
     "DEFAULT_STEP",
@@ -459,13 +460,7 @@ def _record(engine: Engine, storage: Storage, rule: Rule, group: RuleGroup, star
     grid_ms = np.round((start + np.arange(n) * step) * 1000).astype(np.int64)
     extra = {**group.labels, **rule.labels}
     for labels, ts, vs in _range(engine, rule.expr, start - offset, end - offset, step):
-        d = dict(labels)
-        d["__name__"] = rule.name
-        for k, v in extra.items():
-            if v == "":
-                d.pop(k, None)
-            else:
-                d[k] = v
+        d = recorded_labels(labels, rule.name, extra)
         idx = np.round((ts + offset - start) / step).astype(np.int64)
         present = np.zeros(n, dtype=bool)
         ok = (idx >= 0) & (idx < n)

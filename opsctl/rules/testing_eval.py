@@ -36,6 +36,19 @@ def _bits(v: float) -> int:
     return int(struct.unpack("<Q", struct.pack("<d", v))[0])
 
 
+def recorded_labels(labels: Mapping[str, str], name: str, extra: Mapping[str, str]) -> dict[str, str]:
+    """The labels a recording rule writes a result series with: `__name__` set to the rule's name, then
+    the group's and rule's labels (an empty value removes the label), as Prometheus's rule manager does."""
+    d = dict(labels)
+    d["__name__"] = name
+    for k, v in extra.items():
+        if v == "":
+            d.pop(k, None)
+        else:
+            d[k] = v
+    return d
+
+
 class RuleEvalError(Exception):
     """A rule's evaluation failed (query error, label clash, limit); message as Prometheus words it."""
 
@@ -263,14 +276,7 @@ class RuleEvaluator:
         out: list[tuple[Labels, float]] = []
         seen: set[Labels] = set()
         for labels, value in vec:
-            d = dict(labels)
-            d["__name__"] = rule.name
-            for k, v in extra.items():
-                if v == "":
-                    d.pop(k, None)
-                else:
-                    d[k] = v
-            lab = Labels(d)
+            lab = Labels(recorded_labels(labels, rule.name, extra))
             if lab in seen:
                 raise RuleEvalError("vector contains metrics with the same labelset after applying rule labels")
             seen.add(lab)
