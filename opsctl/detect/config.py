@@ -26,6 +26,13 @@ Severity = Literal["info", "warning", "error", "critical"]
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 
+def http_url(v: str) -> str:
+    """A pydantic validator body: the URL must be http(s)."""
+    if not v.startswith(("http://", "https://")):
+        raise ValueError("url must start with http:// or https://")
+    return v
+
+
 def _dur(v: Any) -> float:
     if isinstance(v, bool):
         raise ValueError("expected a duration like 30s or 5m")
@@ -91,12 +98,7 @@ class PrometheusSource(Model):
 
     _d = field_validator("timeout", mode="before")(classmethod(lambda cls, v: _dur(v)))
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("url must start with http:// or https://")
-        return v
+    _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
 
 
 class FileSource(Model):

@@ -20,6 +20,7 @@ import httpx
 from pydantic import Field, field_validator
 
 from opsctl.detect.anomaly.base import Params
+from opsctl.detect.config import http_url
 from opsctl.detect.result import CheckResult, make_fingerprint
 from opsctl.durations import parse_duration
 
@@ -50,12 +51,7 @@ class HttpProbeParams(Params):
             re.compile(v)
         return v
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("url must start with http:// or https://")
-        return v
+    _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
 
 
 def tls_days_left(host: str, port: int, timeout: float, verify: bool = True, ca_file: str | None = None) -> float:
