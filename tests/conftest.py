@@ -1,7 +1,8 @@
 """Shared fixtures.
 
 - `tool(name)`: path of a real Prometheus/Alertmanager binary (promtool, amtool, prometheus,
-  prometheus-alertmanager). Missing tools skip locally but FAIL when CI is set, as the guide requires.
+  prometheus-alertmanager, and the newer promtool-3.16, prometheus-3.16, amtool-0.35, alertmanager-0.35,
+  sloth-0.16 that .ci/oracles.sh builds). Missing tools skip locally but FAIL when CI is set, as the guide requires.
 - `shared_data`: the `../shared/data` folder beside the project (or $OPSCTL_SHARED_DATA); same policy.
 - `run_cli(*args)`: runs `python -m opsctl ...` in a subprocess and returns CompletedProcess.
 """
@@ -30,9 +31,19 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+# Newer upstream oracles built by .ci/oracles.sh (promtool-3.16, prometheus-3.16, amtool-0.35,
+# alertmanager-0.35, sloth-0.16) live in a cache folder that CI puts on PATH; local runs look there too.
+ORACLE_BIN = Path(os.environ.get("OPSCTL_ORACLES") or Path.home() / ".cache" / "opsctl-oracles" / "bin")
+NEWER_ORACLES = ("promtool-3.16", "prometheus-3.16", "amtool-0.35", "alertmanager-0.35", "sloth-0.16")
+
+
 def find_tool(name: str) -> str:
     path = shutil.which(name)
-    require(path is not None, f"{name} not installed (Debian packages prometheus, prometheus-alertmanager)")
+    if path is None and ORACLE_BIN.is_dir():
+        path = shutil.which(name, path=str(ORACLE_BIN))
+    where = (".ci/oracles.sh builds it (Go module proxy)" if name in NEWER_ORACLES
+             else "Debian packages prometheus, prometheus-alertmanager")
+    require(path is not None, f"{name} not installed ({where})")
     assert path is not None
     return path
 
