@@ -247,6 +247,7 @@ class Result:
     responded_at: float | None = None
     resolved_at: float | None = None
     auto_resolved: bool = False
+    exhausted_at: float | None = None  # the policy ran out with nobody acknowledging by then
     max_level: int = 0
     retriggers: int = 0
     escalations: list[int] = field(default_factory=list)  # level escalated to (1-based), one per escalation
@@ -338,6 +339,13 @@ class Simulator:
                 nxt = None
             ack = pending[0] if pending else None
             horizon = nxt[0] if nxt is not None else float("inf")
+            if nxt is None and r.acked_at is None and r.exhausted_at is None:
+                # nothing more to page: the policy is exhausted after the last level's delay, unless an
+                # acknowledgement or the resolution comes first (also when the incident has an end time)
+                end = t + pol.levels[level].delay_minutes * 60.0 if users else t
+                if (ack is None or ack[0] > end) and (resolve_at is None or resolve_at > end):
+                    r.exhausted_at = end
+                    ev.append((end, "exhausted", "escalation policy exhausted, nobody acknowledged"))
             if ack is not None and ack[0] <= horizon and (resolve_at is None or ack[0] < resolve_at):
                 ta, _, who, alevel = ack
                 pending = []
@@ -345,10 +353,12 @@ class Simulator:
                 if first_ack:
                     first_ack = False
                     r.acked_at, r.acked_by, r.ack_level = ta, who, alevel + 1
-                    r.responded_at = ta + self.responders.get(who).respond(self.hour(ta), rng)
-                    ev.append((r.responded_at, "responding", who))
+                    responded = ta + self.responders.get(who).respond(self.hour(ta), rng)
                     if resolve_at is None:
-                        resolve_at = r.responded_at + DEFAULT_RESOLVE_AFTER_RESPOND
+                        resolve_at = responded + DEFAULT_RESOLVE_AFTER_RESPOND
+                    if responded < resolve_at:  # nobody starts working on an incident that has ended
+                        r.responded_at = responded
+                        ev.append((responded, "responding", who))
                 timeout = pol.ack_timeout_seconds
                 assert resolve_at is not None
                 if timeout is not None and resolve_at > ta + timeout and r.retriggers < MAX_RETRIGGERS:
@@ -361,9 +371,6 @@ class Simulator:
             if resolve_at is not None and resolve_at <= horizon and (ack is None or resolve_at <= ack[0]):
                 break
             if nxt is None:
-                if ack is None and resolve_at is None:
-                    end = t + pol.levels[level].delay_minutes * 60.0 if users else t
-                    ev.append((end, "exhausted", "escalation policy exhausted, nobody acknowledged"))
                 break
             if nxt[1] != level or nxt[2] != loop:
                 r.escalations.append(nxt[1] + 1)
@@ -372,9 +379,11 @@ class Simulator:
                                + (f" (loop {nxt[2]})" if nxt[2] != loop else "")))
             t, level, loop = nxt
         r.resolved_at = resolve_at
-        r.auto_resolved = r.acked_at is None and resolve_at is not None
+        r.auto_resolved = r.acked_at is None and resolve_at is not None and r.exhausted_at is None
         if resolve_at is not None:
-            ev.append((resolve_at, "resolved", "auto-resolved before acknowledgement" if r.auto_resolved else ""))
+            detail = "auto-resolved before acknowledgement" if r.auto_resolved else \
+                "resolved, never acknowledged (policy exhausted)" if r.acked_at is None else ""
+            ev.append((resolve_at, "resolved", detail))
         ev.sort(key=lambda e: e[0])
         self._targets(r)
         return r
@@ -449,6 +458,7 @@ def summarize(results: list[Result], policy: Policy, max_miss_rate: float = 0.0)
         "acknowledged": len(ack_times),
         "unacknowledged": sum(1 for r in results if r.acked_at is None and not r.auto_resolved),
         "auto_resolved_before_ack": sum(1 for r in results if r.auto_resolved),
+        "exhausted": sum(1 for r in results if r.exhausted_at is not None),
         "mtta_seconds": round(sum(ack_times) / len(ack_times), 3) if ack_times else None,
         "tta_p50_seconds": _round(_pct(ack_times, 0.5)),
         "tta_p90_seconds": _round(_pct(ack_times, 0.9)),
@@ -491,6 +501,7 @@ def result_to_dict(r: Result, tz: ZoneInfo) -> dict[str, Any]:
         "time_to_respond_seconds": None if r.responded_at is None else round(r.responded_at - inc.at, 3),
         "resolved_at": None if r.resolved_at is None else timeutil.iso(r.resolved_at, tz),
         "auto_resolved_before_ack": r.auto_resolved,
+        "exhausted_at": None if r.exhausted_at is None else timeutil.iso(r.exhausted_at, tz),
         "max_level": r.max_level,
         "escalations": r.escalations,
         "retriggers": r.retriggers,

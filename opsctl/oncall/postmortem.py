@@ -28,13 +28,19 @@ def actions(inc: dict[str, Any], targets: dict[str, Any] | None) -> list[str]:
     skipped = [e for e in inc["timeline"] if e["event"] == "skipped"]
     for e in skipped:
         out.append(f"Close the coverage gap: {e['detail']} at {e['at']} (check `opsctl oncall gaps`).")
-    if inc["acknowledged_at"] is None:
-        if inc.get("auto_resolved_before_ack"):
-            out.append("Nobody acknowledged before the alert resolved by itself: check whether it should page "
-                       "at all, or lower its urgency.")
-        else:
-            out.append("Nobody acknowledged: the escalation policy was exhausted. Add a final level or loops "
-                       "(num_loops) and check responders' notification rules.")
+    exhausted = inc.get("exhausted_at")
+    if inc["acknowledged_at"] is None and inc.get("auto_resolved_before_ack") and not exhausted:
+        out.append("Nobody acknowledged before the alert resolved by itself: check whether it should page "
+                   "at all, or lower its urgency.")
+    elif inc["acknowledged_at"] is None:
+        unanswered = _span(inc["triggered_at"], inc["resolved_at"])
+        out.append("Nobody acknowledged: the escalation policy was exhausted"
+                   + (f" at {exhausted}" if exhausted else "")
+                   + (f" and the incident stayed open {_dur(unanswered)} without an answer" if unanswered else "")
+                   + ". Add a final level or loops (num_loops) and check responders' notification rules.")
+    elif exhausted:
+        out.append(f"The escalation policy was exhausted at {exhausted} before {inc['acknowledged_by']} "
+                   "acknowledged late: add a final level or loops (num_loops).")
     if inc["max_level"] > 1:
         first = [p["user"] for p in inc["pages"] if p["level"] == 1]
         who = ", ".join(sorted(set(first))) or "level 1"
