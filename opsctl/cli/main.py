@@ -5,14 +5,89 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from typing import Any
 
 import typer
+from typer.core import TyperGroup, TyperOption
 
 from opsctl import __version__
 from opsctl.cli.output import EXIT_INPUT, FAST_EXIT, console
 from opsctl.errors import InputError
+from opsctl.secrets import redact
+
+# group name -> (module, Typer app attribute, one-line summary). A group's module is imported only when
+# that group is called (or completed), so `opsctl --version`, `opsctl --help` and `opsctl oncall who` do
+# not pay for pandas, pydantic and the other groups; the summary is what `opsctl --help` lists.
+GROUPS: dict[str, tuple[str, str, str]] = {
+    "rules": ("opsctl.cli.rules", "app",
+              "Validate, unit-test and backtest Prometheus alerting and recording rules."),
+    "alertmanager": ("opsctl.cli.alertmanager", "app",
+                     "Alertmanager: render and check configs, test routes, inhibition/muting, templates."),
+    "detect": ("opsctl.cli.detect", "app",
+               "Run detectors and health checks, alert once, remember, never lose an alert (cron)."),
+    "slo": ("opsctl.cli.slo", "app",
+            "SLOs from sloth / OpenSLO specs: validate, generate Prometheus rules, report compliance."),
+    "oncall": ("opsctl.cli.oncall", "app",
+               "On-call schedules: who is on call, rendered shifts, gaps, load; iCal and PagerDuty import/export."),
+    "drill": ("opsctl.cli.oncall", "drill_app",
+              "Replay incidents against schedules and an escalation policy; post-incident documents."),
+}
+
+
+def strip_debug(args: list[str]) -> tuple[list[str], bool]:
+    """`args` without any `--debug` (anywhere before a `--`), and whether one was there."""
+    end = args.index("--") if "--" in args else len(args)
+    kept = [a for a in args[:end] if a != "--debug"] + args[end:]
+    return kept, len(kept) != len(args)
+
+
+class _Root(TyperGroup):
+    """The root group: loads command groups lazily and takes `--debug` anywhere on the command line."""
+
+    _listing = False
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        args, debug = strip_debug(list(args))
+        if debug:
+            os.environ["OPSCTL_DEBUG"] = "1"
+        return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(GROUPS) + [n for n in self.commands if n not in GROUPS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.commands or cmd_name not in GROUPS:
+            return self.commands.get(cmd_name)
+        module, attr, summary = GROUPS[cmd_name]
+        if self._listing:  # `opsctl --help`: the summary is enough, import nothing
+            return TyperGroup(name=cmd_name, help=summary)
+        import importlib
+
+        group = typer.main.get_group(getattr(importlib.import_module(module), attr))
+        group.name = cmd_name
+        self.commands[cmd_name] = group
+        return group
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    """Help shows a value type for options that take a value, none for plain on/off flags (`--debug`)."""
+    if self.is_flag and not self.count:
+        return None
+    return _display_type_rich(self, ctx)
+
+
+_display_type_rich = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 app = typer.Typer(
+    cls=_Root,
     name="opsctl",
     help="Ops toolkit for SREs: Prometheus rules, Alertmanager, detectors, SLOs and on-call.",
     no_args_is_help=True,
@@ -40,42 +115,6 @@ def main(
         os.environ["OPSCTL_DEBUG"] = "1"
 
 
-# group name -> (module, Typer app attribute). Modules are imported only when needed, so that
-# `opsctl rules validate` does not pay for pandas and friends that other groups load.
-GROUPS: dict[str, tuple[str, str]] = {
-    "rules": ("opsctl.cli.rules", "app"),
-    "alertmanager": ("opsctl.cli.alertmanager", "app"),
-    "detect": ("opsctl.cli.detect", "app"),
-    "slo": ("opsctl.cli.slo", "app"),
-    "oncall": ("opsctl.cli.oncall", "app"),
-    "drill": ("opsctl.cli.oncall", "drill_app"),
-}
-
-
-def _wanted_groups(argv: list[str]) -> list[str]:
-    """The groups to load for this command line: the named one, or all (help, completion)."""
-    if os.environ.get("_OPSCTL_COMPLETE"):
-        return list(GROUPS)
-    for arg in argv:
-        if arg.startswith("-"):
-            continue
-        return [arg] if arg in GROUPS else list(GROUPS)
-    return list(GROUPS)
-
-
-def _register(argv: list[str] | None = None) -> None:
-    """Attach the command groups. Each lives in its own module under opsctl.cli."""
-    import importlib
-
-    for name in _wanted_groups(sys.argv[1:] if argv is None else argv):
-        module, attr = GROUPS[name]
-        group_app = getattr(importlib.import_module(module), attr)
-        app.add_typer(group_app, name=name)
-
-
-_register()
-
-
 def run() -> None:
     """Console-script entry point: maps input errors to exit 2 and hides tracebacks unless --debug."""
     debug = "--debug" in sys.argv[1:] or os.environ.get("OPSCTL_DEBUG") == "1"
@@ -85,7 +124,7 @@ def run() -> None:
     except InputError as exc:
         if debug:
             traceback.print_exc()
-        console(stderr=True).print(f"error: {exc}", markup=False)
+        console(stderr=True).print(f"error: {redact(str(exc))}", markup=False)
         sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -103,7 +142,7 @@ def run() -> None:
             traceback.print_exc()
         else:
             console(stderr=True).print(
-                f"error: {type(exc).__name__}: {exc} (run with --debug for a traceback)", markup=False
+                f"error: {type(exc).__name__}: {redact(str(exc))} (run with --debug for a traceback)", markup=False
             )
         sys.exit(EXIT_INPUT)
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from enum import Enum, StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
+
+if TYPE_CHECKING:  # rich.console is imported on first use: `opsctl --version` never needs it
+    from rich.console import Console
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -48,6 +49,8 @@ def _no_color() -> bool:
 
 def console(stderr: bool = False) -> Console:
     """A rich console that honours NO_COLOR and plain output when not on a terminal."""
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     is_tty = stream.isatty()
     force = os.environ.get("FORCE_COLOR") not in (None, "", "0")
@@ -64,6 +67,8 @@ def console(stderr: bool = False) -> Console:
 
 def emit_json(payload: Any) -> None:
     """Write a JSON document to stdout (sorted keys are not used: schemas define the order)."""
+    import json
+
     sys.stdout.write(json.dumps(payload, indent=2, default=_default, ensure_ascii=False))
     sys.stdout.write("\n")
 
