@@ -657,8 +657,8 @@ class _Evaluator:
             return self._vec_scalar(op, rhs, lhs.vals, True, return_bool)
         if isinstance(lhs, Vec) and isinstance(rhs, Vec):
             if op in _SET:
-                return self._set_op(op, lhs, rhs, mod)
-            return self._vec_vec(op, lhs, rhs, mod, return_bool)
+                return self._set_op(op, lhs, rhs, mod, len(times))
+            return self._vec_vec(op, lhs, rhs, mod, return_bool, len(times))
         raise _err(f"binary expression must contain only scalar and instant vector types, op {op}")
 
     def _vec_scalar(self, op: str, vec: Vec, sc: np.ndarray, swap: bool, return_bool: bool) -> Vec:
@@ -688,9 +688,8 @@ class _Evaluator:
         names.add("__name__")
         return lambda lab: tuple((k, v) for k, v in lab.items_tuple if k not in names)
 
-    def _set_op(self, op: str, lhs: Vec, rhs: Vec, mod: Any) -> Vec:
+    def _set_op(self, op: str, lhs: Vec, rhs: Vec, mod: Any, t: int) -> Vec:
         sig = self._sig_fn(mod)
-        t = lhs.vals.shape[1] if lhs.n else rhs.vals.shape[1]
         lsig = [sig(lab) for lab in lhs.labels]
         rsig = [sig(lab) for lab in rhs.labels]
         if op in ("and", "unless"):
@@ -716,16 +715,23 @@ class _Evaluator:
         mask = np.concatenate([lhs.mask, rmask]) if labels else np.zeros((0, t), dtype=bool)
         return merge_rows(labels, vals, mask)
 
-    def _vec_vec(self, op: str, lhs: Vec, rhs: Vec, mod: Any, return_bool: bool) -> Vec:
+    def _vec_vec(self, op: str, lhs: Vec, rhs: Vec, mod: Any, return_bool: bool, t: int) -> Vec:
         card = mod.card if mod is not None else pp.VectorMatchCardinality.OneToOne
         include = list(mod.group_labels or []) if mod is not None else []
         matching = mod.matching if mod is not None else None
         on = matching is not None and matching.type == pp.LabelModifierType.Include
         match_names = list(matching.labels) if matching is not None else []
-        t = lhs.vals.shape[1] if lhs.n else (rhs.vals.shape[1] if rhs.n else 0)
         if lhs.n == 0 or rhs.n == 0:
             return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
         swapped = card == pp.VectorMatchCardinality.OneToMany
+        # Prometheus short-circuits a step where either side has no sample: nothing can match there, so
+        # neither side's duplicates are an error at that step.
+        both = lhs.mask.any(axis=0) & rhs.mask.any(axis=0)
+        if not both.any():
+            return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
+        if not both.all():
+            lhs = Vec(lhs.labels, lhs.vals, lhs.mask & both, lhs.sample_ts)
+            rhs = Vec(rhs.labels, rhs.vals, rhs.mask & both, rhs.sample_ts)
         many, one = (rhs, lhs) if swapped else (lhs, rhs)
         sig = self._sig_fn(mod)
         # The "one" side: at most one series per signature per step.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -336,11 +337,18 @@ def _linreg_blocked(m: Mat, tref: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     gi = np.maximum(gidx, 0)
     t = flat.ts[gi]
     y = flat.vs[gi]
+    # NaN/Inf samples would poison the prefix sums for the rest of their block: they are left out of
+    # the sums and counted, and windows holding one take the exact path below.
+    finite = np.isfinite(y)
+    nonfin = valid & ~finite
+    p_bad = np.cumsum(nonfin, axis=1, dtype=np.int64) if nonfin.any() else None
     ot = t[:, 0]
-    oy = y[:, 0]
+    # Frame origin: the block's first finite value (0 when it has none).
+    first_fin = np.argmax(finite, axis=1)
+    oy = np.where(finite.any(axis=1), y[np.arange(len(y)), first_fin], 0.0)
     with np.errstate(all="ignore"):
         x = np.where(valid, (t - ot[:, None]) / 1e3, 0.0)
-        yc = np.where(valid, y - oy[:, None], 0.0)
+        yc = np.where(valid & finite, y - oy[:, None], 0.0)
         one = valid.astype(np.float64)
         p_n = np.cumsum(one, axis=1)
         p_x = np.cumsum(x, axis=1)
@@ -353,6 +361,8 @@ def _linreg_blocked(m: Mat, tref: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
         del t, x, yc, chg
         rows = np.repeat(np.arange(shape[0]), shape[1]).reshape(shape)
         sel = ok & (cnt <= _BLOCK)
+        if p_bad is not None:
+            sel &= ~_window_has_nonfinite(m, p_bad, blkbase)
         r_ = rows[sel]
         lo_local = m.lo[sel] - flat.starts[r_]
         last_local = m.hi[sel] - 1 - flat.starts[r_]
@@ -404,7 +414,7 @@ def _linreg_blocked(m: Mat, tref: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
         ic = np.where(const, np.where(np.isinf(init), np.nan, init), ic)
     slope[sel] = sl
     icpt[sel] = ic
-    long = ok & (cnt > _BLOCK)
+    long = ok & ~sel
     if long.any():
         sub = Mat(flat, m.labels, np.where(long, m.lo, m.hi), m.hi, m.ends, m.range_ms)
         s2, _ = _gather(sub, _g_deriv, 2)
@@ -412,6 +422,34 @@ def _linreg_blocked(m: Mat, tref: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
         i2, _ = _gather(sub, _g_intercept, 2, {"t": tref[None, :].astype(float)})
         icpt = np.where(long, i2, icpt)
     return slope, icpt, ok
+
+
+def _window_has_nonfinite(m: Mat, p_bad: np.ndarray, blkbase: np.ndarray) -> np.ndarray:
+    """Per window (N, T): does it hold a NaN or Inf sample? p_bad: inclusive prefix counts per block."""
+    flat = m.flat
+    out = np.zeros(m.lo.shape, dtype=bool)
+    rows = np.repeat(np.arange(m.lo.shape[0]), m.lo.shape[1]).reshape(m.lo.shape)
+    has = m.hi > m.lo
+    r_ = rows[has]
+    lo_local = m.lo[has] - flat.starts[r_]
+    last_local = m.hi[has] - 1 - flat.starts[r_]
+    flat_bad = p_bad.ravel()
+    upto = _series_bad_prefix(flat_bad, blkbase, r_, last_local)
+    out[has] = upto - _series_bad_prefix(flat_bad, blkbase, r_, lo_local - 1) > 0
+    return out
+
+
+def _series_bad_prefix(flat_bad: np.ndarray, blkbase: np.ndarray, r_: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """Non-finite samples of series r_ at local indexes <= local (-1: none), from per-block prefix counts."""
+    b = blkbase[r_] + np.maximum(local, 0) // _BLOCK
+    pos = np.maximum(local, 0) % _BLOCK
+    within = flat_bad[b * _BLOCK + pos]
+    # Totals of the earlier blocks of the same series.
+    totals = flat_bad.reshape(-1, _BLOCK)[:, -1]
+    cum = np.zeros(len(totals) + 1, dtype=np.int64)
+    np.cumsum(totals, out=cum[1:])
+    earlier = cum[b] - cum[blkbase[r_]]
+    return np.where(local < 0, 0, within + earlier)
 
 
 def _g_intercept(
@@ -568,7 +606,41 @@ def _date_parts(v: np.ndarray, part: str) -> np.ndarray:
     else:
         raise _err(f"unknown date part {part}")
     out[fin] = r
+    if not fin.all():
+        # NaN, Inf and huge values: Go's int64(v) and time.Unix(...).UTC() (see _go_date).
+        k = _DATE_PARTS.index(part)
+        rest = np.flatnonzero(~fin.ravel())
+        flat_out = out.reshape(-1)
+        flat_v = v.reshape(-1)
+        for i in rest:
+            flat_out[i] = _go_date(float(flat_v[i]))[k]
     return out
+
+
+_DATE_PARTS = ("year", "month", "day_of_month", "day_of_year", "day_of_week", "hour", "minute", "days_in_month")
+_ABSOLUTE_ZERO_YEAR = -292277022399
+# Go's time package: seconds from its absolute zero (Jan 1 of _ABSOLUTE_ZERO_YEAR) to the Unix epoch.
+_UNIX_TO_ABSOLUTE = 62135596800 - (_ABSOLUTE_ZERO_YEAR - 1) * 3652425 * 86400 // 10000
+
+
+def _go_date(v: float) -> tuple[int, ...]:
+    """The date parts Prometheus 2.42 computes for v, as time.Unix(int64(v), 0).UTC() does on amd64:
+    NaN, Inf and values outside int64 convert to the smallest int64, and Go's absolute-time
+    arithmetic wraps around in 64 bits (year(NaN) = 292277026596)."""
+    if math.isfinite(v) and -(2.0**63) <= v < 2.0**63:
+        sec = int(v)
+    else:
+        sec = -(2**63)
+    # uint64(sec + (unixToInternal + internalToAbsolute)) with int64 wrap-around.
+    absolute = (sec + _UNIX_TO_ABSOLUTE) % 2**64
+    days, secs = divmod(absolute, 86400)
+    cycles, rem = divmod(days, 146097)  # 400-year cycles; the absolute zero year is 1 modulo 400
+    d = date.fromordinal(rem + 1)
+    year = _ABSOLUTE_ZERO_YEAR + 400 * cycles + d.year - 1
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    dim = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[d.month - 1]
+    return (year, d.month, d.day, d.timetuple().tm_yday, (d.weekday() + 1) % 7, secs // 3600, secs % 3600 // 60,
+            dim)
 
 
 _LN2HI = 6.93147180369123816490e-01
