@@ -13,6 +13,7 @@ in none of them.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,9 @@ class Alert:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     generator_url: str = ""
+    # nanoseconds within the second of starts_at / ends_at when the input had more than microseconds
+    starts_nanos: int | None = None
+    ends_nanos: int | None = None
 
     def firing_at(self, t: datetime) -> bool:
         return self.ends_at is None or self.ends_at > t
@@ -211,7 +215,17 @@ def _alert(item: Any, path: str, i: int) -> Alert:
             raise InputError(f"alert #{i}: invalid {key} {v!r}", path) from None
 
     return Alert(labels=dict(labels), annotations=dict(ann), starts_at=ts("startsAt"), ends_at=ts("endsAt"),
-                 generator_url=str(item.get("generatorURL", "")))
+                 generator_url=str(item.get("generatorURL", "")),
+                 starts_nanos=_frac_nanos(item.get("startsAt")), ends_nanos=_frac_nanos(item.get("endsAt")))
+
+
+_FRACTION = re.compile(r"T[0-9:]+[.,]([0-9]+)")
+
+
+def _frac_nanos(v: Any) -> int | None:
+    """Nanoseconds of an RFC 3339 time's fraction (Go keeps 9 digits; datetime only 6)."""
+    m = _FRACTION.search(v) if isinstance(v, str) else None
+    return int(m.group(1)[:9].ljust(9, "0")) if m else None
 
 
 def load_alerts_file(path: str | Path) -> list[Alert]:

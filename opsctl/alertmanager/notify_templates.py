@@ -92,7 +92,8 @@ def build_data(alerts: Sequence[Alert], receiver: str = "preview", group_by: Seq
         talerts.append(TAlert(
             Status="resolved" if resolved else "firing", Labels=KV(a.labels), Annotations=KV(a.annotations),
             # types.Alerts: a firing alert's end time is not exposed (zero time)
-            StartsAt=GoTime(a.starts_at or now), EndsAt=GoTime(a.ends_at) if resolved and a.ends_at else ZERO_TIME,
+            StartsAt=GoTime(a.starts_at, a.starts_nanos) if a.starts_at else GoTime(now),
+            EndsAt=GoTime(a.ends_at, a.ends_nanos) if resolved and a.ends_at else ZERO_TIME,
             GeneratorURL=a.generator_url, Fingerprint=fingerprint(a.labels)))
     group_labels: dict[str, str] = {}
     if ordered:
@@ -155,7 +156,7 @@ def parse_template_files(files: Sequence[str]) -> list[tuple[str, int, int]]:
 # --- preview a receiver of a config ---------------------------------------------------------------
 
 _T = '{{ template "%s" . }}'
-NOTIFIER_DEFAULTS: dict[str, dict[str, str]] = {  # config/notifiers.go Default*Config of 0.25
+NOTIFIER_DEFAULTS: dict[str, dict[str, str]] = {  # config/notifiers.go Default*Config
     "slack": {"color": '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}',
               "username": _T % "slack.default.username", "title": _T % "slack.default.title",
               "title_link": _T % "slack.default.titlelink", "icon_emoji": _T % "slack.default.iconemoji",
@@ -164,7 +165,9 @@ NOTIFIER_DEFAULTS: dict[str, dict[str, str]] = {  # config/notifiers.go Default*
               "callback_id": _T % "slack.default.callbackid", "footer": _T % "slack.default.footer"},
     "email": {"html": _T % "email.default.html", "subject": _T % "email.default.subject"},
     "pagerduty": {"description": "{{ template \"pagerduty.default.description\" .}}",
-                  "client": _T % "pagerduty.default.client", "client_url": _T % "pagerduty.default.clientURL"},
+                  "client": _T % "pagerduty.default.client", "client_url": _T % "pagerduty.default.clientURL",
+                  # notify/pagerduty: an empty severity is sent as "error"
+                  "severity": "error"},
     "opsgenie": {"message": _T % "opsgenie.default.message", "description": _T % "opsgenie.default.description",
                  "source": _T % "opsgenie.default.source"},
     "wechat": {"message": _T % "wechat.default.message", "to_user": _T % "wechat.default.to_user",
@@ -182,11 +185,83 @@ NOTIFIER_DEFAULTS: dict[str, dict[str, str]] = {  # config/notifiers.go Default*
     "webex": {"message": _T % "webex.default.message"},
     "webhook": {},
 }
+# config/notifiers.go DefaultPagerdutyDetails: merged into every PagerDuty config's `details`
+PAGERDUTY_DEFAULT_DETAILS = {
+    "firing": '{{ template "pagerduty.default.instances" .Alerts.Firing }}',
+    "resolved": '{{ template "pagerduty.default.instances" .Alerts.Resolved }}',
+    "num_firing": "{{ .Alerts.Firing | len }}",
+    "num_resolved": "{{ .Alerts.Resolved | len }}",
+}
+# send_resolved when the config does not say (Default*Config of each notifier)
+SEND_RESOLVED_DEFAULT = {"email": False, "slack": False, "wechat": False, "rocketchat": False}
 # string settings that are never templates (secrets, URLs to call, keys, modes)
-_NOT_TEMPLATED = {"api_url", "url", "api_key", "api_key_file", "routing_key_file", "service_key_file",
+_NOT_TEMPLATED = {"api_url", "api_key", "api_key_file", "routing_key_file", "service_key_file",
                   "api_url_file", "auth_password_file", "webhook_url", "bot_token", "parse_mode", "smarthost",
                   "routing_key", "service_key", "token", "user_key", "api_secret", "corp_id", "auth_password",
-                  "auth_secret", "auth_username", "auth_identity", "hello", "message_type_file", "room_id"}
+                  "auth_secret", "auth_username", "auth_identity", "hello", "message_type_file", "room_id",
+                  "token_file", "user_key_file", "bot_token_file", "webhook_url_file", "api_secret_file"}
+# per notifier: settings that are addresses to call, not templates (pushover's `url` IS a template)
+_NOT_TEMPLATED_KIND = {"pagerduty": {"url"}, "webhook": {"url", "url_file"}, "sns": {"api_url"},
+                       "opsgenie": {"api_url"}}
+# nested templated settings: (key, sub-keys templated per item)
+_NESTED_LISTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "slack": {"fields": ("title", "value"), "actions": ("type", "text", "url", "style", "name", "value")},
+    "pagerduty": {"links": ("href", "text"), "images": ("src", "alt", "href")},
+    "opsgenie": {"responders": ("id", "name", "username", "type")},
+}
+_NESTED_MAPS = {"pagerduty": "details", "opsgenie": "details", "victorops": "custom_fields"}
+
+
+def integration_texts(kind: str, settings: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+    """Every template text Alertmanager executes for one integration: field name -> (text, html).
+    Nested fields are named `fields[0].value`, `actions[1].url`, `details.firing`, `links[0].href`;
+    `html` is True where Alertmanager uses html/template (email html, Telegram parse_mode HTML, Pushover
+    html: true)."""
+    texts = dict(NOTIFIER_DEFAULTS.get(kind, {}))
+    skip = _NOT_TEMPLATED | _NOT_TEMPLATED_KIND.get(kind, set())
+    for key, value in settings.items():
+        if isinstance(value, str) and key not in skip and (value or key not in texts):
+            texts[key] = value
+    if kind == "pagerduty":
+        if not settings.get("source"):  # the source falls back to the client
+            texts["source"] = texts.get("client", "")
+        if settings.get("service_key") and not settings.get("routing_key"):  # Events API v1: fewer fields
+            for k in ("severity", "source", "class", "component", "group"):
+                texts.pop(k, None)
+    if kind == "email":
+        for h, v in (settings.get("headers") or {}).items():
+            texts["subject" if h.lower() == "subject" else f"header {h}"] = v
+    out: dict[str, tuple[str, bool]] = {}
+    html_keys: set[str] = set()
+    if kind == "email":
+        html_keys.add("html")
+    if kind == "telegram" and settings.get("parse_mode", "HTML") == "HTML":
+        html_keys.add("message")
+    if kind == "pushover" and settings.get("html"):
+        html_keys.add("message")
+    for key, text in texts.items():
+        out[key] = (text, key in html_keys)
+    for key, subkeys in _NESTED_LISTS.get(kind, {}).items():
+        for i, item in enumerate(settings.get(key) or []):
+            if not isinstance(item, dict):
+                continue
+            for sub in subkeys:
+                if isinstance(item.get(sub), str):
+                    out[f"{key}[{i}].{sub}"] = (item[sub], False)
+            # an action's `confirm` is accepted by the config but not sent by Alertmanager 0.25
+    mkey = _NESTED_MAPS.get(kind)
+    if mkey:
+        given = settings.get(mkey) or {}
+        merged = {**PAGERDUTY_DEFAULT_DETAILS, **given} if kind == "pagerduty" else dict(given)
+        for k, v in merged.items():
+            if isinstance(v, str):
+                out[f"{mkey}.{k}"] = (v, False)
+    return out
+
+
+def send_resolved(kind: str, settings: dict[str, Any]) -> bool:
+    value = settings.get("send_resolved")
+    return SEND_RESOLVED_DEFAULT.get(kind, True) if value is None else bool(value)
 
 
 def preview_receiver(cfg: Any, receiver: str, alerts: Sequence[Alert], now: datetime | None = None,
@@ -194,7 +269,10 @@ def preview_receiver(cfg: Any, receiver: str, alerts: Sequence[Alert], now: date
     """What each of a receiver's integrations would send, per notification group, as Alertmanager groups:
     the alerts that reach a route with this receiver (inhibited ones dropped), split by route and by the
     values of its `group_by` labels (all labels for `...`). Every templated field is rendered, Alertmanager's
-    defaults included; a group whose route is muted at `now` says so (Alertmanager would send nothing)."""
+    defaults included, nested ones (Slack fields/actions, PagerDuty details/links/images...) too. An
+    integration with `send_resolved: false` (the default of Slack, email, WeChat) gets only the firing
+    alerts, as Alertmanager filters them before rendering, and sends nothing when none is firing. A group
+    whose route is muted at `now` says so (Alertmanager would send nothing)."""
     from opsctl.alertmanager.routing import build_tree, match
 
     rec = cfg.receiver(receiver)
@@ -217,29 +295,29 @@ def preview_receiver(cfg: Any, receiver: str, alerts: Sequence[Alert], now: date
     tmpl = load_templates(cfg.template_files)
     out: list[dict[str, Any]] = []
     for (path, glabels), (node, members) in groups.items():
-        data = build_data(members, receiver=receiver, group_by=node.group_by, group_by_all=node.group_by_all,
-                          external_url=external_url, now=now)
+        muted_by = [n for n in node.mute_time_intervals if holds(cfg, n, when)]
+        inactive = bool(node.active_time_intervals) and not any(
+            holds(cfg, n, when) for n in node.active_time_intervals)
         for integ in rec.integrations:
+            resolved_too = send_resolved(integ.kind, integ.settings)
+            sent = members if resolved_too else [a for a in members if a.firing_at(when)]
             fields: dict[str, str] = {}
             errors: dict[str, str] = {}
-            texts = dict(NOTIFIER_DEFAULTS.get(integ.kind, {}))
-            for key, value in integ.settings.items():
-                if isinstance(value, str) and key not in _NOT_TEMPLATED and (value or key not in texts):
-                    texts[key] = value
-            if integ.kind == "email":
-                for h, v in (integ.settings.get("headers") or {}).items():
-                    texts["subject" if h.lower() == "subject" else f"header {h}"] = v
-            for key, text in sorted(texts.items()):
-                try:
-                    fields[key] = tmpl.render_text(text, data, html=integ.kind == "email" and key == "html")
-                except TemplateError as exc:
-                    errors[key] = exc.message
-            muted_by = [n for n in node.mute_time_intervals if holds(cfg, n, when)]
-            inactive = bool(node.active_time_intervals) and not any(
-                holds(cfg, n, when) for n in node.active_time_intervals)
+            html_keys: list[str] = []
+            if sent:
+                data = build_data(sent, receiver=receiver, group_by=node.group_by, group_by_all=node.group_by_all,
+                                  external_url=external_url, now=when)
+                for key, (text, html) in sorted(integration_texts(integ.kind, integ.settings).items()):
+                    if html:
+                        html_keys.append(key)
+                    try:
+                        fields[key] = tmpl.render_text(text, data, html=html)
+                    except TemplateError as exc:
+                        errors[key] = exc.message
             out.append({"integration": f"{integ.kind}_configs[{integ.index}]", "line": integ.line,
-                        "route": path, "group_labels": dict(glabels), "alerts": len(members),
+                        "route": path, "group_labels": dict(glabels), "alerts": len(sent),
+                        "send_resolved": resolved_too, "resolved_dropped": len(members) - len(sent),
+                        "sent": bool(sent) and not muted_by and not inactive,
                         "muted_by": muted_by, "outside_active_time_intervals": inactive,
-                        "fields": fields, "errors": errors,
-                        "html_template": ["html"] if integ.kind == "email" else []})
+                        "fields": fields, "errors": errors, "html_template": html_keys})
     return out

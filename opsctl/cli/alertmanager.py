@@ -69,7 +69,7 @@ def check_cmd(
 @app.command("render")
 def render_cmd(
     template: Path = typer.Argument(..., help="Jinja2 template of alertmanager.yml."),
-    values: Path = typer.Option(None, "--values", "-v", help="YAML values file (may declare `secrets:`)."),
+    values: Path = typer.Option(None, "--values", help="YAML values file (may declare `secrets:`)."),
     env: bool = typer.Option(False, "--env", help="Expose environment variables to the template as `env`."),
     output: Path = typer.Option(None, "--output", "-o",
                                 help="Write the rendered config (with real secrets, mode 0600) here."),
@@ -177,7 +177,7 @@ def _split_labels(spec: str) -> list[str]:
         raise InputError(f"--alert {spec!r}: {exc}", "<args>") from None
 
 
-ALERTS_OPT = typer.Option(None, "--alerts", "-a", help="Alerts JSON (API v2 list, webhook payload, or label maps).")
+ALERTS_OPT = typer.Option(None, "--alerts", help="Alerts JSON (API v2 list, webhook payload, or label maps).")
 ALERT_OPT = typer.Option(None, "--alert", help="An alert as 'name=value,name=value' (repeatable).")
 AT_OPT = typer.Option(None, "--at", help="Evaluation time, RFC 3339 (default: now).")
 
@@ -253,10 +253,10 @@ def mute_cmd(
 @template_app.command("render")
 def template_render(
     template_files: list[Path] = typer.Argument(None, help="Template files (.tmpl) with {{ define }} blocks."),
-    alerts_file: Path = typer.Option(..., "--alerts", "-a", help="Alerts JSON (as for `inhibit`)."),
-    text: str = typer.Option(None, "--text", "-t",
+    alerts_file: Path = typer.Option(..., "--alerts", help="Alerts JSON (as for `inhibit`)."),
+    text: str = typer.Option(None, "--text",
                              help='Template text to render, e.g. \'{{ template "slack.default.text" . }}\'.'),
-    name: str = typer.Option(None, "--name", "-n", help="Name of a defined template to render."),
+    name: str = typer.Option(None, "--name", help="Name of a defined template to render."),
     receiver: str = typer.Option("preview", "--receiver",
                                  help="Receiver name (.Receiver); with --config, the receiver to preview."),
     config: Path = typer.Option(None, "--config", "-c",
@@ -285,6 +285,9 @@ def template_render(
                 labels = ", ".join(f'{k}="{v}"' for k, v in p["group_labels"].items())
                 typer.echo(f"== {receiver} / {p['integration']} ({config}:{p['line']}) route {p['route']} "
                            f"group {{{labels}}}: {p['alerts']} alert(s)")
+                if p["resolved_dropped"]:
+                    typer.echo(f"   ({p['resolved_dropped']} resolved alert(s) left out: send_resolved is false"
+                               + ("; nothing is sent" if not p["alerts"] else "") + ")")
                 if p["muted_by"] or p["outside_active_time_intervals"]:
                     why = ", ".join(p["muted_by"]) or "outside active_time_intervals"
                     typer.echo(f"   (route muted at {when.isoformat()}: {why}; Alertmanager would not send this)")
