@@ -25,11 +25,11 @@ app = typer.Typer(help="On-call schedules: who is on call, rendered shifts, gaps
 drill_app = typer.Typer(help="Replay incidents against schedules and an escalation policy; post-incident "
                              "documents.", no_args_is_help=True)
 
-SCHEDULE_OPT = typer.Option(..., "--schedule", "-s", help="Schedule YAML (repeatable; id = its `id` or file stem).")
-POLICY_OPT = typer.Option(None, "--policy", "-p", help="Escalation policy YAML.")
+SCHEDULE_OPT = typer.Option(..., "--schedule", help="Schedule YAML (repeatable; id = its `id` or file stem).")
+POLICY_OPT = typer.Option(None, "--policy", help="Escalation policy YAML.")
 FROM_OPT = typer.Option(None, "--from", help="Start (ISO 8601; naive = schedule time zone; `now`). Default: now.")
 TO_OPT = typer.Option(None, "--to", help="End (ISO 8601, `now+14d`). Default: --from plus --days.")
-DAYS_OPT = typer.Option(14.0, "--days", help="Window length when --to is not given.")
+DAYS_OPT = typer.Option(14.0, "--days", help="Calendar days (schedule's zone) when --to is not given.")
 CLI = "<command line>"
 
 
@@ -55,7 +55,7 @@ def _instant(text: str | None, tz: ZoneInfo, option: str, default: float) -> flo
 def _window(frm: str | None, to: str | None, days: float, tz: ZoneInfo) -> tuple[float, float]:
     now = timeutil.to_epoch("now", tz)
     t0 = _instant(frm, tz, "--from", now)
-    t1 = _instant(to, tz, "--to", t0 + days * 86400.0)
+    t1 = _instant(to, tz, "--to", timeutil.add_days(t0, days, tz))
     if t1 <= t0:
         raise InputError("--to must be after --from", CLI)
     if t1 - t0 > 3 * 366 * 86400.0:
@@ -120,7 +120,7 @@ def who(
 
 @app.command()
 def show(
-    schedule: Path = typer.Option(..., "--schedule", "-s", help="Schedule YAML."),
+    schedule: Path = typer.Option(..., "--schedule", help="Schedule YAML."),
     frm: str | None = FROM_OPT,
     to: str | None = TO_OPT,
     days: float = DAYS_OPT,
@@ -155,7 +155,7 @@ def gaps(
     policy: Path | None = POLICY_OPT,
     frm: str | None = FROM_OPT,
     to: str | None = TO_OPT,
-    days: float = typer.Option(28.0, "--days", help="Window length when --to is not given."),
+    days: float = typer.Option(28.0, "--days", help="Calendar days (schedule's zone) when --to is not given."),
     require_24x7: bool = typer.Option(False, "--require-24x7", help="Exit 1 on any gap (also set by "
                                       "require_24x7: true in a schedule or policy)."),
     level: list[int] = typer.Option([], "--level", help="With --policy: only check these levels (repeatable)."),
@@ -210,10 +210,10 @@ def gaps(
 
 @app.command()
 def load(
-    schedule: Path = typer.Option(..., "--schedule", "-s", help="Schedule YAML."),
+    schedule: Path = typer.Option(..., "--schedule", help="Schedule YAML."),
     frm: str | None = FROM_OPT,
     to: str | None = TO_OPT,
-    days: float = typer.Option(28.0, "--days", help="Window length when --to is not given."),
+    days: float = typer.Option(28.0, "--days", help="Calendar days (schedule's zone) when --to is not given."),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Hours per person (business / off-hours / weekend / holiday), longest streak, shortest rest, fairness."""
@@ -241,10 +241,10 @@ def load(
 
 @app.command("export-ical")
 def export_ical_cmd(
-    schedule: Path = typer.Option(..., "--schedule", "-s", help="Schedule YAML."),
+    schedule: Path = typer.Option(..., "--schedule", help="Schedule YAML."),
     frm: str | None = FROM_OPT,
     to: str | None = TO_OPT,
-    days: float = typer.Option(28.0, "--days", help="Window length when --to is not given."),
+    days: float = typer.Option(28.0, "--days", help="Calendar days (schedule's zone) when --to is not given."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the .ics here (default: stdout)."),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
@@ -313,7 +313,7 @@ def import_pagerduty(
 @app.command("import-ical")
 def import_ical_cmd(
     file: Path = typer.Argument(..., help="iCalendar (.ics) file: a VEVENT per on-call shift, or recurring ones."),
-    schedule: Path | None = typer.Option(None, "--schedule", "-s", help="Add the events as overrides to this "
+    schedule: Path | None = typer.Option(None, "--schedule", help="Add the events as overrides to this "
                                          "schedule (default: a new schedule with only those overrides)."),
     time_zone: str = typer.Option("UTC", "--time-zone", help="Zone for a new schedule and floating times."),
     frm: str | None = typer.Option(None, "--from", help="Expand recurring events (RRULE/RDATE) from here (ISO 8601; "
@@ -406,7 +406,7 @@ def _run(schedule: list[Path], policy: Path, scenario: Path | None, history: Pat
 @drill_app.command("run")
 def run_cmd(
     schedule: list[Path] = SCHEDULE_OPT,
-    policy: Path = typer.Option(..., "--policy", "-p", help="Escalation policy YAML."),
+    policy: Path = typer.Option(..., "--policy", help="Escalation policy YAML."),
     scenario: Path | None = typer.Option(None, "--scenario", help="Scenario YAML: responders, incidents, generate."),
     history: Path | None = typer.Option(None, "--history", help="Alert history JSON (Alertmanager alerts)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same result)."),
@@ -450,7 +450,7 @@ def run_cmd(
 def postmortem_cmd(
     incident: str = typer.Argument(..., help="Incident id (as in the drill result or alert history)."),
     drill_file: Path | None = typer.Option(None, "--drill", help="A drill result (drill run --format json / -o)."),
-    schedule: list[Path] = typer.Option([], "--schedule", "-s", help="With --history/--scenario: schedules."),
+    schedule: list[Path] = typer.Option([], "--schedule", help="With --history/--scenario: schedules."),
     policy: Path | None = POLICY_OPT,
     scenario: Path | None = typer.Option(None, "--scenario", help="Scenario YAML (responder models, incidents)."),
     history: Path | None = typer.Option(None, "--history", help="Alert history JSON."),

@@ -71,7 +71,9 @@ def parse_distribution(ctx: Ctx, raw: Any, parent: PosDict, key: str) -> Distrib
     if kind == "exponential":
         return Distribution("exponential", sec("mean"))
     if kind == "lognormal":
-        sigma = d.get("sigma", 0.5)
+        if d.get("sigma") is None:  # no silent default: the spread matters as much as the median
+            raise ctx.err(f"{key}: lognormal distribution needs 'sigma' (the spread of log delay, e.g. 0.6)", d)
+        sigma = d["sigma"]
         if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma <= 10:
             raise ctx.err(f"{key}: sigma must be a number in 0..10", d, "sigma")
         return Distribution("lognormal", sec("median"), float(sigma))

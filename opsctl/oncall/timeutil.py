@@ -128,3 +128,12 @@ def local_days(start: float, end: float, tz: ZoneInfo) -> list[date]:
         out.append(d)
         d += timedelta(days=1)
     return out
+
+
+def add_days(ts: float, days: float, tz: ZoneInfo) -> float:
+    """`ts` plus `days` calendar days in `tz`: whole days keep the local wall-clock time (a window from
+    midnight ends at midnight also across a DST change, 23 h or 25 h later); a fraction of a day is
+    added as exact hours."""
+    whole = math.floor(days)
+    naive = epoch_to_naive_local(ts, tz) + timedelta(days=whole)
+    return local_to_epoch(naive, tz) + (days - whole) * 86400.0

@@ -70,7 +70,7 @@ def test_responding_after_resolution_does_not_count() -> None:
 
 def test_shipped_example_never_responds_after_resolving(tmp_path: Path) -> None:
     out = tmp_path / "d.json"
-    p = run_opsctl("drill", "run", "-s", str(EX / "primary.yaml"), "-s", str(EX / "secondary.yaml"), "-p",
+    p = run_opsctl("drill", "run", "--schedule", str(EX / "primary.yaml"), "--schedule", str(EX / "secondary.yaml"), "--policy",
                    str(EX / "policy.yaml"), "--scenario", str(EX / "scenario.yaml"), "-o", str(out), "-f", "json")
     assert p.returncode in (0, 1), p.stderr
     doc = json.loads(out.read_text())
@@ -86,3 +86,35 @@ def test_shipped_example_never_responds_after_resolving(tmp_path: Path) -> None:
 def _secs(a: str, b: str) -> float:
     from datetime import datetime
     return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()
+
+
+def test_days_are_calendar_days_in_the_schedule_zone() -> None:
+    # Europe/Berlin: 2026-03-29 has 23 h. 7 days from Thu 2026-03-26 00:00 end at Thu 2026-04-02 00:00
+    # (167 h later), not 01:00 as 7 x 24 h would.
+    from opsctl.oncall import timeutil
+
+    t0 = timeutil.to_epoch("2026-03-26T00:00:00", BERLIN)
+    t1 = timeutil.add_days(t0, 7, BERLIN)
+    assert timeutil.iso(t1, BERLIN) == "2026-04-02T00:00:00+02:00" and t1 - t0 == 167 * 3600
+    # autumn: 25 h day; half a day is 12 exact hours
+    a = timeutil.to_epoch("2026-10-24T00:00:00", BERLIN)
+    assert timeutil.iso(timeutil.add_days(a, 2, BERLIN), BERLIN) == "2026-10-26T00:00:00+01:00"
+    assert timeutil.add_days(a, 0.5, BERLIN) - a == 12 * 3600
+    p = run_opsctl("oncall", "show", "--schedule", str(EX / "primary.yaml"), "--from", "2026-03-26", "--days", "7",
+                   "-f", "json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["to"] == "2026-04-02T00:00:00+02:00"
+
+
+def test_lognormal_without_sigma_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from opsctl.errors import InputError
+
+    f = tmp_path / "s.yaml"
+    f.write_text("responders:\n  default:\n    ack_delay: {distribution: lognormal, median: 2m}\n")
+    with pytest.raises(InputError, match="needs 'sigma'") as exc:
+        load_scenario(f, BERLIN, 0)
+    assert exc.value.line == 3
+    f.write_text("responders:\n  default:\n    ack_delay: {distribution: lognormal, median: 2m, sigma: 0.5}\n")
+    assert load_scenario(f, BERLIN, 0).responders.default.ack_delay.b == 0.5
