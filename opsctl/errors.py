@@ -30,6 +30,9 @@ class InputError(Exception):
     """Bad input: a file that cannot be read or does not have the expected shape."""
 
     def __init__(self, message: str, file: str = "<input>", line: int = 0, column: int = 0) -> None:
+        from opsctl.secrets import redact  # secrets never travel in an error message
+
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.position = Position(file, line, column)
@@ -47,4 +50,6 @@ class InputError(Exception):
         return self.position.column
 
     def __str__(self) -> str:
-        return f"{self.position}: {self.message}"
+        from opsctl.secrets import redact
+
+        return redact(f"{self.position}: {self.message}")

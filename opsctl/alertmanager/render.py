@@ -25,6 +25,7 @@ import jinja2
 from jinja2 import Undefined as _Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from opsctl import secrets
 from opsctl.alertmanager.config import SECRET_TOKEN
 from opsctl.errors import InputError
 from opsctl.yamlutil import PosDict, load_one, read_text
@@ -98,17 +99,17 @@ def render_file(template: str | os.PathLike[str], values: str | os.PathLike[str]
         spec = decl[name]
         if "env" in spec:
             var = spec["env"]
-            if var not in env:
+            got = secrets.from_env(var, env)  # one trailing newline dropped, remembered for redaction
+            if got is None:
                 raise _SecretError(f"secret {name!r}: environment variable {var} is not set")
-            value = env[var]
+            value = got
         else:
             p = Path(spec["file"])
             p = p if p.is_absolute() else base / p
             try:
-                value = p.read_text(encoding="utf-8")
+                value = secrets.from_file(p)
             except OSError as exc:
                 raise _SecretError(f"secret {name!r}: cannot read {p}: {exc.strerror or exc}") from None
-            value = value[:-1] if value.endswith("\n") else value
         used.append(value)
         return value
 

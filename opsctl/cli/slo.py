@@ -175,7 +175,8 @@ def report_cmd(
             if not sep or not name.strip():
                 raise InputError(f"--header {name!r}: expected 'Name: value'", "<command line>")
             headers[name.strip()] = value.strip()
-        token = os.environ.get("OPSCTL_PROMETHEUS_TOKEN") or None
+        from opsctl import secrets
+        token = secrets.from_env("OPSCTL_PROMETHEUS_TOKEN") or None  # one trailing newline dropped; redacted
         try:
             client = PrometheusClient(prometheus, bearer_token=None if bearer_token_file else token,
                                       bearer_token_file=bearer_token_file, headers=headers, timeout=timeout)

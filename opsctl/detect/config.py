@@ -8,6 +8,7 @@ the config file. See docs/detect.md for the full schema.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from datetime import UTC, datetime, time
@@ -16,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from opsctl import secrets
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.yamlutil import PosDict, PosList, load_one
@@ -37,6 +39,8 @@ def _dur(v: Any) -> float:
     if isinstance(v, bool):
         raise ValueError("expected a duration like 30s or 5m")
     if isinstance(v, (int, float)):
+        if not math.isfinite(v):
+            raise ValueError("expected a finite duration like 30s or 5m")
         return float(v)
     if isinstance(v, str):
         return parse_duration(v)
@@ -59,7 +63,7 @@ class Secret(Model):
 
     def resolve(self, base: Path) -> str | None:
         if self.env:
-            got = os.environ.get(self.env)
+            got = secrets.from_env(self.env)
             if got is None:
                 raise InputError(f"environment variable {self.env} is not set", "<env>")
             return got
@@ -67,10 +71,10 @@ class Secret(Model):
             p = Path(self.file)
             p = p if p.is_absolute() else base / p
             try:
-                return p.read_text(encoding="utf-8").strip()
+                return secrets.from_file(p)
             except OSError as exc:
                 raise InputError(f"cannot read secret file: {exc.strerror}", str(p)) from None
-        return self.value
+        return secrets.register(self.value)
 
 
 def secret_from(data: dict[str, Any], key: str) -> Secret | None:
@@ -141,7 +145,7 @@ class DetectorConfig(Model):
     match: dict[str, str] = Field(default_factory=dict)
     range: float = 6 * 3600.0
     step: float = 60.0
-    lookback: int = Field(1, ge=1, description="evaluate the last N points")
+    lookback: int = Field(1, ge=1, le=10_000_000, description="evaluate the last N points")
     alert_score: float = Field(0.5, gt=0, lt=1)
     min_confidence: float = Field(0.0, ge=0, le=1)
     params: dict[str, Any] = Field(default_factory=dict)
@@ -153,6 +157,13 @@ class DetectorConfig(Model):
     def _name(cls, v: str) -> str:
         if not _NAME.match(v):
             raise ValueError("name may contain only letters, digits and _ . : -")
+        return v
+
+    @field_validator("range", "step")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be a positive duration")
         return v
 
 
@@ -340,7 +351,7 @@ def validation_error(exc: ValidationError, raw: Any, filename: str, prefix: tupl
         path.append("type")
     line, col = locate(raw, path, at_key=err["type"] == "extra_forbidden")
     where = ".".join(str(k) for k in path)
-    msg = err["msg"]
+    msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "unknown field"
     elif err["type"] == "missing":
@@ -367,7 +378,7 @@ def _cross_check(lc: LoadedConfig) -> None:
     """References between sections, detector kinds and their params, receivers and actions."""
     from opsctl.detect.checks import CHECKS
     from opsctl.detect.notifiers import NOTIFIERS
-    from opsctl.detect.registry import ANOMALY_DETECTORS
+    from opsctl.detect.registry import ANOMALY_DETECTORS, check_params
     from opsctl.detect.remediation import ACTIONS
 
     cfg = lc.config
@@ -377,6 +388,11 @@ def _cross_check(lc: LoadedConfig) -> None:
             raise lc.error(f"duplicate detector name {d.name!r} (first at item {seen[d.name] + 1})",
                            "detectors", i, "name")
         seen[d.name] = i
+        if d.critical_score is not None and d.critical_score < d.alert_score:
+            raise lc.error(f"critical_score ({d.critical_score:g}) is below alert_score ({d.alert_score:g}): a point "
+                           "becomes critical only once it alerts, so this would not work as meant",
+                           "detectors", i, "critical_score")
+        src: Any = None
         if d.kind in ANOMALY_DETECTORS:
             if not d.source:
                 raise lc.error(f"anomaly detector {d.kind!r} needs 'source'", "detectors", i)
@@ -395,6 +411,12 @@ def _cross_check(lc: LoadedConfig) -> None:
             params = params_model.model_validate(d.params)
         except ValidationError as exc:
             raise validation_error(exc, lc.raw, str(lc.path), ("detectors", i, "params")) from None
+        bad = check_params(params, counts=d.kind in ANOMALY_DETECTORS)
+        if bad is not None:
+            raise lc.error(f"detectors.{i}.params.{bad[0]}: {bad[1]}", "detectors", i, "params", bad[0])
+        if src is not None and src.type == "prometheus" and d.range / d.step > 11_000:
+            raise lc.error(f"range/step is {d.range / d.step:,.0f} points: Prometheus refuses more than 11,000 "
+                           "points per series (raise step or shorten range)", "detectors", i, "range")
         src_name = getattr(params, "source", None)
         if src_name is not None and src_name not in cfg.sources:
             raise lc.error(f"unknown source {src_name!r}", "detectors", i, "params", "source")
@@ -407,9 +429,12 @@ def _cross_check(lc: LoadedConfig) -> None:
             raise lc.error(f"receiver {name!r}: unknown type {rtype!r} (known: {', '.join(sorted(NOTIFIERS))})",
                            "alerting", "receivers", name, "type")
         try:
-            NOTIFIERS[rtype].Params.model_validate({k: v for k, v in body.items() if k != "type"})
+            nparams = NOTIFIERS[rtype].Params.model_validate({k: v for k, v in body.items() if k != "type"})
         except ValidationError as exc:
             raise validation_error(exc, lc.raw, str(lc.path), ("alerting", "receivers", name)) from None
+        bad = check_params(nparams, counts=False)
+        if bad is not None:
+            raise lc.error(f"alerting.receivers.{name}.{bad[0]}: {bad[1]}", "alerting", "receivers", name, bad[0])
     for i, r in enumerate(cfg.alerting.routes):
         for j, rec in enumerate(r.receivers):
             if rec not in cfg.alerting.receivers:

@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from opsctl.secrets import redact, redact_obj
+
 from .anomaly_check import run_anomaly
 from .checks import CHECKS
 from .checks.base import Context
@@ -45,7 +47,7 @@ class LockedError(Exception):
 def run_lock(path: Path) -> Iterator[None]:
     """An exclusive, non-blocking flock; released when the process ends, even on a crash."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(str(path), os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(str(path), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -75,6 +77,10 @@ class RunReport:
     finished_unix: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = redact_obj(self._to_dict())
+        return doc
+
+    def _to_dict(self) -> dict[str, Any]:
         detector_ok: dict[str, bool] = {}
         for r in self.results:
             detector_ok[r.detector] = detector_ok.get(r.detector, True) and r.ok
@@ -117,11 +123,12 @@ def evaluate_detector(d: DetectorConfig, ctx: Context) -> list[CheckResult]:
         else:
             results = CHECKS[d.kind](d).run(ctx)
         for r in results:
-            r.extras = _jsonable(r.extras)
+            r.extras = redact_obj(_jsonable(r.extras))
+            r.message = redact(r.message)  # alert text goes to receivers, the state and the output
         return results
     except Exception as exc:  # cron must report, not crash: any failure is a result
         labels = dict(d.labels)
-        return [CheckResult(False, d.severity, f"detector could not run: {type(exc).__name__}: {exc}",
+        return [CheckResult(False, d.severity, redact(f"detector could not run: {type(exc).__name__}: {exc}"),
                             make_fingerprint(d.name + ":error", labels), {}, d.name, labels, error=True)]
 
 
@@ -363,6 +370,7 @@ class Engine:
                     break
                 except ActionError as exc:
                     output = str(exc)
+            output = redact(output)
             state.remediation(self.now.timestamp(), name, d.name, r.fingerprint, ok, False, attempts, output)
             entry.update(ok=ok, attempts=attempts, output=output[:500])
             report.remediations.append(entry)
@@ -401,7 +409,7 @@ class Engine:
                         ok = True
                         break
                     except DeliveryError as exc:
-                        error = str(exc)
+                        error = redact(str(exc))
                 now = time.time()
                 if ok:
                     state.spool_done(row, now, attempts)

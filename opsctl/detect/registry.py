@@ -7,6 +7,7 @@ remediation actions, each with an id, a one-line summary and its docs (the modul
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,10 +57,42 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
+# Any count of points (window, hop, long, min_periods...) above this is a typo or a unit mix-up (19 years
+# of one-minute samples); a larger integer would only fail inside numpy at run time.
+MAX_POINTS = 10_000_000
+
+
+def check_params(params: BaseModel, *, counts: bool = True) -> tuple[str, str] | None:
+    """(field, message) for the first parameter value that would make a run fail or never fire: a float
+    that is infinite or NaN (`threshold: .inf`), or, with `counts`, an integer beyond MAX_POINTS."""
+    for name, field in type(params).model_fields.items():
+        value = getattr(params, name)
+        key = field.alias or name
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            return key, f"must be a finite number, not {value}"
+        if counts and isinstance(value, int) and abs(value) > MAX_POINTS:
+            return key, f"{value} is too large (at most {MAX_POINTS:,} points)"
+    return None
+
+
+class ParamsError(ValueError):
+    """A detector parameter that validates by type but cannot work (see check_params)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
 def make_anomaly_detector(det_id: str, params: dict[str, Any]) -> AnomalyDetector:
-    """Build an anomaly detector; raises KeyError (unknown id) or pydantic ValidationError."""
+    """Build an anomaly detector; raises KeyError (unknown id), pydantic ValidationError or ParamsError."""
     cls = ANOMALY_DETECTORS[det_id]
-    return cls(cls.Params(**params))
+    model = cls.Params(**params)
+    bad = check_params(model)
+    if bad is not None:
+        raise ParamsError(*bad)
+    return cls(model)
 
 
 def entries() -> list[Entry]:
@@ -79,4 +112,5 @@ def entries() -> list[Entry]:
     return out
 
 
-__all__ = ["ANOMALY_DETECTORS", "Entry", "ValidationError", "entries", "make_anomaly_detector"]
+__all__ = ["ANOMALY_DETECTORS", "MAX_POINTS", "Entry", "ParamsError", "ValidationError", "check_params", "entries",
+           "make_anomaly_detector"]

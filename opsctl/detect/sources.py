@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from opsctl import secrets
 from opsctl.data.exports import Series, read_export, series_from_frame
 from opsctl.errors import InputError
 from opsctl.prom.client import PrometheusClient
@@ -127,8 +128,18 @@ class Sources:
                 if src.password_env:
                     password = _env(src.password_env)
                 elif src.password_file:
-                    password = self.lc.resolve_path(src.password_file).read_text(encoding="utf-8").strip()
+                    try:
+                        password = secrets.from_file(self.lc.resolve_path(src.password_file))
+                    except OSError as exc:
+                        raise SourceError(f"cannot read password_file: {exc.strerror or exc}") from None
                 auth = (src.username, password)
+            if token_file is not None:
+                try:
+                    token = secrets.from_file(token_file)
+                except OSError as exc:
+                    raise SourceError(f"cannot read bearer_token_file: {exc.strerror or exc}") from None
+                token_file = None
+            secrets.register_url(src.url)
             self._prom[name] = PrometheusClient(src.url, bearer_token=token, bearer_token_file=token_file,
                                                 basic_auth=auth, headers=src.headers, timeout=src.timeout,
                                                 retries=src.retries)
@@ -143,6 +154,7 @@ class Sources:
                 self._sql[name] = SqlConnection(path=self.lc.resolve_path(src.path))
             else:
                 url = src.url or _env(src.url_env or "")
+                secrets.register_url(url)  # a database URL may hold a password
                 if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
                     url = "sqlite:///" + str(self.lc.resolve_path(url[len("sqlite:///"):]))
                 self._sql[name] = SqlConnection(url=url)
@@ -183,9 +195,7 @@ class Sources:
 
 
 def _env(name: str) -> str:
-    import os
-
-    val = os.environ.get(name)
+    val = secrets.from_env(name)
     if val is None:
         raise SourceError(f"environment variable {name} is not set")
     return val

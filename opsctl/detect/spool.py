@@ -19,6 +19,7 @@ from opsctl.detect.config import LoadedConfig
 from opsctl.detect.engine import run_lock
 from opsctl.detect.state import State
 from opsctl.errors import InputError
+from opsctl.secrets import redact_obj
 
 DROP_REASON = "dropped from the spool by an operator (opsctl detect spool)"
 
@@ -43,7 +44,8 @@ class SpoolEntry:
         }
         if with_payload:
             out["payload"] = self.payload
-        return out
+        redacted: dict[str, Any] = redact_obj(out)
+        return redacted
 
 
 def _entries(state: State, receivers: Iterable[str]) -> list[SpoolEntry]:
@@ -65,9 +67,11 @@ def entries(lc: LoadedConfig) -> list[SpoolEntry]:
 
 
 def export(items: list[SpoolEntry], path: Path) -> None:
-    """Write entries as JSON lines to a new file (never overwrites), flushed to disk before returning."""
+    """Write entries as JSON lines to a new file (never overwrites, mode 0600), flushed to disk before
+    returning."""
     try:
-        with path.open("x", encoding="utf-8") as fh:
+        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # whole notifications: private
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for item in items:
                 fh.write(json.dumps(item.to_dict(with_payload=True), sort_keys=True) + "\n")
             fh.flush()

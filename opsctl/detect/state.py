@@ -12,14 +12,23 @@ Tables
 Every change of a run is committed in SQLite transactions (journal on disk), so an interrupted run
 leaves either the old or the new state; a notification is put in the spool in the same transaction
 that marks the alert as notified, and leaves the spool only once a receiver accepted it.
+
+The file (and SQLite's journal, which takes the database file's mode) is created 0600 and tightened to
+0600 when found looser: the spool holds whole notifications. Every text that goes in (messages, payloads,
+delivery errors, remediation output) and comes out (history) passes through opsctl.secrets.redact.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
+
+from opsctl.secrets import redact, redact_obj
+
+FILE_MODE = 0o600
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -55,6 +64,7 @@ class State:
             self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)
             self.db = sqlite3.connect(str(path), timeout=30)
             self.db.executescript(SCHEMA)
             self.db.commit()
@@ -78,21 +88,21 @@ class State:
         if row is None or (row["status"] == "resolved" and status == "firing"):
             self.db.execute(
                 "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (fp, detector, status, severity, message, json.dumps(labels), now, now,
+                (fp, detector, status, severity, redact(message), json.dumps(labels), now, now,
                  now if notified else None, 1 if notified else 0))
             return
         if notified:
             self.db.execute(
                 "UPDATE alerts SET status=?, severity=?, message=?, labels=?, last_seen=?, last_notified=?, "
-                "notified=1 WHERE fingerprint=?", (status, severity, message, json.dumps(labels), now, now, fp))
+                "notified=1 WHERE fingerprint=?", (status, severity, redact(message), json.dumps(labels), now, now, fp))
         else:
             self.db.execute(
                 "UPDATE alerts SET status=?, severity=?, message=?, labels=?, last_seen=? WHERE fingerprint=?",
-                (status, severity, message, json.dumps(labels), now, fp))
+                (status, severity, redact(message), json.dumps(labels), now, fp))
 
     def event(self, now: float, fp: str, detector: str, event: str, severity: str, message: str) -> None:
         self.db.execute("INSERT INTO events (ts, fingerprint, detector, event, severity, message) VALUES (?,?,?,?,?,?)",
-                        (now, fp, detector, event, severity, message))
+                        (now, fp, detector, event, severity, redact(message)))
 
     # -- spool ---------------------------------------------------------------------------------------
     def spool_add(self, now: float, receiver: str, fp: str, action: str, payload: dict[str, Any],
@@ -100,7 +110,7 @@ class State:
         if coalesce:  # a newer refresh supersedes a pending one for the same receiver and alert
             self.db.execute("DELETE FROM spool WHERE receiver=? AND fingerprint=? AND action='firing'", (receiver, fp))
         self.db.execute("INSERT INTO spool (created, receiver, fingerprint, action, payload) VALUES (?,?,?,?,?)",
-                        (now, receiver, fp, action, json.dumps(payload)))
+                        (now, receiver, fp, action, json.dumps(redact_obj(payload))))
 
     def spool_pending(self) -> list[sqlite3.Row]:
         return list(self.db.execute("SELECT * FROM spool ORDER BY id"))
@@ -113,6 +123,7 @@ class State:
         self.db.commit()
 
     def spool_failed(self, row: sqlite3.Row, now: float, attempts: int, error: str) -> None:
+        error = redact(error)
         self.db.execute("UPDATE spool SET attempts = attempts + ?, last_error=? WHERE id=?",
                         (attempts, error, row["id"]))
         self.db.execute("INSERT INTO deliveries (ts, receiver, fingerprint, action, ok, attempts, error) "
@@ -146,7 +157,7 @@ class State:
                     attempts: int, output: str) -> None:
         self.db.execute("INSERT INTO remediations (ts, action, detector, fingerprint, ok, dry_run, attempts, output) "
                         "VALUES (?,?,?,?,?,?,?,?)", (now, action, detector, fp, int(ok), int(dry_run), attempts,
-                                                     output[:4000]))
+                                                     redact(output)[:4000]))
 
     def run_started(self, now: float) -> int:
         cur = self.db.execute("INSERT INTO runs (started) VALUES (?)", (now,))
@@ -178,4 +189,20 @@ class State:
         out["spool"] = [dict(r) for r in self.db.execute(
             "SELECT id, created, receiver, fingerprint, action, attempts, last_error FROM spool ORDER BY id")]
         out["firing"] = [dict(r) for r in self.firing()]
-        return out
+        redacted: dict[str, list[dict[str, Any]]] = redact_obj(out)  # rows written by older versions too
+        return redacted
+
+
+def private_file(path: Path) -> None:
+    """Create `path` empty with mode 0600 if it does not exist; tighten it to 0600 if it is looser."""
+    try:
+        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        os.close(fd)
+        return
+    except FileExistsError:
+        pass
+    try:
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, FILE_MODE)
+    except OSError:  # not ours to change (read-only mount, another owner): leave it
+        pass

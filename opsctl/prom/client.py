@@ -10,7 +10,9 @@ headers=..., timeout=10.0, retries=3)`:
 Requests go through httpx with a timeout. Connection errors, timeouts, HTTP 5xx and 429 are retried up to
 `retries` more times with exponential backoff (0.2 s, 0.4 s, 0.8 s ... capped at 5 s). The Prometheus error
 payload (`{"status":"error","errorType":...,"error":...}`) is surfaced verbatim in `PrometheusError`; 4xx
-answers (bad PromQL, bad parameters) are not retried. Secrets are never part of an exception message.
+answers (bad PromQL, bad parameters) are not retried. Secrets (token, password, a URL's user:password) are
+registered with opsctl.secrets and redacted from every exception message; a token file loses one
+trailing newline.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from opsctl import secrets
 from opsctl.data.exports import Series
 
 __all__ = ["PrometheusClient", "PrometheusError", "Series", "parse_api_response"]
@@ -36,7 +39,7 @@ class PrometheusError(Exception):
     """A query failed: the API answered an error, or the server could not be reached after retries."""
 
     def __init__(self, message: str, *, error_type: str = "", status_code: int | None = None) -> None:
-        super().__init__(message)
+        super().__init__(secrets.redact(message))
         self.error_type = error_type
         self.status_code = status_code
 
@@ -141,9 +144,12 @@ class PrometheusClient:
         self._sleep = sleep
         hdrs = dict(headers or {})
         if bearer_token_file:
-            bearer_token = Path(bearer_token_file).read_text(encoding="utf-8").strip()
+            bearer_token = secrets.from_file(bearer_token_file)
         if bearer_token:
-            hdrs["Authorization"] = f"Bearer {bearer_token}"
+            hdrs["Authorization"] = f"Bearer {secrets.register(bearer_token)}"
+        if basic_auth:
+            secrets.register(basic_auth[1])
+        secrets.register_url(url)  # a URL may carry user:password
         auth = httpx.BasicAuth(*basic_auth) if basic_auth else None
         self._client = httpx.Client(
             headers=hdrs, auth=auth, timeout=self.timeout, transport=transport, follow_redirects=False
@@ -203,5 +209,5 @@ class PrometheusClient:
         if isinstance(payload, dict) and payload.get("error"):
             et = payload.get("errorType")
             return f"HTTP {resp.status_code}: {et + ': ' if et else ''}{payload['error']}"
-        body = resp.text[:200].strip()
+        body = secrets.redact(resp.text)[:200].strip()  # redacted before the cut
         return f"HTTP {resp.status_code}" + (f": {body}" if body else "")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from opsctl.detect.anomaly.base import (
     LEVEL_SHIFT,
@@ -38,6 +38,13 @@ class LevelShiftParams(Params):
     trend: bool = Field(True, description="also detect trend changes")
     rel_floor: float = Field(0.01, ge=0, description="sigma floor as a fraction of abs(median)")
     abs_floor: float = Field(1e-9, ge=0, description="absolute sigma floor")
+
+    @model_validator(mode="after")
+    def _short_long(self) -> LevelShiftParams:
+        if self.short > self.long:
+            raise ValueError(f"short ({self.short}) must not exceed long ({self.long}): the recent level is "
+                             "compared with a longer past")
+        return self
 
 
 def _shift(a: np.ndarray, k: int) -> np.ndarray:

@@ -7,17 +7,20 @@ when the receiving side did not accept it (the engine retries with backoff and s
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
 
+from opsctl import secrets
 from opsctl.detect.anomaly.base import Params
 
 
 class DeliveryError(Exception):
-    pass
+    """The receiver did not take the notification; the message never holds a secret (redacted)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(secrets.redact(message))
 
 
 class Notifier:
@@ -33,7 +36,7 @@ class Notifier:
 
     def secret(self, value: str | None, env: str | None, file: str | None, what: str) -> str:
         if env:
-            got = os.environ.get(env)
+            got = secrets.from_env(env)
             if not got:
                 raise DeliveryError(f"{what}: environment variable {env} is not set")
             return got
@@ -41,11 +44,11 @@ class Notifier:
             p = Path(file)
             p = p if p.is_absolute() else self.base / p
             try:
-                return p.read_text(encoding="utf-8").strip()
+                return secrets.from_file(p)
             except OSError as exc:
                 raise DeliveryError(f"{what}: cannot read {p}: {exc.strerror}") from None
         if value:
-            return value
+            return secrets.register(value) or value
         raise DeliveryError(f"{what} is not configured")
 
     def send(self, alert: dict[str, Any], client: httpx.Client) -> None:  # pragma: no cover - abstract
@@ -60,7 +63,8 @@ def post_json(client: httpx.Client, url: str, payload: Any, headers: dict[str, s
         # webhook URLs and bot tokens are secrets: never let them into the history or the output
         raise DeliveryError(f"{type(exc).__name__}: {str(exc).replace(url, '<url>')}") from None
     if not (200 <= resp.status_code < 300 or resp.status_code in ok_status):
-        raise DeliveryError(f"HTTP {resp.status_code}: {resp.text[:200].strip()}")
+        # redacted before it is cut, so that a cut cannot leave half a secret behind
+        raise DeliveryError(f"HTTP {resp.status_code}: {secrets.redact(resp.text)[:200].strip()}")
     return resp
 
 
