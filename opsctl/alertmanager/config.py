@@ -240,11 +240,13 @@ class _Decoder:
     def struct(self, v: Any, loc: tuple[int, int], spec: Spec, typename: str) -> dict[str, Any]:
         """Decode a mapping field by field; unknown keys are errors. Returns decoded values + '__loc__'."""
         if v is None:
-            return {"__loc__": loc, "__present__": set()}
+            return {"__loc__": loc, "__present__": set(), "__failed__": set()}
         if not isinstance(v, dict):
             raise _Fail(f"cannot unmarshal {_tag(v)} `{_scalar_text(v)}` into {typename}", loc)
+        # __failed__: keys whose value had an error of its own (already recorded); checks that a key is
+        # missing skip these, so that only the real error is reported (as amtool does)
         out: dict[str, Any] = {"__loc__": getattr(v, "loc", loc), "__present__": set(),
-                               "__keylocs__": {}}
+                               "__keylocs__": {}, "__failed__": set()}
         for key, value in v.items():
             kloc = v.key_loc(key) if isinstance(v, PosDict) else loc
             vloc = v.value_loc(key) if isinstance(v, PosDict) else loc
@@ -256,6 +258,7 @@ class _Decoder:
                 decoded = self.value(value, vloc, spec[key], key)
             except _Fail as exc:
                 self.error(exc.message, exc.loc)
+                out["__failed__"].add(key)
                 continue
             if value is not None:
                 out["__present__"].add(key)
@@ -797,7 +800,8 @@ def _template_parse_error(text: str) -> str | None:
 def _make_notifier(kind: str) -> Callable[[_Decoder, Any, tuple[int, int]], dict[str, Any]]:
     def dec(d: _Decoder, v: Any, loc: tuple[int, int]) -> dict[str, Any]:
         c = d.struct(v, loc, NOTIFIER_SPECS[kind], "config.plain")
-        _check_notifier(kind, c)
+        if not c.get("__failed__"):  # a field's own error stops Alertmanager before these checks
+            _check_notifier(kind, c)
         return c
 
     return dec
@@ -1014,7 +1018,8 @@ def _build(d: _Decoder, top: dict[str, Any], filename: str, base_dir: Path,
                             rc.get("__keylocs__", {}).get(f"{kind}_configs", _loc_of(rc)))
                     continue
                 try:
-                    _apply_global(kind, nc, g)
+                    if not nc.get("__failed__"):
+                        _apply_global(kind, nc, g)
                 except _Fail as exc:
                     d.error(exc.message, exc.loc)
                 nloc = _loc_of(nc)
@@ -1024,13 +1029,13 @@ def _build(d: _Decoder, top: dict[str, Any], filename: str, base_dir: Path,
 
     rc_route = top.get("route")
     if rc_route is None:
-        if "route" not in top.get("__keylocs__", {}) or True:
+        if "route" not in top.get("__failed__", set()):  # else its own error is the one to report
             d.error("no route provided in config", (1, 1))
         return None
     rloc = _loc_of(rc_route)
     if rc_route.get("continue"):
         d.error("cannot have continue in root route", rloc)
-    if not rc_route.get("receiver"):
+    if not rc_route.get("receiver") and "receiver" not in rc_route.get("__failed__", set()):
         d.error("root route must specify a default receiver", rloc)
     if rc_route.get("match") or rc_route.get("match_re") or rc_route.get("matchers"):
         d.error("root route must not have any matchers", rloc)
@@ -1144,6 +1149,8 @@ def _build_route(c: dict[str, Any]) -> Route:
 def _apply_global(kind: str, nc: dict[str, Any], g: dict[str, Any]) -> None:
     """Global defaults inheritance and the checks Config.UnmarshalYAML does with them."""
     at = nc["__loc__"]
+    if g.get("__failed__"):
+        g = {**g, **{k: "<invalid>" for k in g["__failed__"]}}  # its own error is reported; not "missing"
     if kind != "email" and nc.get("http_config") is None:
         nc["http_config"] = g.get("http_config")
     if kind == "email":
