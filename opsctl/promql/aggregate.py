@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import promql_parser as pp
 
+from opsctl.promql import gosort
 from opsctl.promql.model import Labels, PromQLError
 from opsctl.promql.values import Vec
 
@@ -56,6 +57,8 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
     label: str | None = None
     if op in ("topk", "bottomk", "quantile"):
         param = ev.eval_scalar(node.param, times)
+        if op != "quantile":
+            _topk_k(param)  # checked at every step, as Prometheus does, samples or not
     elif op == "count_values":
         label = ev.eval_str(node.param, times)
         from opsctl.promql.engine import check_label_name
@@ -166,35 +169,145 @@ def _quantile_cols(q: np.ndarray, vals: np.ndarray, mask: np.ndarray) -> np.ndar
     return np.where(n > 0, res, np.nan)
 
 
+def _topk_k(param: np.ndarray) -> np.ndarray:
+    """k per step as Prometheus 2.42 reads it: int64(param); a value no int64 holds is an error."""
+    ok = (param <= 9223372036854774784.0) & (param >= -9223372036854775808.0)
+    if not ok.all():
+        from opsctl.promql.engine import go_float
+
+        bad = float(param[np.flatnonzero(~ok)[0]])
+        raise PromQLError(f"Scalar value {go_float(bad)} overflows int64")
+    return np.trunc(param).astype(np.int64)
+
+
 def _topk(ev: _Evaluator, vec: Vec, gid: np.ndarray, ng: int, param: np.ndarray, top: bool) -> Vec:
+    """topk/bottomk with Prometheus' heap (container/heap over the group's samples in input order), so
+    that the members kept among tied values, and their output order, are Prometheus' own."""
     t = vec.vals.shape[1]
-    with np.errstate(invalid="ignore"):
-        k = np.where(np.isfinite(param), np.trunc(param), np.where(param > 0, 1e18, 0.0))
+    k = _topk_k(param)
     sel = np.zeros_like(vec.mask)
-    group_rows: list[np.ndarray] = []
+    order_rows: list[int] = []
+    firsts: list[tuple[int, list[int]]] = []
     for g in range(ng):
         rows = np.flatnonzero(gid == g)
-        group_rows.append(rows)
         v, m = vec.vals[rows], vec.mask[rows]
-        isnan = np.isnan(v)
-        if top:
-            cat = np.where(m, np.where(isnan, 1, 0), 2)
-            clean = np.where(cat == 0, -v, 0.0)
-        else:
-            cat = np.where(m, np.where(isnan, 1, 0), 2)
-            clean = np.where(cat == 0, v, 0.0)
-        order = np.lexsort((clean, cat), axis=0)
-        rank = np.empty_like(order)
-        np.put_along_axis(rank, order, np.arange(len(rows))[:, None].repeat(t, axis=1), axis=0)
-        sel[rows] = m & (rank < k[None, :])
+        heap, size = _heap_select(v, m, k, top, need_order=(t == 1))
+        for c in range(t):
+            sel[rows[heap[: size[c], c]], c] = True
+        if t == 1 and size[0] > 0:
+            members = [int(x) for x in heap[: size[0], 0]]
+            vals0 = v[:, 0]
+
+            def heap_less(i: int, j: int, members: list[int] = members, vals0: np.ndarray = vals0) -> bool:
+                a, b = vals0[members[i]], vals0[members[j]]
+                return bool(np.isnan(a) or (a < b if top else a > b))
+
+            def swap(i: int, j: int, members: list[int] = members) -> None:
+                members[i], members[j] = members[j], members[i]
+
+            # sort.Sort(sort.Reverse(heap))
+            gosort.sort(len(members), lambda i, j: heap_less(j, i), swap)
+            first_present = int(np.flatnonzero(m[:, 0])[0])
+            firsts.append((first_present, [int(rows[x]) for x in members]))
     if t == 1:
-        order_rows: list[int] = []
-        for rows in group_rows:
-            chosen = [int(r) for r in rows if sel[r, 0]]
-            chosen.sort(key=lambda r: (np.isnan(vec.vals[r, 0]), -vec.vals[r, 0] if top else vec.vals[r, 0]))
+        # Groups come out in the order of their first sample in the input vector.
+        for _, chosen in sorted(firsts, key=lambda f: f[0]):
             order_rows.extend(chosen)
         ev.pending_order = order_rows
     return Vec(list(vec.labels), vec.vals, sel)
+
+
+def _heap_select(v: np.ndarray, m: np.ndarray, k: np.ndarray, top: bool,
+                 need_order: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Run Prometheus' topk (top=True) or bottomk heap over the rows of one group, per step (column),
+    vectorised over the steps. Returns (heap rows (K, T), heap sizes (T,)): heap[:size[c], c]."""
+    nrows, t = v.shape
+    kk = np.minimum(np.maximum(k, 0), nrows)
+    present = m.sum(axis=0)
+    cols_all = np.arange(t)
+    heap = np.zeros((max(1, int(kk.max(initial=0))), t), dtype=np.int64)
+    size = np.zeros(t, dtype=np.int64)
+    # Steps where every present sample is kept need no heap for membership: fill them directly (in row
+    # order; their order matters only for an instant query, which runs the heap).
+    simple = (present <= kk) & (not need_order)
+    if simple.any():
+        for r in range(nrows):
+            c = np.flatnonzero(simple & m[r])
+            heap[size[c], c] = r
+            size[c] += 1
+    run = ~simple & (kk >= 1) & (present > 0)
+    if not run.any():
+        return heap, size
+
+    def less(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        va, vb = v[heap[a, c], c], v[heap[b, c], c]
+        with np.errstate(invalid="ignore"):
+            return np.isnan(va) | ((va < vb) if top else (va > vb))
+
+    def swap(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> None:
+        heap[a, c], heap[b, c] = heap[b, c], heap[a, c].copy()
+
+    def up(j: np.ndarray, c: np.ndarray) -> None:
+        while len(c):
+            i = np.where(j > 0, (j - 1) // 2, 0)
+            go = (i != j) & less(j, i, c)
+            j, i, c = j[go], i[go], c[go]
+            swap(i, j, c)
+            j = i
+
+    def down(n: np.ndarray, c: np.ndarray) -> None:
+        i = np.zeros(len(c), dtype=np.int64)
+        while len(c):
+            j1 = 2 * i + 1
+            keep = j1 < n
+            i, j1, n, c = i[keep], j1[keep], n[keep], c[keep]
+            if not len(c):
+                break
+            j2 = j1 + 1
+            has2 = j2 < n
+            j = j1.copy()
+            if has2.any():
+                sub = np.flatnonzero(has2)
+                pick = less(j2[sub], j1[sub], c[sub])
+                j[sub[pick]] = j2[sub[pick]]
+            go = less(j, i, c)
+            i, j, n, c = i[go], j[go], n[go], c[go]
+            swap(i, j, c)
+            i = j
+
+    for r in range(nrows):
+        act = run & m[r]
+        if not act.any():
+            continue
+        first = act & (size == 0)
+        if first.any():
+            heap[0, first] = r
+            size[first] = 1
+        c = cols_all[act & ~first]
+        if not len(c):
+            continue
+        x = v[r, c]
+        h0 = v[heap[0, c], c]
+        with np.errstate(invalid="ignore"):
+            cond = (size[c] < kk[c]) | ((h0 < x) if top else (h0 > x)) | np.isnan(h0)
+        c = c[cond]
+        full = size[c] == kk[c]
+        insitu = full & (kk[c] == 1)
+        heap[0, c[insitu]] = r
+        pop = full & ~insitu
+        if pop.any():
+            cp = c[pop]
+            n = size[cp] - 1
+            swap(np.zeros(len(cp), dtype=np.int64), n, cp)
+            down(n.copy(), cp)
+            size[cp] = n
+        cp = c[~insitu]
+        if len(cp):
+            pos = size[cp]
+            heap[pos, cp] = r
+            size[cp] = pos + 1
+            up(pos.copy(), cp)
+    return heap, size
 
 
 def _count_values(vec: Vec, mod: Any, label: str, t: int) -> Vec:
