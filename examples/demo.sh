@@ -55,18 +55,18 @@ set +e; "$OPSCTL" slo report examples/slo/openslo-v1.yml --data examples/slo/che
 test -s "$OUT/slo.png" && echo "wrote a PNG burn-down chart"
 
 # on-call: who is on call, shifts, gaps, load, a drill and its post-mortem
-run oncall who -s examples/oncall/primary.yaml -s examples/oncall/secondary.yaml -p examples/oncall/policy.yaml \
+run oncall who --schedule examples/oncall/primary.yaml --schedule examples/oncall/secondary.yaml --policy examples/oncall/policy.yaml \
     --at 2026-03-25T20:00:00
-run oncall show -s examples/oncall/primary.yaml --from 2026-03-28T20:00 --to 2026-03-30T10:00
-run_findings oncall gaps -s examples/oncall/primary.yaml -s examples/oncall/secondary.yaml \
-    -p examples/oncall/policy.yaml --from 2026-03-23 --to 2026-03-25
-run oncall load -s examples/oncall/primary.yaml --from 2026-03-01 --to 2026-04-01
+run oncall show --schedule examples/oncall/primary.yaml --from 2026-03-28T20:00 --to 2026-03-30T10:00
+run_findings oncall gaps --schedule examples/oncall/primary.yaml --schedule examples/oncall/secondary.yaml \
+    --policy examples/oncall/policy.yaml --from 2026-03-23 --to 2026-03-25
+run oncall load --schedule examples/oncall/primary.yaml --from 2026-03-01 --to 2026-04-01
 run oncall import-ical examples/oncall/recurring.ics --time-zone Europe/Berlin --from 2026-03-16 --to 2026-04-27 \
     -o "$OUT/recurring.yaml"
-run oncall show -s "$OUT/recurring.yaml" --from 2026-03-23 --to 2026-04-06
+run oncall show --schedule "$OUT/recurring.yaml" --from 2026-03-23 --to 2026-04-06
 set +e
-"$OPSCTL" drill run -s examples/oncall/primary.yaml -s examples/oncall/secondary.yaml \
-    -p examples/oncall/policy.yaml --scenario examples/oncall/scenario.yaml --seed 7 --no-timeline \
+"$OPSCTL" drill run --schedule examples/oncall/primary.yaml --schedule examples/oncall/secondary.yaml \
+    --policy examples/oncall/policy.yaml --scenario examples/oncall/scenario.yaml --seed 7 --no-timeline \
     -o "$OUT/drill.json"
 set -e
 run drill postmortem INC-1 --drill "$OUT/drill.json"

@@ -179,13 +179,23 @@ def _split_labels(spec: str) -> list[str]:
 
 ALERTS_OPT = typer.Option(None, "--alerts", help="Alerts JSON (API v2 list, webhook payload, or label maps).")
 ALERT_OPT = typer.Option(None, "--alert", help="An alert as 'name=value,name=value' (repeatable).")
-AT_OPT = typer.Option(None, "--at", help="Evaluation time, RFC 3339 (default: now).")
+AT_OPT = typer.Option(None, "--at", help="Evaluation time (RFC 3339, Unix seconds, now, now-1h: docs/cli.md); "
+                      "default: now.")
+
+
+def _at(text: str | None) -> datetime:
+    """`--at` by the one command-line time parser (opsctl.timeparse), as an aware UTC datetime."""
+    from datetime import UTC
+
+    from opsctl.timeparse import parse_time
+
+    return datetime.fromtimestamp(parse_time("now" if text is None else text, what="--at"), UTC)
 
 
 def _evaluate(file: Path, alerts_file: Path | None, alert: list[str] | None,
               at: str | None) -> tuple[datetime, list[inh.AlertVerdict], Any]:
     cfg = checklib.load_valid(file)
-    when = inh.parse_time(at)
+    when = _at(at)
     verdicts = inh.evaluate(cfg, _alerts(alerts_file, alert), when)
     return when, verdicts, cfg
 
@@ -273,7 +283,7 @@ def template_render(
     from opsctl.alertmanager import notify_templates as nt
 
     alerts = inh.load_alerts(str(alerts_file))
-    when = inh.parse_time(at)
+    when = _at(at)
     if config is not None:
         cfg = checklib.load_valid(config, check_templates=True)
         previews = nt.preview_receiver(cfg, receiver, alerts, now=when, external_url=external_url)

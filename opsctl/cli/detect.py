@@ -42,9 +42,18 @@ def run_cmd(
                                  "no state changes."),
     textfile: Path | None = typer.Option(None, "--textfile", help="Write Prometheus text-format metrics about "
                                          "the run here (node_exporter textfile collector)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing unless something was sent, an alert "
+                               "changed state, or a delivery or remediation failed (for cron mail)."),
+    exit_code: str = typer.Option("firing", "--exit-code", help="firing: exit 1 while any problem persists or "
+                                  "anything is undelivered; new: exit 1 only for a new or escalated problem or a "
+                                  "failed delivery/remediation (0 while known problems keep firing)."),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """Run every detector once: exit 0 all ok, 1 something failed (or another run holds the lock)."""
+    """Run every detector once: exit 0 all ok, 1 something failed (or another run holds the lock).
+
+    With --exit-code new, 1 means "a new problem, or a delivery failed" and 0 "nothing new to say"."""
+    if exit_code not in ("firing", "new"):
+        raise InputError(f"--exit-code: expected firing or new, got {exit_code!r}", "<command line>")
     lc = _load(config, state)
     try:
         report = Engine(lc, dry_run=dry_run).run(textfile=textfile)
@@ -55,6 +64,9 @@ def run_cmd(
             console(stderr=True).print(f"error: {exc}", markup=False)
         raise typer.Exit(EXIT_FINDINGS) from None
     doc = report.to_dict()
+    code = report.exit_code_for(exit_code)
+    if quiet and not report.noteworthy:
+        raise typer.Exit(code)
     if fmt == Format.json:
         emit_json(doc)
     else:
@@ -76,13 +88,16 @@ def run_cmd(
                   f"{c['notifications']} notifications, {c['deduplicated']} deduplicated, "
                   f"{c['suppressed']} held back, {c['delivered']} delivered, {c['delivery_failures']} delivery "
                   f"failures, {c['spool_pending']} in spool" + (" [dry run]" if dry_run else ""), markup=False)
-    raise typer.Exit(report.exit_code)
+    raise typer.Exit(code)
 
 
 @app.command("validate")
 def validate_cmd(config: Path = CONFIG, fmt: Format = FORMAT_OPTION) -> None:
-    """Validate a config (file:line:col errors, exit 2 when invalid)."""
+    """Validate a config and read its file sources as a run would (file:line:col errors, exit 2 when invalid)."""
+    from opsctl.detect.sources import check_files
+
     lc = load_config(config)
+    check_files(lc)
     cfg = lc.config
     doc = {"schema_version": 1, "valid": True, "detectors": [d.name for d in cfg.detectors],
            "sources": sorted(cfg.sources), "receivers": sorted(cfg.alerting.receivers),
@@ -99,7 +114,7 @@ def validate_cmd(config: Path = CONFIG, fmt: Format = FORMAT_OPTION) -> None:
 def history_cmd(
     config: Path = CONFIG,
     state: Path | None = STATE,
-    limit: int = typer.Option(50, "--limit", "-n", help="Rows per table."),
+    limit: int = typer.Option(50, "--limit", help="Rows per table."),
     since: str | None = typer.Option(None, "--since", help="Only entries newer than this duration (e.g. 24h)."),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
@@ -124,9 +139,11 @@ def history_cmd(
         emit_json({"schema_version": 1, **hist})
         raise typer.Exit(EXIT_OK)
     out = console()
+    if not out.is_terminal:
+        out.width = 100_000  # piped: whole rows, each table only as wide as its content
 
     def ts(v: float) -> str:
-        return datetime.fromtimestamp(v, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        return datetime.fromtimestamp(v, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
     for title, rows, cols in (
         ("Firing", hist["firing"], [("since", lambda r: ts(r["first_seen"])), ("detector", "detector"),
@@ -221,8 +238,8 @@ def list_cmd(fmt: Format = FORMAT_OPTION) -> None:
 @app.command("score")
 def score_cmd(
     path: Path = typer.Argument(..., help="Export file: Prometheus JSON, CSV or Parquet."),
-    detector: str = typer.Option("robust_z", "--detector", "-d", help="Anomaly detector id (see `detect list`)."),
-    param: list[str] = typer.Option([], "--param", "-p", help="Detector parameter key=value (repeatable)."),
+    detector: str = typer.Option("robust_z", "--detector", help="Anomaly detector id (see `detect list`)."),
+    param: list[str] = typer.Option([], "--param", help="Detector parameter key=value (repeatable)."),
     alert_score: float = typer.Option(0.5, "--alert-score", help="Report points scoring at least this."),
     top: int = typer.Option(20, "--top", help="Show at most this many anomalous points per series."),
     fmt: Format = FORMAT_OPTION,
@@ -240,11 +257,16 @@ def score_cmd(
         det = make_anomaly_detector(detector, params)
     except Exception as exc:
         raise InputError(f"invalid parameters: {str(exc).splitlines()[0]}", "--param") from None
+    import numpy as np
+
     series = read_export(path)
+    if not any(len(s) for s in series):
+        raise InputError("no samples: nothing to score (only a header?)", str(path), 2)
     doc: dict[str, Any] = {"schema_version": 1, "detector": detector, "series": []}
     found = 0
     for s in series:
-        frame = det.score(s.timestamps, s.values)
+        with np.errstate(all="ignore"):  # values near +-1e308 overflow sums: they score 1, without warnings
+            frame = det.score(s.timestamps, s.values)
         idx = [int(i) for i in (frame.score >= alert_score).nonzero()[0]]
         found += len(idx)
         pts = []

@@ -44,12 +44,12 @@ def _schedules(paths: list[Path]) -> dict[str, Schedule]:
 
 
 def _instant(text: str | None, tz: ZoneInfo, option: str, default: float) -> float:
+    """A command-line time by the one parser (opsctl.timeparse); a naive time is in the schedule's zone."""
     if text is None:
         return default
-    try:
-        return timeutil.to_epoch(text, tz)
-    except ValueError as exc:
-        raise InputError(f"{option}: {exc}", CLI) from None
+    from opsctl.timeparse import parse_time
+
+    return parse_time(text, what=option, tz=tz)
 
 
 def _window(frm: str | None, to: str | None, days: float, tz: ZoneInfo) -> tuple[float, float]:

@@ -23,18 +23,10 @@ class TestFormat(StrEnum):
 
 
 def _parse_time(text: str, what: str) -> float:
-    """Unix seconds, or an RFC 3339 / ISO 8601 time (UTC unless it carries an offset)."""
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"{what}: not a Unix time or RFC 3339 time: {text!r}", "<arguments>") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
+    """A command-line time, by the one parser (opsctl.timeparse: RFC 3339, Unix seconds, now, -1h...)."""
+    from opsctl.timeparse import parse_time
+
+    return parse_time(text, what=what)
 
 
 def _fmt_time(t: float) -> str:
@@ -92,11 +84,12 @@ def register(app: typer.Typer) -> None:
     @app.command("backtest")
     def backtest_cmd(
         rules: list[Path] = typer.Argument(..., help="Rule files to replay."),
-        data: Path = typer.Option(..., "--data", "-d", help="Exported series: query_range JSON, CSV or Parquet."),
-        compare_rules: list[Path] = typer.Option(None, "--compare", "-c",
+        data: Path = typer.Option(..., "--data", help="Exported series: query_range JSON, CSV or Parquet."),
+        compare_rules: list[Path] = typer.Option(None, "--compare",
                                                  help="Another version of the rules to compare with (repeatable)."),
-        from_: str = typer.Option(None, "--from", help="Start (Unix seconds or RFC 3339); default: first sample."),
-        to: str = typer.Option(None, "--to", help="End (Unix seconds or RFC 3339); default: last sample."),
+        from_: str = typer.Option(None, "--from", help="Start (RFC 3339, Unix seconds, now-1h: docs/cli.md); "
+                                                  "default: first sample."),
+        to: str = typer.Option(None, "--to", help="End (as --from); default: last sample."),
         step: str = typer.Option(None, "--step", help="Evaluation step (e.g. 1m); default: each group's interval, "
                                                       "else 1m."),
         width: int = typer.Option(60, "--width", min=10, max=400, help="Timeline width in characters."),

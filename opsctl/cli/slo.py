@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -15,14 +14,47 @@ from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.slo import generate as gen
 from opsctl.slo import render
-from opsctl.slo.model import SLO
+from opsctl.slo.model import SLO, SLOGroup
 from opsctl.slo.report import Options, report_from_export, summary
-from opsctl.slo.spec import LABEL_RE, load_spec
+from opsctl.slo.spec import LABEL_RE, load_spec, spec_files
+from opsctl.slo.windows import WindowCatalog, load_catalog
 
 app = typer.Typer(help="SLOs from sloth / OpenSLO specs: validate, generate Prometheus rules, report compliance.",
                   no_args_is_help=True)
 
-SPEC_ARG = typer.Argument(..., help="SLO spec: sloth prometheus/v1, OpenSLO v1 or v1alpha (YAML).")
+SPEC_ARG = typer.Argument(..., help="SLO spec: sloth prometheus/v1 or PrometheusServiceLevel, pyrra "
+                          "ServiceLevelObjective, OpenSLO v1 or v1alpha (YAML).")
+WINDOWS_OPTION = typer.Option([], "--slo-period-windows-path", help="sloth AlertWindows catalog file or directory "
+                              "(repeatable): alert windows for SLO periods other than the built-in 28d and 30d.")
+DEFAULT_PERIOD_OPTION = typer.Option("30d", "--default-slo-period", help="Period of sloth specs (they carry "
+                                     "none), as sloth's --default-slo-period.")
+
+
+def _period(text: str) -> float:
+    try:
+        secs = parse_duration(text)
+    except ValueError as exc:
+        raise InputError(f"--default-slo-period: {exc}", "<command line>") from None
+    if secs <= 0:
+        raise InputError("--default-slo-period must be positive", "<command line>")
+    return secs
+
+
+def _catalog(paths: list[Path]) -> WindowCatalog | None:
+    return load_catalog(paths) if paths else None
+
+
+def _load_specs(spec: Path, default_period: float, include: str | None = None,
+                exclude: str | None = None) -> list[SLOGroup]:
+    """A spec file, or every `*.yaml`/`*.yml` spec of a directory (recursively, as sloth's `-i DIR`)."""
+    if spec.is_dir():
+        files = spec_files(spec, include, exclude)
+        if not files:
+            raise InputError("no spec file (*.yaml, *.yml) in this directory matches", str(spec))
+        return [g for f in files for g in load_spec(f, default_period=default_period)]
+    if include or exclude:
+        raise InputError("--fs-include/--fs-exclude apply to a directory input", str(spec))
+    return load_spec(spec, default_period=default_period)
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -32,9 +64,11 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 @app.command("validate")
-def validate_cmd(spec: Path = SPEC_ARG, fmt: Format = FORMAT_OPTION) -> None:
-    """Check a spec; print its SLOs. Exit 2 with file:line:col on the first problem."""
-    groups = load_spec(spec)
+def validate_cmd(spec: Path = SPEC_ARG, windows: list[Path] = WINDOWS_OPTION,
+                 default_period: str = DEFAULT_PERIOD_OPTION, fmt: Format = FORMAT_OPTION) -> None:
+    """Check a spec (or a directory of specs); print its SLOs. Exit 2 with file:line:col on the first problem."""
+    groups = _load_specs(spec, _period(default_period))
+    gen.generate(groups, gen.Options(windows=_catalog(windows)))  # every period has alert windows
     slos = [s for g in groups for s in g.slos]
     if fmt == Format.json:
         emit_json({"schema_version": 1, "file": str(spec), "slos": [_slo_json(s) for s in slos]})
@@ -68,21 +102,41 @@ def generate_cmd(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the rule file here (default stdout)."),
     out_dir: Path | None = typer.Option(None, "--out-dir", help="Write one rule file per spec document "
                                         "(sloth's layout) into this directory."),
-    extra_label: list[str] = typer.Option([], "--extra-label", "-l", help="Label added to every rule (name=value)."),
+    extra_label: list[str] = typer.Option([], "--extra-label", help="Label added to every rule (name=value)."),
     version_label: str = typer.Option(gen.Options().version, "--sloth-version",
                                       help="Value of the sloth_version label of sloth_slo_info."),
+    windows: list[Path] = WINDOWS_OPTION,
+    default_period: str = DEFAULT_PERIOD_OPTION,
+    disable_recordings: bool = typer.Option(False, "--disable-recordings", help="No SLI and metadata recording "
+                                            "rules (sloth's --disable-recordings)."),
+    disable_alerts: bool = typer.Option(False, "--disable-alerts", help="No alert rules (sloth's "
+                                        "--disable-alerts)."),
+    disable_optimizations: bool = typer.Option(False, "--disable-optimizations", help="Compute the period SLI "
+                                               "from the SLI query over the whole period instead of averaging "
+                                               "the shortest window's rule (sloth's --disable-optimizations)."),
+    fs_include: str | None = typer.Option(None, "--fs-include", help="Directory input: only spec paths matching "
+                                          "this RE2 regex (sloth's --fs-include)."),
+    fs_exclude: str | None = typer.Option(None, "--fs-exclude", help="Directory input: skip spec paths matching "
+                                          "this RE2 regex (sloth's --fs-exclude)."),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """Generate Prometheus recording and alerting rules (sloth-compatible) for every SLO in SPEC."""
-    groups = load_spec(spec)
-    opts = gen.Options(extra_labels=_labels(extra_label), version=version_label)
+    """Generate Prometheus recording and alerting rules (sloth-compatible; pyrra-equal for pyrra specs).
+
+    SPEC is a file or a directory of specs. A sloth PrometheusServiceLevel CRD gives a PrometheusRule manifest,
+    as sloth writes it."""
+    groups = _load_specs(spec, _period(default_period), fs_include, fs_exclude)
+    opts = gen.Options(extra_labels=_labels(extra_label), version=version_label, windows=_catalog(windows),
+                       disable_recordings=disable_recordings, disable_alerts=disable_alerts,
+                       disable_optimizations=disable_optimizations)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []
-        for i, g in enumerate(groups):
-            name = f"{spec.stem}.yml" if len(groups) == 1 else f"{spec.stem}-{i + 1}.yml"
+        for g in groups:
+            stem = Path(g.file).stem
+            same = [x for x in groups if x.file == g.file]
+            name = f"{stem}.yml" if len(same) == 1 else f"{stem}-{same.index(g) + 1}.yml"
             target = out_dir / name
-            _write_atomic(target, gen.to_yaml(gen.generate([g], opts)))
+            _write_atomic(target, gen.documents_to_yaml(gen.generate_documents([g], opts)))
             written.append(str(target))
         if fmt == Format.json:
             emit_json({"schema_version": 1, "files": written})
@@ -90,38 +144,32 @@ def generate_cmd(
             for w in written:
                 console().print(w, markup=False)
         return
-    rules = gen.generate(groups, opts)
+    docs = gen.generate_documents(groups, opts)
     if fmt == Format.json:
-        text = json.dumps({"schema_version": 1, **rules}, indent=2) + "\n"
+        if len(docs) == 1 and "groups" in docs[0]:
+            text = json.dumps({"schema_version": 1, **docs[0]}, indent=2) + "\n"
+        else:
+            text = json.dumps({"schema_version": 1, "documents": docs}, indent=2) + "\n"
     else:
-        text = gen.to_yaml(rules)
+        text = gen.documents_to_yaml(docs)
     if output is not None:
         _write_atomic(output, text)
     else:
         sys.stdout.write(text)
 
 
-def _time(text: str | None) -> float | None:
+def _time(text: str | None, what: str = "--to") -> float | None:
     if text is None:
         return None
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"--end {text!r}: expected RFC 3339 (2026-01-31T00:00:00Z) or Unix seconds",
-                         "<command line>") from None
-    if dt.tzinfo is None:
-        raise InputError(f"--end {text!r}: give a time zone (e.g. a trailing Z for UTC)", "<command line>")
-    return dt.timestamp()
+    from opsctl.timeparse import parse_time
+
+    return parse_time(text, what=what)
 
 
 @app.command("report")
 def report_cmd(
     spec: Path = SPEC_ARG,
-    data: Path | None = typer.Option(None, "--data", "-d", help="Export: Prometheus query_range JSON, CSV or "
+    data: Path | None = typer.Option(None, "--data", help="Export: Prometheus query_range JSON, CSV or "
                                      "Parquet (Parquet is streamed in bounded memory)."),
     prometheus: str | None = typer.Option(None, "--prometheus", help="Prometheus/Thanos/Mimir base URL; queries "
                                           "are evaluated on the server."),
@@ -130,11 +178,15 @@ def report_cmd(
     header: list[str] = typer.Option([], "--header", help="Extra HTTP header for --prometheus (Name: value)."),
     timeout: float = typer.Option(30.0, "--timeout", help="HTTP timeout in seconds for --prometheus."),
     slo_ids: list[str] = typer.Option([], "--slo", help="Only these SLO ids (repeatable)."),
-    end: str | None = typer.Option(None, "--end", help="Window end (RFC 3339 or Unix seconds); default: the last "
-                                   "sample of the export, or now for --prometheus."),
+    to: str | None = typer.Option(None, "--to", help="Window end (RFC 3339, Unix seconds, now, -1d: see docs/cli.md); "
+                                  "the window is the SLO period up to here; default: the last sample of the export, "
+                                  "or now for --prometheus."),
+    end: str | None = typer.Option(None, "--end", hidden=True, help="Old name of --to."),
     step: str | None = typer.Option(None, "--step", help="Report resolution (Prometheus duration); default 1m or "
                                     "the export's sample spacing; Timeslices use the slice window."),
     top: int = typer.Option(10, "--top", min=1, help="How many budget-burning periods to list."),
+    windows: list[Path] = WINDOWS_OPTION,
+    default_period: str = DEFAULT_PERIOD_OPTION,
     output: Path | None = typer.Option(None, "--output", "-o", help="Also write an HTML report (.html, burn-down "
                                        "chart as inline SVG) or a PNG chart (.png: burn-down and burn rates, "
                                        "one panel pair per SLO; choose SLOs with --slo)."),
@@ -155,14 +207,17 @@ def report_cmd(
             raise InputError(f"--step: {exc}", "<command line>") from None
         if step_s <= 0:
             raise InputError("--step must be positive", "<command line>")
-    slos = [s for g in load_spec(spec) for s in g.slos]
+    slos = [s for g in _load_specs(spec, _period(default_period)) for s in g.slos]
     if slo_ids:
         unknown = sorted(set(slo_ids) - {s.id for s in slos})
         if unknown:
             raise InputError(f"--slo: no SLO with id {', '.join(unknown)} (ids: {', '.join(s.id for s in slos)})",
                              str(spec))
         slos = [s for s in slos if s.id in slo_ids]
-    opts = Options(end=_time(end), step=step_s, top=top)
+    if to is not None and end is not None:
+        raise InputError("give --to only (--end is its old name)", "<command line>")
+    opts = Options(end=_time(to) if to is not None else _time(end, "--end"), step=step_s, top=top,
+                   windows=_catalog(windows))
     if data is not None:
         reports = report_from_export(slos, data, opts)
     else:

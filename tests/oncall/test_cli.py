@@ -14,7 +14,7 @@ S1, S2, POL, SCN, HIST = (str(EX / n) for n in ("primary.yaml", "secondary.yaml"
 
 def test_who_json_with_policy_levels() -> None:
     # Wed 2026-03-25 20:00 Berlin: override dave on primary; secondary (08-20 only) has nobody.
-    p = run_opsctl("oncall", "who", "-s", S1, "-s", S2, "-p", POL, "--at", "2026-03-25T20:00:00", "-f", "json")
+    p = run_opsctl("oncall", "who", "--schedule", S1, "--schedule", S2, "--policy", POL, "--at", "2026-03-25T20:00:00", "-f", "json")
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert doc["schema_version"] == 1 and doc["at"] == "2026-03-25T20:00:00+01:00"
@@ -23,7 +23,7 @@ def test_who_json_with_policy_levels() -> None:
 
 
 def test_show_and_gaps_and_load() -> None:
-    p = run_opsctl("oncall", "show", "-s", S1, "--from", "2026-03-23", "--to", "2026-03-24", "-f", "json")
+    p = run_opsctl("oncall", "show", "--schedule", S1, "--from", "2026-03-23", "--to", "2026-03-24", "-f", "json")
     assert p.returncode == 0, p.stderr
     shifts = json.loads(p.stdout)["shifts"]
     # Mon 2026-03-23: weekend-nights turn since Sat 03-21 22:00 is number 11 since 2026-01-03 -> heidi until
@@ -34,16 +34,16 @@ def test_show_and_gaps_and_load() -> None:
         ("17:00", "00:00", ["dave"])]
     # primary alone is 24/7: exit 0; with the policy, level 2 (secondary, 08-20) has gaps and the
     # primary requires 24/7: exit 1
-    ok = run_opsctl("oncall", "gaps", "-s", S1, "--from", "2026-03-01", "--to", "2026-04-01", "-f", "json")
+    ok = run_opsctl("oncall", "gaps", "--schedule", S1, "--from", "2026-03-01", "--to", "2026-04-01", "-f", "json")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["coverage_broken"] is False
-    bad = run_opsctl("oncall", "gaps", "-s", S1, "-s", S2, "-p", POL, "--from", "2026-03-23", "--to", "2026-03-24")
+    bad = run_opsctl("oncall", "gaps", "--schedule", S1, "--schedule", S2, "--policy", POL, "--from", "2026-03-23", "--to", "2026-03-24")
     assert bad.returncode == 1
     assert "level 2: 2 gap(s), 12.0 h uncovered" in bad.stdout
-    only1 = run_opsctl("oncall", "gaps", "-s", S1, "-s", S2, "-p", POL, "--level", "1", "--from", "2026-03-23",
+    only1 = run_opsctl("oncall", "gaps", "--schedule", S1, "--schedule", S2, "--policy", POL, "--level", "1", "--from", "2026-03-23",
                        "--to", "2026-03-24", "-f", "json")
     assert only1.returncode == 0 and [g["name"] for g in json.loads(only1.stdout)["groups"]] == ["level 1"]
-    ld = run_opsctl("oncall", "load", "-s", S1, "--from", "2026-03-01", "--to", "2026-04-01", "-f", "json")
+    ld = run_opsctl("oncall", "load", "--schedule", S1, "--from", "2026-03-01", "--to", "2026-04-01", "-f", "json")
     assert ld.returncode == 0, ld.stderr
     doc = json.loads(ld.stdout)
     # March 2026 in Berlin has 743 hours (the DST day has 23): every hour is someone's.
@@ -53,18 +53,18 @@ def test_show_and_gaps_and_load() -> None:
 
 def test_ical_export_then_import(tmp_path: Path) -> None:
     ics = tmp_path / "oncall.ics"
-    p = run_opsctl("oncall", "export-ical", "-s", S1, "--from", "2026-03-23", "--to", "2026-03-30", "-o", str(ics))
+    p = run_opsctl("oncall", "export-ical", "--schedule", S1, "--from", "2026-03-23", "--to", "2026-03-30", "-o", str(ics))
     assert p.returncode == 0, p.stderr
     out = tmp_path / "imported.yaml"
     p = run_opsctl("oncall", "import-ical", str(ics), "--time-zone", "Europe/Berlin", "-o", str(out))
     assert p.returncode == 0, p.stderr
-    a = run_opsctl("oncall", "who", "-s", str(out), "--at", "2026-03-25T20:00:00", "-f", "json")
+    a = run_opsctl("oncall", "who", "--schedule", str(out), "--at", "2026-03-25T20:00:00", "-f", "json")
     assert json.loads(a.stdout)["schedules"]["oncall"]["users"] == ["dave"]  # id = .ics file stem
 
 
 def test_drill_run_is_deterministic_and_feeds_postmortem(tmp_path: Path) -> None:
     result = tmp_path / "drill.json"
-    args = ["drill", "run", "-s", S1, "-s", S2, "-p", POL, "--scenario", SCN, "--seed", "7", "-f", "json"]
+    args = ["drill", "run", "--schedule", S1, "--schedule", S2, "--policy", POL, "--scenario", SCN, "--seed", "7", "-f", "json"]
     a = run_opsctl(*args, "-o", str(result))
     b = run_opsctl(*args)
     assert a.returncode in (0, 1), a.stderr
@@ -93,20 +93,20 @@ def test_drill_fails_when_targets_are_missed(tmp_path: Path) -> None:
     scn.write_text("responders:\n  default: {ack_delay: 10m, respond_delay: 1m}\n"
                    "incidents:\n  - {id: A, at: 2026-03-02T10:00:00Z, severity: critical, duration: 1h}\n"
                    "  - {id: B, at: 2026-03-02T11:00:00Z, severity: warning, duration: 1h}\n")
-    p = run_opsctl("drill", "run", "-s", S1, "-p", str(pol), "--scenario", str(scn), "-f", "json")
+    p = run_opsctl("drill", "run", "--schedule", S1, "--policy", str(pol), "--scenario", str(scn), "-f", "json")
     assert p.returncode == 1, p.stderr
     s = json.loads(p.stdout)["summary"]
     assert s["verdict"] == "fail" and s["mtta_seconds"] == 600
     assert s["missed_targets"] == [{"id": "A", "severity": "critical", "missed": ["ack"]}]
     assert s["miss_rate"] == 1.0  # 1 of 1 incidents with a target
     # allowing every incident to miss turns it into a pass
-    p = run_opsctl("drill", "run", "-s", S1, "-p", str(pol), "--scenario", str(scn), "--max-miss-rate", "1")
+    p = run_opsctl("drill", "run", "--schedule", S1, "--policy", str(pol), "--scenario", str(scn), "--max-miss-rate", "1")
     assert p.returncode == 0 and "verdict: PASS" in p.stdout
 
 
 def test_postmortem_from_alert_history() -> None:
     p = run_opsctl("drill", "postmortem", "a1b2c3d4e5f60718", "--history", HIST, "--scenario", SCN,
-                   "-s", S1, "-s", S2, "-p", POL, "--seed", "3", "-f", "json")
+                   "--schedule", S1, "--schedule", S2, "--policy", POL, "--seed", "3", "-f", "json")
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert doc["incident"]["title"] == "Payments API error rate above 5%"
@@ -119,11 +119,11 @@ def test_bad_input_is_one_line_with_position(tmp_path: Path) -> None:
     bad.write_text("time_zone: UTC\nschedule_layers:\n  - name: a\n    start: 2026-01-01\n    users: [a]\n"
                    "    rotation_turn_length: 1d\n    restrictions:\n      - {type: hourly, start_time_of_day: '1:00',"
                    " duration_seconds: 60}\n")
-    p = run_opsctl("oncall", "show", "-s", str(bad))
+    p = run_opsctl("oncall", "show", "--schedule", str(bad))
     assert p.returncode == 2
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert f"{bad}:8:" in p.stderr and "daily_restriction or weekly_restriction" in p.stderr
-    p = run_opsctl("oncall", "gaps", "-s", S1, "-p", POL)
+    p = run_opsctl("oncall", "gaps", "--schedule", S1, "--policy", POL)
     assert p.returncode == 2 and "schedule 'secondary', which was not given" in p.stderr
-    p = run_opsctl("oncall", "who", "-s", S1, "--at", "tomorrow-ish")
+    p = run_opsctl("oncall", "who", "--schedule", S1, "--at", "tomorrow-ish")
     assert p.returncode == 2 and "--at" in p.stderr

@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import find_tool, run_opsctl
 from tests.servers import free_port, running
+from tests.slo import WIN
 
 SPEC = """\
 version: "prometheus/v1"
@@ -79,9 +80,9 @@ def test_prometheus_pushdown_matches_export(prometheus: tuple[str, int, Path]) -
     url, end, tmp = prometheus
     spec = tmp / "spec.yml"
     spec.write_text(SPEC)
-    common = ("--end", str(end), "--step", "5m", "--format", "json")
-    via_prom = run_opsctl("slo", "report", str(spec), "--prometheus", url, *common)
-    via_file = run_opsctl("slo", "report", str(spec), "--data", str(tmp / "export.csv"), *common)
+    common = ("--to", str(end), "--step", "5m", "--format", "json")
+    via_prom = run_opsctl("slo", "report", str(spec), *WIN, "--prometheus", url, *common)
+    via_file = run_opsctl("slo", "report", str(spec), *WIN, "--data", str(tmp / "export.csv"), *common)
     assert via_prom.returncode == 1, via_prom.stderr  # 30x errors for an hour violate 99%
     assert via_file.returncode == 1, via_file.stderr
     p, f = json.loads(via_prom.stdout)["slos"][0], json.loads(via_file.stdout)["slos"][0]
@@ -103,7 +104,8 @@ def test_prometheus_unreachable_is_an_input_error(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yml"
     spec.write_text(SPEC)
     port = free_port()
-    proc = run_opsctl("slo", "report", str(spec), "--prometheus", f"http://127.0.0.1:{port}", "--end", "1767225600",
+    proc = run_opsctl("slo", "report", str(spec), *WIN, "--prometheus", f"http://127.0.0.1:{port}",
+                      "--to", "1767225600",
                       "--step", "1d", env={"OPSCTL_PROMETHEUS_TOKEN": "secret-token-value"})
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "secret-token-value" not in proc.stderr + proc.stdout
@@ -144,9 +146,9 @@ def test_prometheus_threshold_timeslices_match_export(prometheus: tuple[str, int
     spec.write_text(THRESHOLD)
     # one evaluation per slice on both sides (at the export's 1m default, the 5m rate is sampled five times
     # per slice and one more slice straddling the incident's start counts as bad)
-    common = ("--end", str(end), "--step", "5m", "--format", "json")
-    via_prom = run_opsctl("slo", "report", str(spec), "--prometheus", url, *common)
-    via_file = run_opsctl("slo", "report", str(spec), "--data", str(tmp / "export.csv"), *common)
+    common = ("--to", str(end), "--step", "5m", "--format", "json")
+    via_prom = run_opsctl("slo", "report", str(spec), *WIN, "--prometheus", url, *common)
+    via_file = run_opsctl("slo", "report", str(spec), *WIN, "--data", str(tmp / "export.csv"), *common)
     p, f = json.loads(via_prom.stdout)["slos"][0], json.loads(via_file.stdout)["slos"][0]
     # 72 five-minute slices after the first sample; the 12 of the incident hour have 0.5 errors/s
     assert f["events"] == {"total": 72.0, "bad": 12.0, "good": 60.0}
