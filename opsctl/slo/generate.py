@@ -17,9 +17,18 @@ import yaml
 
 from opsctl import __version__
 from opsctl.errors import InputError
-from opsctl.slo.model import SLI, SLO, SPEC_OPENSLO_V1, SPEC_OPENSLO_V1ALPHA, SPEC_SLOTH, AlertMeta, SLOGroup
+from opsctl.slo.model import (
+    SLI,
+    SLO,
+    SPEC_OPENSLO_V1,
+    SPEC_OPENSLO_V1ALPHA,
+    SPEC_SLOTH,
+    SPEC_SLOTH_K8S,
+    AlertMeta,
+    SLOGroup,
+)
 from opsctl.slo.spec import render_window, wrap_counters
-from opsctl.slo.windows import AlertWindow, WindowSet, go_g, prom_duration, windows_for
+from opsctl.slo.windows import AlertWindow, WindowCatalog, WindowSet, go_g, prom_duration, windows_for
 
 SLI_ERROR_METRIC = "slo:sli_error:ratio_rate{}"
 L_ID, L_SLO, L_SERVICE, L_WINDOW = "sloth_id", "sloth_slo", "sloth_service", "sloth_window"
@@ -32,6 +41,10 @@ BAD_OP = {"lt": ">=", "lte": ">", "gt": "<=", "gte": "<"}
 class Options:
     extra_labels: dict[str, str] = field(default_factory=dict)  # sloth --extra-labels
     version: str = f"opsctl-{__version__}"  # value of the sloth_version info label
+    windows: WindowCatalog | None = None  # sloth --slo-period-windows-path (None: built-in 28d/30d)
+    disable_recordings: bool = False  # sloth --disable-recordings: no SLI and metadata recording rules
+    disable_alerts: bool = False  # sloth --disable-alerts: no alert rules
+    disable_optimizations: bool = False  # sloth --disable-optimizations: period SLI from the raw query
 
 
 def sli_error_metric(window: float) -> str:
@@ -115,11 +128,16 @@ def sli_recording_rules(slo: SLO, ws: WindowSet, opts: Options) -> list[dict[str
     for window in ws.distinct():
         rules.append({"record": sli_error_metric(window), "expr": _sli_expr(slo, window),
                       "labels": _merge(id_labels(slo), {L_WINDOW: prom_duration(window)}, labels)})
+    pw = prom_duration(slo.period)
+    if opts.disable_optimizations or slo.disable_optimized:
+        # sloth --disable-optimizations: the period SLI is the SLI query over the whole period.
+        rules.append({"record": sli_error_metric(slo.period), "expr": _sli_expr(slo, slo.period),
+                      "labels": _merge(id_labels(slo), {L_WINDOW: pw}, labels)})
+        return rules
     # The whole period, averaged from the shortest window (sloth's "optimized" rule).
     short = ws.page_quick.short
     metric = sli_error_metric(short)
     flt = prom_filter(id_labels(slo))
-    pw = prom_duration(slo.period)
     expr = (f"sum_over_time({metric}{flt}[{pw}])\n/ ignoring ({L_WINDOW})\n"
             f"count_over_time({metric}{flt}[{pw}])\n")
     rules.append({"record": sli_error_metric(slo.period), "expr": expr,
@@ -128,6 +146,8 @@ def sli_recording_rules(slo: SLO, ws: WindowSet, opts: Options) -> list[dict[str
 
 
 def _mode(slo: SLO) -> str:
+    if slo.spec == SPEC_SLOTH_K8S:
+        return "cli-gen-k8s"
     return "cli-gen-prom" if slo.spec == SPEC_SLOTH else "cli-gen-openslo"
 
 
@@ -191,13 +211,15 @@ def _group(name: str, rules: list[dict[str, Any]], interval: float) -> dict[str,
 
 
 def slo_groups(slo: SLO, opts: Options) -> list[dict[str, Any]]:
-    ws = windows_for(slo.period)
+    ws = windows_for(slo.period, opts.windows)
     iv = slo.intervals
-    groups = [
-        _group(f"sloth-slo-sli-recordings-{slo.id}", sli_recording_rules(slo, ws, opts), iv.sli_error or iv.all),
-        _group(f"sloth-slo-meta-recordings-{slo.id}", metadata_rules(slo, ws, opts), iv.metadata or iv.all),
-    ]
-    alerts = alert_rules(slo, ws)
+    groups = []
+    if not opts.disable_recordings:
+        groups.append(_group(f"sloth-slo-sli-recordings-{slo.id}", sli_recording_rules(slo, ws, opts),
+                             iv.sli_error or iv.all))
+        groups.append(_group(f"sloth-slo-meta-recordings-{slo.id}", metadata_rules(slo, ws, opts),
+                             iv.metadata or iv.all))
+    alerts = [] if opts.disable_alerts else alert_rules(slo, ws)
     if alerts:
         groups.append(_group(f"sloth-slo-alerts-{slo.id}", alerts, iv.alert or iv.all))
     return groups
@@ -214,6 +236,38 @@ def generate(groups: list[SLOGroup], opts: Options | None = None) -> dict[str, A
             except InputError as exc:
                 raise InputError(exc.message, slo.file, slo.line) from None
     return {"groups": out}
+
+
+def prometheus_rule(group: SLOGroup, rule_file: dict[str, Any]) -> dict[str, Any]:
+    """A prometheus-operator `PrometheusRule` manifest holding `rule_file`'s groups, named after the sloth
+    CRD it comes from (what sloth writes for a `PrometheusServiceLevel`)."""
+    meta: dict[str, Any] = {"labels": dict(sorted({**group.k8s_labels, "app.kubernetes.io/component": "SLO",
+                                                    "app.kubernetes.io/managed-by": "sloth"}.items())),
+                            "name": group.k8s_name}
+    if group.k8s_namespace:
+        meta["namespace"] = group.k8s_namespace
+    return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": meta,
+            "spec": {"groups": rule_file["groups"]}}
+
+
+def generate_documents(groups: list[SLOGroup], opts: Options | None = None) -> list[dict[str, Any]]:
+    """The output documents for `groups`: one rule file for every plain spec document together, and one
+    `PrometheusRule` manifest per Kubernetes CRD (sloth `PrometheusServiceLevel`), in input order."""
+    docs: list[dict[str, Any]] = []
+    plain: list[SLOGroup] = []
+    for g in groups:
+        if g.k8s_name is not None:
+            docs.append(prometheus_rule(g, generate([g], opts)))
+        else:
+            plain.append(g)
+    if plain:
+        docs.insert(0, generate(plain, opts))
+    return docs
+
+
+def documents_to_yaml(docs: list[dict[str, Any]]) -> str:
+    parts = [to_yaml(d, header=(i == 0)) for i, d in enumerate(docs)]
+    return "---\n".join(parts)
 
 
 # ----------------------------------------------------------------------------------------------- output

@@ -8,6 +8,7 @@ from typing import Literal
 BudgetingMethod = Literal["Occurrences", "Timeslices", "RatioTimeslices"]
 
 SPEC_SLOTH = "prometheus/v1"
+SPEC_SLOTH_K8S = "sloth.slok.dev/v1"  # sloth's Kubernetes PrometheusServiceLevel
 SPEC_OPENSLO_V1ALPHA = "openslo/v1alpha"
 SPEC_OPENSLO_V1 = "openslo/v1"
 
@@ -91,6 +92,8 @@ class SLO:
     spec: str = SPEC_SLOTH
     file: str = "<spec>"
     line: int = 0
+    disable_optimized: bool = False  # sloth sli_rules plugin config disableOptimized
+    pyrra: object | None = None  # the pyrra objective (opsctl.slo.pyrra.PyrraObjective) for pyrra input
 
     @property
     def objective_ratio(self) -> float:
@@ -109,3 +112,8 @@ class SLOGroup:
     spec: str
     file: str
     document: int = 0
+    # Kubernetes metadata of a CRD input (sloth PrometheusServiceLevel): name, namespace, labels. Rules for
+    # a CRD are written as a prometheus-operator PrometheusRule manifest, as sloth does.
+    k8s_name: str | None = None
+    k8s_namespace: str | None = None
+    k8s_labels: dict[str, str] = field(default_factory=dict)

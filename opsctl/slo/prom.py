@@ -100,5 +100,5 @@ def report_from_prometheus(slos: list[SLO], client: Any, opts: Options | None = 
             if exc.file == "<input>":
                 raise InputError(f"SLO {slo.id}: {exc.message}", slo.file, slo.line) from None
             raise
-        out.append(analyse(slo, ind, wstart, kind, wend, o.top))
+        out.append(analyse(slo, ind, wstart, kind, wend, o.top, o.windows))
     return out

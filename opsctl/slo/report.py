@@ -30,7 +30,7 @@ from opsctl.slo.evaluate import Evaluator, Plan, SampleStore, Scalar, Vec, plan_
 from opsctl.slo.generate import BAD_OP
 from opsctl.slo.model import SLO
 from opsctl.slo.spec import render_window, wrap_counters
-from opsctl.slo.windows import prom_duration, windows_for
+from opsctl.slo.windows import WindowCatalog, prom_duration, windows_for
 
 SCHEMA_VERSION = 1
 MAX_POINTS = 500
@@ -259,7 +259,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def analyse(slo: SLO, ind: Indicator, window_start: float, window_kind: str, window_end: float,
-            top: int = 10) -> SLOReport:
+            top: int = 10, windows: WindowCatalog | None = None) -> SLOReport:
     bad, total, step, g = ind.bad, ind.total, ind.step, ind.G
     ends = ind.ends()
     known = ~np.isnan(total)
@@ -281,11 +281,13 @@ def analyse(slo: SLO, ind: Indicator, window_start: float, window_kind: str, win
         t = float(np.nansum(total[g - k:]))
         return float(np.nansum(bad[g - k:])) / t if t > 0 else math.nan
 
-    ws = windows_for(slo.period)
-    windows = [*ws.distinct(), slo.period]
+    try:
+        ws = windows_for(slo.period, windows)
+    except InputError as exc:
+        raise InputError(exc.message, slo.file, slo.line) from None
     burn = []
     burn_by_window: dict[float, float] = {}
-    for w in windows:
+    for w in [*ws.distinct(), slo.period]:
         k = max(1, round(w / step))  # windows that are not a whole number of steps use the nearest one
         er = ratio_over(k)
         br = er / eb if eb > 0 and not math.isnan(er) else math.nan
@@ -403,6 +405,7 @@ class Options:
     end: float | None = None
     step: float | None = None
     top: int = 10
+    windows: WindowCatalog | None = None  # alert windows per period (--slo-period-windows-path)
 
 
 def report_from_export(slos: list[SLO], path: Path, opts: Options | None = None,
@@ -432,7 +435,7 @@ def report_from_export(slos: list[SLO], path: Path, opts: Options | None = None,
         t0, wstart, g, kind, wend = grid(slo, end, step)
         plan = _plan(slo, step)
         store = store_from_series(series, t0, step, g, plan)
-        out.append(analyse(slo, _with_file(slo, store), wstart, kind, wend, o.top))
+        out.append(analyse(slo, _with_file(slo, store), wstart, kind, wend, o.top, o.windows))
     return out
 
 
@@ -462,7 +465,7 @@ def _report_streamed(slos: list[SLO], path: Path, o: Options, batch_rows: int | 
                            batch_rows or stream.BATCH_ROWS)
     finally:
         stream.release()  # the parsed CSV kept between the passes
-    return [analyse(slo, _with_file(slo, store), wstart, kind, wend, o.top)
+    return [analyse(slo, _with_file(slo, store), wstart, kind, wend, o.top, o.windows)
             for slo, store, wstart, kind, wend in plans]
 
 

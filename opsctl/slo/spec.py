@@ -25,6 +25,7 @@ from opsctl.slo.model import (
     SPEC_OPENSLO_V1,
     SPEC_OPENSLO_V1ALPHA,
     SPEC_SLOTH,
+    SPEC_SLOTH_K8S,
     AlertMeta,
     CalendarWindow,
     Intervals,
@@ -45,9 +46,26 @@ V1ALPHA_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 
 THRESHOLD_OPS = ("lt", "lte", "gt", "gte")
 
 
+DAY = 86400.0
+# sloth SLO plugins opsctl knows. The core rule plugins are what opsctl always generates; the validators only
+# check queries (validate_victoria_metrics: MetricsQL, so the PromQL check is skipped). Any other plugin is Go
+# code that changes the rules, which opsctl cannot run: it is refused by id.
+SLOTH_CORE_RULE_PLUGINS = ("sloth.dev/core/sli_rules/v1", "sloth.dev/core/metadata_rules/v1",
+                           "sloth.dev/core/alert_rules/v1")
+SLOTH_NOOP_PLUGINS = ("sloth.dev/core/validate/v1", "sloth.dev/core/noop/v1", "sloth.dev/core/debug/v1")
+SLOTH_METRICSQL_PLUGIN = "sloth.dev/contrib/validate_victoria_metrics/v1"
+# sloth's Kubernetes CRD spells fields in camelCase; its prometheus/v1 file format in snake_case.
+K8S_KEYS = {"errorQuery": "error_query", "totalQuery": "total_query", "errorRatioQuery": "error_ratio_query",
+            "pageAlert": "page_alert", "ticketAlert": "ticket_alert", "sloPlugins": "slo_plugins"}
+K8S_KEYS_BACK = {v: k for k, v in K8S_KEYS.items()}
+
+
 class _Ctx:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, default_period: float = 30 * DAY) -> None:
         self.file = file
+        self.default_period = default_period
+        self.k8s = False  # reading a sloth CRD: messages name the camelCase fields
+        self.metricsql = False  # validate_victoria_metrics plugin: queries are MetricsQL, not PromQL
 
     def err(self, message: str, node: Any = None, key: str | None = None, value: bool = True,
             index: int | None = None) -> InputError:
@@ -59,6 +77,10 @@ class _Ctx:
                 line, col = node.loc
         elif isinstance(node, PosList):
             line, col = node.item_loc(index) if index is not None else node.loc
+        if self.k8s:
+            for snake, camel in K8S_KEYS_BACK.items():
+                message = message.replace(snake, camel)
+            message = re.sub(r"^(slos\[)", r"spec.\1", message)
         return InputError(message, self.file, line, col)
 
     def mapping(self, node: Any, where: str, parent: Any = None, key: str | None = None) -> PosDict:
@@ -133,6 +155,8 @@ def check_query(ctx: _Ctx, node: PosDict, key: str, where: str, templated: bool 
     if other:
         raise ctx.err(f"{where}.{key}: unknown template action {other.group(0)!r} (only {{{{.window}}}} exists)",
                       node, key)
+    if ctx.metricsql:
+        return q  # MetricsQL (sloth's validate_victoria_metrics plugin): not PromQL, not checked here
     try:
         promql_parser.parse(rendered)
     except Exception as exc:  # the parser raises ValueError-like errors with the position in the text
@@ -174,22 +198,49 @@ def _wrap(node: Any, where: str) -> str:
 # --------------------------------------------------------------------------------------------- loading
 
 
-def load_spec(path: str | Path) -> list[SLOGroup]:
-    """Every SLO group in a spec file (see the module docstring)."""
+def load_spec(path: str | Path, *, default_period: float = 30 * DAY) -> list[SLOGroup]:
+    """Every SLO group in a spec file (see the module docstring).
+
+    `default_period` is the period of specs that carry none (sloth prometheus/v1 and its CRD), as sloth's
+    `--default-slo-period`."""
     p = Path(path)
     if not p.exists():
         raise InputError("no such file", str(p))
     if p.is_dir():
-        raise InputError("is a directory (give a spec file)", str(p))
-    return parse_documents(load_documents(p), str(p))
+        raise InputError("is a directory (give a spec file, or use load_spec_dir)", str(p))
+    return parse_documents(load_documents(p), str(p), default_period=default_period)
 
 
-def loads_spec(text: str, filename: str = "<spec>") -> list[SLOGroup]:
-    return parse_documents(loads_documents(text, filename), filename)
+def spec_files(directory: str | Path, include: str | None = None, exclude: str | None = None) -> list[Path]:
+    """The spec files of a directory, recursively, as sloth's `generate -i DIR` picks them: `*.yaml`/`*.yml`,
+    then `include` / `exclude` Go regexes (RE2) matched against the path. Sorted for a stable output."""
+    import re2
+
+    d = Path(directory)
+    try:
+        inc = re2.compile(include) if include else None
+        exc = re2.compile(exclude) if exclude else None
+    except re2.error as e:
+        raise InputError(f"--fs-include/--fs-exclude: invalid regex: {e}", "<command line>") from None
+    out = []
+    for f in sorted(d.rglob("*")):
+        if not f.is_file() or f.suffix not in (".yaml", ".yml"):
+            continue
+        text = str(f)
+        if inc is not None and not inc.search(text):
+            continue
+        if exc is not None and exc.search(text):
+            continue
+        out.append(f)
+    return out
 
 
-def parse_documents(docs: list[Any], filename: str) -> list[SLOGroup]:
-    ctx = _Ctx(filename)
+def loads_spec(text: str, filename: str = "<spec>", *, default_period: float = 30 * DAY) -> list[SLOGroup]:
+    return parse_documents(loads_documents(text, filename), filename, default_period=default_period)
+
+
+def parse_documents(docs: list[Any], filename: str, *, default_period: float = 30 * DAY) -> list[SLOGroup]:
+    ctx = _Ctx(filename, default_period)
     groups: list[SLOGroup] = []
     v1_docs: list[tuple[int, PosDict]] = []
     for i, doc in enumerate(docs):
@@ -203,13 +254,18 @@ def parse_documents(docs: list[Any], filename: str) -> list[SLOGroup]:
             groups.append(SLOGroup(_sloth(ctx, d), SPEC_SLOTH, filename, i))
         elif "apiVersion" in d:
             api = ctx.string(d, "apiVersion", "spec")
-            if api == SPEC_OPENSLO_V1ALPHA:
+            if api == SPEC_SLOTH_K8S:
+                groups.append(_sloth_k8s(ctx, d, i))
+            elif api == "pyrra.dev/v1alpha1":
+                raise ctx.err("pyrra ServiceLevelObjective specs are not supported yet", d, "apiVersion")
+            elif api == SPEC_OPENSLO_V1ALPHA:
                 groups.append(SLOGroup(_openslo_v1alpha(ctx, d), SPEC_OPENSLO_V1ALPHA, filename, i))
             elif api == SPEC_OPENSLO_V1:
                 v1_docs.append((i, d))
             else:
-                raise ctx.err(f"unsupported apiVersion {api!r} (expected {SPEC_OPENSLO_V1!r} or "
-                              f"{SPEC_OPENSLO_V1ALPHA!r})", d, "apiVersion")
+                raise ctx.err(f"unsupported apiVersion {api!r} (expected {SPEC_OPENSLO_V1!r}, "
+                              f"{SPEC_OPENSLO_V1ALPHA!r}, {SPEC_SLOTH_K8S!r} or 'pyrra.dev/v1alpha1')", d,
+                              "apiVersion")
         else:
             raise ctx.err(f"not an SLO spec: expected 'version: {SPEC_SLOTH}' or 'apiVersion: openslo/v1'", d)
     if v1_docs:
@@ -228,8 +284,90 @@ def parse_documents(docs: list[Any], filename: str) -> list[SLOGroup]:
 # ------------------------------------------------------------------------------------ sloth prometheus/v1
 
 
-def _sloth(ctx: _Ctx, d: PosDict) -> list[SLO]:
-    ctx.keys(d, ("version", "service", "labels", "slos"), "spec")
+def _k8s_rename(node: Any) -> Any:
+    """A copy of a sloth CRD subtree with camelCase field names in sloth's prometheus/v1 spelling (positions
+    kept; label, annotation and plugin-config maps copied as they are)."""
+    if isinstance(node, PosDict):
+        out = PosDict()
+        out.loc, out.end = node.loc, node.end
+        for k, v in node.items():
+            nk = K8S_KEYS.get(k, k)
+            out[nk] = v if k in ("labels", "annotations", "infoLabels", "config") else _k8s_rename(v)
+            if k in node.info:
+                out.info[nk] = node.info[k]
+        return out
+    if isinstance(node, PosList):
+        lst = PosList(_k8s_rename(v) for v in node)
+        lst.loc, lst.item_locs = node.loc, node.item_locs
+        return lst
+    return node
+
+
+def _sloth_k8s(ctx: _Ctx, d: PosDict, index: int) -> SLOGroup:
+    """sloth's Kubernetes `PrometheusServiceLevel` (apiVersion sloth.slok.dev/v1)."""
+    kind = ctx.string(d, "kind", "document")
+    if kind == "AlertWindows":
+        raise ctx.err("an AlertWindows catalog is not an SLO spec: give it with --slo-period-windows-path", d,
+                      "kind")
+    if kind != "PrometheusServiceLevel":
+        raise ctx.err(f"kind {kind!r}: expected PrometheusServiceLevel for apiVersion {SPEC_SLOTH_K8S}", d, "kind")
+    ctx.keys(d, ("apiVersion", "kind", "metadata", "spec", "status"), "document")
+    meta = ctx.mapping(d.get("metadata"), "metadata", d, "metadata")
+    name = ctx.string(meta, "name", "metadata")
+    namespace = ctx.string(meta, "namespace", "metadata", required=False) or None
+    klabels = {str(k): _scalar_text(v) for k, v in (meta.get("labels") or {}).items()}
+    spec = ctx.mapping(d.get("spec"), "spec", d, "spec")
+    ctx.k8s = True
+    try:
+        slos = _sloth(ctx, _k8s_rename(spec), SPEC_SLOTH_K8S)
+    finally:
+        ctx.k8s = False
+    return SLOGroup(slos, SPEC_SLOTH_K8S, ctx.file, index, k8s_name=name, k8s_namespace=namespace,
+                    k8s_labels=klabels)
+
+
+def _sloth_plugins(ctx: _Ctx, node: Any, where: str, parent: PosDict, key: str) -> dict[str, Any]:
+    """sloth `slo_plugins` / `plugins`: {overridePrevious, chain: [{id, priority, config}]}. Returns the
+    options opsctl follows ({"metricsql": bool, "disable_optimized": bool, "override": bool, "ids": [...]})."""
+    m = ctx.mapping(node, where, parent, key)
+    ctx.keys(m, ("overridePrevious", "chain"), where)
+    override = m.get("overridePrevious", False)
+    if not isinstance(override, bool):
+        raise ctx.err(f"{where}.overridePrevious: expected true or false", m, "overridePrevious")
+    chain = m.get("chain") or PosList()
+    if not isinstance(chain, PosList):
+        raise ctx.err(f"{where}.chain: expected a list", m, "chain")
+    out: dict[str, Any] = {"metricsql": False, "disable_optimized": False, "override": override, "ids": []}
+    for i, raw in enumerate(chain):
+        w = f"{where}.chain[{i}]"
+        p = ctx.mapping(raw, w, chain)
+        ctx.keys(p, ("id", "priority", "config"), w)
+        pid = ctx.string(p, "id", w)
+        out["ids"].append(pid)
+        if pid == SLOTH_METRICSQL_PLUGIN:
+            out["metricsql"] = True
+        elif pid == "sloth.dev/core/sli_rules/v1":
+            cfg = p.get("config")
+            if isinstance(cfg, dict) and cfg.get("disableOptimized") is True:
+                out["disable_optimized"] = True
+        elif pid not in SLOTH_CORE_RULE_PLUGINS and pid not in SLOTH_NOOP_PLUGINS:
+            raise ctx.err(f"{w}.id: sloth SLO plugin {pid!r} is Go code that opsctl cannot run; remove it from "
+                          "the chain and add what it does to the generated rules in a separate rule file (or "
+                          "generate this spec with sloth)", p, "id")
+    if override:
+        missing = [x for x in SLOTH_CORE_RULE_PLUGINS if x not in out["ids"]]
+        if missing:
+            raise ctx.err(f"{where}: overridePrevious without {', '.join(missing)}: opsctl always generates SLI, "
+                          "metadata and alert rules (use --disable-recordings / --disable-alerts instead)", m,
+                          "chain" if "chain" in m else None)
+    return out
+
+
+def _sloth(ctx: _Ctx, d: PosDict, spec_id: str = SPEC_SLOTH) -> list[SLO]:
+    ctx.keys(d, ("version", "service", "labels", "slo_plugins", "slos"), "spec")
+    doc_plugins: dict[str, Any] = {"metricsql": False, "disable_optimized": False}
+    if d.get("slo_plugins") is not None:
+        doc_plugins = _sloth_plugins(ctx, d["slo_plugins"], "slo_plugins", d, "slo_plugins")
     service = ctx.string(d, "service", "spec")
     if not NAME_RE.match(service):
         raise ctx.err(f"service {service!r}: names start and end with a letter or digit and contain only "
@@ -242,8 +380,16 @@ def _sloth(ctx: _Ctx, d: PosDict) -> list[SLO]:
     for i, raw in enumerate(slos_node):
         where = f"slos[{i}]"
         s = ctx.mapping(raw, where, slos_node)
-        ctx.keys(s, ("name", "description", "objective", "labels", "infoLabels", "sli", "alerting", "interval"),
-                 where)
+        ctx.keys(s, ("name", "description", "objective", "labels", "infoLabels", "sli", "alerting", "interval",
+                     "plugins"), where)
+        plugins = dict(doc_plugins)
+        if s.get("plugins") is not None:
+            own = _sloth_plugins(ctx, s["plugins"], f"{where}.plugins", s, "plugins")
+            if own["override"]:
+                plugins = own
+            else:
+                plugins = {k: bool(plugins.get(k)) or bool(own[k]) for k in ("metricsql", "disable_optimized")}
+        ctx.metricsql = bool(plugins["metricsql"])
         name = ctx.string(s, "name", where)
         if not NAME_RE.match(name):
             raise ctx.err(f"{where}.name {name!r}: names start and end with a letter or digit and contain only "
@@ -252,7 +398,10 @@ def _sloth(ctx: _Ctx, d: PosDict) -> list[SLO]:
         if not 0 < objective <= 100:
             raise ctx.err(f"{where}.objective: must be in (0, 100], got {objective:g}", s, "objective")
         sli_node = ctx.mapping(s.get("sli"), f"{where}.sli", s, "sli")
-        sli = _sloth_sli(ctx, sli_node, f"{where}.sli")
+        try:
+            sli = _sloth_sli(ctx, sli_node, f"{where}.sli")
+        finally:
+            ctx.metricsql = False
         alerting = s.get("alerting")
         page, ticket = AlertMeta(), AlertMeta()
         if alerting is not None:
@@ -271,10 +420,11 @@ def _sloth(ctx: _Ctx, d: PosDict) -> list[SLO]:
                               "name" if "name" in a else None)
         merged = {**labels, **ctx.labels(s, "labels", where)}
         slo = SLO(
-            id=f"{service}-{name}", name=name, service=service, objective=objective, period=30 * 86400,
+            id=f"{service}-{name}", name=name, service=service, objective=objective, period=ctx.default_period,
             sli=sli, description=ctx.string(s, "description", where, required=False), labels=merged,
             info_labels=ctx.labels(s, "infoLabels", where), page=page, ticket=ticket,
-            intervals=_sloth_intervals(ctx, s, where), spec=SPEC_SLOTH, file=ctx.file, line=s.loc[0],
+            intervals=_sloth_intervals(ctx, s, where), spec=spec_id, file=ctx.file, line=s.loc[0],
+            disable_optimized=bool(plugins["disable_optimized"]),
         )
         out.append(slo)
     return out
@@ -288,8 +438,11 @@ def _sloth_sli(ctx: _Ctx, n: PosDict, where: str) -> SLI:
     if len(kinds) > 1:
         raise ctx.err(f"{where}: only one SLI type may be set, found {', '.join(kinds)}", n, kinds[1], value=False)
     if kinds[0] == "plugin":
-        raise ctx.err(f"{where}.plugin: sloth SLI plugins are Go code and are not supported; "
-                      "use events or raw", n, "plugin", value=False)
+        pid = n["plugin"].get("id") if isinstance(n["plugin"], dict) else None
+        raise ctx.err(f"{where}.plugin: sloth SLI plugins are Go code that opsctl cannot run ({pid or 'no id'}); "
+                      "write its query as an events SLI (error_query/total_query with {{.window}}) or a raw SLI "
+                      "(error_ratio_query) - `sloth generate` with the plugin shows the query it builds",
+                      n, "plugin", value=False)
     if kinds[0] == "raw":
         r = ctx.mapping(n["raw"], f"{where}.raw", n, "raw")
         ctx.keys(r, ("error_ratio_query",), f"{where}.raw")

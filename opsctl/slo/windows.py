@@ -1,15 +1,21 @@
 """Multi-window multi-burn-rate alert windows (Google SRE workbook, as sloth ships them).
 
-For a 30-day SLO: page 2% of the budget in 1h (14.4x, short window 5m) or 5% in 6h (6x, 30m); ticket 10% in
-1d (3x, 2h) or 10% in 3d (1x, 6h). 28 days keeps the same windows and budget percentages, so the factors
-become 13.44 / 5.6 / 2.8 / 0.933 (exactly sloth's `google-28d.yaml`). Any other period scales the 30-day
-windows by `period / 30d` (rounded to whole minutes, at least 1m) and keeps the budget percentages, so the
-factors stay 14.4 / 6 / 3 / 1 up to that rounding.
+Windows come from a catalog keyed by SLO period, as in sloth: the built-in catalog holds sloth's
+`google-30d` (page 2% of the budget in 1h (14.4x, short window 5m) or 5% in 6h (6x, 30m); ticket 10% in
+1d (3x, 2h) or 10% in 3d (1x, 6h)) and `google-28d` (same windows and budget percentages, so factors
+13.44 / 5.6 / 2.8 / 0.933). More periods come from sloth `AlertWindows` files
+(`sloth generate --slo-period-windows-path`, `opsctl slo ... --slo-period-windows-path DIR`). A period
+with no catalog entry is refused, as sloth refuses it: scaling the 30-day windows down would give a
+7-day SLO a fragile page window.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from opsctl.errors import InputError
 
 DAY = 86400.0
 MINUTE = 60.0
@@ -55,13 +61,52 @@ _BASE = (  # (severity, speed, budget %, short, long) for 30 days
 )
 
 
-def windows_for(period: float) -> WindowSet:
+def _base_set(period: float) -> WindowSet:
+    ws = [AlertWindow(sev, speed, pct, short, long, period) for sev, speed, pct, short, long in _BASE]
+    return WindowSet(period, ws[0], ws[1], ws[2], ws[3])
+
+
+@dataclass
+class WindowCatalog:
+    """Alert windows per SLO period (seconds). Starts with sloth's built-in 28d and 30d sets."""
+
+    sets: dict[float, WindowSet] = field(default_factory=lambda: {28 * DAY: _base_set(28 * DAY),
+                                                                   30 * DAY: _base_set(30 * DAY)})
+    sources: dict[float, str] = field(default_factory=lambda: {28 * DAY: "built-in google-28d",
+                                                                30 * DAY: "built-in google-30d"})
+
+    def add(self, ws: WindowSet, source: str) -> None:
+        self.sets[ws.period] = ws
+        self.sources[ws.period] = source
+
+    def get(self, period: float) -> WindowSet:
+        ws = self.sets.get(period)
+        if ws is None:
+            known = ", ".join(prom_duration(p) for p in sorted(self.sets))
+            raise InputError(f"no alert windows for an SLO period of {prom_duration(period)} (catalogs: {known}); "
+                             "give an AlertWindows file for it with --slo-period-windows-path DIR, as sloth "
+                             "requires", "<windows>")
+        return ws
+
+
+BUILTIN = WindowCatalog()
+
+
+def windows_for(period: float, catalog: WindowCatalog | None = None) -> WindowSet:
+    """The alert windows of `period` from `catalog` (default: the built-in 28d/30d catalog).
+
+    Raises InputError when the catalog has no entry for the period (sloth's behaviour)."""
     if period <= 0:
         raise ValueError("the SLO period must be positive")
-    if period in (28 * DAY, 30 * DAY):
-        scale = 1.0
-    else:
-        scale = period / (30 * DAY)
+    return (catalog or BUILTIN).get(period)
+
+
+def scaled_windows(period: float) -> WindowSet:
+    """sloth's 30-day windows scaled by `period / 30d` (whole minutes, at least 1m), budget percentages kept.
+
+    Not used unless asked for (a catalog built with it, e.g. in tests): scaled windows are fragile for short
+    periods, which is why sloth and opsctl require a catalog."""
+    scale = period / (30 * DAY)
     ws = []
     for sev, speed, pct, short, long in _BASE:
         s = max(MINUTE, round(short * scale / MINUTE) * MINUTE)
@@ -70,6 +115,87 @@ def windows_for(period: float) -> WindowSet:
             long_s = s + MINUTE
         ws.append(AlertWindow(sev, speed, pct, s, long_s, period))
     return WindowSet(period, ws[0], ws[1], ws[2], ws[3])
+
+
+def parse_alert_windows(doc: object, file: str) -> WindowSet:
+    """One sloth `AlertWindows` document (apiVersion sloth.slok.dev/v1) -> WindowSet; errors name file:line:col."""
+    from opsctl.durations import parse_duration
+    from opsctl.yamlutil import PosDict
+
+    def err(msg: str, node: object = None, key: str | None = None) -> InputError:
+        line, col = 0, 0
+        if isinstance(node, PosDict):
+            line, col = node.value_loc(key) if key is not None and key in node else node.loc
+        return InputError(msg, file, line, col)
+
+    def mapping(node: object, where: str, parent: object, key: str) -> PosDict:
+        if not isinstance(node, PosDict):
+            raise err(f"{where}: expected a mapping", parent, key)
+        return node
+
+    def known(node: PosDict, allowed: tuple[str, ...], where: str) -> None:
+        for k in node:
+            if k not in allowed:
+                raise InputError(f"{where}: unknown field {k!r} (allowed: {', '.join(allowed)})", file,
+                                 *node.key_loc(k))
+
+    def dur(node: PosDict, key: str, where: str) -> float:
+        if key not in node or node[key] in (None, ""):
+            raise err(f"{where}: {key!r} is required", node)
+        try:
+            v = parse_duration(str(node[key]))
+        except ValueError as exc:
+            raise err(f"{where}.{key}: {exc}", node, key) from None
+        if v <= 0:
+            raise err(f"{where}.{key}: must be positive", node, key)
+        return v
+
+    d = mapping(doc, "document", None, "")
+    if d.get("apiVersion") != "sloth.slok.dev/v1" or d.get("kind") != "AlertWindows":
+        raise err("not a sloth AlertWindows document (apiVersion: sloth.slok.dev/v1, kind: AlertWindows)", d)
+    known(d, ("apiVersion", "kind", "metadata", "spec"), "AlertWindows")
+    spec = mapping(d.get("spec"), "spec", d, "spec")
+    known(spec, ("sloPeriod", "page", "ticket"), "spec")
+    period = dur(spec, "sloPeriod", "spec")
+    out: list[AlertWindow] = []
+    for sev in ("page", "ticket"):
+        sn = mapping(spec.get(sev), f"spec.{sev}", spec, sev)
+        known(sn, ("quick", "slow"), f"spec.{sev}")
+        for speed in ("quick", "slow"):
+            where = f"spec.{sev}.{speed}"
+            w = mapping(sn.get(speed), where, sn, speed)
+            known(w, ("errorBudgetPercent", "shortWindow", "longWindow"), where)
+            pct = w.get("errorBudgetPercent")
+            if isinstance(pct, bool) or not isinstance(pct, (int, float)):
+                raise err(f"{where}.errorBudgetPercent: expected a number", w, "errorBudgetPercent")
+            if not 0 < pct <= 100:
+                raise err(f"{where}.errorBudgetPercent: must be in (0, 100]", w, "errorBudgetPercent")
+            short, long = dur(w, "shortWindow", where), dur(w, "longWindow", where)
+            if short >= long:
+                raise err(f"{where}: shortWindow must be shorter than longWindow", w, "shortWindow")
+            out.append(AlertWindow(sev, speed, float(pct), short, long, period))
+    return WindowSet(period, out[0], out[1], out[2], out[3])
+
+
+def load_catalog(paths: Iterable[Path | str], base: WindowCatalog | None = None) -> WindowCatalog:
+    """The built-in catalog plus every AlertWindows document in `paths` (files, or directories read for
+    `*.yaml`/`*.yml` recursively, as sloth's `--slo-period-windows-path`). A later file wins a period."""
+    from opsctl.yamlutil import load_documents
+
+    cat = base or WindowCatalog()
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            files = sorted(f for f in path.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file())
+        elif path.exists():
+            files = [path]
+        else:
+            raise InputError("no such file or directory", str(path))
+        for f in files:
+            for doc in load_documents(f):
+                if doc is not None:
+                    cat.add(parse_alert_windows(doc, str(f)), str(f))
+    return cat
 
 
 def prom_duration(seconds: float) -> str:

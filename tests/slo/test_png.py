@@ -19,6 +19,7 @@ from opsctl.slo.render_png import PNG_MAGIC, chart_data, png_bytes, write_png
 from opsctl.slo.report import Options, report_from_export, summary
 from opsctl.slo.spec import loads_spec
 from tests.conftest import run_opsctl
+from tests.slo import WIN, WINDOWS
 
 ROOT = Path(__file__).resolve().parents[2]
 T = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -88,7 +89,7 @@ def export(path: Path, errors: list[int]) -> Path:
 
 def doc_for(spec: str, data: Path) -> dict:
     slos = [s for g in loads_spec(spec, "spec.yml") for s in g.slos]
-    return summary(report_from_export(slos, data, Options()))
+    return summary(report_from_export(slos, data, Options(windows=WINDOWS)))
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -243,12 +244,12 @@ def test_cli_png_all_slos_and_one(tmp_path: Path) -> None:
                     .replace("target: 0.9", "target: 0.99"))
     data = str(export(tmp_path / "d.csv", [0, 0, 0, 20, 0, 0, 5, 5, 0, 0]))
     out = tmp_path / "all.png"
-    proc = run_opsctl("slo", "report", str(spec), "--data", data, "-o", str(out), env={"MPLBACKEND": "TkAgg"})
+    proc = run_opsctl("slo", "report", str(spec), *WIN, "--data", data, "-o", str(out), env={"MPLBACKEND": "TkAgg"})
     assert proc.returncode == 1, proc.stderr  # web-strict-0 is violated: the PNG is still written
     assert "burn-down" in proc.stdout  # the text report is still printed
     assert png_size(out.read_bytes()) == (1100, 2 * 600)  # two SLOs, one panel pair each
     one = tmp_path / "one.png"
-    proc = run_opsctl("slo", "report", str(spec), "--data", data, "--slo", "web-avail-0", "-o", str(one),
+    proc = run_opsctl("slo", "report", str(spec), *WIN, "--data", data, "--slo", "web-avail-0", "-o", str(one),
                       "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert png_size(one.read_bytes()) == (1100, 600)
@@ -261,5 +262,5 @@ def test_cli_png_write_error_exits_2(tmp_path: Path) -> None:  # unknown suffixe
     spec = tmp_path / "spec.yml"
     spec.write_text(SPEC_10M)
     data = str(export(tmp_path / "d.csv", [0] * 10))
-    proc = run_opsctl("slo", "report", str(spec), "--data", data, "-o", str(tmp_path / "no" / "r.png"))
+    proc = run_opsctl("slo", "report", str(spec), *WIN, "--data", data, "-o", str(tmp_path / "no" / "r.png"))
     assert proc.returncode == 2 and "r.png" in proc.stderr and "Traceback" not in proc.stderr

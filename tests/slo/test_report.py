@@ -19,6 +19,7 @@ from opsctl.slo.evaluate import Evaluator, SampleStore, plan_queries
 from opsctl.slo.report import Options, report_from_export, summary
 from opsctl.slo.spec import loads_spec
 from tests.conftest import run_opsctl
+from tests.slo import WIN, WINDOWS
 
 T = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "slo"
@@ -68,7 +69,7 @@ def counters(skip: set[float] | None = None, ok_reset: bool = False) -> dict:
 
 def report(spec_text: str, data: Path, **kw: object) -> dict:
     slos = [s for g in loads_spec(spec_text, "spec.yml") for s in g.slos]
-    return summary(report_from_export(slos, data, Options(**kw)))["slos"][0]  # type: ignore[arg-type]
+    return summary(report_from_export(slos, data, Options(**{"windows": WINDOWS, **kw})))["slos"][0]  # type: ignore[arg-type]
 
 
 def test_request_based_known_answer(tmp_path: Path) -> None:
@@ -298,7 +299,7 @@ def test_cli_exit_codes_json_and_html(tmp_path: Path) -> None:
     spec.write_text(SLOTH)
     ok = write_csv(tmp_path / "ok.csv", counters())
     html = tmp_path / "r.html"
-    proc = run_opsctl("slo", "report", str(spec), "--data", str(ok), "--format", "json", "-o", str(html))
+    proc = run_opsctl("slo", "report", str(spec), *WIN, "--data", str(ok), "--format", "json", "-o", str(html))
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["schema_version"] == 1 and doc["violated"] == 0
@@ -308,19 +309,19 @@ def test_cli_exit_codes_json_and_html(tmp_path: Path) -> None:
     key = (("__name__", "http_requests_total"), ("code", "500"))
     data[key] = [(t, v * 10) for t, v in data[key]]
     bad = write_csv(tmp_path / "bad.csv", data)
-    proc = run_opsctl("slo", "report", str(spec), "--data", str(bad))
+    proc = run_opsctl("slo", "report", str(spec), *WIN, "--data", str(bad))
     assert proc.returncode == 1
     assert "VIOLATED" in proc.stdout and "burn-down" in proc.stdout
-    proc = run_opsctl("slo", "report", str(spec), "--data", str(tmp_path / "missing.csv"))
+    proc = run_opsctl("slo", "report", str(spec), *WIN, "--data", str(tmp_path / "missing.csv"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    proc = run_opsctl("slo", "report", str(spec), "--data", str(ok), "-o", str(tmp_path / "x.pdf"))
+    proc = run_opsctl("slo", "report", str(spec), *WIN, "--data", str(ok), "-o", str(tmp_path / "x.pdf"))
     assert proc.returncode == 2 and ".html or .png" in proc.stderr  # PNG: tests/slo/test_png.py
 
 
 def test_demo_example_reports(tmp_path: Path) -> None:
     for spec in ("checkout.yml", "openslo-v1.yml"):
         proc = run_opsctl("slo", "report", str(EXAMPLES / spec), "--data", str(EXAMPLES / "checkout.csv"),
-                          "--format", "json")
+                          "--format", "json", "--slo-period-windows-path", str(EXAMPLES / "windows"))
         assert proc.returncode == 0, proc.stderr
         doc = json.loads(proc.stdout)
         assert all(s["status"] == "ok" for s in doc["slos"])
