@@ -95,6 +95,12 @@ class PosDict(dict[str, Any]):
             return None
         return "" if self[key] is None else info[2]
 
+    def raw(self, key: str) -> str | None:
+        """The scalar's source text even when YAML reads it as null (`null`, `~`), as a Go yaml.Node's Value
+        holds it (Prometheus keeps a rule's `expr` as a yaml.Node); None when missing or not a scalar."""
+        info = self.info.get(key)
+        return None if info is None else info[2]
+
     def key_loc(self, key: str) -> Loc:
         info = self.info.get(key)
         return info[0] if info is not None else self.loc
@@ -225,6 +231,9 @@ class _Builder:
         raise self.fail("unsupported YAML node", node)  # pragma: no cover
 
     def scalar(self, node: Node) -> Any:
+        if node.tag.startswith("!"):
+            # a local tag (`!foo`): Go's yaml.v3 decodes the scalar as its plain text, as promtool does
+            return node.value
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:

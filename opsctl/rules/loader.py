@@ -24,6 +24,7 @@ from opsctl.errors import InputError
 from opsctl.rules.model import Finding, Rule, RuleFile, RuleGroup, Severity
 from opsctl.rules.promql_ast import parse as parse_promql
 from opsctl.rules.promql_ast import walk
+from opsctl.rules.syntax_gate import syntax_problems
 from opsctl.rules.versions import PromVersion, function_problem, selector_problems
 from opsctl.yamlutil import DEFAULT_LIMITS, Limits, PosDict, PosList, go_yaml_tag, loads_documents, read_text
 
@@ -242,6 +243,8 @@ class _Reader:
         ctx: dict[str, Any] = {"group": group, "rule": name or None}
         self.unknown_fields(r, RULE_FIELDS, "rulefmt.Rule", **ctx)
         expr = self.string(r, "expr", "rulefmt.Rule", **ctx)
+        if expr == "" and isinstance(r, PosDict) and r.raw("expr"):
+            expr = r.raw("expr") or ""  # `expr: null` is the metric `null` to Prometheus (a yaml.Node's text)
         kind_loc = r.key_loc("alert") if "alert" in r else r.key_loc("record") if "record" in r else r.loc
         if record and alert:
             self.problem("rule-kind", "only one of 'record' and 'alert' must be set", kind_loc, **ctx)
@@ -273,7 +276,8 @@ class _Reader:
                 self.problem("promql-syntax", f"could not parse expression: {exc}", expr_loc, **ctx)
             else:
                 rule.nodes = list(walk(rule.ast))
-                for msg in [*function_problem(rule.nodes, self.options.prometheus_version, expr),
+                for msg in [*syntax_problems(expr, self.options.prometheus_version),
+                            *function_problem(rule.nodes, self.options.prometheus_version, expr),
                             *selector_problems(rule.nodes)]:
                     self.problem("promql-syntax", f"could not parse expression: {msg}", expr_loc, **ctx)
         if record:
@@ -303,7 +307,8 @@ class _Reader:
             for k, text in values.items():
                 if "{{" not in text:
                     continue
-                err = check_rule_template(text, "__alert_" + rule.name)
+                version = self.options.prometheus_version
+                err = check_rule_template(text, "__alert_" + rule.name, (version.major, version.minor))
                 if err is not None:
                     loc = locs.get(k, (rule.line, rule.column))
                     self.problem("template-syntax", f'{what} "{k}": {err}', loc, **ctx)

@@ -1,0 +1,150 @@
+"""PromQL syntax that the target Prometheus version's parser rejects but promql-parser accepts.
+
+promql-parser follows Prometheus 3, so an expression checked for an older target needs a second look at
+its text: what 2.x rejects is visible only in tokens the syntax tree no longer shows (a quoted label
+name, `or` between matchers, a number where 2.x wants a duration). Some things no version accepts are
+caught here too (a duration beyond Go's int64 nanoseconds, a duration after `@`).
+
+Messages and positions are those of Prometheus's own parser (`1:9: parse error: ...`), checked against
+promtool 2.42 in tests/rules/test_syntax_gate.py.
+
+The scan runs only when a cheap pattern says the expression may contain such a construct, so the linter
+pays nothing for the usual rule.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from opsctl.durations import parse_duration
+from opsctl.rules.versions import PromVersion
+
+# Quick tests on the raw text: does the expression possibly hold one of the constructs below?
+_HINT_V2 = re.compile(
+    r"""[{,]\s*["'`]"""                                      # quoted label or metric name in braces
+    r"""|["'`]\s+or\b"""                                     # `or` after a matcher value
+    r"""|[\[:]\s*(?:0[xX][0-9a-fA-F]+|\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+)\s*[\]:]"""   # [300] [5m:30]
+    r"""|\boffset\s*[-+]?\s*(?:\d|\.\d)""",                  # offset 300
+    re.IGNORECASE,
+)
+_HINT_ANY = re.compile(r"\d{3,}(?:ms|[smhdwy])|@\s*[-+]?\s*\d+(?:ms|[smhdwy])")
+
+_TOKEN = re.compile(
+    r"""(?P<ws>\s+)
+      |(?P<comment>\#[^\n]*)
+      |(?P<str>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`)
+      |(?P<dur>(?:\d+(?:ms|[smhdwy]))+)(?![A-Za-z0-9_.])
+      |(?P<num>0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
+      |(?P<ident>:?[A-Za-z_][A-Za-z0-9_:]*)
+      |(?P<op>=~|!~|!=|==|<=|>=|.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+_INT64_NS = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str
+    text: str
+    pos: int
+
+
+def _tokens(expr: str) -> list[_Tok]:
+    out = []
+    for m in _TOKEN.finditer(expr):
+        kind = m.lastgroup or "op"
+        if kind in ("ws", "comment"):
+            continue
+        out.append(_Tok(kind, m.group(), m.start()))
+    return out
+
+
+def _where(expr: str, pos: int) -> str:
+    line = expr.count("\n", 0, pos) + 1
+    col = pos - (expr.rfind("\n", 0, pos) + 1) + 1
+    return f"{line}:{col}"
+
+
+def _go_item(text: str) -> str:
+    """Prometheus's lexer item in messages: Go %q, cut to 10 bytes with `...` after the quote."""
+    if len(text) > 10:
+        return json.dumps(text[:10]) + "..."
+    return json.dumps(text)
+
+
+def _overflows(duration: str) -> bool:
+    try:
+        parse_duration(duration)
+    except ValueError:
+        return True
+    return False
+
+
+def syntax_problems(expr: str, version: PromVersion) -> Iterator[str]:
+    """Parse errors Prometheus `version` reports for `expr` that promql-parser does not, as
+    `line:col: parse error: message` (the first one only, as a parser stops at its first error)."""
+    old = not version.at_least(3, 0)
+    if not (_HINT_ANY.search(expr) or (old and _HINT_V2.search(expr))):
+        return
+    for pos, message in _scan(_tokens(expr), old):
+        yield f"{_where(expr, pos)}: parse error: {message}"
+        return
+
+
+def _scan(toks: list[_Tok], old: bool) -> Iterator[tuple[int, str]]:
+    in_braces = False
+    expect_name = False        # inside braces, where a label name may stand
+    after_value = False        # inside braces, right after a matcher's value
+    in_brackets = False
+    for i, tok in enumerate(toks):
+        prev = toks[i - 1] if i else None
+        if tok.kind == "dur" and _overflows(tok.text):
+            yield tok.pos, "duration out of range"
+            return
+        if tok.kind == "dur" and prev is not None and prev.text == "@":
+            yield tok.pos, f'unexpected duration "{tok.text}" in @, expected timestamp'
+            return
+        if tok.text == "{":
+            in_braces, expect_name, after_value = True, True, False
+            continue
+        if tok.text == "}":
+            in_braces = False
+            continue
+        if in_braces:
+            if old and expect_name and tok.kind == "str":
+                yield tok.pos, f'unexpected string {_go_item(tok.text)} in label matching, expected identifier or "}}"'
+                return
+            if old and after_value and tok.kind == "ident" and tok.text.lower() == "or":
+                yield tok.pos, 'unexpected identifier "or" in label matching, expected "," or "}"'
+                return
+            expect_name = tok.text == ","
+            after_value = tok.kind == "str" and prev is not None and prev.text in ("=", "!=", "=~", "!~")
+            continue
+        if tok.text == "[":
+            in_brackets = True
+            if old and i + 1 < len(toks) and toks[i + 1].kind == "num":
+                yield toks[i + 1].pos, "missing unit character in duration"
+                return
+            continue
+        if tok.text == "]":
+            in_brackets = False
+            continue
+        if in_brackets and tok.text == ":":
+            if old and i + 1 < len(toks) and toks[i + 1].kind == "num":
+                num = toks[i + 1]
+                yield num.pos, f'unexpected number {_go_item(num.text)} in subquery selector, expected duration or "]"'
+                return
+            continue
+        if old and tok.kind == "ident" and tok.text.lower() == "offset":
+            j = i + 1
+            if j < len(toks) and toks[j].text in ("-", "+"):
+                j += 1
+            if j < len(toks) and toks[j].kind == "num":
+                num = toks[j]
+                yield num.pos, f"unexpected number {_go_item(num.text)} in offset, expected duration"
+                return
