@@ -90,6 +90,76 @@ class GoTime:
         return self.dt.second
 
 
+    def Add(self, d: GoDuration) -> GoTime:
+        return GoTime.from_unix_nanos(self.UnixNano() + d.ns)
+
+
+class GoDuration:
+    """A Go time.Duration (int64 nanoseconds): String() like Go (`1h0m0s`, `1.5s`, `100ms`, `0s`)."""
+
+    gotype = "time.Duration"
+
+    def __init__(self, ns: int) -> None:
+        self.ns = ns
+
+    def __str__(self) -> str:
+        return go_duration_string(self.ns)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GoDuration) and self.ns == other.ns
+
+    def __hash__(self) -> int:
+        return hash(self.ns)
+
+    def String(self) -> str:
+        return str(self)
+
+    def Nanoseconds(self) -> int:
+        return self.ns
+
+    def Milliseconds(self) -> int:
+        return int(self.ns / 1_000_000)
+
+    def Seconds(self) -> float:
+        return self.ns / 1e9
+
+    def Minutes(self) -> float:
+        return self.ns / 6e10
+
+    def Hours(self) -> float:
+        return self.ns / 3.6e12
+
+
+def _frac(v: int, prec: int) -> tuple[str, int]:
+    """Go's fmtFrac: the fraction of v below 10**prec without trailing zeros, and v's integer part."""
+    whole, digits = divmod(v, 10**prec)
+    if digits == 0:
+        return "", whole
+    return "." + str(digits).rjust(prec, "0").rstrip("0"), whole
+
+
+def go_duration_string(ns: int) -> str:
+    """time.Duration.String()."""
+    if ns == 0:
+        return "0s"
+    sign, u = ("-", -ns) if ns < 0 else ("", ns)
+    if u < 1_000_000_000:
+        if u < 1000:
+            return f"{sign}{u}ns"
+        prec, unit = (3, "µs") if u < 1_000_000 else (6, "ms")
+        frac, whole = _frac(u, prec)
+        return f"{sign}{whole}{frac}{unit}"
+    frac, secs = _frac(u, 9)
+    out = f"{secs % 60}{frac}s"
+    mins = secs // 60
+    if mins:
+        out = f"{mins % 60}m{out}"
+        hours = mins // 60
+        if hours:
+            out = f"{hours}h{out}"
+    return sign + out
+
+
 ZERO_TIME = GoTime(dt.datetime(1, 1, 1, tzinfo=dt.UTC), 0)
 
 

@@ -21,7 +21,7 @@ from opsctl.gotemplate.builtins import BUILTINS, GoFunc, gofunc
 from opsctl.gotemplate.errors import TemplateError
 from opsctl.gotemplate.gofmt import StrMap, go_type, sprintf
 from opsctl.gotemplate.goregexp import RegexpError, go_match_string, go_replace_all_string
-from opsctl.gotemplate.gotime import GoTime
+from opsctl.gotemplate.gotime import GoDuration, GoTime
 from opsctl.gotemplate.lexer import KEYWORDS
 from opsctl.gotemplate.parser import parse_trees, register_prefix
 from opsctl.gotemplate.template import Template
@@ -252,26 +252,64 @@ def query_escape(s: str) -> str:
     return urllib.parse.quote_plus(s.encode("utf-8", "surrogateescape"), safe="-_.~")
 
 
-def strip_port(host_port: str) -> str:
-    """net.SplitHostPort; on error the input is returned unchanged."""
-    s = host_port
+def _split_host_port(s: str) -> tuple[str, str] | None:
+    """net.SplitHostPort: (host, port), or None where Go returns an error."""
     if s.startswith("["):
         end = s.find("]")
         if end < 0:
-            return s
+            return None
         if end + 1 == len(s) or s[end + 1] != ":":
-            return s
+            return None
         host = s[1:end]
         if "[" in host or "]" in s[end + 2:] or "[" in s[end + 2:]:
-            return s
-        return host
+            return None
+        return host, s[end + 2:]
     i = s.rfind(":")
     if i < 0:
-        return s
+        return None
     host = s[:i]
     if ":" in host or "[" in host or "]" in host or "[" in s[i + 1:] or "]" in s[i + 1:]:
-        return s
+        return None
+    return host, s[i + 1:]
+
+
+def strip_port(host_port: str) -> str:
+    """net.SplitHostPort; on error the input is returned unchanged."""
+    split = _split_host_port(host_port)
+    return host_port if split is None else split[0]
+
+
+def _is_ip(host: str) -> bool:
+    """netip.ParseAddr accepts it (IPv4 dotted quad, IPv6 with an optional zone)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0] if ":" in host else host)
+    except ValueError:
+        return False
+    return not (":" not in host and any(len(p) > 1 and p.startswith("0") for p in host.split(".")))
+
+
+def strip_domain(host_port: str) -> str:
+    """Prometheus's stripDomain: the first label of a host name, keeping a port; IP addresses unchanged."""
+    split = _split_host_port(host_port)
+    host, port = (host_port, "") if split is None else split
+    if _is_ip(host):
+        return host_port
+    host = host.split(".")[0]
+    if port:
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     return host
+
+
+# Template functions newer than Prometheus 2.36, with the version that added them (checked against the
+# function map of Prometheus 3.16's template/template.go and promtool 2.42's verdicts).
+TEMPLATE_FUNC_SINCE: dict[str, tuple[int, int]] = {
+    "stripDomain": (2, 36),
+    "toDuration": (3, 6),
+    "now": (3, 6),
+    "urlQueryEscape": (3, 8),
+}
 
 
 def _to_query_result(rows: Iterable[Any]) -> QueryResult:
@@ -296,8 +334,18 @@ def _to_query_result(rows: Iterable[Any]) -> QueryResult:
 _NIL_DEREF = "runtime error: invalid memory address or nil pointer dereference"
 
 
-def make_funcs(query: Callable[[str], list[Any]] | None = None, external_url: str = "") -> dict[str, Any]:
-    """PROMETHEUS_FUNCS bound to a query callback and an external URL."""
+def make_funcs(query: Callable[[str], list[Any]] | None = None, external_url: str = "",
+               timestamp: float | None = None) -> dict[str, Any]:
+    """PROMETHEUS_FUNCS bound to a query callback, an external URL and the evaluation time (`now`;
+    the wall clock when not given)."""
+
+    @gofunc("any")
+    def to_duration(i: Any) -> GoDuration:
+        return GoDuration(int(convert_to_float(i) * 1e9))
+
+    @gofunc()
+    def now() -> float:
+        return time.time() if timestamp is None else timestamp
 
     @gofunc("string")
     def query_fn(q: str) -> QueryResult:
@@ -408,6 +456,10 @@ def make_funcs(query: Callable[[str], list[Any]] | None = None, external_url: st
         "externalURL": external_url_fn,
         "parseDuration": parse_duration,
         "stripPort": g1(strip_port, "string"),
+        "stripDomain": g1(strip_domain, "string"),
+        "toDuration": to_duration,
+        "now": now,
+        "urlQueryEscape": g1(query_escape, "string"),
     }
 
 
@@ -449,7 +501,19 @@ def _plainly_valid_pattern() -> re.Pattern[str]:
     return re.compile(rf"{text}(?:{action}{text})*")
 
 
-def check_rule_template(text: str, name: str) -> TemplateError | None:
+def funcs_for_version(version: tuple[int, int] | None) -> dict[str, Any]:
+    """PROMETHEUS_FUNCS less the functions the Prometheus `version` (major, minor) does not have."""
+    if version is None:
+        return PROMETHEUS_FUNCS
+    return _funcs_for_version(tuple(version))
+
+
+@functools.lru_cache(maxsize=32)
+def _funcs_for_version(version: tuple[int, ...]) -> dict[str, Any]:
+    return {k: v for k, v in PROMETHEUS_FUNCS.items() if TEMPLATE_FUNC_SINCE.get(k, (0, 0)) <= version}
+
+
+def check_rule_template(text: str, name: str, version: tuple[int, int] | None = None) -> TemplateError | None:
     """What ``promtool check rules`` does for one label/annotation value of alerting rule ``name`` (the alert
     name; the template is called ``__alert_<name>``, a name already starting with ``__alert_`` is used as is):
     prepend Prometheus's variable definitions and parse (no execution). Returns the error (its str() is
@@ -457,7 +521,7 @@ def check_rule_template(text: str, name: str) -> TemplateError | None:
     ``text``) or None. Verdicts are memoised (a fresh TemplateError is returned on every call)."""
     if _PLAINLY_VALID.fullmatch(text):
         return None
-    found = _check_rule_template_cached(text, name)
+    found = _check_rule_template_cached(text, name, None if version is None else tuple(version))
     if found is None:
         return None
     msg, tname, line, column, message = found
@@ -465,12 +529,14 @@ def check_rule_template(text: str, name: str) -> TemplateError | None:
 
 
 @functools.lru_cache(maxsize=16384)
-def _check_rule_template_cached(text: str, name: str) -> tuple[str, str, int, int, str] | None:
+def _check_rule_template_cached(text: str, name: str,
+                                version: tuple[int, ...] | None) -> tuple[str, str, int, int, str] | None:
     tname = _alert_template_name(name)
+    funcs = PROMETHEUS_FUNCS if version is None else _funcs_for_version(version)
     try:
         # what Template(tname, PROMETHEUS_FUNCS).add(DEFS + text, tname) does, minus building the template
         # (only the verdict is wanted, so the parse may share the DEFS nodes it would otherwise copy)
-        parse_trees(tname, DEFS + text, [PROMETHEUS_FUNCS], share_prefix_nodes=True)
+        parse_trees(tname, DEFS + text, [funcs], share_prefix_nodes=True)
     except RecursionError:
         msg = "template nesting too deep"
         return f"template: {tname}: {msg}", tname, 0, 0, msg

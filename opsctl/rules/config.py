@@ -56,7 +56,7 @@ class _RulesModel(BaseModel):
     disable: list[str] = Field(default_factory=list)
     enable: list[str] = Field(default_factory=list)
     severity: dict[str, str] = Field(default_factory=dict)
-    allowed_severities: list[str] = Field(default_factory=lambda: ["critical", "warning", "info"])
+    allowed_severities: list[str] = Field(default_factory=lambda: ["critical", "error", "warning", "info", "none"])
     severity_label: str = "severity"
     required_labels: list[str] = Field(default_factory=list)
     required_annotations: list[str] = Field(default_factory=lambda: ["summary", "description", "runbook_url"])
@@ -107,7 +107,7 @@ class RulesConfig:
     disable: set[str] = field(default_factory=set)
     enable: set[str] = field(default_factory=set)
     severity_overrides: dict[str, Severity] = field(default_factory=dict)
-    allowed_severities: list[str] = field(default_factory=lambda: ["critical", "warning", "info"])
+    allowed_severities: list[str] = field(default_factory=lambda: ["critical", "error", "warning", "info", "none"])
     severity_label: str = "severity"
     required_labels: list[str] = field(default_factory=list)
     required_annotations: list[str] = field(default_factory=lambda: ["summary", "description", "runbook_url"])

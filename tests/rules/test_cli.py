@@ -174,7 +174,10 @@ def test_prometheusrule_manifest(tmp_path: Path) -> None:
 def test_docs_cover_every_check() -> None:
     from opsctl.rules.checks import REGISTRY
 
+    from opsctl.rules.docs import checks_markdown
+
     docs = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text()
+    assert docs.endswith(checks_markdown()), "docs/rules.md is out of date: run python -m opsctl.rules.docs"
     for cid, info in REGISTRY.items():
         assert f"### {cid}\n\n{info.docs}\n" in docs, f"docs/rules.md is out of date for {cid}"
         assert info.summary and info.docs

@@ -10,11 +10,11 @@ from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult,
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 INFO = CheckInfo(
-    "runbook", Severity.error, "runbook_url points at a missing runbook or one lacking sections",
+    "runbook", Severity.warning, "runbook_url points at a missing runbook or one lacking sections",
     "When `runbook_url` starts with `runbook_base_url` (or is a relative path), the rest of it names a file "
     "under `runbooks_dir`. That file must exist and have a heading for each of `runbook_sections` (default "
     "Diagnosis, Mitigation, Escalation); a `#fragment` must name a heading. Other URLs must be absolute "
-    "http(s) URLs; they are not fetched.",
+    "http(s) URLs; they are not fetched. A policy check: a warning unless the configuration raises it.",
 )
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)

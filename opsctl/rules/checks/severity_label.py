@@ -6,10 +6,12 @@ from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 INFO = CheckInfo(
-    "severity-label", Severity.error, "Alert severity label missing or not allowed",
+    "severity-label", Severity.warning, "Alert severity label missing or not allowed",
     "Routing, inhibition and paging policies key on the `severity` label (name configurable with "
     "`severity_label`). An alert without it, or with a value outside `allowed_severities` (default "
-    "critical, warning, info), falls through to the default route or is never paged.",
+    "critical, error, warning, info, none: `none` is the Watchdog/InfoInhibitor idiom of kube-prometheus), "
+    "falls through to the default route or is never paged. A policy check: a warning unless the "
+    "configuration raises it (`severity: {severity-label: error}`), since Prometheus accepts any value.",
 )
 
 
