@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from typing import Any
@@ -115,6 +116,56 @@ def main(
         os.environ["OPSCTL_DEBUG"] = "1"
 
 
+_TMP_NAME = re.compile(r"^\.(?P<name>.+)\.tmp-\d+$")  # the atomic writers' temporary file next to the target
+
+
+def _shown_path(name: object) -> str:
+    text = os.fsdecode(name) if isinstance(name, (str, bytes, os.PathLike)) else str(name)
+    head, base = os.path.split(text)
+    m = _TMP_NAME.match(base)
+    return os.path.join(head, m.group("name")) if m else text
+
+
+def _culprit(exc: BaseException) -> str | None:
+    """The file being read when `exc` was raised: the innermost frame holding a path to an existing file."""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames[-200:]):
+        for name, value in frame.f_locals.items():
+            if name.startswith("__") or not isinstance(value, (str, os.PathLike)):
+                continue
+            try:
+                text = os.fspath(value)
+                if 0 < len(text) < 4096 and "\n" not in text and os.path.isfile(text):
+                    return str(text)
+            except (OSError, ValueError, TypeError):
+                continue
+    return None
+
+
+def describe_io_error(exc: BaseException) -> str:
+    """One line for a file-system, encoding or nesting error: `FILE: what is wrong`."""
+    if isinstance(exc, OSError):
+        # os.replace(temporary, target) fails with both names: the target is the one the user gave
+        name = exc.filename2 if exc.filename2 is not None else exc.filename
+        reason = exc.strerror or str(exc)
+        if name is None:
+            return reason
+        shown = _shown_path(name)
+        if isinstance(exc, (PermissionError, IsADirectoryError, NotADirectoryError, FileNotFoundError)):
+            return f"{shown}: {reason[:1].lower() + reason[1:]}"
+        return f"{shown}: {reason}"
+    where = _culprit(exc) or "<input>"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"{where}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+    if isinstance(exc, RecursionError):
+        return f"{where}: nested too deeply (JSON or YAML more than a few hundred levels deep)"
+    return f"{where}: {type(exc).__name__}: {exc}"
+
+
 def run() -> None:
     """Console-script entry point: maps input errors to exit 2 and hides tracebacks unless --debug."""
     debug = "--debug" in sys.argv[1:] or os.environ.get("OPSCTL_DEBUG") == "1"
@@ -128,6 +179,15 @@ def run() -> None:
         sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:  # `opsctl ... | head`: the reader left; say nothing, like other Unix tools
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)
+    except (OSError, UnicodeError, RecursionError) as exc:
+        if debug:
+            traceback.print_exc()
+        console(stderr=True).print(f"error: {redact(describe_io_error(exc))}", markup=False)
+        sys.exit(EXIT_INPUT)
     except SystemExit as exc:
         if FAST_EXIT["ok"] and (exc.code is None or isinstance(exc.code, int)):
             try:
