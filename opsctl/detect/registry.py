@@ -16,13 +16,14 @@ from pydantic import BaseModel, ValidationError
 from opsctl.detect.anomaly.base import AnomalyDetector
 from opsctl.detect.anomaly.ewma import Ewma
 from opsctl.detect.anomaly.level_shift import LevelShift
+from opsctl.detect.anomaly.likelihood import Likelihood
 from opsctl.detect.anomaly.percentile import RollingPercentile
 from opsctl.detect.anomaly.robust_z import RobustZ
 from opsctl.detect.anomaly.seasonal import Seasonal
 from opsctl.detect.anomaly.zscore import ZScore
 
 ANOMALY_DETECTORS: dict[str, type[AnomalyDetector]] = {
-    cls.id: cls for cls in (Ewma, ZScore, RobustZ, RollingPercentile, LevelShift, Seasonal)
+    cls.id: cls for cls in (Likelihood, Ewma, ZScore, RobustZ, RollingPercentile, LevelShift, Seasonal)
 }
 
 
@@ -39,7 +40,7 @@ class Entry:
         if self.params is not None:
             for name, f in self.params.model_fields.items():
                 params[f.alias or name] = {
-                    "default": None if f.is_required() else _jsonable(f.default),
+                    "default": None if f.is_required() else _jsonable(f.get_default(call_default_factory=True)),
                     "required": f.is_required(),
                     "description": f.description or "",
                 }

@@ -17,6 +17,7 @@ SMALL = {
     "rolling_percentile": {"window": 10, "min_periods": 3, "hop": 2},
     "level_shift": {"short": 2, "long": 6, "trend_window": 3},
     "seasonal": {"period": 10.0, "window": 5},
+    "likelihood": {"period": 10.0, "short": 3, "history": 10, "min_history": 4, "cooldown": 5},
 }
 
 

@@ -1,0 +1,193 @@
+"""Anomaly likelihood: how improbable are the recent raw scores against their own recent distribution.
+
+The default detector of `opsctl detect`, and the one tuned honestly on NAB (docs/detect.md, "Quality:
+NAB"). After Numenta's anomaly likelihood (Ahmad et al. 2017, "Unsupervised real-time anomaly detection
+for streaming data"), on classical causal base scores instead of HTM predictions:
+
+1. Values go through a signed log, sign(x)*log(1+|x|), when `log` is on (counts and byte rates are
+   heavy-tailed; identical shape for small values).
+2. Base residuals, each as a raw score 1 - exp(-|z|/`raw_scale`) in [0, 1):
+   z of the value against the EWMA mean/standard deviation of the points before it (`alpha`), and, when
+   `period` > 0, z of the change from the same time one period earlier against the EWMA of past changes.
+3. Likelihood, per base: the mean of the last `short` raw scores is compared with the mean and standard
+   deviation (floored at `sigma_floor`) of that same short-term mean over the `history` points before
+   it; its normal upper-tail probability p is the chance of seeing recent raw scores this high. One
+   threshold then fits series of any scale and noise: p is relative to the series' own behaviour.
+4. The smaller p of the bases is kept as Numenta's log-likelihood u = log10(1/p) / 10, in [0, 1].
+5. A value outside every value seen so far by more than `spatial_tolerance` times the range seen so
+   far gets u = 1 and is typed `outlier` (Numenta's "spatial anomaly").
+6. Cool-down: u is multiplied by (1 - the largest u of the previous `cooldown` points), so a burst of
+   anomalous points stands out at its start and is damped afterwards (smoothly: no threshold inside).
+7. Score = u * 5 / log10(1/`alert_tail`), clipped to [0, 1): p = `alert_tail` scores exactly 0.5 (the
+   default `alert_score`), and the score is proportional to the number of decades of improbability.
+
+Types: `outlier` (beyond the range of all past values), `level_shift` (the last m = max(2, `short`//3)
+residuals all beyond 1.5 sigmas on one side of the baseline), `trend_change` (ditto, and the m before
+them were all beyond 1 sigma on the same side, but 1.25 times less on average: still moving away),
+else `spike` or `drop` by direction. Confidence is the history behind the likelihood (points scored so
+far / `history`). Everything is a causal recursion or a rolling window, so the score of a point never
+changes when later points arrive, and cost is O(n) time and memory.
+
+A single point inside the range seen so far moves the short-term mean by 1/`short` of its raw score
+only: isolated blips score low unless they leave the range (outlier), and a plain-noise series that
+sets a new record by `spatial_tolerance` of its range early in its life can alert once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from opsctl.detect.anomaly.base import (
+    DROP,
+    LEVEL_SHIFT,
+    NONE,
+    OUTLIER,
+    SPIKE,
+    TREND_CHANGE,
+    AnomalyDetector,
+    AnomalyFrame,
+    Params,
+)
+
+_MAX_SCORE = 1.0 - 1e-9  # scores stay in [0, 1)
+_LN10 = float(np.log(10.0))
+
+
+class LikelihoodParams(Params):
+    alpha: float = Field(0.02, gt=0, le=1, description="EWMA smoothing factor of the baseline")
+    period: float = Field(86400.0, ge=0, description="season in seconds for the same-time-last-period base "
+                          "(0: off)")
+    log: bool = Field(True, description="score sign(x)*log(1+|x|) instead of x (heavy-tailed metrics)")
+    raw_scale: float = Field(4.0, gt=0, description="z at which a raw score is 1 - 1/e")
+    short: int = Field(10, ge=1, description="points averaged into the short-term raw score")
+    history: int = Field(1000, ge=10, description="points of short-term scores that define 'usual'")
+    min_history: int = Field(150, ge=2, description="points of history before scoring")
+    sigma_floor: float = Field(0.01, gt=0, description="floor of the standard deviation of raw scores")
+    alert_tail: float = Field(1e-3, gt=0, lt=0.5, description="tail probability that scores 0.5")
+    spatial_tolerance: float = Field(0.05, ge=0, description="beyond all past values by this fraction "
+                                     "of their range: outlier (0: off)")
+    cooldown: int = Field(100, ge=0, description="points after a high score whose scores are damped")
+
+
+def log_normal_tail(z: np.ndarray) -> np.ndarray:
+    """Natural log of the normal upper tail Q(z) = P(N(0,1) > z), accurate for large z (no underflow).
+
+    erfc by the Chebyshev fit of Numerical Recipes (relative error < 1.2e-7 everywhere), in log form.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    x = np.abs(z) / np.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.5 * x)
+    poly = -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277))))))))
+    upper = np.log(0.5) + np.log(t) + poly  # log Q(|z|)
+    with np.errstate(divide="ignore"):
+        lower = np.log1p(-np.exp(upper))  # log(1 - Q(|z|)) = log Q(-|z|)
+    return np.where(z >= 0, upper, lower)
+
+
+def _shift1(a: np.ndarray) -> np.ndarray:
+    out = np.empty_like(a)
+    out[0] = np.nan
+    out[1:] = a[:-1]
+    return out
+
+
+def _ewm_z(x: np.ndarray, alpha: float, floor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(z, baseline) of each point against the EWMA mean/std of the finite points before it."""
+    ew = pd.Series(x).ewm(alpha=alpha, adjust=True, ignore_na=True)
+    mean = _shift1(ew.mean().to_numpy())
+    sd = _shift1(ew.std(bias=True).to_numpy())
+    scale = np.maximum(np.nan_to_num(sd, nan=0.0), floor)
+    with np.errstate(invalid="ignore"):
+        z = (x - mean) / scale
+    return np.nan_to_num(z, nan=0.0, posinf=1e300, neginf=-1e300), mean
+
+
+def _log_tail_of_recent(raw: np.ndarray, p: LikelihoodParams) -> np.ndarray:
+    """log10 of the tail probability of the short-term mean of raw against its past distribution."""
+    avg = pd.Series(raw).rolling(p.short, min_periods=1).mean()
+    roll = avg.rolling(p.history, min_periods=p.min_history)
+    mean = _shift1(roll.mean().to_numpy())
+    sd = np.maximum(np.nan_to_num(_shift1(roll.std(ddof=0).to_numpy()), nan=0.0), p.sigma_floor)
+    z = (avg.to_numpy() - mean) / sd
+    out = log_normal_tail(np.nan_to_num(z, nan=0.0)) / _LN10
+    return np.where(np.isfinite(mean), out, 0.0)
+
+
+class Likelihood(AnomalyDetector):
+    id = "likelihood"
+    summary = "tail probability of recent EWMA/seasonal residuals against their own history (default)"
+    Params = LikelihoodParams
+
+    def _score(self, ts: np.ndarray, vs: np.ndarray) -> AnomalyFrame:
+        p = self.params
+        assert isinstance(p, LikelihoodParams)
+        n = vs.shape[0]
+        x = np.sign(vs) * np.log1p(np.abs(vs)) if p.log else vs
+        # scale floor: a thousandth of the range seen so far, so flat stretches don't divide by ~0
+        seen_max = np.maximum.accumulate(x)
+        seen_min = np.minimum.accumulate(x)
+        floor = np.nan_to_num(_shift1(seen_max - seen_min), nan=0.0) * 1e-3 + 1e-12
+        z, base = _ewm_z(x, p.alpha, floor)
+        log_tail = _log_tail_of_recent(1.0 - np.exp(-np.abs(z) / p.raw_scale), p)
+        if p.period > 0 and n > 1:
+            target = ts - p.period
+            j = np.clip(np.searchsorted(ts, target), 0, n - 1)
+            gap = np.empty(n)
+            gap[0] = 0.0
+            gap[1:] = np.diff(ts) / 2.0  # match within half the latest step (causal)
+            ok = (np.abs(ts[j] - target) <= gap) & (j < np.arange(n))
+            change = np.where(ok, x - x[j], np.nan)
+            z2, _ = _ewm_z(change, p.alpha, floor)
+            z2 = np.where(ok, z2, 0.0)
+            log_tail2 = _log_tail_of_recent(1.0 - np.exp(-np.abs(z2) / p.raw_scale), p)
+            log_tail = np.minimum(log_tail, log_tail2)
+        # Numenta's log-likelihood: log10(1/p) / 10 in [0, 1] (1 from p = 1e-10 on)
+        u = np.clip(-log_tail / 10.0, 0.0, 1.0)
+        # spatial anomaly: beyond every earlier value by a fraction of the range seen so far
+        outlier = np.zeros(n, dtype=bool)
+        if p.spatial_tolerance > 0 and n > 1:
+            hi, lo = _shift1(np.maximum.accumulate(vs)), _shift1(np.minimum.accumulate(vs))
+            tol = (hi - lo) * p.spatial_tolerance
+            with np.errstate(invalid="ignore"):
+                outlier = ((vs > hi + tol) | (vs < lo - tol)) & (hi > lo)
+            outlier[: p.min_history] = False
+            u = np.where(outlier, 1.0, u)
+        if p.cooldown > 0 and n > 1:
+            prev = pd.Series(u).rolling(p.cooldown, min_periods=1).max().to_numpy()
+            u = u * (1.0 - np.nan_to_num(_shift1(prev), nan=0.0))
+        # p = alert_tail scores 0.5
+        score = np.clip(u * 5.0 / -np.log10(p.alert_tail), 0.0, _MAX_SCORE)
+        kind = self._kinds(x, base, z, score, outlier, p)
+        baseline = np.sign(base) * np.expm1(np.abs(base)) if p.log else base
+        conf = np.minimum(np.maximum(np.arange(n, dtype=np.float64) - p.short, 0.0) / p.history, 1.0)
+        return AnomalyFrame(score, kind, baseline, vs, conf)
+
+    @staticmethod
+    def _kinds(x: np.ndarray, base: np.ndarray, z: np.ndarray, score: np.ndarray, outlier: np.ndarray,
+               p: LikelihoodParams) -> np.ndarray:
+        n = x.shape[0]
+        kind = np.where(x >= base, SPIKE, DROP).astype(np.int8)
+        m = max(2, p.short // 3)
+        if n >= 2 * m:
+            zs = pd.Series(z)
+            # the last m residuals all beyond 1.5 sigma on one side: the level moved
+            lo, hi = zs.rolling(m).min().to_numpy(), zs.rolling(m).max().to_numpy()
+            sustained = (lo > 1.5) | (hi < -1.5)
+            late = zs.rolling(m).mean().to_numpy()
+            early = np.full(n, np.nan)
+            early[m:] = late[:-m]
+            before = np.full(n, False)
+            before[m:] = ((lo > 1.0) | (hi < -1.0))[:-m]
+            with np.errstate(invalid="ignore"):
+                # ... and the m before them were all off by 1 sigma on the same side, but 1.25 times
+                # less on average: still moving away
+                growing = before & (late * early > 0) & (np.abs(late) >= 1.25 * np.abs(early))
+            kind[sustained] = LEVEL_SHIFT
+            kind[sustained & growing] = TREND_CHANGE
+        kind[outlier] = OUTLIER
+        kind[(score <= 0) | ~np.isfinite(base)] = NONE
+        return kind

@@ -1,0 +1,112 @@
+"""The `likelihood` detector (the default): tail function, calibration across scales, types, cool-down."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from opsctl.detect.anomaly.likelihood import log_normal_tail
+from opsctl.detect.registry import make_anomaly_detector
+
+
+@settings(max_examples=200, deadline=None)
+@given(z=st.floats(-8.0, 37.0))
+def test_log_tail_matches_erfc(z: float) -> None:
+    exact = math.log(0.5 * math.erfc(z / math.sqrt(2.0)))
+    got = float(log_normal_tail(np.array([z]))[0])
+    assert got == pytest.approx(exact, rel=1e-6, abs=1e-6)
+
+
+def test_log_tail_far_out_does_not_underflow() -> None:
+    got = log_normal_tail(np.array([60.0, 200.0]))
+    assert np.all(np.isfinite(got)) and got[1] < got[0] < -1000
+
+
+def noise(n: int, seed: int, scale: float, level: float) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return np.arange(n, dtype=float) * 300.0, level + scale * rng.normal(0, 1, n)
+
+
+@pytest.mark.parametrize(("scale", "level"), [(1e-3, 0.0), (1.0, 50.0), (1e4, 1e6), (0.2, -3.0)])
+def test_one_threshold_fits_every_scale(scale: float, level: float) -> None:
+    """Pure noise of any scale and level: almost nothing reaches the default alert score 0.5, while a
+    jump of 8 sigmas does."""
+    ts, vs = noise(3000, 1, scale, level)
+    det = make_anomaly_detector("likelihood", {"log": False, "period": 0})
+    quiet = det.score(ts, vs).score
+    assert np.mean(quiet >= 0.5) < 0.002
+    vs[2500] += 8 * scale
+    loud = det.score(ts, vs)
+    assert loud.score[2500] >= 0.5
+    assert loud.point(2500)["type"] in ("spike", "outlier")
+
+
+def test_scores_do_not_depend_on_units() -> None:
+    ts, vs = noise(2000, 2, 3.0, 10.0)
+    vs[1500:1510] += 30
+    det = make_anomaly_detector("likelihood", {"log": False})
+    a = det.score(ts, vs).score
+    b = det.score(ts, vs * 1000.0 + 7.0).score
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def first_alert(f: object, start: int, within: int) -> int:
+    score = f.score[start : start + within]  # type: ignore[attr-defined]
+    assert score.max() >= 0.5, "no alert"
+    return start + int(np.argmax(score >= 0.5))
+
+
+def test_kinds() -> None:
+    ts, vs = noise(3000, 3, 1.0, 100.0)
+    det = make_anomaly_detector("likelihood", {"log": False, "period": 0})
+    drop = vs.copy()
+    drop[500] = 80.0  # an early excursion widens the range seen: later drops are not outliers
+    drop[2000:2003] -= 9
+    f = det.score(ts, drop)
+    assert f.point(2000)["type"] == "drop"
+    pt = f.point(first_alert(f, 2000, 3))
+    assert pt["type"] in ("drop", "level_shift") and pt["observed"] < pt["baseline"]
+    inside = make_anomaly_detector("likelihood", {"log": False, "period": 0, "spatial_tolerance": 0})
+    shift = vs.copy()
+    shift[2000:] += 4  # 4 sigma, held: noticed within a few points, typed a level shift
+    f = inside.score(ts, shift)
+    assert f.point(first_alert(f, 2000, 10))["type"] == "level_shift"
+    ramp = vs.copy()
+    ramp[2000:] += np.arange(1000) * 0.4
+    f = inside.score(ts, ramp)
+    first_alert(f, 2000, 20)
+    assert "trend_change" in {f.point(i)["type"] for i in range(2000, 2040)}
+    far = vs.copy()
+    far[2000] = 1000.0
+    f = make_anomaly_detector("likelihood", {"log": False, "period": 0, "cooldown": 0}).score(ts, far)
+    assert f.point(2000)["type"] == "outlier" and f.score[2000] > 0.99
+    for i in range(2000, 2010):
+        assert 0 <= f.point(i)["confidence"] <= 1
+
+
+def test_cooldown_reports_a_burst_once() -> None:
+    ts, vs = noise(3000, 4, 1.0, 100.0)
+    vs[2000:2030] += 15  # a burst of 30 anomalous points
+    f = make_anomaly_detector("likelihood", {"log": False, "period": 0}).score(ts, vs)
+    assert np.sum(f.score[2000:2100] >= 0.5) == 1
+    nocool = make_anomaly_detector("likelihood", {"log": False, "period": 0, "cooldown": 0}).score(ts, vs)
+    assert np.sum(nocool.score[2000:2100] >= 0.5) > 1
+
+
+def test_seasonal_base_sees_a_missing_daily_peak() -> None:
+    """A daily peak that does not come: the EWMA alone barely notices, the same-time-yesterday base does."""
+    n = 288 * 14
+    ts = np.arange(n, dtype=float) * 300.0
+    rng = np.random.default_rng(5)
+    day = (ts % 86400) / 86400
+    vs = 10 + 50 * np.exp(-((day - 0.5) ** 2) / 0.002) + rng.normal(0, 1, n)
+    gone = vs.copy()
+    d12 = 288 * 12
+    gone[d12 + 120 : d12 + 170] = 10 + rng.normal(0, 1, 50)
+    with_season = make_anomaly_detector("likelihood", {}).score(ts, gone).score
+    assert with_season[d12 + 120 : d12 + 180].max() >= 0.5
+    assert with_season[288 * 3 : d12].max() < 0.5  # the regular peaks are not anomalies
