@@ -320,6 +320,8 @@ def import_ical_cmd(
                                    "naive = schedule time zone; `now`). Default: now."),
     to: str | None = typer.Option(None, "--to", help="... up to here (ISO 8601, `now+90d`). Default: --from + --days."),
     days: float = typer.Option(90.0, "--days", help="Expansion window length when --to is not given."),
+    overlap: str = typer.Option("together", "--overlap", help="Overlapping events: together (their people are on "
+                                "call together) or latest (the later event replaces the earlier one)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write YAML here (default: stdout)."),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
@@ -327,6 +329,8 @@ def import_ical_cmd(
     into the instances that overlap --from .. --to."""
     from opsctl.yamlutil import read_text
 
+    if overlap not in ("together", "latest"):
+        raise InputError("--overlap must be together or latest", CLI)
     if schedule is not None:
         base = load_schedule(schedule)
     else:
@@ -337,7 +341,8 @@ def import_ical_cmd(
         base = Schedule(file.stem, file.stem, time_zone, [])
     t0, t1 = _window(frm, to, days, base.tz)
     text = read_text(file)
-    base.overrides = [*base.overrides, *ical.import_ical(text, base.tz, str(file), t0, t1)]
+    base.overrides = [*base.overrides, *ical.import_ical(text, base.tz, str(file), t0, t1,
+                                                                    overlap)]  # type: ignore[arg-type]
     _dump_yaml(schedule_to_dict(base), output, fmt)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -13,7 +13,7 @@ import icalendar
 from opsctl.errors import InputError
 from opsctl.oncall import timeutil
 from opsctl.oncall.ical_recur import Instance, Length, RecurrenceError, Series, parse_duration, parse_rrule
-from opsctl.oncall.intervals import Segment
+from opsctl.oncall.intervals import Entry, Segment, sweep
 from opsctl.oncall.schedule import Override, Schedule
 
 PRODID = "-//opsctl//oncall//EN"
@@ -286,15 +286,21 @@ def _read_event(ev: Any, raw: _RawEvent | None, n: int, tz: ZoneInfo, file: str)
                   length is not None)
 
 
+Overlap = Literal["together", "latest"]
+
+
 def import_ical(data: bytes | str, tz: ZoneInfo, file: str = "<ical>", start: float | None = None,
-                end: float | None = None) -> list[Override]:
+                end: float | None = None, overlap: Overlap = "together") -> list[Override]:
     """Overrides from the VEVENTs of a calendar.
 
     Floating times are local to `tz`; all-day events run from local midnight. Recurring events
     (RRULE/RDATE, with EXDATE and RECURRENCE-ID instances) are expanded into the instances that overlap
     [start, end) (each instance whole); without a window only rules with COUNT or UNTIL can be expanded.
     Single (non-recurring) events are imported whatever the window. Cancelled events and instances
-    (STATUS:CANCELLED) are left out. Errors name the file and line."""
+    (STATUS:CANCELLED) are left out. With `overlap="together"` the people of overlapping events are on
+    call together (one override per piece, with several users: what an export of a `mode: union`
+    schedule says); with "latest" every event (instance) is one override, sorted by start, so a later
+    one replaces an earlier one where they overlap. Errors name the file and line."""
     try:
         cals = icalendar.Calendar.from_ical(data, multiple=True)
     except ValueError as exc:
@@ -375,6 +381,26 @@ def import_ical(data: bytes | str, tz: ZoneInfo, file: str = "<ical>", start: fl
                 continue  # replaced (or cancelled) by a RECURRENCE-ID instance
             add(e, inst.start, inst.end, e.user)
     out.sort(key=lambda o: (o.start, o.end, o.user))
+    return _together(out) if overlap == "together" else out
+
+
+def _together(overrides: list[Override]) -> list[Override]:
+    """Overlapping events put their people on call together (what an export of a `mode: union`
+    schedule, or any calendar with overlapping shifts, says): each run of overlapping events becomes
+    pieces with everyone on call in them. Events that do not overlap another stay as they are."""
+    out: list[Override] = []
+    i, n = 0, len(overrides)
+    while i < n:
+        j, end = i + 1, overrides[i].end
+        while j < n and overrides[j].start < end:
+            end = max(end, overrides[j].end)
+            j += 1
+        if j == i + 1:
+            out.append(overrides[i])
+        else:
+            entries = [Entry(o.start, o.end, o.users, 0, "ical") for o in overrides[i:j]]
+            out += [Override(g.start, g.end, g.users[0], g.users[1:]) for g in sweep(entries, "union")]
+        i = j
     return out
 
 

@@ -113,9 +113,17 @@ class Layer:
 
 @dataclass(frozen=True)
 class Override:
+    """Who is on call during [start, end), above every layer: usually one person; several people are on
+    call together where an imported calendar has overlapping events (`users:` in YAML)."""
+
     start: float
     end: float
     user: str
+    also: tuple[str, ...] = ()  # further people on call together with `user`
+
+    @property
+    def users(self) -> tuple[str, ...]:
+        return (self.user, *self.also)
 
 
 @dataclass(frozen=True)
@@ -148,7 +156,8 @@ class Schedule:
             for u in layer.users:
                 seen.setdefault(u, None)
         for o in self.overrides:
-            seen.setdefault(o.user, None)
+            for u in o.users:
+                seen.setdefault(u, None)
         return list(seen)
 
     def layer_segments(self, t0: float, t1: float) -> dict[str, list[Segment]]:
@@ -172,7 +181,7 @@ class Schedule:
         for idx, o in enumerate(self.overrides):
             s, e = max(o.start, t0), min(o.end, t1)
             if s < e:
-                entries.append(Entry(s, e, (o.user,), OVERRIDE_PRIORITY + idx, "override"))
+                entries.append(Entry(s, e, o.users, OVERRIDE_PRIORITY + idx, "override"))
         return sweep(entries, "priority")
 
 
@@ -183,7 +192,7 @@ SCHEDULE_KEYS = {"id", "name", "description", "time_zone", "mode", "holidays", "
 LAYER_KEYS = {"id", "name", "start", "end", "rotation_virtual_start", "rotation_turn_length_seconds",
               "rotation_turn_length", "users", "restrictions"}
 RESTRICTION_KEYS = {"type", "start_time_of_day", "duration_seconds", "start_day_of_week"}
-OVERRIDE_KEYS = {"id", "start", "end", "user"}
+OVERRIDE_KEYS = {"id", "start", "end", "user", "users"}
 
 
 class Ctx:
@@ -305,13 +314,27 @@ def parse_schedule(doc: Any, file: str = "<schedule>", default_id: str = "schedu
         what = f"override {i + 1}"
         ctx.req(o, "start", what)
         ctx.req(o, "end", what)
-        user = user_ref(ctx.req(o, "user", what))
-        if user is None:
-            raise ctx.err(f"{what}: user must be a name or a PagerDuty user reference", o, "user")
+        if o.get("user") is not None and o.get("users") is not None:
+            raise ctx.err(f"{what}: give user or users, not both", o, "users")
+        raw_users: list[Any]
+        if o.get("users") is not None:
+            raw_users = ctx.seq(o, "users", f"{what}: users")
+            if not raw_users:
+                raise ctx.err(f"{what}: users needs at least one person", o, "users")
+        else:
+            raw_users = [ctx.req(o, "user", what)]
+        people: list[str] = []
+        for u in raw_users:
+            ref = user_ref(u)
+            if ref is None:
+                raise ctx.err(f"{what}: a user must be a name or a PagerDuty user reference", o,
+                              "users" if "users" in o else "user")
+            if ref not in people:
+                people.append(ref)
         s, e = ctx.instant(o, "start", tz, what), ctx.instant(o, "end", tz, what)
         if e <= s:
             raise ctx.err(f"{what}: end must be after start", o, "end")
-        overrides.append(Override(s, e, user))
+        overrides.append(Override(s, e, people[0], tuple(people[1:])))
     holidays = set()
     hol_raw = ctx.seq(root, "holidays", "holidays")
     for i, h in enumerate(hol_raw):
@@ -434,6 +457,7 @@ def schedule_to_dict(s: Schedule) -> dict[str, Any]:
         layers.append(ld)
     out["schedule_layers"] = layers
     if s.overrides:
-        out["overrides"] = [{"start": timeutil.iso(o.start, tz), "end": timeutil.iso(o.end, tz), "user": o.user}
+        out["overrides"] = [{"start": timeutil.iso(o.start, tz), "end": timeutil.iso(o.end, tz),
+                             **({"users": list(o.users)} if o.also else {"user": o.user})}
                             for o in s.overrides]
     return out

@@ -39,7 +39,7 @@ def got(ics: str, start: str | None = "2025-01-01T00:00:00", end: str | None = "
         tz: object = BERLIN) -> list[tuple[str, str, str]]:
     a = None if start is None else t(start)
     b = None if end is None else t(end)
-    return [(z(o.start), z(o.end), o.user) for o in import_ical(ics, tz, "test.ics", a, b)]  # type: ignore[arg-type]
+    return [(z(o.start), z(o.end), o.user) for o in import_ical(ics, tz, "test.ics", a, b, overlap="latest")]  # type: ignore[arg-type]
 
 
 def starts(ics: str, **kw: object) -> list[str]:
@@ -396,7 +396,7 @@ instants = st.integers(int(t("2025-09-01T00:00:00")), int(t("2026-09-01T00:00:00
 
 
 def expand(ics: str, a: float | None, b: float | None) -> set[tuple[float, float, str]]:
-    return {(o.start, o.end, o.user) for o in import_ical(ics, BERLIN, "p.ics", a, b)}
+    return {(o.start, o.end, o.user) for o in import_ical(ics, BERLIN, "p.ics", a, b, overlap="latest")}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -451,7 +451,8 @@ def test_example_calendar() -> None:
     # 03-27 18:00 CET -> 03-30 09:00 CEST is 62 h, one less than on the wall clock).
     path = Path(__file__).resolve().parents[2] / "examples" / "oncall" / "recurring.ics"
     got_ = [(timeutil.iso(o.start, BERLIN), timeutil.iso(o.end, BERLIN), o.user) for o in
-            import_ical(path.read_text(), BERLIN, str(path), t("2026-03-16T00:00:00"), t("2026-04-27T00:00:00"))]
+            import_ical(path.read_text(), BERLIN, str(path), t("2026-03-16T00:00:00"), t("2026-04-27T00:00:00"),
+                        overlap="latest")]
     assert got_ == [
         ("2026-03-09T09:00:00+01:00", "2026-03-16T09:00:00+01:00", "bob"),
         ("2026-03-16T09:00:00+01:00", "2026-03-23T09:00:00+01:00", "carol"),

@@ -70,8 +70,9 @@ def test_responding_after_resolution_does_not_count() -> None:
 
 def test_shipped_example_never_responds_after_resolving(tmp_path: Path) -> None:
     out = tmp_path / "d.json"
-    p = run_opsctl("drill", "run", "--schedule", str(EX / "primary.yaml"), "--schedule", str(EX / "secondary.yaml"), "--policy",
-                   str(EX / "policy.yaml"), "--scenario", str(EX / "scenario.yaml"), "-o", str(out), "-f", "json")
+    p = run_opsctl("drill", "run", "--schedule", str(EX / "primary.yaml"), "--schedule", str(EX / "secondary.yaml"),
+                   "--policy", str(EX / "policy.yaml"), "--scenario", str(EX / "scenario.yaml"), "-o", str(out),
+                   "-f", "json")
     assert p.returncode in (0, 1), p.stderr
     doc = json.loads(out.read_text())
     for inc in doc["incidents"]:
