@@ -22,7 +22,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 __all__ = ["MASK", "MIN_LENGTH", "from_env", "from_file", "redact", "redact_obj", "register",
            "register_url",
@@ -52,12 +52,23 @@ def register(value: str | None) -> str | None:
     global _pattern
     if not value:
         return value
-    forms = {value, strip_newline(value), quote(value, safe=""), quote_plus(value), repr(value)[1:-1],
-             value.encode("unicode_escape").decode("ascii", "replace")}
+    shown = repr(value)[1:-1]  # as it appears inside a repr() of a longer string, either quoting
+    forms = {value, strip_newline(value), quote(value, safe=""), quote_plus(value), shown,
+             shown.replace("'", "\\'"), value.encode("unicode_escape").decode("ascii", "replace")}
     m = _USERINFO.search(value)
     if m:  # a URL with a password: its user:password part is a secret too
         forms.add(m.group("info"))
         forms.add(m.group("info").partition(":")[2])
+    if "://" in value:  # a secret URL (a Slack webhook): its path alone, as a server may quote it, too
+        try:
+            parts = urlsplit(strip_newline(value))
+        except ValueError:
+            parts = None
+        if parts is not None and parts.path.strip("/"):
+            forms.update({parts.path, f"{parts.path}?{parts.query}" if parts.query else parts.path})
+            last = parts.path.rstrip("/").rpartition("/")[2]
+            if len(last) >= 8:
+                forms.add(last)
     new = {f for f in forms if len(f) >= MIN_LENGTH} - _values
     if new:
         with _lock:

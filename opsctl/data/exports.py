@@ -61,9 +61,11 @@ def read_export(path: str | Path, fmt: str | None = None, default_name: str | No
     if kind == "csv":
         try:
             frame = _read_csv(p)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            return series_from_frame(frame, str(p), name)
+        except UnicodeDecodeError:  # from the parser or from string columns built later
+            raise _not_utf8(p) from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise InputError(f"invalid CSV: {_first_line(exc)}", str(p)) from None
-        return series_from_frame(frame, str(p), name)
     if kind == "parquet":
         try:
             frame = pd.read_parquet(p)
@@ -98,6 +100,19 @@ def _guess_format(p: Path) -> str:
     if suffix in (".csv", ".txt"):
         return "csv"
     raise InputError("cannot tell the export format from the file name; use .json, .csv or .parquet", str(p))
+
+
+def _not_utf8(p: Path) -> InputError:
+    """The error for a text file that is not UTF-8, at the line and column of its first bad byte."""
+    data = p.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8", str(p), line,
+                          column)
+    return InputError("not UTF-8 text", str(p))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -174,6 +189,9 @@ def _make(labels: dict[str, str], ts: np.ndarray, vs: np.ndarray) -> Series:
 def parse_timestamps(col: pd.Series, filename: str) -> np.ndarray:
     """Unix seconds from a column of numbers (s or ms) or date-time strings (UTC unless zoned)."""
     numeric = pd.to_numeric(col, errors="coerce")
+    if numeric.isna().any() and numeric.notna().any():  # numbers with something else among them
+        row = int(np.flatnonzero(numeric.isna().to_numpy())[0])
+        raise InputError(f"column 'timestamp': not a time: {str(col.iloc[row])!r}", filename, row + 2)
     if not numeric.isna().any():
         arr = numeric.to_numpy(dtype=np.float64)
         if arr.size and np.nanmax(np.abs(arr)) > 1e11:  # milliseconds since the epoch
@@ -181,7 +199,12 @@ def parse_timestamps(col: pd.Series, filename: str) -> np.ndarray:
         return arr
     try:
         parsed = pd.to_datetime(col, utc=True, format="mixed")
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
+        for row, text in enumerate(col.tolist()):  # name the first row that does not parse
+            try:
+                pd.to_datetime(text, utc=True)
+            except (ValueError, TypeError, OverflowError):
+                raise InputError(f"column 'timestamp': not a time: {str(text)!r}", filename, row + 2) from None
         raise InputError(f"column 'timestamp': cannot parse times ({_first_line(exc)})", filename) from None
     if parsed.isna().any():
         row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
@@ -220,6 +243,9 @@ def series_from_frame(frame: pd.DataFrame, filename: str = "<frame>", default_na
                 labels["__name__"] = default_name
             out.append(_make(labels, ts[idx], values[idx]))
         return out
+    if len(frame.columns) < 2:
+        raise InputError(f"no 'value' column and no other column to read values from (columns: "
+                         f"{', '.join(map(str, frame.columns))})", filename, 1)
     result = []
     for col in frame.columns:
         if col == time_col:

@@ -29,7 +29,8 @@ def run_anomaly(d: DetectorConfig, sources: Sources, now: datetime) -> list[Chec
         raise SourceError("no data: the source returned no series")
     out = []
     for s in series:
-        frame = det.score(s.timestamps, s.values)
+        with np.errstate(all="ignore"):  # values near +-1e308 overflow sums: those points score 1, silently
+            frame = det.score(s.timestamps, s.values)
         n = len(s)
         lo = max(0, n - d.lookback)
         tail = frame.score[lo:]

@@ -3,6 +3,8 @@ remediate, deliver (with retries and the spool), record, write metrics.
 
 Exit code: 0 when every result is ok, every detector ran and nothing is left undelivered; 1 otherwise
 (and when another run holds the lock). Bad configuration raises InputError (exit 2) before anything runs.
+`RunReport.exit_code_for("new")` is the cron-friendly variant: 1 only for a new (or escalated) problem or
+a failure to deliver or remediate, 0 while a known problem keeps firing and its receivers already know.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from .sources import Sources
 from .state import State
 
 REPORT_SCHEMA_VERSION = 1
+NEW_EVENTS = ("firing", "escalated")  # notification events that announce a new or worse problem
 
 
 class LockedError(Exception):
@@ -73,8 +76,30 @@ class RunReport:
         ("checks", "failures", "errors", "notifications", "deduplicated", "suppressed", "delivered",
          "delivery_failures", "spool_pending", "remediations", "remediation_failures"), 0))
     exit_code: int = 0
+    changes: int = 0  # alert events recorded (firing, held back, resolved, ...)
+    refreshed: int = 0  # deliveries that only refreshed an alert its receiver already has (Alertmanager)
     duration_seconds: float = 0.0
     finished_unix: float = 0.0
+
+    @property
+    def new_problems(self) -> int:
+        """Notifications of this run about a new or escalated problem."""
+        return sum(1 for n in self.notifications if n["event"] in NEW_EVENTS)
+
+    @property
+    def noteworthy(self) -> bool:
+        """Something was sent or queued, recorded as a change, or failed: what `--quiet` prints for."""
+        c = self.counts
+        return bool(self.notifications or self.remediations or c["delivered"] > self.refreshed
+                    or c["delivery_failures"] or c["remediation_failures"] or self.changes)
+
+    def exit_code_for(self, mode: str = "firing") -> int:
+        """`firing` (default): 0 all ok, 1 anything failing or undelivered. `new`: 1 only for a new or
+        escalated problem, a failed delivery or remediation; 0 while known problems keep firing."""
+        if mode == "firing":
+            return self.exit_code
+        c = self.counts
+        return 1 if (self.new_problems or c["delivery_failures"] or c["remediation_failures"]) else 0
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = redact_obj(self._to_dict())
@@ -91,6 +116,8 @@ class RunReport:
             "duration_seconds": round(self.duration_seconds, 6),
             "dry_run": self.dry_run,
             "exit_code": self.exit_code,
+            "new_problems": self.new_problems,
+            "noteworthy": self.noteworthy,
             "counts": self.counts,
             "results": [r.to_dict() for r in self.results],
             "durations": {k: round(v, 6) for k, v in self.durations.items()},
@@ -189,6 +216,7 @@ class Engine:
         sources = Sources(self.lc)
         self._sources = sources
         self._pending_remediation: list[tuple[CheckResult, DetectorConfig]] = []
+        self._refreshes: set[tuple[str, str]] = set()
         now_ts = self.now.timestamp()
         try:
             run_id = 0 if self.dry_run else state.run_started(now_ts)
@@ -286,6 +314,7 @@ class Engine:
             state.upsert_alert(r.fingerprint, r.detector, "firing", r.severity, r.message, r.labels, now)
             if not firing or (row is not None and row["severity"] != r.severity):
                 state.event(now, r.fingerprint, r.detector, hold, r.severity, r.message)
+                report.changes += 1
             return
         event = None
         if not firing:
@@ -306,6 +335,7 @@ class Engine:
                 payload = self._payload(r, d, "firing", r.severity, first_seen)
                 for rec in refresh:
                     state.spool_add(now, rec, r.fingerprint, "firing", payload, coalesce=True)
+                    self._refreshes.add((rec, r.fingerprint))
             return
         report.counts["notifications"] += 1
         state.upsert_alert(r.fingerprint, r.detector, "firing", r.severity, r.message, r.labels, now, notified=True)
@@ -414,6 +444,8 @@ class Engine:
                 if ok:
                     state.spool_done(row, now, attempts)
                     report.counts["delivered"] += 1
+                    if row["action"] == "firing" and (rec, row["fingerprint"]) in self._refreshes:
+                        report.refreshed += 1
                 else:
                     state.spool_failed(row, now, attempts, error)
                     report.counts["delivery_failures"] += 1

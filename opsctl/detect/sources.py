@@ -194,6 +194,17 @@ class Sources:
         return out
 
 
+def check_files(lc: LoadedConfig) -> None:
+    """Read every `file` source as a run would; an unreadable or empty export is an InputError naming the
+    file and, where it can, the line (`detect validate` calls this so that it catches what a run would)."""
+    for name, src in lc.config.sources.items():
+        if isinstance(src, FileSource):
+            path = lc.resolve_path(src.path)
+            series = read_export(path, src.format)
+            if not any(len(s) for s in series):
+                raise InputError(f"source {name!r}: no samples (only a header?)", str(path), 2)
+
+
 def _env(name: str) -> str:
     val = secrets.from_env(name)
     if val is None:
