@@ -185,6 +185,10 @@ def report_cmd(
     step: str | None = typer.Option(None, "--step", help="Report resolution (Prometheus duration); default 1m or "
                                     "the export's sample spacing; Timeslices use the slice window."),
     top: int = typer.Option(10, "--top", min=1, help="How many budget-burning periods to list."),
+    on_duplicate: str = typer.Option("error", "--on-duplicate", help="Two different values for one series at "
+                                     "one time (merged exports of two replicas): 'error' (default, names both "
+                                     "rows) or 'keep-first' (the first row read wins). Exact duplicates are "
+                                     "always dropped."),
     windows: list[Path] = WINDOWS_OPTION,
     default_period: str = DEFAULT_PERIOD_OPTION,
     output: Path | None = typer.Option(None, "--output", "-o", help="Also write an HTML report (.html, burn-down "
@@ -207,6 +211,13 @@ def report_cmd(
             raise InputError(f"--step: {exc}", "<command line>") from None
         if step_s <= 0:
             raise InputError("--step must be positive", "<command line>")
+    if output is not None and output.suffix.lower() == ".png":
+        try:  # before the work: matplotlib is the optional `png` extra
+            import matplotlib  # noqa: F401
+        except ImportError:
+            from opsctl.slo.render_png import MISSING_MATPLOTLIB
+
+            raise InputError(MISSING_MATPLOTLIB, str(output)) from None
     slos = [s for g in _load_specs(spec, _period(default_period)) for s in g.slos]
     if slo_ids:
         unknown = sorted(set(slo_ids) - {s.id for s in slos})
@@ -216,8 +227,10 @@ def report_cmd(
         slos = [s for s in slos if s.id in slo_ids]
     if to is not None and end is not None:
         raise InputError("give --to only (--end is its old name)", "<command line>")
+    if on_duplicate not in ("error", "keep-first"):
+        raise InputError(f"--on-duplicate {on_duplicate!r}: expected error or keep-first", "<command line>")
     opts = Options(end=_time(to) if to is not None else _time(end, "--end"), step=step_s, top=top,
-                   windows=_catalog(windows))
+                   windows=_catalog(windows), on_duplicate=on_duplicate)
     if data is not None:
         reports = report_from_export(slos, data, opts)
     else:

@@ -108,6 +108,10 @@ def chart_data(slo: dict[str, Any]) -> ChartData:
     return data
 
 
+MISSING_MATPLOTLIB = ("PNG charts need matplotlib, an optional extra: pip install 'opsctl-sre[png]' "
+                      "(or write an .html report)")
+
+
 def png_bytes(doc: dict[str, Any]) -> bytes:
     """One PNG for a report document: per SLO a burn-down panel and a burn-rate panel, stacked."""
     slos = doc["slos"]
@@ -120,8 +124,8 @@ def png_bytes(doc: dict[str, Any]) -> bytes:
         import matplotlib
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-    except ImportError as exc:  # a dependency of opsctl, but an install may lack it
-        raise InputError(f"PNG output needs matplotlib ({exc}); install it or use .html", "<report>") from None
+    except ImportError:  # the optional `png` extra
+        raise InputError(MISSING_MATPLOTLIB, "<report>") from None
 
     charts = [chart_data(s) for s in slos]
     with matplotlib.rc_context({"timezone": "UTC", "font.size": 9, "axes.titlesize": 10,
