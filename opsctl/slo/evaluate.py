@@ -21,15 +21,16 @@ sums over intervals are event counts.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import promql_parser
 
+from opsctl import promql_syntax
 from opsctl.errors import InputError
+from opsctl.gosem import regexp as gosem_regexp
 
 LOOKBACK = 300.0
 NAME = "__name__"
@@ -39,14 +40,17 @@ NAME = "__name__"
 
 
 Matchers = list[tuple[str, str, str]]
-_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 COUNTER_FNS = ("rate", "irate", "increase")
 
 
+def _groups(vs: Any) -> list[Matchers]:
+    """A selector's matchers as alternatives (opsctl.promql_syntax.matcher_groups), each [(name, op, value)]."""
+    return [[(m.name, m.symbol, m.value) for m in group] for group in promql_syntax.matcher_groups(vs)]
+
+
 def _matchers(vs: Any) -> Matchers:
-    ms = [(NAME, "=", vs.name)] if vs.name else []
-    ms += [(m.name, _OPS[str(m.op).split(".")[-1]], m.value) for m in vs.matchers.matchers]
-    return ms
+    """The matchers of a selector without `or` alternatives."""
+    return _groups(vs)[0]
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class Plan:
 
     preaggs: list[PreAgg]
     selectors: list[Matchers]
+    counters: list[Matchers] = field(default_factory=list)  # selectors read by rate/irate/increase
 
     def wanted(self, labels: dict[str, str]) -> bool:
         return matches_any(labels, self.selectors) or any(
@@ -103,29 +108,49 @@ def plan_queries(queries: list[str]) -> Plan:
             if node.param is not None:
                 visit(node.param)
         elif isinstance(node, pp.VectorSelector):
-            sels.append(_matchers(node))
+            sels.extend(_groups(node))
         elif isinstance(node, pp.MatrixSelector):
             visit(node.vector_selector)
         elif isinstance(node, pp.BinaryExpr):
             visit(node.lhs)
             visit(node.rhs)
         elif isinstance(node, pp.Call):
+            if node.func.name in COUNTER_FNS:
+                for a in node.args:
+                    if isinstance(a, pp.MatrixSelector):
+                        counters.extend(_groups(a.vector_selector))
             for a in node.args:
                 visit(a)
         elif isinstance(node, (pp.ParenExpr, pp.UnaryExpr, pp.SubqueryExpr)):
             visit(node.expr)
 
+    counters: list[Matchers] = []
     for q in queries:
         try:
-            visit(promql_parser.parse(q))
+            visit(promql_syntax.parse(q))
         except InputError:
             raise
         except Exception as exc:
             raise InputError(f"invalid PromQL: {str(exc).strip().splitlines()[0]}") from None
-    return Plan(list(preaggs.values()), sels)
+    counters.extend(list(p.matchers) for p in preaggs.values())
+    return Plan(list(preaggs.values()), sels, counters)
 
 
 FULL = ("sum", "count", "min", "max", "last", "inc", "inc_n")
+
+
+class SampleError(ValueError):
+    """A sample an export must not hold: a conflicting duplicate or a negative counter value.
+
+    `rows` are the source rows involved (0-based data rows, None when unknown: in-memory series)."""
+
+    def __init__(self, message: str, rows: tuple[int | None, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.rows = rows
+
+
+DUPLICATE_POLICIES = ("error", "keep-first")
 
 
 class SampleStore:
@@ -133,9 +158,23 @@ class SampleStore:
 
     With a `Plan`, counters summed by a `PreAgg` are added into one row per group as they are read, and only
     series matched by other selectors keep a row of their own; without a plan every series keeps one.
+
+    Samples are checked as they come: an exact duplicate (same series, time and value, as merging the
+    exports of two replicas gives) is dropped; two different values for one series at one time are an error
+    (`on_duplicate="error"`) or the first one is kept (`"keep-first"`); a negative value of a series read as
+    a counter (by rate/irate/increase) is an error - a counter never goes below zero, and reading it would
+    turn into a counter reset.
     """
 
-    def __init__(self, t0: float, step: float, intervals: int, plan: Plan | None = None) -> None:
+    def __init__(self, t0: float, step: float, intervals: int, plan: Plan | None = None,
+                 on_duplicate: str = "error") -> None:
+        if on_duplicate not in DUPLICATE_POLICIES:
+            raise ValueError(f"on_duplicate must be one of {DUPLICATE_POLICIES}")
+        self.on_duplicate = on_duplicate
+        self.duplicates_dropped = 0
+        self.conflicts_dropped = 0
+        self._last_row: list[int | None] = []
+        self._counter: list[bool] = []
         self.t0 = float(t0)
         self.step = float(step)
         self.G = int(intervals)
@@ -186,20 +225,60 @@ class SampleStore:
         self._sinks.append(sinks)
         self._last_t.append(-math.inf)
         self._last_v.append(math.nan)
+        self._last_row.append(None)
+        self._counter.append(self.plan is not None and matches_any(labels, self.plan.counters))
         return sid
 
-    def add(self, sid: int, ts: np.ndarray, vs: np.ndarray) -> None:
-        """Fold samples of one series, in time order, continuing from earlier calls for that series."""
+    def add(self, sid: int, ts: np.ndarray, vs: np.ndarray, rows: np.ndarray | None = None) -> None:
+        """Fold samples of one series, in time order, continuing from earlier calls for that series.
+
+        `rows`: each sample's 0-based data row in the source, named in errors (SampleError)."""
         if ts.size == 0 or not self._sinks[sid]:
             return
         ts = np.asarray(ts, dtype=np.float64)
         vs = np.asarray(vs, dtype=np.float64)
         keep = ~np.isnan(vs)  # NaN samples (incl. staleness markers) carry no value
         ts, vs = ts[keep], vs[keep]
+        if rows is not None:
+            rows = np.asarray(rows)[keep]
         if ts.size == 0:
             return
         if ts[0] < self._last_t[sid] or (ts.size > 1 and np.any(np.diff(ts) < 0)):
             raise ValueError(f"samples of series {self.labels[sid]} are not in time order")
+        if self._counter[sid]:
+            neg = vs < 0
+            if neg.any():
+                i = int(np.flatnonzero(neg)[0])
+                raise SampleError(f"counter series {_fmt_labels(self.labels[sid])} has a negative value "
+                                  f"({_g(vs[i])}) at {_iso(ts[i])}; counters never go below zero",
+                                  (int(rows[i]) if rows is not None else None,))
+        prev_t = np.empty_like(ts)
+        prev_t[0] = self._last_t[sid]
+        prev_t[1:] = ts[:-1]
+        dup = ts == prev_t
+        if dup.any():
+            prev_vv = np.empty_like(vs)
+            prev_vv[0] = self._last_v[sid]
+            prev_vv[1:] = vs[:-1]
+            conflict = dup & (vs != prev_vv)
+            if conflict.any():
+                i = int(np.flatnonzero(conflict)[0])
+                if self.on_duplicate == "error":
+                    first = (self._last_row[sid] if i == 0 else int(rows[i - 1])) if rows is not None else None
+                    second = int(rows[i]) if rows is not None else None
+                    raise SampleError(
+                        f"series {_fmt_labels(self.labels[sid])} has two different values at {_iso(ts[i])} "
+                        f"({_g(prev_vv[i])} and {_g(vs[i])}): merged exports of several replicas? Keep one "
+                        "replica's samples, or choose --on-duplicate keep-first", (first, second))
+                self.conflicts_dropped += int(conflict.sum())
+            self.duplicates_dropped += int((dup & ~conflict).sum()) if conflict.any() else int(dup.sum())
+            ts, vs = ts[~dup], vs[~dup]
+            if rows is not None:
+                rows = rows[~dup]
+            if ts.size == 0:
+                return
+        if rows is not None:
+            self._last_row[sid] = int(rows[-1])
         self.samples += int(ts.size)
         self.first_t = min(self.first_t, float(ts[0]))
         self.last_t = max(self.last_t, float(ts[-1]))
@@ -248,18 +327,34 @@ class SampleStore:
                 if all(_match(lab.get(n, ""), op, val) for n, op, val in matchers)]
 
 
-_RE_CACHE: dict[str, re.Pattern[str]] = {}
+def _fmt_labels(labels: dict[str, str]) -> str:
+    name = labels.get(NAME, "")
+    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != NAME)
+    return f"{name}{{{inner}}}"
+
+
+def _iso(t: float) -> str:
+    from datetime import UTC, datetime
+    try:
+        return datetime.fromtimestamp(float(t), UTC).isoformat().replace("+00:00", "Z")
+    except (OverflowError, OSError, ValueError):
+        return repr(float(t))
+
+
+def _g(x: float) -> str:
+    return f"{float(x):.17g}" if x != int(x) else str(int(x))
 
 
 def _match(value: str, op: str, pattern: str) -> bool:
+    """One matcher on one label value; regexes are Go RE2 anchored as Prometheus does (opsctl.gosem)."""
     if op == "=":
         return value == pattern
     if op == "!=":
         return value != pattern
-    rx = _RE_CACHE.get(pattern)
-    if rx is None:
-        rx = _RE_CACHE.setdefault(pattern, re.compile(pattern, re.S))
-    ok = rx.fullmatch(value) is not None
+    try:
+        ok = gosem_regexp.compile_prometheus(pattern).matches(value)
+    except gosem_regexp.RegexpError as exc:
+        raise InputError(f"invalid regular expression {pattern!r} in a selector: {exc}") from None
     return ok if op == "=~" else not ok
 
 
@@ -328,7 +423,7 @@ class Evaluator:
 
     def evaluate(self, query: str) -> Vec | Scalar:
         try:
-            node = promql_parser.parse(query)
+            node = promql_syntax.parse(query)
         except Exception as exc:
             raise InputError(f"invalid PromQL: {str(exc).strip().splitlines()[0]}") from None
         v = self.eval(node)
@@ -345,14 +440,19 @@ class Evaluator:
         return round(k)
 
     def _selector(self, vs: Any) -> tuple[list[dict[str, str]], list[dict[str, np.ndarray]], int]:
-        if getattr(vs.matchers, "or_matchers", None):
-            raise InputError(f"selector {vs}: 'or' matchers are not supported")
         if getattr(vs, "at", None) is not None:
             raise InputError(f"selector {vs}: the @ modifier is not supported in reports")
         shift = 0
         if vs.offset is not None:
             shift = self._steps(vs.offset.total_seconds(), "offset")
-        found = self.s.select(_matchers(vs))
+        groups = _groups(vs)
+        found = self.s.select(groups[0])
+        if len(groups) > 1:  # `x{a="1" or a="2"}`: the series any alternative selects, each once
+            rows = {r for _, r in found}
+            for group in groups[1:]:
+                extra = [(lab, r) for lab, r in self.s.select(group) if r not in rows]
+                rows.update(r for _, r in extra)
+                found += extra
         return [lab for lab, _ in found], [self.s.row(r) for _, r in found], shift
 
     @staticmethod
@@ -756,12 +856,9 @@ def _histogram_quantile(phi: np.ndarray, v: Vec) -> Vec:
 
 
 def selectors(query: str) -> list[Matchers]:
-    """The matchers of every vector selector in a query."""
-    node = promql_parser.parse(query)
-    found: list[Any] = []
-    promql_parser.walk(node, pre_visit=lambda n: found.append(n) if isinstance(n, promql_parser.VectorSelector)
-                       else None)
-    return [_matchers(vs) for vs in found]
+    """The matchers of every vector selector in a query, one entry per alternative of an `or` selector."""
+    node = promql_syntax.parse(query)
+    return [group for vs, _ in promql_syntax.selectors(node) for group in _groups(vs)]
 
 
 def matches_any(labels: dict[str, str], sels: list[list[tuple[str, str, str]]]) -> bool:
@@ -769,15 +866,19 @@ def matches_any(labels: dict[str, str], sels: list[list[tuple[str, str, str]]]) 
 
 
 def store_from_series(series: Iterable[Any], t0: float, step: float, intervals: int,
-                      plan: Plan | None = None) -> SampleStore:
-    """A `SampleStore` from in-memory `opsctl.data.exports.Series` (only wanted ones with a plan)."""
-    store = SampleStore(t0, step, intervals, plan)
+                      plan: Plan | None = None, on_duplicate: str = "error") -> SampleStore:
+    """A `SampleStore` from in-memory `opsctl.data.exports.Series` (only wanted ones with a plan).
+
+    SampleError (duplicates, negative counters) propagates: the caller names the file."""
+    store = SampleStore(t0, step, intervals, plan, on_duplicate)
     for s in series:
         if plan is not None and not plan.wanted(s.labels):
             continue
         sid = store.series_id(s.labels)
         try:
             store.add(sid, s.timestamps, s.values)
+        except SampleError:
+            raise
         except ValueError as exc:
             raise InputError(str(exc)) from None
     return store

@@ -26,7 +26,16 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from opsctl.errors import InputError
-from opsctl.slo.evaluate import Evaluator, Plan, SampleStore, Scalar, Vec, plan_queries, store_from_series
+from opsctl.slo.evaluate import (
+    Evaluator,
+    Plan,
+    SampleError,
+    SampleStore,
+    Scalar,
+    Vec,
+    plan_queries,
+    store_from_series,
+)
 from opsctl.slo.generate import BAD_OP
 from opsctl.slo.model import SLO
 from opsctl.slo.spec import render_window, wrap_counters
@@ -406,6 +415,7 @@ class Options:
     step: float | None = None
     top: int = 10
     windows: WindowCatalog | None = None  # alert windows per period (--slo-period-windows-path)
+    on_duplicate: str = "error"  # conflicting duplicate samples: "error" or "keep-first"
 
 
 def report_from_export(slos: list[SLO], path: Path, opts: Options | None = None,
@@ -420,8 +430,10 @@ def report_from_export(slos: list[SLO], path: Path, opts: Options | None = None,
     if suffix in (".csv", ".txt") and path.is_file():
         try:  # fast path: numeric timestamps, rows of a series in time order
             return _report_streamed(slos, path, o, batch_rows)
-        except InputError:
-            pass  # ISO times, unsorted rows, odd values...: the in-memory reader handles or explains them
+        except InputError as exc:
+            if getattr(exc, "final", False):  # the content is wrong (duplicates, short rows...): no retry
+                raise
+            # ISO times, unsorted rows, odd values...: the in-memory reader handles or explains them
     from opsctl.data.exports import read_export
     series = read_export(path)
     if not series or all(len(s) == 0 for s in series):
@@ -434,7 +446,10 @@ def report_from_export(slos: list[SLO], path: Path, opts: Options | None = None,
         step = choose_step(slo, o.step, spacing)
         t0, wstart, g, kind, wend = grid(slo, end, step)
         plan = _plan(slo, step)
-        store = store_from_series(series, t0, step, g, plan)
+        try:
+            store = store_from_series(series, t0, step, g, plan, o.on_duplicate)
+        except SampleError as exc:
+            raise InputError(exc.message, str(path)) from None
         out.append(analyse(slo, _with_file(slo, store), wstart, kind, wend, o.top, o.windows))
     return out
 
@@ -459,7 +474,7 @@ def _report_streamed(slos: list[SLO], path: Path, o: Options, batch_rows: int | 
         for slo in slos:
             step = choose_step(slo, o.step, spacing)
             t0, wstart, g, kind, wend = grid(slo, end, step)
-            store = SampleStore(t0, step, g, _plan(slo, step))
+            store = SampleStore(t0, step, g, _plan(slo, step), o.on_duplicate)
             plans.append((slo, store, wstart, kind, wend))
         stream.fill_stores(path, [(st, st.plan.wanted if st.plan else _all) for _, st, *_ in plans],
                            batch_rows or stream.BATCH_ROWS)

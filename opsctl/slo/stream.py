@@ -23,9 +23,44 @@ import pyarrow.parquet as pq
 
 from opsctl.data.exports import NAME_COLUMNS, TIME_COLUMNS
 from opsctl.errors import InputError
-from opsctl.slo.evaluate import SampleStore
+from opsctl.slo.evaluate import SampleError, SampleStore
 
 BATCH_ROWS = 1 << 18
+
+
+def final_error(message: str, file: str, line: int = 0) -> InputError:
+    """An error about the export's content that another reader would not fix (no in-memory fallback)."""
+    exc = InputError(message, file, line)
+    exc.final = True  # type: ignore[attr-defined]
+    return exc
+
+
+class _BadRows:
+    """pyarrow `invalid_row_handler`: remembers rows with a wrong number of fields (a short row would
+    otherwise be read with its missing fields as empty)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, int, int | None, str]] = []
+
+    def __call__(self, row: object) -> str:
+        self.rows.append((row.expected_columns, row.actual_columns, row.number, row.text))  # type: ignore[attr-defined]
+        return "skip"
+
+    def check(self, path: Path) -> None:
+        if not self.rows:
+            return
+        expected, actual, number, text = self.rows[0]
+        line = number or _line_of(path, text)
+        raise final_error(f"row with {actual} field(s), the header has {expected}: {text[:200]!r}", str(path), line)
+
+
+def _line_of(path: Path, text: str) -> int:
+    """The 1-based line of the first line equal to `text` (0 when not found)."""
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        for i, line in enumerate(fh, 1):
+            if line.rstrip("\r\n") == text:
+                return i
+    return 0
 
 
 @dataclass
@@ -44,8 +79,9 @@ def is_csv(path: Path) -> bool:
 def _csv_names(path: Path) -> list[str]:
     try:
         with path.open("rb") as fh:
-            reader = pacsv.open_csv(fh, read_options=pacsv.ReadOptions(block_size=1 << 16))
-            return list(reader.schema.names)
+            reader = pacsv.open_csv(fh, read_options=pacsv.ReadOptions(block_size=1 << 16),
+                                    parse_options=pacsv.ParseOptions(invalid_row_handler=_BadRows()))
+            return list(reader.schema.names)  # bad rows are reported by the reads that follow
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise InputError(f"invalid CSV: {str(exc).strip().splitlines()[0]}", str(path)) from None
 
@@ -70,12 +106,17 @@ def _csv_batches(path: Path, batch_rows: int, columns: list[str] | None, names: 
     opts = pacsv.ConvertOptions(column_types=_csv_types(names), null_values=[""], strings_can_be_null=True,
                                 include_columns=columns)
     block = max(1 << 16, min(1 << 26, batch_rows * 64))
+    bad = _BadRows()
     try:
         with path.open("rb") as fh:
-            reader = pacsv.open_csv(fh, read_options=pacsv.ReadOptions(block_size=block), convert_options=opts)
-            yield from reader
+            reader = pacsv.open_csv(fh, read_options=pacsv.ReadOptions(block_size=block), convert_options=opts,
+                                    parse_options=pacsv.ParseOptions(invalid_row_handler=bad))
+            for batch in reader:
+                bad.check(path)
+                yield batch
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise InputError(f"invalid CSV: {str(exc).strip().splitlines()[0]}", str(path)) from None
+    bad.check(path)
 
 
 CSV_IN_MEMORY_BYTES = 256 << 20  # smaller CSV files are parsed once, multi-threaded, and sliced into batches
@@ -86,10 +127,13 @@ def _csv_table(path: str, mtime_ns: int, size: int) -> pa.Table:
     p = Path(path)
     names = _csv_names(p)
     opts = pacsv.ConvertOptions(column_types=_csv_types(names), null_values=[""], strings_can_be_null=True)
+    bad = _BadRows()
     try:
-        return pacsv.read_csv(p, convert_options=opts)
+        table = pacsv.read_csv(p, convert_options=opts, parse_options=pacsv.ParseOptions(invalid_row_handler=bad))
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise InputError(f"invalid CSV: {str(exc).strip().splitlines()[0]}", path) from None
+    bad.check(p)
+    return table
 
 
 def release() -> None:
@@ -298,7 +342,9 @@ def fill_stores(path: Path, stores: list[tuple[SampleStore, Callable[[dict[str, 
     """Stream the file once into every (store, wanted) pair; returns the number of rows read."""
     rows = 0
     sid_cache: list[dict[tuple[tuple[str, str], ...], int]] = [{} for _ in stores]
+    csv = is_csv(path)
     for labels, inverse, ts, vs in iter_batches(path, batch_rows):
+        offset = rows
         rows += int(ts.size)
         small = inverse.astype(np.int16) if len(labels) < 32768 else inverse  # radix sort for small ints
         order = np.argsort(small, kind="stable")
@@ -320,7 +366,22 @@ def fill_stores(path: Path, stores: list[tuple[SampleStore, Callable[[dict[str, 
                 if sid < 0:
                     continue
                 try:
-                    store.add(sid, ts[sel], vs[sel])
+                    store.add(sid, ts[sel], vs[sel], sel + offset)
+                except SampleError as exc:
+                    raise _sample_error(exc, str(path), csv) from None
                 except ValueError as exc:
                     raise InputError(f"{exc}; sort the export by series then time, or by time", str(path)) from None
     return rows
+
+
+def _sample_error(exc: SampleError, file: str, csv: bool) -> InputError:
+    """Name the rows of a SampleError: CSV lines (header = line 1) or Parquet rows (1-based)."""
+    rows = [r for r in exc.rows if r is not None]
+    if not rows:
+        return final_error(exc.message, file)
+    if csv:  # the position names the last row; the message names the other one
+        if len(rows) == 1:
+            return final_error(exc.message, file, rows[0] + 2)
+        return final_error(f"lines {rows[0] + 2} and {rows[1] + 2}: {exc.message}", file, rows[-1] + 2)
+    where = " and ".join(f"row {r + 1}" for r in rows)
+    return final_error(f"Parquet {where}: {exc.message}", file)
