@@ -48,7 +48,7 @@ class SqlConnection:
             try:
                 import sqlalchemy  # type: ignore[import-not-found, unused-ignore]
             except ImportError:
-                raise SourceError("this database URL needs SQLAlchemy: pip install 'opsctl[sql]'") from None
+                raise SourceError("this database URL needs SQLAlchemy: pip install 'opsctl-sre[sql]'") from None
             self._engine = sqlalchemy.create_engine(url)
         else:  # pragma: no cover - validated by the config
             raise SourceError("no database given")
