@@ -86,9 +86,30 @@ class _RulesModel(BaseModel):
     @field_validator("severity")
     @classmethod
     def _severities(cls, v: dict[str, str]) -> dict[str, str]:
-        for s in v.values():
+        for cid, s in v.items():
+            check_known_id(cid)
             Severity.parse(s)
         return v
+
+    @field_validator("disable", "enable")
+    @classmethod
+    def _ids(cls, v: list[str]) -> list[str]:
+        for cid in v:
+            check_known_id(cid)
+        return v
+
+
+def check_known_id(cid: str) -> None:
+    """ValueError for a check id that is not in the registry (a typo would silently do nothing)."""
+    import difflib
+
+    from opsctl.rules.checks import REGISTRY
+
+    if cid in REGISTRY:
+        return
+    close = difflib.get_close_matches(cid, list(REGISTRY), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else " (see `opsctl rules checks`)"
+    raise ValueError(f"unknown check id {cid!r}{hint}")
 
 
 @dataclass

@@ -317,6 +317,8 @@ class _Reader:
     def scan_inline_comments(self) -> None:
         file_ids, self.comment_disables = inline_disables(self.text)
         self.result.file_disabled |= file_ids
+        for line, column, message in disable_comment_problems(self.text):
+            self.problem("disable-comment", message, (line, column), severity=Severity.warning)
 
     def assign_disables(self, rules: list[Rule]) -> None:
         """A disable comment belongs to the rule starting on the next line, else to the rule around it."""
@@ -352,6 +354,37 @@ def inline_disables(text: str) -> tuple[set[str], list[tuple[int, set[str]]]]:
         else:
             per_line.append((lineno, ids))
     return file_ids, per_line
+
+
+_LOOKS_LIKE_DIRECTIVE = re.compile(r"#\s*opsctl\b\s*:?\s*[A-Za-z-]*\s*=?", re.IGNORECASE)
+
+
+def disable_comment_problems(text: str) -> list[tuple[int, int, str]]:
+    """(line, column, message) for opsctl comments that are mistyped or name unknown check ids."""
+    if "opsctl" not in text.lower():
+        return []
+    from opsctl.rules.config import check_known_id
+
+    out: list[tuple[int, int, str]] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if "opsctl" not in line.lower() or "#" not in line:
+            continue
+        hint = _LOOKS_LIKE_DIRECTIVE.search(line)
+        if hint is None:
+            continue
+        m = INLINE_RE.search(line)
+        if m is None or m.start() != hint.start():
+            out.append((lineno, hint.start() + 1, "comment names opsctl but is not `# opsctl: disable=ID` or "
+                        "`# opsctl: disable-file=ID`: it disables nothing"))
+            continue
+        for cid in (x.strip() for x in m.group(2).replace(" ", ",").split(",")):
+            if not cid:
+                continue
+            try:
+                check_known_id(cid)
+            except ValueError as exc:
+                out.append((lineno, m.start(2) + 1, f"{exc}: the disable comment has no effect for it"))
+    return out
 
 
 def _doc_loc(doc: Any) -> tuple[int, int]:

@@ -350,9 +350,17 @@ def _finish(files: list[RuleFile], config: RulesConfig, checker: _RuleChecker, r
                 continue
             findings.append(_finding(cid, issue, rule.file if rule else "", config, None))
     if only_rules is not None:
-        findings = [f for f in findings if _touches(f, only_rules, rule_by_loc)]
+        # a changed file's structural errors always count: Prometheus rejects the whole file, whichever
+        # rule the change touched
+        findings = [f for f in findings if _touches(f, only_rules, rule_by_loc)
+                    or (_structural_error(f) and str(Path(f.file).resolve()) in only_rules)]
     findings.sort(key=Finding.sort_key)
     return ValidationResult(files, findings)
+
+
+def _structural_error(f: Finding) -> bool:
+    info = REGISTRY.get(f.check)
+    return info is not None and info.scope == "structural" and f.severity == Severity.error
 
 
 def _touches(f: Finding, changed: dict[str, set[int]], rules: dict[tuple[str, int], Rule]) -> bool:

@@ -173,7 +173,6 @@ def test_prometheusrule_manifest(tmp_path: Path) -> None:
 
 def test_docs_cover_every_check() -> None:
     from opsctl.rules.checks import REGISTRY
-
     from opsctl.rules.docs import checks_markdown
 
     docs = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text()
@@ -181,3 +180,45 @@ def test_docs_cover_every_check() -> None:
     for cid, info in REGISTRY.items():
         assert f"### {cid}\n\n{info.docs}\n" in docs, f"docs/rules.md is out of date for {cid}"
         assert info.summary and info.docs
+
+
+def test_changed_since_reports_structural_errors_of_unchanged_rules(tmp_path: Path) -> None:
+    """A changed file whose untouched rule has a syntax error: Prometheus rejects the whole file."""
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.com")
+    git("config", "user.name", "t")
+    broken = WARN + "      - record: job:x:sum\n        expr: sum(rate(x[5m])\n"
+    _write(tmp_path, "r.yml", broken)
+    (tmp_path / ".opsctl.yaml").write_text("rules: {}\n")
+    git("add", ".")
+    git("commit", "-qm", "init")
+    _write(tmp_path, "r.yml", broken.replace("ApiDown", "ApiDownNow"))
+    doc = json.loads(_run(tmp_path, "rules", "validate", "r.yml", "-f", "json", "--changed-since", "HEAD").stdout)
+    assert "promql-syntax" in [f["check"] for f in doc["findings"]]
+    # an untouched file is still left out
+    _write(tmp_path, "r.yml", broken)
+    doc = json.loads(_run(tmp_path, "rules", "validate", "r.yml", "-f", "json", "--changed-since", "HEAD").stdout)
+    assert doc["findings"] == []
+
+
+def test_config_and_comment_typos_are_reported(tmp_path: Path) -> None:
+    (tmp_path / ".opsctl.yaml").write_text("rules:\n  disable: [alert-for-mising]\n")
+    _write(tmp_path, "warn.yml", WARN)
+    proc = run_opsctl("rules", "validate", "warn.yml", cwd=tmp_path)
+    assert proc.returncode == 2 and "did you mean 'alert-for-missing'" in proc.stderr
+    (tmp_path / ".opsctl.yaml").write_text("rules:\n  severity: {sevrity-label: error}\n")
+    assert run_opsctl("rules", "validate", "warn.yml", cwd=tmp_path).returncode == 2
+    (tmp_path / ".opsctl.yaml").write_text("rules: {}\n")
+    text = WARN.replace("      - alert: ApiDown", "      # opsctl: disable=alert-for-mising\n      - alert: ApiDown")
+    _write(tmp_path, "warn.yml", text)
+    doc = json.loads(_run(tmp_path, "rules", "validate", "warn.yml", "-f", "json").stdout)
+    found = [f for f in doc["findings"] if f["check"] == "disable-comment"]
+    assert len(found) == 1 and "did you mean 'alert-for-missing'" in found[0]["message"]
+    assert "alert-for-missing" in [f["check"] for f in doc["findings"]]
+    _write(tmp_path, "warn.yml", WARN.replace("      - alert: ApiDown", "      # opsctl disable=alert-for-missing\n"
+                                                                          "      - alert: ApiDown"))
+    doc = json.loads(_run(tmp_path, "rules", "validate", "warn.yml", "-f", "json").stdout)
+    assert [f["line"] for f in doc["findings"] if f["check"] == "disable-comment"] == [4]

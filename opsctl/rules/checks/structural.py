@@ -40,4 +40,10 @@ INFOS = [
     CheckInfo("multi-document", Severity.warning, "More than one YAML document",
               "Prometheus reads only the first YAML document of a rule file; the others are silently "
               "ignored. (Kubernetes PrometheusRule manifests may hold several documents.)", "structural"),
+    CheckInfo("disable-comment", Severity.warning, "Mistyped opsctl comment or unknown check id in it",
+              "A comment that names opsctl but is not `# opsctl: disable=ID[,ID]` or "
+              "`# opsctl: disable-file=ID[,ID]` (e.g. `# opsctl disable=x`, `# opsctl: disabled=x`), or that "
+              "names a check id opsctl does not have, disables nothing: the finding it was meant to silence "
+              "still fails the run, or a typo hides that nothing is silenced (pint's check of mistyped "
+              "`# pint disable` comments).", "structural"),
 ]
