@@ -17,6 +17,7 @@ Every detector sees each file once, front to back, with one parameter set for al
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import sys
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -151,6 +153,55 @@ def best_threshold(entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]], fn_
     return float(s_sorted[ends[j]]), float(candidates[j])
 
 
+def score_at(entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]], threshold: float,
+             fn_weight: float) -> float:
+    """Summed raw score when every record scoring >= threshold is flagged (no threshold optimisation).
+
+    entries as for best_threshold; window ids need only be unique within each file.
+    """
+    total = 0.0
+    for sc, sw, wi in entries:
+        flag = sc >= threshold
+        total += float(sw[flag & (wi < 0)].sum())
+        for w in np.unique(wi[wi >= 0]):
+            hit = flag & (wi == w)
+            total += float(sw[hit].max()) if hit.any() else -fn_weight
+    return total
+
+
+def _entries(files: list[NabFile], anomaly_scores: list[np.ndarray],
+             cost: dict[str, float]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    out = []
+    offset = 0
+    for f, sc in zip(files, anomaly_scores, strict=True):
+        n = len(f.values)
+        sweep, win = sweep_scores(n, f.windows, cost)
+        win = np.where(win >= 0, win + offset, -1)
+        offset += len(f.windows)
+        keep = slice(probationary_length(n), n)
+        out.append((np.asarray(sc, dtype=np.float64)[keep], sweep[keep], win[keep]))
+    return out
+
+
+def normalise(raw: float, windows: int, cost: dict[str, float]) -> float | None:
+    """NAB's normalisation; S_null = -windows*A_FN (flagging nothing), S_perfect = windows*A_TP.
+    None for files without windows (only false positives can be counted there)."""
+    null = -windows * cost["fnWeight"]
+    perfect = windows * cost["tpWeight"]
+    return None if windows == 0 else 100.0 * (raw - null) / (perfect - null)
+
+
+def scores_at(files: list[NabFile], anomaly_scores: list[np.ndarray], profiles: dict[str, dict[str, float]],
+              threshold: float) -> dict[str, dict[str, float | None]]:
+    """Raw and normalised score per profile with one fixed threshold (what a shipped alert_score does)."""
+    windows = sum(len(f.windows) for f in files)
+    out: dict[str, dict[str, float | None]] = {}
+    for name, cost in profiles.items():
+        raw = score_at(_entries(files, anomaly_scores, cost), threshold, cost["fnWeight"])
+        out[name] = {"raw": raw, "normalized": normalise(raw, windows, cost)}
+    return out
+
+
 def nab_scores(files: list[NabFile], anomaly_scores: list[np.ndarray],
                profiles: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
     """Raw, null, perfect and normalised score per profile."""
@@ -195,7 +246,7 @@ def suppress_repeats(score: np.ndarray, level: float, hold: int) -> np.ndarray:
         if i <= until:
             out[i] = min(out[i], cap)
             continue
-        until = i + hold
+        until = int(i) + hold
     return out
 
 
@@ -235,13 +286,153 @@ def candidates() -> dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
     return out
 
 
-def evaluate(data_dir: Path = DEFAULT_DATA, only: list[str] | None = None) -> dict[str, object]:
+# ---- the default configuration and the procedure that chooses it ------------------------------------
+
+DEFAULT_KIND = "likelihood"  # what docs/detect.md recommends and `opsctl detect` ships tuned
+DEFAULT_ALERT_SCORE = 0.5  # DetectorConfig.alert_score's default
+# The candidates the procedure chooses among (every combination; earlier values win ties). alert_tail is
+# the threshold itself (the tail probability that scores 0.5), on a half-decade grid.
+GRID: dict[str, list[Any]] = {
+    "log": [True, False],
+    "period": [86400.0, 0.0],
+    "cooldown": [100, 150],
+    "alert_tail": [1e-3, 10**-2.5, 1e-2, 10**-3.5, 1e-4],
+}
+SELECT_PROFILE = "standard"
+CURVE = [round(0.3 + 0.025 * k, 3) for k in range(17)]  # 0.30 .. 0.70
+
+
+def grid_params() -> list[dict[str, Any]]:
+    keys = list(GRID)
+    return [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*GRID.values())]
+
+
+def category(f: NabFile) -> str:
+    return f.name.split("/", 1)[0]
+
+
+class ScoreCache:
+    """Scores of each file under each candidate parameter set, computed once."""
+
+    def __init__(self, files: list[NabFile]) -> None:
+        self.files = files
+        self._cache: dict[tuple[tuple[str, Any], ...], list[np.ndarray]] = {}
+
+    def get(self, params: dict[str, Any]) -> list[np.ndarray]:
+        key = tuple(sorted(params.items()))
+        if key not in self._cache:
+            det = make_anomaly_detector(DEFAULT_KIND, params)
+            self._cache[key] = [det.score(f.seconds, f.values).score for f in self.files]
+        return self._cache[key]
+
+
+def choose(idx: list[int], cache: ScoreCache, profiles: dict[str, dict[str, float]]) -> tuple[dict[str, Any], float]:
+    """The procedure: the candidate with the best SELECT_PROFILE score at alert_score 0.5 on files idx."""
+    cost = profiles[SELECT_PROFILE]
+    files = [cache.files[i] for i in idx]
+    windows = sum(len(f.windows) for f in files)
+    best: tuple[dict[str, Any], float] | None = None
+    for params in grid_params():
+        sc = cache.get(params)
+        raw = score_at(_entries(files, [sc[i] for i in idx], cost), DEFAULT_ALERT_SCORE, cost["fnWeight"])
+        val = normalise(raw, windows, cost)
+        assert val is not None
+        if best is None or val > best[1] + 1e-9:
+            best = (params, val)
+    assert best is not None
+    return best
+
+
+def cross_validate(files: list[NabFile], profiles: dict[str, dict[str, float]],
+                   cache: ScoreCache | None = None) -> dict[str, Any]:
+    """Leave one category out: choose on the other categories, score the held-out one, never a file with
+    parameters chosen on it. Pooled = every file's held-out raw score summed, normalised over all
+    windows. Two ways to set the threshold, both chosen on the training categories only: the shipped
+    alert_score 0.5 with the chosen alert_tail (the default configuration's way), and NAB's way (one
+    threshold per profile, optimised on the training files' scores)."""
+    cache = cache or ScoreCache(files)
+    cats = sorted({category(f) for f in files})
+    folds: dict[str, Any] = {}
+    pooled = {p: 0.0 for p in profiles}
+    pooled_nab = {p: 0.0 for p in profiles}
+    for cat in cats:
+        train = [i for i, f in enumerate(files) if category(f) != cat]
+        test = [i for i, f in enumerate(files) if category(f) == cat]
+        if not any(files[i].windows for i in train):
+            continue
+        params, train_score = choose(train, cache, profiles)
+        sc = cache.get(params)
+        tf = [files[i] for i in test]
+        ts = [sc[i] for i in test]
+        windows = sum(len(f.windows) for f in tf)
+        held: dict[str, Any] = {}
+        for p, cost in profiles.items():
+            raw = score_at(_entries(tf, ts, cost), DEFAULT_ALERT_SCORE, cost["fnWeight"])
+            thr, _ = best_threshold(_entries([files[i] for i in train], [sc[i] for i in train], cost),
+                                    cost["fnWeight"])
+            raw_nab = score_at(_entries(tf, ts, cost), thr, cost["fnWeight"])
+            pooled[p] += raw
+            pooled_nab[p] += raw_nab
+            held[p] = {"raw": round(raw, 4), "normalized": _r(normalise(raw, windows, cost)),
+                       "nab_threshold": round(thr, 4), "raw_nab_threshold": round(raw_nab, 4),
+                       "normalized_nab_threshold": _r(normalise(raw_nab, windows, cost))}
+        folds[cat] = {"files": len(tf), "windows": windows, "chosen": params,
+                      "train_" + SELECT_PROFILE: round(train_score, 2), "held_out": held}
+    windows = sum(len(f.windows) for f in files)
+    return {
+        "protocol": "leave one category out; parameters and threshold chosen on the other categories",
+        "grid": GRID, "select_profile": SELECT_PROFILE, "folds": folds,
+        "pooled_at_alert_score": {p: _r(normalise(v, windows, profiles[p])) for p, v in pooled.items()},
+        "pooled_nab_thresholds": {p: _r(normalise(v, windows, profiles[p])) for p, v in pooled_nab.items()},
+    }
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 2)
+
+
+def default_config() -> dict[str, Any]:
+    det = make_anomaly_detector(DEFAULT_KIND, {})
+    return {"kind": DEFAULT_KIND, "alert_score": DEFAULT_ALERT_SCORE, "params": det.params.model_dump()}
+
+
+def default_entry(files: list[NabFile], profiles: dict[str, dict[str, float]],
+                  cache: ScoreCache | None = None) -> dict[str, Any]:
+    """The shipped default on these files: at its own alert_score 0.5 (no threshold chosen on them), NAB's
+    way (threshold optimised per profile on them, as NAB's scoreboard does), and the score as a function
+    of the threshold around 0.5 (calibration)."""
+    cache = cache or ScoreCache(files)
+    t0 = time.perf_counter()
+    scores = cache.get({})
+    elapsed = time.perf_counter() - t0
+    res = nab_scores(files, scores, profiles)
+    fixed = scores_at(files, scores, profiles, DEFAULT_ALERT_SCORE)
+    curve = []
+    for thr in CURVE:
+        at = scores_at(files, scores, profiles, thr)
+        curve.append({"threshold": thr, **{p: _r(v["normalized"]) for p, v in at.items()}})
+    return {"config": default_config(), "seconds": round(elapsed, 3),
+            **{p: round(v["normalized"], 2) for p, v in res.items()},
+            "thresholds": {p: v["threshold"] for p, v in res.items()},
+            "at_alert_score": {p: _r(v["normalized"]) for p, v in fixed.items()},
+            "threshold_curve": curve}
+
+
+def evaluate(data_dir: Path = DEFAULT_DATA, only: list[str] | None = None, cv: bool = True) -> dict[str, object]:
     files = load_corpus(data_dir)
     profiles = load_profiles(data_dir)
     results: dict[str, object] = {"files": len(files), "windows": sum(len(f.windows) for f in files),
                                   "records": int(sum(len(f.values) for f in files)), "detectors": {}}
     dets = results["detectors"]
     assert isinstance(dets, dict)
+    cache = ScoreCache(files)
+    if not only or "default" in only:
+        dets["default"] = default_entry(files, profiles, cache)
+    if cv and not only and len({category(f) for f in files if f.windows}) >= 2:
+        results["cross_validation"] = cross_validate(files, profiles, cache)
+        params, _ = choose(list(range(len(files))), cache, profiles)
+        results["procedure_on_all_files"] = {"chosen": params,
+                                             "is_shipped_default": _is_default(params)}
     for name, run in candidates().items():
         if only and name not in only:
             continue
@@ -255,16 +446,22 @@ def evaluate(data_dir: Path = DEFAULT_DATA, only: list[str] | None = None) -> di
     return results
 
 
+def _is_default(params: dict[str, Any]) -> bool:
+    shipped = make_anomaly_detector(DEFAULT_KIND, {}).params.model_dump()
+    return all(shipped[k] == v for k, v in params.items())
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--only", nargs="*")
+    ap.add_argument("--no-cv", action="store_true", help="skip the leave-one-category-out cross-validation")
     args = ap.parse_args(argv)
     if not (args.data / "combined_windows.json").exists():
         print(f"NAB data not found in {args.data}", file=sys.stderr)
         return 2
-    res = evaluate(args.data, args.only)
+    res = evaluate(args.data, args.only, cv=not args.no_cv)
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
@@ -275,6 +472,26 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in dets.items():
         print(f"{name:<26} {r['standard']:>9.2f} {r['reward_low_FP_rate']:>9.2f} "
               f"{r['reward_low_FN_rate']:>9.2f} {r['seconds']:>8.3f}")
+    if "default" in dets:
+        d = dets["default"]
+        print(f"\ndefault = {d['config']}")
+        fx = d["at_alert_score"]
+        print(f"  at alert_score 0.5 (no threshold chosen on these files): standard {fx['standard']}, "
+              f"low_FP {fx['reward_low_FP_rate']}, low_FN {fx['reward_low_FN_rate']}")
+        print("  threshold  standard  low_FP  low_FN")
+        for row in d["threshold_curve"]:
+            print(f"  {row['threshold']:>9.3f} {row['standard']:>9.2f} {row['reward_low_FP_rate']:>7.2f} "
+                  f"{row['reward_low_FN_rate']:>7.2f}")
+    cvr = res.get("cross_validation")
+    if isinstance(cvr, dict):
+        print(f"\nleave-one-category-out (held-out scores): {cvr['protocol']}")
+        for cat, fold in cvr["folds"].items():
+            h = fold["held_out"]
+            print(f"  {cat:<24} chosen {fold['chosen']}: " + ", ".join(
+                f"{p} {h[p]['normalized']} (raw {h[p]['raw']})" for p in h))
+        print(f"  pooled at alert_score 0.5: {cvr['pooled_at_alert_score']}")
+        print(f"  pooled, NAB per-profile thresholds chosen on training folds: {cvr['pooled_nab_thresholds']}")
+        print(f"  procedure on all files: {res['procedure_on_all_files']}")
     return 0
 
 

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarks import nab
 
@@ -89,3 +91,69 @@ def test_real_nab_subset_scores() -> None:
     assert np.median(np.diff(files[0].seconds)) == 300.0
     res = nab.evaluate(data, only=["ensemble"])["detectors"]["ensemble"]
     assert res["standard"] > 50 and res["reward_low_FP_rate"] > 35 and res["reward_low_FN_rate"] > 55
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_score_at_the_best_threshold_is_the_best_score(data: st.DataObject) -> None:
+    """score_at (a fixed threshold) agrees with NAB's sweep at the threshold the sweep picks, and no
+    other threshold scores more."""
+    n = data.draw(st.integers(40, 120))
+    a = data.draw(st.integers(5, n - 12))
+    b = data.draw(st.integers(a + 1, min(a + 10, n - 1)))
+    sc = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.2, 0.5, 0.7, 0.9]), min_size=n, max_size=n)))
+    sweep, win = nab.sweep_scores(n, [(a, b)], COST)
+    entries = [(sc, sweep, win)]
+    thr, best = nab.best_threshold(entries, 1.0)
+    assert nab.score_at(entries, thr, 1.0) == pytest.approx(best)
+    for t in (0.1, 0.3, 0.6, 0.8, 1.0):
+        assert nab.score_at(entries, t, 1.0) <= best + 1e-9
+
+
+class _FakeCache(nab.ScoreCache):
+    """Candidate 'a' is perfect on category X and floods category Y with false positives; 'b' the opposite."""
+
+    def get(self, params: dict[str, object]) -> list[np.ndarray]:
+        good = "X/" if params["log"] else "Y/"
+        out = []
+        for f in self.files:
+            s = np.zeros(len(f.values))
+            if f.name.startswith(good):
+                s[f.windows[0][0]] = 0.9
+            else:
+                s[::3] = 0.9
+            out.append(s)
+        return out
+
+
+def test_cross_validation_never_scores_a_category_with_parameters_chosen_on_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    monkeypatch.setattr(nab, "GRID", {"log": [True, False]})
+    ts = pd.DatetimeIndex(pd.date_range("2020-01-01", periods=300, freq="5min"))
+    files = [nab.NabFile("X/a.csv", ts, np.zeros(300), [(150, 179)]),
+             nab.NabFile("X/b.csv", ts, np.zeros(300), [(200, 229)]),
+             nab.NabFile("Y/a.csv", ts, np.zeros(300), [(150, 179)])]
+    prof = {"standard": COST}
+    cv = nab.cross_validate(files, prof, _FakeCache(files))
+    # X held out: chosen on Y alone -> log False, which is bad on X; and the other way round
+    assert cv["folds"]["X"]["chosen"] == {"log": False}
+    assert cv["folds"]["Y"]["chosen"] == {"log": True}
+    assert cv["folds"]["X"]["held_out"]["standard"]["normalized"] < 0
+    assert cv["folds"]["Y"]["held_out"]["standard"]["normalized"] < 0
+    # in-sample the procedure would look perfect on X+X
+    params, score = nab.choose([0, 1], _FakeCache(files), prof)
+    assert params == {"log": True} and score == pytest.approx(100.0)
+
+
+def test_shipped_default_is_what_the_procedure_chooses() -> None:
+    """`likelihood`'s defaults are the procedure's choice on every NAB file we have; change the defaults
+    only by re-running the procedure (python -m benchmarks.nab)."""
+    from tests.conftest import shared_data_dir
+
+    data = shared_data_dir() / "nab"
+    files = nab.load_corpus(data)
+    profiles = nab.load_profiles(data)
+    params, _ = nab.choose(list(range(len(files))), nab.ScoreCache(files), profiles)
+    assert nab._is_default(params)
+    assert nab.default_config()["kind"] == "likelihood"
