@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opsctl.alertmanager.config import Config, ConfigErrors, load_config, loads_config
+from opsctl.alertmanager.config import Config, ConfigErrors, Version, load_config, loads_config
 from opsctl.errors import InputError
 from opsctl.yamlutil import read_text
 
@@ -38,13 +38,15 @@ class CheckResult:
         }
 
 
-def check_file(path: str | os.PathLike[str], check_templates: bool = True) -> CheckResult:
+def check_file(path: str | os.PathLike[str], check_templates: bool = True,
+               version: Version | None = None) -> CheckResult:
     """Every problem of the config (YAML syntax included) becomes an error entry; only a file that cannot be
-    read at all raises InputError."""
+    read at all raises InputError. `version`: the target Alertmanager version (default: the newest)."""
     res = CheckResult(str(path))
     text = read_text(path)
     try:
-        res.config = loads_config(text, str(path), base_dir=Path(path).parent, check_templates=check_templates)
+        res.config = loads_config(text, str(path), base_dir=Path(path).parent, check_templates=check_templates,
+                                  version=version)
     except ConfigErrors as exc:
         res.errors = sorted(exc.errors, key=lambda e: (e.line, e.column))
     except InputError as exc:
@@ -52,11 +54,12 @@ def check_file(path: str | os.PathLike[str], check_templates: bool = True) -> Ch
     return res
 
 
-def check_text(text: str, filename: str = "<input>", base_dir: Path | None = None) -> CheckResult:
+def check_text(text: str, filename: str = "<input>", base_dir: Path | None = None,
+               version: Version | None = None) -> CheckResult:
     """Check config text; relative template globs resolve against `base_dir` (default: current directory)."""
     res = CheckResult(filename)
     try:
-        res.config = loads_config(text, filename, base_dir=base_dir)
+        res.config = loads_config(text, filename, base_dir=base_dir, version=version)
     except ConfigErrors as exc:
         res.errors = sorted(exc.errors, key=lambda e: (e.line, e.column))
     except InputError as exc:
@@ -64,10 +67,11 @@ def check_text(text: str, filename: str = "<input>", base_dir: Path | None = Non
     return res
 
 
-def load_valid(path: str | os.PathLike[str], check_templates: bool = False) -> Config:
+def load_valid(path: str | os.PathLike[str], check_templates: bool = False,
+               version: Version | None = None) -> Config:
     """Load a config for routing/inhibition commands: the first error becomes an InputError (exit 2)."""
     try:
-        return load_config(path, check_templates=check_templates)
+        return load_config(path, check_templates=check_templates, version=version)
     except ConfigErrors as exc:
         errs = sorted(exc.errors, key=lambda e: (e.line, e.column))
         first = errs[0]

@@ -42,6 +42,37 @@ from opsctl.yamlutil import PosDict, PosList, loads_documents, read_text
 
 SECRET_TOKEN = "<secret>"  # noqa: S105 - the placeholder shown instead of secrets
 
+# Target Alertmanager versions (`--alertmanager-version`): the config fields and checks of each. 0.25 is what
+# Debian ships (amtool 0.25 is the oracle); newer fields are gated by the version that added them (table
+# FIELD_VERSIONS in docs/alertmanager.md; oracle: Alertmanager's own config test data of v0.34).
+VERSIONS = tuple(f"0.{n}" for n in range(25, 36))
+DEFAULT_VERSION = VERSIONS[-1]
+Version = tuple[int, int]
+
+
+def parse_version(text: str | None) -> Version:
+    """`0.27`, `0.27.1`, `v0.27.0` -> (0, 27); only the supported range 0.25..0.35."""
+    if text is None:
+        text = DEFAULT_VERSION
+    parts = text.strip().lstrip("v").split(".")
+    try:
+        major, minor = int(parts[0]), int(parts[1])
+        if len(parts) > 3 or (len(parts) == 3 and not parts[2].isdigit()):
+            raise ValueError(text)
+    except (ValueError, IndexError):
+        raise InputError(f"invalid Alertmanager version {text!r} (want e.g. 0.27)",
+                         "--alertmanager-version") from None
+    if f"{major}.{minor}" not in VERSIONS:
+        raise InputError(f"unsupported Alertmanager version {text!r} (supported: {VERSIONS[0]} to {VERSIONS[-1]})",
+                         "--alertmanager-version")
+    return (major, minor)
+
+
+def _since(version: str, kind: Any) -> tuple[str, Version, Any]:
+    """A field that exists from Alertmanager `version` on (older targets: unknown field)."""
+    major, minor = version.split(".")
+    return ("since", (int(major), int(minor)), kind)
+
 
 class Secret:
     """A secret string: compares and reveals its value only through `.reveal()`."""
@@ -159,6 +190,7 @@ class Config:
     templates: list[str]
     template_files: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    version: Version = (0, 35)  # the Alertmanager version the config was read for
 
     def receiver(self, name: str) -> Receiver | None:
         for r in self.receivers:
@@ -222,8 +254,9 @@ Spec = dict[str, Kind]
 
 
 class _Decoder:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, version: Version = (0, 35)) -> None:
         self.file = file
+        self.version = version
         self.errors: list[InputError] = []
 
     def error(self, message: str, loc: tuple[int, int]) -> None:
@@ -250,12 +283,15 @@ class _Decoder:
         for key, value in v.items():
             kloc = v.key_loc(key) if isinstance(v, PosDict) else loc
             vloc = v.value_loc(key) if isinstance(v, PosDict) else loc
-            if key not in spec:
+            kind = spec.get(key)
+            if isinstance(kind, tuple) and kind[0] == "since":
+                kind = kind[2] if self.version >= kind[1] else None
+            if kind is None:
                 self.error(f"field {key} not found in type {typename}", kloc)
                 continue
             out["__keylocs__"][key] = vloc
             try:
-                decoded = self.value(value, vloc, spec[key], key)
+                decoded = self.value(value, vloc, kind, key)
             except _Fail as exc:
                 self.error(exc.message, exc.loc)
                 out["__failed__"].add(key)
@@ -616,6 +652,14 @@ def _slack_action(d: _Decoder, v: Any, loc: tuple[int, int]) -> dict[str, Any]:
     return c
 
 
+def _rocketchat_field(d: _Decoder, v: Any, loc: tuple[int, int]) -> dict[str, Any]:
+    return d.struct(v, loc, {"title": "str", "value": "str", "short": "bool"}, "config.plain")
+
+
+def _rocketchat_action(d: _Decoder, v: Any, loc: tuple[int, int]) -> dict[str, Any]:
+    return d.struct(v, loc, {"type": "str", "text": "str", "url": "str", "msg": "str"}, "config.plain")
+
+
 def _pd_link(d: _Decoder, v: Any, loc: tuple[int, int]) -> dict[str, Any]:
     return d.struct(v, loc, {"href": "str", "text": "str"}, "config.plain")
 
@@ -636,6 +680,7 @@ def _sigv4(d: _Decoder, v: Any, loc: tuple[int, int]) -> dict[str, Any]:
 NOTIFIER_SPECS: dict[str, Spec] = {
     "email": {"to": "str", "from": "str", "hello": "str", "smarthost": "hostport", "auth_username": "str",
               "auth_password": "secret", "auth_password_file": "str", "auth_secret": "secret",
+              "auth_secret_file": _since("0.34", "str"),
               "auth_identity": "str", "headers": "strmap", "html": "str", "text": "str", "require_tls": "bool",
               "tls_config": ("obj", _tls_config), "send_resolved": "bool"},
     "pagerduty": {**_NOTIFIER_BASE, "service_key": "secret", "service_key_file": "str", "routing_key": "secret",
@@ -648,14 +693,17 @@ NOTIFIER_SPECS: dict[str, Spec] = {
               "text": "str", "fields": ("list", ("obj", _slack_field)), "short_fields": "bool",
               "footer": "str", "fallback": "str", "callback_id": "str", "icon_emoji": "str", "icon_url": "str",
               "image_url": "str", "thumb_url": "str", "link_names": "bool", "mrkdwn_in": "strlist",
-              "actions": ("list", ("obj", _slack_action))},
+              "actions": ("list", ("obj", _slack_action)),
+              "app_token": _since("0.33", "secret"), "app_token_file": _since("0.33", "str"),
+              "app_url": _since("0.33", "url"), "update_message": _since("0.33", "bool")},
     "webhook": {**_NOTIFIER_BASE, "url": "secret_url", "max_alerts": "uint"},
     "discord": {**_NOTIFIER_BASE, "webhook_url": "secret_url", "title": "str", "message": "str"},
     "opsgenie": {**_NOTIFIER_BASE, "api_key": "secret", "api_key_file": "str", "api_url": "url",
                  "message": "str", "description": "str", "source": "str", "details": "strmap", "entity": "str",
                  "responders": ("list", ("obj", _og_responder)), "actions": "str", "tags": "str", "note": "str",
                  "priority": "str", "update_alerts": "bool"},
-    "wechat": {**_NOTIFIER_BASE, "api_secret": "secret", "corp_id": "str", "message": "str", "api_url": "url",
+    "wechat": {**_NOTIFIER_BASE, "api_secret": "secret", "api_secret_file": _since("0.34", "str"), "corp_id": "str",
+               "message": "str", "api_url": "url",
                "to_user": "str", "to_party": "str", "to_tag": "str", "agent_id": "str", "message_type": "str"},
     "pushover": {**_NOTIFIER_BASE, "user_key": "secret", "token": "secret", "title": "str", "message": "str",
                  "url": "str", "url_title": "str",
@@ -666,10 +714,29 @@ NOTIFIER_SPECS: dict[str, Spec] = {
     "sns": {**_NOTIFIER_BASE, "api_url": "str", "sigv4": ("obj", _sigv4), "topic_arn": "str",
             "phone_number": "str", "target_arn": "str", "subject": "str", "message": "str",
             "attributes": "strmap"},
-    "telegram": {**_NOTIFIER_BASE, "api_url": "url", "bot_token": "secret", "chat_id": "int", "message": "str",
+    "telegram": {**_NOTIFIER_BASE, "api_url": "url", "bot_token": "secret", "bot_token_file": _since("0.26", "str"),
+                 "chat_id": "int", "message_thread_id": _since("0.26", "int"), "message": "str",
                  "disable_notifications": "bool", "parse_mode": "str"},
     "webex": {**_NOTIFIER_BASE, "api_url": "url", "message": "str", "room_id": "str"},
+    # receivers added after 0.25 (RECEIVER_SINCE says from which version)
+    "msteams": {**_NOTIFIER_BASE, "webhook_url": "secret_url", "webhook_url_file": "str", "title": "str",
+                "summary": "str", "text": "str"},
+    "msteamsv2": {**_NOTIFIER_BASE, "webhook_url": "secret_url", "webhook_url_file": "str", "title": "str",
+                  "text": "str"},
+    "rocketchat": {**_NOTIFIER_BASE, "api_url": "url", "token": "secret", "token_file": "str", "token_id": "secret",
+                   "token_id_file": "str", "channel": "str", "color": "str", "emoji": "str", "icon_url": "str",
+                   "text": "str", "title": "str", "title_link": "str",
+                   "fields": ("list", ("obj", _rocketchat_field)), "short_fields": "bool", "image_url": "str",
+                   "thumb_url": "str", "link_names": "bool", "actions": ("list", ("obj", _rocketchat_action))},
+    "jira": {**_NOTIFIER_BASE, "api_url": "url", "project": "str", "summary": "str", "description": "str",
+             "labels": "strlist", "priority": "str", "issue_type": "str", "reopen_transition": "str",
+             "resolve_transition": "str", "wont_fix_resolution": "str", "reopen_duration": "duration",
+             "fields": "anymap"},
+    "mattermost": {**_NOTIFIER_BASE, "webhook_url": "secret_url", "webhook_url_file": "str", "channel": "str",
+                   "username": "str", "text": "str", "icon_url": "str", "icon_emoji": "str"},
 }
+RECEIVER_SINCE = {"msteams": "0.26", "msteamsv2": "0.28", "rocketchat": "0.28", "jira": "0.28",
+                  "mattermost": "0.30"}
 
 GLOBAL_SPEC: Spec = {
     "resolve_timeout": "duration", "http_config": ("obj", _http_config), "smtp_from": "str",
@@ -680,6 +747,14 @@ GLOBAL_SPEC: Spec = {
     "opsgenie_api_key_file": "str", "wechat_api_url": "url", "wechat_api_secret": "secret",
     "wechat_api_corp_id": "str", "victorops_api_url": "url", "victorops_api_key": "secret",
     "victorops_api_key_file": "str", "telegram_api_url": "url", "webex_api_url": "url",
+    "rocketchat_api_url": _since("0.28", "url"), "rocketchat_token": _since("0.28", "secret"),
+    "rocketchat_token_file": _since("0.28", "str"), "rocketchat_token_id": _since("0.28", "secret"),
+    "rocketchat_token_id_file": _since("0.28", "str"), "jira_api_url": _since("0.28", "url"),
+    "mattermost_webhook_url": _since("0.31", "secret_url"), "mattermost_webhook_url_file": _since("0.31", "str"),
+    "slack_app_token": _since("0.33", "secret"), "slack_app_token_file": _since("0.33", "str"),
+    "slack_app_url": _since("0.33", "url"),
+    "telegram_bot_token": _since("0.34", "secret"), "telegram_bot_token_file": _since("0.34", "str"),
+    "wechat_api_secret_file": _since("0.34", "str"),
 }
 
 GLOBAL_DEFAULTS: dict[str, Any] = {
@@ -691,14 +766,14 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
 }
 
 SECRET_FIELDS = {k for spec in [GLOBAL_SPEC, *NOTIFIER_SPECS.values()] for k, v in spec.items()
-                 if v in ("secret", "secret_url")}
+                 if (v[2] if isinstance(v, tuple) and v[0] == "since" else v) in ("secret", "secret_url")}
 
 _VICTOROPS_RESERVED = ["routing_key", "message_type", "state_message", "entity_display_name", "monitoring_tool",
                        "entity_id", "entity_state"]
 _OPSGENIE_TYPES = re.compile(r"^(team|teams|user|escalation|schedule)$")
 
 
-def _check_notifier(kind: str, c: dict[str, Any]) -> None:
+def _check_notifier(kind: str, c: dict[str, Any], version: Version = (0, 35)) -> None:
     at = c["__loc__"]
 
     def both(a: str, b: str, msg: str) -> None:
@@ -723,6 +798,7 @@ def _check_notifier(kind: str, c: dict[str, Any]) -> None:
     elif kind == "slack":
         if c.get("api_url") is not None and c.get("api_url_file"):
             raise _Fail("at most one of api_url & api_url_file must be configured", at)
+        both("app_token", "app_token_file", "at most one of app_token & app_token_file must be configured")
     elif kind == "webhook":
         if c.get("url") is None:
             raise _Fail("missing URL in webhook config", at)
@@ -730,6 +806,7 @@ def _check_notifier(kind: str, c: dict[str, Any]) -> None:
         if c.get("webhook_url") is None:
             raise _Fail("no discord webhook URL provided", at)
     elif kind == "wechat":
+        both("api_secret", "api_secret_file", "at most one of api_secret & api_secret_file must be configured")
         mt = c.get("message_type") or "text"
         if mt not in ("text", "markdown"):
             raise _Fail(f'weChat message type "{mt}" does not match valid options ^(text|markdown)$', at)
@@ -769,7 +846,12 @@ def _check_notifier(kind: str, c: dict[str, Any]) -> None:
         if ((not c.get("target_arn")) != (not c.get("topic_arn"))) != (not c.get("phone_number")):
             raise _Fail("must provide either a Target ARN, Topic ARN, or Phone Number for SNS config", at)
     elif kind == "telegram":
-        if not c.get("bot_token"):
+        if version >= (0, 26):
+            both("bot_token", "bot_token_file", "at most one of bot_token & bot_token_file must be configured")
+            # from 0.34 a missing token may come from the global section (checked with the globals)
+            if version < (0, 34) and not c.get("bot_token") and not c.get("bot_token_file"):
+                raise _Fail("missing bot_token or bot_token_file on telegram_config", at)
+        elif not c.get("bot_token"):
             raise _Fail("missing bot_token on telegram_config", at)
         if not c.get("chat_id"):
             raise _Fail("missing chat_id on telegram_config", at)
@@ -777,6 +859,22 @@ def _check_notifier(kind: str, c: dict[str, Any]) -> None:
         if pm not in ("", "Markdown", "MarkdownV2", "HTML"):
             raise _Fail("unknown parse_mode on telegram_config, must be Markdown, MarkdownV2, HTML or empty string",
                         at)
+    elif kind in ("msteams", "msteamsv2"):
+        if c.get("webhook_url") is None and not c.get("webhook_url_file"):
+            raise _Fail("one of webhook_url or webhook_url_file must be configured", at)
+        if c.get("webhook_url") is not None and c.get("webhook_url_file"):
+            raise _Fail("at most one of webhook_url & webhook_url_file must be configured", at)
+    elif kind == "mattermost":
+        if c.get("webhook_url") is not None and c.get("webhook_url_file"):
+            raise _Fail("at most one of webhook_url & webhook_url_file must be configured", at)
+    elif kind == "rocketchat":
+        both("token", "token_file", "at most one of token & token_file must be configured")
+        both("token_id", "token_id_file", "at most one of token_id & token_id_file must be configured")
+    elif kind == "jira":
+        if not c.get("project"):
+            raise _Fail("missing project in jira_config", at)
+        if not c.get("issue_type"):
+            raise _Fail("missing issue_type in jira_config", at)
     elif kind == "webex":
         if not c.get("room_id"):
             raise _Fail("missing room_id on webex_config", at)
@@ -801,14 +899,15 @@ def _make_notifier(kind: str) -> Callable[[_Decoder, Any, tuple[int, int]], dict
     def dec(d: _Decoder, v: Any, loc: tuple[int, int]) -> dict[str, Any]:
         c = d.struct(v, loc, NOTIFIER_SPECS[kind], "config.plain")
         if not c.get("__failed__"):  # a field's own error stops Alertmanager before these checks
-            _check_notifier(kind, c)
+            _check_notifier(kind, c, d.version)
         return c
 
     return dec
 
 
-RECEIVER_SPEC: Spec = {"name": "str", **{f"{k}_configs": ("list", ("obj", _make_notifier(k)))
-                                          for k in NOTIFIER_SPECS}}
+RECEIVER_SPEC: Spec = {"name": "str", **{
+    f"{k}_configs": _since(RECEIVER_SINCE[k], ("list", ("obj", _make_notifier(k)))) if k in RECEIVER_SINCE
+    else ("list", ("obj", _make_notifier(k))) for k in NOTIFIER_SPECS}}
 
 
 def _receiver(d: _Decoder, v: Any, loc: tuple[int, int]) -> dict[str, Any]:
@@ -915,7 +1014,8 @@ def _interval(d: _Decoder, v: Any, loc: tuple[int, int]) -> ti.TimeInterval:
     loc_name = c.get("location")
     return ti.TimeInterval(times=lst("times"), weekdays=lst("weekdays"), days_of_month=lst("days_of_month"),
                            months=lst("months"), years=lst("years"), location=loc_name,
-                           _tz=ti.load_location(loc_name) if loc_name else None)
+                           _tz=ti.load_location(loc_name) if loc_name else None,
+                           legacy_month_length=d.version < ti.MONTH_LENGTH_FIX)
 
 
 def _named_interval(d: _Decoder, v: Any, loc: tuple[int, int]) -> dict[str, Any]:
@@ -952,16 +1052,19 @@ TOP_SPEC: Spec = {
 # Loading
 
 
-def load_config(path: str | os.PathLike[str], check_templates: bool = True) -> Config:
-    """Read, decode and validate an Alertmanager config file; raises ConfigErrors or InputError."""
+def load_config(path: str | os.PathLike[str], check_templates: bool = True,
+                version: Version | None = None) -> Config:
+    """Read, decode and validate an Alertmanager config file for a target version (default: the newest
+    supported); raises ConfigErrors or InputError."""
     text = read_text(path)
-    return loads_config(text, str(path), base_dir=Path(path).parent, check_templates=check_templates)
+    return loads_config(text, str(path), base_dir=Path(path).parent, check_templates=check_templates,
+                        version=version)
 
 
 def loads_config(text: str, filename: str = "<input>", base_dir: Path | None = None,
-                 check_templates: bool = True) -> Config:
+                 check_templates: bool = True, version: Version | None = None) -> Config:
     docs = loads_documents(text, filename)
-    d = _Decoder(filename)
+    d = _Decoder(filename, version or parse_version(DEFAULT_VERSION))
     doc = docs[0] if docs else None
     if len(docs) > 1:
         d.error("expected a single YAML document", (1, 1))
@@ -974,6 +1077,7 @@ def loads_config(text: str, filename: str = "<input>", base_dir: Path | None = N
     if d.errors or cfg is None:
         raise ConfigErrors(d.errors or [InputError("invalid config", filename)])
     cfg.raw = doc if isinstance(doc, dict) else {}
+    cfg.version = d.version
     return cfg
 
 
@@ -989,9 +1093,19 @@ def _build(d: _Decoder, top: dict[str, Any], filename: str, base_dir: Path,
     gloc = g.get("__loc__", (1, 1))
     for a, b in [("slack_api_url", "slack_api_url_file"), ("opsgenie_api_key", "opsgenie_api_key_file"),
                  ("victorops_api_key", "victorops_api_key_file"),
-                 ("smtp_auth_password", "smtp_auth_password_file")]:
+                 ("smtp_auth_password", "smtp_auth_password_file"),
+                 # globals of newer versions (absent, so never both, for older targets)
+                 ("slack_app_token", "slack_app_token_file"), ("telegram_bot_token", "telegram_bot_token_file"),
+                 ("wechat_api_secret", "wechat_api_secret_file"), ("rocketchat_token", "rocketchat_token_file"),
+                 ("rocketchat_token_id", "rocketchat_token_id_file"),
+                 ("mattermost_webhook_url", "mattermost_webhook_url_file")]:
         if g.get(a) and g.get(b):
             d.error(f"at most one of {a} & {b} must be configured", gloc)
+    if (g.get("slack_app_token") or g.get("slack_app_token_file")) and (
+            g.get("slack_api_url_file") or (g.get("slack_api_url") and _reveal(g["slack_api_url"]) != _SLACK_POST)):
+        # a global api_url of chat.postMessage is the old way of using a bot token, still accepted
+        d.error("at most one of slack_app_token/slack_app_token_file & slack_api_url/slack_api_url_file must be "
+                "configured", gloc)
 
     receivers: list[Receiver] = []
     names: set[str] = set()
@@ -1019,7 +1133,7 @@ def _build(d: _Decoder, top: dict[str, Any], filename: str, base_dir: Path,
                     continue
                 try:
                     if not nc.get("__failed__"):
-                        _apply_global(kind, nc, g)
+                        _apply_global(kind, nc, g, d.version)
                 except _Fail as exc:
                     d.error(exc.message, exc.loc)
                 nloc = _loc_of(nc)
@@ -1146,7 +1260,14 @@ def _build_route(c: dict[str, Any]) -> Route:
     return r
 
 
-def _apply_global(kind: str, nc: dict[str, Any], g: dict[str, Any]) -> None:
+_SLACK_POST = "https://slack.com/api/chat.postMessage"
+
+
+def _reveal(v: Any) -> str:
+    return v.reveal() if isinstance(v, Secret) else str(v or "")
+
+
+def _apply_global(kind: str, nc: dict[str, Any], g: dict[str, Any], version: Version = (0, 35)) -> None:
     """Global defaults inheritance and the checks Config.UnmarshalYAML does with them."""
     at = nc["__loc__"]
     if g.get("__failed__"):
@@ -1176,6 +1297,21 @@ def _apply_global(kind: str, nc: dict[str, Any], g: dict[str, Any]) -> None:
             nc["auth_identity"] = g.get("smtp_auth_identity", "")
         if "require_tls" not in nc["__present__"]:
             nc["require_tls"] = g.get("smtp_require_tls", True)
+    elif kind == "slack" and version >= (0, 33):
+        own_url = nc.get("api_url") is not None or bool(nc.get("api_url_file"))
+        own_token = bool(nc.get("app_token") or nc.get("app_token_file"))
+        if not own_url and not own_token:
+            if g.get("slack_app_token") or g.get("slack_app_token_file"):
+                nc["app_token"] = g.get("slack_app_token")
+                nc["app_token_file"] = g.get("slack_app_token_file", "")
+            elif g.get("slack_api_url") is not None or g.get("slack_api_url_file"):
+                nc["api_url"] = g.get("slack_api_url")
+                nc["api_url_file"] = g.get("slack_api_url_file", "")
+            else:
+                raise _Fail("no Slack API URL nor App token set either inline or in a file", at)
+        if nc.get("update_message") and not (nc.get("app_token") or nc.get("app_token_file")) and (
+                nc.get("api_url_file") or _reveal(nc.get("api_url")) != _SLACK_POST):
+            raise _Fail(f"update_message can only be used with bot tokens. api_url must be set to {_SLACK_POST}", at)
     elif kind == "slack":
         if nc.get("api_url") is None and not nc.get("api_url_file"):
             if g.get("slack_api_url") is None and not g.get("slack_api_url_file"):
@@ -1202,7 +1338,13 @@ def _apply_global(kind: str, nc: dict[str, Any], g: dict[str, Any]) -> None:
             if g.get("wechat_api_url") is None:
                 raise _Fail("no global Wechat URL set", at)
             nc["api_url"] = g["wechat_api_url"]
-        if not nc.get("api_secret"):
+        if version >= (0, 34):
+            if not nc.get("api_secret") and not nc.get("api_secret_file"):
+                if not g.get("wechat_api_secret") and not g.get("wechat_api_secret_file"):
+                    raise _Fail("no global Wechat Api Secret set either inline or in a file", at)
+                nc["api_secret"] = g.get("wechat_api_secret")
+                nc["api_secret_file"] = g.get("wechat_api_secret_file", "")
+        elif not nc.get("api_secret"):
             if not g.get("wechat_api_secret"):
                 raise _Fail("no global Wechat ApiSecret set", at)
             nc["api_secret"] = g["wechat_api_secret"]
@@ -1223,6 +1365,31 @@ def _apply_global(kind: str, nc: dict[str, Any], g: dict[str, Any]) -> None:
     elif kind == "telegram":
         if nc.get("api_url") is None:
             nc["api_url"] = g.get("telegram_api_url")
+        if version >= (0, 34) and not nc.get("bot_token") and not nc.get("bot_token_file"):
+            if not g.get("telegram_bot_token") and not g.get("telegram_bot_token_file"):
+                raise _Fail("missing bot_token or bot_token_file on telegram_config", at)
+            nc["bot_token"] = g.get("telegram_bot_token")
+            nc["bot_token_file"] = g.get("telegram_bot_token_file", "")
+    elif kind == "rocketchat":
+        if nc.get("api_url") is None:
+            nc["api_url"] = g.get("rocketchat_api_url") or "https://open.rocket.chat/"
+        for key, what in (("token", "Token"), ("token_id", "TokenID")):
+            if not nc.get(key) and not nc.get(f"{key}_file"):
+                if not g.get(f"rocketchat_{key}") and not g.get(f"rocketchat_{key}_file"):
+                    raise _Fail(f"no global Rocketchat {what} set either inline or in a file", at)
+                nc[key] = g.get(f"rocketchat_{key}")
+                nc[f"{key}_file"] = g.get(f"rocketchat_{key}_file", "")
+    elif kind == "jira":
+        if nc.get("api_url") is None:
+            if not g.get("jira_api_url"):
+                raise _Fail("no global Jira Cloud URL set", at)
+            nc["api_url"] = g["jira_api_url"]
+    elif kind == "mattermost":
+        if nc.get("webhook_url") is None and not nc.get("webhook_url_file"):
+            if g.get("mattermost_webhook_url") is None and not g.get("mattermost_webhook_url_file"):
+                raise _Fail("missing webhook_url or webhook_url_file on mattermost_config", at)
+            nc["webhook_url"] = g.get("mattermost_webhook_url")
+            nc["webhook_url_file"] = g.get("mattermost_webhook_url_file", "")
     elif kind == "webex":
         if nc.get("api_url") is None:
             if g.get("webex_api_url") is None:

@@ -23,6 +23,10 @@ _VALID_TIME = re.compile(r"^((([01][0-9])|(2[0-3])):[0-5][0-9])$|(^24:00$)")
 _ATOI = re.compile(r"^[+-]?[0-9]+$")
 
 
+# first Alertmanager version that counts a month's days by the calendar (upstream PR #5447, August 2026)
+MONTH_LENGTH_FIX = (0, 35)
+
+
 class IntervalError(ValueError):
     """A time interval Alertmanager would reject."""
 
@@ -47,6 +51,10 @@ class TimeInterval:
     years: list[Range] | None = None
     location: str | None = None
     _tz: tzinfo | None = field(default=None, repr=False, compare=False)
+    # Alertmanager before MONTH_LENGTH_FIX counts a month's days as whole 24 h spans between the first of the
+    # month and the next in `location`: a month with a spring-forward DST change has 30 days (743 h), so
+    # days_of_month -1 is the 30th of March in Europe/Berlin. Later versions use the calendar length.
+    legacy_month_length: bool = field(default=False, compare=False)
 
     def contains(self, t: datetime) -> bool:
         """Go's TimeInterval.ContainsTime; a naive `t` is taken as UTC."""
@@ -59,7 +67,7 @@ class TimeInterval:
             if not any(r.begin <= minute < r.end for r in self.times):
                 return False
         if self.days_of_month is not None:
-            dim = calendar.monthrange(t.year, t.month)[1]
+            dim = _legacy_days_in_month(t) if self.legacy_month_length else calendar.monthrange(t.year, t.month)[1]
             hit = False
             for r in self.days_of_month:
                 begin = dim + r.begin + 1 if r.begin < 0 else r.begin
@@ -82,6 +90,14 @@ class TimeInterval:
         if self.years is not None and not any(r.begin <= t.year <= r.end for r in self.years):
             return False
         return True
+
+
+def _legacy_days_in_month(t: datetime) -> int:
+    """timeinterval.daysInMonth of Alertmanager <= 0.34: int((first of next month - first of month).Hours() / 24)
+    in t's zone, so DST changes shorten (743 h -> 30) or keep (745 h -> 31) the month."""
+    start = datetime(t.year, t.month, 1, tzinfo=t.tzinfo)
+    end = datetime(t.year + t.month // 12, t.month % 12 + 1, 1, tzinfo=t.tzinfo)
+    return int((end.timestamp() - start.timestamp()) / 3600 / 24)
 
 
 def _clamp(n: int, lo: int, hi: int) -> int:

@@ -37,14 +37,24 @@ def _out(text: str) -> None:
 
 # --- check ----------------------------------------------------------------------------------------
 
+AM_VERSION_OPT = typer.Option(
+    None, "--alertmanager-version", metavar="VERSION",
+    help="Target Alertmanager version, 0.25 to 0.35 (default: the newest): its config fields and checks, "
+         "and its time interval semantics.")
+
+
 @app.command("check")
 def check_cmd(
     files: list[Path] = typer.Argument(..., help="alertmanager.yml files to validate."),
     no_templates: bool = typer.Option(False, "--no-templates", help="Do not parse the referenced templates."),
+    am_version: str = AM_VERSION_OPT,
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Validate config files like `amtool check-config`, with file:line:column for every error."""
-    results = [checklib.check_file(f, check_templates=not no_templates) for f in files]
+    from opsctl.alertmanager.config import parse_version
+
+    version = parse_version(am_version)
+    results = [checklib.check_file(f, check_templates=not no_templates, version=version) for f in files]
     if fmt is Format.json:
         emit_json({"schema_version": JSON_SCHEMA_VERSION, "valid": all(r.ok for r in results),
                    "files": [r.to_dict() for r in results]})
@@ -193,8 +203,10 @@ def _at(text: str | None) -> datetime:
 
 
 def _evaluate(file: Path, alerts_file: Path | None, alert: list[str] | None,
-              at: str | None) -> tuple[datetime, list[inh.AlertVerdict], Any]:
-    cfg = checklib.load_valid(file)
+              at: str | None, am_version: str | None = None) -> tuple[datetime, list[inh.AlertVerdict], Any]:
+    from opsctl.alertmanager.config import parse_version
+
+    cfg = checklib.load_valid(file, version=parse_version(am_version))
     when = _at(at)
     verdicts = inh.evaluate(cfg, _alerts(alerts_file, alert), when)
     return when, verdicts, cfg
@@ -227,10 +239,11 @@ def inhibit_cmd(
 def mute_cmd(
     file: Path = typer.Argument(..., help="alertmanager.yml"),
     alerts_file: Path = ALERTS_OPT, alert: list[str] = ALERT_OPT, at: str = AT_OPT,
+    am_version: str = AM_VERSION_OPT,
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Which routes of the given alerts are muted at a time (mute/active time intervals), plus inhibition."""
-    when, verdicts, cfg = _evaluate(file, alerts_file, alert, at)
+    when, verdicts, cfg = _evaluate(file, alerts_file, alert, at, am_version)
     status = inh.interval_status(cfg, when)
     if fmt is Format.json:
         emit_json({"schema_version": JSON_SCHEMA_VERSION, "file": str(file), "at": when.isoformat(),
@@ -274,6 +287,7 @@ def template_render(
     external_url: str = typer.Option("http://localhost:9093", "--external-url", help=".ExternalURL"),
     group_labels: str = typer.Option(None, "--group-by", help="Comma-separated group_by labels (.GroupLabels)."),
     at: str = AT_OPT,
+    am_version: str = AM_VERSION_OPT,
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Render Alertmanager notification templates against sample alerts (offline Slack/email preview).
@@ -285,7 +299,9 @@ def template_render(
     alerts = inh.load_alerts(str(alerts_file))
     when = _at(at)
     if config is not None:
-        cfg = checklib.load_valid(config, check_templates=True)
+        from opsctl.alertmanager.config import parse_version
+
+        cfg = checklib.load_valid(config, check_templates=True, version=parse_version(am_version))
         previews = nt.preview_receiver(cfg, receiver, alerts, now=when, external_url=external_url)
         if fmt is Format.json:
             emit_json({"schema_version": JSON_SCHEMA_VERSION, "config": str(config), "receiver": receiver,

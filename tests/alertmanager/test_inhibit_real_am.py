@@ -49,7 +49,7 @@ def test_inhibition_matches_real_alertmanager(tmp_path: Path) -> None:
     binary = find_tool("prometheus-alertmanager")
     cfg_path = tmp_path / "am.yml"
     cfg_path.write_text(CONFIG)
-    cfg = load_config(cfg_path)
+    cfg = load_config(cfg_path, version=(0, 25))
     rng = random.Random(99)
     now = datetime.now(UTC)
     with alertmanager(binary, cfg_path, tmp_path) as url:

@@ -107,7 +107,7 @@ templates: ['{tdir}/good-*.tmpl']
         assert slack["username"] == tmpl.render_template("slack.default.username", data)
 
     # the receiver preview (grouping by the route, Alertmanager's defaults) gives the same messages
-    previews = preview_receiver(load_config(cfg), "team (a).x", alerts, now=now, external_url=external)
+    previews = preview_receiver(load_config(cfg, version=(0, 25)), "team (a).x", alerts, now=now, external_url=external)
     slack_previews = [p for p in previews if p["integration"] == "slack_configs[0]"]
     assert len(slack_previews) == 2 and not any(p["errors"] for p in previews)
     for p in slack_previews:

@@ -1,0 +1,180 @@
+"""`--alertmanager-version` (issue 12 points 14 and 16): config fields and checks of Alertmanager 0.25..0.35, and
+negative days_of_month in DST months (0.25's month length vs the later calendar one).
+
+Oracles: Alertmanager v0.34's own config tests (../shared/data/alertmanager/v0.34: config_test.go states which
+testdata file loads and the exact error of those that do not), amtool 0.25 for the 0.25 verdicts, and
+`amtool-0.35` when installed (CI)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from opsctl.alertmanager.check import check_file, check_text
+from opsctl.alertmanager.config import DEFAULT_VERSION, load_config, parse_version
+from opsctl.alertmanager.inhibit import holds
+from opsctl.errors import InputError
+from tests.conftest import find_tool, run_opsctl
+
+REPRO = Path(__file__).parent / "fixtures" / "issue12"
+
+
+def _expectations(go_test: str) -> dict[str, str | None]:
+    """testdata file -> None (must load) or the error text config_test.go expects (first LoadFile of a file)."""
+    out: dict[str, str | None] = {}
+    for m in re.finditer(r'LoadFile\("testdata/([^"]+)"\)\n(.*?)(?=\nfunc |\Z)', go_test, re.S):
+        name, body = m.group(1), m.group(2)
+        if name in out:
+            continue
+        head = body.lstrip()
+        if head.startswith("if err != nil"):
+            out[name] = None
+        elif head.startswith("if err == nil"):
+            e = re.search(r'err\.Error\(\) != "([^"]*)"', body) or re.search(r"expectedErr = `([^`]*)`", body)
+            out[name] = e.group(1) if e else ""
+    return out
+
+
+def _v034(shared: Path) -> tuple[Path, dict[str, str | None]]:
+    base = shared / "alertmanager" / "v0.34"
+    return base / "config-testdata", _expectations((base / "config_test.go").read_text())
+
+
+def test_v034_config_tests(shared_data: Path) -> None:
+    """Every testdata file config_test.go of v0.34 loads: same verdict; a failing one: the same error first."""
+    testdata, expected = _v034(shared_data)
+    assert len(expected) >= 35
+    problems = []
+    for name, want in sorted(expected.items()):
+        res = check_file(testdata / name, check_templates=False, version=(0, 34))
+        if want is None:
+            if not res.ok:
+                problems.append((name, "should load", [str(e) for e in res.errors]))
+        elif res.ok:
+            problems.append((name, "should fail with", want))
+        elif want and "\n" not in want and res.errors[0].message != want:
+            problems.append((name, want, [e.message for e in res.errors]))
+    assert not problems
+
+
+def test_new_fields_are_unknown_to_025(shared_data: Path) -> None:
+    """What v0.34 accepts through newer fields, 0.25 rejects as unknown fields (as amtool 0.25 does)."""
+    testdata, expected = _v034(shared_data)
+    for name in ("conf.slack-default-app-token.yml", "conf.rocketchat-default-token.yml",
+                 "conf.mattermost-default-webhook-url.yml", "conf.telegram-default-bot-token.yml",
+                 "conf.wechat-default-api-secret-file.yml", "conf.smtp-password-global-and-local.yml"):
+        assert expected[name] is None
+        res = check_file(testdata / name, check_templates=False, version=(0, 25))
+        assert not res.ok and any("not found in type" in e.message for e in res.errors), name
+
+
+@pytest.mark.oracle
+def test_new_fields_rejected_by_amtool_025(shared_data: Path) -> None:
+    testdata, _ = _v034(shared_data)
+    amtool = find_tool("amtool")
+    for name in ("conf.slack-default-app-token.yml", "conf.rocketchat-default-token.yml",
+                 "conf.mattermost-default-webhook-url.yml"):
+        r = subprocess.run([amtool, "check-config", str(testdata / name)], capture_output=True, timeout=60)
+        assert r.returncode != 0
+        assert not check_file(testdata / name, check_templates=False, version=(0, 25)).ok
+
+
+RECEIVERS = {  # receiver added after 0.25 -> (first version, a minimal valid entry)
+    "msteams": ("0.26", "webhook_url: 'https://example.org/hook'"),
+    "msteamsv2": ("0.28", "webhook_url: 'https://example.org/hook'"),
+    "rocketchat": ("0.28", "{channel: '#x', token: t, token_id: i}"),
+    "jira": ("0.28", "{api_url: 'https://jira.example.org', project: P, issue_type: Bug}"),
+    "mattermost": ("0.30", "webhook_url: 'https://mm.example.org/hooks/x'"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(RECEIVERS))
+def test_receivers_gated_by_version(kind: str) -> None:
+    since, entry = RECEIVERS[kind]
+    body = entry if entry.startswith("{") else "{" + entry + "}"
+    text = f"route: {{receiver: a}}\nreceivers:\n- name: a\n  {kind}_configs: [{body}]\n"
+    minor = int(since.split(".")[1])
+    assert check_text(text, version=(0, minor)).ok
+    assert check_text(text, version=parse_version(DEFAULT_VERSION)).ok
+    res = check_text(text, version=(0, minor - 1))
+    assert [e.message for e in res.errors] == [f"field {kind}_configs not found in type config.plain"]
+
+
+def test_receiver_checks_of_new_receivers() -> None:
+    def msgs(entry: str, kind: str) -> list[str]:
+        text = f"route: {{receiver: a}}\nreceivers:\n- name: a\n  {kind}_configs: [{entry}]\n"
+        return [e.message for e in check_text(text).errors]
+
+    assert msgs("{title: x}", "msteams") == ["one of webhook_url or webhook_url_file must be configured"]
+    assert msgs("{webhook_url: 'https://h/x', webhook_url_file: f}", "msteamsv2") == [
+        "at most one of webhook_url & webhook_url_file must be configured"]
+    assert msgs("{api_url: 'https://j', issue_type: Bug}", "jira") == ["missing project in jira_config"]
+    assert msgs("{project: P, issue_type: Bug}", "jira") == ["no global Jira Cloud URL set"]
+    assert msgs("{channel: c, token: t}", "rocketchat") == [
+        "no global Rocketchat TokenID set either inline or in a file"]
+
+
+def test_parse_version() -> None:
+    assert parse_version("0.27") == (0, 27) and parse_version("v0.27.1") == (0, 27)
+    assert parse_version(None) == (0, 35) == parse_version(DEFAULT_VERSION)
+    for bad in ("0.24", "1.0", "x", "0.36", "0.27.x", ""):
+        with pytest.raises(InputError):
+            parse_version(bad)
+
+
+def test_cli_version_flag() -> None:
+    f = str(REPRO.parent / "valid-webhook.yml")
+    assert run_opsctl("alertmanager", "check", "--alertmanager-version", "0.25", f).returncode == 0
+    r = run_opsctl("alertmanager", "check", "--alertmanager-version", "0.9", f)
+    assert r.returncode == 2 and "unsupported Alertmanager version" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.oracle
+def test_same_verdicts_as_amtool_035(shared_data: Path) -> None:
+    """amtool 0.35 (built by the coordinator, on PATH in CI) on the v0.34 test data and the reproducers."""
+    amtool = find_tool("amtool-0.35")
+    testdata, _ = _v034(shared_data)
+    files = sorted(testdata.glob("*.yml")) + sorted(REPRO.glob("r7*.yml"))
+    mismatches = []
+    for path in files:
+        r = subprocess.run([amtool, "check-config", str(path)], capture_output=True, timeout=60)
+        ours = check_file(path, check_templates=False, version=(0, 35)).ok
+        if ours != (r.returncode == 0):
+            mismatches.append(path.name)
+    assert not mismatches
+
+
+# --- point 14: negative days_of_month in a month with a DST change --------------------------------------
+
+@pytest.mark.parametrize(("version", "day", "expected"), [
+    ((0, 25), 30, True), ((0, 25), 31, False),  # 0.25: March 2024 in Berlin has 743 h -> "30 days"
+    ((0, 34), 30, True), ((0, 34), 31, False),
+    ((0, 35), 30, False), ((0, 35), 31, True),  # calendar length (upstream fix)
+])
+def test_r6_last_day_of_month_dst(version: tuple[int, int], day: int, expected: bool) -> None:
+    cfg = load_config(REPRO / "r6_dst.yml", version=version)
+    at = datetime(2024, 3, day, 10, 0, tzinfo=UTC)
+    assert holds(cfg, "last-day", at) is expected
+
+
+def test_dst_month_lengths() -> None:
+    """Fall-back months (745 h) keep their length in both behaviours; months without DST are unchanged."""
+    for version in ((0, 25), (0, 35)):
+        cfg = load_config(REPRO / "r6_dst.yml", version=version)
+        assert holds(cfg, "last-day", datetime(2024, 10, 31, 10, tzinfo=UTC))
+        assert holds(cfg, "last-day", datetime(2024, 5, 31, 10, tzinfo=UTC))
+        assert not holds(cfg, "last-day", datetime(2024, 5, 30, 10, tzinfo=UTC))
+
+
+def test_cli_mute_follows_version() -> None:
+    args = ["alertmanager", "mute", str(REPRO / "r6_dst.yml"), "--alert", "team=x", "--at", "2024-03-31T10:00:00Z",
+            "--format", "json"]
+    new = json.loads(run_opsctl(*args).stdout)
+    old = json.loads(run_opsctl(*args, "--alertmanager-version", "0.25").stdout)
+    assert new["time_intervals"] == {"last-day": True}
+    assert old["time_intervals"] == {"last-day": False}
