@@ -23,10 +23,10 @@ from typing import Any
 
 import jinja2
 from jinja2 import Undefined as _Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from opsctl import secrets
 from opsctl.alertmanager.config import SECRET_TOKEN
+from opsctl.alertmanager.sandbox import BoundedSandbox
 from opsctl.errors import InputError
 from opsctl.yamlutil import PosDict, load_one, read_text
 
@@ -122,8 +122,7 @@ def render_file(template: str | os.PathLike[str], values: str | os.PathLike[str]
             raise _SecretError(f"environment variable {name} is not set")
         return env[name]
 
-    jenv = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                                         autoescape=False)
+    jenv = BoundedSandbox(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     jenv.filters["yaml"] = _yaml_scalar
     try:
         tmpl = jenv.from_string(source)
@@ -136,13 +135,15 @@ def render_file(template: str | os.PathLike[str], values: str | os.PathLike[str]
         if allow_env:
             ctx["env"] = _Lookup("env", env_get, sorted(env))
         try:
-            return tmpl.render(ctx)
+            return jenv.render_bounded(tmpl, ctx)  # output and loop bounds (opsctl.alertmanager.sandbox)
         except _SecretError as exc:
             raise InputError(str(exc), str(tpath), _template_line(exc)) from None
         except jinja2.UndefinedError as exc:
             hint = " (pass --env to use environment variables)" if "'env'" in str(exc) and not allow_env else ""
             raise InputError(f"undefined: {exc.message}{hint}", str(tpath), _template_line(exc)) from None
         except jinja2.TemplateError as exc:
+            raise InputError(f"template error: {exc}", str(tpath), _template_line(exc)) from None
+        except (TypeError, ValueError, ArithmeticError, LookupError, RecursionError) as exc:  # `'a' * 1e8`, 1/0
             raise InputError(f"template error: {exc}", str(tpath), _template_line(exc)) from None
 
     real = run(real_secret)
