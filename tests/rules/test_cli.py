@@ -222,3 +222,28 @@ def test_config_and_comment_typos_are_reported(tmp_path: Path) -> None:
                                                                           "      - alert: ApiDown"))
     doc = json.loads(_run(tmp_path, "rules", "validate", "warn.yml", "-f", "json").stdout)
     assert [f["line"] for f in doc["findings"] if f["check"] == "disable-comment"] == [4]
+
+
+def test_junit_one_case_per_rule_every_finding_listed(tmp_path: Path) -> None:
+    """Two alerts of one name (one per severity) are two cases; each case has one failure listing all."""
+    twice = """groups:
+  - name: g
+    rules:
+      - alert: ApiDown
+        expr: up{job="api"} == 0
+        labels: {severity: critical}
+      - alert: ApiDown
+        expr: up{job="api"} == 0
+        labels: {severity: warning}
+"""
+    _write(tmp_path, "two.yml", twice)
+    doc = json.loads(_run(tmp_path, "rules", "validate", "two.yml", "-f", "json").stdout)
+    junit = ET.fromstring(_run(tmp_path, "rules", "validate", "two.yml", "-f", "junit").stdout)
+    cases = junit.findall(".//testcase")
+    assert len(cases) == 2 and len({c.get("name") for c in cases}) == 2
+    listed = 0
+    for case in cases:
+        failures = case.findall("failure")
+        assert len(failures) <= 1
+        listed += len(failures[0].text.splitlines()) if failures else 0
+    assert listed == len(doc["findings"]) >= 3
