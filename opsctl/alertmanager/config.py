@@ -696,8 +696,9 @@ NOTIFIER_SPECS: dict[str, Spec] = {
               "actions": ("list", ("obj", _slack_action)),
               "app_token": _since("0.33", "secret"), "app_token_file": _since("0.33", "str"),
               "app_url": _since("0.33", "url"), "update_message": _since("0.33", "bool")},
-    "webhook": {**_NOTIFIER_BASE, "url": "secret_url", "max_alerts": "uint"},
-    "discord": {**_NOTIFIER_BASE, "webhook_url": "secret_url", "title": "str", "message": "str"},
+    "webhook": {**_NOTIFIER_BASE, "url": "secret_url", "url_file": _since("0.26", "str"), "max_alerts": "uint"},
+    "discord": {**_NOTIFIER_BASE, "webhook_url": "secret_url", "webhook_url_file": _since("0.28", "str"),
+                "title": "str", "message": "str"},
     "opsgenie": {**_NOTIFIER_BASE, "api_key": "secret", "api_key_file": "str", "api_url": "url",
                  "message": "str", "description": "str", "source": "str", "details": "strmap", "entity": "str",
                  "responders": ("list", ("obj", _og_responder)), "actions": "str", "tags": "str", "note": "str",
@@ -706,6 +707,8 @@ NOTIFIER_SPECS: dict[str, Spec] = {
                "message": "str", "api_url": "url",
                "to_user": "str", "to_party": "str", "to_tag": "str", "agent_id": "str", "message_type": "str"},
     "pushover": {**_NOTIFIER_BASE, "user_key": "secret", "token": "secret", "title": "str", "message": "str",
+                 "user_key_file": _since("0.26", "str"), "token_file": _since("0.26", "str"),
+                 "device": _since("0.26", "str"),
                  "url": "str", "url_title": "str",
                  "sound": "str", "priority": "str", "retry": "godur", "expire": "godur", "html": "bool"},
     "victorops": {**_NOTIFIER_BASE, "api_key": "secret", "api_key_file": "str", "api_url": "url",
@@ -719,8 +722,8 @@ NOTIFIER_SPECS: dict[str, Spec] = {
                  "disable_notifications": "bool", "parse_mode": "str"},
     "webex": {**_NOTIFIER_BASE, "api_url": "url", "message": "str", "room_id": "str"},
     # receivers added after 0.25 (RECEIVER_SINCE says from which version)
-    "msteams": {**_NOTIFIER_BASE, "webhook_url": "secret_url", "webhook_url_file": "str", "title": "str",
-                "summary": "str", "text": "str"},
+    "msteams": {**_NOTIFIER_BASE, "webhook_url": "secret_url", "webhook_url_file": _since("0.28", "str"),
+                "title": "str", "summary": "str", "text": "str"},
     "msteamsv2": {**_NOTIFIER_BASE, "webhook_url": "secret_url", "webhook_url_file": "str", "title": "str",
                   "text": "str"},
     "rocketchat": {**_NOTIFIER_BASE, "api_url": "url", "token": "secret", "token_file": "str", "token_id": "secret",
@@ -799,9 +802,19 @@ def _check_notifier(kind: str, c: dict[str, Any], version: Version = (0, 35)) ->
         if c.get("api_url") is not None and c.get("api_url_file"):
             raise _Fail("at most one of api_url & api_url_file must be configured", at)
         both("app_token", "app_token_file", "at most one of app_token & app_token_file must be configured")
+    elif kind == "webhook" and version >= (0, 26):
+        if c.get("url") is None and not c.get("url_file"):
+            raise _Fail("one of url or url_file must be configured", at)
+        if c.get("url") is not None and c.get("url_file"):
+            raise _Fail("at most one of url & url_file must be configured", at)
     elif kind == "webhook":
         if c.get("url") is None:
             raise _Fail("missing URL in webhook config", at)
+    elif kind == "discord" and version >= (0, 28):
+        if c.get("webhook_url") is None and not c.get("webhook_url_file"):
+            raise _Fail("one of webhook_url or webhook_url_file must be configured", at)
+        if c.get("webhook_url") is not None and c.get("webhook_url_file"):
+            raise _Fail("at most one of webhook_url & webhook_url_file must be configured", at)
     elif kind == "discord":
         if c.get("webhook_url") is None:
             raise _Fail("no discord webhook URL provided", at)
@@ -837,6 +850,11 @@ def _check_notifier(kind: str, c: dict[str, Any], version: Version = (0, 35)) ->
             if f in (c.get("custom_fields") or {}):
                 raise _Fail(f"victorOps config contains custom field {f} which cannot be used as it conflicts "
                             "with the fixed/static fields", at)
+    elif kind == "pushover" and version >= (0, 26):
+        for key in ("user_key", "token"):
+            if not c.get(key) and not c.get(f"{key}_file"):
+                raise _Fail(f"one of {key} or {key}_file must be configured", at)
+            both(key, f"{key}_file", f"at most one of {key} & {key}_file must be configured")
     elif kind == "pushover":
         if not c.get("user_key"):
             raise _Fail("missing user key in Pushover config", at)

@@ -178,3 +178,54 @@ def test_cli_mute_follows_version() -> None:
     old = json.loads(run_opsctl(*args, "--alertmanager-version", "0.25").stdout)
     assert new["time_intervals"] == {"last-day": True}
     assert old["time_intervals"] == {"last-day": False}
+
+
+FIELDS = {  # receiver entry using a field added after 0.25 -> (the field, first version)
+    "webhook_configs: [{url_file: /x}]": ("url_file", "0.26"),
+    "pushover_configs: [{user_key_file: /x, token: t}]": ("user_key_file", "0.26"),
+    "pushover_configs: [{user_key: u, token_file: /x, device: '{{ .Status }}'}]": ("token_file", "0.26"),
+    "telegram_configs: [{bot_token_file: /x, chat_id: 1}]": ("bot_token_file", "0.26"),
+    "discord_configs: [{webhook_url_file: /x}]": ("webhook_url_file", "0.28"),
+    "email_configs: [{to: a@b, smarthost: 'h:25', from: a@b, auth_secret_file: /x}]": ("auth_secret_file", "0.34"),
+}
+
+
+def _with(entry: str) -> str:
+    return f"route: {{receiver: a}}\nreceivers:\n- name: a\n  {entry}\n"
+
+
+@pytest.mark.parametrize("entry", sorted(FIELDS))
+def test_fields_gated_by_version(entry: str) -> None:
+    field, since = FIELDS[entry]
+    minor = int(since.split(".")[1])
+    assert check_text(_with(entry), version=(0, minor)).ok
+    res = check_text(_with(entry), version=(0, minor - 1))
+    assert any(e.message == f"field {field} not found in type config.plain" for e in res.errors)
+
+
+@pytest.mark.oracle
+def test_fields_after_025_rejected_by_amtool_025(tmp_path: Path) -> None:
+    amtool = find_tool("amtool")
+    for i, entry in enumerate(sorted(FIELDS)):
+        f = tmp_path / f"f{i}.yml"
+        f.write_text(_with(entry))
+        r = subprocess.run([amtool, "check-config", str(f)], capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0 and "not found in type" in r.stdout + r.stderr, entry
+
+
+def test_messages_follow_version() -> None:
+    def msgs(entry: str, version: tuple[int, int]) -> list[str]:
+        return [e.message for e in check_text(_with(entry), version=version).errors]
+
+    assert msgs("webhook_configs: [{send_resolved: true}]", (0, 25)) == ["missing URL in webhook config"]
+    assert msgs("webhook_configs: [{send_resolved: true}]", (0, 26)) == ["one of url or url_file must be configured"]
+    assert msgs("webhook_configs: [{url: 'http://h/', url_file: /x}]", (0, 35)) == [
+        "at most one of url & url_file must be configured"]
+    assert msgs("discord_configs: [{title: x}]", (0, 25)) == ["no discord webhook URL provided"]
+    assert msgs("discord_configs: [{title: x}]", (0, 28)) == [
+        "one of webhook_url or webhook_url_file must be configured"]
+    assert msgs("pushover_configs: [{token: t}]", (0, 25)) == ["missing user key in Pushover config"]
+    assert msgs("pushover_configs: [{token: t}]", (0, 26)) == ["one of user_key or user_key_file must be configured"]
+    assert msgs("telegram_configs: [{chat_id: 1}]", (0, 25)) == ["missing bot_token on telegram_config"]
+    assert msgs("telegram_configs: [{chat_id: 1}]", (0, 30)) == [
+        "missing bot_token or bot_token_file on telegram_config"]
