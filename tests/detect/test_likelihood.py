@@ -110,3 +110,14 @@ def test_seasonal_base_sees_a_missing_daily_peak() -> None:
     with_season = make_anomaly_detector("likelihood", {}).score(ts, gone).score
     assert with_season[d12 + 120 : d12 + 180].max() >= 0.5
     assert with_season[288 * 3 : d12].max() < 0.5  # the regular peaks are not anomalies
+
+
+def test_jittered_clock_does_not_make_seasonal_noise() -> None:
+    """Irregular sampling: the same time one period ago is often not there; that is no evidence, so a
+    noisy series with a jittered clock stays quiet."""
+    rng = np.random.default_rng(6)
+    n = 288 * 10
+    ts = np.cumsum(rng.uniform(200.0, 400.0, n))
+    vs = 50 + 10 * np.sin(2 * np.pi * ts / 86400) + rng.normal(0, 1, n)
+    f = make_anomaly_detector("likelihood", {}).score(ts, vs)
+    assert np.mean(f.score >= 0.5) < 0.002

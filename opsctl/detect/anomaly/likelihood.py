@@ -8,7 +8,8 @@ for streaming data"), on classical causal base scores instead of HTM predictions
    heavy-tailed; identical shape for small values).
 2. Base residuals, each as a raw score 1 - exp(-|z|/`raw_scale`) in [0, 1):
    z of the value against the EWMA mean/standard deviation of the points before it (`alpha`), and, when
-   `period` > 0, z of the change from the same time one period earlier against the EWMA of past changes.
+   `period` > 0, z of the change from the same time one period earlier (the nearest sample, within half
+   the latest sampling step; none: no evidence) against the EWMA of past changes.
 3. Likelihood, per base: the mean of the last `short` raw scores is compared with the mean and standard
    deviation (floored at `sigma_floor`) of that same short-term mean over the `history` points before
    it; its normal upper-tail probability p is the chance of seeing recent raw scores this high. One
@@ -114,7 +115,13 @@ def _log_tail_of_recent(raw: np.ndarray, p: LikelihoodParams) -> np.ndarray:
     sd = np.maximum(np.nan_to_num(_shift1(roll.std(ddof=0).to_numpy()), nan=0.0), p.sigma_floor)
     z = (avg.to_numpy() - mean) / sd
     out = log_normal_tail(np.nan_to_num(z, nan=0.0)) / _LN10
-    return np.where(np.isfinite(mean), out, 0.0)
+    return np.where(np.isfinite(z), out, 0.0)
+
+
+def cool_down(u: np.ndarray, cooldown: int) -> np.ndarray:
+    """u damped by (1 - the largest u of the previous `cooldown` points)."""
+    prev = pd.Series(u).rolling(cooldown, min_periods=1).max().to_numpy()
+    return u * (1.0 - np.nan_to_num(_shift1(prev), nan=0.0))
 
 
 class Likelihood(AnomalyDetector):
@@ -135,15 +142,18 @@ class Likelihood(AnomalyDetector):
         log_tail = _log_tail_of_recent(1.0 - np.exp(-np.abs(z) / p.raw_scale), p)
         if p.period > 0 and n > 1:
             target = ts - p.period
-            j = np.clip(np.searchsorted(ts, target), 0, n - 1)
+            right = np.clip(np.searchsorted(ts, target), 0, n - 1)
+            left = np.maximum(right - 1, 0)
+            j = np.where(np.abs(ts[left] - target) < np.abs(ts[right] - target), left, right)
             gap = np.empty(n)
             gap[0] = 0.0
             gap[1:] = np.diff(ts) / 2.0  # match within half the latest step (causal)
             ok = (np.abs(ts[j] - target) <= gap) & (j < np.arange(n))
             change = np.where(ok, x - x[j], np.nan)
             z2, _ = _ewm_z(change, p.alpha, floor)
-            z2 = np.where(ok, z2, 0.0)
-            log_tail2 = _log_tail_of_recent(1.0 - np.exp(-np.abs(z2) / p.raw_scale), p)
+            # no match one period ago (the first period, gaps, jittered clocks): no evidence either way
+            raw2 = np.where(ok, 1.0 - np.exp(-np.abs(z2) / p.raw_scale), np.nan)
+            log_tail2 = _log_tail_of_recent(raw2, p)
             log_tail = np.minimum(log_tail, log_tail2)
         # Numenta's log-likelihood: log10(1/p) / 10 in [0, 1] (1 from p = 1e-10 on)
         u = np.clip(-log_tail / 10.0, 0.0, 1.0)
@@ -157,8 +167,7 @@ class Likelihood(AnomalyDetector):
             outlier[: p.min_history] = False
             u = np.where(outlier, 1.0, u)
         if p.cooldown > 0 and n > 1:
-            prev = pd.Series(u).rolling(p.cooldown, min_periods=1).max().to_numpy()
-            u = u * (1.0 - np.nan_to_num(_shift1(prev), nan=0.0))
+            u = cool_down(u, p.cooldown)
         # p = alert_tail scores 0.5
         score = np.clip(u * 5.0 / -np.log10(p.alert_tail), 0.0, _MAX_SCORE)
         kind = self._kinds(x, base, z, score, outlier, p)
