@@ -101,7 +101,11 @@ def validate_cmd(
         # A one-shot process: the cyclic collector would only rescan the rules' millions of objects (which
         # hold no cycles) after linting; what little cyclic garbage there is goes with the process.
         gc.disable()
-    result: ValidationResult = validate(files, cfg, only_rules=only, jobs=jobs)
+    from opsctl.cli.progress import progress_bar, wanted
+
+    with progress_bar("validating", len(files), enabled=len(files) > 1 and wanted(
+            machine_output=fmt != ReportFormat.text, quiet=quiet)) as step:
+        result: ValidationResult = validate(files, cfg, only_rules=only, jobs=jobs, progress=step)
     result.skipped = skipped
     allow_fast_exit()
     threshold = Severity.parse(threshold_name) if threshold_name != "never" else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -131,13 +131,15 @@ def validate(
     *,
     only_rules: dict[str, set[int]] | None = None,
     jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
 ) -> ValidationResult:
     """Lint rule files. `only_rules` (file -> changed line numbers) limits findings to rules touching them.
 
     `jobs` > 1 (0: one per CPU) spreads the work over that many processes when there is enough of it
     (PARALLEL_MIN_BYTES_PER_JOB per process): files are shared out, and large plain rule files are cut
     between groups (opsctl.rules.split). The result is the same as with jobs=1, except that rules read
-    by a worker come back without `ast`/`nodes` (parse `rule.expr` again if needed).
+    by a worker come back without `ast`/`nodes` (parse `rule.expr` again if needed). `progress(n)` is
+    called as files are read (n files at a time; the CLI draws a bar from it).
     """
     options = LoadOptions(prometheus_version=config.prometheus_version)
     jobs = default_jobs() if jobs <= 0 else jobs
@@ -145,8 +147,16 @@ def validate(
         if jobs > 1 and can_fork():
             result = _validate_parallel(paths, config, options, jobs, only_rules)
             if result is not None:
+                if progress is not None:
+                    progress(len(paths))
                 return result
-        files = [parse_rule_file(p, options) for p in paths]
+        if progress is None:
+            files = [parse_rule_file(p, options) for p in paths]
+        else:
+            files = []
+            for p in paths:
+                files.append(parse_rule_file(p, options))
+                progress(1)
         return check_files(files, config, only_rules=only_rules)
 
 

@@ -1,0 +1,95 @@
+"""Progress bars: drawn on a terminal, never in pipes or with machine-readable output."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from opsctl.cli.progress import progress_bar, wanted
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_with_tty_stderr(args: list[str], tmp_path: Path) -> tuple[int, str, str]:
+    """Run opsctl with stderr on a pseudo-terminal (stdout a pipe); returns (code, stdout, terminal text)."""
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM", "CI", "OPSCTL_NO_PROGRESS")}
+    env.update({"OPSCTL_PROGRESS_DELAY": "0", "TERM": "xterm", "COLUMNS": "100"})
+    proc = subprocess.Popen([sys.executable, "-m", "opsctl", *args], stdout=subprocess.PIPE, stderr=slave,
+                            stdin=subprocess.DEVNULL, env=env, cwd=tmp_path)
+    os.close(slave)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            break
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    code = proc.wait(timeout=120)
+    os.close(master)
+    return code, out, b"".join(chunks).decode(errors="replace")
+
+
+@pytest.fixture
+def many_rule_files(tmp_path: Path) -> list[str]:
+    names = []
+    for i in range(40):
+        f = tmp_path / f"r{i}.yml"
+        f.write_text(f"groups:\n  - name: g{i}\n    rules:\n      - record: job:up{i}:sum\n        expr: sum(up)\n")
+        names.append(str(f))
+    return names
+
+
+def test_bar_on_a_terminal(many_rule_files: list[str], tmp_path: Path) -> None:
+    code, out, tty = run_with_tty_stderr(["rules", "validate", *many_rule_files], tmp_path)
+    assert code in (0, 1), tty
+    assert "validating" in tty
+    assert "validating" not in out  # the report on stdout is untouched
+
+
+def test_no_bar_with_json_even_on_a_terminal(many_rule_files: list[str], tmp_path: Path) -> None:
+    code, out, tty = run_with_tty_stderr(["rules", "validate", "--format", "json", *many_rule_files], tmp_path)
+    assert code in (0, 1)
+    assert "validating" not in tty
+    assert out.lstrip().startswith("{")
+
+
+def test_no_bar_in_a_pipe(many_rule_files: list[str], tmp_path: Path) -> None:
+    env = {**os.environ, "OPSCTL_PROGRESS_DELAY": "0", "TERM": "xterm"}
+    proc = subprocess.run([sys.executable, "-m", "opsctl", "rules", "validate", *many_rule_files],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert proc.returncode in (0, 1)
+    assert "validating" not in proc.stderr and "validating" not in proc.stdout
+
+
+def test_wanted_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Tty:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Tty())
+    monkeypatch.delenv("OPSCTL_NO_PROGRESS", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert wanted()
+    assert not wanted(machine_output=True)
+    assert not wanted(quiet=True)
+    monkeypatch.setenv("TERM", "dumb")
+    assert not wanted()
+
+
+def test_disabled_bar_is_a_no_op() -> None:
+    with progress_bar("x", 3, enabled=False) as step:
+        step(1)
+        step(2)
