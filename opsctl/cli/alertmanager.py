@@ -57,6 +57,7 @@ def check_cmd(
     results = [checklib.check_file(f, check_templates=not no_templates, version=version) for f in files]
     if fmt is Format.json:
         emit_json({"schema_version": JSON_SCHEMA_VERSION, "valid": all(r.ok for r in results),
+                   "alertmanager_version": f"{version[0]}.{version[1]}",
                    "files": [r.to_dict() for r in results]})
     else:
         con = console()

@@ -130,6 +130,9 @@ def test_parse_version() -> None:
 def test_cli_version_flag() -> None:
     f = str(REPRO.parent / "valid-webhook.yml")
     assert run_opsctl("alertmanager", "check", "--alertmanager-version", "0.25", f).returncode == 0
+    doc = json.loads(run_opsctl("alertmanager", "check", "--alertmanager-version", "v0.27.1", f, "-f", "json").stdout)
+    assert doc["alertmanager_version"] == "0.27" and doc["valid"] is True
+    assert json.loads(run_opsctl("alertmanager", "check", f, "-f", "json").stdout)["alertmanager_version"] == "0.35"
     r = run_opsctl("alertmanager", "check", "--alertmanager-version", "0.9", f)
     assert r.returncode == 2 and "unsupported Alertmanager version" in r.stderr and "Traceback" not in r.stderr
 
