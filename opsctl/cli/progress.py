@@ -1,10 +1,11 @@
 """Progress bars for long commands, on a terminal only.
 
-Libraries never draw anything: they take an optional `progress(done)` callback (`done`: steps finished
-since the last call) and call it as they go. The CLI passes the callback from `progress_bar(...)`, which
-draws a transient rich bar on standard error only when that is a terminal, the output is not JSON (or
-another machine format), `--quiet` was not given and `TERM` is not `dumb`. The bar appears only once the
-job has run for `delay` seconds, so quick runs print nothing extra; it is erased when the job ends.
+Libraries never draw anything: they take an optional `progress(done, total=None)` callback (`done`:
+steps finished since the last call; `total`: the number of steps, once known) and call it as they go.
+The CLI passes the callback from `progress_bar(...)`, which draws a transient rich bar on standard error
+only when that is a terminal, the output is not JSON (or another machine format), `--quiet` was not given
+and `TERM` is not `dumb`. The bar appears only once the job has run for `delay` seconds, so quick runs
+print nothing extra; it is erased when the job ends.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-Progress = Callable[[int], None]
+Progress = Callable[..., None]  # progress(done: int = 1, total: int | None = None)
 
 
 def wanted(*, machine_output: bool = False, quiet: bool = False) -> bool:
@@ -39,13 +40,15 @@ class _Bar:
         self.live: Any = None
         self.task: Any = None
 
-    def __call__(self, done: int = 1) -> None:
+    def __call__(self, done: int = 1, total: int | None = None) -> None:
         self.done += done
+        if total is not None:
+            self.total = total
         if self.live is None:
             if time.monotonic() - self.started < self.delay:
                 return
             self._start()
-        self.live.update(self.task, completed=self.done)
+        self.live.update(self.task, completed=self.done, total=self.total)
 
     def _start(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -62,7 +65,7 @@ class _Bar:
             self.live.stop()
 
 
-def _ignore(done: int = 1) -> None:
+def _ignore(done: int = 1, total: int | None = None) -> None:
     return None
 
 

@@ -112,9 +112,16 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--step: {exc}", "<arguments>") from None
         if step_s is not None and step_s <= 0:
             raise InputError("--step must be positive", "<arguments>")
+        from opsctl.cli.progress import progress_bar, wanted
+
         series = read_export(data)
-        before = backtest([str(r) for r in rules], series, start, end, step_s)
-        after = backtest([str(r) for r in compare_rules], series, start, end, step_s) if compare_rules else None
+        show = wanted(machine_output=fmt is not Format.text)
+        with progress_bar("backtest", None, enabled=show) as step_done:
+            before = backtest([str(r) for r in rules], series, start, end, step_s, progress=step_done)
+        after = None
+        if compare_rules:
+            with progress_bar("backtest --compare", None, enabled=show) as step_done:
+                after = backtest([str(r) for r in compare_rules], series, start, end, step_s, progress=step_done)
         if fmt is Format.json:
             doc: dict[str, object] = {"schema_version": SCHEMA_VERSION, "backtest": before.to_dict()}
             if after is not None:

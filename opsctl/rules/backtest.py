@@ -27,7 +27,7 @@ evaluation times are aligned to the grid instead of Prometheus' per-group hash o
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -350,19 +350,67 @@ def _fill_storage(storage: Storage, series: list[Series]) -> tuple[int, float, f
     return samples, lo, hi
 
 
-def _range(engine: Engine, expr: str, start: float, end: float,
-           step: float) -> list[tuple[Labels, np.ndarray, np.ndarray]]:
+# Evaluation works through the period in chunks of steps (each step of a range query is independent):
+# the engine's working arrays stay bounded by CHUNK_ELEMENTS (steps x selected series) whatever the period.
+CHUNK_ELEMENTS = 250_000
+
+
+def _chunk_steps(engine: Engine) -> int:
+    return max(16, CHUNK_ELEMENTS // max(1, len(engine.storage)))
+
+
+def _range(engine: Engine, expr: str, start: float, end: float, step: float,
+           failures: list[tuple[int, str]] | None = None) -> Iterator[tuple[Labels, np.ndarray, np.ndarray]]:
+    """(labels, times, values) pieces of a range query, chunk by chunk (a series may come in several
+    pieces). An evaluation that fails (many-to-many matching, ...) fails only at its own steps, as a
+    rule evaluation does in Prometheus: those steps give nothing and are reported in `failures` as
+    (step index, message)."""
+    n = math.floor((end - start) / step + 1e-9) + 1
+    size = _chunk_steps(engine)
+    for i in range(0, n, size):
+        yield from _range_steps(engine, expr, start, step, i, min(n, i + size), failures)
+
+
+def _range_steps(engine: Engine, expr: str, start: float, step: float, i0: int, i1: int,
+                 failures: list[tuple[int, str]] | None) -> Iterator[tuple[Labels, np.ndarray, np.ndarray]]:
     try:
-        res = engine.range(expr, start, end, step)
+        res = engine.range(expr, start + i0 * step, start + (i1 - 1) * step, step)
     except PromQLError as exc:
-        raise InputError(f"cannot evaluate {expr!r}: {exc}", "<rules>") from None
+        if failures is None:
+            raise InputError(f"cannot evaluate {expr!r}: {exc}", "<rules>") from None
+        if i1 - i0 == 1:
+            failures.append((i0, str(exc)))
+            return
+        mid = (i0 + i1) // 2  # find the failing steps by halving
+        yield from _range_steps(engine, expr, start, step, i0, mid, failures)
+        yield from _range_steps(engine, expr, start, step, mid, i1, failures)
+        return
     if res.type == "matrix":
-        return [(s.labels, np.asarray(s.timestamps, dtype=np.float64), np.asarray(s.values, dtype=np.float64))
-                for s in res.series]
+        for s in res.series:
+            yield s.labels, np.asarray(s.timestamps, dtype=np.float64), np.asarray(s.values, dtype=np.float64)
+        return
     if res.type == "scalar" and res.scalar_timestamps is not None and res.scalar_values is not None:
-        return [(Labels(), np.asarray(res.scalar_timestamps, dtype=np.float64),
-                 np.asarray(res.scalar_values, dtype=np.float64))]
+        yield Labels(), np.asarray(res.scalar_timestamps, dtype=np.float64), np.asarray(res.scalar_values,
+                                                                                        dtype=np.float64)
+        return
     raise InputError(f"expression {expr!r} does not give a vector or scalar", "<rules>")
+
+
+def _failure_warning(kind: str, name: str, failures: list[tuple[int, str]], steps: int) -> str:
+    effect = ("its alerts keep their state there" if kind == "alert"
+              else "nothing is recorded there, and no staleness marker")
+    return (f"{kind} {name}: evaluation failed at {len(failures)} of {steps} steps ({effect}, as when a rule "
+            f"evaluation fails in Prometheus): {failures[0][1]}")
+
+
+def _carry_over_failures(present: np.ndarray, failures: list[tuple[int, str]]) -> np.ndarray:
+    """Presence with each failed step taking the state of the step before (a failed evaluation changes
+    nothing in Prometheus: alerts keep their state, recorded series are not marked stale)."""
+    out = present.copy()
+    for i, _ in sorted(failures):
+        if 0 < i < len(out):
+            out[i] = out[i - 1]
+    return out
 
 
 def _grid_start(data_start: float, start: float, step: float) -> float:
@@ -405,8 +453,10 @@ def _alert_labels(rule_labels: dict[str, str], alertname: str, sample: Labels, v
 
 
 def backtest(rule_files: list[str], series: list[Series], start: float | None = None, end: float | None = None,
-             step: float | None = None) -> BacktestResult:
-    """Replay the alerting rules of `rule_files` over `series`. Raises InputError for bad rules or range."""
+             step: float | None = None, progress: Callable[..., None] | None = None) -> BacktestResult:
+    """Replay the alerting rules of `rule_files` over `series`. Raises InputError for bad rules or range.
+
+    `progress(1, total=rules)` is called after each rule is replayed (the CLI draws a bar from it)."""
     groups = load_rule_groups(rule_files)
     storage = Storage()
     samples, data_lo, data_hi = _fill_storage(storage, series)
@@ -419,9 +469,14 @@ def backtest(rule_files: list[str], series: list[Series], start: float | None = 
     if step is not None and step <= 0:
         raise InputError("--step must be positive", "<arguments>")
     result = BacktestResult([str(p) for p in rule_files], w_start, w_end, series=len(series), samples=samples)
-    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S)
+    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, max_chunk_elements=CHUNK_ELEMENTS)
     render = _default_renderer(engine)
     names_in_data = {s.labels.get("__name__", "") for s in series}
+    n_rules = sum(len(g.rules) for g in groups)
+
+    def tick() -> None:
+        if progress is not None:
+            progress(1, total=n_rules)
 
     # Recording rules first, in group order.
     for g in groups:
@@ -433,8 +488,10 @@ def backtest(rule_files: list[str], series: list[Series], start: float | None = 
             if rule.name in names_in_data:
                 result.recorded_from_data.append(rule.name)
                 continue
-            _record(engine, storage, rule, g, _grid_start(data_lo, w_start, g_step), w_end, g_step, offset)
+            _record(engine, storage, rule, g, _grid_start(data_lo, w_start, g_step), w_end, g_step, offset,
+                    result.warnings)
             result.recorded.append(rule.name)
+            tick()
 
     by_name: dict[str, AlertStats] = {}
     for g in groups:
@@ -451,25 +508,34 @@ def backtest(rule_files: list[str], series: list[Series], start: float | None = 
             stats.rules.append(f"{Path(rule.file).name}:{g.name}")
             _replay_alert(engine, rule, g, stats, _grid_start(data_lo, w_start, g_step), w_end, g_step, offset,
                           render, result.warnings)
+            tick()
     return result
 
 
 def _record(engine: Engine, storage: Storage, rule: Rule, group: RuleGroup, start: float, end: float,
-            step: float, offset: float) -> None:
+            step: float, offset: float, warnings: list[str]) -> None:
     n = math.floor((end - start) / step + 1e-9) + 1
     grid_ms = np.round((start + np.arange(n) * step) * 1000).astype(np.int64)
     extra = {**group.labels, **rule.labels}
-    for labels, ts, vs in _range(engine, rule.expr, start - offset, end - offset, step):
-        d = recorded_labels(labels, rule.name, extra)
+    recorded: dict[Labels, tuple[np.ndarray, np.ndarray]] = {}
+    failures: list[tuple[int, str]] = []
+    for labels, ts, vs in _range(engine, rule.expr, start - offset, end - offset, step, failures):
         idx = np.round((ts + offset - start) / step).astype(np.int64)
-        present = np.zeros(n, dtype=bool)
         ok = (idx >= 0) & (idx < n)
-        present[idx[ok]] = True
-        values = np.full(n, np.nan)
-        values[idx[ok]] = vs[ok]
+        got = recorded.get(labels)
+        if got is None:
+            got = recorded[labels] = (np.zeros(n, dtype=bool), np.full(n, np.nan))
+        got[0][idx[ok]] = True
+        got[1][idx[ok]] = vs[ok]
+    if failures:
+        warnings.append(_failure_warning("recording rule", rule.name, failures, n))
+    # Written after the whole period is evaluated: the rule's own expression never reads its output.
+    for labels, (present, values) in recorded.items():
+        d = recorded_labels(labels, rule.name, extra)
         # A stale marker at the first evaluation after each present run, as the rule manager writes.
+        alive = _carry_over_failures(present, failures) if failures else present
         stale = np.zeros(n, dtype=bool)
-        stale[1:] = present[:-1] & ~present[1:]
+        stale[1:] = alive[:-1] & ~alive[1:]
         keep = present | stale
         values[stale] = STALE_NAN
         storage.add(Labels(d), grid_ms[keep], values[keep])
@@ -482,7 +548,8 @@ def _replay_alert(engine: Engine, rule: Rule, group: RuleGroup, stats: AlertStat
     templated = any("{{" in v for v in rule_labels.values())
     presence: dict[tuple[tuple[str, str], ...], np.ndarray] = {}
     clash = False
-    for labels, ts, vs in _range(engine, rule.expr, start - offset, end - offset, step):
+    failures: list[tuple[int, str]] = []
+    for labels, ts, vs in _range(engine, rule.expr, start - offset, end - offset, step, failures):
         idx = np.round((ts + offset - start) / step).astype(np.int64)
         ok = (idx >= 0) & (idx < n)
         idx, vals = idx[ok], vs[ok]
@@ -497,6 +564,9 @@ def _replay_alert(engine: Engine, rule: Rule, group: RuleGroup, stats: AlertStat
             arr = presence.setdefault(key, np.zeros(n, dtype=bool))
             clash = clash or bool(arr[i])
             arr[i] = True
+    if failures:
+        warnings.append(_failure_warning("alert", rule.name, failures, n))
+        presence = {key: _carry_over_failures(arr, failures) for key, arr in presence.items()}
     if clash:
         warnings.append(f"alert {rule.name}: several series give the same alert labels at one time "
                         "(Prometheus fails such an evaluation: 'vector contains metrics with the same labelset "

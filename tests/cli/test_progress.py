@@ -93,3 +93,14 @@ def test_disabled_bar_is_a_no_op() -> None:
     with progress_bar("x", 3, enabled=False) as step:
         step(1)
         step(2)
+
+
+def test_backtest_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    ex = ROOT / "examples" / "backtest"
+    args = ["rules", "backtest", str(ex / "rules.yml"), "--data", str(ex / "errors.csv"),
+            "--compare", str(ex / "rules-v2.yml")]
+    code, out, tty = run_with_tty_stderr(args, tmp_path)
+    assert code == 0, tty
+    assert "backtest" in tty and "Backtest" in out
+    code, out, tty = run_with_tty_stderr([*args, "--format", "json"], tmp_path)
+    assert code == 0 and "backtest" not in tty.lower()
