@@ -95,15 +95,7 @@ def who(
         result["schedules"][sid] = coverage.who(s, ts)
     if policy is not None:
         pol = load_policy(policy)
-        pol.check_schedules(scheds)
-        levels = []
-        for i, lv in enumerate(pol.levels):
-            users: list[str] = []
-            for t in lv.targets:
-                found = [t.id] if t.kind == "user" else result["schedules"][t.id]["users"]
-                users += [u for u in found if u not in users]
-            levels.append({"level": i + 1, "targets": [str(t) for t in lv.targets], "users": users})
-        result["policy"] = {"id": pol.id, "levels": levels}
+        result["policy"] = {"id": pol.id, "levels": coverage.policy_levels_at(pol, scheds, ts)}
     if fmt == Format.json:
         emit_json(result)
         return
@@ -115,7 +107,10 @@ def who(
             _out(f"  layer {lname}: {', '.join(lusers) or '-'}")
     if "policy" in result:
         for lv in result["policy"]["levels"]:
-            _out(f"level {lv['level']}: {', '.join(lv['users']) or 'NOBODY'}  ({', '.join(lv['targets'])})")
+            _out(f"level {lv['level']}: {', '.join(lv['users']) or 'NOBODY'}"
+                 + (" (round robin: one of them per incident)" if lv["round_robin"] else "")
+                 + (f"; notifies {', '.join(lv['notifies'])}" if lv["notifies"] else "")
+                 + f"  ({', '.join(lv['targets'])})")
 
 
 @app.command()
@@ -165,7 +160,6 @@ def gaps(
     scheds = _schedules(schedule)
     tz = _first(scheds).tz
     t0, t1 = _window(frm, to, days, tz)
-    covered = {sid: coverage.Timeline(s.render(t0, t1)).covered() for sid, s in scheds.items()}
     required = require_24x7 or any(s.require_24x7 for s in scheds.values())
     groups: list[tuple[str, list[tuple[float, float]]]] = []
     if policy is not None:
@@ -175,16 +169,9 @@ def gaps(
         for n in level:
             if not 1 <= n <= len(pol.levels):
                 raise InputError(f"--level {n}: the policy has levels 1..{len(pol.levels)}", CLI)
-        for i, lv in enumerate(pol.levels):
-            if level and i + 1 not in level:
-                continue
-            if any(t.kind == "user" for t in lv.targets):
-                groups.append((f"level {i + 1}", []))
-                continue
-            cov = [iv for t in lv.targets for iv in covered[t.id]]
-            groups.append((f"level {i + 1}", coverage.gaps(cov, t0, t1)))
+        groups = coverage.level_gaps(pol, scheds, t0, t1, level)
     else:
-        groups = [(sid, coverage.gaps(cov, t0, t1)) for sid, cov in covered.items()]
+        groups = coverage.schedule_gaps(scheds, t0, t1)
     broken = any(g for _, g in groups)
     doc: dict[str, Any] = {
         "schema_version": JSON_SCHEMA_VERSION, "from": timeutil.iso(t0, tz), "to": timeutil.iso(t1, tz),

@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 
 from opsctl.oncall import timeutil
 from opsctl.oncall.intervals import Segment, complement, merge
+from opsctl.oncall.policy import Policy, Target
 from opsctl.oncall.schedule import Schedule
 
 
@@ -134,3 +135,57 @@ def load(schedule: Schedule, t0: float, t1: float) -> LoadReport:
         "off_hours_balance_score": round(1.0 - gini(burden), 4),
         "max_over_mean": round(max(totals) / (sum(totals) / len(totals)), 4) if sum(totals) > 0 else None,
     })
+
+
+# ------------------------------------------------------------------------------------- policy levels
+
+
+def _members(policy: Policy, target: Target, schedule_users: dict[str, list[str]]) -> list[str]:
+    if target.kind == "user":
+        return [target.id]
+    if target.kind == "team":
+        return list(policy.teams[target.id])
+    if target.kind == "schedule":
+        return schedule_users[target.id]
+    return []
+
+
+def policy_levels_at(policy: Policy, schedules: dict[str, Schedule], ts: float) -> list[dict[str, object]]:
+    """Who each escalation level would page at `ts`: everyone its person targets give (for a round-robin
+    level: the ring, of which one target is paged per incident), and the channels/webhooks it notifies."""
+    policy.check_schedules(schedules)
+    on_call = {sid: list(Timeline(s.render(ts - 1, ts + 1)).at(ts)) for sid, s in schedules.items()}
+    out: list[dict[str, object]] = []
+    for i, lv in enumerate(policy.levels):
+        users: list[str] = []
+        for t in lv.people_targets:
+            users += [u for u in _members(policy, t, on_call) if u not in users]
+        out.append({"level": i + 1, "targets": [str(t) for t in lv.targets], "users": users,
+                    "round_robin": lv.round_robin, "notifies": [str(t) for t in lv.notify_targets]})
+    return out
+
+
+def schedule_gaps(schedules: dict[str, Schedule], t0: float,
+                  t1: float) -> list[tuple[str, list[tuple[float, float]]]]:
+    """Gaps of each schedule over [t0, t1) (`oncall gaps` without a policy)."""
+    return [(sid, gaps(Timeline(s.render(t0, t1)).covered(), t0, t1)) for sid, s in schedules.items()]
+
+
+def level_gaps(policy: Policy, schedules: dict[str, Schedule], t0: float, t1: float,
+               levels: list[int] | None = None) -> list[tuple[str, list[tuple[float, float]]]]:
+    """Gaps per escalation level over [t0, t1): a level is covered where any of its person targets has
+    someone (a user or a team always does; a schedule where it is covered). Channels and webhooks page
+    nobody, so a level with only those is one gap."""
+    policy.check_schedules(schedules)
+    covered = {sid: Timeline(schedules[sid].render(t0, t1)).covered() for sid in policy.schedule_ids()}
+    out: list[tuple[str, list[tuple[float, float]]]] = []
+    for i, lv in enumerate(policy.levels):
+        if levels and i + 1 not in levels:
+            continue
+        people = lv.people_targets
+        if any(t.kind in ("user", "team") for t in people):
+            out.append((f"level {i + 1}", []))
+            continue
+        cov = [iv for t in people for iv in covered[t.id]]
+        out.append((f"level {i + 1}", gaps(cov, t0, t1)))
+    return out

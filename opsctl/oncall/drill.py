@@ -2,7 +2,8 @@
 
 Incidents come from a scenario file (explicit `incidents` and/or `generate` load with a seed) or an
 alert history (Alertmanager-style JSON). Each incident is simulated with its own random stream derived
-from `--seed` and the incident id, so results are deterministic and independent of the other incidents.
+from `--seed` and the incident id, so results are deterministic and independent of the other incidents
+(except through round-robin levels, which hand incidents out in trigger order).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from opsctl.durations import format_duration
 from opsctl.errors import InputError
 from opsctl.oncall import timeutil
 from opsctl.oncall.coverage import Timeline
-from opsctl.oncall.policy import Policy
+from opsctl.oncall.policy import Policy, Target
 from opsctl.oncall.responders import Distribution, Responders, parse_distribution, parse_responders
 from opsctl.oncall.schedule import Ctx, Schedule
 from opsctl.yamlutil import PosDict, load_one, read_text
@@ -253,6 +254,8 @@ class Result:
     escalations: list[int] = field(default_factory=list)  # level escalated to (1-based), one per escalation
     skipped_levels: list[tuple[float, int]] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
+    notifications: list[tuple[float, str, int]] = field(default_factory=list)  # (time, target, level) channels
+    in_support_hours: bool | None = None  # None: the policy's urgency does not depend on support hours
 
 
 class Simulator:
@@ -270,6 +273,7 @@ class Simulator:
         self.night = frozenset(range(nh[0], nh[1])) if nh[0] < nh[1] else \
             frozenset(list(range(nh[0], 24)) + list(range(0, nh[1])))
         self._hour_cache: dict[int, int] = {}
+        self.ring = [0] * self.nlevels  # round robin: index of the next person target at each level
 
     def hour(self, ts: float) -> int:
         key = int(ts // 900)  # local hour is constant within a 15-minute UTC slot for every real zone
@@ -279,11 +283,32 @@ class Simulator:
             self._hour_cache[key] = h
         return h
 
+    def members(self, target: Target, ts: float) -> tuple[str, ...]:
+        if target.kind == "user":
+            return (target.id,)
+        if target.kind == "team":
+            return self.policy.teams[target.id]
+        if target.kind == "schedule":
+            return self.timelines[target.id].at(ts)
+        return ()
+
     def on_call(self, level: int, ts: float) -> list[str]:
+        """The people paged when the incident reaches `level` at `ts`. A round-robin level pages the
+        next target of its ring that has someone on call (and moves the ring on); others page everyone."""
+        lv = self.policy.levels[level]
+        people = lv.people_targets
+        if lv.round_robin:
+            n = len(people)
+            for k in range(n):
+                idx = (self.ring[level] + k) % n
+                found = self.members(people[idx], ts)
+                if found:
+                    self.ring[level] = (idx + 1) % n
+                    return list(dict.fromkeys(found))
+            return []
         users: list[str] = []
-        for t in self.policy.levels[level].targets:
-            found = (t.id,) if t.kind == "user" else self.timelines[t.id].at(ts)
-            for u in found:
+        for t in people:
+            for u in self.members(t, ts):
                 if u not in users:
                     users.append(u)
         return users
@@ -292,10 +317,11 @@ class Simulator:
         # each incident has its own stream (seed, incident id): results do not depend on the other incidents
         rng = random.Random((self.seed * 1_000_003) ^ zlib.crc32(incident.id.encode()))
         pol = self.policy
-        urgency = pol.urgency_of(incident.severity)
-        r = Result(incident, urgency)
+        urgency, inside = pol.urgency_at(incident.severity, incident.at, self.tz)
+        r = Result(incident, urgency, in_support_hours=inside)
         ev = r.events
-        ev.append((incident.at, "triggered", f"{incident.severity} ({urgency} urgency)"))
+        hours = "" if inside is None else ", in support hours" if inside else ", outside support hours"
+        ev.append((incident.at, "triggered", f"{incident.severity} ({urgency} urgency{hours})"))
         resolve_at = incident.resolved_at
         level, loop, t = 0, 0, incident.at
         extra: list[str] = []  # re-notified acknowledger after an ack timeout
@@ -309,13 +335,18 @@ class Simulator:
                 if u not in users:
                     users.append(u)
             extra = []
-            if not users:
+            notify = pol.levels[level].notify_targets
+            reached = bool(users or notify)
+            if not reached:
                 r.skipped_levels.append((t, level + 1))
                 ev.append((t, "skipped", f"level {level + 1}: nobody on call"))
                 skipped_in_row += 1
             else:
                 skipped_in_row = 0
                 r.max_level = max(r.max_level, level + 1)
+                for tg in notify:  # a channel or webhook is told; nobody acknowledges through it
+                    r.notifications.append((t, str(tg), level + 1))
+                    ev.append((t, "notified", f"{tg} (level {level + 1}{', loop ' + str(loop) if loop else ''})"))
                 h = self.hour(t)
                 night = h in self.night
                 for u in users:
@@ -328,11 +359,11 @@ class Simulator:
                         heapq.heappush(pending, (t + delay, seq, u, level))
             # when does this level hand over to the next one?
             nxt: tuple[float, int, int] | None = None
-            if urgency == "high" or not users:
+            if urgency == "high" or not reached:
                 if level + 1 < self.nlevels:
-                    nxt = (t + pol.levels[level].delay_minutes * 60.0 if users else t, level + 1, loop)
+                    nxt = (t + pol.levels[level].delay_minutes * 60.0 if reached else t, level + 1, loop)
                 elif loop < pol.num_loops:
-                    nxt = (t + pol.levels[level].delay_minutes * 60.0 if users else t, 0, loop + 1)
+                    nxt = (t + pol.levels[level].delay_minutes * 60.0 if reached else t, 0, loop + 1)
                 if urgency == "low" and nxt is not None and r.max_level > 0:
                     nxt = None
             if skipped_in_row > self.nlevels * (pol.num_loops + 1):
@@ -342,7 +373,7 @@ class Simulator:
             if nxt is None and r.acked_at is None and r.exhausted_at is None:
                 # nothing more to page: the policy is exhausted after the last level's delay, unless an
                 # acknowledgement or the resolution comes first (also when the incident has an end time)
-                end = t + pol.levels[level].delay_minutes * 60.0 if users else t
+                end = t + pol.levels[level].delay_minutes * 60.0 if reached else t
                 if (ack is None or ack[0] > end) and (resolve_at is None or resolve_at > end):
                     r.exhausted_at = end
                     ev.append((end, "exhausted", "escalation policy exhausted, nobody acknowledged"))
@@ -374,7 +405,7 @@ class Simulator:
                 break
             if nxt[1] != level or nxt[2] != loop:
                 r.escalations.append(nxt[1] + 1)
-                if users:
+                if reached:
                     ev.append((nxt[0], "escalated", f"to level {nxt[1] + 1}"
                                + (f" (loop {nxt[2]})" if nxt[2] != loop else "")))
             t, level, loop = nxt
@@ -413,7 +444,11 @@ def simulate(incidents: list[Incident], policy: Policy, schedules: dict[str, Sch
     retrig = (policy.ack_timeout_seconds or 0.0) * (MAX_RETRIGGERS + 1)
     t1 = max(max(i.at for i in incidents), max(i.resolved_at or i.at for i in incidents)) + span + retrig + 86400.0
     sim = Simulator(policy, schedules, responders, tz, seed, t0, t1)
-    return [sim.run(inc) for inc in incidents]
+    # in trigger order, so that round-robin levels hand incidents out in the order they come
+    out: dict[int, Result] = {}
+    for i in sorted(range(len(incidents)), key=lambda k: incidents[k].at):
+        out[i] = sim.run(incidents[i])
+    return [out[i] for i in range(len(incidents))]
 
 
 # --------------------------------------------------------------------------------------------- report
@@ -430,11 +465,13 @@ def summarize(results: list[Result], policy: Policy, max_miss_rate: float = 0.0)
     ack_times = [r.acked_at - r.incident.at for r in results if r.acked_at is not None]
     resp_times = [r.responded_at - r.incident.at for r in results if r.responded_at is not None]
     pages: Counter[str] = Counter()
+    notified: Counter[str] = Counter()
     night: Counter[str] = Counter()
     reached: Counter[int] = Counter()
     escalations: Counter[int] = Counter()
     for r in results:
         escalations.update(r.escalations)
+        notified.update(target for _, target, _ in r.notifications)
         for p in r.pages:
             pages[p.user] += 1
             if p.night:
@@ -476,6 +513,8 @@ def summarize(results: list[Result], policy: Policy, max_miss_rate: float = 0.0)
         "miss_rate": round(miss_rate, 6),
         "max_miss_rate": max_miss_rate,
         "pages_per_person": {u: {"pages": pages[u], "night_pages": night[u]} for u in sorted(pages)},
+        "notifications_per_target": {k: notified[k] for k in sorted(notified)},
+        "incidents_by_urgency": dict(sorted(Counter(r.urgency for r in results).items())),
         "verdict": verdict,
     }
 
@@ -491,6 +530,7 @@ def result_to_dict(r: Result, tz: ZoneInfo) -> dict[str, Any]:
         "title": inc.title,
         "severity": inc.severity,
         "urgency": r.urgency,
+        "in_support_hours": r.in_support_hours,
         "labels": dict(inc.labels),
         "triggered_at": timeutil.iso(inc.at, tz),
         "acknowledged_at": None if r.acked_at is None else timeutil.iso(r.acked_at, tz),
@@ -508,5 +548,7 @@ def result_to_dict(r: Result, tz: ZoneInfo) -> dict[str, Any]:
         "missed": r.missed,
         "pages": [{"at": timeutil.iso(p.at, tz), "user": p.user, "level": p.level, "loop": p.loop,
                    "night": p.night} for p in r.pages],
+        "notifications": [{"at": timeutil.iso(at, tz), "target": target, "level": lv}
+                          for at, target, lv in r.notifications],
         "timeline": [{"at": timeutil.iso(t, tz), "event": k, "detail": d} for t, k, d in r.events],
     }

@@ -14,7 +14,8 @@ S1, S2, POL, SCN, HIST = (str(EX / n) for n in ("primary.yaml", "secondary.yaml"
 
 def test_who_json_with_policy_levels() -> None:
     # Wed 2026-03-25 20:00 Berlin: override dave on primary; secondary (08-20 only) has nobody.
-    p = run_opsctl("oncall", "who", "--schedule", S1, "--schedule", S2, "--policy", POL, "--at", "2026-03-25T20:00:00", "-f", "json")
+    p = run_opsctl("oncall", "who", "--schedule", S1, "--schedule", S2, "--policy", POL, "--at",
+                   "2026-03-25T20:00:00", "-f", "json")
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert doc["schema_version"] == 1 and doc["at"] == "2026-03-25T20:00:00+01:00"
@@ -37,10 +38,12 @@ def test_show_and_gaps_and_load() -> None:
     ok = run_opsctl("oncall", "gaps", "--schedule", S1, "--from", "2026-03-01", "--to", "2026-04-01", "-f", "json")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["coverage_broken"] is False
-    bad = run_opsctl("oncall", "gaps", "--schedule", S1, "--schedule", S2, "--policy", POL, "--from", "2026-03-23", "--to", "2026-03-24")
+    bad = run_opsctl("oncall", "gaps", "--schedule", S1, "--schedule", S2, "--policy", POL, "--from",
+                     "2026-03-23", "--to", "2026-03-24")
     assert bad.returncode == 1
     assert "level 2: 2 gap(s), 12.0 h uncovered" in bad.stdout
-    only1 = run_opsctl("oncall", "gaps", "--schedule", S1, "--schedule", S2, "--policy", POL, "--level", "1", "--from", "2026-03-23",
+    only1 = run_opsctl("oncall", "gaps", "--schedule", S1, "--schedule", S2, "--policy", POL, "--level", "1",
+                       "--from", "2026-03-23",
                        "--to", "2026-03-24", "-f", "json")
     assert only1.returncode == 0 and [g["name"] for g in json.loads(only1.stdout)["groups"]] == ["level 1"]
     ld = run_opsctl("oncall", "load", "--schedule", S1, "--from", "2026-03-01", "--to", "2026-04-01", "-f", "json")
@@ -53,7 +56,8 @@ def test_show_and_gaps_and_load() -> None:
 
 def test_ical_export_then_import(tmp_path: Path) -> None:
     ics = tmp_path / "oncall.ics"
-    p = run_opsctl("oncall", "export-ical", "--schedule", S1, "--from", "2026-03-23", "--to", "2026-03-30", "-o", str(ics))
+    p = run_opsctl("oncall", "export-ical", "--schedule", S1, "--from", "2026-03-23", "--to", "2026-03-30",
+                   "-o", str(ics))
     assert p.returncode == 0, p.stderr
     out = tmp_path / "imported.yaml"
     p = run_opsctl("oncall", "import-ical", str(ics), "--time-zone", "Europe/Berlin", "-o", str(out))
@@ -64,7 +68,8 @@ def test_ical_export_then_import(tmp_path: Path) -> None:
 
 def test_drill_run_is_deterministic_and_feeds_postmortem(tmp_path: Path) -> None:
     result = tmp_path / "drill.json"
-    args = ["drill", "run", "--schedule", S1, "--schedule", S2, "--policy", POL, "--scenario", SCN, "--seed", "7", "-f", "json"]
+    args = ["drill", "run", "--schedule", S1, "--schedule", S2, "--policy", POL, "--scenario", SCN, "--seed",
+            "7", "-f", "json"]
     a = run_opsctl(*args, "-o", str(result))
     b = run_opsctl(*args)
     assert a.returncode in (0, 1), a.stderr
@@ -100,7 +105,8 @@ def test_drill_fails_when_targets_are_missed(tmp_path: Path) -> None:
     assert s["missed_targets"] == [{"id": "A", "severity": "critical", "missed": ["ack"]}]
     assert s["miss_rate"] == 1.0  # 1 of 1 incidents with a target
     # allowing every incident to miss turns it into a pass
-    p = run_opsctl("drill", "run", "--schedule", S1, "--policy", str(pol), "--scenario", str(scn), "--max-miss-rate", "1")
+    p = run_opsctl("drill", "run", "--schedule", S1, "--policy", str(pol), "--scenario", str(scn),
+                   "--max-miss-rate", "1")
     assert p.returncode == 0 and "verdict: PASS" in p.stdout
 
 

@@ -14,7 +14,8 @@ EX = ROOT / "examples" / "oncall"
 
 def test_export_ical_json_lists_shifts_and_still_writes_ics(tmp_path: Path) -> None:
     out = tmp_path / "s.ics"
-    proc = run_opsctl("oncall", "export-ical", "--schedule", str(EX / "primary.yaml"), "--from", "2026-03-28", "--days", "2",
+    proc = run_opsctl("oncall", "export-ical", "--schedule", str(EX / "primary.yaml"), "--from", "2026-03-28",
+                      "--days", "2",
                       "-o", str(out), "--format", "json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
