@@ -45,6 +45,7 @@ class Options:
     disable_recordings: bool = False  # sloth --disable-recordings: no SLI and metadata recording rules
     disable_alerts: bool = False  # sloth --disable-alerts: no alert rules
     disable_optimizations: bool = False  # sloth --disable-optimizations: period SLI from the raw query
+    pyrra_external_url: str = ""  # pyrra's --external-url: the pyrra_url annotation of burn-rate alerts
 
 
 def sli_error_metric(window: float) -> str:
@@ -211,6 +212,19 @@ def _group(name: str, rules: list[dict[str, Any]], interval: float) -> dict[str,
 
 
 def slo_groups(slo: SLO, opts: Options) -> list[dict[str, Any]]:
+    if slo.pyrra is not None:  # a pyrra ServiceLevelObjective: pyrra's own rules
+        from opsctl.slo.pyrra import PyrraObjective, burnrate_rules, increase_rules
+        assert isinstance(slo.pyrra, PyrraObjective)
+        out = []
+        if not opts.disable_recordings:
+            out.append(increase_rules(slo.pyrra))
+        burn = burnrate_rules(slo.pyrra, opts.pyrra_external_url)
+        if opts.disable_alerts:
+            burn["rules"] = [r for r in burn["rules"] if "record" in r]
+            out[0]["rules"] = [r for r in out[0]["rules"] if "record" in r] if out else []
+        if opts.disable_recordings:
+            burn["rules"] = [r for r in burn["rules"] if "alert" in r]
+        return out + ([burn] if burn["rules"] else [])
     ws = windows_for(slo.period, opts.windows)
     iv = slo.intervals
     groups = []
@@ -241,9 +255,9 @@ def generate(groups: list[SLOGroup], opts: Options | None = None) -> dict[str, A
 def prometheus_rule(group: SLOGroup, rule_file: dict[str, Any]) -> dict[str, Any]:
     """A prometheus-operator `PrometheusRule` manifest holding `rule_file`'s groups, named after the sloth
     CRD it comes from (what sloth writes for a `PrometheusServiceLevel`)."""
-    meta: dict[str, Any] = {"labels": dict(sorted({**group.k8s_labels, "app.kubernetes.io/component": "SLO",
-                                                    "app.kubernetes.io/managed-by": "sloth"}.items())),
-                            "name": group.k8s_name}
+    own = {} if group.spec == "pyrra.dev/v1alpha1" else {"app.kubernetes.io/component": "SLO",
+                                                          "app.kubernetes.io/managed-by": "sloth"}
+    meta: dict[str, Any] = {"labels": dict(sorted({**group.k8s_labels, **own}.items())), "name": group.k8s_name}
     if group.k8s_namespace:
         meta["namespace"] = group.k8s_namespace
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": meta,

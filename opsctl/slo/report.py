@@ -17,6 +17,7 @@ Error budget = (1 - objective) x total; consumed = bad; burn rate over a window 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -291,7 +292,12 @@ def analyse(slo: SLO, ind: Indicator, window_start: float, window_kind: str, win
         return float(np.nansum(bad[g - k:])) / t if t > 0 else math.nan
 
     try:
-        ws = windows_for(slo.period, windows)
+        if slo.pyrra is not None:  # pyrra's own windows (14x, 7x, 2x, 1x)
+            from opsctl.slo.pyrra import PyrraObjective, window_set
+            assert isinstance(slo.pyrra, PyrraObjective)
+            ws = window_set(slo.pyrra)
+        else:
+            ws = windows_for(slo.period, windows)
     except InputError as exc:
         raise InputError(exc.message, slo.file, slo.line) from None
     burn = []
@@ -419,17 +425,18 @@ class Options:
 
 
 def report_from_export(slos: list[SLO], path: Path, opts: Options | None = None,
-                       batch_rows: int | None = None) -> list[SLOReport]:
+                       batch_rows: int | None = None,
+                       progress: Callable[..., None] | None = None) -> list[SLOReport]:
     """Reports from an export file. Parquet and CSV are streamed in bounded memory with pyarrow (a CSV the
     streaming reader cannot take, e.g. with ISO-8601 times or unsorted rows, is read in memory instead);
-    Prometheus JSON is read in memory."""
+    Prometheus JSON is read in memory. `progress(rows, total=rows_in_file)` follows a streamed read."""
     o = opts or Options()
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
-        return _report_streamed(slos, path, o, batch_rows)
+        return _report_streamed(slos, path, o, batch_rows, progress)
     if suffix in (".csv", ".txt") and path.is_file():
         try:  # fast path: numeric timestamps, rows of a series in time order
-            return _report_streamed(slos, path, o, batch_rows)
+            return _report_streamed(slos, path, o, batch_rows, progress)
         except InputError as exc:
             if getattr(exc, "final", False):  # the content is wrong (duplicates, short rows...): no retry
                 raise
@@ -464,10 +471,13 @@ def _with_file(slo: SLO, store: SampleStore) -> Indicator:
         raise
 
 
-def _report_streamed(slos: list[SLO], path: Path, o: Options, batch_rows: int | None) -> list[SLOReport]:
+def _report_streamed(slos: list[SLO], path: Path, o: Options, batch_rows: int | None,
+                     progress: Callable[..., None] | None = None) -> list[SLOReport]:
     from opsctl.slo import stream
     try:
         _first, last, _rows = stream.time_range(path)
+        if progress is not None:
+            progress(0, total=int(_rows))
         end = o.end if o.end is not None else last
         spacing = _streamed_spacing(path)
         plans = []
@@ -477,7 +487,7 @@ def _report_streamed(slos: list[SLO], path: Path, o: Options, batch_rows: int | 
             store = SampleStore(t0, step, g, _plan(slo, step), o.on_duplicate)
             plans.append((slo, store, wstart, kind, wend))
         stream.fill_stores(path, [(st, st.plan.wanted if st.plan else _all) for _, st, *_ in plans],
-                           batch_rows or stream.BATCH_ROWS)
+                           batch_rows or stream.BATCH_ROWS, progress)
     finally:
         stream.release()  # the parsed CSV kept between the passes
     return [analyse(slo, _with_file(slo, store), wstart, kind, wend, o.top, o.windows)

@@ -257,7 +257,8 @@ def parse_documents(docs: list[Any], filename: str, *, default_period: float = 3
             if api == SPEC_SLOTH_K8S:
                 groups.append(_sloth_k8s(ctx, d, i))
             elif api == "pyrra.dev/v1alpha1":
-                raise ctx.err("pyrra ServiceLevelObjective specs are not supported yet", d, "apiVersion")
+                from opsctl.slo.pyrra import parse_pyrra
+                groups.append(parse_pyrra(ctx, d, i))
             elif api == SPEC_OPENSLO_V1ALPHA:
                 groups.append(SLOGroup(_openslo_v1alpha(ctx, d), SPEC_OPENSLO_V1ALPHA, filename, i))
             elif api == SPEC_OPENSLO_V1:
