@@ -114,6 +114,8 @@ def generate_cmd(
     disable_optimizations: bool = typer.Option(False, "--disable-optimizations", help="Compute the period SLI "
                                                "from the SLI query over the whole period instead of averaging "
                                                "the shortest window's rule (sloth's --disable-optimizations)."),
+    external_url: str = typer.Option("", "--external-url", help="pyrra specs: the pyrra UI URL, added to burn-rate "
+                                     "alerts as the pyrra_url annotation (pyrra's --external-url)."),
     fs_include: str | None = typer.Option(None, "--fs-include", help="Directory input: only spec paths matching "
                                           "this RE2 regex (sloth's --fs-include)."),
     fs_exclude: str | None = typer.Option(None, "--fs-exclude", help="Directory input: skip spec paths matching "
@@ -127,7 +129,7 @@ def generate_cmd(
     groups = _load_specs(spec, _period(default_period), fs_include, fs_exclude)
     opts = gen.Options(extra_labels=_labels(extra_label), version=version_label, windows=_catalog(windows),
                        disable_recordings=disable_recordings, disable_alerts=disable_alerts,
-                       disable_optimizations=disable_optimizations)
+                       disable_optimizations=disable_optimizations, pyrra_external_url=external_url)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []
@@ -232,7 +234,10 @@ def report_cmd(
     opts = Options(end=_time(to) if to is not None else _time(end, "--end"), step=step_s, top=top,
                    windows=_catalog(windows), on_duplicate=on_duplicate)
     if data is not None:
-        reports = report_from_export(slos, data, opts)
+        from opsctl.cli.progress import progress_bar, wanted
+
+        with progress_bar(f"reading {data.name}", None, enabled=wanted(machine_output=fmt == Format.json)) as rows:
+            reports = report_from_export(slos, data, opts, progress=rows)
     else:
         assert prometheus is not None
         from opsctl.prom.client import PrometheusClient

@@ -396,6 +396,8 @@ def test_cli_generate_pyrra(tmp_path: Path) -> None:
     proc = run_opsctl("slo", "generate", str(spec), "--disable-alerts", "--format", "json")
     assert proc.returncode == 0 and '"alert"' not in proc.stdout
     assert Options().pyrra_external_url == ""
+    proc = run_opsctl("slo", "generate", str(spec), "--external-url", "https://pyrra.example.com")
+    assert "pyrra_url: https://pyrra.example.com/objectives?expr=%7B__name__%3D%22up-targets%22%7D" in proc.stdout
 
 
 PYRRA_RATIO = """\
