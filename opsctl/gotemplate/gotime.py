@@ -56,7 +56,7 @@ class GoTime:
         return go_format(self, layout)
 
     def Unix(self) -> int:
-        return int((self.dt - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds() // 1)
+        return (self.dt - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(seconds=1)  # exact, no float
 
     def UnixMilli(self) -> int:
         return self.Unix() * 1000 + self.nanos // 1_000_000

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opsctl.alertmanager.config import load_config, loads_config
 from opsctl.alertmanager.inhibit import Alert, load_alerts
@@ -272,3 +274,17 @@ templates: ['{tdir}/*.tmpl']
     (p,) = preview_receiver(cfg, "chat", load_alerts_from(tmp_path, alerts), now=now, external_url=url)
     assert ".123456789 +0000 UTC" in sent and sent.endswith("123456789;")
     assert p["fields"]["text"] == sent
+
+
+@settings(max_examples=200, deadline=None)
+@given(ns=st.integers(min_value=0, max_value=4_102_444_800 * 10**9), digits=st.integers(min_value=0, max_value=9))
+def test_r5_start_time_round_trip(tmp_path_factory: pytest.TempPathFactory, ns: int, digits: int) -> None:
+    """Any RFC 3339 start time with 0-9 fractional digits: .StartsAt.UnixNano is the written instant."""
+    sec, frac = divmod(ns, 10**9)
+    frac -= frac % 10 ** (9 - digits)
+    text = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    text += ("." + f"{frac:09d}"[:digits] if digits else "") + "Z"
+    f = tmp_path_factory.mktemp("r5") / "a.json"
+    f.write_text(json.dumps([{"labels": {"alertname": "N"}, "startsAt": text}]))
+    data = build_data(load_alerts(str(f)), now=datetime(2100, 1, 2, tzinfo=UTC))
+    assert data.Alerts[0].StartsAt.UnixNano() == sec * 10**9 + frac
