@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
 __all__ = ["MASK", "MIN_LENGTH", "from_env", "from_file", "redact", "redact_obj", "register",
-           "register_url",
+           "register_headers", "register_url",
            "strip_newline"]
 
 MASK = "<secret>"
@@ -65,10 +65,9 @@ def register(value: str | None) -> str | None:
         except ValueError:
             parts = None
         if parts is not None and parts.path.strip("/"):
-            forms.update({parts.path, f"{parts.path}?{parts.query}" if parts.query else parts.path})
             last = parts.path.rstrip("/").rpartition("/")[2]
-            if len(last) >= 8:
-                forms.add(last)
+            # only long ones: `/hook` alone is no secret, and redacting it everywhere would garble output
+            forms.update(f for f in (parts.path, f"{parts.path}?{parts.query}", last) if len(f) >= 8)
     new = {f for f in forms if len(f) >= MIN_LENGTH} - _values
     if new:
         with _lock:
@@ -85,6 +84,17 @@ def register_url(url: str | None) -> str | None:
         register(info)
         register(info.partition(":")[2])
     return url
+
+
+_SENSITIVE_HEADER = re.compile(r"(?i)authorization|cookie|token|secret|password|api[-_]?key")
+
+
+def register_headers(headers: Mapping[str, str] | None) -> None:
+    """Remember the values of headers that carry credentials (Authorization, Cookie, *Token*, *Key*...)."""
+    for name, value in (headers or {}).items():
+        if _SENSITIVE_HEADER.search(name):
+            register(value)
+            register(value.partition(" ")[2])  # `Bearer xyz`: the token alone too
 
 
 def from_env(name: str, environ: Mapping[str, str] | None = None) -> str | None:

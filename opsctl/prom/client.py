@@ -150,6 +150,7 @@ class PrometheusClient:
         if basic_auth:
             secrets.register(basic_auth[1])
         secrets.register_url(url)  # a URL may carry user:password
+        secrets.register_headers(hdrs)
         auth = httpx.BasicAuth(*basic_auth) if basic_auth else None
         self._client = httpx.Client(
             headers=hdrs, auth=auth, timeout=self.timeout, transport=transport, follow_redirects=False

@@ -9,6 +9,15 @@ from tests.conftest import find_tool
 from tests.detect.servers import Capture, Exporter, SmtpSink, start_alertmanager, start_prometheus
 
 
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    """Secrets a test registers (opsctl.secrets) are redacted for the rest of the process: forget them."""
+    yield
+    from opsctl import secrets
+
+    secrets.forget_all()
+
+
 @pytest.fixture
 def capture() -> Iterator[Capture]:
     cap = Capture()

@@ -265,6 +265,13 @@ def test_redact_registered_values_and_url_userinfo() -> None:
         "mail bob@example.org, see http://example.org/a@b"
 
 
+def test_credential_headers_are_remembered() -> None:
+    secrets.register_headers({"Authorization": "Bearer hdr-secret-1", "X-Api-Key": "hdr-secret-2",
+                              "X-Scope-OrgID": "tenant-one"})
+    out = secrets.redact("hdr-secret-1 hdr-secret-2 tenant-one")
+    assert out == "<secret> <secret> tenant-one"
+
+
 def test_short_values_are_not_remembered() -> None:
     secrets.register("abc")
     assert secrets.redact("abc abc") == "abc abc"
