@@ -67,11 +67,7 @@ def read_export(path: str | Path, fmt: str | None = None, default_name: str | No
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise InputError(f"invalid CSV: {_first_line(exc)}", str(p)) from None
     if kind == "parquet":
-        try:
-            frame = pd.read_parquet(p)
-        except Exception as exc:  # pyarrow raises many types for corrupt files
-            raise InputError(f"invalid Parquet: {_first_line(exc)}", str(p)) from None
-        return series_from_frame(frame, str(p), name)
+        return _read_parquet(p, name)
     raise InputError(f"unknown export format {kind!r} (expected json, csv or parquet)", str(p))
 
 
@@ -84,11 +80,137 @@ def _read_csv(p: Path) -> pd.DataFrame:
     header = pd.read_csv(p, nrows=0).columns
     lower = {str(c).strip().lower() for c in header}
     label_cols = [c for c in header if str(c).strip().lower() not in (*TIME_COLUMNS, "value")]
-    dtypes: dict[str, Any] = {c: str for c in label_cols} if "value" in lower else {}
+    # Label columns as categories: one code per row instead of one Python string (long exports).
+    dtypes: dict[str, Any] = {c: "category" for c in label_cols} if "value" in lower else {}
     try:
         return pd.read_csv(p, dtype=dtypes, keep_default_na=False, na_values=[], engine="pyarrow")
     except (ValueError, TypeError, ImportError):
         return pd.read_csv(p, dtype=str, keep_default_na=False)
+
+
+def _label_groups(frame: pd.DataFrame, label_cols: list[Any]) -> list[tuple[tuple[str, ...], np.ndarray | slice]]:
+    """Rows grouped by their label values (each value as str(), as `astype(str)` gives), groups sorted by
+    those values. Works on integer codes per column (categorical columns cost nothing more), so that a
+    long export needs no Python string per row; rows of one series that are contiguous (the usual
+    export) are taken as slices without sorting."""
+    key = np.zeros(len(frame), dtype=np.int64)
+    col_codes: list[np.ndarray] = []
+    names: list[list[str]] = []
+    span = 1
+    for col in label_cols:
+        series = frame[col]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            c = series.cat.codes.to_numpy()
+            text = [str(u) for u in series.cat.categories]
+            if (c < 0).any():  # missing values: astype(str) makes them "nan"
+                c = np.where(c < 0, len(text), c)
+                text.append("nan")
+        else:
+            c, uniques = pd.factorize(series, use_na_sentinel=False)
+            text = [str(u) for u in uniques]
+        n = max(1, len(text))
+        names.append(text)
+        col_codes.append(c)
+        if span * n >= 2**62:  # too many combinations for one int64: renumber the key so far
+            _, key = np.unique(key, return_inverse=True)
+            span = int(key.max(initial=0)) + 1
+        key *= n
+        key += c
+        span *= n
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    run_keys = key[starts]
+    if len(np.unique(run_keys)) == len(run_keys):  # each series' rows are contiguous
+        ends = np.r_[starts[1:], len(key)]
+        parts: list[tuple[int, np.ndarray | slice]] = [
+            (a, slice(a, b)) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    else:
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        bounds = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1], True])
+        parts = [(int(order[a]), order[a:b]) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+    del key
+    out = [(tuple(names[j][int(col_codes[j][first])] for j in range(len(label_cols))), idx) for first, idx in parts]
+    out.sort(key=lambda item: item[0])
+    return out
+
+
+def _read_parquet(p: Path, name: str) -> list[Series]:
+    """A Parquet export, read in batches of rows (memory: the series plus one batch), label columns
+    dictionary-encoded; series split over batches are joined in time order."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(p, read_dictionary=_parquet_label_columns(p), pre_buffer=False, buffer_size=1 << 20)
+        rows = pf.metadata.num_rows
+    except Exception as exc:  # pyarrow raises many types for corrupt files
+        raise InputError(f"invalid Parquet: {_first_line(exc)}", str(p)) from None
+    if rows <= _PARQUET_BATCH:
+        try:
+            frame = pf.read().to_pandas()
+        except Exception as exc:
+            raise InputError(f"invalid Parquet: {_first_line(exc)}", str(p)) from None
+        return series_from_frame(frame, str(p), name)
+    parts: dict[tuple[str, ...], list[Series]] = {}
+    offset = 0
+    batches = pf.iter_batches(batch_size=_PARQUET_BATCH)
+    while True:
+        try:
+            batch = next(batches, None)
+            if batch is None:
+                break
+            frame = batch.to_pandas()
+        except Exception as exc:
+            raise InputError(f"invalid Parquet: {_first_line(exc)}", str(p)) from None
+        del batch
+        try:
+            got = _keyed_series(frame, str(p), name)
+        except InputError as exc:  # rows are numbered over the whole file
+            line = exc.position.line
+            raise InputError(exc.message, exc.file, line + offset if line > 1 else line, exc.position.column) from None
+        offset += len(frame)
+        del frame
+        for key, s in got:
+            # Own copies, so that the batch's arrays are freed now rather than after the merge.
+            parts.setdefault(key, []).append(Series(s.labels, s.timestamps.copy(), s.values.copy()))
+        del got
+    _release_arrow_memory()
+    out = []
+    for key in sorted(parts):
+        got_parts = parts.pop(key)
+        if len(got_parts) == 1:
+            out.append(got_parts[0])
+            continue
+        ts = np.concatenate([s.timestamps for s in got_parts])
+        vs = np.concatenate([s.values for s in got_parts])
+        out.append(_make(got_parts[0].labels, ts, vs))
+    return out
+
+
+_PARQUET_BATCH = 1 << 17
+
+
+def _release_arrow_memory() -> None:
+    """Give the memory pyarrow's pool keeps after a read back to the system (long exports)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
+def _parquet_label_columns(p: Path) -> list[str] | None:
+    """String columns of a long-format Parquet file besides time and value, read dictionary-encoded (as
+    categories: one code per row instead of one Python string)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(p)
+    except Exception:  # the read below reports a broken file
+        return None
+    names = {n.strip().lower() for n in schema.names}
+    if "value" not in names:
+        return None
+    return [f.name for f in schema if f.name.strip().lower() not in (*TIME_COLUMNS, "value")
+            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))] or None
 
 
 def _guess_format(p: Path) -> str:
@@ -182,6 +304,8 @@ def _float(v: Any) -> float:
 
 
 def _make(labels: dict[str, str], ts: np.ndarray, vs: np.ndarray) -> Series:
+    if len(ts) < 2 or bool(np.all(ts[1:] >= ts[:-1])):
+        return Series(labels, ts, vs)
     order = np.argsort(ts, kind="stable")
     return Series(labels, ts[order], vs[order])
 
@@ -215,6 +339,11 @@ def parse_timestamps(col: pd.Series, filename: str) -> np.ndarray:
 
 def series_from_frame(frame: pd.DataFrame, filename: str = "<frame>", default_name: str = "") -> list[Series]:
     """Series from a long or wide DataFrame (see the module docstring)."""
+    return [s for _, s in _keyed_series(frame, filename, default_name)]
+
+
+def _keyed_series(frame: pd.DataFrame, filename: str, default_name: str) -> list[tuple[tuple[str, ...], Series]]:
+    """series_from_frame with each series' sort key (its label columns' values, or its column name)."""
     columns = {str(c).strip().lower(): c for c in frame.columns}
     time_col = next((columns[c] for c in TIME_COLUMNS if c in columns), None)
     if time_col is None:
@@ -229,11 +358,9 @@ def series_from_frame(frame: pd.DataFrame, filename: str = "<frame>", default_na
         name_col = next((columns[c] for c in NAME_COLUMNS if c in columns and columns[c] in label_cols), None)
         if not label_cols:
             labels = {"__name__": default_name} if default_name else {}
-            return [_make(labels, ts, values)]
-        keys = frame[label_cols].astype(str).fillna("")
-        out: list[Series] = []
-        for key, idx in keys.groupby(label_cols, sort=True).indices.items():
-            key_t = key if isinstance(key, tuple) else (key,)
+            return [((), _make(labels, ts, values))]
+        out: list[tuple[tuple[str, ...], Series]] = []
+        for key_t, idx in _label_groups(frame, label_cols):
             labels = {}
             for col, val in zip(label_cols, key_t, strict=True):
                 if val == "":
@@ -241,18 +368,18 @@ def series_from_frame(frame: pd.DataFrame, filename: str = "<frame>", default_na
                 labels["__name__" if col == name_col else str(col)] = str(val)
             if "__name__" not in labels and default_name:
                 labels["__name__"] = default_name
-            out.append(_make(labels, ts[idx], values[idx]))
+            out.append((key_t, _make(labels, ts[idx], values[idx])))
         return out
     if len(frame.columns) < 2:
         raise InputError(f"no 'value' column and no other column to read values from (columns: "
                          f"{', '.join(map(str, frame.columns))})", filename, 1)
-    result = []
+    result: list[tuple[tuple[str, ...], Series]] = []
     for col in frame.columns:
         if col == time_col:
             continue
         vals = _values(frame[col], filename, str(col))
         keep = ~np.isnan(vals)
-        result.append(_make({"__name__": str(col)}, ts[keep], vals[keep]))
+        result.append(((str(col),), _make({"__name__": str(col)}, ts[keep], vals[keep])))
     return result
 
 

@@ -248,3 +248,90 @@ groups:
         vectorised = {e.labels["service"] for e in a.episodes
                       if e.fired_at <= t and (e.resolved_at is None or t < e.resolved_at)}
         assert stepwise == vectorised, (m, stepwise, vectorised)
+
+
+# -- issue 12 points 3 and 8: backtests never abort on a valid rule, and evaluate by time chunks ---------------
+
+CHUNK_RULES = """
+groups:
+  - name: rec
+    interval: 1m
+    rules:
+      - record: job:x:rate5m
+        expr: sum by (job) (rate(x_total[5m]))
+  - name: alerts
+    interval: 1m
+    rules:
+      - alert: High
+        expr: rate(x_total[5m]) > 0.55
+        for: 3m
+      - alert: Kept
+        expr: rate(x_total[2m]) > 0.6
+        keep_firing_for: 4m
+      - alert: JobHigh
+        expr: job:x:rate5m > 1.7
+      - alert: Top
+        expr: topk(2, rate(x_total[5m])) > 0.5
+      - alert: Templated
+        expr: rate(x_total[5m]) > 0.6
+        labels:
+          severity: '{{ if gt $value 0.7 }}page{{ else }}ticket{{ end }}'
+"""
+
+
+def _chunk_series(n: int = 600) -> list[Series]:
+    rng = np.random.default_rng(5)
+    ts = T0 + 15.0 * np.arange(n)
+    out = []
+    for i in range(6):
+        inc = rng.uniform(0, 1, n) * 15 * (1 if i % 3 else 1.3)
+        vals = np.cumsum(inc)
+        vals[n // 2 + i * 7:] -= vals[n // 2 + i * 7]  # a counter reset
+        out.append(Series({"__name__": "x_total", "job": f"j{i % 2}", "instance": f"i{i}"}, ts, vals))
+    return out
+
+
+def test_chunked_evaluation_equals_unchunked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import opsctl.rules.backtest as bt
+
+    rules = _rules(tmp_path, CHUNK_RULES)
+    series = _chunk_series()
+    monkeypatch.setattr(bt, "CHUNK_ELEMENTS", 10**9)
+    whole = backtest([rules], series).to_dict()
+    for elements in (1, 97, 500):  # 16 steps per chunk (the minimum), 16, 83
+        monkeypatch.setattr(bt, "CHUNK_ELEMENTS", elements)
+        assert backtest([rules], series).to_dict() == whole
+    assert sum(len(a["episodes"]) for a in whole["alerts"]) > 10
+
+
+def test_runtime_error_steps_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    """A many-to-many match at some steps fails only those evaluations (as in Prometheus), not the run."""
+    ts = T0 + MIN * np.arange(30)
+    ones = np.ones(30)
+    series = [Series({"__name__": "a", "x": "1"}, ts, ones * 2),
+              Series({"__name__": "b", "x": "1", "y": "1"}, ts, ones),
+              Series({"__name__": "b", "x": "1", "y": "2"}, ts[20:], ones[20:])]
+    rules = _rules(tmp_path, "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: a > on(x) b\n")
+    res = backtest([rules], series)
+    a = res.alert("A")
+    # Failing evaluations from 20 m on change nothing: the alert keeps firing to the end.
+    assert a is not None and [((e.fired_at - T0) / MIN) for e in a.episodes] == [0.0]
+    assert a.episodes[0].resolved_at is None
+    assert any("evaluation failed at 10 of 30 steps" in w and "many-to-many" in w for w in res.warnings), res.warnings
+    series[2] = Series(series[2].labels, ts[20:25], ones[20:25])  # b{y="2"} from 20 to 24 m only
+    rules = _rules(tmp_path, "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: a > on(x) b < 3\n"
+                   "  - record: r\n    expr: a > on(x) b\n", "r2.yml")
+    res = backtest([rules], series)
+    a = res.alert("A")
+    assert a is not None and [(e.fired_at - T0) / MIN for e in a.episodes] == [0.0]
+    assert a.episodes[0].resolved_at is None
+    # (b{y="2"} stays visible for the 5 m lookback: 10 failing steps)
+    assert res.recorded == ["r"] and sum("failed at 10 of 30 steps" in w for w in res.warnings) == 2, res.warnings
+
+
+def test_backtest_empty_operands_reproducer(tmp_path: Path) -> None:
+    """../shared/repro/promql/backtest_crash_*: `(rate(x[5m]) + rate(y[5m])) > 1` with neither series."""
+    data = ROOT / "tests" / "promql" / "issue12"
+    res = backtest([str(data / "empty_binop_crash_rules.yml")], read_export(data / "backtest_crash_data.csv"))
+    assert res.alert("HighErrorRatio") is not None and res.alert("HighErrorRatio").fired == 0  # type: ignore[union-attr]
+    assert res.recorded == ["job:x"]
