@@ -121,10 +121,13 @@ def render_cmd(
 @routes_app.command("show")
 def routes_show(
     file: Path = typer.Argument(..., help="alertmanager.yml"),
+    am_version: str = AM_VERSION_OPT,
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Print the routing tree (amtool's format), or every node with its effective options as JSON."""
-    cfg = checklib.load_valid(file)
+    from opsctl.alertmanager.config import parse_version
+
+    cfg = checklib.load_valid(file, version=parse_version(am_version))
     root = routing.build_tree(cfg.route)
     if fmt is Format.json:
         def node(n: routing.RouteNode) -> dict[str, Any]:
@@ -141,10 +144,13 @@ def routes_test(
     verify_receivers: str = typer.Option(None, "--verify-receivers",
                                          help="Expected receivers, comma-separated in order; exit 1 if different."),
     tree: bool = typer.Option(False, "--tree", help="Also print the matching branches."),
+    am_version: str = AM_VERSION_OPT,
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Print the receivers an alert with these labels reaches (like `amtool config routes test`)."""
-    cfg = checklib.load_valid(file)
+    from opsctl.alertmanager.config import parse_version
+
+    cfg = checklib.load_valid(file, version=parse_version(am_version))
     root = routing.build_tree(cfg.route)
     ls = inh.labels_from_args(labels or [])
     matched = routing.match(root, ls)
@@ -217,10 +223,11 @@ def _evaluate(file: Path, alerts_file: Path | None, alert: list[str] | None,
 def inhibit_cmd(
     file: Path = typer.Argument(..., help="alertmanager.yml"),
     alerts_file: Path = ALERTS_OPT, alert: list[str] = ALERT_OPT, at: str = AT_OPT,
+    am_version: str = AM_VERSION_OPT,
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Which of the given firing alerts are inhibited, and by which rule and source alert."""
-    when, verdicts, _cfg = _evaluate(file, alerts_file, alert, at)
+    when, verdicts, _cfg = _evaluate(file, alerts_file, alert, at, am_version)
     if fmt is Format.json:
         emit_json({"schema_version": JSON_SCHEMA_VERSION, "file": str(file), "at": when.isoformat(),
                    "alerts": [v.to_dict() for v in verdicts]})
