@@ -203,6 +203,8 @@ _NOT_TEMPLATED = {"api_url", "api_key", "api_key_file", "routing_key_file", "ser
 # per notifier: settings that are addresses to call, not templates (pushover's `url` IS a template)
 _NOT_TEMPLATED_KIND = {"pagerduty": {"url"}, "webhook": {"url", "url_file"}, "sns": {"api_url"},
                        "opsgenie": {"api_url"}}
+# per notifier: plain (non-secret) settings that are templates although another notifier's namesake is not
+_TEMPLATED_KIND = {"victorops": {"routing_key"}}  # part of the URL, rendered since Alertmanager 0.10
 # nested templated settings: (key, sub-keys templated per item)
 _NESTED_LISTS: dict[str, dict[str, tuple[str, ...]]] = {
     "slack": {"fields": ("title", "value"), "actions": ("type", "text", "url", "style", "name", "value")},
@@ -218,7 +220,7 @@ def integration_texts(kind: str, settings: dict[str, Any]) -> dict[str, tuple[st
     `html` is True where Alertmanager uses html/template (email html, Telegram parse_mode HTML, Pushover
     html: true)."""
     texts = dict(NOTIFIER_DEFAULTS.get(kind, {}))
-    skip = _NOT_TEMPLATED | _NOT_TEMPLATED_KIND.get(kind, set())
+    skip = (_NOT_TEMPLATED | _NOT_TEMPLATED_KIND.get(kind, set())) - _TEMPLATED_KIND.get(kind, set())
     for key, value in settings.items():
         if isinstance(value, str) and key not in skip and (value or key not in texts):
             texts[key] = value

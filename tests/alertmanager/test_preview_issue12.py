@@ -288,3 +288,26 @@ def test_r5_start_time_round_trip(tmp_path_factory: pytest.TempPathFactory, ns: 
     f.write_text(json.dumps([{"labels": {"alertname": "N"}, "startsAt": text}]))
     data = build_data(load_alerts(str(f)), now=datetime(2100, 1, 2, tzinfo=UTC))
     assert data.Alerts[0].StartsAt.UnixNano() == sec * 10**9 + frac
+
+
+def test_other_nested_and_per_notifier_fields() -> None:
+    cfg = loads_config("""
+route: {receiver: r}
+receivers:
+- name: r
+  opsgenie_configs:
+  - api_key: k
+    details: {team: '{{ .CommonLabels.team }}'}
+    responders: [{name: '{{ .CommonLabels.team }}-oncall', type: team}]
+  victorops_configs:
+  - api_key: k
+    routing_key: 'rk-{{ .CommonLabels.team }}'
+    custom_fields: {where: '{{ .CommonLabels.alertname }}'}
+""", "o.yml", version=(0, 25))
+    previews = {p["integration"]: p for p in preview_receiver(cfg, "r", [Alert({"alertname": "A", "team": "t"})],
+                                                              now=AT)}
+    og = previews["opsgenie_configs[0]"]["fields"]
+    assert og["details.team"] == "t" and og["responders[0].name"] == "t-oncall" and og["responders[0].type"] == "team"
+    assert "api_key" not in og  # secrets are never rendered or shown
+    vo = previews["victorops_configs[0]"]["fields"]
+    assert vo["routing_key"] == "rk-t" and vo["custom_fields.where"] == "A" and "api_key" not in vo
