@@ -376,12 +376,15 @@ def _incidents_and_responders(scenario: Path | None, history: Path | None, tz: Z
 
 
 def _run(schedule: list[Path], policy: Path, scenario: Path | None, history: Path | None, seed: int,
-         max_miss_rate: float) -> tuple[dict[str, Any], Policy, ZoneInfo]:
+         max_miss_rate: float, show_progress: bool = False) -> tuple[dict[str, Any], Policy, ZoneInfo]:
     scheds = _schedules(schedule)
     pol = load_policy(policy)
     tz = _first(scheds).tz
     incidents, responders, tz, source = _incidents_and_responders(scenario, history, tz, seed)
-    results = drill.simulate(incidents, pol, scheds, responders, tz, seed)
+    from opsctl.cli.progress import progress_bar
+
+    with progress_bar("drill", len(incidents), enabled=show_progress) as step:
+        results = drill.simulate(incidents, pol, scheds, responders, tz, seed, progress=step)
     doc = {
         "schema_version": JSON_SCHEMA_VERSION,
         "source": source,
@@ -409,7 +412,10 @@ def run_cmd(
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Replay incidents against the schedules and policy; exit 1 when the verdict is fail."""
-    doc, _pol, _tz = _run(schedule, policy, scenario, history, seed, max_miss_rate)
+    from opsctl.cli.progress import wanted
+
+    doc, _pol, _tz = _run(schedule, policy, scenario, history, seed, max_miss_rate,
+                          show_progress=wanted(machine_output=fmt == Format.json))
     if output is not None:
         atomic_write(output, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     s = doc["summary"]

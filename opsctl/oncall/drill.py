@@ -13,6 +13,7 @@ import json
 import random
 import zlib
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -436,7 +437,8 @@ class Simulator:
 
 
 def simulate(incidents: list[Incident], policy: Policy, schedules: dict[str, Schedule], responders: Responders,
-             tz: ZoneInfo, seed: int) -> list[Result]:
+             tz: ZoneInfo, seed: int, progress: Callable[..., None] | None = None) -> list[Result]:
+    """Replay `incidents` in trigger order; `progress(1, total=incidents)` after each (the CLI's bar)."""
     if not incidents:
         return []
     t0 = min(i.at for i in incidents) - 86400.0
@@ -448,6 +450,8 @@ def simulate(incidents: list[Incident], policy: Policy, schedules: dict[str, Sch
     out: dict[int, Result] = {}
     for i in sorted(range(len(incidents)), key=lambda k: incidents[k].at):
         out[i] = sim.run(incidents[i])
+        if progress is not None:
+            progress(1, total=len(incidents))
     return [out[i] for i in range(len(incidents))]
 
 

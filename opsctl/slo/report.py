@@ -81,8 +81,34 @@ class Queries:
         return [q for q in (self.bad, self.good, self.total, self.ratio, self.threshold) if q]
 
 
-def queries_for(slo: SLO, step: float) -> Queries:
-    """The SLI queries rendered for one report step (`{{.window}}` = the step)."""
+def regroup(query: str, labels: list[str]) -> str:
+    """`query` with its outermost `sum` aggregations (through arithmetic and parentheses) made `sum by (labels)`,
+    the way `--group-by` splits an SLI: `sum(rate(x[5m])) / sum(rate(y[5m]))` -> `sum by (a) (...) / ...`."""
+    import promql_parser as pp
+
+    from opsctl import promql_syntax
+
+    def walk(node: object) -> str:
+        if isinstance(node, pp.AggregateExpr) and str(node.op) == "sum" and node.param is None:
+            return f"sum by ({', '.join(labels)}) ({node.expr})"
+        if isinstance(node, pp.ParenExpr):
+            return f"({walk(node.expr)})"
+        if isinstance(node, pp.BinaryExpr):
+            mod = f" {node.modifier}" if node.modifier is not None and str(node.modifier) else ""
+            return f"{walk(node.lhs)} {node.op}{mod} {walk(node.rhs)}"
+        return str(node)
+
+    try:
+        return walk(promql_syntax.parse(query))
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"--group-by: cannot regroup {query!r}: {exc}") from None
+
+
+def queries_for(slo: SLO, step: float, group_by: list[str] | None = None) -> Queries:
+    """The SLI queries rendered for one report step (`{{.window}}` = the step); with `group_by`, their outer
+    sums keep those labels."""
     sli = slo.sli
     w = prom_duration(step)
     where = f"SLO {slo.id}"
@@ -92,7 +118,8 @@ def queries_for(slo: SLO, step: float) -> Queries:
             return None
         if sli.counter:
             q = wrap_counters(q, where)
-        return render_window(q, w)
+        q = render_window(q, w)
+        return regroup(q, group_by) if group_by else q
 
     if sli.threshold_query is not None:
         return Queries("threshold", threshold=sli.threshold_query)
@@ -125,8 +152,76 @@ def _threshold_counts(v: Vec | Scalar, slo: SLO, g: int) -> tuple[np.ndarray, np
     return np.where(none, np.nan, nbad), np.where(none, np.nan, total)
 
 
-def indicator_from_store(slo: SLO, store: SampleStore) -> Indicator:
-    q = queries_for(slo, store.step)
+MAX_GROUPS = 500
+GroupKey = tuple[tuple[str, str], ...]
+
+
+def _by_group(v: Vec | Scalar, g: int, keep: list[str] | None) -> dict[GroupKey, np.ndarray]:
+    """Rows of a result summed per label set (`keep`: only these labels; None: every label but __name__)."""
+    if isinstance(v, Scalar):
+        return {(): v.values.copy()}
+    out: dict[GroupKey, np.ndarray] = {}
+    for lab, row in zip(v.labels, v.values, strict=True):
+        key = tuple(sorted((k, val) for k, val in lab.items() if k != "__name__" and (keep is None or k in keep)))
+        if key in out:
+            cur = out[key]
+            out[key] = np.where(np.isnan(cur), row, np.where(np.isnan(row), cur, cur + row))
+        else:
+            out[key] = row.astype(float).copy()
+    return out
+
+
+def group_indicators(slo: SLO, store: SampleStore, group_by: list[str] | None = None
+                     ) -> list[tuple[dict[str, str], Indicator]]:
+    """One indicator per label set the SLI's queries keep (what the generated per-group rules compute):
+    events SLIs pair bad (or good) and total rows with the same labels, as PromQL's `/` does; a group with
+    totals but no error series counts zero bad events (Prometheus would give it no ratio at all). Threshold
+    SLIs group their series by `group_by`. Empty when the SLI keeps no labels."""
+    q = queries_for(slo, store.step, group_by)
+    g = store.G
+    keep = group_by
+    if q.kind == "events":
+        ev = Evaluator(store, count_mode=True)
+        totals = _by_group(ev.evaluate(q.total or ""), g, keep)
+        parts = _by_group(ev.evaluate(q.bad if q.bad is not None else q.good or ""), g, keep)
+        out = []
+        for key, total in sorted(totals.items()):
+            part = parts.get(key)
+            if q.bad is not None:
+                bad = np.where(np.isnan(total), np.nan, 0.0) if part is None else part
+            else:
+                bad = total - (np.zeros(g) if part is None else np.nan_to_num(part))
+            out.append((dict(key), _finish(slo, store.t0, store.step, bad, total, "events")))
+    elif q.kind == "raw":
+        ev = Evaluator(store, count_mode=False)
+        out = [(dict(key), _finish(slo, store.t0, store.step, ratio, np.where(np.isnan(ratio), np.nan, 1.0),
+                                   "ratio"))
+               for key, ratio in sorted(_by_group(ev.evaluate(q.ratio or ""), g, keep).items())]
+    else:
+        if not group_by:
+            return []
+        ev = Evaluator(store, count_mode=False)
+        v = ev.evaluate(q.threshold or "")
+        if isinstance(v, Scalar):
+            return []
+        rows: dict[GroupKey, list[int]] = {}
+        for i, lab in enumerate(v.labels):
+            rows.setdefault(tuple(sorted((k, lab[k]) for k in group_by if k in lab)), []).append(i)
+        out = []
+        for key, idx in sorted(rows.items()):
+            sub = Vec([v.labels[i] for i in idx], v.values[idx])
+            bad, total = _threshold_counts(sub, slo, g)
+            out.append((dict(key), _finish(slo, store.t0, store.step, bad, total, "events")))
+    if len(out) == 1 and not out[0][0]:
+        return []  # one group without labels: the SLO itself
+    if len(out) > MAX_GROUPS:
+        raise InputError(f"SLO {slo.id}: {len(out)} groups (more than {MAX_GROUPS}); choose fewer labels with "
+                         "--group-by", slo.file, slo.line)
+    return out
+
+
+def indicator_from_store(slo: SLO, store: SampleStore, group_by: list[str] | None = None) -> Indicator:
+    q = queries_for(slo, store.step, group_by)
     g = store.G
     if q.kind == "events":
         ev = Evaluator(store, count_mode=True)
@@ -420,6 +515,7 @@ class Options:
     end: float | None = None
     step: float | None = None
     top: int = 10
+    group_by: list[str] | None = None  # --group-by: split the SLI by these labels (None: as the queries keep)
     windows: WindowCatalog | None = None  # alert windows per period (--slo-period-windows-path)
     on_duplicate: str = "error"  # conflicting duplicate samples: "error" or "keep-first"
 
@@ -452,19 +548,36 @@ def report_from_export(slos: list[SLO], path: Path, opts: Options | None = None,
     for slo in slos:
         step = choose_step(slo, o.step, spacing)
         t0, wstart, g, kind, wend = grid(slo, end, step)
-        plan = _plan(slo, step)
+        plan = _plan(slo, step, o.group_by)
         try:
             store = store_from_series(series, t0, step, g, plan, o.on_duplicate)
         except SampleError as exc:
             raise InputError(exc.message, str(path)) from None
-        out.append(analyse(slo, _with_file(slo, store), wstart, kind, wend, o.top, o.windows))
+        out.append(_analyse_all(slo, store, wstart, kind, wend, o))
     return out
 
 
-def _with_file(slo: SLO, store: SampleStore) -> Indicator:
-    """The SLO's indicator; query errors name the SLO's place in the spec."""
+GROUP_FIELDS = ("sli", "status", "compliant", "events", "error_budget", "burn_rates", "alerts", "gaps")
+
+
+def _analyse_all(slo: SLO, store: SampleStore, wstart: float, kind: str, wend: float, o: Options) -> SLOReport:
+    """The SLO's report (the total over every group) with one entry per group under "groups"."""
+    rep = analyse(slo, _with_file(slo, store, o.group_by), wstart, kind, wend, o.top, o.windows)
+    groups = []
+    for labels, ind in _with_file(slo, store, o.group_by, grouped=True):
+        gd = analyse(slo, ind, wstart, kind, wend, o.top, o.windows).data
+        groups.append({"labels": labels, **{k: gd[k] for k in GROUP_FIELDS}})
+    rep.data["group_by"] = o.group_by
+    rep.data["groups"] = groups
+    return rep
+
+
+def _with_file(slo: SLO, store: SampleStore, group_by: list[str] | None = None, grouped: bool = False) -> Any:
+    """The SLO's indicator (or per-group indicators); query errors name the SLO's place in the spec."""
     try:
-        return indicator_from_store(slo, store)
+        if grouped:
+            return group_indicators(slo, store, group_by)
+        return indicator_from_store(slo, store, group_by)
     except InputError as exc:
         if exc.file == "<input>":
             raise InputError(f"SLO {slo.id}: {exc.message}", slo.file, slo.line) from None
@@ -484,23 +597,22 @@ def _report_streamed(slos: list[SLO], path: Path, o: Options, batch_rows: int | 
         for slo in slos:
             step = choose_step(slo, o.step, spacing)
             t0, wstart, g, kind, wend = grid(slo, end, step)
-            store = SampleStore(t0, step, g, _plan(slo, step), o.on_duplicate)
+            store = SampleStore(t0, step, g, _plan(slo, step, o.group_by), o.on_duplicate)
             plans.append((slo, store, wstart, kind, wend))
         stream.fill_stores(path, [(st, st.plan.wanted if st.plan else _all) for _, st, *_ in plans],
                            batch_rows or stream.BATCH_ROWS, progress)
     finally:
         stream.release()  # the parsed CSV kept between the passes
-    return [analyse(slo, _with_file(slo, store), wstart, kind, wend, o.top, o.windows)
-            for slo, store, wstart, kind, wend in plans]
+    return [_analyse_all(slo, store, wstart, kind, wend, o) for slo, store, wstart, kind, wend in plans]
 
 
 def _all(labels: dict[str, str]) -> bool:
     return True
 
 
-def _plan(slo: SLO, step: float) -> Plan:
+def _plan(slo: SLO, step: float, group_by: list[str] | None = None) -> Plan:
     try:
-        return plan_queries(queries_for(slo, step).all())
+        return plan_queries(queries_for(slo, step, group_by).all())
     except InputError as exc:
         raise InputError(f"SLO {slo.id}: {exc.message}", slo.file, slo.line) from None
 

@@ -338,14 +338,17 @@ def _group(codes: list[np.ndarray], radices: list[int], n: int) -> tuple[np.ndar
 
 
 def fill_stores(path: Path, stores: list[tuple[SampleStore, Callable[[dict[str, str]], bool]]],
-                batch_rows: int = BATCH_ROWS) -> int:
-    """Stream the file once into every (store, wanted) pair; returns the number of rows read."""
+                batch_rows: int = BATCH_ROWS, progress: Callable[..., None] | None = None) -> int:
+    """Stream the file once into every (store, wanted) pair; returns the number of rows read.
+    `progress(rows)` is called after each batch."""
     rows = 0
     sid_cache: list[dict[tuple[tuple[str, str], ...], int]] = [{} for _ in stores]
     csv = is_csv(path)
     for labels, inverse, ts, vs in iter_batches(path, batch_rows):
         offset = rows
         rows += int(ts.size)
+        if progress is not None:
+            progress(int(ts.size))
         small = inverse.astype(np.int16) if len(labels) < 32768 else inverse  # radix sort for small ints
         order = np.argsort(small, kind="stable")
         inv_sorted = inverse[order]

@@ -104,3 +104,21 @@ def test_backtest_bar_on_a_terminal_only(tmp_path: Path) -> None:
     assert "backtest" in tty and "Backtest" in out
     code, out, tty = run_with_tty_stderr([*args, "--format", "json"], tmp_path)
     assert code == 0 and "backtest" not in tty.lower()
+
+
+def test_slo_report_and_drill_bars_on_a_terminal_only(tmp_path: Path) -> None:
+    slo = ["slo", "report", str(ROOT / "examples/slo/checkout.yml"), "--data", str(ROOT / "examples/slo/checkout.csv")]
+    code, out, tty = run_with_tty_stderr(slo, tmp_path)
+    assert code in (0, 1), tty
+    assert "reading checkout.csv" in tty
+    code, out, tty = run_with_tty_stderr([*slo, "--format", "json"], tmp_path)
+    assert code in (0, 1) and "reading" not in tty
+    ex = ROOT / "examples/oncall"
+    drill = ["drill", "run", "--schedule", str(ex / "primary.yaml"), "--schedule", str(ex / "secondary.yaml"),
+             "--policy", str(ex / "policy.yaml"), "--scenario", str(ex / "scenario.yaml"), "--seed", "7",
+             "--no-timeline"]
+    code, out, tty = run_with_tty_stderr(drill, tmp_path)
+    assert code in (0, 1), tty
+    assert "drill" in tty
+    code, out, tty = run_with_tty_stderr([*drill, "--format", "json"], tmp_path)
+    assert code in (0, 1) and "drill" not in tty
