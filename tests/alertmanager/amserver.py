@@ -150,3 +150,77 @@ class SMTPCapture:
                     raise TimeoutError(f"got {len(self.messages)} of {n} mails")
                 self.cond.wait(left)
             return list(self.messages)
+
+
+class TLSInterceptProxy:
+    """An HTTP proxy on 127.0.0.1 that answers CONNECT itself, terminates the TLS inside the tunnel with a
+    self-signed certificate and records each request (method, path with query, body), answering 200 with
+    `reply`. For notifiers whose API URL is fixed (Pushover): point their http_config `proxy_url` here, with
+    `tls_config: {insecure_skip_verify: true}`."""
+
+    def __init__(self, tmp: Path, reply: bytes = b'{"status":1,"request":"x"}') -> None:
+        import ssl
+        import subprocess
+
+        key, crt = tmp / "proxy-key.pem", tmp / "proxy-crt.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                        str(crt), "-days", "2", "-subj", "/CN=intercept"], check=True, capture_output=True)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(crt), str(key))
+        self.requests: list[tuple[str, str, bytes]] = []
+        self.cond = threading.Condition()
+        proxy = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                line = self.rfile.readline()
+                if not line.startswith(b"CONNECT "):
+                    return
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                self.wfile.flush()
+                try:
+                    tls = ctx.wrap_socket(self.connection, server_side=True)
+                except OSError:
+                    return
+                f = tls.makefile("rb")
+                request = f.readline().decode("latin-1").split()
+                length = 0
+                while True:
+                    h = f.readline()
+                    if h in (b"\r\n", b"\n", b""):
+                        break
+                    name, _, value = h.decode("latin-1").partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value.strip())
+                body = f.read(length) if length else b""
+                with proxy.cond:
+                    proxy.requests.append((request[0], request[1], body))
+                    proxy.cond.notify_all()
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                            + str(len(reply)).encode() + b"\r\nConnection: close\r\n\r\n" + reply)
+                tls.close()
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> TLSInterceptProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_for(self, n: int, timeout: float = 30.0) -> list[tuple[str, str, bytes]]:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.requests) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"got {len(self.requests)} of {n} requests")
+                self.cond.wait(left)
+            return list(self.requests)

@@ -311,3 +311,37 @@ receivers:
     assert "api_key" not in og  # secrets are never rendered or shown
     vo = previews["victorops_configs[0]"]["fields"]
     assert vo["routing_key"] == "rk-t" and vo["custom_fields.where"] == "A" and "api_key" not in vo
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("html", [False, True])
+def test_r4_oracle_pushover_through_intercepting_proxy(tmp_path: Path, html: bool) -> None:
+    """Pushover's API URL is fixed in Alertmanager: its request is caught by a local proxy that terminates the
+    TLS tunnel. url, url_title, title, message (html/template with `html: true`), priority as sent."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.alertmanager.amserver import TLSInterceptProxy
+
+    binary = find_tool("prometheus-alertmanager")
+    now = datetime.now(UTC).replace(microsecond=0)
+    alerts = [{"labels": {"alertname": "Foo<&>", "instance": "i1"}, "annotations": {"summary": "a < b"}}]
+    with TLSInterceptProxy(tmp_path) as proxy:
+        text = (REPRO / "r4_pushover.yml").read_text().replace(
+            "receiver: p\n", "receiver: p\n  group_by: [alertname]\n  group_wait: 1s\n", 1) + (
+            f"    http_config: {{proxy_url: 'http://127.0.0.1:{proxy.port}', "
+            "tls_config: {insecure_skip_verify: true}}\n"
+            "    message: '{{ .CommonAnnotations.summary }} {{ .CommonLabels.alertname }}'\n"
+            + (f"    html: {str(html).lower()}\n"))
+        cfg_path = tmp_path / "am.yml"
+        cfg_path.write_text(text)
+        with alertmanager(binary, cfg_path, tmp_path) as url:
+            post_alerts(url, alerts)
+            method, target, _body = proxy.wait_for(1)[0]
+    sent = {k: v[0] for k, v in parse_qs(urlsplit(target).query, keep_blank_values=True).items()}
+    assert method == "POST" and target.startswith("/1/messages.json")
+    (p,) = preview_receiver(load_config(cfg_path, version=(0, 25)), "p", load_alerts_from(tmp_path, alerts),
+                            now=now, external_url=url)
+    for key in ("url", "url_title", "title", "message", "priority"):
+        assert sent[key] == p["fields"][key], key
+    assert sent["url"] == "https://runbooks.example.org/Foo<&>"
+    assert sent["message"] == ("a &lt; b Foo&lt;&amp;&gt;" if html else "a < b Foo<&>")
