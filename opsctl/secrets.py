@@ -16,16 +16,17 @@ two agree on every usable value.) Values shorter than `MIN_LENGTH` characters ar
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 __all__ = ["MASK", "MIN_LENGTH", "from_env", "from_file", "redact", "redact_obj", "register",
-           "register_headers", "register_url",
+           "register_basic", "register_headers", "register_url",
            "strip_newline"]
 
 MASK = "<secret>"
@@ -77,13 +78,21 @@ def register(value: str | None) -> str | None:
 
 
 def register_url(url: str | None) -> str | None:
-    """Remember the user:password of a URL that is not itself a secret (the rest stays readable)."""
+    """Remember the user:password of a URL that is not itself a secret (the rest stays readable), also
+    as the Basic authorization header HTTP clients make of it."""
     m = _USERINFO.search(url or "")
     if m:
-        info = m.group("info")
-        register(info)
-        register(info.partition(":")[2])
+        info = unquote(m.group("info"))
+        user, _, password = info.partition(":")
+        register(m.group("info"))
+        register_basic(user, password)
     return url
+
+
+def register_basic(user: str, password: str) -> None:
+    """Remember a basic-auth password and the `Basic base64(user:password)` credentials sent for it."""
+    register(password)
+    register(base64.b64encode(f"{user}:{password}".encode()).decode("ascii"))
 
 
 _SENSITIVE_HEADER = re.compile(r"(?i)authorization|cookie|token|secret|password|api[-_]?key")

@@ -148,7 +148,7 @@ class PrometheusClient:
         if bearer_token:
             hdrs["Authorization"] = f"Bearer {secrets.register(bearer_token)}"
         if basic_auth:
-            secrets.register(basic_auth[1])
+            secrets.register_basic(*basic_auth)
         secrets.register_url(url)  # a URL may carry user:password
         secrets.register_headers(hdrs)
         auth = httpx.BasicAuth(*basic_auth) if basic_auth else None

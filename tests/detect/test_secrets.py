@@ -11,6 +11,7 @@ every canary in all output and in every file written.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -217,6 +218,11 @@ slos:
     texts = outputs + [p.read_bytes().decode("utf-8", "replace") for p in files]
     blob = "\n".join(texts)
     assert blob.count("<secret>") > 0
+    basic = [base64.b64encode(f"{u}:{canary[c]}".encode()).decode() for u, c in (("u", "prom-pass"),
+                                                                                 ("admin", "prom-urlpass"))]
+    assert all(b in seen for b in basic)  # the servers got them as Basic credentials...
+    for b in basic:
+        assert b not in blob  # ...which an echo must not bring back into the output
     for name, value in canary.items():
         for form in {value, quote(value, safe="")}:
             assert form not in blob, f"canary {name} leaked"
@@ -296,3 +302,60 @@ def test_property_a_registered_secret_never_survives(secret: str, before: str, a
         assert repr(secret)[1:-1] not in secrets.redact(repr(before + secret + after))
     finally:
         secrets.forget_all()
+
+
+# ---- the reproducers of security/secrets/ ---------------------------------------------------------------
+
+
+def test_repro_webhook_bearer_with_trailing_newline_is_delivered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                 ) -> None:
+    """webhook.yaml: a bearer token ending in a newline (a Kubernetes secret through the environment) used
+    to fail every delivery with the whole token in the error, the output, the history and the state."""
+    from tests.detect.helpers import cli, config, write_series
+    from tests.detect.servers import Capture
+
+    cap = Capture()
+    try:
+        write_series(tmp_path / "series.csv", {"a": True})
+        monkeypatch.setenv("HOOK_URL", f"{cap.url}/ok\n")
+        monkeypatch.setenv("HOOK_BEARER", "k8s-BEARER-SECRET-B\n")
+        cfg = config(tmp_path, "    hook-env: {type: webhook, url_env: HOOK_URL, bearer_token_env: HOOK_BEARER}")
+        code, out = cli("run", "--config", str(cfg))
+        assert code == 1 and "1 delivered, 0 delivery failures" in out
+        assert [r["headers"]["Authorization"] for r in cap.requests] == ["Bearer k8s-BEARER-SECRET-B"]
+        assert cap.requests[0]["path"] == "/ok"
+    finally:
+        cap.stop()
+    hist = cli("history", "--config", str(cfg), "--format", "json")[1]
+    assert json.loads(hist)["deliveries"][0]["ok"] == 1
+    assert b"k8s-BEARER" not in (tmp_path / "state.db").read_bytes()
+
+
+def test_repro_prometheus_url_password_is_redacted(tmp_path: Path, echo: Echo) -> None:
+    """prom-userinfo.yaml: a password in the Prometheus source URL used to be printed, stored and, as the
+    detector's error, sent to receivers as alert text."""
+    from tests.detect.helpers import cli
+
+    cfg = tmp_path / "d.yaml"
+    cfg.write_text(f"""version: 1
+state_file: state3/detect.db
+sources:
+  prom: {{type: prometheus, url: "http://admin:SRCPASS-SECRET@127.0.0.1:{echo.port}/fail", retries: 0, timeout: 2s}}
+detectors:
+  - name: p
+    kind: promql_threshold
+    params: {{source: prom, expr: up, threshold: 1}}
+alerting:
+  receivers:
+    hook: {{type: webhook, url: "{echo.url}/hook"}}
+""")
+    code, out = cli("run", "--config", str(cfg), "--format", "json")
+    doc = json.loads(out)
+    assert code == 1 and doc["results"][0]["error"] is True
+    assert f"http://<secret>@127.0.0.1:{echo.port}/fail/api/v1/query" in doc["results"][0]["message"]
+    sent = [r for r in echo.requests if r["path"] == "/hook"]
+    assert sent and "<secret>" in sent[0]["body"]  # the alert text sent to the receiver
+    everything = out + json.dumps(sent) + cli("history", "--config", str(cfg))[1]
+    everything += (tmp_path / "state3" / "detect.db").read_bytes().decode("utf-8", "replace")
+    assert "SRCPASS" not in everything
+    assert base64.b64encode(b"admin:SRCPASS-SECRET").decode() not in everything  # the echoed Basic header
