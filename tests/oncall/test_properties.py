@@ -112,7 +112,7 @@ JSONISH = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
         st.sampled_from(["name", "start", "end", "users", "restrictions", "type", "start_time_of_day",
                          "duration_seconds", "start_day_of_week", "rotation_turn_length", "time_zone", "mode",
-                         "overrides", "user", "schedule_layers"]), inner, max_size=6),
+                         "overrides", "user", "users", "schedule_layers"]), inner, max_size=6),
     max_leaves=25)
 
 
@@ -149,13 +149,18 @@ def test_handoff_instants_match_pandas_calendar_offsets(zone: str, hour: int, da
 
 POLICYISH = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 100) | st.floats(allow_nan=True) | st.text(max_size=10)
-    | st.sampled_from(["user:a", "schedule:s", "user_reference", "5m", "lognormal", "critical", "high"]),
+    | st.sampled_from(["user:a", "schedule:s", "user_reference", "5m", "lognormal", "critical", "high",
+                       "team:t", "channel:c", "webhook:w", "team_reference", "round_robin", "use_support_hours",
+                       "constant", "severity_based", "fixed_time_per_day", "09:00:00", "Europe/Berlin"]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
         st.sampled_from(["escalation_rules", "escalation_delay_in_minutes", "targets", "type", "id", "num_loops",
                          "acknowledgement_timeout", "urgency", "response_targets", "ack", "respond", "night_hours",
                          "responders", "default", "ack_delay", "distribution", "median", "sigma", "mean",
                          "miss_probability", "by_hour", "hours", "unavailable", "incidents", "at", "generate",
-                         "count", "from", "to", "severities", "duration", "start", "end"]), inner, max_size=6),
+                         "count", "from", "to", "severities", "duration", "start", "end", "round_robin",
+                         "escalation_rule_assignment_strategy", "teams", "t", "incident_urgency_rule",
+                         "during_support_hours", "outside_support_hours", "support_hours", "days_of_week",
+                         "start_time", "end_time", "time_zone"]), inner, max_size=6),
     max_leaves=25)
 
 
@@ -171,3 +176,68 @@ def test_policy_and_scenario_parsers_only_raise_input_errors(doc: Any) -> None:
             parse(doc)
         except InputError as exc:
             assert str(exc).startswith("fuzz.yaml")
+
+
+DRILL_POLICY = st.fixed_dictionaries({
+    "num_loops": st.integers(0, 2),
+    "acknowledgement_timeout": st.sampled_from([None, "20m"]),
+    "escalation_rules": st.lists(st.fixed_dictionaries({
+        "escalation_delay_in_minutes": st.integers(0, 30),
+        "round_robin": st.booleans(),
+        "targets": st.lists(st.sampled_from(["user:a", "user:b", "schedule:s", "team:t"]), min_size=1, max_size=3)
+        .map(lambda ts: [*ts, "channel:c"] if len(ts) == 3 else ts)}), min_size=1, max_size=3),
+    "teams": st.just({"t": ["c1", "c2"]}),
+    "incident_urgency_rule": st.sampled_from([None, {"type": "use_support_hours", "during_support_hours": "high",
+                                                     "outside_support_hours": "low"}]),
+})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(DRILL_POLICY, st.lists(st.tuples(st.integers(0, 7 * 24 * 60), st.sampled_from([None, 1, 30, 200]),
+                                        st.sampled_from(["critical", "info"])), min_size=1, max_size=6),
+       st.floats(0, 1), st.integers(0, 3))
+def test_drill_invariants(pol_doc: dict[str, Any], raw: list[tuple[int, int | None, str]], miss: float,
+                          seed: int) -> None:
+    """Whatever the policy and incidents: responding happens between the acknowledgement and the end;
+    exhausted and auto-resolved exclude each other; an exhaustion comes before any acknowledgement;
+    a round-robin level pages the people of one target per visit."""
+    from opsctl.oncall.drill import Incident, simulate
+    from opsctl.oncall.policy import parse_policy
+    from opsctl.oncall.responders import Distribution, ResponderModel, Responders
+
+    if pol_doc["incident_urgency_rule"] is not None:
+        pol_doc = {**pol_doc, "support_hours": {"days_of_week": [1, 2, 3, 4, 5]}}
+    else:
+        pol_doc = {k: v for k, v in pol_doc.items() if k != "incident_urgency_rule"}
+    if pol_doc["acknowledgement_timeout"] is None:
+        del pol_doc["acknowledgement_timeout"]
+    pol = parse_policy({"id": "p", **pol_doc}, "p.yaml")
+    tz = timeutil.zone("Europe/Berlin")
+    s = parse_schedule({"id": "s", "time_zone": "Europe/Berlin", "schedule_layers": [{
+        "name": "l", "start": "2026-03-02T00:00:00", "rotation_turn_length": "1d", "users": ["x", "y"],
+        "restrictions": [{"type": "daily_restriction", "start_time_of_day": "09:00:00",
+                          "duration_seconds": 28800}]}]}, "s.yaml")
+    t0 = timeutil.to_epoch("2026-03-02T00:00:00", tz)
+    incidents = [Incident(f"I{k}", "x", sev, t0 + m * 60, None if d is None else t0 + m * 60 + d * 60)
+                 for k, (m, d, sev) in enumerate(raw)]
+    model = ResponderModel(Distribution("exponential", 400.0), Distribution("exponential", 600.0), miss)
+    for r in simulate(incidents, pol, {"s": s}, Responders(model), tz, seed):
+        assert not (r.exhausted_at is not None and r.auto_resolved)
+        if r.responded_at is not None:
+            assert r.acked_at is not None and r.acked_at <= r.responded_at
+            assert r.resolved_at is None or r.responded_at < r.resolved_at
+        if r.exhausted_at is not None and r.acked_at is not None:
+            assert r.exhausted_at < r.acked_at
+        if r.acked_at is None and r.resolved_at is not None and not r.auto_resolved:
+            assert r.exhausted_at is not None and r.exhausted_at < r.resolved_at
+        kinds = [k for _, k, _ in r.events]
+        if "responding" in kinds and "resolved" in kinds:
+            assert kinds.index("responding") < kinds.index("resolved")
+        # pages at one instant and level with round robin: one target's people (a user, x/y, or c1+c2)
+        visits: dict[tuple[float, int], set[str]] = {}
+        for p in r.pages:
+            visits.setdefault((p.at, p.level), set()).add(p.user)
+        for (_, lv), users in visits.items():
+            # (with a 0-minute delay a loop may visit a level twice at one instant)
+            if pol.levels[lv - 1].round_robin and r.retriggers == 0 and all(x.delay_minutes > 0 for x in pol.levels):
+                assert users in ({"a"}, {"b"}, {"x"}, {"y"}, {"c1", "c2"}), users

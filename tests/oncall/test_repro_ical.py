@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -95,3 +96,45 @@ def test_round_trip_is_exact_for_any_layers(layers: list[tuple[int, int, int]], 
     a, b = t("2026-03-25T00:00:00"), t("2026-04-02T00:00:00")
     back = Schedule("r", "r", "Europe/Berlin", [], import_ical(export_ical(s, s.render(a, b)), BERLIN))
     assert _people(back, a, b) == _people(s, a, b)
+
+
+EVENTS_JS = r"""
+const mod = require(process.env.OPSCTL_ICALJS || 'ical.js');
+const ICAL = mod.default || mod;
+const comp = new ICAL.Component(ICAL.parse(require('fs').readFileSync(0, 'utf8')));
+const out = comp.getAllSubcomponents('vevent').map(v => {
+  const ev = new ICAL.Event(v);
+  return [ev.startDate.toUnixTime(), ev.endDate.toUnixTime(), v.getFirstPropertyValue('x-opsctl-user')];
+});
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+@pytest.mark.oracle
+def test_union_export_read_by_icaljs_has_everyone() -> None:
+    """Oracle: Mozilla's ical.js reads the exported union calendar; the people it finds at every instant
+    are those opsctl renders, and those opsctl's import gives back."""
+    import json
+    import subprocess
+
+    from .test_ical_oracle import _icaljs
+
+    node = _icaljs()
+    s = load_schedule(DATA / "union-roundtrip.yaml")
+    a, b = t("2026-05-04T00:00:00", UTC), t("2026-05-11T00:00:00", UTC)
+    data = export_ical(s, s.render(a, b))
+    p = subprocess.run([node, "-e", EVENTS_JS], input=data.decode(), capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    events = json.loads(p.stdout)
+    back = Schedule("u", "u", "UTC", [], import_ical(data, UTC))
+    points = sorted({x for ev in events for x in ev[:2]} | {a})[:-1]
+    for ts in points:
+        theirs = tuple(sorted(u for st_, en, u in events if st_ <= ts < en))
+        assert theirs == tuple(sorted(coverage_at(s, ts))) == tuple(sorted(coverage_at(back, ts))), ts
+    assert len(points) == 8  # 00:00 p1, 12:00 p1+s1, then a new pair every midnight
+
+
+def coverage_at(s: Schedule, ts: float) -> tuple[str, ...]:
+    from opsctl.oncall.coverage import Timeline
+
+    return Timeline(s.render(ts - 1, ts + 1)).at(ts)
