@@ -437,6 +437,8 @@ def run_cmd(
              + (", ".join(f"{k}: {v}" for k, v in s["escalations_to_level"].items()) or "none"))
         for u, p in s["pages_per_person"].items():
             _out(f"  {u}: {p['pages']} page(s), {p['night_pages']} at night")
+        for target, n in s["notifications_per_target"].items():
+            _out(f"  {target}: {n} notification(s)")
         for sev, b in s["by_severity"].items():
             _out(f"  {sev}: {b['incidents']} incident(s), missed ack {b['missed_ack']}, missed respond "
                  f"{b['missed_respond']}")

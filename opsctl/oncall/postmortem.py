@@ -98,6 +98,12 @@ def render_markdown(inc: dict[str, Any], source: str, targets: dict[str, Any] | 
         f"{sum(1 for p in inc['pages'] if p['night'])} at night.",
         f"- Highest escalation level reached: {inc['max_level']}; re-triggers: {inc['retriggers']}.",
     ]
+    if inc.get("notifications"):
+        targets_told = sorted({n["target"] for n in inc["notifications"]})
+        lines.append(f"- Notified (no acknowledgement possible): {', '.join(targets_told)}.")
+    if inc.get("in_support_hours") is not None:
+        lines.append(f"- Triggered {'inside' if inc['in_support_hours'] else 'outside'} support hours "
+                     f"({inc['urgency']} urgency).")
     if inc.get("labels"):
         lines.append("- Labels: " + ", ".join(f"`{k}={v}`" for k, v in sorted(inc["labels"].items())))
     lines += ["", "## Timeline", "", "| Time | Event | Detail |", "|---|---|---|"]

@@ -236,3 +236,24 @@ def test_who_and_gaps_with_round_robin_and_channel_levels(tmp_path: Path) -> Non
                                                                      ("level 3", 0)]
     sg = coverage.schedule_gaps({"day": sched(s.read_text())}, t("2026-03-02T00:00:00Z"), t("2026-03-03T00:00:00Z"))
     assert [round((e - b) / 3600) for b, e in sg[0][1]] == [9, 7]
+
+
+def test_postmortem_and_text_output_show_notifications_and_support_hours(tmp_path: Path) -> None:
+    from opsctl.oncall import postmortem
+
+    pol = policy(SUPPORT.format(during="high", outside="low").replace('targets: ["user:a"]',
+                                                                      'targets: ["user:a", "channel:#ops"]'))
+    (r,) = simulate([Incident("I", "x", "critical", t("2026-03-07T10:00:00"))], pol, {}, Responders(NEVER),
+                    BERLIN, 1)
+    md = postmortem.render_markdown(result_to_dict(r, BERLIN), "test")
+    assert "- Notified (no acknowledgement possible): channel:#ops." in md
+    assert "- Triggered outside support hours (low urgency)." in md
+    pf = tmp_path / "p.yaml"
+    pf.write_text("id: p\nescalation_rules:\n  - {targets: ['user:a', 'webhook:status']}\n")
+    sc = tmp_path / "s.yaml"
+    sc.write_text("incidents:\n  - {id: I, at: 2026-03-02T10:00:00Z, duration: 10m}\n")
+    sf = tmp_path / "sch.yaml"
+    sf.write_text("id: sch\ntime_zone: UTC\n")
+    out = run_opsctl("drill", "run", "--schedule", str(sf), "--policy", str(pf), "--scenario", str(sc))
+    assert out.returncode in (0, 1), out.stderr
+    assert "notified      webhook:status (level 1)" in out.stdout and "webhook:status: 1 notification(s)" in out.stdout
