@@ -316,6 +316,9 @@ def preview_receiver(cfg: Any, receiver: str, alerts: Sequence[Alert], now: date
                         fields[key] = tmpl.render_text(text, data, html=html)
                     except TemplateError as exc:
                         errors[key] = exc.message
+                if integ.kind == "opsgenie":  # OpsGenie details start from the common labels
+                    for k, v in sorted(data.CommonLabels.items()):
+                        fields.setdefault(f"details.{k}", v)
             out.append({"integration": f"{integ.kind}_configs[{integ.index}]", "line": integ.line,
                         "route": path, "group_labels": dict(glabels), "alerts": len(sent),
                         "send_resolved": resolved_too, "resolved_dropped": len(members) - len(sent),

@@ -345,3 +345,48 @@ def test_r4_oracle_pushover_through_intercepting_proxy(tmp_path: Path, html: boo
         assert sent[key] == p["fields"][key], key
     assert sent["url"] == "https://runbooks.example.org/Foo<&>"
     assert sent["message"] == ("a &lt; b Foo&lt;&amp;&gt;" if html else "a < b Foo<&>")
+
+
+@pytest.mark.oracle
+def test_opsgenie_and_victorops_oracle(tmp_path: Path) -> None:
+    """OpsGenie details/responders and VictorOps routing key/custom fields equal what Alertmanager 0.25 sends."""
+    find_tool("prometheus-alertmanager")
+    now = datetime.now(UTC).replace(microsecond=0)
+    alerts = [{"labels": {"alertname": "A", "team": "t", "instance": f"i{i}"}} for i in (1, 2)]
+    config = """route: {receiver: r, group_wait: 1s, group_by: [alertname]}
+receivers:
+- name: r
+  opsgenie_configs:
+  - api_key: k
+    api_url: CAPTURE/og/
+    details: {team: '{{ .CommonLabels.team }}', n: '{{ len .Alerts }}'}
+    responders: [{name: '{{ .CommonLabels.team }}-oncall', type: team}]
+    tags: 'x,{{ .CommonLabels.alertname }}'
+    note: 'note {{ .Status }}'
+    priority: P2
+  victorops_configs:
+  - api_key: k
+    api_url: CAPTURE/vo/
+    routing_key: 'rk-{{ .CommonLabels.team }}'
+    custom_fields: {where: '{{ .CommonLabels.alertname }}'}
+"""
+    with Capture() as cap:
+        got, url = _run_am(tmp_path, cap, config, alerts, 2)
+    og = next(b for p, b in got if p.startswith("/og/"))
+    vo_path, vo = next((p, b) for p, b in got if p.startswith("/vo/"))
+    cfg = loads_config(config.replace("CAPTURE", f"http://127.0.0.1:{cap.port}"), "am.yml", version=(0, 25))
+    previews = {p["integration"]: p for p in preview_receiver(cfg, "r", load_alerts_from(tmp_path, alerts),
+                                                              now=now, external_url=url)}
+    f = previews["opsgenie_configs[0]"]["fields"]
+    assert og["message"] == f["message"] and og["description"] == f["description"] and og["source"] == f["source"]
+    # the common labels, then the configured details
+    assert og["details"] == {k[8:]: v for k, v in f.items() if k.startswith("details.")} == {
+        "alertname": "A", "team": "t", "n": "2"}
+    assert og["responders"] == [{"name": f["responders[0].name"], "type": "team"}]
+    assert og["note"] == f["note"] and og["priority"] == f["priority"]
+    assert og["tags"] == [t for t in f["tags"].split(",") if t]
+    g = previews["victorops_configs[0]"]["fields"]
+    assert vo_path == f"/vo/k/{g['routing_key']}" == "/vo/k/rk-t"
+    assert vo["where"] == g["custom_fields.where"] == "A"
+    for key in ("message_type", "state_message", "entity_display_name", "monitoring_tool"):
+        assert vo[key] == g[key], key
