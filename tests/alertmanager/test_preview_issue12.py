@@ -390,3 +390,33 @@ receivers:
     assert vo["where"] == g["custom_fields.where"] == "A"
     for key in ("message_type", "state_message", "entity_display_name", "monitoring_tool"):
         assert vo[key] == g[key], key
+
+
+@pytest.mark.oracle
+def test_discord_and_webex_oracle(tmp_path: Path) -> None:
+    """Discord title/message and Webex message (default templates) equal what Alertmanager 0.25 sends."""
+    find_tool("prometheus-alertmanager")
+    now = datetime.now(UTC).replace(microsecond=0)
+    alerts = [{"labels": {"alertname": "A", "instance": f"i{i}"}, "annotations": {"summary": "s <b>"}}
+              for i in (1, 2)]
+    config = """route: {receiver: r, group_wait: 1s, group_by: [alertname]}
+receivers:
+- name: r
+  discord_configs:
+  - webhook_url: CAPTURE/discord
+  webex_configs:
+  - api_url: CAPTURE/webex
+    room_id: room
+    http_config: {authorization: {credentials: c}}
+"""
+    with Capture() as cap:
+        got, url = _run_am(tmp_path, cap, config, alerts, 2)
+    discord = next(b for p, b in got if p == "/discord")
+    webex = next(b for p, b in got if p == "/webex")
+    cfg = loads_config(config.replace("CAPTURE", f"http://127.0.0.1:{cap.port}"), "am.yml", version=(0, 25))
+    previews = {p["integration"]: p for p in preview_receiver(cfg, "r", load_alerts_from(tmp_path, alerts),
+                                                              now=now, external_url=url)}
+    d = previews["discord_configs[0]"]["fields"]
+    (embed,) = discord["embeds"]
+    assert embed["title"] == d["title"] and embed["description"] == d["message"]
+    assert webex["markdown"] == previews["webex_configs[0]"]["fields"]["message"]
