@@ -119,3 +119,21 @@ def test_lognormal_without_sigma_is_refused(tmp_path: Path) -> None:
     assert exc.value.line == 3
     f.write_text("responders:\n  default:\n    ack_delay: {distribution: lognormal, median: 2m, sigma: 0.5}\n")
     assert load_scenario(f, BERLIN, 0).responders.default.ack_delay.b == 0.5
+
+
+def test_late_ack_after_exhaustion_keeps_both_facts() -> None:
+    # alice acks 20 min after her page, after the policy ran out at +15: exhausted at +15, acked at +20
+    from opsctl.oncall.drill import Incident
+    from opsctl.oncall.responders import Distribution, ResponderModel, Responders
+
+    pol = load_policy(DATA / "r-pol.yaml")
+    sched = load_schedule(DATA / "r-sched.yaml")
+    late = ResponderModel(Distribution("fixed", 1200.0), Distribution("fixed", 60.0))
+    never = ResponderModel(Distribution("fixed", 60.0), Distribution("fixed", 60.0), miss_probability=1.0)
+    at = load_scenario(DATA / "r-scen-exhaust.yaml", sched.tz, 0).incidents[0].at
+    (r,) = simulate([Incident("L", "x", "critical", at, at + 3 * 3600)], pol, {"r": sched},
+                    Responders(never, {"alice": late}), sched.tz, 0)
+    assert (r.exhausted_at, r.acked_at, r.acked_by) == (at + 15 * 60, at + 20 * 60, "alice")
+    assert not r.auto_resolved
+    acts = postmortem.actions(result_to_dict(r, BERLIN), None)
+    assert any("before alice acknowledged late" in a for a in acts), acts
