@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opsctl.alertmanager.check import check_file, check_text
 from opsctl.alertmanager.config import DEFAULT_VERSION, load_config, parse_version
@@ -232,3 +234,24 @@ def test_messages_follow_version() -> None:
     assert msgs("telegram_configs: [{chat_id: 1}]", (0, 25)) == ["missing bot_token on telegram_config"]
     assert msgs("telegram_configs: [{chat_id: 1}]", (0, 30)) == [
         "missing bot_token or bot_token_file on telegram_config"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(year=st.integers(min_value=1971, max_value=2037), month=st.integers(min_value=1, max_value=12),
+       zone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata",
+                             "America/Santiago", "Pacific/Apia", "Europe/London"]))
+def test_legacy_month_length_property(year: int, month: int, zone: str) -> None:
+    """0.25's month length is the calendar length or one less; one less only with a DST change in the month
+    (never in UTC or India), and in Berlin exactly in March (EU rules since 1981)."""
+    import calendar
+    from zoneinfo import ZoneInfo
+
+    from opsctl.alertmanager.timeinterval import _legacy_days_in_month
+
+    days = calendar.monthrange(year, month)[1]
+    legacy = _legacy_days_in_month(datetime(year, month, 15, 12, tzinfo=ZoneInfo(zone)))
+    assert legacy in (days, days - 1)
+    if zone in ("UTC", "Asia/Kolkata"):
+        assert legacy == days
+    if zone == "Europe/Berlin" and year >= 1981:
+        assert legacy == (days - 1 if month == 3 else days)
