@@ -314,8 +314,9 @@ def category(f: NabFile) -> str:
 class ScoreCache:
     """Scores of each file under each candidate parameter set, computed once."""
 
-    def __init__(self, files: list[NabFile]) -> None:
+    def __init__(self, files: list[NabFile], progress: Callable[..., None] | None = None) -> None:
         self.files = files
+        self.progress = progress
         self._cache: dict[tuple[tuple[str, Any], ...], list[np.ndarray]] = {}
 
     def get(self, params: dict[str, Any]) -> list[np.ndarray]:
@@ -323,6 +324,8 @@ class ScoreCache:
         if key not in self._cache:
             det = make_anomaly_detector(DEFAULT_KIND, params)
             self._cache[key] = [det.score(f.seconds, f.values).score for f in self.files]
+            if self.progress is not None:
+                self.progress(1)
         return self._cache[key]
 
 
@@ -418,14 +421,16 @@ def default_entry(files: list[NabFile], profiles: dict[str, dict[str, float]],
             "threshold_curve": curve}
 
 
-def evaluate(data_dir: Path = DEFAULT_DATA, only: list[str] | None = None, cv: bool = True) -> dict[str, object]:
+def evaluate(data_dir: Path = DEFAULT_DATA, only: list[str] | None = None, cv: bool = True,
+             progress: Callable[..., None] | None = None) -> dict[str, object]:
+    """NAB scores; `progress(1)` after each detector configuration is run over the corpus."""
     files = load_corpus(data_dir)
     profiles = load_profiles(data_dir)
     results: dict[str, object] = {"files": len(files), "windows": sum(len(f.windows) for f in files),
                                   "records": int(sum(len(f.values) for f in files)), "detectors": {}}
     dets = results["detectors"]
     assert isinstance(dets, dict)
-    cache = ScoreCache(files)
+    cache = ScoreCache(files, progress)
     if not only or "default" in only:
         dets["default"] = default_entry(files, profiles, cache)
     if cv and not only and len({category(f) for f in files if f.windows}) >= 2:
@@ -439,6 +444,8 @@ def evaluate(data_dir: Path = DEFAULT_DATA, only: list[str] | None = None, cv: b
         t0 = time.perf_counter()
         scores = [run(f.seconds, f.values) for f in files]
         elapsed = time.perf_counter() - t0
+        if progress is not None:
+            progress(1)
         res = nab_scores(files, scores, profiles)
         dets[name] = {"seconds": round(elapsed, 3),
                       **{p: round(v["normalized"], 2) for p, v in res.items()},
@@ -461,7 +468,11 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data / "combined_windows.json").exists():
         print(f"NAB data not found in {args.data}", file=sys.stderr)
         return 2
-    res = evaluate(args.data, args.only, cv=not args.no_cv)
+    from opsctl.cli.progress import progress_bar, wanted
+
+    # a bar on a terminal only: `--json` output and pipes stay clean (never shown when stderr is redirected)
+    with progress_bar("NAB detector runs", None, enabled=wanted(machine_output=args.json)) as step:
+        res = evaluate(args.data, args.only, cv=not args.no_cv, progress=step)
     if args.json:
         print(json.dumps(res, indent=2))
         return 0

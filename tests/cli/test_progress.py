@@ -102,23 +102,51 @@ def test_backtest_bar_on_a_terminal_only(tmp_path: Path) -> None:
     code, out, tty = run_with_tty_stderr(args, tmp_path)
     assert code == 0, tty
     assert "backtest" in tty and "Backtest" in out
-    code, out, tty = run_with_tty_stderr([*args, "--format", "json"], tmp_path)
+    code, _, tty = run_with_tty_stderr([*args, "--format", "json"], tmp_path)
     assert code == 0 and "backtest" not in tty.lower()
 
 
 def test_slo_report_and_drill_bars_on_a_terminal_only(tmp_path: Path) -> None:
     slo = ["slo", "report", str(ROOT / "examples/slo/checkout.yml"), "--data", str(ROOT / "examples/slo/checkout.csv")]
-    code, out, tty = run_with_tty_stderr(slo, tmp_path)
+    code, _, tty = run_with_tty_stderr(slo, tmp_path)
     assert code in (0, 1), tty
     assert "reading checkout.csv" in tty
-    code, out, tty = run_with_tty_stderr([*slo, "--format", "json"], tmp_path)
+    code, _, tty = run_with_tty_stderr([*slo, "--format", "json"], tmp_path)
     assert code in (0, 1) and "reading" not in tty
     ex = ROOT / "examples/oncall"
     drill = ["drill", "run", "--schedule", str(ex / "primary.yaml"), "--schedule", str(ex / "secondary.yaml"),
              "--policy", str(ex / "policy.yaml"), "--scenario", str(ex / "scenario.yaml"), "--seed", "7",
              "--no-timeline"]
-    code, out, tty = run_with_tty_stderr(drill, tmp_path)
+    code, _, tty = run_with_tty_stderr(drill, tmp_path)
     assert code in (0, 1), tty
     assert "drill" in tty
-    code, out, tty = run_with_tty_stderr([*drill, "--format", "json"], tmp_path)
+    code, _out, tty = run_with_tty_stderr([*drill, "--format", "json"], tmp_path)
     assert code in (0, 1) and "drill" not in tty
+
+
+def test_nab_benchmark_bar_on_a_terminal_only(tmp_path: Path, shared_data: Path) -> None:
+    if not (shared_data / "nab" / "combined_windows.json").exists():
+        pytest.skip("NAB data not in ../shared/data")
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "CI", "OPSCTL_NO_PROGRESS")}
+    env.update({"OPSCTL_PROGRESS_DELAY": "0", "TERM": "xterm"})
+    args = [sys.executable, "-m", "benchmarks.nab", "--data", str(shared_data / "nab"), "--only", "robust_z",
+            "--no-cv"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave, env=env, cwd=ROOT)
+    os.close(slave)
+    chunks = []
+    while select.select([master], [], [], 120)[0]:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    assert proc.wait(timeout=120) == 0
+    os.close(master)
+    assert "NAB detector runs" in b"".join(chunks).decode(errors="replace")
+    assert "robust_z" in out and "NAB detector runs" not in out
+    piped = subprocess.run([*args, "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert piped.returncode == 0 and "NAB detector runs" not in piped.stderr
