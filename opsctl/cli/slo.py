@@ -40,6 +40,16 @@ def _period(text: str) -> float:
     return secs
 
 
+def _group_by(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if not LABEL_RE.match(n) or n == "__name__"]
+    if not names or bad:
+        raise InputError(f"--group-by {text!r}: expected label names separated by commas", "<command line>")
+    return names
+
+
 def _catalog(paths: list[Path]) -> WindowCatalog | None:
     return load_catalog(paths) if paths else None
 
@@ -191,6 +201,9 @@ def report_cmd(
                                      "one time (merged exports of two replicas): 'error' (default, names both "
                                      "rows) or 'keep-first' (the first row read wins). Exact duplicates are "
                                      "always dropped."),
+    group_by: str | None = typer.Option(None, "--group-by", help="Split each SLI by these labels (comma-separated): "
+                                        "one SLI, budget and alert state per label set, plus the total. Default: "
+                                        "the labels the SLI queries keep (sum by (...))."),
     windows: list[Path] = WINDOWS_OPTION,
     default_period: str = DEFAULT_PERIOD_OPTION,
     output: Path | None = typer.Option(None, "--output", "-o", help="Also write an HTML report (.html, burn-down "
@@ -232,7 +245,7 @@ def report_cmd(
     if on_duplicate not in ("error", "keep-first"):
         raise InputError(f"--on-duplicate {on_duplicate!r}: expected error or keep-first", "<command line>")
     opts = Options(end=_time(to) if to is not None else _time(end, "--end"), step=step_s, top=top,
-                   windows=_catalog(windows), on_duplicate=on_duplicate)
+                   windows=_catalog(windows), on_duplicate=on_duplicate, group_by=_group_by(group_by))
     if data is not None:
         from opsctl.cli.progress import progress_bar, wanted
 

@@ -63,6 +63,16 @@ def chart(points: list[dict[str, Any]], width: int = 60, height: int = 10) -> li
     return rows
 
 
+def group_label(labels: dict[str, str]) -> str:
+    return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+
+def alert_states(alerts: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{a['severity']} " + ("n/a" if a["firing"] is None else ("FIRING" if a["firing"]
+                                                                                 else "not firing"))
+                     for a in alerts)
+
+
 def text_report(doc: dict[str, Any], daily_rows: int = 31) -> str:
     out: list[str] = []
     for s in doc["slos"]:
@@ -94,6 +104,14 @@ def text_report(doc: dict[str, Any], daily_rows: int = 31) -> str:
             state = "n/a" if a["firing"] is None else ("FIRING" if a["firing"] else "not firing")
             al.append(f"{a['severity']} {state}")
         out.append("  alerts now    " + "; ".join(al))
+        if s.get("groups"):
+            by = ", ".join(s["group_by"]) if s.get("group_by") else "the labels the SLI keeps"
+            out.append(f"  groups        {len(s['groups'])} (by {by}); the figures above are their total:")
+            out.append(f"    {'group':<40} {'SLI':>10} {'status':>9} {'budget left':>12}  alerts now")
+            for grp in s["groups"]:
+                out.append(f"    {group_label(grp['labels']):<40} {pct(grp['sli'], 3):>10} "
+                           f"{grp['status']:>9} {pct(grp['error_budget']['remaining_ratio'], 1):>12}  "
+                           f"{alert_states(grp['alerts'])}")
         g = s["gaps"]
         if g["ranges"]:
             out.append(f"  data gaps     {len(g['ranges'])}, {dur(g['unknown_seconds'])} without data "
@@ -177,11 +195,21 @@ def html_report(doc: dict[str, Any]) -> str:
             ("Error budget", e(f"{num(eb['total'])} total, {num(eb['consumed'])} consumed "
                                f"({pct(eb['consumed_ratio'], 1)}), {pct(eb['remaining_ratio'], 1)} remaining")),
             ("Burn rates", e("  ".join(f"{b['window']} {burn(b['burn_rate'])}" for b in s["burn_rates"]))),
+            ("Alerts now", e(alert_states(s["alerts"]))),
             ("Data gaps", e(f"{len(s['gaps']['ranges'])} ({dur(s['gaps']['unknown_seconds'])} without data, "
                             f"coverage {pct(s['gaps']['coverage'], 1)})")),
         ]
         body.extend(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-        body.append("</table><h3>Error budget burn-down</h3>")
+        body.append("</table>")
+        if s.get("groups"):
+            body.append(f"<h3>Groups ({len(s['groups'])})</h3><table><tr><th>group</th><th>SLI</th><th>status</th>"
+                        "<th>budget remaining</th><th>alerts now</th></tr>")
+            for grp in s["groups"]:
+                body.append(f"<tr><td>{e(group_label(grp['labels']))}</td><td>{e(pct(grp['sli'], 3))}</td>"
+                            f"<td>{e(grp['status'])}</td><td>{e(pct(grp['error_budget']['remaining_ratio'], 1))}"
+                            f"</td><td>{e(alert_states(grp['alerts']))}</td></tr>")
+            body.append("</table>")
+        body.append("<h3>Error budget burn-down</h3>")
         body.append(_svg_chart(s["burndown"]))
         if s["burn_periods"]:
             body.append("<h3>Periods that burned the budget</h3><table><tr><th>start</th><th>end</th>"
