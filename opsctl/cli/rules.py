@@ -79,12 +79,31 @@ def validate_cmd(
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes for large inputs (0: one per "
                              "CPU, 1: none). Workers start from 256 KiB of rule files per worker; large "
                              "files are cut between groups. Findings are the same either way."),
+    metadata: Path | None = typer.Option(None, "--metadata", help="Metric types: a saved /api/v1/metadata "
+                                         "response (JSON) or exposition text with # TYPE lines."),
+    scrape_interval: str | None = typer.Option(None, "--scrape-interval", help="Scrape interval of the "
+                                               "targets (e.g. 30s), for rate-range-short."),
+    guess_metric_types: bool = typer.Option(False, "--guess-metric-types", help="Without metadata, guess "
+                                            "counters from names (info-level findings)."),
 ) -> None:
     """Lint rule files: promtool's errors plus best-practice checks. Exit 0 clean, 1 findings, 2 bad input."""
     from opsctl.rules.reporters import REPORTERS
     from opsctl.rules.validate import ValidationResult, expand_paths, validate
 
     cfg = _config(config, prometheus_version)
+    if metadata is not None:
+        from opsctl.rules.metadata import load_metadata
+
+        cfg.metric_types = load_metadata(metadata)
+    if scrape_interval is not None:
+        from opsctl.durations import parse_duration
+
+        try:
+            cfg.scrape_interval = parse_duration(scrape_interval)
+        except ValueError as exc:
+            raise InputError(str(exc), "--scrape-interval") from None
+    if guess_metric_types:
+        cfg.guess_metric_types = True
     for cid in [*disable, *enable]:
         if cid not in REGISTRY:
             raise InputError(f"unknown check id {cid!r} (see `opsctl rules checks`)", "--disable/--enable")

@@ -64,6 +64,24 @@ class _RulesModel(BaseModel):
     runbook_base_url: str | None = None
     runbook_sections: list[str] = Field(default_factory=lambda: ["Diagnosis", "Mitigation", "Escalation"])
     coverage: _CoverageModel = Field(default_factory=_CoverageModel)
+    scrape_interval: str | None = None
+    metadata: str | None = None
+    guess_metric_types: bool = False
+    record_name_pattern: str | None = None
+
+    @field_validator("scrape_interval")
+    @classmethod
+    def _scrape(cls, v: str | None) -> str | None:
+        if v is not None and parse_duration(v) <= 0:
+            raise ValueError("scrape_interval must be positive")
+        return v
+
+    @field_validator("record_name_pattern")
+    @classmethod
+    def _pattern(cls, v: str | None) -> str | None:
+        if v is not None:
+            compile_record_pattern(v)
+        return v
 
     @field_validator("prometheus_version", mode="before")
     @classmethod
@@ -97,6 +115,16 @@ class _RulesModel(BaseModel):
         for cid in v:
             check_known_id(cid)
         return v
+
+
+def compile_record_pattern(pattern: str) -> Any:
+    """A Go RE2 regex, fully anchored as Prometheus anchors label matchers; ValueError when invalid."""
+    import re2
+
+    try:
+        return re2.compile(f"^(?:{pattern})$")
+    except re2.error as exc:
+        raise ValueError(f"invalid record_name_pattern {pattern!r}: {exc}") from None
 
 
 def check_known_id(cid: str) -> None:
@@ -137,6 +165,12 @@ class RulesConfig:
     runbook_sections: list[str] = field(default_factory=lambda: ["Diagnosis", "Mitigation", "Escalation"])
     coverage: CoveragePolicy = field(default_factory=CoveragePolicy)
     source: str | None = None
+    # evidence the checks may use: the scrape interval (rate-range-short is silent without it), metric
+    # types (a saved /api/v1/metadata response or exposition text), name-based type guessing (opt-in, info)
+    scrape_interval: float | None = None
+    metric_types: dict[str, str] | None = None
+    guess_metric_types: bool = False
+    record_name_pattern: str | None = None
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], base_dir: Path, source: str | None = None,
@@ -170,7 +204,18 @@ class RulesConfig:
             runbook_sections=list(m.runbook_sections),
             coverage=CoveragePolicy(**m.coverage.model_dump()),
             source=source,
+            scrape_interval=parse_duration(m.scrape_interval) if m.scrape_interval else None,
+            metric_types=_metadata(m.metadata, base_dir) if m.metadata else None,
+            guess_metric_types=m.guess_metric_types,
+            record_name_pattern=m.record_name_pattern,
         )
+
+
+def _metadata(path_text: str, base_dir: Path) -> dict[str, str]:
+    from opsctl.rules.metadata import load_metadata
+
+    path = Path(path_text)
+    return load_metadata(path if path.is_absolute() else base_dir / path)
 
 
 def _pos_locator(root: Any) -> Any:

@@ -90,6 +90,16 @@ class Context:
 COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
 
 
+def metric_type(ctx: Context, name: str) -> str | None:
+    """The metric's type from evidence (config `metadata`, `--metadata`), or None when unknown."""
+    types = ctx.config.metric_types
+    if not types:
+        return None
+    from opsctl.rules.metadata import series_type
+
+    return series_type(types, name)
+
+
 def selector_name(vs: Any) -> str | None:
     """The metric name a selector selects, from `name{}` or `{__name__="name"}`."""
     return _name(vs, None)

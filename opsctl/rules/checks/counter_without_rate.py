@@ -6,7 +6,7 @@ from typing import Any
 
 import promql_parser as pp
 
-from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
+from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, metric_type, rule_issue
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 RANGE_OK = {"rate", "irate", "increase", "resets", "changes", "count_over_time", "present_over_time",
@@ -18,7 +18,9 @@ INFO = CheckInfo(
     "counter-without-rate", Severity.warning, "Counter used without rate()/increase()",
     "A counter's raw value only says how much happened since the process started; it drops to zero on "
     "every restart. Compare `rate(x_total[5m])` or `increase(x_total[1h])` instead. Presence tests "
-    "(`absent`, `count`, `group`, `timestamp`, or the right side of `and`/`unless`) are fine.",
+    "(`absent`, `count`, `group`, `timestamp`, or the right side of `and`/`unless`) are fine. The type "
+    "comes from evidence (`metadata` in the configuration or `--metadata FILE`); without it the check is "
+    "silent, unless `guess_metric_types: true` asks for a guess from the name (`_total`) at info level.",
 )
 
 
@@ -46,10 +48,20 @@ def _allowed(node: Any, ancestors: tuple[Any, ...]) -> bool:
 
 
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
+    guess = ctx.config.guess_metric_types
     for sel in ctx.selectors(rule):
         name = sel.name
-        if not name or not name.endswith("_total") or ":" in name:
+        if not name or ":" in name:
+            continue
+        kind = metric_type(ctx, name)
+        if kind == "counter":
+            severity = None
+        elif kind is None and guess and name.endswith("_total"):
+            severity = Severity.info
+        else:
             continue
         if not _allowed(sel.node, sel.ancestors):
-            yield rule_issue(f"counter {name} is used by its raw value; wrap it in rate() or increase()", rule)
+            why = "" if severity is None else " (a guess from the name)"
+            yield rule_issue(f"counter {name} is used by its raw value; wrap it in rate() or increase(){why}", rule,
+                             severity=severity)
 

@@ -1,4 +1,4 @@
-"""rate-range-short: rate()/increase() range shorter than 4x the group's evaluation interval."""
+"""rate-range-short: rate()/increase() range shorter than 4x the (known) scrape interval."""
 
 from __future__ import annotations
 
@@ -12,16 +12,19 @@ FUNCS = {"rate", "increase"}
 FACTOR = 4
 
 INFO = CheckInfo(
-    "rate-range-short", Severity.warning, "rate()/increase() range shorter than 4x the evaluation interval",
-    "rate() needs at least two samples in its window and is noisy with few; with a range under four "
-    "intervals (group `interval`, or `evaluation_interval` from the configuration, 1m by default, which "
-    "is usually also the scrape interval) a missed scrape makes the series vanish and alerts flap. Use a "
-    "range of at least 4x the interval.",
+    "rate-range-short", Severity.warning, "rate()/increase() range shorter than 4x the scrape interval",
+    "rate() needs at least two samples in its window and is noisy with few; with a range under four scrape "
+    "intervals a missed scrape makes the series vanish and alerts flap. Use a range of at least 4x the "
+    "scrape interval. The interval must be known: `scrape_interval` in the configuration (or "
+    "`--scrape-interval`); the group's evaluation interval says nothing about how often targets are "
+    "scraped, so without a scrape interval the check is silent.",
 )
 
 
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
-    interval = ctx.interval(group)
+    interval = ctx.config.scrape_interval
+    if not interval:
+        return
     for node, _ in ctx.nodes(rule):
         if isinstance(node, pp.Call) and node.func.name in FUNCS and node.args:
             arg = node.args[0]
@@ -30,5 +33,5 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
                 if seconds < FACTOR * interval:
                     yield rule_issue(
                         f"{node.func.name}() over [{format_duration(seconds)}] is shorter than {FACTOR}x the "
-                        f"evaluation interval ({format_duration(interval)}); use at least "
+                        f"scrape interval ({format_duration(interval)}); use at least "
                         f"[{format_duration(FACTOR * interval)}]", rule)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
@@ -14,7 +12,8 @@ INFO = CheckInfo(
     "Prometheus anchors every regex matcher (`=~\"foo\"` means `^(?:foo)$`), so `^`/`$` are redundant and a "
     "regex without metacharacters is a slower `=` (info). `=~\".*\"` matches everything including a missing "
     "label and selects nothing useful; `!~\".*\"` never matches; repeated alternatives (`a|a`) are dead "
-    "code (warning).",
+    "code (warning). An empty alternative (`=~\"value|\"`, value or no such label) is a deliberate idiom "
+    "and only noted (info).",
 )
 
 
@@ -51,8 +50,6 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
                 dup = sorted({a for a in alts if alts.count(a) > 1})
                 yield rule_issue(f"{where} repeats the alternative(s) {', '.join(dup)}", rule)
             elif alts and "" in alts and op == "Re" and len(alts) > 1:
-                yield rule_issue(f"{where} has an empty alternative, so it also matches a missing label", rule)
-            try:
-                re.compile(value)
-            except re.error:
-                pass  # the parser reports invalid regexes
+                # `=~"value|"` is the usual way to say "value, or no such label": a note, not a problem
+                yield rule_issue(f"{where} has an empty alternative, so it also matches a missing label", rule,
+                                 severity=Severity.info)
