@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import promql_parser as pp
 
+from opsctl.gosem import regexp as gosem_regexp
 from opsctl.promql import ast
 from opsctl.promql.model import Labels, PromQLError, Result, SeriesResult, Storage, StoredSeries, stale_mask
 from opsctl.promql.values import Flat, Mat, Scalar, Str, Value, Vec, make_base
@@ -49,15 +50,15 @@ def go_float(v: float) -> str:
 
 
 class _Compiled:
-    """A label matcher with a compiled regex (anchored like Prometheus)."""
+    """A label matcher with its regex compiled by opsctl.gosem (RE2, anchored like Prometheus 2.42)."""
 
     def __init__(self, op: str, name: str, value: str) -> None:
         self.op, self.name, self.value = op, name, value
-        self.rx: re.Pattern[str] | None = None
+        self.rx: gosem_regexp.AnchoredRegexp | None = None
         if op in ("=~", "!~"):
             try:
-                self.rx = re.compile("(?:" + ast.go_regex(value) + r")\Z")
-            except re.error as exc:
+                self.rx = gosem_regexp.compile_prometheus(value)
+            except gosem_regexp.RegexpError as exc:
                 raise _err(f"invalid regular expression {value!r}: {exc}") from None
 
     def matches(self, v: str) -> bool:
@@ -66,7 +67,7 @@ class _Compiled:
         if self.op == "!=":
             return v != self.value
         assert self.rx is not None
-        ok = self.rx.match(v) is not None
+        ok = self.rx.matches(v)
         return ok if self.op == "=~" else not ok
 
 

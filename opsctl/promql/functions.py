@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from datetime import date
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import promql_parser as pp
 
+from opsctl.gosem import regexp as gosem_regexp
 from opsctl.promql import ast
 from opsctl.promql.model import Labels, PromQLError
 from opsctl.promql.values import Flat, Mat, Scalar, Str, Vec
@@ -724,49 +724,6 @@ _SIMPLE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 _DATE = {"day_of_month", "day_of_week", "day_of_year", "days_in_month", "hour", "minute", "month", "year"}
 
 
-def _go_expand(template: str, m: re.Match[str]) -> str:
-    """Go regexp.Expand: $1, ${1}, $name, ${name}, $$."""
-    out: list[str] = []
-    i = 0
-    while i < len(template):
-        c = template[i]
-        if c != "$":
-            out.append(c)
-            i += 1
-            continue
-        if i + 1 < len(template) and template[i + 1] == "$":
-            out.append("$")
-            i += 2
-            continue
-        name = None
-        j = i + 1
-        if j < len(template) and template[j] == "{":
-            k = template.find("}", j + 1)
-            cand = template[j + 1 : k] if k > 0 else ""
-            if k > 0 and cand and re.fullmatch(r"[A-Za-z0-9_]+", cand):
-                name = cand
-                i = k + 1
-        else:
-            mm = re.match(r"[A-Za-z0-9_]+", template[j:])
-            if mm:
-                name = mm.group(0)
-                i = j + len(name)
-        if name is None:
-            out.append("$")
-            i += 1
-            continue
-        try:
-            val = m.group(int(name)) if name.isdigit() else m.group(name)
-        except (IndexError, error_types()):
-            val = None
-        out.append(val or "")
-    return "".join(out)
-
-
-def error_types() -> type[Exception]:
-    return IndexError
-
-
 def _bucket_bound(s: str | None) -> float | None:
     if s is None or "_" in s:
         return None
@@ -953,8 +910,8 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
         vec = ev.eval_vec(args[0], times)
         dst, repl, src, regex = (ev.eval_str(a, times) for a in args[1:5])
         try:
-            rx = re.compile("(?:" + ast.go_regex(regex) + r")\Z")
-        except re.error:
+            rx = gosem_regexp.compile("^(?:" + regex + ")$")
+        except gosem_regexp.RegexpError:
             raise _err(f"invalid regular expression in label_replace(): {regex}") from None
         from opsctl.promql.engine import check_label_name
 
@@ -962,11 +919,11 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
             raise _err(f"invalid destination label name in label_replace(): {dst}")
         new = []
         for lab in vec.labels:
-            mm = rx.match(lab.get(src, ""))
+            mm = rx.search(lab.get(src, ""))
             if mm is None:
                 new.append(lab)
                 continue
-            res = _go_expand(repl, mm)
+            res = gosem_regexp.expand(repl, mm)
             d = dict(lab.items_tuple)
             d.pop(dst, None)
             if res:
