@@ -91,7 +91,10 @@ def schedule_from_pagerduty(data: Any, file: str = "<pagerduty>", layer_order: L
         if lr.get("end"):
             layer["end"] = lr["end"]
         restrictions = []
-        for r in lr.get("restrictions") or []:
+        raw_restrictions = lr.get("restrictions") or []
+        if not isinstance(raw_restrictions, list) or not all(isinstance(r, dict) for r in raw_restrictions):
+            raise InputError(f"{where}.restrictions: expected a list of objects", file)
+        for r in raw_restrictions:
             rd = {"type": r.get("type"), "start_time_of_day": r.get("start_time_of_day"),
                   "duration_seconds": r.get("duration_seconds")}
             if r.get("type") == "weekly_restriction":
@@ -127,7 +130,11 @@ def policy_from_pagerduty(data: Any, file: str = "<pagerduty>", names: Names = "
         if not isinstance(rule, dict):
             raise InputError(f"escalation_rules[{i}]: expected an object", file)
         targets = []
-        for t in rule.get("targets") or []:
+        raw_targets = rule.get("targets") or []
+        if not isinstance(raw_targets, list) or not all(isinstance(t, dict) and t.get("id") is not None
+                                                        for t in raw_targets):
+            raise InputError(f"escalation_rules[{i}]: targets must be a list of references with an id", file)
+        for t in raw_targets:
             ttype = str(t.get("type", ""))
             if ttype.startswith("user"):
                 targets.append({"type": "user_reference",
@@ -150,7 +157,7 @@ def policy_from_pagerduty(data: Any, file: str = "<pagerduty>", names: Names = "
     out: dict[str, Any] = {
         "id": str(data.get("id") or "pagerduty"),
         "name": str(data.get("name") or data.get("summary") or "PagerDuty escalation policy"),
-        "num_loops": int(data.get("num_loops") or 0),
+        "num_loops": data.get("num_loops") or 0,  # checked (an integer 0..9) when the policy is read
         "escalation_rules": rules,
     }
     # {"escalation_policy": {...}, "service": {...}}: the service's urgency by support hours comes along

@@ -1,4 +1,5 @@
-"""Helpers over the promql-parser AST: durations, @ timestamps, matchers, parse errors."""
+"""Helpers over the promql-parser AST for the engine: durations, @ timestamps, matchers, parse errors.
+Reading the tree (children, walk, matchers) is opsctl.promql_syntax, shared with the linter and slo."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import promql_parser
 
+from opsctl import promql_syntax
 from opsctl.promql.model import PromQLError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -15,9 +17,12 @@ _AT_RE = re.compile(r"\n {8}at: Some\(\n\s+At\(\n\s+SystemTime \{\n\s+tv_sec: (-
 
 
 def parse(text: str) -> Any:
-    """Parse PromQL text; parse errors become PromQLError."""
+    """Parse PromQL text (regexes checked with Go's rules, see opsctl.promql_syntax); errors become
+    PromQLError."""
     try:
-        return promql_parser.parse(text)
+        return promql_syntax.parse(text)
+    except promql_syntax.PromQLSyntaxError as exc:
+        raise PromQLError(str(exc)) from None
     except ValueError as exc:
         raise PromQLError(f"parse error: {exc}") from None
     except BaseException as exc:  # the Rust extension may panic on odd input
@@ -59,89 +64,6 @@ def at_ms(node: Any) -> tuple[str, int | None] | None:
 
 
 def matchers_of(vs: Any) -> list[list[tuple[str, str, str]]]:
-    """Matchers of a vector selector as alternatives (`or` groups), each [(op, name, value)].
-
-    ops: '=', '!=', '=~', '!~'. The metric name becomes an equality matcher on __name__.
-    """
-    ops = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
-    base: list[tuple[str, str, str]] = []
-    if vs.name:
-        base.append(("=", "__name__", vs.name))
-    ms = vs.matchers
-    groups = [list(ms.matchers)] if not ms.or_matchers else [list(g) for g in ms.or_matchers]
-    out = []
-    for g in groups:
-        out.append(base + [(ops[_op_name(m.op)], m.name, m.value) for m in g])
-    return out
-
-
-def _op_name(op: object) -> str:
-    text = str(op)
-    return text.rsplit(".", 1)[-1]
-
-
-def go_regex(rx: str) -> str:
-    """Translate RE2 syntax Python's re rejects: flag groups `(?i)` in mid-pattern apply to the rest
-    of the enclosing group in RE2; rewrite them as scoped `(?i:...)` groups."""
-    out: list[str] = []
-    closers: list[int] = []  # per open group: how many extra ')' to emit at its end
-    i = 0
-    n = len(rx)
-    in_class = False
-    extra_top = 0
-    while i < n:
-        c = rx[i]
-        if c == "\\" and i + 1 < n:
-            out.append(rx[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            if c == "]":
-                in_class = False
-            out.append(c)
-            i += 1
-            continue
-        if c == "[":
-            in_class = True
-            out.append(c)
-            i += 1
-            if i < n and rx[i] == "^":
-                out.append("^")
-                i += 1
-            if i < n and rx[i] == "]":
-                out.append("]")
-                i += 1
-            continue
-        if c == "(":
-            m = re.match(r"\(\?([imsU-]+)\)", rx[i:])
-            if m:
-                flags = m.group(1).replace("U", "")
-                if flags and flags != "-":
-                    out.append("(?" + flags + ":")
-                    if closers:
-                        closers[-1] += 1
-                    else:
-                        extra_top += 1
-                i += len(m.group(0))
-                continue
-            closers.append(0)
-            out.append(c)
-            i += 1
-            continue
-        if c == ")":
-            if closers:
-                out.append(")" * closers.pop())
-            out.append(c)
-            i += 1
-            continue
-        if c == "|" and closers and closers[-1]:
-            # An alternation ends the scope of the flags within the current branch.
-            out.append(")" * closers[-1])
-            closers[-1] = 0
-        elif c == "|" and not closers and extra_top:
-            out.append(")" * extra_top)
-            extra_top = 0
-        out.append(c)
-        i += 1
-    out.append(")" * extra_top)
-    return "".join(out)
+    """Matchers of a vector selector as alternatives (`or` groups), each [(op, name, value)] with ops
+    '=', '!=', '=~', '!~' and the metric name as an equality matcher on __name__ (promql_syntax's reading)."""
+    return [[(m.symbol, m.name, m.value) for m in group] for group in promql_syntax.matcher_groups(vs)]

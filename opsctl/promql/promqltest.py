@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from opsctl.durations import parse_duration
+from opsctl.gosem import regexp as gosem_regexp
 from opsctl.promql.engine import Engine
 from opsctl.promql.model import Labels, PromQLError, Result, Storage
 from opsctl.promql.notation import parse_number, parse_series_desc
@@ -61,6 +62,14 @@ class FileResult:
     @property
     def total(self) -> int:
         return len(self.cases)
+
+
+def _fail_regex_matches(pattern: str, msg: str) -> bool:
+    """expected_fail_regexp: a Go regexp (opsctl.gosem) that must match somewhere in the error message."""
+    try:
+        return gosem_regexp.match_string(pattern, msg)
+    except gosem_regexp.RegexpError:
+        return False
 
 
 def _time(text: str) -> float:
@@ -128,7 +137,7 @@ def _finish_case(ev: _Eval, engine: Engine) -> CaseResult:
         msg = str(exc)
         if ev.fail_msg is not None and ev.fail_msg != msg:
             return CaseResult(ev.line, ev.expr, False, f"expected error {ev.fail_msg!r}, got {msg!r}")
-        if ev.fail_regex is not None and not re.search(ev.fail_regex, msg):
+        if ev.fail_regex is not None and not _fail_regex_matches(ev.fail_regex, msg):
             return CaseResult(ev.line, ev.expr, False, f"expected error matching {ev.fail_regex!r}, got {msg!r}")
         return CaseResult(ev.line, ev.expr, True)
     except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:

@@ -1,160 +1,32 @@
-"""Helpers over promql_parser's AST: children, walking with ancestors, selectors and label analysis."""
+"""The linter's view of PromQL: the shared syntax-tree toolkit (`opsctl.promql_syntax`: children, walk,
+selectors, matchers) re-exported, its regex-caching parse, and label analysis (`output_labels`)."""
 
 from __future__ import annotations
 
-import re
-import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import promql_parser as pp
 
-
-def children(node: Any) -> list[Any]:
-    if isinstance(node, pp.BinaryExpr):
-        return [node.lhs, node.rhs]
-    if isinstance(node, pp.AggregateExpr):
-        return [node.expr] + ([node.param] if node.param is not None else [])
-    if isinstance(node, pp.Call):
-        return list(node.args)
-    if isinstance(node, (pp.ParenExpr, pp.UnaryExpr, pp.SubqueryExpr)):
-        return [node.expr]
-    if isinstance(node, pp.MatrixSelector):
-        return [node.vector_selector]
-    return []
-
-
-def walk(node: Any, ancestors: tuple[Any, ...] = ()) -> Iterator[tuple[Any, tuple[Any, ...]]]:
-    """Yield (node, ancestors) depth-first, in source order; ancestors[-1] is the parent."""
-    stack = [(node, ancestors)]
-    while stack:
-        current, anc = stack.pop()
-        yield current, anc
-        kids = children(current)
-        if kids:
-            inner = (*anc, current)
-            stack.extend((kid, inner) for kid in reversed(kids))
-
-
-def selectors(node: Any) -> Iterator[tuple[pp.VectorSelector, tuple[Any, ...]]]:
-    for n, anc in walk(node):
-        if isinstance(n, pp.VectorSelector):
-            yield n, anc
-
-
-def func_name(node: Any) -> str | None:
-    return node.func.name if isinstance(node, pp.Call) else None
-
-
-class Matcher(NamedTuple):
-    """A label matcher as written: op is "Equal", "NotEqual", "Re" or "NotRe"."""
-
-    name: str
-    op: str
-    value: str
-
-
-def matchers(vs: pp.VectorSelector) -> list[Matcher]:
-    """The matchers of a selector, with the regex matchers `parse()` stood in for restored."""
-    out = []
-    for m in vs.matchers.matchers:
-        value = m.value
-        original = _ORIGINALS.get(value) if value.startswith(_MARKER) else None
-        out.append(Matcher(m.name, *original) if original else Matcher(m.name, op_name(m.op), value))
-    return out
-
-
-# -- parsing ----------------------------------------------------------------------------------------------
-# promql_parser compiles every regex matcher it parses (Rust regex, ~35 us each: most of the parse time of
-# a typical rule). Rule files repeat a few regexes (`code=~"5.."`) thousands of times, so parse() compiles
-# each distinct regex once: a named selector's `label=~"re"` / `label!~"re"` is parsed as `label="<marker>"`
-# / `label!="<marker>"` and `matchers()` gives back the regex. Unnamed selectors (where regexes decide
-# whether the selector may match everything) and __name__ matchers are parsed as written; so is any
-# expression whose rewritten form does not parse, so error messages are promql_parser's own.
-_MARKER = f"opsctl-regex-{secrets.token_hex(8)}-"
-_ORIGINALS: dict[str, tuple[str, str]] = {}  # marker -> (op, regex); one marker per distinct pair
-_MARKERS: dict[tuple[str, str], str] = {}  # (op, regex) -> marker
-_REGEX_VALUES: dict[str, str | None] = {}  # regex string literal as written -> its value (None: invalid regex)
-_STRING = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`)"""
-# Strings and comments are matched whole, so nothing inside them is taken for a selector; a selector's
-# body may hold strings but no comment. Identifiers start only at a word boundary and quantifiers are
-# possessive: linear time on any input.
-_SELECTOR = re.compile(
-    rf"""{_STRING}|\#[^\n]*+|(?<![A-Za-z0-9_:])(?P<name>[A-Za-z_:][A-Za-z0-9_:]*+)\s*+"""
-    rf"""\{{(?P<body>(?:[^{{}}"'`#]++|{_STRING})*+)\}}"""
+from opsctl.promql_syntax import (
+    Matcher,
+    children,
+    func_name,
+    matcher_groups,
+    matchers,
+    op_name,
+    selectors,
+    walk,
 )
-_REGEX_MATCHER = re.compile(
-    rf"{_STRING}|(?<![A-Za-z0-9_])(?P<label>[A-Za-z_][A-Za-z0-9_]*+)\s*+(?P<op>=~|!~)\s*+(?P<literal>{_STRING})"
-)
-_NOT_METRIC_NAMES = {
-    "and", "or", "unless", "atan2", "bool", "by", "without", "on", "ignoring", "group_left", "group_right",
-    "offset", "start", "end", "step", "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count",
-    "count_values", "bottomk", "topk", "quantile", "limitk", "limit_ratio", "inf", "nan",
-}
+from opsctl.promql_syntax import parse as _parse
+
+__all__ = ["NONE", "OPEN", "LabelSet", "Matcher", "children", "func_name", "matcher_groups", "matchers", "op_name",
+           "output_labels", "parse", "selectors", "walk"]
 
 
 def parse(expr: str) -> Any:
-    """promql_parser.parse(expr), compiling each distinct regex matcher once per process (see above)."""
-    rewritten = _without_regexes(expr) if "~" in expr else None
-    if rewritten is not None:
-        try:
-            return pp.parse(rewritten)
-        except (ValueError, RuntimeError, OverflowError):
-            pass  # parse the original below: its own error, or (should the rewrite be wrong) its own AST
-    return pp.parse(expr)
-
-
-def _regex_value(literal: str) -> str | None:
-    if literal not in _REGEX_VALUES:
-        try:
-            node: Any = pp.parse(f"x{{a=~{literal}}}")
-            _REGEX_VALUES[literal] = node.matchers.matchers[0].value
-        except (ValueError, RuntimeError, OverflowError):
-            _REGEX_VALUES[literal] = None
-    return _REGEX_VALUES[literal]
-
-
-def _without_regexes(expr: str) -> str | None:
-    """expr with the regex matchers of named selectors replaced by equality matchers on markers; None
-    when there is nothing to replace or a regex is invalid (the original parse reports it)."""
-    replaced = 0
-
-    def matcher(m: re.Match[str]) -> str:
-        nonlocal replaced
-        op = m.group("op")
-        if op is None or m.group("label") == "__name__":
-            return m.group()
-        value = _regex_value(m.group("literal"))
-        if value is None:
-            raise _InvalidRegex
-        original = ("Re" if op == "=~" else "NotRe", value)
-        marker = _MARKERS.get(original)
-        if marker is None:
-            marker = _MARKERS[original] = f"{_MARKER}{len(_ORIGINALS)}"
-            _ORIGINALS[marker] = original
-        replaced += 1
-        return f'{m.group("label")}{"=" if op == "=~" else "!="}"{marker}"'
-
-    def selector(m: re.Match[str]) -> str:
-        name = m.group("name")
-        if name is None or name.lower() in _NOT_METRIC_NAMES or "~" not in m.group("body"):
-            return m.group()
-        return f'{m.string[m.start():m.start("body")]}{_REGEX_MATCHER.sub(matcher, m.group("body"))}}}'
-
-    try:
-        out = _SELECTOR.sub(selector, expr)
-    except _InvalidRegex:
-        return None
-    return out if replaced else None
-
-
-class _InvalidRegex(Exception):
-    pass
-
-
-def op_name(op: Any) -> str:
-    return str(op).split(".")[-1]
+    """The linter's parse: `opsctl.promql_syntax.parse` compiling each distinct regex once per process."""
+    return _parse(expr, stand_ins=True)
 
 
 @dataclass(frozen=True)

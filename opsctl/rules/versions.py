@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from opsctl.rules.promql_ast import Matcher, matchers
+from opsctl.gosem import regexp as gosem_regexp
+from opsctl.rules.promql_ast import Matcher, matcher_groups
 
 # function -> first version that knows it (only functions newer than 2.37 are listed)
 FUNCTION_SINCE: dict[str, tuple[int, int]] = {
@@ -124,8 +125,7 @@ def selector_problems(nodes: list[tuple[Any, tuple[Any, ...]]]) -> Iterator[str]
             except (ValueError, OverflowError):
                 yield "timestamp out of bounds for @ modifier"
         if isinstance(node, pp.VectorSelector) and not node.name:
-            ms = matchers(node)
-            if not any(_matcher_rejects_empty(m) for m in ms):
+            if not all(any(_matcher_rejects_empty(m) for m in group) for group in matcher_groups(node)):
                 yield "vector selector must contain at least one non-empty matcher"
 
 
@@ -136,7 +136,7 @@ def _matcher_rejects_empty(m: Matcher) -> bool:
     if op == "NotEqual":
         return m.value == ""
     try:
-        matched = re.fullmatch(m.value, "") is not None
-    except re.error:
+        matched = gosem_regexp.compile_prometheus(m.value).matches("")
+    except gosem_regexp.RegexpError:
         return True
     return not matched if op == "Re" else matched

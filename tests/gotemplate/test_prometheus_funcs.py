@@ -95,17 +95,12 @@ def test_funcs_usable_with_parse() -> None:
     assert DEFS.startswith("{{$labels := .Labels}}")
 
 
-def test_regexp_fallback_without_re2(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_template_regexps_are_gosem() -> None:
     from opsctl.gotemplate import goregexp
 
-    monkeypatch.setattr(goregexp, "_re2", None)
-    goregexp.go_compile.cache_clear()
-    try:
-        assert goregexp.go_replace_all_string(r"(\w+)@(\w+)", "$2 at ${1}", "me@host") == "host at me"
-        assert goregexp.go_match_string("^a$", "a\n") is False
-        with pytest.raises(goregexp.RegexpError, match="missing closing"):
-            goregexp.go_compile("(")
-        with pytest.raises(goregexp.RegexpError, match="Perl syntax"):
-            goregexp.go_compile("a(?=b)")
-    finally:
-        goregexp.go_compile.cache_clear()
+    assert goregexp.go_replace_all_string(r"(\w+)@(\w+)", "$2 at ${1}", "me@host") == "host at me"
+    assert goregexp.go_match_string("^a$", "a\n") is False
+    with pytest.raises(goregexp.RegexpError, match="missing closing"):
+        goregexp.go_compile("(")
+    with pytest.raises(goregexp.RegexpError, match="Perl syntax"):
+        goregexp.go_compile("a(?=b)")

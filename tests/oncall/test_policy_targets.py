@@ -257,3 +257,25 @@ def test_postmortem_and_text_output_show_notifications_and_support_hours(tmp_pat
     out = run_opsctl("drill", "run", "--schedule", str(sf), "--policy", str(pf), "--scenario", str(sc))
     assert out.returncode in (0, 1), out.stderr
     assert "notified      webhook:status (level 1)" in out.stdout and "webhook:status: 1 notification(s)" in out.stdout
+
+
+@pytest.mark.parametrize(("doc", "kind", "message"), [
+    ({"escalation_rules": [{"targets": ["x"]}]}, "policy", "targets must be a list of references with an id"),
+    ({"escalation_rules": [{"targets": [{"type": "schedule_reference"}]}]}, "policy", "with an id"),
+    ({"escalation_rules": [{"targets": "abc"}]}, "policy", "with an id"),
+    ({"escalation_rules": [{"targets": [{"type": "user_reference", "id": "u"}]}], "num_loops": "x"}, "policy",
+     "num_loops must be an integer"),
+    ({"schedule_layers": [{"start": 1, "rotation_turn_length_seconds": 3600, "users": [{"id": "a"}],
+                           "restrictions": ["x"]}]}, "schedule", "restrictions: expected a list of objects"),
+    ({"schedule_layers": [{"start": 1, "rotation_turn_length_seconds": 3600, "users": [{"id": "a"}],
+                           "restrictions": 5}]}, "schedule", "restrictions: expected a list of objects"),
+])
+def test_malformed_pagerduty_json_is_an_input_error(doc: dict, kind: str, message: str) -> None:  # type: ignore[type-arg]
+    from opsctl.oncall.schedule import parse_schedule
+
+    with pytest.raises(InputError, match=message) as exc:
+        if kind == "policy":
+            parse_policy(policy_from_pagerduty(doc, "pd.json"), "pd.json")
+        else:
+            parse_schedule(schedule_from_pagerduty(doc, "pd.json"), "pd.json")
+    assert exc.value.file == "pd.json"

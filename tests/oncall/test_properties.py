@@ -241,3 +241,30 @@ def test_drill_invariants(pol_doc: dict[str, Any], raw: list[tuple[int, int | No
             # (with a 0-minute delay a loop may visit a level twice at one instant)
             if pol.levels[lv - 1].round_robin and r.retriggers == 0 and all(x.delay_minutes > 0 for x in pol.levels):
                 assert users in ({"a"}, {"b"}, {"x"}, {"y"}, {"c1", "c2"}), users
+
+
+PDISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 100) | st.text(max_size=8)
+    | st.sampled_from(["user_reference", "schedule_reference", "round_robin", "assign_to_everyone", "P1",
+                       "2026-01-05T00:00:00Z", "weekly_restriction", "use_support_hours"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["escalation_policy", "escalation_rules", "escalation_delay_in_minutes", "targets", "type",
+                         "id", "summary", "num_loops", "escalation_rule_assignment_strategy", "schedule",
+                         "schedule_layers", "start", "end", "rotation_turn_length_seconds", "users", "user",
+                         "restrictions", "overrides", "service", "incident_urgency_rule", "support_hours",
+                         "name", "time_zone"]), inner, max_size=6),
+    max_leaves=30)
+
+
+@SETTINGS
+@given(PDISH, st.sampled_from(["id", "summary"]))
+def test_pagerduty_import_only_raises_input_errors(doc: Any, names: str) -> None:
+    from opsctl.oncall.pagerduty import policy_from_pagerduty, schedule_from_pagerduty
+    from opsctl.oncall.policy import parse_policy
+
+    for convert, parse in ((policy_from_pagerduty, parse_policy), (schedule_from_pagerduty, parse_schedule)):
+        try:
+            out = convert(doc, "fuzz.json", names=names)  # type: ignore[operator]
+            parse(out, "fuzz.json")  # type: ignore[operator]
+        except InputError as exc:
+            assert str(exc).startswith("fuzz.json")

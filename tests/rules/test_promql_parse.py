@@ -1,6 +1,7 @@
 """opsctl.rules.promql_ast.parse (regex matchers compiled once per distinct regex) against plain
 promql_parser.parse: same verdict, same error text, and the same expression once `matchers()` restores the
-regex matchers it stood in for."""
+regex matchers it stood in for; except that regexes are Go's (opsctl.gosem), so a regex Go rejects is
+Prometheus's error and one only the Rust crate rejects parses."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opsctl.rules.promql_ast import Matcher, _without_regexes, matchers, op_name, parse, walk
+from opsctl.promql_syntax import _without_regexes
+from opsctl.rules.promql_ast import Matcher, matchers, op_name, parse, walk
 from tests.conftest import ROOT
 
 
@@ -22,8 +24,8 @@ def dump(ast: Any, restored: bool) -> list[tuple[Any, ...]]:
     for node, anc in walk(ast):
         kind = type(node).__name__
         if isinstance(node, pp.VectorSelector):
-            ms = matchers(node) if restored else [Matcher(m.name, op_name(m.op), m.value)
-                                                  for m in node.matchers.matchers]
+            written = node.matchers.matchers or [m for g in node.matchers.or_matchers for m in g]
+            ms = matchers(node) if restored else [Matcher(m.name, op_name(m.op), m.value) for m in written]
             out.append((len(anc), kind, node.name, tuple(ms), str(node.offset), str(node.at)))
         elif isinstance(node, pp.Call):
             out.append((len(anc), kind, node.func.name))
@@ -49,7 +51,12 @@ def outcome(fn: Any, expr: str, restored: bool) -> tuple[str, Any]:
 
 
 def assert_same(expr: str) -> None:
-    assert outcome(parse, expr, True) == outcome(pp.parse, expr, False), expr
+    ours, theirs = outcome(parse, expr, True), outcome(pp.parse, expr, False)
+    if ours[0] == "error" and "error parsing regexp" in ours[1]:
+        return  # Go's verdict on a regex, not the Rust crate's: checked against promtool in test_go_regex_oracle.py
+    if theirs[0] == "error" and "regex" in theirs[1] and ours[0] == "ok":
+        return  # a regex Go accepts and the Rust crate rejects (`\\Q.\\E`)
+    assert ours == theirs, expr
 
 
 PIECES = [

@@ -1,14 +1,14 @@
 """HTTP probe: status code, latency, body match and TLS certificate expiry of one URL.
 
 Fails (one result) when the request cannot be made, the status is not in `expect_status`, the
-response takes longer than `max_latency`, the body does not match the `body_match` regular expression,
+response takes longer than `max_latency`, the body does not match the `body_match` regular expression
+(Go RE2 through opsctl.gosem, unanchored as Go's MatchString: linear time, so no body can hold a run),
 or (https only) the server certificate expires within `tls_min_days` days. extras carry status,
 latency_seconds and tls_days_left.
 """
 
 from __future__ import annotations
 
-import re
 import socket
 import ssl
 import time
@@ -23,6 +23,7 @@ from opsctl.detect.anomaly.base import Params
 from opsctl.detect.config import http_url
 from opsctl.detect.result import CheckResult, make_fingerprint
 from opsctl.durations import parse_duration
+from opsctl.gosem import regexp as gosem_regexp
 
 from .base import Check, Context
 
@@ -32,7 +33,7 @@ class HttpProbeParams(Params):
     method: Literal["GET", "HEAD", "POST"] = "GET"
     expect_status: list[int] = Field(default_factory=lambda: [200])
     max_latency: float | None = Field(None, description="seconds (or a duration like 500ms)")
-    body_match: str | None = Field(None, description="regular expression the body must match")
+    body_match: str | None = Field(None, description="regular expression (Go RE2) the body must contain a match of")
     tls_min_days: float | None = Field(None, description="fail when the certificate expires sooner")
     timeout: float = 10.0
     headers: dict[str, str] = Field(default_factory=dict)
@@ -48,7 +49,7 @@ class HttpProbeParams(Params):
     @classmethod
     def _re(cls, v: str | None) -> str | None:
         if v is not None:
-            re.compile(v)
+            gosem_regexp.compile(v)  # RegexpError (a ValueError) with Go's text
         return v
 
     _url = field_validator("url")(classmethod(lambda cls, v: http_url(v)))
@@ -154,7 +155,7 @@ class HttpProbe(Check):
                 problems.append(f"status {resp.status_code} (expected {', '.join(map(str, p.expect_status))})")
             if p.max_latency is not None and latency > p.max_latency:
                 problems.append(f"latency {latency:.3f}s > {p.max_latency:g}s")
-            if p.body_match is not None and not re.search(p.body_match, resp.text):
+            if p.body_match is not None and not gosem_regexp.match_string(p.body_match, resp.text):
                 problems.append(f"body does not match /{p.body_match}/")
         except httpx.HTTPError as exc:
             problems.append(f"request failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,281 @@
+"""The PromQL syntax-tree toolkit: one way to read promql_parser's AST, as Prometheus has promql/parser/ast.go.
+
+Every area that reads PromQL (the engine `opsctl.promql`, the linter `opsctl.rules`, the SLO evaluator
+`opsctl.slo`) uses these, so they give one answer for one expression:
+
+- `children(node)`, `walk(node)` (depth-first, source order, with ancestors), `selectors(node)`;
+- `matcher_groups(vs)`: what a vector selector selects, as alternatives (one group unless the selector has
+  promql-parser's `or`: `x{a="1" or a="2"}` is two groups), each group a list of `Matcher` with the metric
+  name as a `__name__` equality first; a series is selected when every matcher of some group matches;
+- `matchers(vs)`: every label matcher as written (all groups, without the metric name), for checks that
+  look at how matchers are written;
+- `metric_name(vs)`, `metric_names(node)`, `func_name(node)`, `op_name(op)`;
+- `parse(expr)`: promql_parser.parse plus Prometheus's regex rules: each regex matcher is compiled by
+  `opsctl.gosem` (Go RE2) and an invalid one is a parse error with Prometheus's text and position
+  (`1:3: parse error: error parsing regexp: missing closing ): `^(?:()$``). With `stand_ins=True` (the
+  linter) each distinct regex is compiled once per process (see below).
+
+The module sits beside the area packages (importing it does not load the numpy engine), like
+`opsctl.gosem` and `opsctl.durations`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import promql_parser as pp
+
+from opsctl.gosem import regexp as gosem_regexp
+from opsctl.gosem.strconv import ErrSyntax, unquote_prometheus
+
+__all__ = ["OPS", "Matcher", "PromQLSyntaxError", "children", "func_name", "matcher_groups", "matchers",
+           "metric_name", "metric_names", "op_name", "parse", "selectors", "walk"]
+
+OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+
+
+class PromQLSyntaxError(ValueError):
+    """An expression Prometheus rejects; str() is Prometheus's `line:col: parse error: ...`."""
+
+
+def children(node: Any) -> list[Any]:
+    """The direct subexpressions of a node, in source order (parser.Children)."""
+    if isinstance(node, pp.BinaryExpr):
+        return [node.lhs, node.rhs]
+    if isinstance(node, pp.AggregateExpr):
+        return [node.expr] + ([node.param] if node.param is not None else [])
+    if isinstance(node, pp.Call):
+        return list(node.args)
+    if isinstance(node, (pp.ParenExpr, pp.UnaryExpr, pp.SubqueryExpr)):
+        return [node.expr]
+    if isinstance(node, pp.MatrixSelector):
+        return [node.vector_selector]
+    return []
+
+
+def walk(node: Any, ancestors: tuple[Any, ...] = ()) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+    """Yield (node, ancestors) depth-first, in source order; ancestors[-1] is the parent."""
+    stack = [(node, ancestors)]
+    while stack:
+        current, anc = stack.pop()
+        yield current, anc
+        kids = children(current)
+        if kids:
+            inner = (*anc, current)
+            stack.extend((kid, inner) for kid in reversed(kids))
+
+
+def selectors(node: Any) -> Iterator[tuple[pp.VectorSelector, tuple[Any, ...]]]:
+    """Every vector selector (also those inside range selectors), with its ancestors."""
+    for n, anc in walk(node):
+        if isinstance(n, pp.VectorSelector):
+            yield n, anc
+
+
+def func_name(node: Any) -> str | None:
+    return node.func.name if isinstance(node, pp.Call) else None
+
+
+def op_name(op: Any) -> str:
+    """`MatchOp.Re` -> `Re`, `TokenType.SUM` style names -> their last part."""
+    return str(op).split(".")[-1]
+
+
+class Matcher(NamedTuple):
+    """A label matcher as written: op is "Equal", "NotEqual", "Re" or "NotRe" (`symbol` gives `=~` etc.)."""
+
+    name: str
+    op: str
+    value: str
+
+    @property
+    def symbol(self) -> str:
+        return OPS[self.op]
+
+
+def _matcher(m: Any) -> Matcher:
+    value = m.value
+    original = _ORIGINALS.get(value) if value.startswith(_MARKER) else None
+    return Matcher(m.name, *original) if original else Matcher(m.name, op_name(m.op), value)
+
+
+def matcher_groups(vs: pp.VectorSelector) -> list[list[Matcher]]:
+    """What the selector selects: alternatives, each [`__name__` = name (when named), label matchers...]."""
+    ms = vs.matchers
+    groups = [ms.matchers] if not ms.or_matchers else ms.or_matchers
+    base = [Matcher("__name__", "Equal", vs.name)] if vs.name else []
+    return [base + [_matcher(m) for m in group] for group in groups]
+
+
+def matchers(vs: pp.VectorSelector) -> list[Matcher]:
+    """Every label matcher as written (of all `or` alternatives), without the metric name before `{`."""
+    ms = vs.matchers
+    if not ms.or_matchers:
+        return [_matcher(m) for m in ms.matchers]
+    return [_matcher(m) for group in ms.or_matchers for m in group]
+
+
+def metric_name(vs: pp.VectorSelector) -> str | None:
+    """The metric name a selector asks for: its name, or a `__name__="..."` matcher common to all groups."""
+    if vs.name:
+        return str(vs.name)
+    names = {next((m.value for m in g if m.name == "__name__" and m.op == "Equal"), None)
+             for g in matcher_groups(vs)}
+    return names.pop() if len(names) == 1 else None
+
+
+def metric_names(node: Any) -> list[str]:
+    """The metric names an expression selects, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for vs, _ in selectors(node):
+        name = metric_name(vs)
+        if name:
+            seen.setdefault(name, None)
+    return list(seen)
+
+
+# -- parsing ----------------------------------------------------------------------------------------------
+# promql_parser compiles every regex matcher with Rust's regex crate, whose syntax is not Go's (it rejects
+# `\Q..\E`, accepts `(?<n>..)` and `a)(b`) and whose error texts are not Prometheus's. parse() therefore
+# checks each regex matcher with opsctl.gosem first (Go RE2, Prometheus's anchoring and error texts).
+#
+# With stand_ins=True, regex matchers of named selectors are not given to promql_parser at all: compiling
+# takes ~35 us each, most of the parse time of a typical rule, and rule files repeat a few regexes
+# (`code=~"5.."`) thousands of times. `label=~"re"` / `label!~"re"` is parsed as `label="<marker>"` /
+# `label!="<marker>"` (one marker per distinct regex) and `matchers()`/`matcher_groups()` give back the
+# regex. Unnamed selectors (where regexes decide whether the selector may match everything) and __name__
+# matchers are parsed as written; so is any expression whose rewritten form does not parse, so that the
+# errors are promql_parser's own.
+_MARKER = f"opsctl-regex-{secrets.token_hex(8)}-"
+_ORIGINALS: dict[str, tuple[str, str]] = {}  # marker -> (op, regex); one marker per distinct pair
+_MARKERS: dict[tuple[str, str], str] = {}  # (op, regex) -> marker
+_REGEX_VALUES: dict[str, str | None] = {}  # regex string literal as written -> its value (None: bad string)
+_REGEX_ERRORS: dict[str, str | None] = {}  # regex value -> Go's error text, None when valid
+_STRING = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`)"""
+# Strings and comments are matched whole, so nothing inside them is taken for a selector; a selector's
+# body may hold strings but no comment. Identifiers start only at a word boundary and quantifiers are
+# possessive: linear time on any input. (Fixed patterns of opsctl's own, so Python's re is fine here.)
+_SELECTOR = re.compile(
+    rf"""{_STRING}|\#[^\n]*+|(?<![A-Za-z0-9_:])(?P<name>[A-Za-z_:][A-Za-z0-9_:]*+)?\s*+"""
+    rf"""\{{(?P<body>(?:[^{{}}"'`#]++|{_STRING})*+)\}}"""
+)
+_REGEX_MATCHER = re.compile(
+    rf"{_STRING}|(?<![A-Za-z0-9_])(?P<label>[A-Za-z_][A-Za-z0-9_]*+)\s*+(?P<op>=~|!~)\s*+(?P<literal>{_STRING})"
+)
+_NOT_METRIC_NAMES = {
+    "and", "or", "unless", "atan2", "bool", "by", "without", "on", "ignoring", "group_left", "group_right",
+    "offset", "start", "end", "step", "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count",
+    "count_values", "bottomk", "topk", "quantile", "limitk", "limit_ratio", "inf", "nan",
+}
+
+
+def parse(expr: str, *, stand_ins: bool = False) -> Any:
+    """promql_parser.parse(expr) with Go's regex rules; PromQLSyntaxError for a regex Go rejects, else
+    promql_parser's own errors (ValueError and friends)."""
+    rewritten = _without_regexes(expr) if stand_ins and "~" in expr else None
+    if rewritten is not None:
+        try:
+            node = pp.parse(rewritten)
+        except (ValueError, RuntimeError, OverflowError):
+            pass  # parse the original below: its own error, or (should the rewrite be wrong) its own AST
+        else:
+            _check_regexes(expr)
+            return node
+    try:
+        node = pp.parse(expr)
+    except (ValueError, RuntimeError, OverflowError):
+        if "~" in expr:
+            _check_regexes(expr)  # a regex Go rejects: Prometheus's text rather than the Rust crate's
+        raise
+    if "~" in expr:
+        _check_regexes(expr)
+    return node
+
+
+def _regex_value(literal: str) -> str | None:
+    if literal in _REGEX_VALUES:
+        return _REGEX_VALUES[literal]
+    value: str | None
+    try:
+        value = unquote_prometheus(literal)
+    except ErrSyntax:
+        value = None
+    _REGEX_VALUES[literal] = value
+    return value
+
+
+def _regex_error(value: str) -> str | None:
+    if value not in _REGEX_ERRORS:
+        try:
+            gosem_regexp.compile_prometheus(value)
+            _REGEX_ERRORS[value] = None
+        except gosem_regexp.RegexpError as exc:
+            _REGEX_ERRORS[value] = str(exc)
+    return _REGEX_ERRORS[value]
+
+
+def _where(expr: str, pos: int) -> str:
+    """Prometheus's `line:col` of a position (columns count bytes, as Go's do)."""
+    line = expr.count("\n", 0, pos) + 1
+    start = expr.rfind("\n", 0, pos) + 1
+    col = len(expr[start:pos].encode("utf-8", "surrogatepass")) + 1
+    return f"{line}:{col}"
+
+
+def _check_regexes(expr: str) -> None:
+    """Raise PromQLSyntaxError for the first regex matcher Go (as Prometheus uses it) rejects."""
+    for sel in _SELECTOR.finditer(expr):
+        body = sel.group("body")
+        if body is None or "~" not in body:
+            continue
+        offset = sel.start("body")
+        for m in _REGEX_MATCHER.finditer(body):
+            if m.group("op") is None:
+                continue
+            value = _regex_value(m.group("literal"))
+            if value is None:
+                continue  # a bad string literal: promql_parser says so
+            error = _regex_error(value)
+            if error is not None:
+                raise PromQLSyntaxError(f"{_where(expr, offset + m.start('label'))}: parse error: {error}")
+
+
+def _without_regexes(expr: str) -> str | None:
+    """expr with the regex matchers of named selectors replaced by equality matchers on markers; None
+    when there is nothing to replace or a regex is invalid (the original parse reports it)."""
+    replaced = 0
+
+    def matcher(m: re.Match[str]) -> str:
+        nonlocal replaced
+        op = m.group("op")
+        if op is None or m.group("label") == "__name__":
+            return m.group()
+        value = _regex_value(m.group("literal"))
+        if value is None or _regex_error(value) is not None:
+            raise _InvalidRegex
+        original = ("Re" if op == "=~" else "NotRe", value)
+        marker = _MARKERS.get(original)
+        if marker is None:
+            marker = _MARKERS[original] = f"{_MARKER}{len(_ORIGINALS)}"
+            _ORIGINALS[marker] = original
+        replaced += 1
+        return f'{m.group("label")}{"=" if op == "=~" else "!="}"{marker}"'
+
+    def selector(m: re.Match[str]) -> str:
+        name = m.group("name")
+        if name is None or name.lower() in _NOT_METRIC_NAMES or "~" not in m.group("body"):
+            return m.group()
+        return f'{m.string[m.start():m.start("body")]}{_REGEX_MATCHER.sub(matcher, m.group("body"))}}}'
+
+    try:
+        out = _SELECTOR.sub(selector, expr)
+    except _InvalidRegex:
+        return None
+    return out if replaced else None
+
+
+class _InvalidRegex(Exception):
+    pass
