@@ -279,3 +279,20 @@ def test_malformed_pagerduty_json_is_an_input_error(doc: dict, kind: str, messag
         else:
             parse_schedule(schedule_from_pagerduty(doc, "pd.json"), "pd.json")
     assert exc.value.file == "pd.json"
+
+
+def test_import_pagerduty_command_keeps_round_robin_and_support_hours(tmp_path: Path) -> None:
+    import yaml
+
+    src = tmp_path / "ep.json"
+    src.write_text(json.dumps(PD_POLICY))
+    out = tmp_path / "ep.yaml"
+    p = run_opsctl("oncall", "import-pagerduty", str(src), "--names", "summary", "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    doc = yaml.safe_load(out.read_text())
+    assert doc["escalation_rules"][0]["round_robin"] is True and "round_robin" not in doc["escalation_rules"][1]
+    assert [x["id"] for x in doc["escalation_rules"][0]["targets"]] == ["Alex Smith (P1)", "Alex Smith (P2)",
+                                                                        "Kim Lee"]
+    assert doc["incident_urgency_rule"]["type"] == "use_support_hours"
+    assert doc["support_hours"]["time_zone"] == "America/Lima"
+    assert parse_policy(doc, "ep.yaml").urgency_rule.outside == "low"
