@@ -121,3 +121,23 @@ def test_jittered_clock_does_not_make_seasonal_noise() -> None:
     vs = 50 + 10 * np.sin(2 * np.pi * ts / 86400) + rng.normal(0, 1, n)
     f = make_anomaly_detector("likelihood", {}).score(ts, vs)
     assert np.mean(f.score >= 0.5) < 0.002
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps=st.lists(st.sampled_from([60.0, 60.0, 60.0, 30.0, 90.0, 600.0, 61.5]), min_size=2, max_size=80),
+       period=st.sampled_from([120.0, 300.0, 600.0, 3600.0]))
+def test_period_ago_is_the_nearest_sample(steps: list[float], period: float) -> None:
+    """The regular-clock fast path gives the same match as a search for the nearest sample."""
+    from opsctl.detect.anomaly.likelihood import _period_ago
+
+    ts = np.cumsum(np.array(steps))
+    j, ok = _period_ago(ts, period)
+    for i in range(1, len(ts)):
+        target = ts[i] - period
+        dist = np.abs(ts - target)
+        near = int(np.flatnonzero(dist == dist.min())[-1])  # of two equally near samples, the later
+        half = (ts[i] - ts[i - 1]) / 2
+        want = abs(ts[near] - target) <= half and near < i
+        assert bool(ok[i]) == want
+        if want:
+            assert abs(ts[j[i]] - target) == abs(ts[near] - target)
