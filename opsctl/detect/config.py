@@ -132,7 +132,8 @@ Source = Annotated[PrometheusSource | FileSource | SqlSource, Field(discriminato
 
 class DetectorConfig(Model):
     name: str
-    kind: str
+    # the default anomaly detector: chosen and scored on NAB by benchmarks/nab.py (docs/detect.md)
+    kind: str = "likelihood"
     severity: Severity = "warning"
     critical_score: float | None = Field(None, gt=0, le=1)
     labels: dict[str, str] = Field(default_factory=dict)

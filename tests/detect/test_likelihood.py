@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -141,3 +142,18 @@ def test_period_ago_is_the_nearest_sample(steps: list[float], period: float) -> 
         assert bool(ok[i]) == want
         if want:
             assert abs(ts[j[i]] - target) == abs(ts[near] - target)
+
+
+def test_a_detector_without_kind_is_the_nab_default(tmp_path: Path) -> None:
+    """`kind` defaults to the configuration benchmarks/nab.py scores under `default`."""
+    from benchmarks import nab
+    from opsctl.detect.config import DetectorConfig, load_config
+
+    p = tmp_path / "d.yaml"
+    p.write_text("version: 1\nsources:\n  m: {type: file, path: m.csv}\ndetectors:\n  - {name: a, source: m}\n"
+                 "alerting:\n  receivers:\n    hook: {type: webhook, url: \"http://127.0.0.1:1/x\"}\n"
+                 "  routes:\n    - {min_severity: warning, receivers: [hook]}\n")
+    d = load_config(p).config.detectors[0]
+    assert d.kind == nab.DEFAULT_KIND == "likelihood"
+    assert d.params == {} and d.alert_score == nab.DEFAULT_ALERT_SCORE
+    assert DetectorConfig.model_fields["alert_score"].default == nab.DEFAULT_ALERT_SCORE
