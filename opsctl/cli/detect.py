@@ -238,7 +238,7 @@ def list_cmd(fmt: Format = FORMAT_OPTION) -> None:
 @app.command("score")
 def score_cmd(
     path: Path = typer.Argument(..., help="Export file: Prometheus JSON, CSV or Parquet."),
-    detector: str = typer.Option("robust_z", "--detector", help="Anomaly detector id (see `detect list`)."),
+    detector: str = typer.Option("likelihood", "--detector", help="Anomaly detector id (see `detect list`)."),
     param: list[str] = typer.Option([], "--param", help="Detector parameter key=value (repeatable)."),
     alert_score: float = typer.Option(0.5, "--alert-score", help="Report points scoring at least this."),
     top: int = typer.Option(20, "--top", help="Show at most this many anomalous points per series."),
