@@ -202,7 +202,7 @@ _NOT_TEMPLATED = {"api_url", "api_key", "api_key_file", "routing_key_file", "ser
                   "token_file", "user_key_file", "bot_token_file", "webhook_url_file", "api_secret_file"}
 # per notifier: settings that are addresses to call, not templates (pushover's `url` IS a template)
 _NOT_TEMPLATED_KIND = {"pagerduty": {"url"}, "webhook": {"url", "url_file"}, "sns": {"api_url"},
-                       "opsgenie": {"api_url"}}
+                       "opsgenie": {"api_url"}, "discord": {"username", "avatar_url"}}
 # per notifier: plain (non-secret) settings that are templates although another notifier's namesake is not
 _TEMPLATED_KIND = {"victorops": {"routing_key"}}  # part of the URL, rendered since Alertmanager 0.10
 # nested templated settings: (key, sub-keys templated per item)

@@ -191,6 +191,9 @@ FIELDS = {  # receiver entry using a field added after 0.25 -> (the field, first
     "pushover_configs: [{user_key: u, token_file: /x, device: '{{ .Status }}'}]": ("token_file", "0.26"),
     "telegram_configs: [{bot_token_file: /x, chat_id: 1}]": ("bot_token_file", "0.26"),
     "discord_configs: [{webhook_url_file: /x}]": ("webhook_url_file", "0.28"),
+    "discord_configs: [{webhook_url: 'http://h/', content: '{{ .Status }}', username: u}]": ("content", "0.28"),
+    "webhook_configs: [{url: 'http://h/', timeout: 10s}]": ("timeout", "0.28"),
+    "pushover_configs: [{user_key: u, token: t, ttl: 1h}]": ("ttl", "0.27"),
     "email_configs: [{to: a@b, smarthost: 'h:25', from: a@b, auth_secret_file: /x}]": ("auth_secret_file", "0.34"),
 }
 
