@@ -59,7 +59,7 @@ class _RulesModel(BaseModel):
     allowed_severities: list[str] = Field(default_factory=lambda: ["critical", "error", "warning", "info", "none"])
     severity_label: str = "severity"
     required_labels: list[str] = Field(default_factory=list)
-    required_annotations: list[str] = Field(default_factory=lambda: ["summary", "description", "runbook_url"])
+    required_annotations: list[str] = Field(default_factory=lambda: ["summary", "description"])
     runbooks_dir: str | None = "runbooks"
     runbook_base_url: str | None = None
     runbook_sections: list[str] = Field(default_factory=lambda: ["Diagnosis", "Mitigation", "Escalation"])
@@ -159,7 +159,7 @@ class RulesConfig:
     allowed_severities: list[str] = field(default_factory=lambda: ["critical", "error", "warning", "info", "none"])
     severity_label: str = "severity"
     required_labels: list[str] = field(default_factory=list)
-    required_annotations: list[str] = field(default_factory=lambda: ["summary", "description", "runbook_url"])
+    required_annotations: list[str] = field(default_factory=lambda: ["summary", "description"])
     runbooks_dir: Path | None = None
     runbook_base_url: str | None = None
     runbook_sections: list[str] = field(default_factory=lambda: ["Diagnosis", "Mitigation", "Escalation"])

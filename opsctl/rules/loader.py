@@ -21,6 +21,7 @@ from typing import Any
 
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
+from opsctl.promql_goparse import syntax_error as go_syntax_error
 from opsctl.rules.model import Finding, Rule, RuleFile, RuleGroup, Severity
 from opsctl.rules.promql_ast import parse as parse_promql
 from opsctl.rules.promql_ast import walk
@@ -273,7 +274,8 @@ class _Reader:
             try:
                 rule.ast = parse_promql(expr)
             except (ValueError, RuntimeError, OverflowError) as exc:
-                self.problem("promql-syntax", f"could not parse expression: {exc}", expr_loc, **ctx)
+                msg = go_syntax_error(expr) or exc  # promtool's wording and position where the port finds it
+                self.problem("promql-syntax", f"could not parse expression: {msg}", expr_loc, **ctx)
             else:
                 rule.nodes = list(walk(rule.ast))
                 for msg in [*syntax_problems(expr, self.options.prometheus_version),

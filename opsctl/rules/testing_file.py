@@ -23,6 +23,7 @@ from typing import Any
 
 import promql_parser
 
+from opsctl import promql_goparse, promql_syntax
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.promql.notation import parse_labels, parse_series_desc
@@ -241,10 +242,16 @@ def parse_exp_labels(text: str) -> dict[str, str]:
 
 def _check_expr(reader: _Reader, expr: str, loc: tuple[int, int]) -> None:
     try:
-        promql_parser.parse(expr)
+        promql_syntax.parse(expr)  # Go's regexes (opsctl.gosem), Prometheus's regex errors
     except (ValueError, RuntimeError, OverflowError) as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # promtool's text (`1:4: parse error: unexpected end of input`) where the port of Prometheus'
+        # parser finds the error, else promql-parser's.
+        msg = promql_goparse.syntax_error(expr) or (
+            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         raise reader.err(f"could not parse expression {expr!r}: {msg}", loc) from None
+    at_err = promql_goparse.at_duration_error(expr)  # accepted by promql-parser, not by Prometheus 2.42
+    if at_err is not None:
+        raise reader.err(f"could not parse expression {expr!r}: {at_err}", loc)
 
 
 def _read_group(r: _Reader, raw: Any, loc: tuple[int, int], index: int) -> TestGroup:

@@ -8,7 +8,9 @@ from opsctl.rules.model import Rule, RuleGroup, Severity
 INFO = CheckInfo(
     "annotation-required", Severity.warning, "Alert lacks a required annotation",
     "A page at 3 a.m. should say what is wrong (`summary`), with what numbers (`description`), and what "
-    "to do (`runbook_url`). The list is `required_annotations` in the configuration.",
+    "to do (`runbook_url`). The list is `required_annotations` in the configuration: by default `summary` "
+    "and `description` (what Alertmanager notification templates show); add `runbook_url` there when your "
+    "team keeps runbooks (opsctl's own packs do).",
 )
 
 
