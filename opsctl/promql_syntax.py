@@ -13,7 +13,8 @@ Every area that reads PromQL (the engine `opsctl.promql`, the linter `opsctl.rul
 - `parse(expr)`: promql_parser.parse plus Prometheus's regex rules: each regex matcher is compiled by
   `opsctl.gosem` (Go RE2) and an invalid one is a parse error with Prometheus's text and position
   (`1:3: parse error: error parsing regexp: missing closing ): `^(?:()$``). With `stand_ins=True` (the
-  linter) each distinct regex is compiled once per process (see below).
+  linter) each distinct regex is compiled once per process (see below). Read a parsed selector's matchers
+  with `matchers()`/`matcher_groups()` only: regex matchers may be stood in for in the tree.
 
 The module sits beside the area packages (importing it does not load the numpy engine), like
 `opsctl.gosem` and `opsctl.durations`.
@@ -187,8 +188,17 @@ def parse(expr: str, *, stand_ins: bool = False) -> Any:
     try:
         node = pp.parse(expr)
     except (ValueError, RuntimeError, OverflowError):
-        if "~" in expr:
-            _check_regexes(expr)  # a regex Go rejects: Prometheus's text rather than the Rust crate's
+        if "~" not in expr:
+            raise
+        _check_regexes(expr)  # a regex Go rejects: Prometheus's text rather than the Rust crate's
+        # Every regex is valid Go: one the Rust crate rejects (`\Q.\E`) in a named selector is stood in for.
+        rewritten = None if stand_ins else _without_regexes(expr)
+        if rewritten is None:
+            raise
+        try:
+            return pp.parse(rewritten)
+        except (ValueError, RuntimeError, OverflowError):
+            pass
         raise
     if "~" in expr:
         _check_regexes(expr)

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import promql_parser
-
 from opsctl import promql_goparse, promql_syntax
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
