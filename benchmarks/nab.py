@@ -414,11 +414,18 @@ def default_entry(files: list[NabFile], profiles: dict[str, dict[str, float]],
     for thr in CURVE:
         at = scores_at(files, scores, profiles, thr)
         curve.append({"threshold": thr, **{p: _r(v["normalized"]) for p, v in at.items()}})
+    by_cat: dict[str, list[float | None]] = {}
+    for cat in sorted({category(f) for f in files if f.windows}):
+        idx = [i for i, f in enumerate(files) if category(f) == cat]
+        sub = [files[i] for i in idx]
+        by_cat[cat] = [_r(scores_at(sub, [scores[i] for i in idx], {SELECT_PROFILE: profiles[SELECT_PROFILE]},
+                                    thr)[SELECT_PROFILE]["normalized"]) for thr in CURVE]
     return {"config": default_config(), "seconds": round(elapsed, 3),
             **{p: round(v["normalized"], 2) for p, v in res.items()},
             "thresholds": {p: v["threshold"] for p, v in res.items()},
             "at_alert_score": {p: _r(v["normalized"]) for p, v in fixed.items()},
-            "threshold_curve": curve}
+            "threshold_curve": curve,
+            "threshold_curve_by_category": {"profile": SELECT_PROFILE, "thresholds": CURVE, **by_cat}}
 
 
 def evaluate(data_dir: Path = DEFAULT_DATA, only: list[str] | None = None, cv: bool = True,
@@ -489,10 +496,12 @@ def main(argv: list[str] | None = None) -> int:
         fx = d["at_alert_score"]
         print(f"  at alert_score 0.5 (no threshold chosen on these files): standard {fx['standard']}, "
               f"low_FP {fx['reward_low_FP_rate']}, low_FN {fx['reward_low_FN_rate']}")
-        print("  threshold  standard  low_FP  low_FN")
-        for row in d["threshold_curve"]:
+        cats = [c for c in d["threshold_curve_by_category"] if c not in ("profile", "thresholds")]
+        print("  threshold  standard  low_FP  low_FN  | standard by category: " + ", ".join(cats))
+        for k, row in enumerate(d["threshold_curve"]):
             print(f"  {row['threshold']:>9.3f} {row['standard']:>9.2f} {row['reward_low_FP_rate']:>7.2f} "
-                  f"{row['reward_low_FN_rate']:>7.2f}")
+                  f"{row['reward_low_FN_rate']:>7.2f}  | "
+                  + " ".join(f"{d['threshold_curve_by_category'][c][k]:>8.2f}" for c in cats))
     cvr = res.get("cross_validation")
     if isinstance(cvr, dict):
         print(f"\nleave-one-category-out (held-out scores): {cvr['protocol']}")
