@@ -1,12 +1,14 @@
 """Throughput of every anomaly detector on 1,000,000 points, and the NAB scores (benchmarks/nab.py).
 
-Target: all detectors together score 1,000,000 points in under 2 s.
+Target: all detectors together score 1,000,000 points in under 2 s of CPU. The NAB part's headline is
+the held-out (leave-one-category-out) score of the procedure that chooses the default (`nab_headline`).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +43,21 @@ def throughput(n: int = N, repeat: int = 3) -> dict[str, object]:
             "load_average_1m": round(os.getloadavg()[0], 2)}
 
 
+def headline(res: dict[str, Any]) -> dict[str, Any]:
+    """The figures to quote: held-out (leave one category out) scores of the procedure that chooses the
+    default configuration; the default's own scores on these files are in-sample, given for reference."""
+    cv = res.get("cross_validation") or {}
+    d = res["detectors"]["default"]
+    return {
+        "held_out_at_alert_score": cv.get("pooled_at_alert_score"),
+        "held_out_nab_thresholds": cv.get("pooled_nab_thresholds"),
+        "default_config": d["config"],
+        "in_sample_at_alert_score": d["at_alert_score"],
+        "in_sample_nab_thresholds": {p: d[p] for p in ("standard", "reward_low_FP_rate", "reward_low_FN_rate")},
+        "threshold_curve": d["threshold_curve"],
+    }
+
+
 def main() -> dict[str, object]:
     out: dict[str, object] = {"throughput": throughput()}
     try:
@@ -48,8 +65,10 @@ def main() -> dict[str, object]:
 
         if (nab.DEFAULT_DATA / "combined_windows.json").exists():
             t0 = time.perf_counter()
-            out["nab"] = nab.evaluate()
+            res = nab.evaluate()
             out["nab_seconds"] = round(time.perf_counter() - t0, 2)
+            out["nab_headline"] = headline(res)
+            out["nab"] = res
         else:
             out["nab"] = "NAB data not found"
     except Exception as exc:  # the throughput figures stand on their own
