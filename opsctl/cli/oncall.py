@@ -108,7 +108,7 @@ def who(
     if "policy" in result:
         for lv in result["policy"]["levels"]:
             _out(f"level {lv['level']}: {', '.join(lv['users']) or 'NOBODY'}"
-                 + (" (round robin: one of them per incident)" if lv["round_robin"] else "")
+                 + (" (round robin: one target per incident)" if lv["round_robin"] else "")
                  + (f"; notifies {', '.join(lv['notifies'])}" if lv["notifies"] else "")
                  + f"  ({', '.join(lv['targets'])})")
 

@@ -296,3 +296,32 @@ def test_import_pagerduty_command_keeps_round_robin_and_support_hours(tmp_path: 
     assert doc["incident_urgency_rule"]["type"] == "use_support_hours"
     assert doc["support_hours"]["time_zone"] == "America/Lima"
     assert parse_policy(doc, "ep.yaml").urgency_rule.outside == "low"
+
+
+def test_business_hours_example_policy() -> None:
+    # examples/oncall/policy-business-hours.yaml against the example scenario: every level-2 visit pages
+    # the next of mallory, oscar, the DBA team (dora + dan), in turn; the channel hears of every incident
+    from opsctl.oncall.drill import load_scenario
+    from opsctl.oncall.policy import load_policy
+    from opsctl.oncall.schedule import load_schedule
+
+    ex = Path(__file__).resolve().parents[2] / "examples" / "oncall"
+    pol = load_policy(ex / "policy-business-hours.yaml")
+    prim = load_schedule(ex / "primary.yaml")
+    sc = load_scenario(ex / "scenario.yaml", prim.tz, 0)
+    res = simulate(sc.incidents, pol, {"primary": prim}, sc.responders, sc.tz, 0)
+    visits: dict[float, list[str]] = {}
+    for r in res:
+        for p in r.pages:
+            if p.level == 2:
+                visits.setdefault(p.at, []).append(p.user)
+    ring = [["mallory"], ["oscar"], ["dan", "dora"]]
+    got = [sorted(users) for _, users in sorted(visits.items())]
+    assert len(got) >= 3 and got == [ring[k % 3] for k in range(len(got))]
+    s = summarize(res, pol)
+    assert s["notifications_per_target"]["channel:#payments-incidents"] == len(res)
+    # urgency: high on weekdays 09-18 Berlin, else by the map (critical high, warning/info low)
+    for r in res:
+        inside = r.in_support_hours
+        want = "high" if inside or r.incident.severity == "critical" else "low"
+        assert r.urgency == want, r.incident.id
