@@ -195,9 +195,13 @@ class Sources:
 
 
 def check_files(lc: LoadedConfig) -> None:
-    """Read every `file` source as a run would; an unreadable or empty export is an InputError naming the
-    file and, where it can, the line (`detect validate` calls this so that it catches what a run would)."""
+    """Read every `file` source as a run would, and look for every sqlite `path`; an unreadable or empty
+    export is an InputError naming the file and, where it can, the line (`detect validate` calls this so
+    that it catches what a run would)."""
     for name, src in lc.config.sources.items():
+        if isinstance(src, SqlSource) and src.path and not lc.resolve_path(src.path).is_file():
+            raise lc.error(f"source {name!r}: sqlite database not found: {lc.resolve_path(src.path)}",
+                           "sources", name, "path")
         if isinstance(src, FileSource):
             path = lc.resolve_path(src.path)
             series = read_export(path, src.format)

@@ -117,3 +117,13 @@ def test_property_params_either_refused_or_run(value: float, field: str, kind: s
     vs = np.sin(np.arange(200)) + 100
     frame = det.score(ts, vs)
     assert frame.score.shape == (200,) and np.all((frame.score >= 0) & (frame.score <= 1))
+
+
+def test_validate_finds_a_missing_sqlite_database(tmp_path: Path) -> None:
+    p = tmp_path / "d.yaml"
+    p.write_text("version: 1\nsources:\n  db: {type: sql, path: nope.db}\ndetectors:\n"
+                 "  - {name: d, kind: sql_check, params: {source: db, query: select 1, threshold: 0}}\n")
+    load_config(p)  # the config itself is fine
+    with pytest.raises(InputError) as exc:
+        cli("validate", "--config", str(p))
+    assert "sqlite database not found" in exc.value.message and (exc.value.line, exc.value.column) == (3, 25)
