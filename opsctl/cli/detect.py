@@ -204,11 +204,13 @@ def spool_cmd(
                    "dropped": [e.to_dict() for e in dropped], "export": str(export_to) if export_to else None})
         raise typer.Exit(EXIT_OK)
     out = console()
+    if not out.is_terminal:
+        out.width = 100_000  # piped: whole rows
     table = Table(title=f"Spool ({len(pending)} waiting)", title_justify="left")
     for name in ("id", "queued", "receiver", "configured", "action", "attempts", "last error"):
         table.add_column(name)
     for e in pending:
-        table.add_row(str(e.id), datetime.fromtimestamp(e.created, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        table.add_row(str(e.id), datetime.fromtimestamp(e.created, UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
                       escape(e.receiver), "yes" if e.configured else "[bold red]no[/]", escape(e.action),
                       str(e.attempts), escape(e.last_error or ""))
     out.print(table)
