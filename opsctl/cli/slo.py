@@ -201,6 +201,9 @@ def report_cmd(
                                      "one time (merged exports of two replicas): 'error' (default, names both "
                                      "rows) or 'keep-first' (the first row read wins). Exact duplicates are "
                                      "always dropped."),
+    alert_history: bool = typer.Option(False, "--alert-history", help="Replay the spec's generated burn-rate "
+                                       "alerts over the period with the embedded PromQL engine: when each would "
+                                       "have fired and resolved (export input; reads the export into memory)."),
     group_by: str | None = typer.Option(None, "--group-by", help="Split each SLI by these labels (comma-separated): "
                                         "one SLI, budget and alert state per label set, plus the total. Default: "
                                         "the labels the SLI queries keep (sum by (...))."),
@@ -245,7 +248,8 @@ def report_cmd(
     if on_duplicate not in ("error", "keep-first"):
         raise InputError(f"--on-duplicate {on_duplicate!r}: expected error or keep-first", "<command line>")
     opts = Options(end=_time(to) if to is not None else _time(end, "--end"), step=step_s, top=top,
-                   windows=_catalog(windows), on_duplicate=on_duplicate, group_by=_group_by(group_by))
+                   windows=_catalog(windows), on_duplicate=on_duplicate, group_by=_group_by(group_by),
+                   alert_history=alert_history)
     if data is not None:
         from opsctl.cli.progress import progress_bar, wanted
 

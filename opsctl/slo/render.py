@@ -112,6 +112,17 @@ def text_report(doc: dict[str, Any], daily_rows: int = 31) -> str:
                 out.append(f"    {group_label(grp['labels']):<40} {pct(grp['sli'], 3):>10} "
                            f"{grp['status']:>9} {pct(grp['error_budget']['remaining_ratio'], 1):>12}  "
                            f"{alert_states(grp['alerts'])}")
+        hist = s.get("alert_history")
+        if hist is not None:
+            eps = hist["alerts"]
+            out.append(f"  alert history {len(eps)} firing episode(s) of the generated alerts over the window"
+                       + (":" if eps else ""))
+            for a in eps[:20]:
+                end = a["resolved_at"] or "still firing"
+                out.append(f"    {a['severity']:<8} {a['alert']:<28} {a['fired_at']} .. {end}  "
+                           f"({dur(a['firing_seconds'])})")
+            if len(eps) > 20:
+                out.append(f"    ... {len(eps) - 20} more (see --format json)")
         g = s["gaps"]
         if g["ranges"]:
             out.append(f"  data gaps     {len(g['ranges'])}, {dur(g['unknown_seconds'])} without data "
@@ -142,13 +153,25 @@ def text_report(doc: dict[str, Any], daily_rows: int = 31) -> str:
     return "\n".join(out) + "\n"
 
 
+def nice_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
+    """Round tick values (multiples of 1, 2, 2.5 or 5 x 10^k) covering [lo, hi], about `target` of them."""
+    span = hi - lo if hi > lo else 1.0
+    raw = span / target
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    first = math.floor(lo / step + 1e-9) * step
+    last = math.ceil(hi / step - 1e-9) * step
+    count = round((last - first) / step)
+    return [round(first + i * step, 12) for i in range(count + 1)]
+
+
 def _svg_chart(points: list[dict[str, Any]], width: int = 720, height: int = 240) -> str:
     vals = [(i, p["remaining_ratio"]) for i, p in enumerate(points) if p["remaining_ratio"] is not None]
     if not vals:
         return "<p>No data.</p>"
     n = max(1, len(points) - 1)
-    top = max(1.0, max(v for _, v in vals))
-    bottom = min(0.0, min(v for _, v in vals))
+    ticks = nice_ticks(min(0.0, min(v for _, v in vals)), max(1.0, max(v for _, v in vals)))
+    bottom, top = ticks[0], ticks[-1]
     span = (top - bottom) or 1.0
     pad_l, pad_b, pad_t = 56, 28, 10
     pw, ph = width - pad_l - 10, height - pad_b - pad_t
@@ -160,11 +183,11 @@ def _svg_chart(points: list[dict[str, Any]], width: int = 720, height: int = 240
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img" aria-label="error budget burn-down">',
              f'<rect x="{pad_l}" y="{pad_t}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#ccc"/>']
-    for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
-        v = bottom + span * frac
+    for v in ticks:
         _, y = xy(0, v)
         parts.append(f'<line x1="{pad_l}" x2="{pad_l + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e5e5"/>')
-        parts.append(f'<text x="{pad_l - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{v * 100:.0f}%</text>')
+        parts.append(f'<text x="{pad_l - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">'
+                     f'{round(v * 100, 6):g}%</text>')
     _, y0 = xy(0, 0.0)
     parts.append(f'<line x1="{pad_l}" x2="{pad_l + pw}" y1="{y0:.1f}" y2="{y0:.1f}" stroke="#c00" '
                  'stroke-dasharray="4 3"/>')
@@ -209,6 +232,17 @@ def html_report(doc: dict[str, Any]) -> str:
                             f"<td>{e(grp['status'])}</td><td>{e(pct(grp['error_budget']['remaining_ratio'], 1))}"
                             f"</td><td>{e(alert_states(grp['alerts']))}</td></tr>")
             body.append("</table>")
+        hist = s.get("alert_history")
+        if hist is not None:
+            body.append(f"<h3>Alert history ({len(hist['alerts'])} firing episodes)</h3>")
+            if hist["alerts"]:
+                body.append("<table><tr><th>severity</th><th>alert</th><th>fired</th><th>resolved</th>"
+                            "<th>firing</th></tr>")
+                for a in hist["alerts"]:
+                    body.append(f"<tr><td>{e(a['severity'])}</td><td>{e(a['alert'])}</td><td>{e(a['fired_at'])}</td>"
+                                f"<td>{e(a['resolved_at'] or 'still firing')}</td>"
+                                f"<td>{e(dur(a['firing_seconds']))}</td></tr>")
+                body.append("</table>")
         body.append("<h3>Error budget burn-down</h3>")
         body.append(_svg_chart(s["burndown"]))
         if s["burn_periods"]:

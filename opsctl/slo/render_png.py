@@ -59,6 +59,7 @@ class ChartData:
     windows: list[str] = field(default_factory=list)  # burn-rate windows ("5m", ..., the period)
     burn_rates: list[float | None] = field(default_factory=list)
     thresholds: list[list[Threshold]] = field(default_factory=list)  # per window
+    alert_spans: list[tuple[float, float, str]] = field(default_factory=list)  # fired, resolved, severity
 
 
 def _ts(text: str) -> float:
@@ -95,6 +96,9 @@ def chart_data(slo: dict[str, Any]) -> ChartData:
                              for p in slo["burn_periods"])
     data.gap_spans = [(max(start, _ts(r["start"])), _ts(r["end"])) for r in slo["gaps"]["ranges"]
                       if _ts(r["end"]) > start][:MAX_GAP_SPANS]
+    for a in (slo.get("alert_history") or {}).get("alerts", []):
+        data.alert_spans.append((max(start, _ts(a["fired_at"])), _ts(a["resolved_at"]) if a["resolved_at"] else end,
+                                 a["severity"]))
     by_window: dict[str, list[Threshold]] = {}
     for a in slo["alerts"]:
         for c in a["conditions"]:
@@ -171,6 +175,13 @@ def _draw_burndown(ax: Any, c: ChartData) -> None:
             ax.annotate(f"{consumed * 100:.1f}%", xy=((ba + bb) / 2, 1.0), xycoords=("data", "axes fraction"),
                         xytext=(0, -2), textcoords="offset points", ha="center", va="top", fontsize=7,
                         color="#a65c00")
+    seen: set[str] = set()
+    for a, b, sev in c.alert_spans:  # firing alerts: a band along the bottom of the panel
+        fa, fb = visible(a, b)
+        color = "#7b1fa2" if sev in ("page", "critical") else "#d81b60"
+        ax.axvspan(fa, fb, ymin=0.0, ymax=0.05, color=color, alpha=0.9, lw=0,
+                   label=f"{sev} alert firing" if sev not in seen else None)
+        seen.add(sev)
     ix, iy = zip(*c.ideal, strict=True)
     ax.plot(_dates(list(ix)), list(iy), color="#888888", ls="--", lw=1, label="ideal linear burn")
     ax.axhline(0.0, color="#c62828", lw=1, label="budget exhausted")

@@ -468,6 +468,8 @@ def analyse(slo: SLO, ind: Indicator, window_start: float, window_kind: str, win
     if g and idx[-1] != g - 1:
         idx.append(g - 1)
     burndown = [{"time": iso(float(ends[i])), "remaining_ratio": _num(float(remaining[i]))} for i in idx]
+    if g and budget_total > 0:  # before the first interval nothing is consumed: the line starts at the window
+        burndown.insert(0, {"time": iso(max(float(ind.t0), window_start)), "remaining_ratio": 1.0})
 
     data: dict[str, Any] = {
         "id": slo.id, "name": slo.name, "service": slo.service, "spec": slo.spec,
@@ -518,6 +520,7 @@ class Options:
     group_by: list[str] | None = None  # --group-by: split the SLI by these labels (None: as the queries keep)
     windows: WindowCatalog | None = None  # alert windows per period (--slo-period-windows-path)
     on_duplicate: str = "error"  # conflicting duplicate samples: "error" or "keep-first"
+    alert_history: bool = False  # replay the generated alert rules over the period (opsctl.slo.history)
 
 
 def report_from_export(slos: list[SLO], path: Path, opts: Options | None = None,
@@ -527,6 +530,32 @@ def report_from_export(slos: list[SLO], path: Path, opts: Options | None = None,
     streaming reader cannot take, e.g. with ISO-8601 times or unsorted rows, is read in memory instead);
     Prometheus JSON is read in memory. `progress(rows, total=rows_in_file)` follows a streamed read."""
     o = opts or Options()
+    out = _report_from_export(slos, path, o, batch_rows, progress)
+    if o.alert_history:
+        _add_alert_history(out, path, o)
+    return out
+
+
+def _add_alert_history(reports: list[SLOReport], path: Path, o: Options) -> None:
+    """Replay each SLO's generated alert rules over its report period on the export's series."""
+    from opsctl.data.exports import read_export
+    from opsctl.slo.history import alert_history
+
+    series = read_export(path)
+    for r in reports:
+        w = r.data["window"]
+        start = datetime.fromisoformat(w["start"].replace("Z", "+00:00")).timestamp()
+        end = datetime.fromisoformat(w["data_end"].replace("Z", "+00:00")).timestamp()
+        plan = _plan(r.slo, float(w["step_seconds"]))
+        wanted = [s for s in series if plan.wanted(s.labels)]
+        try:
+            r.data["alert_history"] = alert_history(r.slo, wanted, start, end, float(w["step_seconds"]), o.windows)
+        except InputError as exc:
+            raise InputError(f"SLO {r.slo.id}: alert history: {exc.message}", r.slo.file, r.slo.line) from None
+
+
+def _report_from_export(slos: list[SLO], path: Path, o: Options, batch_rows: int | None,
+                        progress: Callable[..., None] | None) -> list[SLOReport]:
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return _report_streamed(slos, path, o, batch_rows, progress)

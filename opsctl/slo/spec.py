@@ -392,6 +392,9 @@ def _sloth(ctx: _Ctx, d: PosDict, spec_id: str = SPEC_SLOTH) -> list[SLO]:
                 plugins = {k: bool(plugins.get(k)) or bool(own[k]) for k in ("metricsql", "disable_optimized")}
         ctx.metricsql = bool(plugins["metricsql"])
         name = ctx.string(s, "name", where)
+        if len(name) < 2:
+            raise ctx.err(f"{where}.name {name!r}: names have at least 2 characters (sloth's rule: they start and "
+                          "end with a letter or digit)", s, "name")
         if not NAME_RE.match(name):
             raise ctx.err(f"{where}.name {name!r}: names start and end with a letter or digit and contain only "
                           "letters, digits, '.', '_' and '-'", s, "name")
