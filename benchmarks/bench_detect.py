@@ -36,10 +36,12 @@ def throughput(n: int = N, repeat: int = 3) -> dict[str, object]:
         cpu[det_id] = round(best_cpu, 4)
     total = sum(per.values())
     total_cpu = sum(cpu.values())
-    # wall time is what the target is about; CPU time shows the cost when other work shares the cores
+    # the target is CPU time (issue 13: "under 2 s of CPU"); wall time mostly measures the neighbours
+    # on a shared machine, so it is reported but not judged
     return {"points": n, "seconds_per_detector": per, "seconds_all_detectors": round(total, 4),
             "cpu_seconds_per_detector": cpu, "cpu_seconds_all_detectors": round(total_cpu, 4),
-            "points_per_second_all": round(n / total), "target_seconds": 2.0, "meets_target": total < 2.0,
+            "points_per_second_all": round(n / total), "target_cpu_seconds": 2.0,
+            "meets_target": total_cpu < 2.0,
             "load_average_1m": round(os.getloadavg()[0], 2)}
 
 

@@ -25,7 +25,7 @@ for streaming data"), on classical causal base scores instead of HTM predictions
 Types: `outlier` (beyond the range of all past values), `level_shift` (the last m = max(2, `short`//3)
 residuals all beyond 1.5 sigmas on one side of the baseline), `trend_change` (ditto, and the m before
 them were all beyond 1 sigma on the same side, but 1.25 times less on average: still moving away),
-else `spike` or `drop` by direction; points scoring under 0.1 are `none`. Confidence is the history
+else `spike` or `drop` by direction; points scoring under 0.25 are `none`. Confidence is the history
 behind the likelihood (points scored so far / `history`). Everything is a causal recursion or a
 rolling window, so the score of a point never changes when later points arrive; cost is O(n) time and
 memory (about 0.4 s of CPU per million points).
@@ -54,7 +54,7 @@ from opsctl.detect.anomaly.base import (
 )
 
 _MAX_SCORE = 1.0 - 1e-9  # scores stay in [0, 1)
-_TYPED = 0.1  # points scoring less (p > 1/4) are typed `none`
+_TYPED = 0.25  # points scoring less (p > 10^-1.5, 3%) are typed `none`
 _LN10 = float(np.log(10.0))
 
 
@@ -62,7 +62,7 @@ class LikelihoodParams(Params):
     alpha: float = Field(0.02, gt=0, le=1, description="EWMA smoothing factor of the baseline")
     period: float = Field(86400.0, ge=0, description="season in seconds for the same-time-last-period base "
                           "(0: off)")
-    log: bool = Field(True, description="score sign(x)*log(1+|x|) instead of x (heavy-tailed metrics)")
+    log: bool = Field(True, description="score sign(x)*log(1+abs(x)) instead of x (heavy-tailed metrics)")
     raw_scale: float = Field(4.0, gt=0, description="z at which a raw score is 1 - 1/e")
     short: int = Field(10, ge=1, description="points averaged into the short-term raw score")
     history: int = Field(1000, ge=10, description="points of short-term scores that define 'usual'")
@@ -112,9 +112,15 @@ def _window_sums(a: np.ndarray, w: int, squares: bool = True) -> list[np.ndarray
     """Count, sum and (if asked) sum of squares of the finite values among a[i-w+1 .. i], by running
     sums (O(n); a running sum only ever adds the next point, so a prefix gives the same numbers)."""
     finite = np.isfinite(a)
-    v = np.where(finite, a, 0.0)
-    out = []
-    for col in (finite.astype(np.float64), v, v * v) if squares else (finite.astype(np.float64), v):
+    if finite.all():
+        count = np.minimum(np.arange(1.0, a.shape[0] + 1.0), float(w))
+        v = a
+    else:
+        v = np.where(finite, a, 0.0)
+        count = np.cumsum(finite, dtype=np.float64)
+        count[w:] -= count[:-w].copy()
+    out = [count]
+    for col in (v, v * v) if squares else (v,):
         c = np.cumsum(col)
         c[w:] -= c[:-w].copy()
         out.append(c)
