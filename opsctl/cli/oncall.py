@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -13,12 +13,18 @@ import yaml
 
 from opsctl.cli.output import EXIT_FINDINGS, EXIT_OK, FORMAT_OPTION, JSON_SCHEMA_VERSION, Format, console, emit_json
 from opsctl.errors import InputError
-from opsctl.oncall import coverage, drill, ical, pagerduty, postmortem, timeutil
+
+# ical (icalendar, dateutil), pagerduty, drill and postmortem are imported by the commands that use them:
+# `oncall who` does not pay for them.
+from opsctl.oncall import coverage, timeutil
 from opsctl.oncall.fileio import atomic_write
 from opsctl.oncall.intervals import Segment
 from opsctl.oncall.policy import Policy, load_policy, parse_policy, policy_to_dict
 from opsctl.oncall.schedule import Schedule, load_schedule, parse_schedule, schedule_to_dict
 from opsctl.yamlutil import load_one
+
+if TYPE_CHECKING:
+    from opsctl.oncall import drill
 
 app = typer.Typer(help="On-call schedules: who is on call, rendered shifts, gaps, load; iCal and PagerDuty "
                        "import/export.", no_args_is_help=True)
@@ -241,6 +247,8 @@ def export_ical_cmd(
     s = load_schedule(schedule)
     t0, t1 = _window(frm, to, days, s.tz)
     segments = s.render(t0, t1)
+    from opsctl.oncall import ical
+
     data = ical.export_ical(s, segments)
     if fmt == Format.json:
         if output is not None:
@@ -285,6 +293,8 @@ def import_pagerduty(
         raise InputError("--layer-order must be get or post", CLI)
     if names not in ("id", "summary"):
         raise InputError("--names must be id or summary", CLI)
+    from opsctl.oncall import pagerduty
+
     data = pagerduty.load_pagerduty(file)
     is_policy = isinstance(data, dict) and ("escalation_policy" in data or "escalation_rules" in data)
     doc: dict[str, Any]
@@ -328,6 +338,8 @@ def import_ical_cmd(
         base = Schedule(file.stem, file.stem, time_zone, [])
     t0, t1 = _window(frm, to, days, base.tz)
     text = read_text(file)
+    from opsctl.oncall import ical
+
     base.overrides = [*base.overrides, *ical.import_ical(text, base.tz, str(file), t0, t1,
                                                                     overlap)]  # type: ignore[arg-type]
     _dump_yaml(schedule_to_dict(base), output, fmt)
@@ -357,6 +369,8 @@ def validate(
 
 def _incidents_and_responders(scenario: Path | None, history: Path | None, tz: ZoneInfo,
                               seed: int) -> tuple[list[drill.Incident], drill.Responders, ZoneInfo, str]:
+    from opsctl.oncall import drill
+
     incidents: list[drill.Incident] = []
     responders = drill.Responders()
     source = []
@@ -382,6 +396,7 @@ def _run(schedule: list[Path], policy: Path, scenario: Path | None, history: Pat
     tz = _first(scheds).tz
     incidents, responders, tz, source = _incidents_and_responders(scenario, history, tz, seed)
     from opsctl.cli.progress import progress_bar
+    from opsctl.oncall import drill
 
     with progress_bar("drill", len(incidents), enabled=show_progress) as step:
         results = drill.simulate(incidents, pol, scheds, responders, tz, seed, progress=step)
@@ -479,6 +494,8 @@ def postmortem_cmd(
                          str(drill_file or history or scenario))
     inc = found[0]
     targets = all_targets.get(inc["severity"])
+    from opsctl.oncall import postmortem
+
     text = postmortem.render_markdown(inc, source, targets)
     if fmt == Format.json:
         payload = {"schema_version": JSON_SCHEMA_VERSION, "incident": inc, "source": source,
