@@ -157,3 +157,20 @@ def test_a_detector_without_kind_is_the_nab_default(tmp_path: Path) -> None:
     assert d.kind == nab.DEFAULT_KIND == "likelihood"
     assert d.params == {} and d.alert_score == nab.DEFAULT_ALERT_SCORE
     assert DetectorConfig.model_fields["alert_score"].default == nab.DEFAULT_ALERT_SCORE
+
+
+@pytest.mark.parametrize("values", [
+    [], [1.0], [1.0, 2.0], [3.0] * 500, [0.0] * 400,
+    [1.0] * 300 + [1e308, -1e308] + [1.0] * 100,
+    [1.0] * 300 + [float("nan"), float("inf")] + [1.0] * 100,
+])
+def test_edge_series_score_in_range_without_warnings(values: list[float]) -> None:
+    import warnings
+
+    vs = np.array(values, dtype=float)
+    ts = np.arange(len(vs)) * 60.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = make_anomaly_detector("likelihood", {}).score(ts, vs)
+    assert f.score.shape == vs.shape
+    assert np.all((f.score >= 0) & (f.score < 1)) and not np.any(np.signbit(f.score))

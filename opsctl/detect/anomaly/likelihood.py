@@ -202,6 +202,15 @@ class Likelihood(AnomalyDetector):
     Params = LikelihoodParams
 
     def _score(self, ts: np.ndarray, vs: np.ndarray) -> AnomalyFrame:
+        n = vs.shape[0]
+        if n == 0:
+            e = np.zeros(0)
+            return AnomalyFrame(e, np.zeros(0, dtype=np.int8), e.copy(), vs, e.copy())
+        # values near +-1e308 overflow differences: they score as far out as anything can, silently
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._score_finite(ts, vs)
+
+    def _score_finite(self, ts: np.ndarray, vs: np.ndarray) -> AnomalyFrame:
         p = self.params
         assert isinstance(p, LikelihoodParams)
         n = vs.shape[0]
@@ -234,7 +243,7 @@ class Likelihood(AnomalyDetector):
         if p.cooldown > 0 and n > 1:
             u = cool_down(u, p.cooldown)
         # p = alert_tail scores 0.5
-        score = np.clip(u * 5.0 / -np.log10(p.alert_tail), 0.0, _MAX_SCORE)
+        score = np.clip(u * 5.0 / -np.log10(p.alert_tail), 0.0, _MAX_SCORE) + 0.0  # no -0.0
         kind = self._kinds(x, base, z, score, outlier, p)
         baseline = np.sign(base) * np.expm1(np.abs(base)) if p.log else base
         conf = np.minimum(np.maximum(np.arange(n, dtype=np.float64) - p.short, 0.0) / p.history, 1.0)
