@@ -176,14 +176,15 @@ _NOT_METRIC_NAMES = {
 def parse(expr: str, *, stand_ins: bool = False) -> Any:
     """promql_parser.parse(expr) with Go's regex rules; PromQLSyntaxError for a regex Go rejects, else
     promql_parser's own errors (ValueError and friends)."""
-    rewritten = _without_regexes(expr) if stand_ins and "~" in expr else None
+    rewritten, unchecked = _rewrite(expr) if stand_ins and "~" in expr else (None, True)
     if rewritten is not None:
         try:
             node = pp.parse(rewritten)
         except (ValueError, RuntimeError, OverflowError):
             pass  # parse the original below: its own error, or (should the rewrite be wrong) its own AST
         else:
-            _check_regexes(expr)
+            if unchecked:  # regexes left as written (unnamed selectors, __name__): Go's verdict too
+                _check_regexes(expr)
             return node
     try:
         node = pp.parse(expr)
@@ -256,12 +257,21 @@ def _check_regexes(expr: str) -> None:
 def _without_regexes(expr: str) -> str | None:
     """expr with the regex matchers of named selectors replaced by equality matchers on markers; None
     when there is nothing to replace or a regex is invalid (the original parse reports it)."""
+    return _rewrite(expr)[0]
+
+
+def _rewrite(expr: str) -> tuple[str | None, bool]:
+    """(_without_regexes(expr), whether some regex matcher was left as written and is not checked yet)."""
     replaced = 0
+    unchecked = False
 
     def matcher(m: re.Match[str]) -> str:
-        nonlocal replaced
+        nonlocal replaced, unchecked
         op = m.group("op")
-        if op is None or m.group("label") == "__name__":
+        if op is None:
+            return m.group()
+        if m.group("label") == "__name__":
+            unchecked = True
             return m.group()
         value = _regex_value(m.group("literal"))
         if value is None or _regex_error(value) is not None:
@@ -275,16 +285,21 @@ def _without_regexes(expr: str) -> str | None:
         return f'{m.group("label")}{"=" if op == "=~" else "!="}"{marker}"'
 
     def selector(m: re.Match[str]) -> str:
+        nonlocal unchecked
         name = m.group("name")
-        if name is None or name.lower() in _NOT_METRIC_NAMES or "~" not in m.group("body"):
+        body = m.group("body")
+        if body is None or "~" not in body:
             return m.group()
-        return f'{m.string[m.start():m.start("body")]}{_REGEX_MATCHER.sub(matcher, m.group("body"))}}}'
+        if name is None or name.lower() in _NOT_METRIC_NAMES:
+            unchecked = True
+            return m.group()
+        return f'{m.string[m.start():m.start("body")]}{_REGEX_MATCHER.sub(matcher, body)}}}'
 
     try:
         out = _SELECTOR.sub(selector, expr)
     except _InvalidRegex:
-        return None
-    return out if replaced else None
+        return None, True
+    return (out if replaced else None), unchecked
 
 
 class _InvalidRegex(Exception):
