@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import promql_parser as pp
 
+from opsctl import promql_goparse
 from opsctl.gosem import regexp as gosem_regexp
 from opsctl.promql import ast
 from opsctl.promql.model import Labels, PromQLError, Result, SeriesResult, Storage, StoredSeries, stale_mask
@@ -320,7 +321,18 @@ class Engine:
         # Rule evaluation parses the same few expressions at every step; the AST is never mutated.
         expr = self._parse_cache.get(query)
         if expr is None:
-            expr = ast.parse(query)
+            try:
+                expr = ast.parse(query)
+            except PromQLError:
+                # Prometheus' own wording and position where the port of its parser finds the error.
+                go = promql_goparse.syntax_error(query)
+                if go is not None:
+                    raise PromQLError(go) from None
+                raise
+            # `x @ 6m`: Prometheus 2.42 rejects it, 3.x (and promql-parser) read 360 s.
+            at_err = None if self.v3 else promql_goparse.at_duration_error(query)
+            if at_err is not None:
+                raise PromQLError(at_err)
             if len(self._parse_cache) > 4096:
                 self._parse_cache.clear()
             self._parse_cache[query] = expr

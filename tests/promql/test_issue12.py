@@ -152,3 +152,40 @@ def test_date_parts_vector_path_equals_go_path(v: float) -> None:
     arr = np.array([[v]])
     for i, f in enumerate(FUNCS):
         assert fn._date_parts(arr, f)[0, 0] == fn._go_date(v)[i]
+
+
+# -- 4. and 7. `@ <duration>` and parse errors worded as promtool words them ------------------------------
+
+
+def test_at_duration_rejected_like_promtool() -> None:
+    want = '1:5: parse error: unexpected duration "6m" in @, expected timestamp'
+    s = Storage()
+    s.add({"__name__": "x"}, [0, 300_000], [1.0, 2.0])
+    with pytest.raises(Exception, match=want.replace("(", r"\(")):
+        Engine(s).instant("x @ 6m", 600)
+    assert Engine(s).instant("x @ 0", 600).series  # a timestamp is fine
+    proc = run_opsctl("rules", "test", str(DATA / "at_duration_test.yml"))
+    assert proc.returncode == 2 and want in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert Engine(s, v3=True).instant("x @ 6m", 600).series  # Prometheus 3 reads 360 s
+
+
+def test_oracle_at_duration_promtool_same_message() -> None:
+    promtool = find_tool("promtool")
+    proc = subprocess.run([promtool, "test", "rules", "at_duration_test.yml"], cwd=DATA, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 1
+    mine = run_opsctl("rules", "test", str(DATA / "at_duration_test.yml"))
+    err = (proc.stdout + proc.stderr).split("err: ", 1)[1].strip()
+    assert err in mine.stdout + mine.stderr
+
+
+def test_unparsable_expression_message(tmp_path: Path) -> None:
+    p = tmp_path / "t.yml"
+    p.write_text("tests:\n  - promql_expr_test:\n      - expr: 'sum by (a b) (x)'\n        exp_samples: []\n")
+    proc = run_opsctl("rules", "test", str(p))
+    assert proc.returncode == 2
+    assert ('could not parse expression \'sum by (a b) (x)\': 1:11: parse error: unexpected identifier "b" in '
+            'grouping opts, expected "," or ")"') in proc.stdout + proc.stderr
+    s = Storage()
+    with pytest.raises(Exception, match="1:4: parse error: unexpected end of input"):
+        Engine(s).instant("x +", 0)
