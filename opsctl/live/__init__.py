@@ -1,0 +1,1 @@
+"""Talking to live systems: a shared HTTP layer, the Alertmanager v2 API, Grafana, connectivity checks."""
