@@ -345,3 +345,11 @@ def template_render(
                    "text": text, "name": name, "output": out})
     else:
         _out(out if out.endswith("\n") else out + "\n")
+
+
+# --- live Alertmanager (opsctl/cli/am_live.py) ----------------------------------------------------
+from opsctl.cli import am_live  # noqa: E402
+
+app.add_typer(am_live.alerts_app, name="alerts")
+app.add_typer(am_live.silence_app, name="silence")
+app.command("test-notify")(am_live.test_notify)
