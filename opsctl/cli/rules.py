@@ -85,6 +85,8 @@ def validate_cmd(
                                                "targets (e.g. 30s), for rate-range-short."),
     guess_metric_types: bool = typer.Option(False, "--guess-metric-types", help="Without metadata, guess "
                                             "counters from names (info-level findings)."),
+    enable_feature: list[str] = typer.Option([], "--enable-feature", help="A Prometheus 3 feature flag the "
+                                             "server runs with, e.g. promql-experimental-functions (repeatable)."),
 ) -> None:
     """Lint rule files: promtool's errors plus best-practice checks. Exit 0 clean, 1 findings, 2 bad input."""
     from opsctl.rules.reporters import REPORTERS
@@ -104,6 +106,15 @@ def validate_cmd(
             raise InputError(str(exc), "--scrape-interval") from None
     if guess_metric_types:
         cfg.guess_metric_types = True
+    for feature in enable_feature:
+        from opsctl.rules.config import check_feature
+
+        for name in feature.split(","):
+            try:
+                check_feature(name.strip())
+            except ValueError as exc:
+                raise InputError(str(exc), "--enable-feature") from None
+            cfg.enable_features.append(name.strip())
     for cid in [*disable, *enable]:
         if cid not in REGISTRY:
             raise InputError(f"unknown check id {cid!r} (see `opsctl rules checks`)", "--disable/--enable")

@@ -65,9 +65,17 @@ class _RulesModel(BaseModel):
     runbook_sections: list[str] = Field(default_factory=lambda: ["Diagnosis", "Mitigation", "Escalation"])
     coverage: _CoverageModel = Field(default_factory=_CoverageModel)
     scrape_interval: str | None = None
+    enable_features: list[str] = Field(default_factory=list)
     metadata: str | None = None
     guess_metric_types: bool = False
     record_name_pattern: str | None = None
+
+    @field_validator("enable_features")
+    @classmethod
+    def _features(cls, v: list[str]) -> list[str]:
+        for name in v:
+            check_feature(name)
+        return v
 
     @field_validator("scrape_interval")
     @classmethod
@@ -119,12 +127,22 @@ class _RulesModel(BaseModel):
 
 def compile_record_pattern(pattern: str) -> Any:
     """A Go RE2 regex, fully anchored as Prometheus anchors label matchers; ValueError when invalid."""
-    import re2
+    from opsctl.gosem import regexp as gosem_regexp
 
     try:
-        return re2.compile(f"^(?:{pattern})$")
-    except re2.error as exc:
+        return gosem_regexp.compile(f"^(?:{pattern})$")
+    except gosem_regexp.RegexpError as exc:
         raise ValueError(f"invalid record_name_pattern {pattern!r}: {exc}") from None
+
+
+# Prometheus 3 feature flags that change what a rule file may contain (`--enable-feature` of Prometheus and
+# promtool 3.16)
+FEATURES = ("promql-experimental-functions", "promql-delayed-name-removal", "promql-unquoted-utf8-names")
+
+
+def check_feature(name: str) -> None:
+    if name not in FEATURES:
+        raise ValueError(f"unknown feature {name!r} (known: {', '.join(FEATURES)})")
 
 
 def check_known_id(cid: str) -> None:
@@ -168,6 +186,7 @@ class RulesConfig:
     # evidence the checks may use: the scrape interval (rate-range-short is silent without it), metric
     # types (a saved /api/v1/metadata response or exposition text), name-based type guessing (opt-in, info)
     scrape_interval: float | None = None
+    enable_features: list[str] = field(default_factory=list)
     metric_types: dict[str, str] | None = None
     guess_metric_types: bool = False
     record_name_pattern: str | None = None
@@ -205,6 +224,7 @@ class RulesConfig:
             coverage=CoveragePolicy(**m.coverage.model_dump()),
             source=source,
             scrape_interval=parse_duration(m.scrape_interval) if m.scrape_interval else None,
+            enable_features=list(m.enable_features),
             metric_types=_metadata(m.metadata, base_dir) if m.metadata else None,
             guess_metric_types=m.guess_metric_types,
             record_name_pattern=m.record_name_pattern,

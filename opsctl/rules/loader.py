@@ -47,6 +47,10 @@ class LoadOptions:
     prometheus_version: PromVersion = DEFAULT_VERSION
     check_templates: bool = True
     limits: Limits = DEFAULT_LIMITS
+    # Prometheus 3 feature flags the server runs with (`promql-experimental-functions` makes sort_by_label,
+    # limitk, mad_over_time... usable; without it Prometheus 3 refuses rules that call them). None: do not
+    # judge experimental functions (rule unit tests and backtests, which evaluate what they are given)
+    features: frozenset[str] | None = None
 
 
 class _Reader:
@@ -224,8 +228,14 @@ class _Reader:
                 group.rules.append(rule)
         self.assign_disables(group.rules)
 
+    def valid_name(self, name: str, metric: bool = False) -> bool:
+        """Prometheus 3 validates names as UTF-8 (any non-empty valid string); 2.x as legacy names."""
+        if self.options.prometheus_version.at_least(3, 0):
+            return bool(name) and "\ufffd" not in name and not _SURROGATE.search(name)
+        return bool((METRIC_NAME_RE if metric else LABEL_NAME_RE).match(name))
+
     def check_label(self, k: str, v: str, loc: tuple[int, int], **ctx: Any) -> None:
-        if not LABEL_NAME_RE.match(k) or k == "__name__":
+        if not self.valid_name(k) or k == "__name__":
             self.problem("label-name", f"invalid label name: {k}", loc, **ctx)
         if "\ufffd" in v or _SURROGATE.search(v):
             self.problem("label-name", f"invalid label value: {v}", loc, **ctx)
@@ -244,8 +254,10 @@ class _Reader:
         ctx: dict[str, Any] = {"group": group, "rule": name or None}
         self.unknown_fields(r, RULE_FIELDS, "rulefmt.Rule", **ctx)
         expr = self.string(r, "expr", "rulefmt.Rule", **ctx)
-        if expr == "" and isinstance(r, PosDict) and r.raw("expr"):
-            expr = r.raw("expr") or ""  # `expr: null` is the metric `null` to Prometheus (a yaml.Node's text)
+        if expr == "" and r.raw("expr") and not self.options.prometheus_version.at_least(3, 0):
+            # `expr: null` is the metric `null` to Prometheus 2.x, which reads the yaml.Node's text; 3.x decodes
+            # a string (null is "") and reports a missing expr (checked against promtool 2.42 and 3.16)
+            expr = r.raw("expr") or ""
         kind_loc = r.key_loc("alert") if "alert" in r else r.key_loc("record") if "record" in r else r.loc
         if record and alert:
             self.problem("rule-kind", "only one of 'record' and 'alert' must be set", kind_loc, **ctx)
@@ -279,7 +291,9 @@ class _Reader:
             else:
                 rule.nodes = list(walk(rule.ast))
                 for msg in [*syntax_problems(expr, self.options.prometheus_version),
-                            *function_problem(rule.nodes, self.options.prometheus_version, expr),
+                            *function_problem(rule.nodes, self.options.prometheus_version, expr,
+                                              experimental=self.options.features is None
+                                              or "promql-experimental-functions" in self.options.features),
                             *selector_problems(rule.nodes)]:
                     self.problem("promql-syntax", f"could not parse expression: {msg}", expr_loc, **ctx)
         if record:
@@ -290,12 +304,12 @@ class _Reader:
                 self.problem("rule-kind", "invalid field 'for' in recording rule", rec_loc, **ctx)
             if rule.keep_firing_for:
                 self.problem("rule-kind", "invalid field 'keep_firing_for' in recording rule", rec_loc, **ctx)
-            if not METRIC_NAME_RE.match(record):
+            if not self.valid_name(record, metric=True):
                 self.problem("metric-name", f"invalid recording rule name: {record}", rec_loc, **ctx)
         for k, v in rule.labels.items():
             self.check_label(k, v, rule.label_locs.get(k, r.loc), **ctx)
         for k in rule.annotations:
-            if not LABEL_NAME_RE.match(k):
+            if not self.valid_name(k):
                 self.problem("label-name", f"invalid annotation name: {k}", rule.annotation_locs.get(k, r.loc), **ctx)
         if alert and self.options.check_templates:
             self.check_templates(rule, ctx)

@@ -3,7 +3,9 @@
 promql-parser follows Prometheus 3, so an expression checked for an older target needs a second look at
 its text: what 2.x rejects is visible only in tokens the syntax tree no longer shows (a quoted label
 name, `or` between matchers, a number where 2.x wants a duration). Some things no version accepts are
-caught here too (a duration beyond Go's int64 nanoseconds, a duration after `@`).
+caught here too: a duration beyond Go's int64 nanoseconds, and `or` between label matchers, which
+promql-parser reads but neither promtool 2.42 nor 3.16 accepts. A duration after `@` (`x @ 6m`) is an
+error for 2.x only: Prometheus 3 reads durations as numbers of seconds there, as in ranges (`[300]`).
 
 Messages and positions are those of Prometheus's own parser (`1:9: parse error: ...`), checked against
 promtool 2.42 in tests/rules/test_syntax_gate.py.
@@ -25,12 +27,12 @@ from opsctl.rules.versions import PromVersion
 # Quick tests on the raw text: does the expression possibly hold one of the constructs below?
 _HINT_V2 = re.compile(
     r"""[{,]\s*["'`]"""                                      # quoted label or metric name in braces
-    r"""|["'`]\s+or\b"""                                     # `or` after a matcher value
     r"""|[\[:]\s*(?:0[xX][0-9a-fA-F]+|\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+)\s*[\]:]"""   # [300] [5m:30]
-    r"""|\boffset\s*[-+]?\s*(?:\d|\.\d)""",                  # offset 300
+    r"""|\boffset\s*[-+]?\s*(?:\d|\.\d)"""                   # offset 300
+    r"""|@\s*[-+]?\s*\d+(?:ms|[smhdwy])""",                   # @ 6m
     re.IGNORECASE,
 )
-_HINT_ANY = re.compile(r"\d{3,}(?:ms|[smhdwy])|@\s*[-+]?\s*\d+(?:ms|[smhdwy])")
+_HINT_ANY = re.compile(r"""\d{3,}(?:ms|[smhdwy])|["'`]\s*or\b""", re.IGNORECASE)
 
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
@@ -106,7 +108,7 @@ def _scan(toks: list[_Tok], old: bool) -> Iterator[tuple[int, str]]:
         if tok.kind == "dur" and _overflows(tok.text):
             yield tok.pos, "duration out of range"
             return
-        if tok.kind == "dur" and prev is not None and prev.text == "@":
+        if old and tok.kind == "dur" and prev is not None and prev.text == "@":
             yield tok.pos, f'unexpected duration "{tok.text}" in @, expected timestamp'
             return
         if tok.text == "{":
@@ -119,7 +121,7 @@ def _scan(toks: list[_Tok], old: bool) -> Iterator[tuple[int, str]]:
             if old and expect_name and tok.kind == "str":
                 yield tok.pos, f'unexpected string {_go_item(tok.text)} in label matching, expected identifier or "}}"'
                 return
-            if old and after_value and tok.kind == "ident" and tok.text.lower() == "or":
+            if after_value and tok.kind == "ident" and tok.text.lower() == "or":
                 yield tok.pos, 'unexpected identifier "or" in label matching, expected "," or "}"'
                 return
             expect_name = tok.text == ","

@@ -141,7 +141,7 @@ def validate(
     by a worker come back without `ast`/`nodes` (parse `rule.expr` again if needed). `progress(n)` is
     called as files are read (n files at a time; the CLI draws a bar from it).
     """
-    options = LoadOptions(prometheus_version=config.prometheus_version)
+    options = LoadOptions(prometheus_version=config.prometheus_version, features=frozenset(config.enable_features))
     jobs = default_jobs() if jobs <= 0 else jobs
     with paused_gc():
         if jobs > 1 and can_fork():

@@ -37,6 +37,14 @@ FUNCTION_SINCE: dict[str, tuple[int, int]] = {
 }
 FUNCTION_REMOVED: dict[str, tuple[int, int]] = {"holt_winters": (3, 0)}
 AGGREGATION_SINCE: dict[str, tuple[int, int]] = {"limitk": (3, 0), "limit_ratio": (3, 0)}
+# Prometheus 3 refuses these unless started with --enable-feature=promql-experimental-functions (the list
+# of Prometheus 3.16's promql/parser/functions.go, applied to every 3.x target)
+EXPERIMENTAL_FUNCTIONS = {
+    "double_exponential_smoothing", "info", "mad_over_time", "sort_by_label", "sort_by_label_desc",
+    "ts_of_first_over_time", "ts_of_max_over_time", "ts_of_min_over_time", "ts_of_last_over_time",
+    "histogram_quantiles", "integral", "max_of", "min_of", "range", "start", "start_timestamp", "step", "end",
+}
+EXPERIMENTAL_AGGREGATIONS = {"limitk", "limit_ratio"}
 
 
 def register_legacy_functions() -> None:
@@ -78,14 +86,14 @@ class PromVersion:
 
 
 _VERSIONED_NAMES = re.compile(
-    r"(?<![A-Za-z0-9_:])(?:" + "|".join(sorted({*FUNCTION_SINCE, *FUNCTION_REMOVED, *AGGREGATION_SINCE},
+    r"(?<![A-Za-z0-9_:])(?:" + "|".join(sorted({*FUNCTION_SINCE, *FUNCTION_REMOVED, *AGGREGATION_SINCE, *EXPERIMENTAL_FUNCTIONS},
                                                 key=lambda n: (-len(n), n))) + r")(?![A-Za-z0-9_:])",
     re.IGNORECASE,  # aggregation keywords are case-insensitive in PromQL (LIMITK)
 )
 
 
 def function_problem(nodes: list[tuple[Any, tuple[Any, ...]]], version: PromVersion,
-                     expr: str | None = None) -> Iterator[str]:
+                     expr: str | None = None, experimental: bool = False) -> Iterator[str]:
     """Messages for functions/aggregations the target Prometheus version does not know.
 
     `nodes` is the expression's `walk()` output (computed once per rule and shared by the checks); with
@@ -106,11 +114,19 @@ def function_problem(nodes: list[tuple[Any, tuple[Any, ...]]], version: PromVers
             removed = FUNCTION_REMOVED.get(name)
             if removed and version.at_least(*removed):
                 yield f'unknown function with name "{name}" (removed in Prometheus {removed[0]}.{removed[1]})'
+            elif (name in EXPERIMENTAL_FUNCTIONS and not experimental and version.at_least(3, 0)
+                  and not (since and not version.at_least(*since))):
+                yield (f'1:1: parse error: function "{name}" is not enabled (Prometheus needs '
+                       "--enable-feature=promql-experimental-functions; say so with `enable_features` in the "
+                       "configuration or --enable-feature)")
         elif isinstance(node, pp.AggregateExpr):
             op = str(node.op).split(".")[-1]
             since = AGGREGATION_SINCE.get(op)
             if since and not version.at_least(*since):
                 yield f"unknown aggregation {op} (added in Prometheus {since[0]}.{since[1]}, target is {version})"
+            elif op in EXPERIMENTAL_AGGREGATIONS and not experimental:
+                yield (f"1:1: parse error: {op}() is experimental and must be enabled with "
+                       "--enable-feature=promql-experimental-functions")
 
 
 def selector_problems(nodes: list[tuple[Any, tuple[Any, ...]]]) -> Iterator[str]:

@@ -77,3 +77,20 @@ def test_invalid_fixtures_errors_carry_positions() -> None:
             assert e.file == str(path)
             if path.name not in ("top_scalar.yml",):
                 assert e.line >= 1, (path.name, e)
+
+
+@pytest.mark.oracle
+def test_same_verdict_as_promtool_3_16() -> None:
+    """The newest anchor: promtool 3.16 (built by .ci/oracles.sh) against opsctl with target 3.16."""
+    promtool = find_tool("promtool-3.16")
+    files = fixture_files() + shared_rule_files()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        expected = list(pool.map(lambda p: promtool_rejects(promtool, p), files))
+    mismatches = []
+    for path, prom in zip(files, expected, strict=True):
+        rf = parse_rule_file(path, LoadOptions(prometheus_version=PromVersion(3, 16), features=frozenset()))
+        ours = any(p.severity.name == "error" and REGISTRY[p.check].scope == "structural" for p in rf.problems)
+        if ours != prom:
+            mismatches.append(f"{path.name}: promtool 3.16 {'rejects' if prom else 'accepts'}, "
+                              f"opsctl {'rejects' if ours else 'accepts'}")
+    assert not mismatches, "\n".join(mismatches)
