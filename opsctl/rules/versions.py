@@ -85,9 +85,9 @@ class PromVersion:
         return f"{self.major}.{self.minor}"
 
 
+_GATED = {*FUNCTION_SINCE, *FUNCTION_REMOVED, *AGGREGATION_SINCE, *EXPERIMENTAL_FUNCTIONS}
 _VERSIONED_NAMES = re.compile(
-    r"(?<![A-Za-z0-9_:])(?:" + "|".join(sorted({*FUNCTION_SINCE, *FUNCTION_REMOVED, *AGGREGATION_SINCE, *EXPERIMENTAL_FUNCTIONS},
-                                                key=lambda n: (-len(n), n))) + r")(?![A-Za-z0-9_:])",
+    r"(?<![A-Za-z0-9_:])(?:" + "|".join(sorted(_GATED, key=lambda n: (-len(n), n))) + r")(?![A-Za-z0-9_:])",
     re.IGNORECASE,  # aggregation keywords are case-insensitive in PromQL (LIMITK)
 )
 
