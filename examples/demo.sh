@@ -43,15 +43,15 @@ run detect validate --config examples/detect/detectors.yaml
 run_findings detect run --config examples/detect/detectors.yaml --state "$OUT/state.db"
 
 # slo: validate, generate rules, report compliance from an export
-run slo validate examples/slo/openslo-v1.yml
+run slo validate examples/slo/openslo-v1.yml --slo-period-windows-path examples/slo/windows
 run slo generate examples/slo/checkout.yml -o "$OUT/slo-rules.yml"
 run rules validate "$OUT/slo-rules.yml"
 set +e; "$OPSCTL" slo report examples/slo/checkout.yml --data examples/slo/checkout.csv; set -e
 set +e; "$OPSCTL" slo report examples/slo/openslo-v1.yml --data examples/slo/checkout.csv \
-    -o "$OUT/slo-report.html" --format json >/dev/null; set -e
+    --slo-period-windows-path examples/slo/windows -o "$OUT/slo-report.html" --format json >/dev/null; set -e
 test -s "$OUT/slo-report.html" && echo "wrote an HTML report"
 set +e; "$OPSCTL" slo report examples/slo/openslo-v1.yml --data examples/slo/checkout.csv -o "$OUT/slo.png" \
-    --format json >/dev/null; set -e
+    --slo-period-windows-path examples/slo/windows --format json >/dev/null; set -e
 test -s "$OUT/slo.png" && echo "wrote a PNG burn-down chart"
 
 # on-call: who is on call, shifts, gaps, load, a drill and its post-mortem

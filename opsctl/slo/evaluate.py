@@ -229,34 +229,38 @@ class SampleStore:
         self._counter.append(self.plan is not None and matches_any(labels, self.plan.counters))
         return sid
 
-    def add(self, sid: int, ts: np.ndarray, vs: np.ndarray, rows: np.ndarray | None = None) -> None:
+    def add(self, sid: int, ts: np.ndarray, vs: np.ndarray, rows: np.ndarray | None = None,
+            row_offset: int = 0) -> None:
         """Fold samples of one series, in time order, continuing from earlier calls for that series.
 
-        `rows`: each sample's 0-based data row in the source, named in errors (SampleError)."""
+        `rows` (+ `row_offset`): each sample's 0-based data row in the source, named in errors (SampleError)."""
         if ts.size == 0 or not self._sinks[sid]:
             return
         ts = np.asarray(ts, dtype=np.float64)
         vs = np.asarray(vs, dtype=np.float64)
         keep = ~np.isnan(vs)  # NaN samples (incl. staleness markers) carry no value
-        ts, vs = ts[keep], vs[keep]
-        if rows is not None:
-            rows = np.asarray(rows)[keep]
+        if not keep.all():
+            ts, vs = ts[keep], vs[keep]
+            if rows is not None:
+                rows = np.asarray(rows)[keep]
         if ts.size == 0:
             return
-        if ts[0] < self._last_t[sid] or (ts.size > 1 and np.any(np.diff(ts) < 0)):
+        last_t = self._last_t[sid]
+        d = np.diff(ts)
+        if ts[0] < last_t or (d < 0).any():
             raise ValueError(f"samples of series {self.labels[sid]} are not in time order")
-        if self._counter[sid]:
-            neg = vs < 0
-            if neg.any():
-                i = int(np.flatnonzero(neg)[0])
-                raise SampleError(f"counter series {_fmt_labels(self.labels[sid])} has a negative value "
-                                  f"({_g(vs[i])}) at {_iso(ts[i])}; counters never go below zero",
-                                  (int(rows[i]) if rows is not None else None,))
-        prev_t = np.empty_like(ts)
-        prev_t[0] = self._last_t[sid]
-        prev_t[1:] = ts[:-1]
-        dup = ts == prev_t
-        if dup.any():
+
+        def row(i: int) -> int | None:
+            return None if rows is None else int(rows[i]) + row_offset
+
+        if self._counter[sid] and vs.min() < 0:
+            i = int(np.flatnonzero(vs < 0)[0])
+            raise SampleError(f"counter series {_fmt_labels(self.labels[sid])} has a negative value "
+                              f"({_g(vs[i])}) at {_iso(ts[i])}; counters never go below zero", (row(i),))
+        if ts[0] == last_t or not d.all():  # the same time twice: duplicates (rare, so checked lazily)
+            dup = np.empty(ts.size, dtype=bool)
+            dup[0] = ts[0] == last_t
+            dup[1:] = d == 0
             prev_vv = np.empty_like(vs)
             prev_vv[0] = self._last_v[sid]
             prev_vv[1:] = vs[:-1]
@@ -264,21 +268,20 @@ class SampleStore:
             if conflict.any():
                 i = int(np.flatnonzero(conflict)[0])
                 if self.on_duplicate == "error":
-                    first = (self._last_row[sid] if i == 0 else int(rows[i - 1])) if rows is not None else None
-                    second = int(rows[i]) if rows is not None else None
+                    first = self._last_row[sid] if i == 0 else row(i - 1)
                     raise SampleError(
                         f"series {_fmt_labels(self.labels[sid])} has two different values at {_iso(ts[i])} "
                         f"({_g(prev_vv[i])} and {_g(vs[i])}): merged exports of several replicas? Keep one "
-                        "replica's samples, or choose --on-duplicate keep-first", (first, second))
+                        "replica's samples, or choose --on-duplicate keep-first", (first, row(i)))
                 self.conflicts_dropped += int(conflict.sum())
-            self.duplicates_dropped += int((dup & ~conflict).sum()) if conflict.any() else int(dup.sum())
+            self.duplicates_dropped += int((dup & ~conflict).sum())
             ts, vs = ts[~dup], vs[~dup]
             if rows is not None:
                 rows = rows[~dup]
             if ts.size == 0:
                 return
         if rows is not None:
-            self._last_row[sid] = int(rows[-1])
+            self._last_row[sid] = row(ts.size - 1)
         self.samples += int(ts.size)
         self.first_t = min(self.first_t, float(ts[0]))
         self.last_t = max(self.last_t, float(ts[-1]))

@@ -369,7 +369,7 @@ def fill_stores(path: Path, stores: list[tuple[SampleStore, Callable[[dict[str, 
                 if sid < 0:
                     continue
                 try:
-                    store.add(sid, ts[sel], vs[sel], sel + offset)
+                    store.add(sid, ts[sel], vs[sel], sel, offset)
                 except SampleError as exc:
                     raise _sample_error(exc, str(path), csv) from None
                 except ValueError as exc:
