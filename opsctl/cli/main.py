@@ -9,6 +9,7 @@ import traceback
 from typing import Any
 
 import typer
+from typer._click.exceptions import UsageError
 from typer.core import TyperGroup, TyperOption
 
 from opsctl import __version__
@@ -32,6 +33,8 @@ GROUPS: dict[str, tuple[str, str, str]] = {
                "On-call schedules: who is on call, rendered shifts, gaps, load; iCal and PagerDuty import/export."),
     "drill": ("opsctl.cli.oncall", "drill_app",
               "Replay incidents against schedules and an escalation policy; post-incident documents."),
+    "doctor": ("opsctl.cli.doctor", "app",
+               "Check connectivity, version, readiness and auth of Prometheus, Alertmanager and Grafana."),
 }
 
 
@@ -88,6 +91,15 @@ def _flag_type(self: TyperOption, ctx: Any) -> str | None:
 
 _display_type_rich = TyperOption.display_type_rich
 TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
+
+def _one_line_usage_error(self: UsageError, file: Any = None) -> None:
+    """A usage error (unknown option, bad value, missing argument) is one line, like every input error."""
+    where = self.ctx.command_path if self.ctx is not None else "opsctl"
+    typer.echo(f"error: {where}: {self.format_message()} (see {where} -h)", file=file, err=True)
+
+
+UsageError.show = _one_line_usage_error  # type: ignore[method-assign]
 
 app = typer.Typer(
     cls=_Root,
