@@ -214,13 +214,13 @@ def load_spec(path: str | Path, *, default_period: float = 30 * DAY) -> list[SLO
 def spec_files(directory: str | Path, include: str | None = None, exclude: str | None = None) -> list[Path]:
     """The spec files of a directory, recursively, as sloth's `generate -i DIR` picks them: `*.yaml`/`*.yml`,
     then `include` / `exclude` Go regexes (RE2) matched against the path. Sorted for a stable output."""
-    import re2
+    from opsctl.gosem import regexp as gosem_regexp
 
     d = Path(directory)
     try:
-        inc = re2.compile(include) if include else None
-        exc = re2.compile(exclude) if exclude else None
-    except re2.error as e:
+        inc = gosem_regexp.compile(include) if include else None
+        exc = gosem_regexp.compile(exclude) if exclude else None
+    except gosem_regexp.RegexpError as e:
         raise InputError(f"--fs-include/--fs-exclude: invalid regex: {e}", "<command line>") from None
     out = []
     for f in sorted(d.rglob("*")):
