@@ -130,34 +130,11 @@ class GoDuration:
         return self.ns / 3.6e12
 
 
-def _frac(v: int, prec: int) -> tuple[str, int]:
-    """Go's fmtFrac: the fraction of v below 10**prec without trailing zeros, and v's integer part."""
-    whole, digits = divmod(v, 10**prec)
-    if digits == 0:
-        return "", whole
-    return "." + str(digits).rjust(prec, "0").rstrip("0"), whole
-
-
 def go_duration_string(ns: int) -> str:
-    """time.Duration.String()."""
-    if ns == 0:
-        return "0s"
-    sign, u = ("-", -ns) if ns < 0 else ("", ns)
-    if u < 1_000_000_000:
-        if u < 1000:
-            return f"{sign}{u}ns"
-        prec, unit = (3, "µs") if u < 1_000_000 else (6, "ms")
-        frac, whole = _frac(u, prec)
-        return f"{sign}{whole}{frac}{unit}"
-    frac, secs = _frac(u, 9)
-    out = f"{secs % 60}{frac}s"
-    mins = secs // 60
-    if mins:
-        out = f"{mins % 60}m{out}"
-        hours = mins // 60
-        if hours:
-            out = f"{hours}h{out}"
-    return sign + out
+    """time.Duration.String() (opsctl.gosem keeps Go's semantics in one place)."""
+    from opsctl.gosem.durations import format_go_duration
+
+    return format_go_duration(ns)
 
 
 ZERO_TIME = GoTime(dt.datetime(1, 1, 1, tzinfo=dt.UTC), 0)

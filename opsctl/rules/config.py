@@ -48,6 +48,46 @@ class _CoverageModel(BaseModel):
     services: list[str] = Field(default_factory=list)
 
 
+class _ForBounds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min: str | None = None
+    max: str | None = None
+
+    @field_validator("min", "max")
+    @classmethod
+    def _duration(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
+        return v
+
+
+class _PolicyModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    for_: _ForBounds | None = Field(default=None, alias="for")
+    reject: list[dict[str, str]] = Field(default_factory=list)
+    owner_label: str | None = None
+    aggregate_keep: list[str] = Field(default_factory=list)
+    selector_require: list[str] = Field(default_factory=list)
+
+    @field_validator("reject")
+    @classmethod
+    def _reject(cls, v: list[dict[str, str]]) -> list[dict[str, str]]:
+        kinds = {"label_key", "label_value", "annotation_key", "annotation_value"}
+        for entry in v:
+            for kind, pattern in entry.items():
+                if kind not in kinds:
+                    raise ValueError(f"unknown reject kind {kind!r} (one of {', '.join(sorted(kinds))})")
+                compile_record_pattern(pattern)
+        return v
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"reject": self.reject, "owner_label": self.owner_label,
+                               "aggregate_keep": self.aggregate_keep, "selector_require": self.selector_require}
+        if self.for_ is not None:
+            out["for"] = {k: parse_duration(v) for k, v in (("min", self.for_.min), ("max", self.for_.max)) if v}
+        return out
+
+
 class _RulesModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     prometheus_version: str = "3.0"
@@ -66,6 +106,7 @@ class _RulesModel(BaseModel):
     coverage: _CoverageModel = Field(default_factory=_CoverageModel)
     scrape_interval: str | None = None
     enable_features: list[str] = Field(default_factory=list)
+    policy: _PolicyModel | None = None
     metadata: str | None = None
     guess_metric_types: bool = False
     record_name_pattern: str | None = None
@@ -187,6 +228,7 @@ class RulesConfig:
     # types (a saved /api/v1/metadata response or exposition text), name-based type guessing (opt-in, info)
     scrape_interval: float | None = None
     enable_features: list[str] = field(default_factory=list)
+    policy: dict[str, Any] = field(default_factory=dict)
     metric_types: dict[str, str] | None = None
     guess_metric_types: bool = False
     record_name_pattern: str | None = None
@@ -225,6 +267,7 @@ class RulesConfig:
             source=source,
             scrape_interval=parse_duration(m.scrape_interval) if m.scrape_interval else None,
             enable_features=list(m.enable_features),
+            policy=m.policy.as_dict() if m.policy is not None else {},
             metric_types=_metadata(m.metadata, base_dir) if m.metadata else None,
             guess_metric_types=m.guess_metric_types,
             record_name_pattern=m.record_name_pattern,

@@ -203,3 +203,49 @@ def test_precision_on_awesome_prometheus_alerts(shared_data: Path) -> None:
     loud = [f for f in result.findings if f.severity.name != "info"]
     assert {f.check for f in loud} <= {"aggregation-drops-label"}
     assert all("has no" in f.message for f in loud)
+
+
+POLICY_CASES: list[tuple[str, str, str]] = [
+    ("alert-comparison", _doc(_alert("rate(errors_total[5m])")), _doc(_alert("rate(errors_total[5m]) > 1"))),
+    ("alert-comparison", _doc(_alert("up == bool 0")), _doc(_alert("absent(up)"))),
+    ("label-value-template", _doc(_alert("up == 0", labels='severity: warning\n          value: "{{ $value }}"')),
+     _doc(_alert("up == 0", labels='severity: warning\n          instance: "{{ $labels.instance }}"'))),
+    ("template-query",
+     _doc(_alert("up == 0", annotations='summary: \'{{ query "sum(up" | first | value }}\'')),
+     _doc(_alert("up == 0", annotations='summary: \'{{ query "sum(up)" | first | value }}\''))),
+]
+
+
+@pytest.mark.parametrize(("check", "bad", "good"), POLICY_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(POLICY_CASES)])
+def test_pint_style_checks(check: str, bad: str, good: str) -> None:
+    assert check in findings(bad), bad
+    assert check not in findings(good), good
+
+
+def test_alert_comparison_leaves_watchdogs_and_presence_tests_alone() -> None:
+    assert "alert-comparison" not in findings(_doc(_alert("vector(1)")))
+    rf = parse_rule_text(_doc(_alert('index_size{name=~".*ccnew.*"}')), "t.yml")
+    found = [f for f in check_files([rf], evidence_config()).findings if f.check == "alert-comparison"]
+    assert [f.severity.name for f in found] == ["info"]
+
+
+def test_rule_policy_is_silent_until_configured_then_enforced(tmp_path: Path) -> None:
+    from opsctl.rules.config import load_config
+
+    text = _doc(_alert("sum(rate(x_total[5m])) > 1", for_="2h", labels="severity: warning\n          id: x"))
+    assert "rule-policy" not in findings(text)
+    cfg_path = tmp_path / ".opsctl.yaml"
+    cfg_path.write_text("rules:\n  policy:\n    for: {min: 1m, max: 1h}\n    reject: [{label_key: id}]\n"
+                        "    owner_label: team\n    aggregate_keep: [job]\n    selector_require: [job]\n")
+    cfg = load_config(cfg_path)
+    cfg.runbooks_dir = None
+    rf = parse_rule_text(text, "t.yml")
+    messages = [f.message for f in check_files([rf], cfg).findings if f.check == "rule-policy"]
+    assert any("above the policy's maximum" in m for m in messages)
+    assert any("rejected by policy" in m for m in messages)
+    assert any("no team label" in m for m in messages)
+    assert any("drops the job label" in m for m in messages)
+    assert any("no job matcher" in m for m in messages)
+    cfg_path.write_text("rules:\n  policy:\n    reject: [{label_color: x}]\n")
+    with pytest.raises(Exception, match="unknown reject kind"):
+        load_config(cfg_path)

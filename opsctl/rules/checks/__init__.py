@@ -12,20 +12,24 @@ from types import ModuleType
 from opsctl.rules.checks import (
     absent_misuse,
     aggregation_drops_label,
+    alert_comparison,
     alert_for_missing,
     annotation_required,
     counter_without_rate,
     dashboard_link,
     duplicate_rule,
     histogram_bucket,
+    label_value_template,
     rate_non_counter,
     rate_range_short,
     record_name_format,
     regex_matcher,
     required_label,
+    rule_policy,
     runbook,
     severity_label,
     structural,
+    template_query,
 )
 from opsctl.rules.checks.base import CheckInfo
 
@@ -45,6 +49,10 @@ CHECK_MODULES: list[ModuleType] = [
     annotation_required,
     runbook,
     dashboard_link,
+    alert_comparison,
+    label_value_template,
+    template_query,
+    rule_policy,
 ]
 
 REGISTRY: dict[str, CheckInfo] = {info.id: info for info in structural.INFOS}
