@@ -216,7 +216,8 @@ POLICY_CASES: list[tuple[str, str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("check", "bad", "good"), POLICY_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(POLICY_CASES)])
+@pytest.mark.parametrize(("check", "bad", "good"), POLICY_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(POLICY_CASES)])
 def test_pint_style_checks(check: str, bad: str, good: str) -> None:
     assert check in findings(bad), bad
     assert check not in findings(good), good
