@@ -75,7 +75,22 @@ class FakeGrafana:
                     return None
 
             def do_GET(self) -> None:
-                if self.path == "/api/health":
+                from urllib.parse import parse_qs, urlsplit
+
+                parts = urlsplit(self.path)
+                if parts.path == "/api/annotations":
+                    if not self._authed():
+                        return
+                    q = parse_qs(parts.query)
+                    tags = q.get("tags", [])
+                    lo = int(q.get("from", ["0"])[0])
+                    hi = int(q.get("to", [str(10**15)])[0])
+                    with fake.lock:
+                        found = [{"id": i, **a} for i, a in fake.annotations.items()
+                                 if set(tags) <= set(a.get("tags", []))
+                                 and a["time"] <= hi and a.get("timeEnd", a["time"]) >= lo]
+                    self._send(200, found[: int(q.get("limit", ["100"])[0])])
+                elif self.path == "/api/health":
                     self._send(200, {"commit": "abc123", "database": "ok", "version": version})
                 elif self.path == "/api/org":
                     if self._authed():
