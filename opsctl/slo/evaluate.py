@@ -250,13 +250,13 @@ class SampleStore:
         if ts[0] < last_t or (d < 0).any():
             raise ValueError(f"samples of series {self.labels[sid]} are not in time order")
 
-        def row(i: int) -> int | None:
+        def src_row(i: int) -> int | None:
             return None if rows is None else int(rows[i]) + row_offset
 
         if self._counter[sid] and vs.min() < 0:
             i = int(np.flatnonzero(vs < 0)[0])
             raise SampleError(f"counter series {_fmt_labels(self.labels[sid])} has a negative value "
-                              f"({_g(vs[i])}) at {_iso(ts[i])}; counters never go below zero", (row(i),))
+                              f"({_g(vs[i])}) at {_iso(ts[i])}; counters never go below zero", (src_row(i),))
         if ts[0] == last_t or not d.all():  # the same time twice: duplicates (rare, so checked lazily)
             dup = np.empty(ts.size, dtype=bool)
             dup[0] = ts[0] == last_t
@@ -268,11 +268,11 @@ class SampleStore:
             if conflict.any():
                 i = int(np.flatnonzero(conflict)[0])
                 if self.on_duplicate == "error":
-                    first = self._last_row[sid] if i == 0 else row(i - 1)
+                    first = self._last_row[sid] if i == 0 else src_row(i - 1)
                     raise SampleError(
                         f"series {_fmt_labels(self.labels[sid])} has two different values at {_iso(ts[i])} "
                         f"({_g(prev_vv[i])} and {_g(vs[i])}): merged exports of several replicas? Keep one "
-                        "replica's samples, or choose --on-duplicate keep-first", (first, row(i)))
+                        "replica's samples, or choose --on-duplicate keep-first", (first, src_row(i)))
                 self.conflicts_dropped += int(conflict.sum())
             self.duplicates_dropped += int((dup & ~conflict).sum())
             ts, vs = ts[~dup], vs[~dup]
@@ -281,7 +281,7 @@ class SampleStore:
             if ts.size == 0:
                 return
         if rows is not None:
-            self._last_row[sid] = row(ts.size - 1)
+            self._last_row[sid] = src_row(ts.size - 1)
         self.samples += int(ts.size)
         self.first_t = min(self.first_t, float(ts[0]))
         self.last_t = max(self.last_t, float(ts[-1]))
