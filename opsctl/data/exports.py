@@ -80,8 +80,8 @@ def _read_csv(p: Path) -> pd.DataFrame:
     header = pd.read_csv(p, nrows=0).columns
     lower = {str(c).strip().lower() for c in header}
     label_cols = [c for c in header if str(c).strip().lower() not in (*TIME_COLUMNS, "value")]
-    # Label columns as categories: one code per row instead of one Python string (long exports).
-    dtypes: dict[str, Any] = {c: "category" for c in label_cols} if "value" in lower else {}
+    # Label columns as text, as written ("00" stays "00"; pyarrow's category reading would infer numbers).
+    dtypes: dict[str, Any] = {c: str for c in label_cols} if "value" in lower else {}
     try:
         return pd.read_csv(p, dtype=dtypes, keep_default_na=False, na_values=[], engine="pyarrow")
     except (ValueError, TypeError, ImportError):
@@ -152,7 +152,7 @@ def _read_parquet(p: Path, name: str) -> list[Series]:
         return series_from_frame(frame, str(p), name)
     parts: dict[tuple[str, ...], list[Series]] = {}
     offset = 0
-    batches = pf.iter_batches(batch_size=_PARQUET_BATCH)
+    batches = pf.iter_batches(batch_size=_PARQUET_BATCH, use_threads=False)
     while True:
         try:
             batch = next(batches, None)

@@ -424,12 +424,40 @@ class Engine:
 
 
 def _build_bases(stored: list[StoredSeries]) -> tuple[Flat, Flat]:
+def _contiguous(arrays: list[np.ndarray]) -> np.ndarray | None:
+    """One view over `arrays` when they are consecutive pieces of one 1-D buffer, else None."""
+    parts = [a for a in arrays if len(a)]
+    if not parts:
+        return None
+    base = parts[0].base
+    if not isinstance(base, np.ndarray) or base.ndim != 1 or not base.flags.c_contiguous:
+        return None
+    item = base.itemsize
+    origin = base.__array_interface__["data"][0]
+    start = parts[0].__array_interface__["data"][0]
+    pos = start
+    for a in parts:
+        if (a.base is not base or a.dtype != base.dtype or not a.flags.c_contiguous
+                or a.__array_interface__["data"][0] != pos):
+            return None
+        pos += len(a) * item
+    first = (start - origin) // item
+    view = base[first : first + (pos - start) // item]
+    return view if len(view) == sum(len(a) for a in arrays) else None
+
+
     labels = [s.labels for s in stored]
     offs = np.zeros(len(stored) + 1, dtype=np.int64)
     offs[1:] = np.cumsum([len(s.ts) for s in stored])
     if stored:
-        ts = np.concatenate([s.ts for s in stored])
-        vals = np.concatenate([s.vs for s in stored])
+        # Series whose arrays already lie end to end in one buffer (a backtest's storage) are taken as
+        # they are; otherwise they are copied into one array.
+        ts = _contiguous([s.ts for s in stored])
+        if ts is None:
+            ts = np.concatenate([s.ts for s in stored])
+        vals = _contiguous([s.vs for s in stored])
+        if vals is None:
+            vals = np.concatenate([s.vs for s in stored])
     else:
         ts, vals = np.empty(0, dtype=np.int64), np.empty(0)
     # Let the storage share our consolidated arrays instead of keeping a second copy.

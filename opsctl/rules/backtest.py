@@ -37,9 +37,10 @@ import numpy as np
 from opsctl.data.exports import Series
 from opsctl.errors import InputError
 from opsctl.promql import STALE_NAN, Engine, Labels, PromQLError, Storage
-from opsctl.rules.loader import load_rule_file
+from opsctl.rules.loader import DEFAULT_VERSION, LoadOptions, load_rule_file
 from opsctl.rules.model import Rule, RuleGroup
 from opsctl.rules.testing_eval import recorded_labels
+from opsctl.rules.versions import PromVersion
 
 __all__ = [
     "DEFAULT_STEP",
@@ -329,24 +330,45 @@ def compare(before: BacktestResult, after: BacktestResult) -> list[AlertDiff]:
 # -- running ------------------------------------------------------------------------------------------------
 
 
-def load_rule_groups(paths: list[str]) -> list[RuleGroup]:
+def load_rule_groups(paths: list[str], prometheus_version: PromVersion | None = None) -> list[RuleGroup]:
+    options = LoadOptions(prometheus_version=prometheus_version) if prometheus_version else None
     groups: list[RuleGroup] = []
     for p in paths:
-        groups.extend(load_rule_file(p).groups)
+        groups.extend(load_rule_file(p, options).groups)
     return groups
 
 
-def _fill_storage(storage: Storage, series: list[Series]) -> tuple[int, float, float]:
+def _fill_storage(storage: Storage, series: list[Series], consume: bool = False) -> tuple[int, float, float]:
+    """Add the series to the storage, the samples of each metric name in one pair of arrays (in input
+    order within a name): the engine then takes those arrays as they are instead of copying them.
+    consume=True empties `series` and lets each series go once copied (peak memory of long exports)."""
     samples = 0
     lo, hi = math.inf, -math.inf
+    by_name: dict[str, list[Series | None]] = {}
     for s in series:
-        if len(s) == 0:
-            continue
-        ts = np.round(np.asarray(s.timestamps, dtype=np.float64) * 1000).astype(np.int64)
-        storage.add(Labels(s.labels), ts, np.asarray(s.values, dtype=np.float64))
-        samples += len(s)
-        lo = min(lo, float(s.timestamps[0]))
-        hi = max(hi, float(s.timestamps[-1]))
+        if len(s):
+            by_name.setdefault(s.labels.get("__name__", ""), []).append(s)
+    if consume:
+        series.clear()
+    for group in by_name.values():
+        total = sum(len(s) for s in group if s is not None)
+        ts_all = np.empty(total, dtype=np.int64)
+        vs_all = np.empty(total, dtype=np.float64)
+        at = 0
+        for j in range(len(group)):
+            one = group[j]
+            assert one is not None
+            n = len(one)
+            ts_all[at : at + n] = np.round(np.asarray(one.timestamps, dtype=np.float64) * 1000)
+            vs_all[at : at + n] = one.values
+            storage.add(Labels(one.labels), ts_all[at : at + n], vs_all[at : at + n])
+            at += n
+            samples += n
+            lo = min(lo, float(one.timestamps[0]))
+            hi = max(hi, float(one.timestamps[-1]))
+            if consume:
+                group[j] = None
+            del one
     return samples, lo, hi
 
 
@@ -453,13 +475,20 @@ def _alert_labels(rule_labels: dict[str, str], alertname: str, sample: Labels, v
 
 
 def backtest(rule_files: list[str], series: list[Series], start: float | None = None, end: float | None = None,
-             step: float | None = None, progress: Callable[..., None] | None = None) -> BacktestResult:
+             step: float | None = None, progress: Callable[..., None] | None = None,
+             consume: bool = False, prometheus_version: PromVersion | None = None) -> BacktestResult:
     """Replay the alerting rules of `rule_files` over `series`. Raises InputError for bad rules or range.
 
-    `progress(1, total=rules)` is called after each rule is replayed (the CLI draws a bar from it)."""
-    groups = load_rule_groups(rule_files)
+    `prometheus_version` (default: the newest 3.x) decides the rule-file rules and the engine's semantics.
+
+    `progress(1, total=rules)` is called after each rule is replayed (the CLI draws a bar from it).
+    consume=True: the caller no longer needs `series`; the list is emptied and each series freed as
+    soon as its samples are in the engine (a long export is then not held twice)."""
+    groups = load_rule_groups(rule_files, prometheus_version)
     storage = Storage()
-    samples, data_lo, data_hi = _fill_storage(storage, series)
+    n_series = len(series)
+    names_in_data = {s.labels.get("__name__", "") for s in series}
+    samples, data_lo, data_hi = _fill_storage(storage, series, consume)
     if samples == 0:
         raise InputError("the export holds no samples", "<data>")
     w_start = data_lo if start is None else float(start)
@@ -468,10 +497,10 @@ def backtest(rule_files: list[str], series: list[Series], start: float | None = 
         raise InputError(f"--to ({w_end}) is before --from ({w_start})", "<arguments>")
     if step is not None and step <= 0:
         raise InputError("--step must be positive", "<arguments>")
-    result = BacktestResult([str(p) for p in rule_files], w_start, w_end, series=len(series), samples=samples)
-    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, max_chunk_elements=CHUNK_ELEMENTS)
+    result = BacktestResult([str(p) for p in rule_files], w_start, w_end, series=n_series, samples=samples)
+    v3 = (prometheus_version or DEFAULT_VERSION).at_least(3, 0)
+    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, max_chunk_elements=CHUNK_ELEMENTS, v3=v3)
     render = _default_renderer(engine)
-    names_in_data = {s.labels.get("__name__", "") for s in series}
     n_rules = sum(len(g.rules) for g in groups)
 
     def tick() -> None:

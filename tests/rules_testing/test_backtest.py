@@ -11,6 +11,7 @@ import pytest
 from opsctl.data.exports import Series, read_export
 from opsctl.errors import InputError
 from opsctl.rules.backtest import backtest, compare
+from opsctl.rules.versions import PromVersion
 from tests.conftest import run_opsctl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,10 +159,13 @@ groups:
       - alert: CopyGone
         expr: absent(x:copy)
 """)
-    res = backtest([rules], data)
+    res = backtest([rules], data, prometheus_version=PromVersion(2, 42))
     a = res.alert("CopyGone")
     assert a is not None
     assert [(e.fired_at - T0) / MIN for e in a.episodes] == [15]
+    # Prometheus 3 (the default): the lookback window is left-open, (t-5m, t], so x is gone at 14.
+    a = backtest([rules], data).alert("CopyGone")
+    assert a is not None and [(e.fired_at - T0) / MIN for e in a.episodes] == [14]
 
 
 def test_errors(tmp_path: Path) -> None:
@@ -312,7 +316,8 @@ def test_runtime_error_steps_are_skipped_with_a_warning(tmp_path: Path) -> None:
               Series({"__name__": "b", "x": "1", "y": "1"}, ts, ones),
               Series({"__name__": "b", "x": "1", "y": "2"}, ts[20:], ones[20:])]
     rules = _rules(tmp_path, "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: a > on(x) b\n")
-    res = backtest([rules], series)
+    v2 = PromVersion(2, 42)  # the 5 m lookback is closed at both ends in 2.x
+    res = backtest([rules], series, prometheus_version=v2)
     a = res.alert("A")
     # Failing evaluations from 20 m on change nothing: the alert keeps firing to the end.
     assert a is not None and [((e.fired_at - T0) / MIN) for e in a.episodes] == [0.0]
@@ -321,7 +326,7 @@ def test_runtime_error_steps_are_skipped_with_a_warning(tmp_path: Path) -> None:
     series[2] = Series(series[2].labels, ts[20:25], ones[20:25])  # b{y="2"} from 20 to 24 m only
     rules = _rules(tmp_path, "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: a > on(x) b < 3\n"
                    "  - record: r\n    expr: a > on(x) b\n", "r2.yml")
-    res = backtest([rules], series)
+    res = backtest([rules], series, prometheus_version=v2)
     a = res.alert("A")
     assert a is not None and [(e.fired_at - T0) / MIN for e in a.episodes] == [0.0]
     assert a.episodes[0].resolved_at is None
@@ -335,3 +340,25 @@ def test_backtest_empty_operands_reproducer(tmp_path: Path) -> None:
     res = backtest([str(data / "empty_binop_crash_rules.yml")], read_export(data / "backtest_crash_data.csv"))
     assert res.alert("HighErrorRatio") is not None and res.alert("HighErrorRatio").fired == 0  # type: ignore[union-attr]
     assert res.recorded == ["job:x"]
+
+
+def test_consume_gives_the_same_result_and_empties_the_list(tmp_path: Path) -> None:
+    rules = _rules(tmp_path, CHUNK_RULES)
+    series = _chunk_series()
+    keep = backtest([rules], series).to_dict()
+    given = list(series)
+    assert backtest([rules], given, consume=True).to_dict() == keep
+    assert given == []
+
+
+def test_engine_takes_contiguous_storage_arrays_without_copy() -> None:
+    import opsctl.rules.backtest as bt
+    from opsctl.promql import Engine, Storage, ast
+
+    st = Storage()
+    bt._fill_storage(st, _chunk_series(200))
+    eng = Engine(st)
+    full, _ = eng.select(ast.parse("x_total"))
+    stored = st.series_named("x_total")
+    assert np.shares_memory(full.ts, stored[0].ts) and np.shares_memory(full.vs, stored[-1].vs)
+    assert eng.instant("sum(x_total)", T0 + 600).series
