@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -49,7 +50,8 @@ def register(app: typer.Typer) -> None:
                                        help="Output format: text (like promtool), json, junit."),
         prometheus_version: str | None = typer.Option(
             None, "--prometheus-version", help="Target Prometheus version (e.g. 2.42): decides which rule-file "
-            "fields and functions are accepted, as in `rules validate`; default: the newest."),
+            "fields and functions are accepted, as in `rules validate`, and the PromQL semantics (3.x: "
+            "left-open range selectors, `.` matching newlines); default: the newest 3.x."),
     ) -> None:
         """Run promtool-format rule unit tests (`promtool test rules`, same file format and verdicts).
 
@@ -84,7 +86,17 @@ def register(app: typer.Typer) -> None:
     @app.command("backtest")
     def backtest_cmd(
         rules: list[Path] = typer.Argument(..., help="Rule files to replay."),
-        data: Path = typer.Option(..., "--data", help="Exported series: query_range JSON, CSV or Parquet."),
+        data: Path | None = typer.Option(None, "--data", help="Exported series: query_range JSON, CSV or Parquet."),
+        prometheus: str | None = typer.Option(None, "--prometheus", help="Replay over a live Prometheus (base URL, "
+                                              "with any path prefix) instead of --data: docs/rules-test.md."),
+        bearer_token_file: Path | None = typer.Option(None, "--bearer-token-file", help="File holding a bearer "
+                                                      "token for --prometheus (or env OPSCTL_PROMETHEUS_TOKEN)."),
+        header: list[str] = typer.Option([], "--header", help="Extra HTTP header for --prometheus (Name: value), "
+                                         "e.g. 'X-Scope-OrgID: tenant'."),
+        timeout: float = typer.Option(30.0, "--timeout", help="HTTP timeout in seconds for --prometheus."),
+        jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=32, help="Queries in flight for --prometheus."),
+        check_replay: bool = typer.Option(False, "--check-replay", help="With --prometheus: compare the replayed "
+                                          "firings with ALERTS{alertstate=\"firing\"} there (exit 1 on a difference)."),
         compare_rules: list[Path] = typer.Option(None, "--compare",
                                                  help="Another version of the rules to compare with (repeatable)."),
         from_: str = typer.Option(None, "--from", help="Start (RFC 3339, Unix seconds, now-1h: docs/cli.md); "
@@ -95,6 +107,9 @@ def register(app: typer.Typer) -> None:
         width: int = typer.Option(60, "--width", min=10, max=400, help="Timeline width in characters."),
         by_instance: bool = typer.Option(False, "--by-instance", help="Also list each alert instance (text)."),
         fmt: Format = typer.Option(Format.text, "--format", "-f", case_sensitive=False, help="Output format."),
+        prometheus_version: str | None = typer.Option(
+            None, "--prometheus-version", help="Replay with this Prometheus version's rule-file rules and PromQL "
+            "semantics (e.g. 2.42); default: the newest 3.x."),
     ) -> None:
         """Replay alerting rules over exported series: how often each alert fires, for how long, how it flaps.
 
@@ -114,26 +129,51 @@ def register(app: typer.Typer) -> None:
             raise InputError("--step must be positive", "<arguments>")
         from opsctl.cli.progress import progress_bar, wanted
 
-        series = read_export(data)
+        if (data is None) == (prometheus is None):
+            raise InputError("give exactly one of --data EXPORT and --prometheus URL", "<command line>")
+        if check_replay and prometheus is None:
+            raise InputError("--check-replay needs --prometheus", "<command line>")
+        from opsctl.rules.versions import PromVersion
+
+        try:
+            version = PromVersion.parse(prometheus_version) if prometheus_version else None
+        except ValueError as exc:
+            raise InputError(str(exc), "--prometheus-version") from None
         show = wanted(machine_output=fmt is not Format.text)
-        with progress_bar("backtest", None, enabled=show) as step_done:
-            before = backtest([str(r) for r in rules], series, start, end, step_s, progress=step_done)
-        after = None
-        if compare_rules:
-            with progress_bar("backtest --compare", None, enabled=show) as step_done:
-                after = backtest([str(r) for r in compare_rules], series, start, end, step_s, progress=step_done)
+        checked = None
+        if prometheus is not None:
+            before, after, checked = _backtest_live(rules, compare_rules, prometheus, bearer_token_file, header,
+                                                    timeout, jobs, from_, to, step_s, check_replay, show)
+        else:
+            assert data is not None
+            series = read_export(data)
+            with progress_bar("backtest", None, enabled=show) as step_done:
+                before = backtest([str(r) for r in rules], series, start, end, step_s, progress=step_done,
+                                  consume=not compare_rules, prometheus_version=version)
+            after = None
+            if compare_rules:
+                with progress_bar("backtest --compare", None, enabled=show) as step_done:
+                    after = backtest([str(r) for r in compare_rules], series, start, end, step_s,
+                                     progress=step_done, consume=True, prometheus_version=version)
+        findings = checked is not None and checked.alike != checked.total
         if fmt is Format.json:
             doc: dict[str, object] = {"schema_version": SCHEMA_VERSION, "backtest": before.to_dict()}
             if after is not None:
                 doc["compare"] = after.to_dict()
                 doc["diff"] = [d.to_dict() for d in compare(before, after)]
+            if checked is not None:
+                doc["check_replay"] = checked.to_dict()
             emit_json(doc)
-            raise typer.Exit(EXIT_OK)
+            raise typer.Exit(EXIT_FINDINGS if findings else EXIT_OK)
         out = console()
+        source = (f"{before.series} series, {before.samples} samples" if prometheus is None else
+                  f"{prometheus}: " + _modes_text(before))
         out.print(f"Backtest {', '.join(map(str, rules))} over {_fmt_time(before.start)} .. {_fmt_time(before.end)}"
-                  f" ({before.series} series, {before.samples} samples)", markup=False, highlight=False)
+                  f" ({source})", markup=False, highlight=False)
         for w in before.warnings + (after.warnings if after else []):
             out.print(f"warning: {w}", markup=False)
+        if checked is not None:
+            _print_check(out, checked)
         if after is None:
             table = Table(show_edge=False, pad_edge=False, box=None)
             for col in ("ALERT", "FIRED", "FIRING", "FLAPS", "LONGEST", "PENDING-ONLY", "INSTANCES", "TIMELINE"):
@@ -174,7 +214,75 @@ def register(app: typer.Typer) -> None:
                               _bar(d.before.timeline(width) if d.before else empty))
                 table.add_row("", "", "", "", "after", _bar(d.after.timeline(width) if d.after else empty))
             out.print(table)
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(EXIT_FINDINGS if findings else EXIT_OK)
+
+
+def _backtest_live(rules: list[Path], compare_rules: list[Path] | None, url: str, bearer_token_file: Path | None,
+                   header: list[str], timeout: float, jobs: int, from_: str | None, to: str | None,
+                   step_s: float | None, check: bool, show: bool) -> tuple[Any, Any, Any]:
+    """`rules backtest --prometheus`: the replay (and --compare, --check-replay) over a live server."""
+    from opsctl import secrets
+    from opsctl.cli.progress import progress_bar
+    from opsctl.prom.client import PrometheusClient, PrometheusError
+    from opsctl.rules.backtest import load_rule_groups
+    from opsctl.rules.backtest_live import backtest_live, check_replay
+    from opsctl.timeparse import parse_range
+
+    start, end = parse_range(from_, to, default_from="now-1h")
+    headers = {}
+    for h in header:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            raise InputError(f"--header {name!r}: expected 'Name: value'", "<command line>")
+        headers[name.strip()] = value.strip()
+    token = secrets.from_env("OPSCTL_PROMETHEUS_TOKEN") or None
+    try:
+        client = PrometheusClient(url, bearer_token=None if bearer_token_file else token,
+                                  bearer_token_file=bearer_token_file, headers=headers, timeout=timeout)
+    except (ValueError, OSError) as exc:
+        raise InputError(str(exc), "--prometheus") from None
+    try:
+        with client:
+            with progress_bar("backtest", None, enabled=show) as step_done:
+                before = backtest_live([str(r) for r in rules], client, start, end, step_s, jobs=jobs,
+                                       progress=step_done)
+            after = None
+            if compare_rules:
+                with progress_bar("backtest --compare", None, enabled=show) as step_done:
+                    after = backtest_live([str(r) for r in compare_rules], client, start, end, step_s, jobs=jobs,
+                                          progress=step_done)
+            checked = check_replay(before, client, load_rule_groups([str(r) for r in rules])) if check else None
+    except PrometheusError as exc:
+        raise InputError(str(exc), "--prometheus") from None
+    return before, after, checked
+
+
+def _modes_text(result: Any) -> str:
+    modes = getattr(result, "modes", {})
+    parts = []
+    for mode in ("pushdown", "raw"):
+        names = [n for n, m in modes.items() if m == mode]
+        if names:
+            parts.append(f"{mode}: {len(names)} alert{'s' if len(names) != 1 else ''}")
+    inlined = getattr(result, "inlined", {})
+    if inlined:
+        parts.append("inlined recording rules: " + ", ".join(sorted({r for v in inlined.values() for r in v})))
+    return "; ".join(parts) or "no alerting rules"
+
+
+def _print_check(out: Any, checked: Any) -> None:
+    ratio = checked.alike_ratio
+    out.print(f"check-replay against ALERTS: {checked.alike} of {checked.total} firings alike"
+              + (f" ({ratio * 100:.1f}%)" if ratio is not None else ""), markup=False, highlight=False)
+    table = Table(show_edge=False, pad_edge=False, box=None)
+    for col in ("ALERT", "ALIKE", "ONLY-REPLAYED", "ONLY-REAL", "TYPICAL-OFFSET"):
+        table.add_column(col, no_wrap=True)
+    for r in checked.rules:
+        off = r.typical_offset
+        table.add_row(r.alertname, str(r.alike), str(len(r.only_replayed)), str(len(r.only_real)),
+                      "-" if off is None else f"{off:+.1f}s")
+    out.print(table)
+    out.print()
 
 
 def _signed_secs(s: float) -> str:
