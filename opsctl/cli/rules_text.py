@@ -17,23 +17,40 @@ STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: 
 
 
 def render_validation(console: Console, result: ValidationResult, fail_on: Severity, quiet: bool = False) -> None:
+    """Findings grouped by file, one aligned line each. Lines are built directly (a rich Table measures and
+    wraps every cell, which cost seconds on tens of thousands of findings); without colour they are written
+    to the console's file as plain text in one go."""
     by_file: dict[str, list] = {}
     for f in result.findings:
+        if quiet and f.severity < fail_on:
+            continue
         by_file.setdefault(f.file, []).append(f)
+    plain = console.no_color or console.color_system is None
+    out: list[str] = []
     for path, findings in by_file.items():
+        rows = [(f"{f.line}:{f.column}" if f.line else "-", f.severity, f.check, f.message) for f in findings]
+        w_where = max(len(r[0]) for r in rows)
+        w_sev = max(len(r[1].name) for r in rows)
+        w_check = max(len(r[2]) for r in rows)
+        if plain:
+            out.append(path)
+            out.extend(f"{where:<{w_where}}  {sev.name:<{w_sev}}  {check:<{w_check}}  {msg}"
+                       for where, sev, check, msg in rows)
+            out.append("")
+            continue
         console.print(Text(path, style="bold underline"))
-        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
-        table.add_column("where", style="dim", no_wrap=True)
-        table.add_column("severity", no_wrap=True)
-        table.add_column("check", style="magenta", no_wrap=True)
-        table.add_column("message", overflow="fold")
-        for f in findings:
-            if quiet and f.severity < fail_on:
-                continue
-            where = f"{f.line}:{f.column}" if f.line else "-"
-            table.add_row(where, Text(f.severity.name, style=STYLE[f.severity]), f.check, f.message)
-        console.print(table)
+        for where, sev, check, msg in rows:
+            line = Text()
+            line.append(f"{where:<{w_where}}", style="dim")
+            line.append("  ")
+            line.append(f"{sev.name:<{w_sev}}", style=STYLE[sev])
+            line.append("  ")
+            line.append(f"{check:<{w_check}}", style="magenta")
+            line.append(f"  {msg}")
+            console.print(line)
         console.print()
+    if out:
+        console.file.write("\n".join(out) + "\n")
     counts = result.counts()
     failing = len(result.at_or_above(fail_on))
     summary = Text()
