@@ -128,7 +128,8 @@ def main() -> dict:
             rw["opsctl_json_jobs1_seconds"] = round(best_of([*base, "--format", "json"], 3), 3)
             if promtool:
                 rw["promtool_seconds"] = round(best_of([promtool, "check", "rules", str(real)], 3), 3)
-                rw["ratio_text_jobs1_over_promtool"] = round(rw["opsctl_text_jobs1_seconds"] / rw["promtool_seconds"], 2)
+                rw["ratio_text_jobs1_over_promtool"] = round(
+                    rw["opsctl_text_jobs1_seconds"] / rw["promtool_seconds"], 2)
                 rw["target"] = "ratio_text_jobs1_over_promtool <= 1.0 (issue 14 point 7)"
             result["realworld"] = rw
     return result
