@@ -174,3 +174,16 @@ def test_edge_series_score_in_range_without_warnings(values: list[float]) -> Non
         f = make_anomaly_detector("likelihood", {}).score(ts, vs)
     assert f.score.shape == vs.shape
     assert np.all((f.score >= 0) & (f.score < 1)) and not np.any(np.signbit(f.score))
+
+
+def test_a_far_outlier_is_not_hidden_by_the_cooldown() -> None:
+    """A slight new record starts a cool-down; a value far beyond everything seen still alerts in it,
+    while the slight records of a burst stay damped."""
+    ts, vs = noise(1000, 7, 1.0, 100.0)
+    vs[600] = vs[:600].max() + 1.0  # a slight new high: an outlier, starts the cool-down
+    vs[650] = 1e6  # far beyond the range: news, cool-down or not
+    f = make_anomaly_detector("likelihood", {"log": False, "period": 0}).score(ts, vs)
+    assert f.score[600] > 0.99 and f.score[650] > 0.99 and f.point(650)["type"] == "outlier"
+    calm = make_anomaly_detector("likelihood", {"log": False, "period": 0}).score(ts, np.where(
+        np.arange(1000) == 650, vs[600] + 0.5, vs))
+    assert calm.score[650] < 0.5  # a slight record inside the cool-down stays damped

@@ -19,6 +19,8 @@ for streaming data"), on classical causal base scores instead of HTM predictions
    far gets u = 1 and is typed `outlier` (Numenta's "spatial anomaly").
 6. Cool-down: u is multiplied by (1 - the largest u of the previous `cooldown` points), so a burst of
    anomalous points stands out at its start and is damped afterwards (smoothly: no threshold inside).
+   Outliers beyond the range seen so far by at least that range again are exempt: news however recent
+   the last alert.
 7. Score = u * 5 / log10(1/`alert_tail`), clipped to [0, 1): p = `alert_tail` scores exactly 0.5 (the
    default `alert_score`), and the score is proportional to the number of decades of improbability.
 
@@ -233,15 +235,19 @@ class Likelihood(AnomalyDetector):
         u = np.clip(-log_tail / 10.0, 0.0, 1.0)
         # spatial anomaly: beyond every earlier value by a fraction of the range seen so far
         outlier = np.zeros(n, dtype=bool)
+        far = outlier
         if p.spatial_tolerance > 0 and n > 1:
             hi, lo = _shift1(np.maximum.accumulate(vs)), _shift1(np.minimum.accumulate(vs))
             tol = (hi - lo) * p.spatial_tolerance
             with np.errstate(invalid="ignore"):
                 outlier = ((vs > hi + tol) | (vs < lo - tol)) & (hi > lo)
             outlier[: p.min_history] = False
+            # beyond the range seen so far by at least that range again: exempt from the cool-down
+            far = outlier & ((vs - hi >= hi - lo) | (lo - vs >= hi - lo))
             u = np.where(outlier, 1.0, u)
         if p.cooldown > 0 and n > 1:
             u = cool_down(u, p.cooldown)
+            u[far] = 1.0
         # p = alert_tail scores 0.5
         score = np.clip(u * 5.0 / -np.log10(p.alert_tail), 0.0, _MAX_SCORE) + 0.0  # no -0.0
         kind = self._kinds(x, base, z, score, outlier, p)
