@@ -10,6 +10,8 @@ import unicodedata
 from dataclasses import dataclass
 from enum import IntEnum
 
+from opsctl.gosem.strconv import is_print, quote
+
 
 class T(IntEnum):
     ERROR = 0
@@ -69,49 +71,8 @@ LEFT_COMMENT = "/*"
 RIGHT_COMMENT = "*/"
 
 
-def go_quote(s: str) -> str:
-    """strconv.Quote."""
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\a":
-            out.append("\\a")
-        elif ch == "\b":
-            out.append("\\b")
-        elif ch == "\f":
-            out.append("\\f")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\v":
-            out.append("\\v")
-        elif ch == "\ufffd" or is_go_print(ch):
-            out.append(ch)
-        elif o < 0x80:
-            out.append(f"\\x{o:02x}")
-        elif 0xD800 <= o <= 0xDFFF:
-            out.append("\\ufffd")
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-def is_go_print(ch: str) -> bool:
-    """unicode.IsPrint: letters, marks, numbers, punctuation, symbols and ASCII space."""
-    if ch == " ":
-        return True
-    cat = unicodedata.category(ch)
-    return cat[0] in "LMNPS"
+go_quote = quote  # strconv.Quote (opsctl.gosem)
+is_go_print = is_print  # unicode.IsPrint
 
 
 def unicode_repr(ch: str) -> str:

@@ -9,6 +9,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
+from opsctl.gosem.strconv import ErrSyntax, unquote
+from opsctl.gosem.strconv import unquote_char as gosem_unquote_char
 from opsctl.gotemplate.errors import TemplateError
 from opsctl.gotemplate.lexer import SPACE_CHARS, Item, Lexer, T, go_quote
 from opsctl.gotemplate.nodes import (
@@ -90,85 +92,9 @@ _SIMPLE_CMD_START = frozenset({_T_VARIABLE, _T_FIELD, _T_IDENTIFIER})
 MAX_STACK_DEPTH = 100  # Go allows 10000 nested parens; Python's stack is smaller
 
 
-class SyntaxErr(Exception):
-    """strconv.ErrSyntax."""
-
-
-_SIMPLE_ESC = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
-
-
-def unquote_char(s: str, i: int, quote: str) -> tuple[str, int, bool]:
-    """strconv.UnquoteChar at s[i]; returns (value, next index, is_byte)."""
-    c = s[i]
-    if c == quote and quote in ("'", '"'):
-        raise SyntaxErr
-    if c != "\\":
-        return c, i + 1, False
-    if i + 1 >= len(s):
-        raise SyntaxErr
-    c = s[i + 1]
-    i += 2
-    if c in _SIMPLE_ESC:
-        return _SIMPLE_ESC[c], i, False
-    if c in "xuU":
-        n = {"x": 2, "u": 4, "U": 8}[c]
-        hx = s[i:i + n]
-        if len(hx) < n or not re.fullmatch(r"[0-9a-fA-F]+", hx):
-            raise SyntaxErr
-        v = int(hx, 16)
-        if c == "x":
-            return chr(v), i + n, True
-        if v > 0x10FFFF or 0xD800 <= v <= 0xDFFF:
-            raise SyntaxErr
-        return chr(v), i + n, False
-    if c in "01234567":
-        oc = s[i - 1:i + 2]
-        if len(oc) < 3 or not re.fullmatch(r"[0-7]{3}", oc):
-            raise SyntaxErr
-        v = int(oc, 8)
-        if v > 255:
-            raise SyntaxErr
-        return chr(v), i + 2, True
-    if c in ("'", '"'):
-        if c != quote:
-            raise SyntaxErr
-        return c, i, False
-    raise SyntaxErr
-
-
-def go_unquote(s: str) -> str:
-    """strconv.Unquote for "..." and `...` literals."""
-    if len(s) < 2:
-        raise SyntaxErr
-    q = s[0]
-    if q != s[-1]:
-        raise SyntaxErr
-    body = s[1:-1]
-    if q == "`":
-        if "`" in body:
-            raise SyntaxErr
-        return body.replace("\r", "")
-    if q != '"':
-        raise SyntaxErr
-    if "\n" in body:
-        raise SyntaxErr
-    if "\\" not in body and '"' not in body:
-        return body
-    out: list[str] = []
-    raw = bytearray()
-    i = 0
-    while i < len(body):
-        v, i, is_byte = unquote_char(body, i, q)
-        if is_byte:
-            raw.append(ord(v))
-            continue
-        if raw:
-            out.append(raw.decode("utf-8", "surrogateescape"))
-            raw.clear()
-        out.append(v)
-    if raw:
-        out.append(raw.decode("utf-8", "surrogateescape"))
-    return "".join(out)
+SyntaxErr = ErrSyntax  # strconv.ErrSyntax; quoting is opsctl.gosem.strconv
+unquote_char = gosem_unquote_char
+go_unquote = unquote
 
 
 def _parse_go_int(text: str) -> int | None:

@@ -10,42 +10,16 @@
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-_SIMPLE_ESCAPES = {
-    "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
-    "\\": "\\\\", '"': '\\"',
-}
-
-
-def _go_printable(c: str) -> bool:
-    if c == " ":
-        return True
-    cat = unicodedata.category(c)
-    # Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols (and ASCII space).
-    return cat[0] in "LMNPS"
+from opsctl.gosem.durations import format_go_duration
+from opsctl.gosem.strconv import quote
 
 
 def go_quote(s: str) -> str:
-    """Go's strconv.Quote."""
-    out = ['"']
-    for c in s:
-        if c in _SIMPLE_ESCAPES:
-            out.append(_SIMPLE_ESCAPES[c])
-        elif _go_printable(c):
-            out.append(c)
-        else:
-            cp = ord(c)
-            if cp < 0x80:
-                out.append(f"\\x{cp:02x}")
-            elif cp < 0x10000:
-                out.append(f"\\u{cp:04x}")
-            else:
-                out.append(f"\\U{cp:08x}")
-    out.append('"')
-    return "".join(out)
+    """Go's strconv.Quote (opsctl.gosem)."""
+    return quote(s)
 
 
 def labels_string(labels: Mapping[str, str] | Iterable[tuple[str, str]]) -> str:
@@ -104,29 +78,9 @@ def model_duration(ms: int) -> str:
     return "".join(out)
 
 
-def _frac(value: int, digits: int) -> str:
-    """Integer part and trimmed fraction of value / 10**digits."""
-    whole, frac = divmod(value, 10**digits)
-    fs = f"{frac:0{digits}d}".rstrip("0")
-    return f"{whole}.{fs}" if fs else str(whole)
-
-
 def go_duration(ms: int) -> str:
-    """Go's time.Duration.String() for a duration given in milliseconds."""
-    if ms == 0:
-        return "0s"
-    sign = "-" if ms < 0 else ""
-    ms = abs(ms)
-    if ms < 1000:
-        return f"{sign}{ms}ms"
-    hours, rest = divmod(ms, 3600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs = _frac(rest, 3) + "s"
-    if hours:
-        return f"{sign}{hours}h{minutes}m{secs}"
-    if minutes:
-        return f"{sign}{minutes}m{secs}"
-    return sign + secs
+    """Go's time.Duration.String() for a duration given in milliseconds (opsctl.gosem)."""
+    return format_go_duration(ms * 1_000_000)
 
 
 def indent_lines(text: str, indent: str) -> str:
