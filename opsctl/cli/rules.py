@@ -124,9 +124,10 @@ def validate_cmd(
     files, skipped = expand_paths(paths)
     only = None
     if changed_since:
-        from opsctl.rules.gitdiff import changed_lines
+        from opsctl.rules.gitdiff import changed_lines, removed_records
 
         only = changed_lines(changed_since, files)
+        cfg.removed_records = removed_records(changed_since, files)
     if standalone():
         # A one-shot process: the cyclic collector would only rescan the rules' millions of objects (which
         # hold no cycles) after linting; what little cyclic garbage there is goes with the process.
@@ -245,7 +246,10 @@ def coverage_cmd(
 @app.command("promqltest")
 def promqltest_cmd(
     paths: list[Path] = typer.Argument(..., help="promqltest files (*.test) or directories of them."),
-    v3: bool = typer.Option(False, "--v3", help="Prometheus 3 semantics (left-open range selectors)."),
+    prometheus_version: str | None = typer.Option(
+        None, "--prometheus-version", help="Semantics of this Prometheus version (2.42 or 3.x; default: the "
+        "newest 3.x): 3.x has left-open range selectors, `.` matching newlines and the v3 functions."),
+    v3: bool = typer.Option(False, "--v3", help="Same as --prometheus-version 3.0 (kept for old scripts)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show each failing case with a diagnostic."),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
@@ -254,6 +258,8 @@ def promqltest_cmd(
     Exit 0 when every case passes, 1 when one fails, 2 for a missing path."""
     from opsctl.promql.promqltest import run_path
 
+    if not v3:
+        v3 = _config(None, prometheus_version).prometheus_version.at_least(3, 0)
     for p in paths:
         if not p.exists():
             raise InputError("no such file or directory", str(p))

@@ -229,6 +229,8 @@ class RulesConfig:
     scrape_interval: float | None = None
     enable_features: list[str] = field(default_factory=list)
     policy: dict[str, Any] = field(default_factory=dict)
+    # recording rules that existed at the --changed-since base: name -> where (for rule-dependency)
+    removed_records: dict[str, str] = field(default_factory=dict)
     metric_types: dict[str, str] | None = None
     guess_metric_types: bool = False
     record_name_pattern: str | None = None

@@ -56,3 +56,33 @@ def changed_lines(rev: str, paths: list[Path]) -> dict[str, set[int]]:
         if lines:
             out[str(resolved)] = lines
     return out
+
+
+def removed_records(rev: str, paths: list[Path]) -> dict[str, str]:
+    """Recording rules that the given files (and rule files deleted since `rev`) had at `rev`:
+    name -> `path:line` where it was recorded. rule-dependency compares them with what is linted now."""
+    from opsctl.rules.loader import LoadOptions, parse_rule_text
+
+    cwd = Path.cwd()
+    top = Path(_git(["rev-parse", "--show-toplevel"], cwd).strip())
+    rels: set[str] = set()
+    for p in paths:
+        try:
+            rels.add(p.resolve().relative_to(top).as_posix())
+        except ValueError:
+            continue
+    for line in _git(["diff", "--name-only", "--diff-filter=D", rev, "--"], top).splitlines():
+        if line.endswith((".yml", ".yaml")):
+            rels.add(line)
+    out: dict[str, str] = {}
+    options = LoadOptions(check_templates=False)
+    for rel in sorted(rels):
+        try:
+            text = _git(["show", f"{rev}:{rel}"], top)
+        except InputError:
+            continue  # not in that revision (a new file)
+        rf = parse_rule_text(text, rel, options)
+        for rule in rf.rules:
+            if rule.kind == "record" and rule.name:
+                out.setdefault(rule.name, f"{rel}:{rule.line} at {rev}")
+    return out

@@ -363,7 +363,8 @@ def _finish(files: list[RuleFile], config: RulesConfig, checker: _RuleChecker, r
         # a changed file's structural errors always count: Prometheus rejects the whole file, whichever
         # rule the change touched
         findings = [f for f in findings if _touches(f, only_rules, rule_by_loc)
-                    or (_structural_error(f) and str(Path(f.file).resolve()) in only_rules)]
+                    or (_structural_error(f) and str(Path(f.file).resolve()) in only_rules)
+                    or f.check == "rule-dependency"]
     findings.sort(key=Finding.sort_key)
     return ValidationResult(files, findings)
 

@@ -247,3 +247,30 @@ def test_junit_one_case_per_rule_every_finding_listed(tmp_path: Path) -> None:
         assert len(failures) <= 1
         listed += len(failures[0].text.splitlines()) if failures else 0
     assert listed == len(doc["findings"]) >= 3
+
+
+def test_rule_dependency_on_removed_recording_rule(tmp_path: Path) -> None:
+    """pint's rule/dependency: a recording rule renamed in one file while another file still uses it."""
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.com")
+    git("config", "user.name", "t")
+    rec = "groups:\n  - name: r\n    rules:\n      - record: job:errors:rate5m\n        expr: sum by (job) (rate(e[5m]))\n"
+    use = CLEAN.replace('up{job="api"} == 0', "job:errors:rate5m > 1")
+    _write(tmp_path, "rec.yml", rec)
+    _write(tmp_path, "use.yml", use)
+    (tmp_path / ".opsctl.yaml").write_text("rules: {}\n")
+    git("add", ".")
+    git("commit", "-qm", "init")
+    _write(tmp_path, "rec.yml", rec.replace("job:errors:rate5m", "job:errors:rate1m").replace("[5m]", "[1m]"))
+    doc = json.loads(_run(tmp_path, "rules", "validate", "rec.yml", "use.yml", "-f", "json",
+                          "--changed-since", "HEAD").stdout)
+    dep = [f for f in doc["findings"] if f["check"] == "rule-dependency"]
+    assert len(dep) == 1 and dep[0]["file"].endswith("use.yml") and "rec.yml:4" in dep[0]["message"]
+    # recorded again elsewhere: no finding
+    _write(tmp_path, "rec2.yml", rec)
+    doc = json.loads(_run(tmp_path, "rules", "validate", "rec.yml", "rec2.yml", "use.yml", "-f", "json",
+                          "--changed-since", "HEAD").stdout)
+    assert not [f for f in doc["findings"] if f["check"] == "rule-dependency"]

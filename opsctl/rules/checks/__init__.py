@@ -25,6 +25,7 @@ from opsctl.rules.checks import (
     record_name_format,
     regex_matcher,
     required_label,
+    rule_dependency,
     rule_policy,
     runbook,
     severity_label,
@@ -53,6 +54,7 @@ CHECK_MODULES: list[ModuleType] = [
     label_value_template,
     template_query,
     rule_policy,
+    rule_dependency,
 ]
 
 REGISTRY: dict[str, CheckInfo] = {info.id: info for info in structural.INFOS}
