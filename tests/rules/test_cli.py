@@ -257,7 +257,8 @@ def test_rule_dependency_on_removed_recording_rule(tmp_path: Path) -> None:
     git("init", "-q")
     git("config", "user.email", "t@example.com")
     git("config", "user.name", "t")
-    rec = "groups:\n  - name: r\n    rules:\n      - record: job:errors:rate5m\n        expr: sum by (job) (rate(e[5m]))\n"
+    rec = ("groups:\n  - name: r\n    rules:\n      - record: job:errors:rate5m\n"
+           "        expr: sum by (job) (rate(e[5m]))\n")
     use = CLEAN.replace('up{job="api"} == 0', "job:errors:rate5m > 1")
     _write(tmp_path, "rec.yml", rec)
     _write(tmp_path, "use.yml", use)
