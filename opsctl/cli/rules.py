@@ -56,6 +56,49 @@ def _config(config: Path | None, prometheus_version: str | None) -> RulesConfig:
     return cfg
 
 
+def _live_evidence(cfg: RulesConfig, files: list[Path], url: str, token_file: Path | None, header: list[str],
+                   timeout: float, lookback: str | None) -> None:
+    """Ask the live server (opsctl.rules.live) and put what it says into the configuration the checks read."""
+    import time
+
+    from opsctl import secrets
+    from opsctl.durations import parse_duration
+    from opsctl.prom.client import PrometheusClient
+    from opsctl.rules.live import gather
+    from opsctl.rules.loader import LoadOptions, parse_rule_file
+
+    headers = {}
+    for h in header:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            raise InputError(f"--header {name!r}: expected 'Name: value'", "--header")
+        headers[name.strip()] = value.strip()
+    window = None
+    if lookback:
+        try:
+            window = parse_duration(lookback)
+        except ValueError as exc:
+            raise InputError(str(exc), "--lookback") from None
+    token = secrets.from_env("OPSCTL_PROMETHEUS_TOKEN") or None
+    try:
+        client = PrometheusClient(url, bearer_token=None if token_file else token, bearer_token_file=token_file,
+                                  headers=headers, timeout=timeout, retries=1)
+    except ValueError as exc:
+        raise InputError(str(exc), "--prometheus") from None
+    options = LoadOptions(prometheus_version=cfg.prometheus_version, check_templates=False)
+    parsed = [parse_rule_file(p, options) for p in files]
+    with client:
+        ev = gather(parsed, client, now=time.time(), lookback=window)
+    if ev.metric_types and cfg.metric_types is None:
+        cfg.metric_types = ev.metric_types
+    if ev.scrape_interval and cfg.scrape_interval is None:
+        cfg.scrape_interval = ev.scrape_interval
+    cfg.live = ev
+    err = console(stderr=True)
+    for note in ev.notes:
+        err.print(f"note: {note}", markup=False)
+
+
 CONFIG_OPTION = typer.Option(None, "--config", "-c", help="Configuration file (.opsctl.yaml or pyproject.toml); "
                              "default: discovered from the current directory upwards.", exists=False)
 VERSION_OPTION = typer.Option(None, "--prometheus-version", help="Target Prometheus version (e.g. 2.42, 3.0): "
@@ -87,6 +130,16 @@ def validate_cmd(
                                             "counters from names (info-level findings)."),
     enable_feature: list[str] = typer.Option([], "--enable-feature", help="A Prometheus 3 feature flag the "
                                              "server runs with, e.g. promql-experimental-functions (repeatable)."),
+    prometheus: str | None = typer.Option(None, "--prometheus", help="Live mode: a Prometheus/Thanos/Mimir/"
+                                          "VictoriaMetrics base URL; selectors matching no series, metric types "
+                                          "and the measured scrape interval."),
+    bearer_token_file: Path | None = typer.Option(None, "--bearer-token-file", help="File holding a bearer token "
+                                                  "for --prometheus (or env OPSCTL_PROMETHEUS_TOKEN)."),
+    header: list[str] = typer.Option([], "--header", help="Extra HTTP header for --prometheus (Name: value), "
+                                     "e.g. 'X-Scope-OrgID: tenant'."),
+    timeout: float = typer.Option(10.0, "--timeout", help="HTTP timeout per query for --prometheus (seconds)."),
+    lookback: str | None = typer.Option(None, "--lookback", help="With --prometheus: also say when series that "
+                                        "match nothing now were last seen within this window (e.g. 7d)."),
 ) -> None:
     """Lint rule files: promtool's errors plus best-practice checks. Exit 0 clean, 1 findings, 2 bad input."""
     from opsctl.rules.reporters import REPORTERS
@@ -122,6 +175,8 @@ def validate_cmd(
     cfg.enable |= set(enable)
     threshold_name = fail_on.value if fail_on else cfg.fail_on.name
     files, skipped = expand_paths(paths)
+    if prometheus:
+        _live_evidence(cfg, files, prometheus, bearer_token_file, header, timeout, lookback)
     only = None
     if changed_since:
         from opsctl.rules.gitdiff import changed_lines, removed_records

@@ -53,12 +53,13 @@ def go_float(v: float) -> str:
 class _Compiled:
     """A label matcher with its regex compiled by opsctl.gosem (RE2, anchored like Prometheus 2.42)."""
 
-    def __init__(self, op: str, name: str, value: str) -> None:
+    def __init__(self, op: str, name: str, value: str, dot_nl: bool = False) -> None:
         self.op, self.name, self.value = op, name, value
         self.rx: gosem_regexp.AnchoredRegexp | None = None
         if op in ("=~", "!~"):
             try:
-                self.rx = gosem_regexp.compile_prometheus(value)
+                # Prometheus 3: `.` in a matcher's regex also matches a newline.
+                self.rx = gosem_regexp.compile_prometheus(value, dot_nl=dot_nl)
             except gosem_regexp.RegexpError as exc:
                 raise _err(f"invalid regular expression {value!r}: {exc}") from None
 
@@ -344,7 +345,7 @@ class Engine:
         key = (op, name, value)
         c = self._rx_cache.get(key)
         if c is None:
-            c = self._rx_cache[key] = _Compiled(op, name, value)
+            c = self._rx_cache[key] = _Compiled(op, name, value, self.v3)
         return c
 
     def _bases(self) -> tuple[Flat, Flat]:
@@ -423,7 +424,6 @@ class Engine:
             return res
 
 
-def _build_bases(stored: list[StoredSeries]) -> tuple[Flat, Flat]:
 def _contiguous(arrays: list[np.ndarray]) -> np.ndarray | None:
     """One view over `arrays` when they are consecutive pieces of one 1-D buffer, else None."""
     parts = [a for a in arrays if len(a)]
@@ -446,6 +446,7 @@ def _contiguous(arrays: list[np.ndarray]) -> np.ndarray | None:
     return view if len(view) == sum(len(a) for a in arrays) else None
 
 
+def _build_bases(stored: list[StoredSeries]) -> tuple[Flat, Flat]:
     labels = [s.labels for s in stored]
     offs = np.zeros(len(stored) + 1, dtype=np.int64)
     offs[1:] = np.cumsum([len(s.ts) for s in stored])
@@ -764,7 +765,6 @@ class _Evaluator:
         match_names = list(matching.labels) if matching is not None else []
         if lhs.n == 0 or rhs.n == 0:
             return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
-        swapped = card == pp.VectorMatchCardinality.OneToMany
         # Prometheus short-circuits a step where either side has no sample: nothing can match there, so
         # neither side's duplicates are an error at that step.
         both = lhs.mask.any(axis=0) & rhs.mask.any(axis=0)
@@ -773,6 +773,7 @@ class _Evaluator:
         if not both.all():
             lhs = Vec(lhs.labels, lhs.vals, lhs.mask & both, lhs.sample_ts)
             rhs = Vec(rhs.labels, rhs.vals, rhs.mask & both, rhs.sample_ts)
+        swapped = card == pp.VectorMatchCardinality.OneToMany
         many, one = (rhs, lhs) if swapped else (lhs, rhs)
         sig = self._sig_fn(mod)
         # The "one" side: at most one series per signature per step.

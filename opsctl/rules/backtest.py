@@ -39,6 +39,7 @@ from opsctl.errors import InputError
 from opsctl.promql import STALE_NAN, Engine, Labels, PromQLError, Storage
 from opsctl.rules.loader import DEFAULT_VERSION, LoadOptions, load_rule_file
 from opsctl.rules.model import Rule, RuleGroup
+from opsctl.rules.staleness import mark_stale
 from opsctl.rules.testing_eval import recorded_labels
 from opsctl.rules.versions import PromVersion
 
@@ -476,19 +477,26 @@ def _alert_labels(rule_labels: dict[str, str], alertname: str, sample: Labels, v
 
 def backtest(rule_files: list[str], series: list[Series], start: float | None = None, end: float | None = None,
              step: float | None = None, progress: Callable[..., None] | None = None,
-             consume: bool = False, prometheus_version: PromVersion | None = None) -> BacktestResult:
+             consume: bool = False, prometheus_version: PromVersion | None = None,
+             infer_staleness: bool = True) -> BacktestResult:
     """Replay the alerting rules of `rule_files` over `series`. Raises InputError for bad rules or range.
 
     `prometheus_version` (default: the newest 3.x) decides the rule-file rules and the engine's semantics.
 
     `progress(1, total=rules)` is called after each rule is replayed (the CLI draws a bar from it).
     consume=True: the caller no longer needs `series`; the list is emptied and each series freed as
-    soon as its samples are in the engine (a long export is then not held twice)."""
+    soon as its samples are in the engine (a long export is then not held twice).
+    infer_staleness=False: no stale markers are inferred from gaps (opsctl.rules.staleness)."""
     groups = load_rule_groups(rule_files, prometheus_version)
     storage = Storage()
     n_series = len(series)
     names_in_data = {s.labels.get("__name__", "") for s in series}
+    # Stale markers where the data shows a series stopped (opsctl.rules.staleness), as Prometheus writes.
+    if infer_staleness and not consume:
+        series = list(series)  # the caller's list keeps its series
+    stale_added, stale_warnings = mark_stale(series) if infer_staleness else (0, [])
     samples, data_lo, data_hi = _fill_storage(storage, series, consume)
+    samples -= stale_added
     if samples == 0:
         raise InputError("the export holds no samples", "<data>")
     w_start = data_lo if start is None else float(start)
@@ -498,6 +506,7 @@ def backtest(rule_files: list[str], series: list[Series], start: float | None = 
     if step is not None and step <= 0:
         raise InputError("--step must be positive", "<arguments>")
     result = BacktestResult([str(p) for p in rule_files], w_start, w_end, series=n_series, samples=samples)
+    result.warnings += stale_warnings
     v3 = (prometheus_version or DEFAULT_VERSION).at_least(3, 0)
     engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, max_chunk_elements=CHUNK_ELEMENTS, v3=v3)
     render = _default_renderer(engine)

@@ -159,13 +159,19 @@ groups:
       - alert: CopyGone
         expr: absent(x:copy)
 """)
-    res = backtest([rules], data, prometheus_version=PromVersion(2, 42))
+    # (infer_staleness=False: x itself only has a gap, as in an export without staleness inference)
+    res = backtest([rules], data, prometheus_version=PromVersion(2, 42), infer_staleness=False)
     a = res.alert("CopyGone")
     assert a is not None
     assert [(e.fired_at - T0) / MIN for e in a.episodes] == [15]
     # Prometheus 3 (the default): the lookback window is left-open, (t-5m, t], so x is gone at 14.
-    a = backtest([rules], data).alert("CopyGone")
+    a = backtest([rules], data, infer_staleness=False).alert("CopyGone")
     assert a is not None and [(e.fired_at - T0) / MIN for e in a.episodes] == [14]
+    # Staleness read from the data (the default): x stopped after minute 9 while the data goes on, so the
+    # scrape at 10 marked it stale, as Prometheus does: x:copy is gone at 10 and absent() fires there.
+    for version in (PromVersion(2, 42), None):
+        a = backtest([rules], data, prometheus_version=version).alert("CopyGone")
+        assert a is not None and [(e.fired_at - T0) / MIN for e in a.episodes] == [10]
 
 
 def test_errors(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import yaml
 
 from opsctl.rules.unittest import FileResult
 from opsctl.rules.unittest import run_test_file as _run_test_file
+from opsctl.rules.versions import PromVersion
 from tests.conftest import IN_CI, ROOT, find_tool, shared_data_dir
 
 pytestmark = pytest.mark.oracle
@@ -28,9 +29,9 @@ _RUNS: dict[Path, FileResult] = {}
 
 
 def run_test_file(path: Path) -> FileResult:
-    """opsctl's result for a file, computed once per session (runs are deterministic)."""
+    """opsctl's result for a file with promtool 2.42's semantics (the oracle), computed once per session."""
     if path not in _RUNS:
-        _RUNS[path] = _run_test_file(path)
+        _RUNS[path] = _run_test_file(path, PromVersion(2, 42))
     return _RUNS[path]
 
 def _shared_files() -> list[Path]:
