@@ -186,8 +186,8 @@ def _kv(items: list[str] | None, what: str) -> dict[str, str]:
 def alerts_add(
     labels: list[str] = typer.Argument(..., help="Labels as name=value (a bare first word is the alertname)."),
     annotation: list[str] = typer.Option(None, "--annotation", metavar="NAME=VALUE", help="Annotation; repeatable."),
-    start: str = typer.Option(None, "--start", help="startsAt (default now)."),
-    end: str = typer.Option(None, "--end", help="endsAt (default: none, Alertmanager's resolve_timeout)."),
+    start: str = typer.Option(None, "--from", "--start", help="startsAt (default now; times as in docs/cli.md)."),
+    end: str = typer.Option(None, "--to", "--end", help="endsAt (default: none, Alertmanager's resolve_timeout)."),
     resolve_after: str = typer.Option(None, "--resolve-after", metavar="DURATION",
                                       help="Resolve the alert this long after it starts."),
     generator_url: str = typer.Option("", "--generator-url", help="generatorURL of the alert."),
@@ -203,12 +203,12 @@ def alerts_add(
     ls = _kv(args, "<labels>")
     ann = _kv(annotation, "--annotation")
     now = time.time()
-    starts = parse_time(start, what="--start") if start else now
-    ends = parse_time(end, what="--end") if end else None
+    starts = parse_time(start, what="--from") if start else now
+    ends = parse_time(end, what="--to") if end else None
     if resolve_after:
         ends = starts + _dur(resolve_after, "--resolve-after")
     if ends is not None and ends < starts:
-        raise InputError("the alert would end before it starts", "--end")
+        raise InputError("the alert would end before it starts", "--to")
     doc = am.post_alert_doc(ls, ann, starts, ends, generator_url)
     tg = targets(_settings(urls, tenants, config, timeout))
     with live_errors():
@@ -238,8 +238,9 @@ def _merged(tg: list[am.AlertmanagerAPI], ms: list[Any], expired: bool) -> list[
 def silence_add(
     matchers: list[str] = typer.Argument(..., help="amtool matcher groups (a bare first word is the alertname)."),
     duration: str = typer.Option("1h", "--duration", help="How long the silence lasts (Prometheus duration)."),
-    start: str = typer.Option(None, "--start", help="When it starts (default now); see --from formats."),
-    end: str = typer.Option(None, "--end", help="When it ends (overrides --duration)."),
+    start: str = typer.Option(None, "--from", "--start",
+                              help="When it starts (default now; times as in docs/cli.md)."),
+    end: str = typer.Option(None, "--to", "--end", help="When it ends (overrides --duration)."),
     author: str = typer.Option(None, "--author", help="createdBy (default: author in the config, then the user)."),
     comment: str = typer.Option("", "--comment", help="Why (required when the config sets comment_required)."),
     expire_on_resolve: bool = typer.Option(False, "--expire-on-resolve",
@@ -257,12 +258,12 @@ def silence_add(
     if s.require_comment and not comment.strip():
         raise InputError("a comment is required (comment_required in the config file)", "--comment")
     now = time.time()
-    starts = parse_time(start, what="--start") if start else now
-    ends = parse_time(end, what="--end") if end else starts + _dur(duration, "--duration")
+    starts = parse_time(start, what="--from") if start else now
+    ends = parse_time(end, what="--to") if end else starts + _dur(duration, "--duration")
     if ends <= starts:
-        raise InputError("the silence would end before it starts", "--end" if end else "--duration")
+        raise InputError("the silence would end before it starts", "--to" if end else "--duration")
     if ends <= now:
-        raise InputError("the silence would already be over", "--end" if end else "--duration")
+        raise InputError("the silence would already be over", "--to" if end else "--duration")
     text = comment + (f" {am.EXPIRE_ON_RESOLVE_TAG}" if expire_on_resolve else "")
     sil = am.Silence(matchers=ms, starts_at=starts, ends_at=ends, created_by=s.author, comment=text.strip())
     made: list[dict[str, str]] = []

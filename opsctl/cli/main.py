@@ -188,7 +188,7 @@ def run() -> None:
     debug = "--debug" in sys.argv[1:] or os.environ.get("OPSCTL_DEBUG") == "1"
     FAST_EXIT["standalone"] = True
     try:
-        app(standalone_mode=True)
+        app(standalone_mode=True, prog_name="opsctl")  # also under `python -m opsctl`
     except InputError as exc:
         if debug:
             traceback.print_exc()

@@ -149,3 +149,22 @@ def test_culprit_found_for_decode_errors(tmp_path: Path) -> None:
         assert describe_io_error(exc) == f"{f}: not UTF-8 text (byte 0); save the file as UTF-8"
     else:
         pytest.fail("no error")
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["rules", "validate", "--nope"],
+     "error: opsctl rules validate: No such option: --nope (see opsctl rules validate -h)"),
+    (["oncall", "who"], "error: opsctl oncall who: Missing option '--schedule'. (see opsctl oncall who -h)"),
+    (["nosuch"], "error: opsctl: No such command 'nosuch'. (see opsctl -h)"),
+])
+def test_usage_errors_are_one_line(run_cli: Any, args: list[str], expected: str) -> None:
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [expected]
+
+
+def test_bad_choice_is_one_line(run_cli: Any) -> None:
+    proc = run_cli("rules", "validate", "--format", "xml", "x.yml")
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: opsctl rules validate: Invalid value for '--format'") and "'xml'" in line
