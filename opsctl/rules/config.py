@@ -231,6 +231,8 @@ class RulesConfig:
     policy: dict[str, Any] = field(default_factory=dict)
     # recording rules that existed at the --changed-since base: name -> where (for rule-dependency)
     removed_records: dict[str, str] = field(default_factory=dict)
+    # evidence from a live server (opsctl.rules.live.LiveEvidence), set by `--prometheus URL`
+    live: Any = None
     metric_types: dict[str, str] | None = None
     guess_metric_types: bool = False
     record_name_pattern: str | None = None

@@ -20,6 +20,7 @@ from opsctl.rules.checks import (
     duplicate_rule,
     histogram_bucket,
     label_value_template,
+    live_series,
     rate_non_counter,
     rate_range_short,
     record_name_format,
@@ -55,6 +56,7 @@ CHECK_MODULES: list[ModuleType] = [
     template_query,
     rule_policy,
     rule_dependency,
+    live_series,
 ]
 
 REGISTRY: dict[str, CheckInfo] = {info.id: info for info in structural.INFOS}

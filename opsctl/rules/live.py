@@ -1,0 +1,156 @@
+"""Evidence from a live Prometheus-compatible server for `opsctl rules validate --prometheus URL`.
+
+`gather(files, client, ...)` asks the server (Prometheus, Thanos, Mimir, VictoriaMetrics: only the
+query API and, where served, `/api/v1/metadata` are used) and returns `LiveEvidence`:
+
+- metric types from `/api/v1/metadata` (what `--metadata FILE` gives offline); a server without that
+  endpoint is a note, and the type checks stay silent;
+- the scrape interval measured from the data (the median spacing of raw `up` samples over 10 minutes),
+  not from `/api/v1/status/config`, which Thanos and Mimir do not serve;
+- every distinct vector selector of the rules that matches no series now (`count(selector)`), and with a
+  lookback window when it was last seen (a range query of the same count, pushed down to the server);
+- a single warning, instead of hundreds of findings, when most selectors match nothing: the server is
+  probably the wrong one (or empty).
+
+Queries are bounded in number (`max_queries`) and concurrency, each has the client's timeout, and an
+unreachable server is one clear warning: never a crash, never a silent pass. Selectors of series that
+the linted rules record themselves are not asked about (new rules are not deployed yet).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from opsctl.rules.model import RuleFile
+from opsctl.rules.promql_ast import matchers, walk
+
+_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+WRONG_SERVER_SHARE = 0.8
+
+
+@dataclass
+class LiveEvidence:
+    server: str
+    metric_types: dict[str, str] | None = None
+    scrape_interval: float | None = None
+    absent: dict[str, str] = field(default_factory=dict)   # selector text -> what the server says
+    selectors_checked: int = 0
+    notes: list[str] = field(default_factory=list)
+    warning: str | None = None                              # one run-level warning (unreachable, wrong server)
+
+    @property
+    def wrong_server(self) -> bool:
+        return self.warning is not None and "wrong server" in self.warning
+
+
+def selector_text(node: Any) -> str:
+    """A vector selector as a plain `{__name__="x", a="b"}` selector, without offset or @."""
+    parts = [f"{m.name}{_OPS.get(m.op, '=')}{json.dumps(m.value)}" for m in matchers(node)]
+    name = getattr(node, "name", None)
+    if name and not any(m.name == "__name__" for m in matchers(node)):
+        parts.insert(0, f"__name__={json.dumps(name)}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def rule_selectors(rf: RuleFile) -> dict[int, set[str]]:
+    """id(rule) -> the selector texts of its expression."""
+    import promql_parser as pp
+
+    out: dict[int, set[str]] = {}
+    for rule in rf.rules:
+        if rule.ast is None:
+            continue
+        found = set()
+        for node, _ in walk(rule.ast):
+            if isinstance(node, pp.VectorSelector):
+                found.add(selector_text(node))
+        out[id(rule)] = found
+    return out
+
+
+def _ago(seconds: float) -> str:
+    from opsctl.durations import format_duration
+
+    return format_duration(max(0, round(seconds)))
+
+
+def gather(files: list[RuleFile], client: Any, *, now: float, lookback: float | None = None,
+           max_queries: int = 300, concurrency: int = 4,
+           progress: Callable[[int], None] | None = None) -> LiveEvidence:
+    from opsctl.prom.client import PrometheusError
+
+    ev = LiveEvidence(server=client.url)
+    recorded = {r.name for rf in files for r in rf.rules if r.kind == "record" and r.name}
+    selectors: set[str] = set()
+    for rf in files:
+        for rule in rf.rules:
+            if rule.ast is None:
+                continue
+            import promql_parser as pp
+
+            for node, _ in walk(rule.ast):
+                if isinstance(node, pp.VectorSelector) and (node.name or "") not in recorded:
+                    selectors.add(selector_text(node))
+    try:
+        client.query("vector(1)", now)
+    except PrometheusError as exc:
+        ev.warning = f"Prometheus at {client.url} cannot be queried ({exc}); live checks skipped"
+        return ev
+    try:
+        payload = client._get("/api/v1/metadata", {})
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if isinstance(data, dict):
+            from opsctl.rules.metadata import _from_json
+
+            ev.metric_types = _from_json(json.dumps(data), "/api/v1/metadata")
+    except Exception as exc:  # noqa: BLE001 - any failure of an optional endpoint is a note
+        ev.notes.append(f"no metric metadata from {client.url}/api/v1/metadata ({exc}): type checks stay silent")
+    try:
+        spacing: list[float] = []
+        for s in client.query("up[10m]", now):
+            ts = list(s.timestamps)
+            spacing += [b - a for a, b in zip(ts, ts[1:], strict=False) if b > a]
+        if spacing:
+            ev.scrape_interval = round(statistics.median(spacing), 3)
+            ev.notes.append(f"scrape interval measured from raw `up` samples: {_ago(ev.scrape_interval)}")
+        else:
+            ev.notes.append("no raw `up` samples in the last 10 minutes: scrape interval unknown")
+    except PrometheusError as exc:
+        ev.notes.append(f"scrape interval not measured ({exc})")
+    todo = sorted(selectors)
+    if len(todo) > max_queries:
+        ev.notes.append(f"{len(todo)} distinct selectors; only the first {max_queries} were asked about")
+        todo = todo[:max_queries]
+
+    def ask(sel: str) -> tuple[str, str | None]:
+        try:
+            if client.query(f"count({sel})", now):
+                return sel, None
+            if lookback:
+                step = max(60.0, lookback / 200)
+                seen = client.query_range(f"count({sel})", now - lookback, now, step)
+                last = max((float(s.timestamps[-1]) for s in seen if len(s.timestamps)), default=None)
+                if last is not None:
+                    return sel, f"matches no series now; last seen {_ago(now - last)} ago"
+                return sel, f"matches no series now nor in the last {_ago(lookback)}"
+            return sel, "matches no series now"
+        except PrometheusError as exc:
+            return sel, f"could not be checked ({exc})"
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for i, (sel, verdict) in enumerate(pool.map(ask, todo), start=1):
+            if verdict is not None:
+                ev.absent[sel] = verdict
+            if progress is not None:
+                progress(i)
+    ev.selectors_checked = len(todo)
+    missing = sum(1 for v in ev.absent.values() if v.startswith("matches no series"))
+    if todo and len(todo) >= 5 and missing / len(todo) >= WRONG_SERVER_SHARE:
+        ev.warning = (f"{missing} of {len(todo)} selectors match no series on {client.url}: this is probably the "
+                      "wrong server (or an empty one); per-selector findings are shown as info")
+    return ev
