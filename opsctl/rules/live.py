@@ -19,6 +19,7 @@ the linted rules record themselves are not asked about (new rules are not deploy
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 from collections.abc import Callable
@@ -108,13 +109,13 @@ def gather(files: list[RuleFile], client: Any, *, now: float, lookback: float | 
             from opsctl.rules.metadata import _from_json
 
             ev.metric_types = _from_json(json.dumps(data), "/api/v1/metadata")
-    except Exception as exc:  # noqa: BLE001 - any failure of an optional endpoint is a note
+    except Exception as exc:  # any failure of an optional endpoint is a note
         ev.notes.append(f"no metric metadata from {client.url}/api/v1/metadata ({exc}): type checks stay silent")
     try:
         spacing: list[float] = []
         for s in client.query("up[10m]", now):
             ts = list(s.timestamps)
-            spacing += [b - a for a, b in zip(ts, ts[1:], strict=False) if b > a]
+            spacing += [b - a for a, b in itertools.pairwise(ts) if b > a]
         if spacing:
             ev.scrape_interval = round(statistics.median(spacing), 3)
             ev.notes.append(f"scrape interval measured from raw `up` samples: {_ago(ev.scrape_interval)}")
