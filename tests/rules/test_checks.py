@@ -210,6 +210,7 @@ POLICY_CASES: list[tuple[str, str, str]] = [
     ("alert-comparison", _doc(_alert("up == bool 0")), _doc(_alert("absent(up)"))),
     ("label-value-template", _doc(_alert("up == 0", labels='severity: warning\n          value: "{{ $value }}"')),
      _doc(_alert("up == 0", labels='severity: warning\n          instance: "{{ $labels.instance }}"'))),
+    ("promql-fragile", _doc(_alert("topk(3, rate(x_total[5m])) > 1")), _doc(_alert("rate(x_total[5m]) > 1"))),
     ("template-query",
      _doc(_alert("up == 0", annotations='summary: \'{{ query "sum(up" | first | value }}\'')),
      _doc(_alert("up == 0", annotations='summary: \'{{ query "sum(up)" | first | value }}\''))),

@@ -21,6 +21,7 @@ from opsctl.rules.checks import (
     histogram_bucket,
     label_value_template,
     live_series,
+    promql_fragile,
     rate_non_counter,
     rate_range_short,
     record_name_format,
@@ -57,6 +58,7 @@ CHECK_MODULES: list[ModuleType] = [
     rule_policy,
     rule_dependency,
     live_series,
+    promql_fragile,
 ]
 
 REGISTRY: dict[str, CheckInfo] = {info.id: info for info in structural.INFOS}
