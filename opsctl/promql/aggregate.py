@@ -55,9 +55,9 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
     t = len(times)
     param: np.ndarray | None = None
     label: str | None = None
-    if op in ("topk", "bottomk", "quantile"):
+    if op in ("topk", "bottomk", "quantile", "limitk", "limit_ratio"):
         param = ev.eval_scalar(node.param, times)
-        if op != "quantile":
+        if op in ("topk", "bottomk", "limitk"):
             _topk_k(param)  # checked at every step, as Prometheus does, samples or not
     elif op == "count_values":
         label = ev.eval_str(node.param, times)
@@ -95,6 +95,12 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
         elif op in ("topk", "bottomk"):
             assert param is not None
             return _topk(ev, vec, gid, ng, param, op == "topk")
+        elif op == "limitk":
+            assert param is not None
+            return _limitk(ev, vec, gid, ng, param)
+        elif op == "limit_ratio":
+            assert param is not None
+            return _limit_ratio(ev, vec, param)
         elif op == "quantile":
             assert param is not None
             val = np.full((ng, t), np.nan)
@@ -214,6 +220,39 @@ def _topk(ev: _Evaluator, vec: Vec, gid: np.ndarray, ng: int, param: np.ndarray,
         for _, chosen in sorted(firsts, key=lambda f: f[0]):
             order_rows.extend(chosen)
         ev.pending_order = order_rows
+    return Vec(list(vec.labels), vec.vals, sel)
+
+
+def _limitk(ev: _Evaluator, vec: Vec, gid: np.ndarray, ng: int, param: np.ndarray) -> Vec:
+    """limitk (Prometheus 3): per group and step, the first k samples in input order, unchanged."""
+    k = _topk_k(param)
+    sel = np.zeros_like(vec.mask)
+    for g in range(ng):
+        rows = np.flatnonzero(gid == g)
+        m = vec.mask[rows]
+        rank = np.cumsum(m, axis=0)  # 1-based position among the group's present samples
+        sel[rows] = m & (rank <= k[None, :])
+    if vec.vals.shape[1] == 1:
+        # Groups in the order of their first sample, each group's samples in input order.
+        firsts: dict[int, list[int]] = {}
+        for r in np.flatnonzero(sel[:, 0]):
+            firsts.setdefault(int(gid[r]), []).append(int(r))
+        ev.pending_order = [r for rows_ in firsts.values() for r in rows_]
+    return Vec(list(vec.labels), vec.vals, sel)
+
+
+def _limit_ratio(ev: _Evaluator, vec: Vec, param: np.ndarray) -> Vec:
+    """limit_ratio (Prometheus 3): a series is kept when its label hash / 2^64-1 is below r (r >= 0) or at
+    least 1 + r (r < 0), so r and -(1 - r) pick complementary sets; r is capped to [-1, 1]; NaN keeps none."""
+    from opsctl.promql.xxh64 import labels_hash
+
+    r = np.clip(param, -1.0, 1.0)
+    offs = np.array([float(labels_hash(lab.items_tuple)) / float(2**64 - 1) for lab in vec.labels])[:, None]
+    with np.errstate(invalid="ignore"):
+        keep = ((r >= 0)[None, :] & (offs < r[None, :])) | ((r < 0)[None, :] & (offs >= 1.0 + r[None, :]))
+    sel = vec.mask & keep
+    if vec.vals.shape[1] == 1:
+        ev.pending_order = [int(x) for x in np.flatnonzero(sel[:, 0])]
     return Vec(list(vec.labels), vec.vals, sel)
 
 

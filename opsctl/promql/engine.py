@@ -19,7 +19,7 @@ import promql_parser as pp
 
 from opsctl import promql_goparse
 from opsctl.gosem import regexp as gosem_regexp
-from opsctl.promql import ast
+from opsctl.promql import ast, durexpr
 from opsctl.promql.model import Labels, PromQLError, Result, SeriesResult, Storage, StoredSeries, stale_mask
 from opsctl.promql.values import Flat, Mat, Scalar, Str, Value, Vec, make_base
 
@@ -33,8 +33,8 @@ _LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _MAX_ELEMS = 4_000_000
 # How often merge_rows combined rows (the row order of such results can depend on the steps evaluated).
 _MERGES = [0]
-_ORDERING_AGGS = {"topk", "bottomk", "count_values"}
-_ORDERING_FUNCS = {"sort", "sort_desc"}
+_ORDERING_AGGS = {"topk", "bottomk", "count_values", "limitk", "limit_ratio"}
+_ORDERING_FUNCS = {"sort", "sort_desc", "sort_by_label", "sort_by_label_desc"}
 
 
 def _err(msg: str) -> PromQLError:
@@ -323,7 +323,8 @@ class Engine:
         expr = self._parse_cache.get(query)
         if expr is None:
             try:
-                expr = ast.parse(query)
+                # Prometheus 3 duration expressions (`[5m * 2]`, `offset (1h + 5m)`) become literals.
+                expr = ast.parse(durexpr.rewrite(query) if self.v3 else query)
             except PromQLError:
                 # Prometheus' own wording and position where the port of its parser finds the error.
                 go = promql_goparse.syntax_error(query)
@@ -515,7 +516,7 @@ class _Evaluator:
         self.pending_order = None
         val = self._dispatch(node, times)
         keeps_order = isinstance(node, pp.ParenExpr | pp.AggregateExpr) or (
-            isinstance(node, pp.Call) and node.func.name in ("sort", "sort_desc")
+            isinstance(node, pp.Call) and node.func.name in _ORDERING_FUNCS
         )
         if not keeps_order:
             self.pending_order = None

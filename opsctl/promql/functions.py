@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+import re
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -263,6 +264,76 @@ def _g_quantile(
     res = srt[rows, lower] * (1 - weight) + srt[rows, upper] * weight
     res = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, res))
     return np.where(np.isnan(q), np.nan, res)
+
+
+def _g_mad(v: np.ndarray, ts: np.ndarray, valid: np.ndarray, c: np.ndarray, ex: dict[str, np.ndarray]) -> np.ndarray:
+    """mad_over_time: the median of the absolute deviations from the median (Prometheus 3)."""
+    half = {"q": np.full(len(c), 0.5)}
+    med = _g_quantile(v, ts, valid, c, half)
+    return _g_quantile(np.abs(v - med[:, None]), ts, valid, c, half)
+
+
+def _g_ts_of_extreme(
+    v: np.ndarray, ts: np.ndarray, valid: np.ndarray, c: np.ndarray, ex: dict[str, np.ndarray]
+) -> np.ndarray:
+    """ts_of_min/max_over_time: the time of the first sample holding the window's min (max) value,
+    NaN samples only when all are NaN (Prometheus's compareOverTime)."""
+    real = valid & ~np.isnan(v)
+    top = bool(ex["max"][0]) if len(c) else False
+    with np.errstate(invalid="ignore"):
+        best = np.where(real, v, -np.inf if top else np.inf)
+        ext = best.max(axis=1) if top else best.min(axis=1)
+    hit = real & (v == ext[:, None])
+    first = np.where(hit.any(axis=1), np.argmax(hit, axis=1), 0)
+    return ts[np.arange(len(c)), first] / 1000.0
+
+
+def _natsort_chunks(s: str) -> list[str]:
+    return re.findall(r"[0-9]+|[^0-9]+", s)  # Go's \d is ASCII
+
+
+def natsort_less(a: str, b: str) -> bool:
+    """github.com/facette/natsort Compare(a, b): digit runs compare as integers."""
+    ca, cb = _natsort_chunks(a), _natsort_chunks(b)
+    for i, x in enumerate(ca):
+        if i >= len(cb):
+            return False
+        y = cb[i]
+        if x.isdigit() and y.isdigit() and x.isascii() and y.isascii():
+            xi, yi = int(x), int(y)
+            if xi == yi:
+                if i == len(ca) - 1:
+                    return True
+                if i == len(cb) - 1:
+                    return False
+                continue
+            return xi < yi
+        if x == y:
+            if i == len(ca) - 1:
+                return True
+            if i == len(cb) - 1:
+                return False
+            continue
+        return x.encode() < y.encode()
+    return False
+
+
+def _sort_by_label(rows: list[int], labels: list[Labels], keys: list[str], desc: bool) -> list[int]:
+    """sort_by_label(_desc): natural order of the given labels' values, then the whole label set."""
+    import functools
+
+    def cmp(i: int, j: int) -> int:
+        a, b = (labels[j], labels[i]) if desc else (labels[i], labels[j])
+        for k in keys:
+            x, y = a.get(k, ""), b.get(k, "")
+            if x == y:
+                continue
+            return -1 if natsort_less(x, y) else 1
+        ta = [(n.encode(), v.encode()) for n, v in a.items_tuple]
+        tb = [(n.encode(), v.encode()) for n, v in b.items_tuple]
+        return -1 if ta < tb else (1 if ta > tb else 0)
+
+    return sorted(rows, key=functools.cmp_to_key(cmp))
 
 
 def _linreg(
@@ -826,6 +897,12 @@ _RANGE_FUNCS = {
     "last_over_time",
     "present_over_time",
     "absent_over_time",
+    "mad_over_time",
+    "first_over_time",
+    "ts_of_min_over_time",
+    "ts_of_max_over_time",
+    "ts_of_last_over_time",
+    "ts_of_first_over_time",
 }
 
 
@@ -902,6 +979,13 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
             rows.sort(key=lambda i: (bool(np.isnan(vec.vals[i, 0])), -vec.vals[i, 0] if desc else vec.vals[i, 0]))
             ev.pending_order = rows
         return vec
+    if name in ("sort_by_label", "sort_by_label_desc"):
+        vec = ev.eval_vec(args[0], times)
+        if t == 1:
+            keys = [ev.eval_str(a, times) for a in args[1:]]
+            rows = [i for i in range(vec.n) if vec.mask[i, 0]]
+            ev.pending_order = _sort_by_label(rows, vec.labels, keys, name == "sort_by_label_desc")
+        return vec
     if name == "histogram_quantile":
         q = ev.eval_scalar(args[0], times)
         vec = ev.eval_vec(args[1], times)
@@ -968,7 +1052,7 @@ def _range_call(ev: _Evaluator, name: str, args: list[Any], times: np.ndarray) -
     if name == "absent_over_time":
         any_present = ((m.hi - m.lo) > 0).any(axis=0) if m.n else np.zeros(t, dtype=bool)
         return Vec([_absent_labels(marg)], np.ones((1, t)), ~any_present[None, :])
-    keep_name = name == "last_over_time"
+    keep_name = name in ("last_over_time", "first_over_time")
     key = _cache_key(ev, name, _unwrap(marg), times)
     if key is None or m.n == 0:
         vals, ok = _compute_range(ev, name, args, times, m, marg, extra)
@@ -1002,6 +1086,19 @@ def _compute_range(
             idx = np.maximum(m.hi - 1, 0)
             vals = m.flat.vs[idx] if len(m.flat.vs) else np.full(cnt.shape, np.nan)
             ok = cnt > 0
+        elif name == "first_over_time":
+            idx = np.minimum(m.lo, max(len(m.flat.vs) - 1, 0))
+            vals = m.flat.vs[idx] if len(m.flat.vs) else np.full(cnt.shape, np.nan)
+            ok = cnt > 0
+        elif name in ("ts_of_last_over_time", "ts_of_first_over_time"):
+            last = max(len(m.flat.ts) - 1, 0)
+            idx = np.maximum(m.hi - 1, 0) if name == "ts_of_last_over_time" else np.minimum(m.lo, last)
+            vals = m.flat.ts[idx] / 1000.0 if len(m.flat.ts) else np.full(cnt.shape, np.nan)
+            ok = cnt > 0
+        elif name in ("ts_of_min_over_time", "ts_of_max_over_time"):
+            vals, ok = _gather(m, _g_ts_of_extreme, 1, {"max": np.full(cnt.shape, name == "ts_of_max_over_time")})
+        elif name == "mad_over_time":
+            vals, ok = _gather(m, _g_mad, 1)
         elif name == "sum_over_time":
             vals, ok = (_window_sum_exact(m) if exact else _window_sum(m)), cnt > 0
         elif name == "avg_over_time":

@@ -1,0 +1,212 @@
+"""Prometheus 3 duration expressions: `x[5m * 2]`, `x[30s+1s:20*500ms]`, `x offset (1h + 5m)`.
+
+promql-parser reads only literal durations there, so `rewrite(query)` evaluates each duration
+expression (numbers are seconds, durations like `1h30m` or `8000ms`; `+ - * / % ^`, parentheses, unary
+minus, Prometheus's precedence) and writes the result back as a literal (`1800000ms`) before parsing.
+Strings and comments are left alone; a query without such expressions is returned unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from opsctl.promql.model import PromQLError
+
+__all__ = ["rewrite"]
+
+_DUR_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
+_DURATION = re.compile(r"(?:[0-9]+(?:ms|s|m|h|d|w|y))+")
+_DUR_PART = re.compile(r"([0-9]+)(ms|s|m|h|d|w|y)")
+_NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_OFFSET = re.compile(r"offset(\s*)(-?)(\s*)\(", re.IGNORECASE)
+_PLAIN = re.compile(r"\s*(?:-?\s*(?:[0-9]+(?:ms|s|m|h|d|w|y))+|[0-9]+(?:\.[0-9]+)?)?\s*")
+
+
+def _tokens(text: str) -> list[str | float]:
+    out: list[str | float] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+            continue
+        if c in "+-*/%^()":
+            out.append(c)
+            i += 1
+            continue
+        m = _DURATION.match(text, i)
+        if m:
+            out.append(sum(int(a) * _DUR_UNIT[u] for a, u in _DUR_PART.findall(m.group())))
+            i = m.end()
+            continue
+        m = _NUMBER.match(text, i)
+        if m:
+            g = m.group()
+            out.append(float(int(g, 16)) if g[:2].lower() == "0x" else float(g))
+            i = m.end()
+            continue
+        raise PromQLError(f"unexpected character {c!r} in duration expression")
+    return out
+
+
+class _Parser:
+    def __init__(self, toks: list[str | float]) -> None:
+        self.toks, self.i = toks, 0
+
+    def peek(self) -> str | float | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self) -> str | float | None:
+        t = self.peek()
+        self.i += 1
+        return t
+
+    def expr(self) -> float:  # + -
+        v = self.term()
+        while self.peek() in ("+", "-"):
+            op = self.take()
+            r = self.term()
+            v = v + r if op == "+" else v - r
+        return v
+
+    def term(self) -> float:  # * / %
+        v = self.unary()
+        while self.peek() in ("*", "/", "%"):
+            op = self.take()
+            r = self.unary()
+            if op == "*":
+                v *= r
+            elif r == 0:
+                raise PromQLError("division by zero in duration expression")
+            else:
+                v = v / r if op == "/" else math.fmod(v, r)
+        return v
+
+    def unary(self) -> float:
+        if self.peek() in ("-", "+"):
+            neg = self.take() == "-"
+            v = self.unary()
+            return -v if neg else v
+        return self.power()
+
+    def power(self) -> float:  # right-associative, binds tighter than unary minus
+        v = self.atom()
+        if self.peek() == "^":
+            self.take()
+            v = math.pow(v, self.unary())
+        return v
+
+    def atom(self) -> float:
+        t = self.take()
+        if t == "(":
+            v = self.expr()
+            if self.take() != ")":
+                raise PromQLError("unclosed parenthesis in duration expression")
+            return v
+        if isinstance(t, float):
+            return t
+        raise PromQLError("unexpected token in duration expression")
+
+
+def evaluate(text: str) -> float:
+    """The value in seconds of a duration expression."""
+    p = _Parser(_tokens(text))
+    v = p.expr()
+    if p.peek() is not None:
+        raise PromQLError("unexpected token in duration expression")
+    return v
+
+
+def _literal(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    return f"-{-ms}ms" if ms < 0 else f"{ms}ms"
+
+
+def _skip_string(q: str, i: int) -> int:
+    quote = q[i]
+    j = i + 1
+    while j < len(q):
+        if q[j] == "\\" and quote != "`":
+            j += 2
+            continue
+        if q[j] == quote:
+            return j + 1
+        j += 1
+    return j
+
+
+def _closing(q: str, i: int, open_: str, close: str) -> int:
+    """Index of the bracket closing q[i] (== open_), or -1."""
+    depth = 0
+    j = i
+    while j < len(q):
+        c = q[j]
+        if c in "\"'`":
+            j = _skip_string(q, j)
+            continue
+        if c == open_:
+            depth += 1
+        elif c == close:
+            depth -= 1
+            if depth == 0:
+                return j
+        j += 1
+    return -1
+
+
+def _part(text: str) -> str:
+    if _PLAIN.fullmatch(text):
+        return text
+    return _literal(evaluate(text))
+
+
+def rewrite(query: str) -> str:
+    if "[" not in query and "offset" not in query.lower():
+        return query
+    out: list[str] = []
+    i, n = 0, len(query)
+    while i < n:
+        c = query[i]
+        if c in "\"'`":
+            j = _skip_string(query, i)
+            out.append(query[i:j])
+            i = j
+            continue
+        if c == "#":
+            j = query.find("\n", i)
+            j = n if j < 0 else j
+            out.append(query[i:j])
+            i = j
+            continue
+        if c == "[":
+            j = _closing(query, i, "[", "]")
+            if j < 0:
+                break
+            inner = query[i + 1 : j]
+            parts = inner.split(":")
+            if len(parts) <= 2 and all(p.strip() or k == 1 for k, p in enumerate(parts)):
+                try:
+                    inner = ":".join(_part(p) if p.strip() else p for p in parts)
+                except PromQLError:
+                    inner = query[i + 1 : j]  # leave it to the parser's error
+            out.append("[" + inner + "]")
+            i = j + 1
+            continue
+        m = _OFFSET.match(query, i) if c in "oO" else None
+        if m and (i == 0 or not (query[i - 1].isalnum() or query[i - 1] in "_:")):
+            start = m.end() - 1
+            j = _closing(query, start, "(", ")")
+            if j > 0:
+                try:
+                    v = evaluate(query[start : j + 1])
+                except PromQLError:
+                    v = None
+                if v is not None:
+                    out.append("offset " + _literal(-v if m.group(2) else v))
+                    i = j + 1
+                    continue
+        out.append(c)
+        i += 1
+    out.append(query[i:])
+    return "".join(out)

@@ -1,0 +1,105 @@
+"""Prometheus 3 additions of the embedded engine: duration expressions, limitk/limit_ratio, sort_by_label,
+mad_over_time, ts_of_*_over_time, the version switch. Values checked against the v3.5 promqltest corpus
+(test_promqltest_corpus) and, where a test needs it, promtool 3.16."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from opsctl.promql import Engine, Labels, PromQLError, Storage
+from opsctl.promql.durexpr import evaluate, rewrite
+from opsctl.promql.functions import natsort_less
+from opsctl.promql.xxh64 import labels_hash, xxh64
+from tests.conftest import find_tool
+
+
+def test_xxh64_known_vectors() -> None:
+    assert xxh64(b"") == 0xEF46DB3751D8E999
+    assert xxh64(b"a") == 0xD24EC4F1A98C6E5B
+    assert xxh64(b"abc") == 0x44BC2CF5AD770999
+    assert xxh64(b"Nobody inspects the spammish repetition") == 0xFBCEA83C8A378BF1
+    assert labels_hash((("b", "2"), ("a", "1"))) == xxh64(b"a\xff1\xffb\xff2\xff")
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("26m+4m", 1800), ("60*30", 1800), ("2m*(10+5)", 1800), ("24m+((1.5*2m)+2m)", 1740), ("-5m+35m", 1800),
+    ("1h/2", 1800), ("1h30m % 1h", 1800), ("30m1s-30m1s % 1m", 1800), ("(9m30s+30s)*3", 1800),
+    ("-2 ^ 2", -4), ("2 ^ 3 ^ 2", 512), ("((((8 - 2) / 3) * 7s) % 4) + 8000ms", 10),
+])
+def test_duration_expression_values(text: str, seconds: float) -> None:
+    assert evaluate(text) == pytest.approx(seconds)
+
+
+def test_rewrite_leaves_strings_and_literals() -> None:
+    assert rewrite('x{a="[1+2]"}[5m]') == 'x{a="[1+2]"}[5m]'
+    assert rewrite("x[5m:]") == "x[5m:]"
+    assert rewrite("x[5m * 2:10s+5s] offset (1h + 5m)") == "x[600000ms:15000ms] offset 3900000ms"
+    assert rewrite("x offset -(2 * 2)") == "x offset -4000ms"
+    assert rewrite("my_offset(x)") == "my_offset(x)"
+
+
+@given(st.text(alphabet="0123456789smh+-*/%^() .[]:offset\"'x", max_size=40))
+def test_rewrite_never_crashes(text: str) -> None:
+    try:
+        rewrite(text)
+    except PromQLError:
+        pass
+
+
+def test_natsort() -> None:
+    assert natsort_less("4m5", "4m600") and not natsort_less("4m600", "4m5")
+    assert natsort_less("1.2.3", "1.11.3")
+    assert natsort_less("a", "b") and not natsort_less("b", "a")
+
+
+def _engine(v3: bool) -> Engine:
+    st_ = Storage()
+    for i, lab in enumerate(["10", "9", "b", "a"]):
+        st_.add(Labels({"__name__": "m", "i": lab}), [0, 60_000], [float(i), float(i + 1)])
+    return Engine(st_, v3=v3)
+
+
+def test_v3_only_syntax_and_functions() -> None:
+    e = _engine(True)
+    assert [s.labels["i"] for s in e.instant('sort_by_label(m, "i")', 60).series] == ["9", "10", "a", "b"]
+    assert len(e.instant("limitk(2, m)", 60).series) == 2
+    assert len(e.instant("limit_ratio(1, m)", 60).series) == 4
+    assert len(e.instant("limit_ratio(0.4, m) or limit_ratio(-0.6, m)", 60).series) == 4
+    assert len(e.instant("limit_ratio(0.4, m) and limit_ratio(-0.6, m)", 60).series) == 0
+    assert len(e.instant("m offset (30s * 2)", 60).series) == 4
+    r = e.instant('ts_of_max_over_time(m{i="a"}[2m])', 60)
+    assert [float(s.values[-1]) for s in r.series] == [60.0]
+    with pytest.raises(PromQLError):
+        _engine(False).instant("m offset (30s * 2)", 60)
+
+
+def test_version_switch_in_rules_test(tmp_path: Path) -> None:
+    """Left-open range selectors with 3.x, closed with 2.42: the same test passes with one, fails with the other."""
+    from tests.conftest import run_opsctl
+
+    (tmp_path / "r.yml").write_text("groups: []\n")
+    (tmp_path / "t.yml").write_text("""rule_files: [r.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'x'
+        values: '1 2 3'
+    promql_expr_test:
+      - expr: count_over_time(x[1m])
+        eval_time: 2m
+        exp_samples:
+          - labels: '{}'
+            value: 1
+""")
+    assert run_opsctl("rules", "test", "t.yml", cwd=tmp_path).returncode == 0
+    assert run_opsctl("rules", "test", "t.yml", "--prometheus-version", "2.42", cwd=tmp_path).returncode == 1
+    promtool = find_tool("promtool-3.16")
+    proc = subprocess.run([promtool, "test", "rules", "t.yml"], cwd=tmp_path, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
