@@ -288,3 +288,11 @@ def score_cmd(
                 out.print(f"  {pt['timestamp']} {pt['type']:<12} score {pt['score']:.2f} observed "
                           f"{pt['observed']:.6g} baseline {base} confidence {pt['confidence']:.2f}", markup=False)
     raise typer.Exit(EXIT_FINDINGS if found else EXIT_OK)
+
+
+# --- operator lifecycle (opsctl/cli/detect_live.py) -----------------------------------------------
+from opsctl.cli import detect_live  # noqa: E402
+
+app.command("ack")(detect_live.ack_cmd)
+app.command("remediate")(detect_live.remediate_cmd)
+app.command("status")(detect_live.status_cmd)

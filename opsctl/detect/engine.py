@@ -327,6 +327,8 @@ class Engine:
                 event = "escalated"
             elif now - float(row["last_notified"] or 0) >= al.dedup_for(r.severity):
                 event = "repeat"
+        if event == "repeat" and state.acked(r.fingerprint, now):
+            event = None  # acknowledged (`opsctl detect ack`): no repeats until it resolves or the ack ends
         if event is None:
             report.counts["deduplicated"] += 1
             state.upsert_alert(r.fingerprint, r.detector, "firing", r.severity, r.message, r.labels, now)
@@ -349,6 +351,7 @@ class Engine:
         now = self.now.timestamp()
         state.upsert_alert(r.fingerprint, r.detector, "resolved", row["severity"], r.message, r.labels, now)
         state.event(now, r.fingerprint, r.detector, why, row["severity"], r.message)
+        state.ack_clear(r.fingerprint)  # an ack ends with the problem
         if row["notified"] and self.cfg.alerting.send_resolved and not self.in_maintenance(r.detector, r.labels):
             receivers = self.receivers_for(r, row["severity"])
             report.counts["notifications"] += 1
@@ -374,6 +377,36 @@ class Engine:
             self._resolve(state, report, r, names.get(det), row, why)
 
     # -- remediation ---------------------------------------------------------------------------------
+    def remediate_on_purpose(self, detector: str, who: str = "") -> RunReport:
+        """`opsctl detect remediate`: run a detector's mapped actions now, with the same allow-list, switch,
+        retries and audit (the remediations table) as a run; recorded as a `remediate` event."""
+        from opsctl.errors import InputError
+
+        names = {d.name: d for d in self.cfg.detectors}
+        if detector not in names:
+            raise InputError(f"no detector named {detector!r} (known: {', '.join(sorted(names))})", str(self.lc.path))
+        d = names[detector]
+        if not d.remediate:
+            raise InputError(f"detector {detector!r} has no remediate actions", str(self.lc.path))
+        with run_lock(self.lc.lock_path):
+            report = RunReport(self.now, self.dry_run)
+            state = State(self.lc.state_path)
+            self._sources = Sources(self.lc)
+            try:
+                rows = [r for r in state.firing() if r["detector"] == detector]
+                fp = rows[0]["fingerprint"] if rows else make_fingerprint(detector, dict(d.labels))
+                labels = json.loads(rows[0]["labels"]) if rows else dict(d.labels)
+                r = CheckResult(False, d.severity, "remediation on purpose", fp, {}, detector, labels)
+                self._remediate(state, report, r, d)
+                if not self.dry_run:
+                    state.event(self.now.timestamp(), fp, detector, "remediate", d.severity,
+                                f"remediation run on purpose{' by ' + who if who else ''}: {', '.join(d.remediate)}")
+                    state.commit()
+            finally:
+                self._sources.close()
+                state.close()
+        return report
+
     def _remediate(self, state: State, report: RunReport, r: CheckResult, d: DetectorConfig) -> None:
         rem = self.cfg.remediation
         for name in d.remediate:

@@ -54,6 +54,9 @@ CREATE INDEX IF NOT EXISTS sizes_key_ts ON sizes(key, ts);
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT, started REAL NOT NULL, finished REAL, exit_code INTEGER,
   summary TEXT);
+CREATE TABLE IF NOT EXISTS acks (
+  fingerprint TEXT PRIMARY KEY, detector TEXT NOT NULL, ts REAL NOT NULL, until REAL, author TEXT NOT NULL,
+  comment TEXT NOT NULL);
 """
 
 
@@ -179,6 +182,33 @@ class State:
     def commit(self) -> None:
         self.db.commit()
 
+    # -- acknowledgements (`opsctl detect ack`) ------------------------------------------------------
+    def ack(self, now: float, fp: str, detector: str, until: float | None, author: str, comment: str) -> None:
+        """Stop re-notifying `fp` until it resolves or `until` passes; recorded as an `acked` event."""
+        self.db.execute("INSERT OR REPLACE INTO acks VALUES (?,?,?,?,?,?)",
+                        (fp, detector, now, until, redact(author), redact(comment)))
+        row = self.alert(fp)
+        sev = row["severity"] if row is not None else ""
+        shown = f"acked by {author}" + (f" until {until:.0f}" if until else " until resolved") + \
+            (f": {comment}" if comment else "")
+        self.event(now, fp, detector, "acked", sev, shown)
+
+    def acked(self, fp: str, now: float) -> bool:
+        try:
+            row = self.db.execute("SELECT until FROM acks WHERE fingerprint = ?", (fp,)).fetchone()
+        except sqlite3.OperationalError:  # a state file from before acks, opened read-only
+            return False
+        return row is not None and (row[0] is None or float(row[0]) > now)
+
+    def ack_clear(self, fp: str) -> None:
+        self.db.execute("DELETE FROM acks WHERE fingerprint = ?", (fp,))
+
+    def acks(self) -> list[dict[str, Any]]:
+        try:
+            return [dict(r) for r in self.db.execute("SELECT * FROM acks ORDER BY ts")]
+        except sqlite3.OperationalError:
+            return []
+
     # -- history -------------------------------------------------------------------------------------
     def history(self, limit: int = 50, since: float | None = None) -> dict[str, list[dict[str, Any]]]:
         cond, args = ("WHERE ts >= ?", [since]) if since is not None else ("", [])
@@ -189,6 +219,7 @@ class State:
         out["spool"] = [dict(r) for r in self.db.execute(
             "SELECT id, created, receiver, fingerprint, action, attempts, last_error FROM spool ORDER BY id")]
         out["firing"] = [dict(r) for r in self.firing()]
+        out["acks"] = self.acks()
         redacted: dict[str, list[dict[str, Any]]] = redact_obj(out)  # rows written by older versions too
         return redacted
 
