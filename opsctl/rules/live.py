@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import statistics
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,7 @@ class LiveEvidence:
     absent: dict[str, str] = field(default_factory=dict)   # selector text -> what the server says
     selectors_checked: int = 0
     notes: list[str] = field(default_factory=list)
+    missing_labels: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (file, line) -> messages
     warning: str | None = None                              # one run-level warning (unreachable, wrong server)
 
     @property
@@ -72,6 +74,32 @@ def rule_selectors(rf: RuleFile) -> dict[int, set[str]]:
                 found.add(selector_text(node))
         out[id(rule)] = found
     return out
+
+
+_TEMPLATE_LABEL = re.compile(r"(?:\$labels|\.Labels)\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def used_labels(rule: Any) -> set[str]:
+    """Labels a rule relies on its input series to carry: `by (...)`, `on (...)`, `group_left/right (...)`
+    and `$labels.X` in its templates. Empty when the expression makes labels itself (label_replace,
+    label_join), so nothing can be said from the input series."""
+    import promql_parser as pp
+
+    if rule.ast is None or "label_replace" in rule.expr or "label_join" in rule.expr:
+        return set()
+    out: set[str] = set()
+    for node, _ in walk(rule.ast):
+        if isinstance(node, pp.AggregateExpr) and node.modifier is not None and "By" in str(node.modifier.type):
+            out.update(node.modifier.labels)
+        elif isinstance(node, pp.BinaryExpr) and node.modifier is not None:
+            m = node.modifier.matching
+            if m is not None and "Include" in str(m.type):
+                out.update(m.labels)
+            out.update(node.modifier.group_labels or [])
+    for text in [*rule.labels.values(), *rule.annotations.values()]:
+        if "{{" in text:
+            out.update(_TEMPLATE_LABEL.findall(text))
+    return out - {"__name__", "le", "quantile"} - set(rule.labels)
 
 
 def _ago(seconds: float) -> str:
@@ -150,8 +178,54 @@ def gather(files: list[RuleFile], client: Any, *, now: float, lookback: float | 
             if progress is not None:
                 progress(i)
     ev.selectors_checked = len(todo)
+    _check_labels(files, client, now, ev, recorded, max_queries, concurrency)
     missing = sum(1 for v in ev.absent.values() if v.startswith("matches no series"))
     if todo and len(todo) >= 5 and missing / len(todo) >= WRONG_SERVER_SHARE:
         ev.warning = (f"{missing} of {len(todo)} selectors match no series on {client.url}: this is probably the "
                       "wrong server (or an empty one); per-selector findings are shown as info")
     return ev
+
+
+def _check_labels(files: list[RuleFile], client: Any, now: float, ev: LiveEvidence, recorded: set[str],
+                  max_queries: int, concurrency: int) -> None:
+    """Labels a rule uses that none of its (present) input series carry: `count(sel{label!=""})` is 0 for
+    every selector of the rule. Rules reading series the linted rules record are skipped."""
+    from opsctl.prom.client import PrometheusError
+
+    asks: dict[tuple[str, str], None] = {}
+    plan: list[tuple[Any, set[str], str]] = []
+    for rf in files:
+        per_rule = rule_selectors(rf)
+        for rule in rf.rules:
+            sels = per_rule.get(id(rule), set())
+            if not sels or any(s in ev.absent for s in sels) or any(_name_of(s) in recorded for s in sels):
+                continue
+            for label in sorted(used_labels(rule)):
+                plan.append((rule, sels, label))
+                for sel in sels:
+                    asks[(sel, label)] = None
+    pairs = list(asks)[:max_queries]
+    if len(asks) > max_queries:
+        ev.notes.append(f"{len(asks)} selector/label pairs; only the first {max_queries} were asked about")
+
+    def ask(pair: tuple[str, str]) -> tuple[tuple[str, str], bool | None]:
+        sel, label = pair
+        narrowed = sel[:-1] + (", " if sel != "{}" else "") + f'{label}!=""}}'
+        try:
+            return pair, bool(client.query(f"count({narrowed})", now))
+        except PrometheusError:
+            return pair, None
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        has = dict(pool.map(ask, pairs))
+    for rule, sels, label in plan:
+        answers = [has.get((sel, label)) for sel in sels]
+        if answers and all(a is False for a in answers):
+            ev.missing_labels.setdefault((rule.file, rule.line), []).append(
+                f"uses the label {label}, which none of its series carry on {client.url} "
+                f"({', '.join(sorted(sels))})")
+
+
+def _name_of(sel: str) -> str:
+    m = re.search(r'__name__="([^"]*)"', sel)
+    return m.group(1) if m else ""

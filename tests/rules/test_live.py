@@ -33,6 +33,16 @@ RULES = """groups:
         for: 5m
         labels: {severity: warning}
         annotations: {summary: s, description: d}
+      - alert: NoSuchLabel
+        expr: sum by (datacenter) (up{job="prometheus"}) == 0
+        for: 5m
+        labels: {severity: warning}
+        annotations: {summary: "down in {{ $labels.datacenter }}", description: d}
+      - alert: GoodLabel
+        expr: sum by (instance) (up{job="prometheus"}) == 0
+        for: 5m
+        labels: {severity: warning}
+        annotations: {summary: "{{ $labels.instance }} down", description: d}
       - alert: ShortRange
         expr: rate(prometheus_http_requests_total[2s]) > 100
         for: 5m
@@ -81,6 +91,9 @@ def test_live_evidence(prometheus: str, tmp_path: Path) -> None:
     assert ("rate-non-counter", "ShortRange") not in by        # counter family
     assert ("rate-range-short", "ShortRange") in by            # measured 1s scrape interval
     assert "scrape interval measured" in err
+    labels = [f["message"] for f in doc["findings"] if f["check"] == "live-series" and f["rule"] == "NoSuchLabel"]
+    assert len(labels) == 1 and "label datacenter" in labels[0]
+    assert ("live-series", "GoodLabel") not in by
     nothing = next(f for f in doc["findings"] if f["rule"] == "NothingThere" and f["check"] == "live-series")
     assert "no_such_metric_total" in nothing["message"] and nothing["severity"] == "warning"
 

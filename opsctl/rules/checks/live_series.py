@@ -12,7 +12,8 @@ INFO = CheckInfo(
     "live-series", Severity.warning, "Selector matches no series on the live Prometheus (--prometheus)",
     "With `--prometheus URL` (Prometheus, Thanos, Mimir, VictoriaMetrics), each distinct vector selector of "
     "the rules is asked about: one that matches no series makes its rule silently empty (an alert that "
-    "cannot fire). With `--lookback 7d` the finding says when the series were last seen. Series the linted "
+    "cannot fire). Labels a rule relies on (`by`, `on`, `group_left/right`, `$labels.X` in templates) that "
+    "none of its series carry are reported too. With `--lookback 7d` the finding says when the series were last seen. Series the linted "
     "rules record themselves are not asked about. When most selectors match nothing, one warning says the "
     "server is probably the wrong one and the per-selector findings become info; an unreachable server is "
     "one warning, never a silent pass. The same run takes metric types from `/api/v1/metadata` and the "
@@ -28,7 +29,7 @@ def check_files(ctx: Context) -> Iterator[Issue]:
     if ev.warning and ctx.files:
         first = ctx.files[0]
         yield Issue(ev.warning, (0, 0), rule=first.rules[0] if first.rules else None)
-    if not ev.absent:
+    if not ev.absent and not ev.missing_labels:
         return
     from opsctl.rules.live import rule_selectors
 
@@ -40,3 +41,5 @@ def check_files(ctx: Context) -> Iterator[Issue]:
                 verdict = ev.absent.get(sel)
                 if verdict is not None:
                     yield Issue(f"{sel} {verdict} on {ev.server}", rule.loc("expr"), severity=severity, rule=rule)
+            for message in ev.missing_labels.get((rule.file, rule.line), []):
+                yield Issue(f"{rule.name or 'rule'} {message}", rule.loc("expr"), rule=rule)
