@@ -10,14 +10,15 @@ from opsctl.rules.model import Severity
 
 INFO = CheckInfo(
     "live-series", Severity.warning, "Selector matches no series on the live Prometheus (--prometheus)",
-    "With `--prometheus URL` (Prometheus, Thanos, Mimir, VictoriaMetrics), each distinct vector selector of "
-    "the rules is asked about: one that matches no series makes its rule silently empty (an alert that "
-    "cannot fire). Labels a rule relies on (`by`, `on`, `group_left/right`, `$labels.X` in templates) that "
-    "none of its series carry are reported too. With `--lookback 7d` the finding says when the series were last seen. Series the linted "
-    "rules record themselves are not asked about. When most selectors match nothing, one warning says the "
-    "server is probably the wrong one and the per-selector findings become info; an unreachable server is "
-    "one warning, never a silent pass. The same run takes metric types from `/api/v1/metadata` and the "
-    "scrape interval from the data for the type and range checks.",
+    "With `--prometheus URL` (Prometheus, Thanos, Mimir, VictoriaMetrics), each distinct vector selector "
+    "of the rules is asked about: one that matches no series makes its rule silently empty (an alert that"
+    " cannot fire). Labels a rule relies on (`by`, `on`, `group_left/right`, `$labels.X` in templates) "
+    "that none of its series carry are reported too. With `--lookback 7d` the finding says when the "
+    "series were last seen. Series the linted rules record themselves are not asked about. When most "
+    "selectors match nothing, one warning says the server is probably the wrong one and the per-selector "
+    "findings become info; an unreachable server is one warning, never a silent pass. The same run takes "
+    "metric types from `/api/v1/metadata` and the scrape interval from the data for the type and range "
+    "checks.",
     scope="files",
 )
 
