@@ -81,7 +81,10 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
         cnt = _reduce(np.add, mask.astype(np.int64), gid, ng)
         present = cnt > 0
         if op == "sum":
-            val = _reduce(np.add, np.where(mask, vec.vals, 0.0), gid, ng)
+            filled = np.where(mask, vec.vals, 0.0)
+            val = _reduce(np.add, filled, gid, ng)
+            if ev.engine.v3 and ev.engine.exact and not _plain_sum_exact(filled):
+                val = _kahan_running("sum", vec, gid, ng)
         elif op == "count":
             val = cnt.astype(float)
         elif op == "group":
@@ -90,8 +93,10 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
             val = _reduce(np.fmax, np.where(mask, vec.vals, np.nan), gid, ng)
         elif op == "min":
             val = _reduce(np.fmin, np.where(mask, vec.vals, np.nan), gid, ng)
+        elif op == "avg" and ev.engine.v3:
+            val = _kahan_running("avg", vec, gid, ng)
         elif op in ("avg", "stddev", "stdvar"):
-            val = _running(op, vec, gid, ng)
+            val = _running(op, vec, gid, ng, ev.engine.v3)
         elif op in ("topk", "bottomk"):
             assert param is not None
             return _topk(ev, vec, gid, ng, param, op == "topk")
@@ -112,9 +117,74 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
     return Vec(glabels, val, present)
 
 
-def _running(op: str, vec: Vec, gid: np.ndarray, ng: int) -> np.ndarray:
+def _plain_sum_exact(filled: np.ndarray) -> bool:
+    """True when every value is an integer and the absolute sum stays below 2^53: then plain and
+    Kahan summation give the same bits, whatever the order."""
+    with np.errstate(all="ignore"):
+        if not np.isfinite(filled).all() or not (np.floor(filled) == filled).all():
+            return False
+        return bool(np.abs(filled).sum(axis=0).max(initial=0.0) < 2.0**53)
+
+
+def _kahan_inc(inc: np.ndarray, total: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Prometheus 3's kahanSumInc (Neumaier; compensation reset when the sum overflows)."""
+    t = total + inc
+    c = np.where(np.isinf(t), 0.0, c + np.where(np.abs(total) >= np.abs(inc), (total - t) + inc, (inc - t) + total))
+    return t, c
+
+
+def _kahan_running(op: str, vec: Vec, gid: np.ndarray, ng: int) -> np.ndarray:
+    """sum / avg as Prometheus 3 accumulates them: Kahan-compensated sums, series in input order; avg
+    switches to an incremental mean only when the sum would overflow."""
+    t = vec.vals.shape[1]
+    count = np.zeros((ng, t))
+    total = np.zeros((ng, t))
+    comp = np.zeros((ng, t))
+    mean = np.zeros((ng, t))
+    incr = np.zeros((ng, t), dtype=bool)
+    members = [np.flatnonzero(gid == g) for g in range(ng)]
+    depth = max(len(m) for m in members)
+    for r in range(depth):
+        groups = np.array([g for g in range(ng) if len(members[g]) > r], dtype=np.int64)
+        rows = np.array([members[g][r] for g in groups], dtype=np.int64)
+        x = vec.vals[rows]
+        act = vec.mask[rows]
+        c0, s0, k0, m0, i0 = count[groups], total[groups], comp[groups], mean[groups], incr[groups]
+        first = act & (c0 == 0)
+        upd = act & (c0 > 0)
+        c1 = np.where(act, c0 + 1, c0)
+        ns, nk = _kahan_inc(x, s0, k0)
+        if op == "sum":
+            s1 = np.where(first, x, np.where(upd, ns, s0))
+            k1 = np.where(first, 0.0, np.where(upd, nk, k0))
+            m1, i1 = m0, i0
+        else:
+            plain = upd & ~i0 & ~np.isinf(ns)
+            switch = upd & ~i0 & np.isinf(ns)
+            # switching to the incremental mean: mean and compensation of the values so far
+            m_sw = np.where(switch, s0 / c0, m0)
+            k_sw = np.where(switch, k0 / c0, k0)
+            inc_mode = switch | (upd & i0)
+            skip = np.isinf(m_sw) & ((np.isinf(x) & ((m_sw > 0) == (x > 0))) | (~np.isinf(x) & ~np.isnan(x)))
+            cur = m_sw + k_sw
+            nm, nkm = _kahan_inc(x / c1 - cur / c1, m_sw, k_sw)
+            go = inc_mode & ~skip
+            m1 = np.where(go, nm, m_sw)
+            k1 = np.where(go, nkm, np.where(plain, nk, k_sw))
+            s1 = np.where(first, x, np.where(plain, ns, s0))
+            k1 = np.where(first, 0.0, k1)
+            m1 = np.where(first, x, m1)
+            i1 = np.where(first, False, i0 | switch)
+        count[groups], total[groups], comp[groups], mean[groups], incr[groups] = c1, s1, k1, m1, i1
+    if op == "sum":
+        return total + comp
+    return np.where(incr, mean + comp, (total + comp) / count)
+
+
+def _running(op: str, vec: Vec, gid: np.ndarray, ng: int, v3: bool = False) -> np.ndarray:
     """avg / stddev / stdvar exactly as Prometheus 2.42 accumulates them, series by series in input
-    order (vectorised over groups and steps)."""
+    order (vectorised over groups and steps). v3: a group whose first sample is NaN or ±Inf has a NaN
+    stddev/stdvar (Prometheus 3; 2.x gives 0 for a lone NaN)."""
     t = vec.vals.shape[1]
     count = np.zeros((ng, t))
     mean = np.zeros((ng, t))
@@ -143,7 +213,7 @@ def _running(op: str, vec: Vec, gid: np.ndarray, ng: int) -> np.ndarray:
             m1 = np.where(upd, nm, m0)
             v1 = np.where(upd, v0 + delta * (x - nm), v0)
         m1 = np.where(first, x, m1)
-        v1 = np.where(first, 0.0, v1)
+        v1 = np.where(first, np.where(np.isfinite(x), 0.0, np.nan) if v3 and op != "avg" else 0.0, v1)
         count[groups] = np.where(act, c1, c0)
         mean[groups] = m1
         value[groups] = v1

@@ -215,6 +215,35 @@ def _g_avg_kahan(
     return np.where(np.isinf(mean), mean, mean + comp)
 
 
+def _g_avg_kahan3(
+    v: np.ndarray, ts: np.ndarray, valid: np.ndarray, c: np.ndarray, ex: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Prometheus 3's avg_over_time: a Kahan sum divided by the count, switching to an incremental
+    mean only when the sum overflows."""
+    from opsctl.promql.aggregate import _kahan_inc as kahan3
+
+    n = len(c)
+    total, comp, mean = np.zeros(n), np.zeros(n), np.zeros(n)
+    incr = np.zeros(n, dtype=bool)
+    for i in range(v.shape[1]):
+        act = valid[:, i]
+        x = v[:, i]
+        count = float(i + 1)
+        ns, nk = kahan3(x, total, comp)
+        plain = act & ~incr & ~np.isinf(ns)
+        switch = act & ~incr & np.isinf(ns)
+        m_sw = np.where(switch, total / (count - 1) if count > 1 else total, mean)
+        k_sw = np.where(switch, comp / (count - 1) if count > 1 else comp, comp)
+        skip = np.isinf(m_sw) & ((np.isinf(x) & ((m_sw > 0) == (x > 0))) | (~np.isinf(x) & ~np.isnan(x)))
+        nm, nkm = kahan3(x / count - (m_sw + k_sw) / count, m_sw, k_sw)
+        go = act & (switch | incr) & ~skip
+        total = np.where(plain, ns, total)
+        comp = np.where(plain, nk, np.where(go, nkm, np.where(act, k_sw, comp)))
+        mean = np.where(go, nm, np.where(act, m_sw, mean))
+        incr = incr | switch
+    return np.where(incr, mean + comp, (total + comp) / c)
+
+
 def _g_stdvar(
     v: np.ndarray, ts: np.ndarray, valid: np.ndarray, c: np.ndarray, ex: dict[str, np.ndarray]
 ) -> np.ndarray:
@@ -563,7 +592,7 @@ def _g_holt(
     return s1
 
 
-def _extrapolated(m: Mat, is_counter: bool, is_rate: bool) -> tuple[np.ndarray, np.ndarray]:
+def _extrapolated(m: Mat, is_counter: bool, is_rate: bool, v3: bool = False) -> tuple[np.ndarray, np.ndarray]:
     cnt = m.hi - m.lo
     ok = cnt >= 2
     if len(m.flat.vs) == 0:
@@ -592,12 +621,15 @@ def _extrapolated(m: Mat, is_counter: bool, is_rate: bool) -> tuple[np.ndarray, 
         d_end = (range_end - t1) / 1000.0
         sampled = (t1 - t0) / 1000.0
         avg = sampled / (cnt - 1)
+        thr = avg * 1.1
+        if v3:
+            # Prometheus 3: the counter's zero point also caps the half-interval extrapolation.
+            d_start = np.where(d_start < thr, d_start, avg / 2)
         if is_counter:
             dz = sampled * (v0 / result)
             use = (result > 0) & (v0 >= 0) & (dz < d_start)
             d_start = np.where(use, dz, d_start)
-        thr = avg * 1.1
-        ext = sampled + np.where(d_start < thr, d_start, avg / 2) + np.where(d_end < thr, d_end, avg / 2)
+        ext = sampled + np.where((d_start < thr) | v3, d_start, avg / 2) + np.where(d_end < thr, d_end, avg / 2)
         factor = ext / sampled
         if is_rate:
             factor = factor / (m.range_ms / 1000.0)
@@ -1075,7 +1107,7 @@ def _compute_range(
     t = len(times)
     with np.errstate(all="ignore"):
         if name in ("rate", "increase", "delta"):
-            vals, ok = _extrapolated(m, name != "delta", name == "rate")
+            vals, ok = _extrapolated(m, name != "delta", name == "rate", ev.engine.v3)
         elif name in ("irate", "idelta"):
             vals, ok = _instant_rate(m, name == "irate")
         elif name == "count_over_time":
@@ -1101,6 +1133,8 @@ def _compute_range(
             vals, ok = _gather(m, _g_mad, 1)
         elif name == "sum_over_time":
             vals, ok = (_window_sum_exact(m) if exact else _window_sum(m)), cnt > 0
+        elif name == "avg_over_time" and ev.engine.v3:
+            vals, ok = _gather(m, _g_avg_kahan3, 1)
         elif name == "avg_over_time":
             if exact:
                 vals, ok = _gather(m, _g_avg_kahan, 1)

@@ -103,3 +103,21 @@ tests:
     proc = subprocess.run([promtool, "test", "rules", "t.yml"], cwd=tmp_path, capture_output=True, text=True,
                           check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(("query", "v2", "v3"), [
+    ('stddev(k{p="nan"})', 0.0, float("nan")),
+    ('sum(k{p!="nan"})', 2.0, 10.0),  # 2 + 8 + 1e100 - 1e100: Kahan summation in 3.x
+    ('avg(k{p!="nan"})', 0.0, 2.5),
+])
+def test_deliberate_v3_changes(query: str, v2: float, v3: float) -> None:
+    import math
+
+    def run(flag: bool) -> float:
+        s = Storage()
+        for p, v in (("a", 2.0), ("b", 8.0), ("c", 1e100), ("d", -1e100), ("nan", float("nan"))):
+            s.add(Labels({"__name__": "k", "p": p}), [0], [v])
+        return float(Engine(s, v3=flag).instant(query, 0).series[0].values[-1])
+
+    for got, want in ((run(False), v2), (run(True), v3)):
+        assert (math.isnan(got) and math.isnan(want)) or got == want
