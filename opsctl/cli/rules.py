@@ -61,30 +61,18 @@ def _live_evidence(cfg: RulesConfig, files: list[Path], url: str, token_file: Pa
     """Ask the live server (opsctl.rules.live) and put what it says into the configuration the checks read."""
     import time
 
-    from opsctl import secrets
+    from opsctl.cli.prom_options import prometheus_client
     from opsctl.durations import parse_duration
-    from opsctl.prom.client import PrometheusClient
     from opsctl.rules.live import gather
     from opsctl.rules.loader import LoadOptions, parse_rule_file
 
-    headers = {}
-    for h in header:
-        name, sep, value = h.partition(":")
-        if not sep or not name.strip():
-            raise InputError(f"--header {name!r}: expected 'Name: value'", "--header")
-        headers[name.strip()] = value.strip()
     window = None
     if lookback:
         try:
             window = parse_duration(lookback)
         except ValueError as exc:
             raise InputError(str(exc), "--lookback") from None
-    token = secrets.from_env("OPSCTL_PROMETHEUS_TOKEN") or None
-    try:
-        client = PrometheusClient(url, bearer_token=None if token_file else token, bearer_token_file=token_file,
-                                  headers=headers, timeout=timeout, retries=1)
-    except ValueError as exc:
-        raise InputError(str(exc), "--prometheus") from None
+    client = prometheus_client(url, bearer_token_file=token_file, header=header, timeout=timeout, retries=1)
     options = LoadOptions(prometheus_version=cfg.prometheus_version, check_templates=False)
     parsed = [parse_rule_file(p, options) for p in files]
     with client:
