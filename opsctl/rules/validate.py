@@ -145,11 +145,21 @@ def validate(
     jobs = default_jobs() if jobs <= 0 else jobs
     with paused_gc():
         if jobs > 1 and can_fork():
-            result = _validate_parallel(paths, config, options, jobs, only_rules)
+            shown = [0]  # files reported to `progress` so far
+
+            def estimate(files: float) -> None:  # the parent's share, scaled to all workers; capped
+                if progress is not None:
+                    step = min(int(files), len(paths) - 1 - shown[0])
+                    if step > 0:
+                        shown[0] += step
+                        progress(step)
+
+            result = _validate_parallel(paths, config, options, jobs, only_rules, estimate)
             if result is not None:
                 if progress is not None:
-                    progress(len(paths))
+                    progress(len(paths) - shown[0])
                 return result
+            shown[0] = 0
         if progress is None:
             files = [parse_rule_file(p, options) for p in paths]
         else:
@@ -181,7 +191,8 @@ class _Outcome:
 
 
 def _validate_parallel(paths: Sequence[str | Path], config: RulesConfig, options: LoadOptions, jobs: int,
-                       only_rules: dict[str, set[int]] | None) -> ValidationResult | None:
+                       only_rules: dict[str, set[int]] | None,
+                       progress: Callable[[float], None] | None = None) -> ValidationResult | None:
     sizes = []
     for p in paths:
         try:
@@ -209,8 +220,16 @@ def _validate_parallel(paths: Sequence[str | Path], config: RulesConfig, options
             units.append(_Unit(fi, max(size, 1)))
     checker = _RuleChecker(config, [])
 
+    parent = os.getpid()
+
     def work(chunk: range) -> list[_Outcome]:
-        return [_read_unit(units[i], paths, options, checker) for i in chunk]
+        out = []
+        for i in chunk:
+            out.append(_read_unit(units[i], paths, options, checker))
+            # the parent works on one share while the workers do theirs: its pace stands for all of them
+            if progress is not None and os.getpid() == parent and units[i].first_part:
+                progress(jobs)
+        return out
 
     outcomes = [_restore(o) for chunk in map_forked(work, split_balanced([u.weight for u in units], jobs),
                                                     before_send=_portable) for o in chunk]

@@ -150,3 +150,28 @@ def test_nab_benchmark_bar_on_a_terminal_only(tmp_path: Path, shared_data: Path)
     assert "robust_z" in out and "NAB detector runs" not in out
     piped = subprocess.run([*args, "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert piped.returncode == 0 and "NAB detector runs" not in piped.stderr
+
+
+def test_validate_progress_adds_up_also_with_workers(tmp_path: Path) -> None:
+    """With worker processes the parent reports its share scaled to all workers, capped, then the rest:
+    the steps always add up to the number of files, and only the parent reports."""
+    from opsctl.parallel import can_fork
+    from opsctl.rules.config import RulesConfig
+    from opsctl.rules.validate import validate
+
+    rules = "".join(f"      - record: job:metric{i}:sum\n        expr: sum by (job) (metric{i})\n" for i in range(300))
+    paths = []
+    for k in range(40):
+        f = tmp_path / f"r{k}.yml"
+        f.write_text(f"groups:\n  - name: g{k}\n    rules:\n{rules}")
+        paths.append(str(f))
+    assert sum(Path(p).stat().st_size for p in paths) > 2 * 256 * 1024  # enough for two workers
+    for jobs in (1, 2):
+        calls: list[tuple[int, int]] = []
+        result = validate(paths, RulesConfig(), jobs=jobs,
+                          progress=lambda n=1, total=None: calls.append((os.getpid(), n)))
+        assert sum(n for _, n in calls) == len(paths), (jobs, calls)
+        assert {pid for pid, _ in calls} == {os.getpid()}
+        assert result.rule_count == 300 * 40
+        if jobs == 2 and can_fork():
+            assert len(calls) > 1  # the parent reported along the way, not only at the end
