@@ -204,6 +204,9 @@ def report_cmd(
     alert_history: bool = typer.Option(False, "--alert-history", help="Replay the spec's generated burn-rate "
                                        "alerts over the period with the embedded PromQL engine: when each would "
                                        "have fired and resolved (export input; reads the export into memory)."),
+    prometheus_version: str | None = typer.Option(None, "--prometheus-version", help="--alert-history: replay "
+                                                  "with this Prometheus version's semantics (e.g. 2.42; default "
+                                                  "the newest 3.x, as rules backtest)."),
     group_by: str | None = typer.Option(None, "--group-by", help="Split each SLI by these labels (comma-separated): "
                                         "one SLI, budget and alert state per label set, plus the total. Default: "
                                         "the labels the SLI queries keep (sum by (...))."),
@@ -249,7 +252,7 @@ def report_cmd(
         raise InputError(f"--on-duplicate {on_duplicate!r}: expected error or keep-first", "<command line>")
     opts = Options(end=_time(to) if to is not None else _time(end, "--end"), step=step_s, top=top,
                    windows=_catalog(windows), on_duplicate=on_duplicate, group_by=_group_by(group_by),
-                   alert_history=alert_history)
+                   alert_history=alert_history, prometheus_version=prometheus_version)
     if data is not None:
         from opsctl.cli.progress import progress_bar, wanted
 

@@ -15,6 +15,7 @@ import tempfile
 from typing import Any
 
 from opsctl.data.exports import Series
+from opsctl.errors import InputError
 from opsctl.slo.generate import Options as GenOptions
 from opsctl.slo.generate import sli_error_metric, slo_groups, to_yaml
 from opsctl.slo.model import SLO
@@ -40,9 +41,13 @@ def replay_rules(slo: SLO, windows: WindowCatalog | None = None) -> dict[str, An
 
 
 def alert_history(slo: SLO, series: list[Series], start: float, end: float, step: float,
-                  windows: WindowCatalog | None = None) -> dict[str, Any]:
-    """{"alerts": [episode...], "warnings": [...]} for `slo` over [start, end] (Unix seconds)."""
+                  windows: WindowCatalog | None = None, prometheus_version: str | None = None) -> dict[str, Any]:
+    """{"alerts": [episode...], "warnings": [...]} for `slo` over [start, end] (Unix seconds).
+
+    `prometheus_version` ("2.42", "3.0"; default: backtest's, the newest 3.x) chooses the engine's semantics
+    (range selectors left-closed in 2.x, left-open in 3.x: an alert can fire one evaluation apart)."""
     from opsctl.rules.backtest import backtest
+    from opsctl.rules.versions import PromVersion
     from opsctl.slo.report import iso
 
     rules = replay_rules(slo, windows)
@@ -52,7 +57,11 @@ def alert_history(slo: SLO, series: list[Series], start: float, end: float, step
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(to_yaml(rules, header=False))
-        result = backtest([tmp], series, start=start, end=end, step=step)
+        try:
+            version = PromVersion.parse(prometheus_version) if prometheus_version else None
+        except ValueError as exc:
+            raise InputError(f"--prometheus-version: {exc}", "<command line>") from None
+        result = backtest([tmp], series, start=start, end=end, step=step, prometheus_version=version)
     finally:
         os.unlink(tmp)
     episodes = []

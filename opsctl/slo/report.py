@@ -521,6 +521,7 @@ class Options:
     windows: WindowCatalog | None = None  # alert windows per period (--slo-period-windows-path)
     on_duplicate: str = "error"  # conflicting duplicate samples: "error" or "keep-first"
     alert_history: bool = False  # replay the generated alert rules over the period (opsctl.slo.history)
+    prometheus_version: str | None = None  # the replay's engine semantics (default: the newest 3.x)
 
 
 def report_from_export(slos: list[SLO], path: Path, opts: Options | None = None,
@@ -549,7 +550,8 @@ def _add_alert_history(reports: list[SLOReport], path: Path, o: Options) -> None
         plan = _plan(r.slo, float(w["step_seconds"]))
         wanted = [s for s in series if plan.wanted(s.labels)]
         try:
-            r.data["alert_history"] = alert_history(r.slo, wanted, start, end, float(w["step_seconds"]), o.windows)
+            r.data["alert_history"] = alert_history(r.slo, wanted, start, end, float(w["step_seconds"]), o.windows,
+                                                    o.prometheus_version)
         except InputError as exc:
             raise InputError(f"SLO {r.slo.id}: alert history: {exc.message}", r.slo.file, r.slo.line) from None
 

@@ -3,10 +3,10 @@
 Windows come from a catalog keyed by SLO period, as in sloth: the built-in catalog holds sloth's
 `google-30d` (page 2% of the budget in 1h (14.4x, short window 5m) or 5% in 6h (6x, 30m); ticket 10% in
 1d (3x, 2h) or 10% in 3d (1x, 6h)) and `google-28d` (same windows and budget percentages, so factors
-13.44 / 5.6 / 2.8 / 0.933). More periods come from sloth `AlertWindows` files
-(`sloth generate --slo-period-windows-path`, `opsctl slo ... --slo-period-windows-path DIR`). A period
-with no catalog entry is refused, as sloth refuses it: scaling the 30-day windows down would give a
-7-day SLO a fragile page window.
+13.44 / 5.6 / 2.8 / 0.933). Other periods come from sloth `AlertWindows` files (`sloth generate
+--slo-period-windows-path`, `opsctl slo ... --slo-period-windows-path DIR`), which replace the built-in
+catalog as in sloth. A period with no catalog entry is refused, as sloth refuses it: scaling the 30-day
+windows down would give a 7-day SLO a fragile page window.
 """
 
 from __future__ import annotations
@@ -178,11 +178,13 @@ def parse_alert_windows(doc: object, file: str) -> WindowSet:
 
 
 def load_catalog(paths: Iterable[Path | str], base: WindowCatalog | None = None) -> WindowCatalog:
-    """The built-in catalog plus every AlertWindows document in `paths` (files, or directories read for
-    `*.yaml`/`*.yml` recursively, as sloth's `--slo-period-windows-path`). A later file wins a period."""
+    """Every AlertWindows document in `paths` (files, or directories read for `*.yaml`/`*.yml` recursively).
+
+    As sloth's `--slo-period-windows-path`, the catalog *replaces* the built-in 28d/30d one (give `base` to
+    add to a catalog instead). A later file wins a period."""
     from opsctl.yamlutil import load_documents
 
-    cat = base or WindowCatalog()
+    cat = base if base is not None else WindowCatalog(sets={}, sources={})
     for p in paths:
         path = Path(p)
         if path.is_dir():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -98,7 +99,11 @@ def test_sloth_alert_windows_catalog_7d() -> None:
     # factor = budget % x period / long window (sloth's formula): 8% of 168h in 1h = 13.44
     assert got == [("page", "5m", "1h", 13.44), ("page", "30m", "6h", 3.5), ("ticket", "2h", "1d", 1.4),
                    ("ticket", "6h", "3d", 0.98)]
-    assert windows_for(30 * 86400, cat) == windows_for(30 * 86400)  # built-ins stay
+    # as sloth's --slo-period-windows-path, a catalog replaces the built-in 28d/30d windows
+    with pytest.raises(InputError, match=r"no alert windows for an SLO period of 30d \(catalogs: 1w\)"):
+        windows_for(30 * 86400, cat)
+    full = load_catalog([shared_data_dir() / "sloth" / "windows", EXAMPLES / "windows" / "30d.yaml"])
+    assert windows_for(30 * 86400, full) == windows_for(30 * 86400)  # the example 30d file is sloth's google-30d
 
 
 SEVEN_DAY = """\
@@ -378,3 +383,54 @@ def test_unknown_sloth_plugin_in_chain_is_named() -> None:
     text = SEVEN_DAY.replace("slos:\n", "slo_plugins:\n  chain:\n    - id: sloth.dev/contrib/remove_labels/v1\nslos:\n")
     with pytest.raises(InputError, match="remove_labels/v1' is Go code that opsctl cannot run"):
         loads_spec(text, "s.yml")
+
+
+def _rule_shape(groups: list[dict]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Group names and (kind, name/window) of their rules: what the sloth options decide, independent of how a
+    sloth version formats expressions."""
+    out = []
+    for g in groups:
+        rules = []
+        for r in g["rules"]:
+            if "record" in r:
+                rules.append(("record", f"{r['record']}/{r['labels'].get('sloth_window', '')}"))
+            else:
+                rules.append(("alert", f"{r['alert']}/{r['labels'].get('sloth_severity', '')}"))
+        out.append((g["name"], rules))
+    return out
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("flags", [[], ["--disable-recordings"], ["--disable-alerts"], ["--disable-optimizations"],
+                                   ["--default-slo-period", "7d"]])
+def test_sloth_016_options_and_catalogs(tmp_path: Path, flags: list[str]) -> None:
+    """sloth 0.16 itself (CI) with the same options and the 7-day catalog: the same groups, rules and windows."""
+    sloth = find_tool("sloth-0.16")
+    windows = tmp_path / "windows"  # the catalog replaces sloth's built-ins: 7d (shared) and 30d (example)
+    windows.mkdir()
+    (windows / "7d.yaml").write_text((shared_data_dir() / "sloth" / "windows" / "7d.yaml").read_text())
+    (windows / "30d.yaml").write_text((EXAMPLES / "windows" / "30d.yaml").read_text())
+    spec = shared_data_dir() / "sloth" / "getting-started.yml"
+    proc = subprocess.run([sloth, "generate", "-i", str(spec), "--slo-period-windows-path", str(windows), *flags],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    theirs = [g for d in yaml.safe_load_all(proc.stdout) if d for g in d["groups"]]
+    out = tmp_path / "ours.yml"
+    ours = run_opsctl("slo", "generate", str(spec), "--slo-period-windows-path", str(windows), *flags, "-o", str(out))
+    assert ours.returncode == 0, ours.stderr
+    mine = yaml.safe_load(out.read_text())["groups"]
+    assert _rule_shape(mine) == _rule_shape(theirs)
+    factors = re.compile(r"\(([0-9.e+-]+) \* ")
+    assert [factors.findall(r["expr"]) for g in mine for r in g["rules"] if "alert" in r] == \
+        [factors.findall(r["expr"]) for g in theirs for r in g["rules"] if "alert" in r]
+
+
+@pytest.mark.oracle
+def test_sloth_016_refuses_a_period_without_catalog_like_us(tmp_path: Path) -> None:
+    sloth = find_tool("sloth-0.16")
+    spec = shared_data_dir() / "sloth" / "getting-started.yml"
+    proc = subprocess.run([sloth, "generate", "-i", str(spec), "--default-slo-period", "7d"], capture_output=True,
+                          text=True)
+    assert proc.returncode != 0
+    ours = run_opsctl("slo", "generate", str(spec), "--default-slo-period", "7d")
+    assert ours.returncode == 2 and "no alert windows for an SLO period of 1w" in ours.stderr
