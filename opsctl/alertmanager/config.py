@@ -38,6 +38,7 @@ from opsctl.alertmanager.matchers import (
 )
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
+from opsctl.gosem.durations import parse_go_duration
 from opsctl.yamlutil import PosDict, PosList, loads_documents, read_text
 
 SECRET_TOKEN = "<secret>"  # noqa: S105 - the placeholder shown instead of secrets
@@ -526,29 +527,9 @@ def check_url(s: str, require_http: bool = True) -> None:
         raise ValueError("missing host for URL")
 
 
-_GO_DUR = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
-_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
 def go_parse_duration(s: str) -> float:
-    """Go's time.ParseDuration (seconds)."""
-    orig = s
-    neg = s.startswith("-")
-    if s[:1] in "+-" and s:
-        s = s[1:]
-    if s == "0":
-        return 0.0
-    if not s:
-        raise ValueError(f'time: invalid duration "{orig}"')
-    total = 0.0
-    pos = 0
-    while pos < len(s):
-        m = _GO_DUR.match(s, pos)
-        if not m or m.group(1) in ("", "."):
-            raise ValueError(f'time: invalid duration "{orig}"')
-        total += float(m.group(1)) * _GO_UNITS[m.group(2)]
-        pos = m.end()
-    return -total if neg else total
+    """Go's time.ParseDuration (opsctl.gosem), in seconds; ValueError with Go's text."""
+    return parse_go_duration(s) / 1e9
 
 
 # ------------------------------------------------------------------------------------------------
