@@ -14,8 +14,8 @@ Modes, per alerting rule (the report says which was used):
   stopped was marked stale, so `absent()` fires at once as in the real rule evaluation.
 - raw: when an inlining is not exact, the raw samples of every metric the rule set reads are fetched
   (matrix selectors `{__name__="m"}[chunk]`, chunk by chunk) and replayed with the export-based
-  backtest; samples read through the API carry no stale markers, so a series that stops is only a gap
-  there (a warning says so).
+  backtest; samples read through the API carry no stale markers, so staleness is read from the gaps
+  between samples (opsctl.rules.staleness), as for an export.
 
 `check_replay(result, client, groups)` reads `ALERTS{alertstate="firing"}` raw samples over the same window:
 a real firing starts at the first sample after a gap of more than 1.5 evaluation intervals. Two firings are
@@ -405,8 +405,8 @@ def _raw_fallback(client: PrometheusClient, pool: ThreadPoolExecutor, rule_files
     replay = backtest(rule_files, series, start, end, step) if series else None
     result.warnings.append(
         "raw mode (" + ", ".join(sorted(raw_alerts)) + "): a recording rule could not be inlined exactly, so the "
-        "raw samples were fetched and replayed here; the API gives no stale markers, so a series that stopped "
-        "is only a gap and is read for up to 5m after its last sample (absent() fires late)")
+        "raw samples were fetched and replayed here; the API gives no stale markers, so staleness is read "
+        "from gaps in the samples (opsctl.rules.staleness)")
     for name in raw_alerts:
         stats = by_name[name]
         got = replay.alert(name) if replay is not None else None

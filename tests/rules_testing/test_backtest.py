@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opsctl.data.exports import Series, read_export
 from opsctl.errors import InputError
@@ -332,12 +334,15 @@ def test_runtime_error_steps_are_skipped_with_a_warning(tmp_path: Path) -> None:
     series[2] = Series(series[2].labels, ts[20:25], ones[20:25])  # b{y="2"} from 20 to 24 m only
     rules = _rules(tmp_path, "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: a > on(x) b < 3\n"
                    "  - record: r\n    expr: a > on(x) b\n", "r2.yml")
-    res = backtest([rules], series, prometheus_version=v2)
+    res = backtest([rules], series, prometheus_version=v2, infer_staleness=False)
     a = res.alert("A")
     assert a is not None and [(e.fired_at - T0) / MIN for e in a.episodes] == [0.0]
     assert a.episodes[0].resolved_at is None
     # (b{y="2"} stays visible for the 5 m lookback: 10 failing steps)
     assert res.recorded == ["r"] and sum("failed at 10 of 30 steps" in w for w in res.warnings) == 2, res.warnings
+    # With staleness read from the data (the default), b{y="2"} is stale from 25 m: 5 failing steps.
+    res = backtest([rules], series, prometheus_version=v2)
+    assert sum("failed at 5 of 30 steps" in w for w in res.warnings) == 2, res.warnings
 
 
 def test_backtest_empty_operands_reproducer(tmp_path: Path) -> None:
@@ -368,3 +373,40 @@ def test_engine_takes_contiguous_storage_arrays_without_copy() -> None:
     stored = st.series_named("x_total")
     assert np.shares_memory(full.ts, stored[0].ts) and np.shares_memory(full.vs, stored[-1].vs)
     assert eng.instant("sum(x_total)", T0 + 600).series
+
+
+def test_staleness_read_from_gaps_and_ends() -> None:
+    """A gap longer than 1.5 sample spacings, or a series that ends before the data does, gets a stale marker
+    one spacing after its last sample; a source's own markers and series too short to tell are left alone."""
+    from opsctl.promql.model import stale_mask
+    from opsctl.rules.staleness import mark_stale
+
+    ts = T0 + 15 * np.array([0, 1, 2, 3, 6, 7, 8], dtype=np.float64)  # a 45 s gap after 3
+    other = T0 + 15 * np.arange(20, dtype=np.float64)
+    own = np.ones(5)
+    own[3] = np.array([0x7FF0000000000002], dtype=np.uint64).view(np.float64)[0]
+    series = [Series({"__name__": "x"}, ts, np.ones(7)), Series({"__name__": "y"}, other, np.ones(20)),
+              Series({"__name__": "z"}, other[:5], own), Series({"__name__": "w"}, other[:2], np.ones(2))]
+    added, warnings = mark_stale(series)
+    x = series[0]
+    assert list((x.timestamps[stale_mask(x.values)] - T0) / 15) == [4.0, 9.0] and added == 2
+    assert len(series[1]) == 20 and series[2].values is own and len(series[3]) == 2
+    assert len(warnings) == 1 and "1 series have fewer than 3 samples" in warnings[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 600), min_size=2, max_size=40), st.integers(0, 3000))
+def test_staleness_markers_property(steps: list[int], tail: int) -> None:
+    from opsctl.promql.model import stale_mask
+    from opsctl.rules.staleness import mark_stale
+
+    ts = T0 + np.cumsum(np.array([0, *steps], dtype=np.float64))
+    series = [Series({"__name__": "x"}, ts, np.zeros(len(ts))),
+              Series({"__name__": "end"}, np.array([T0, ts[-1] + tail], dtype=np.float64), np.zeros(2))]
+    added, _ = mark_stale(series)
+    x = series[0]
+    marks = x.timestamps[stale_mask(x.values)]
+    assert len(marks) == added and len(x) == len(ts) + added
+    assert np.all(np.diff(x.timestamps) > 0)  # markers never on or before a sample they follow
+    assert list(x.timestamps[~stale_mask(x.values)]) == list(ts)  # the samples are kept as they are
+    assert added <= len(ts)

@@ -208,3 +208,56 @@ def test_inline_refuses_rules_that_add_labels_and_follows_chains() -> None:
     assert inline_recording_rules("a:b > 1", {"a:b": _rec("a:b", "sum(x)", {"team": "t"})}, {"a:b"})[0] is None
     recs = {"a:b": _rec("a:b", "c:d * 2"), "c:d": _rec("c:d", "sum(x)")}
     assert inline_recording_rules("a:b > 1", recs, {"a:b", "c:d"}) == ("((sum(x)) * 2) > 1", ["a:b", "c:d"])
+
+
+RAW = """\
+groups:
+  - name: demo
+    interval: 1s
+    rules:
+      - record: job:demo_value:max3
+        expr: max by (job) (demo_value)
+      - alert: RecordedHigh
+        expr: job:demo_value:max3{job="demo"} > 1
+      - alert: Gone
+        expr: absent(demo_gone)
+"""
+
+
+@pytest.mark.oracle
+@pytest.mark.slow
+def test_raw_mode_and_export_replay_read_staleness(live: tuple[str, Path, float, float]) -> None:
+    """A recorded name with a matcher cannot be inlined exactly: raw mode (raw samples, replayed here).
+    The samples carry no stale markers: staleness is read from their gaps, so absent() still fires when
+    demo_gone stops and every firing is alike (the export-based replay missed such firings before)."""
+    from opsctl.prom.client import PrometheusClient
+    from opsctl.rules.backtest import load_rule_groups
+    from opsctl.rules.backtest_live import backtest_live, check_replay
+
+    url, tmp, start, end = live
+    (tmp / "raw.yml").write_text(RAW)
+    with PrometheusClient(url) as client:
+        res = backtest_live([str(tmp / "raw.yml")], client, start, end)
+        assert res.modes == {"RecordedHigh": "raw", "Gone": "pushdown"}  # the mode is chosen per alert
+        assert any("raw mode (RecordedHigh)" in w for w in res.warnings)
+        groups = load_rule_groups([str(tmp / "raw.yml")])
+        checked = check_replay(res, client, groups)
+        print(checked.to_dict())
+        assert checked.alike_ratio == 1.0 and checked.total >= 3
+        # An export of the raw samples (no stale markers) replayed with the export-based backtest: staleness
+        # read from the gaps, absent() fires when demo_gone stops and every firing is alike.
+        from opsctl.rules import backtest_live as live_mod
+
+        series = []
+        for name in ("demo_value", "demo_gone"):
+            series += client.query(f'{{__name__="{name}"}}[{int(end - start) + 60}s]', end)
+        exported = live_mod.backtest([str(tmp / "raw.yml")], series, start, end, step=1.0)
+        checked = check_replay(exported, client, groups)
+        print(checked.to_dict())
+        assert checked.alike_ratio == 1.0
+        gone = [e.fired_at - _Exporter.started for e in exported.alert("Gone").episodes]  # type: ignore[union-attr]
+        assert any(20 <= t <= 23 for t in gone), gone
+        # Without it, the stopped series is read for the 5m lookback: absent() does not fire in the window.
+        plain = live_mod.backtest([str(tmp / "raw.yml")], series, start, end, step=1.0, infer_staleness=False)
+        late = [e.fired_at - _Exporter.started for e in plain.alert("Gone").episodes]  # type: ignore[union-attr]
+        assert not any(20 <= t <= 23 for t in late), late
