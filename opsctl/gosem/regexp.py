@@ -149,7 +149,7 @@ def _encode(text: str) -> bytes:
 class AnchoredRegexp:
     """A label matcher's regex: `^(?:value)$` compiled the way Prometheus and Alertmanager do."""
 
-    __slots__ = ("_literal", "_memo", "_re", "_set", "expr", "value")
+    __slots__ = ("_affix", "_literal", "_memo", "_re", "_set", "expr", "value")
 
     def __init__(self, value: str, *, dot_nl: bool = False) -> None:
         self.value = value
@@ -157,11 +157,19 @@ class AnchoredRegexp:
         self._re = _core_compile(self.expr, _BOOLEAN)
         self._literal: str | None = None
         self._set: frozenset[str] | None = None
+        self._affix: tuple[str, str] | None = None  # ("prefix" | "suffix" | "contains", literal)
         self._memo: dict[str, bool] = {}
         if not any(c in _META for c in value):
             self._literal = value
         elif "|" in value and not any(c in _META for c in value.replace("|", "")):
             self._set = frozenset(value.split("|"))
+        else:  # `lit.*`, `.*lit`, `.*lit.*` as Prometheus's FastRegexMatcher shortcuts them
+            for kind, head, tail in (("contains", ".*", ".*"), ("prefix", "", ".*"), ("suffix", ".*", "")):
+                core = value[len(head):len(value) - len(tail)] if value.startswith(head) and value.endswith(tail) \
+                    else None
+                if core is not None and len(value) >= len(head) + len(tail) and not any(c in _META for c in core):
+                    self._affix = (kind, core)
+                    break
 
     def matches(self, text: str) -> bool:
         """Whether the whole of `text` matches (Go's MatchString on the anchored expression)."""
@@ -169,6 +177,13 @@ class AnchoredRegexp:
             return text == self._literal
         if self._set is not None:
             return text in self._set
+        if self._affix is not None and "\n" not in text:  # `.` never meets a newline here
+            kind, core = self._affix
+            if kind == "prefix":
+                return text.startswith(core)
+            if kind == "suffix":
+                return text.endswith(core)
+            return core in text
         hit = self._memo.get(text)
         if hit is None:
             data = _encode(text)

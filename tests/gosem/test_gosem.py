@@ -119,6 +119,19 @@ def test_literal_shortcuts_agree_with_re2(alternatives: list[str], text: str) ->
     assert shortcut.matches(text) is (rx.compile("^(?:" + pattern + ")$").search(text) is not None)
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["", ".*"]), st.text(alphabet="ab.\\", max_size=3), st.sampled_from(["", ".*"]),
+       st.text(alphabet="ab.\n\\", max_size=6), st.booleans())
+def test_affix_shortcuts_agree_with_re2(head: str, core: str, tail: str, text: str, dot_nl: bool) -> None:
+    pattern = head + core + tail
+    try:
+        shortcut = rx.AnchoredRegexp(pattern, dot_nl=dot_nl)
+    except rx.RegexpError:
+        return
+    want = rx.compile(("^(?s:" if dot_nl else "^(?:") + pattern + ")$").search(text) is not None
+    assert shortcut.matches(text) is want
+
+
 # -- strconv ----------------------------------------------------------------------------------------------
 
 
