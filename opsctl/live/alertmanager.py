@@ -62,11 +62,11 @@ def parse_cli_matchers(args: Sequence[str], what: str = "matchers") -> list[Matc
     operator is the alertname. Raises InputError."""
     out: list[Matcher] = []
     for i, arg in enumerate(args):
-        text = arg
-        if i == 0 and not any(op in arg for op in ("=", "!~", "=~")):
-            text = f'alertname="{arg}"' if not arg.startswith("{") else arg
+        if i == 0 and not any(op in arg for op in ("=", "!~", "=~")) and not arg.startswith("{"):
+            out.append(Matcher.new(MatchType.EQUAL, "alertname", arg))
+            continue
         try:
-            out.extend(parse_matchers(text))
+            out.extend(parse_matchers(arg))
         except MatcherError as exc:
             raise InputError(f"{exc}", file=what) from None
     return out

@@ -124,3 +124,21 @@ def test_audit_and_reap_rules() -> None:
                               _sil("Young", now - 10, now + 600, tag), _sil("Plain", now - 600, now + 600)],
                              alerts, now, grace=300)
     assert [s.id for s in reaped] == ["Gone"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(ms=st.lists(_matchers(), min_size=1, max_size=4))
+def test_cli_matchers_round_trip(ms: list[Matcher]) -> None:
+    from opsctl.live.alertmanager import parse_cli_matchers
+
+    assert parse_cli_matchers([str(m) for m in ms]) == ms
+
+
+def test_cli_matchers_bare_alertname_and_errors() -> None:
+    from opsctl.errors import InputError
+    from opsctl.live.alertmanager import parse_cli_matchers
+
+    assert [str(m) for m in parse_cli_matchers(['Disk "Full"', "a=b"])] == \
+        ['alertname="Disk \\"Full\\""', 'a="b"']
+    with pytest.raises(InputError):
+        parse_cli_matchers(['job=~"(x"'])

@@ -59,6 +59,9 @@ class FakeMimirAM:
                 if t is None:
                     return
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path.endswith("/api/v2/alerts"):  # accepted, never shown: a broken pipeline
+                    self._send(200, None)
+                    return
                 sid = f"{t}-{len(store.silences.get(t, [])) + 1}"
                 store.silences.setdefault(t, []).append({**body, "id": sid, "status": {"state": "active"}})
                 self._send(200, {"silenceID": sid})
@@ -112,3 +115,12 @@ def test_wrong_token_and_missing_tenant_are_one_line(mimir: FakeMimirAM, tmp_pat
     assert "bad-token-777" not in r.stderr + r.stdout and len(r.stderr.strip().splitlines()) == 1
     r = run_opsctl("alertmanager", "silence", "add", 'job=~"(unclosed"', "--tenant", "a", env=env)
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_test_notify_exit_1_when_the_alert_never_arrives(mimir: FakeMimirAM, tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "OPSCTL_ALERTMANAGER_URL": mimir.url,
+           "OPSCTL_ALERTMANAGER_TOKEN": "mimir-token-abcdef"}
+    r = run_opsctl("alertmanager", "test-notify", "Probe", "team=x", "--tenant", "t1", "--wait", "1s", env=env)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "NOT ARRIVED" in r.stdout and "(config unknown)" in r.stdout
+    assert ("POST", "/alertmanager/api/v2/silences", "t1") not in mimir.seen
