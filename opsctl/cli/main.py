@@ -169,8 +169,8 @@ def describe_io_error(exc: BaseException) -> str:
         # os.replace(temporary, target) fails with both names: the target is the one the user gave
         name = exc.filename2 if exc.filename2 is not None else exc.filename
         reason = exc.strerror or str(exc)
-        if name is None:
-            return reason
+        if name is None:  # not about a file (a refused connection...): say what it is
+            return f"{type(exc).__name__}: {reason}"
         shown = _shown_path(name)
         if isinstance(exc, (PermissionError, IsADirectoryError, NotADirectoryError, FileNotFoundError)):
             return f"{shown}: {reason[:1].lower() + reason[1:]}"

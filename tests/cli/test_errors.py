@@ -168,3 +168,10 @@ def test_bad_choice_is_one_line(run_cli: Any) -> None:
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("error: opsctl rules validate: Invalid value for '--format'") and "'xml'" in line
+
+
+def test_os_error_without_a_file_names_its_kind() -> None:
+    from opsctl.cli.main import describe_io_error
+
+    assert describe_io_error(ConnectionRefusedError(111, "Connection refused")) == \
+        "ConnectionRefusedError: Connection refused"
