@@ -390,6 +390,18 @@ def _selector(ctx: _Ctx, node: PosDict, key: str, where: str) -> Metric:
     return Metric(name, ms)
 
 
+def _string_map(ctx: _Ctx, meta: PosDict, key: str) -> dict[str, str]:
+    """metadata.labels / annotations: a mapping of strings (Kubernetes' rule)."""
+    node = meta.get(key)
+    if node is None:
+        return {}
+    m = ctx.mapping(node, f"metadata.{key}", meta, key)
+    for k, v in m.items():
+        if v is None or isinstance(v, (dict, list)):
+            raise ctx.err(f"metadata.{key}.{k}: expected a string", m, k)
+    return {str(k): str(v) for k, v in m.items()}
+
+
 def _bool(ctx: _Ctx, node: PosDict, key: str, where: str, default: bool) -> bool:
     v = node.get(key, default)
     if v is None:
@@ -420,8 +432,8 @@ def parse_pyrra(ctx: _Ctx, d: PosDict, index: int) -> SLOGroup:
     meta = ctx.mapping(d.get("metadata"), "metadata", d, "metadata")
     name = ctx.string(meta, "name", "metadata")
     namespace = ctx.string(meta, "namespace", "metadata", required=False)
-    labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
-    annotations = {str(k): str(v) for k, v in (meta.get("annotations") or {}).items()}
+    labels = _string_map(ctx, meta, "labels")
+    annotations = _string_map(ctx, meta, "annotations")
     spec = ctx.mapping(d.get("spec"), "spec", d, "spec")
     ctx.keys(spec, ("description", "target", "window", "indicator", "alerting", "performanceOverAccuracy",
                     "ruleOutput"), "spec")

@@ -316,7 +316,13 @@ def _sloth_k8s(ctx: _Ctx, d: PosDict, index: int) -> SLOGroup:
     meta = ctx.mapping(d.get("metadata"), "metadata", d, "metadata")
     name = ctx.string(meta, "name", "metadata")
     namespace = ctx.string(meta, "namespace", "metadata", required=False) or None
-    klabels = {str(k): _scalar_text(v) for k, v in (meta.get("labels") or {}).items()}
+    klabels: dict[str, str] = {}
+    if meta.get("labels") is not None:
+        lm = ctx.mapping(meta["labels"], "metadata.labels", meta, "labels")
+        for k, v in lm.items():
+            if v is None or isinstance(v, (dict, list)):
+                raise ctx.err(f"metadata.labels.{k}: expected a string", lm, k)
+            klabels[str(k)] = _scalar_text(v)
     spec = ctx.mapping(d.get("spec"), "spec", d, "spec")
     ctx.k8s = True
     try:
