@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
+from opsctl.prom.client import PrometheusClient
 from opsctl.rules.backtest_live import inline_recording_rules
 from opsctl.rules.model import Rule
 from tests.conftest import find_tool, run_opsctl
@@ -116,7 +118,7 @@ def test_check_replay_all_alike(live: tuple[str, Path, float, float]) -> None:
                       "--to", f"{end:.3f}", "--check-replay", "--format", "json")
     doc = json.loads(proc.stdout)
     check = doc["check_replay"]
-    print(json.dumps(check["rules"], indent=1))
+    print("check-replay:", check["alike"], "of", check["firings"], json.dumps(check["rules"]))
     assert proc.returncode == 0, proc.stderr
     assert doc["backtest"]["live"]["modes"] == {n: "pushdown" for n in
                                                 ("ValueHigh", "ValueB", "RecordedHigh", "KeptFiring", "Gone")}
@@ -230,7 +232,6 @@ def test_raw_mode_and_export_replay_read_staleness(live: tuple[str, Path, float,
     """A recorded name with a matcher cannot be inlined exactly: raw mode (raw samples, replayed here).
     The samples carry no stale markers: staleness is read from their gaps, so absent() still fires when
     demo_gone stops and every firing is alike (the export-based replay missed such firings before)."""
-    from opsctl.prom.client import PrometheusClient
     from opsctl.rules.backtest import load_rule_groups
     from opsctl.rules.backtest_live import backtest_live, check_replay
 
@@ -261,3 +262,46 @@ def test_raw_mode_and_export_replay_read_staleness(live: tuple[str, Path, float,
         plain = live_mod.backtest([str(tmp / "raw.yml")], series, start, end, step=1.0, infer_staleness=False)
         late = [e.fired_at - _Exporter.started for e in plain.alert("Gone").episodes]  # type: ignore[union-attr]
         assert not any(20 <= t <= 23 for t in late), late
+
+
+def _alerts_server(samples: dict[tuple[tuple[str, str], ...], list[float]]) -> PrometheusClient:
+    """A client whose server answers ALERTS matrix queries with these sample times (httpx mock transport)."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        t = float(request.url.params["time"])
+        span = float(request.url.params["query"].split("[")[1].rstrip("s]"))
+        result = [{"metric": {**dict(k), "__name__": "ALERTS", "alertstate": "firing"},
+                   "values": [[x, "1"] for x in ts if t - span <= x <= t]} for k, ts in samples.items()]
+        data = {"resultType": "matrix", "result": [r for r in result if r["values"]]}
+        return httpx.Response(200, json={"status": "success", "data": data})
+    return PrometheusClient("http://prometheus.invalid", transport=httpx.MockTransport(handler))
+
+
+def test_check_replay_matching(tmp_path: Path) -> None:
+    """alike within two intervals, same labels only; a later start or other labels is a miss on both sides;
+    a real firing resumes after a gap of more than 1.5 intervals; the typical offset is the median."""
+    from opsctl.rules.backtest import AlertStats, BacktestResult, Episode
+    from opsctl.rules.backtest_live import check_replay
+    from opsctl.rules.loader import load_rule_file
+
+    t0 = 1_700_000_000.0
+    a = (("alertname", "A"), ("i", "1"))
+    b = (("alertname", "A"), ("i", "2"))
+    real = {a: [t0 + 10 + k for k in range(5)] + [t0 + 30 + k for k in range(5)] + [t0 + 60 + k for k in range(3)],
+            b: [t0 + 40 + k for k in range(5)]}
+    res = BacktestResult(["r.yml"], t0, t0 + 100)
+    stats = AlertStats("A", [], 0.0, 0.0, 10.0, t0, t0 + 100)
+    stats.episodes = [Episode(dict(a), t0 + 11, t0 + 11, t0 + 15),  # alike, +1 s
+                      Episode(dict(a), t0 + 32, t0 + 32, t0 + 35),  # alike, +2 s (two intervals of 1 s)
+                      Episode(dict(a), t0 + 63, t0 + 63, t0 + 66),  # 3 s late: not alike
+                      Episode({"alertname": "A", "i": "3"}, t0 + 40, t0 + 40, t0 + 45)]  # other labels
+    res.alerts = [stats]
+    rules = tmp_path / "r.yml"
+    rules.write_text("groups:\n- name: g\n  interval: 1s\n  rules:\n  - alert: A\n    expr: x > 1\n")
+    groups = load_rule_file(str(rules)).groups
+    with _alerts_server(real) as client:
+        got = check_replay(res, client, groups)
+    r = got.rules[0]
+    assert r.alike == 2 and r.typical_offset == pytest.approx(1.5)
+    assert [t - t0 for _, t in r.only_replayed] == [40.0, 63.0]
+    assert sorted(t - t0 for _, t in r.only_real) == [40.0, 60.0]
+    assert got.total == 6 and got.alike_ratio == pytest.approx(2 / 6)
