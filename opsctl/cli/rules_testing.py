@@ -52,6 +52,9 @@ def register(app: typer.Typer) -> None:
             None, "--prometheus-version", help="Target Prometheus version (e.g. 2.42): decides which rule-file "
             "fields and functions are accepted, as in `rules validate`, and the PromQL semantics (3.x: "
             "left-open range selectors, `.` matching newlines); default: the newest 3.x."),
+        enable_feature: list[str] = typer.Option(
+            [], "--enable-feature", help="Prometheus feature flags, comma separated or repeated, as promtool's: "
+            "promql-experimental-functions lets 3.x rules and tests use sort_by_label, limitk, mad_over_time..."),
     ) -> None:
         """Run promtool-format rule unit tests (`promtool test rules`, same file format and verdicts).
 
@@ -66,7 +69,8 @@ def register(app: typer.Typer) -> None:
                 version = PromVersion.parse(prometheus_version)
             except ValueError as exc:
                 raise InputError(str(exc), "--prometheus-version") from None
-        results = [run_test_file(str(f), version) for f in files]
+        features = frozenset(x.strip() for v in enable_feature for x in v.split(",") if x.strip())
+        results = [run_test_file(str(f), version, features) for f in files]
         if fmt is TestFormat.json:
             emit_json(results_to_json(results))
         elif fmt is TestFormat.junit:

@@ -67,3 +67,68 @@ def matchers_of(vs: Any) -> list[list[tuple[str, str, str]]]:
     """Matchers of a vector selector as alternatives (`or` groups), each [(op, name, value)] with ops
     '=', '!=', '=~', '!~' and the metric name as an equality matcher on __name__ (promql_syntax's reading)."""
     return [[(m.symbol, m.name, m.value) for m in group] for group in promql_syntax.matcher_groups(vs)]
+
+
+EXPERIMENTAL_AGGREGATIONS = frozenset({"limitk", "limit_ratio"})
+
+
+def experimental_use(node: Any) -> tuple[str, bool] | None:
+    """The first experimental function (name, False) or aggregation (name, True) the expression uses:
+    Prometheus 3 refuses them unless run with --enable-feature=promql-experimental-functions."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, promql_parser.Call):
+            if getattr(n.func, "experimental", False):
+                return n.func.name, False
+            stack.extend(reversed(list(n.args)))
+        elif isinstance(n, promql_parser.AggregateExpr):
+            op = str(n.op).lower()
+            if op in EXPERIMENTAL_AGGREGATIONS:
+                return op, True
+            stack.append(n.expr)
+            if n.param is not None:
+                stack.append(n.param)
+        elif isinstance(n, promql_parser.BinaryExpr):
+            stack.extend([n.rhs, n.lhs])
+        elif isinstance(n, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr):
+            stack.append(n.expr)
+    return None
+
+
+def experimental_error(text: str, node: Any) -> str | None:
+    """Prometheus 3's parse error for an experimental function or aggregation (feature not enabled), with
+    the line:column of its name in `text`; None when the expression uses none."""
+    use = experimental_use(node)
+    if use is None:
+        return None
+    name, is_agg = use
+    pos = _name_position(text, name)
+    where = f"{pos[0]}:{pos[1]}: " if pos else ""
+    if is_agg:
+        return (f"{where}parse error: {name}() is experimental and must be enabled with "
+                "--enable-feature=promql-experimental-functions")
+    return f'{where}parse error: function "{name}" is not enabled'
+
+
+def _name_position(text: str, name: str) -> tuple[int, int] | None:
+    pat = re.compile(r"(?<![A-Za-z0-9_:])" + re.escape(name) + r"\s*\(")
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c in "\"'`":
+            j = i + 1
+            while j < len(text) and text[j] != c:
+                j += 2 if c != "`" and text[j] == "\\" else 1
+            i = j + 1
+            continue
+        if c == "#":
+            nl = text.find("\n", i)
+            i = len(text) if nl < 0 else nl
+            continue
+        if pat.match(text, i):
+            line = text.count("\n", 0, i) + 1
+            col = i - (text.rfind("\n", 0, i) + 1) + 1
+            return line, col
+        i += 1
+    return None

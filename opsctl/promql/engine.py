@@ -146,8 +146,12 @@ class Engine:
         max_chunk_elements: int = 2_000_000,
         exact: bool = True,
         threads: int = 2,
+        experimental: bool = True,
     ) -> None:
         self.storage = storage
+        # False: with v3, experimental functions and aggregations (sort_by_label, limitk, ...) are parse
+        # errors, as in a Prometheus 3 run without --enable-feature=promql-experimental-functions.
+        self.experimental = experimental
         self.lookback_ms = round(lookback_delta * 1000)
         self.v3 = v3
         self.default_subquery_step_ms = round(default_subquery_step * 1000)
@@ -333,6 +337,8 @@ class Engine:
                 raise
             # `x @ 6m`: Prometheus 2.42 rejects it, 3.x (and promql-parser) read 360 s.
             at_err = None if self.v3 else promql_goparse.at_duration_error(query)
+            if at_err is None and self.v3 and not self.experimental:
+                at_err = ast.experimental_error(query, expr)
             if at_err is not None:
                 raise PromQLError(at_err)
             if len(self._parse_cache) > 4096:

@@ -194,6 +194,7 @@ class RuleEvaluator:
                     if not self._replay(AppendStore(sim), replay, times_ms):
                         return
                     engine = Engine(sim, lookback_delta=engine.lookback_ms / 1000.0, v3=engine.v3,
+                                    experimental=engine.experimental,
                                     default_subquery_step=engine.default_subquery_step_ms / 1000.0,
                                     exact=engine.exact)
                     replayed = set(replay)

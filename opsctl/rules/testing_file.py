@@ -117,8 +117,9 @@ class UnitTestFile:
 
 
 class _Reader:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, v3: bool = False) -> None:
         self.path = path
+        self.v3 = v3  # Prometheus 3 syntax: duration expressions, `x @ 6m`
 
     def err(self, message: str, loc: tuple[int, int]) -> InputError:
         return InputError(message, self.path, loc[0], loc[1])
@@ -239,6 +240,13 @@ def parse_exp_labels(text: str) -> dict[str, str]:
 
 
 def _check_expr(reader: _Reader, expr: str, loc: tuple[int, int]) -> None:
+    if reader.v3:
+        from opsctl.promql import PromQLError, durexpr
+
+        try:
+            expr = durexpr.rewrite(expr)  # `x[5m * 2]`, `offset (1h + 5m)`
+        except PromQLError:
+            pass
     try:
         promql_syntax.parse(expr)  # Go's regexes (opsctl.gosem), Prometheus's regex errors
     except (ValueError, RuntimeError, OverflowError) as exc:
@@ -247,7 +255,7 @@ def _check_expr(reader: _Reader, expr: str, loc: tuple[int, int]) -> None:
         msg = promql_goparse.syntax_error(expr) or (
             str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         raise reader.err(f"could not parse expression {expr!r}: {msg}", loc) from None
-    at_err = promql_goparse.at_duration_error(expr)  # accepted by promql-parser, not by Prometheus 2.42
+    at_err = None if reader.v3 else promql_goparse.at_duration_error(expr)  # accepted by 3.x, not by 2.42
     if at_err is not None:
         raise reader.err(f"could not parse expression {expr!r}: {at_err}", loc)
 
@@ -324,9 +332,9 @@ def _go_glob(pattern: str) -> list[str]:
     return sorted(glob.glob(pattern, include_hidden=True))
 
 
-def parse_test_document(doc: Any, path: str) -> UnitTestFile:
+def parse_test_document(doc: Any, path: str, v3: bool = False) -> UnitTestFile:
     """Build a UnitTestFile from the first YAML document of a test file (as read by opsctl.yamlutil)."""
-    r = _Reader(path)
+    r = _Reader(path, v3)
     d = r.mapping(doc, getattr(doc, "loc", (1, 1)), "main.unitTestFile", _FILE_FIELDS)
     utf = UnitTestFile(path=path)
     base = os.path.dirname(path)
@@ -361,7 +369,8 @@ def parse_test_text(text: str, path: str = "<input>", limits: Limits = Limits())
     return parse_test_document(docs[0] if docs else None, path)
 
 
-def load_test_file(path: str | Path, limits: Limits = Limits()) -> UnitTestFile:
-    """Read a promtool rule unit-test file; raises InputError (file:line:col) on any problem."""
+def load_test_file(path: str | Path, limits: Limits = Limits(), v3: bool = False) -> UnitTestFile:
+    """Read a promtool rule unit-test file; raises InputError (file:line:col) on any problem.
+    v3: expressions are read with Prometheus 3's syntax (duration expressions, `x @ 6m`)."""
     docs = load_documents(path, limits)
-    return parse_test_document(docs[0] if docs else None, str(path))
+    return parse_test_document(docs[0] if docs else None, str(path), v3)

@@ -213,11 +213,12 @@ def _sort_key_labels(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(labels.items()))
 
 
-def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3: bool = True) -> GroupResult:
+def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3: bool = True,
+                   experimental: bool = True) -> GroupResult:
     result = GroupResult(tg.index, tg.name, len(tg.alert_rule_tests), len(tg.promql_expr_tests))
     storage = Storage()
     # promtool sets the default subquery resolution to the evaluation interval.
-    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, v3=v3,
+    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, v3=v3, experimental=experimental,
                     default_subquery_step=utf.evaluation_interval_ms / 1000.0)
     store = AppendStore(storage)
     evaluator = RuleEvaluator(groups, store, engine, _default_renderer(tg.external_labels, tg.external_url))
@@ -228,7 +229,7 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3
     name_prefix = f"    name: {tg.name},\n" if tg.name else ""
 
     if interval > 0 and maxt >= 0:
-        _precompute(evaluator, inputs, interval, maxt, utf.evaluation_interval_ms / 1000.0, v3)
+        _precompute(evaluator, inputs, interval, maxt, utf.evaluation_interval_ms / 1000.0, v3, experimental)
     alert_times = sorted({t.eval_time_ms for t in tg.alert_rule_tests})
     curr = 0
     ts = 0
@@ -294,7 +295,7 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3
 
 
 def _precompute(evaluator: RuleEvaluator, inputs: dict[Labels, list[tuple[int, float]]], interval: int, maxt: int,
-                subquery_step_s: float, v3: bool = True) -> None:
+                subquery_step_s: float, v3: bool = True, experimental: bool = True) -> None:
     """Vectorised evaluation of the rules that read only input series (RuleEvaluator.precompute), over
     a storage holding the input samples the loop below loads, with the same series creation order."""
     times = list(range(0, maxt + 1, interval))
@@ -312,7 +313,8 @@ def _precompute(evaluator: RuleEvaluator, inputs: dict[Labels, list[tuple[int, f
                 break
             store.append(labels, t, v)
     store.flush()
-    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, default_subquery_step=subquery_step_s, v3=v3)
+    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, default_subquery_step=subquery_step_s, v3=v3,
+                    experimental=experimental)
     evaluator.precompute(engine, times)
 
 
@@ -322,17 +324,22 @@ def _go_q(s: str) -> str:
     return go_quote(s)
 
 
-def run_test_file(path: str | Path, prometheus_version: PromVersion | None = None) -> FileResult:
+def run_test_file(path: str | Path, prometheus_version: PromVersion | None = None,
+                  features: frozenset[str] = frozenset()) -> FileResult:
     """Run one unit-test file. Bad input (test file or rule files) is reported in `FileResult.error`.
 
     `prometheus_version` decides which rule-file fields and functions are accepted (default: the
     newest, as `opsctl rules validate`) and the engine's semantics (3.x: left-open range selectors,
-    `.` matching newlines, the v3 functions); pass the version of the promtool you compare with."""
+    `.` matching newlines, the v3 functions); pass the version of the promtool you compare with.
+    `features`: promtool's --enable-feature names; with 3.x, experimental functions (sort_by_label,
+    limitk, ...) need `promql-experimental-functions`, in rule files and test expressions alike."""
     res = FileResult(str(path))
-    options = LoadOptions(prometheus_version=prometheus_version) if prometheus_version else None
-    v3 = (prometheus_version or DEFAULT_VERSION).at_least(3, 0)
+    version = prometheus_version or DEFAULT_VERSION
+    v3 = version.at_least(3, 0)
+    options = LoadOptions(prometheus_version=version, features=features if v3 else None)
+    experimental = not v3 or "promql-experimental-functions" in features
     try:
-        utf = load_test_file(path)
+        utf = load_test_file(path, v3=v3)
         res.warnings = list(utf.warnings)
         if not utf.tests:
             return res
@@ -341,7 +348,7 @@ def run_test_file(path: str | Path, prometheus_version: PromVersion | None = Non
         res.error = exc
         return res
     for tg in utf.tests:
-        res.groups.append(run_test_group(utf, tg, groups, v3))
+        res.groups.append(run_test_group(utf, tg, groups, v3, experimental))
     return res
 
 

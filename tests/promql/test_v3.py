@@ -121,3 +121,45 @@ def test_deliberate_v3_changes(query: str, v2: float, v3: float) -> None:
 
     for got, want in ((run(False), v2), (run(True), v3)):
         assert (math.isnan(got) and math.isnan(want)) or got == want
+
+
+def test_experimental_functions_need_the_feature_flag(tmp_path: Path) -> None:
+    """As promtool 3.16: sort_by_label, limitk, mad_over_time... are parse errors in rule unit tests
+    unless --enable-feature=promql-experimental-functions; duration expressions need no flag."""
+    from tests.conftest import run_opsctl
+
+    (tmp_path / "r.yml").write_text("groups: []\n")
+    (tmp_path / "t.yml").write_text("""rule_files: [r.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'x{a="1"}'
+        values: '1 2 3'
+    promql_expr_test:
+      - expr: 1 + limitk(1, sum_over_time(x[1m+1m] offset (30s*2) @ 120))
+        eval_time: 2m
+        exp_samples: []
+      - expr: vector(1) * sum(mad_over_time(x[5m]))
+        eval_time: 2m
+        exp_samples:
+          - labels: '{}'
+            value: 1
+""")
+    flag = "--enable-feature=promql-experimental-functions"
+    plain = run_opsctl("rules", "test", "t.yml", cwd=tmp_path)
+    assert plain.returncode == 1
+    assert "1:5: parse error: limitk() is experimental and must be enabled with " + flag in plain.stdout
+    assert '1:17: parse error: function "mad_over_time" is not enabled' in plain.stdout
+    enabled = run_opsctl("rules", "test", "t.yml", flag, cwd=tmp_path)
+    assert enabled.returncode == 1 and "is not enabled" not in enabled.stdout
+    assert "1 + limitk" in enabled.stdout and "mad_over_time" not in enabled.stdout
+    promtool = find_tool("promtool-3.16")
+    for args, out in (((), plain.stdout), ((flag,), enabled.stdout)):
+        proc = subprocess.run([promtool, "test", "rules", *args, "t.yml"], cwd=tmp_path, capture_output=True,
+                              text=True, check=False)
+        assert proc.returncode == 1
+        keys = ("expr:", "got:", "exp:")
+        theirs = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip().startswith(keys)]
+        ours = [ln.strip() for ln in out.splitlines() if ln.strip().startswith(keys)]
+        assert ours == theirs
