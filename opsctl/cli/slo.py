@@ -75,9 +75,14 @@ def _write_atomic(path: Path, text: str) -> None:
 
 @app.command("validate")
 def validate_cmd(spec: Path = SPEC_ARG, windows: list[Path] = WINDOWS_OPTION,
-                 default_period: str = DEFAULT_PERIOD_OPTION, fmt: Format = FORMAT_OPTION) -> None:
+                 default_period: str = DEFAULT_PERIOD_OPTION,
+                 fs_include: str | None = typer.Option(None, "--fs-include", help="Directory input: only spec "
+                                                       "paths matching this RE2 regex."),
+                 fs_exclude: str | None = typer.Option(None, "--fs-exclude", help="Directory input: skip spec "
+                                                       "paths matching this RE2 regex."),
+                 fmt: Format = FORMAT_OPTION) -> None:
     """Check a spec (or a directory of specs); print its SLOs. Exit 2 with file:line:col on the first problem."""
-    groups = _load_specs(spec, _period(default_period))
+    groups = _load_specs(spec, _period(default_period), fs_include, fs_exclude)
     gen.generate(groups, gen.Options(windows=_catalog(windows)))  # every period has alert windows
     slos = [s for g in groups for s in g.slos]
     if fmt == Format.json:

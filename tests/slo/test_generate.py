@@ -362,6 +362,8 @@ def test_cli_crd_gives_prometheus_rule_and_directory_input_filters(tmp_path: Pat
     assert [d["metadata"]["name"] for d in docs] == ["sloth-slo-my-service"]
     proc = run_opsctl("slo", "generate", str(sloth), "--fs-include", "nothing-matches")
     assert proc.returncode == 2 and "no spec file" in proc.stderr
+    proc = run_opsctl("slo", "validate", str(sloth), "--fs-exclude", "_gen|windows")
+    assert proc.returncode == 0 and "13 SLO(s) valid" in proc.stdout, proc.stderr
 
 
 @pytest.mark.parametrize("old, new, where, fragment", [
