@@ -42,6 +42,16 @@ K8S_GROUP_EXTRA = {"partial_response_strategy"}
 DEFAULT_VERSION = PromVersion(3, 0)
 
 
+def _duration_exprs(expr: str) -> str:
+    """Prometheus 3 duration expressions (`x[5m * 2]`, `offset (1h + 5m)`) as the literals they stand for."""
+    from opsctl.promql import PromQLError, durexpr
+
+    try:
+        return durexpr.rewrite(expr)
+    except PromQLError:
+        return expr
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     prometheus_version: PromVersion = DEFAULT_VERSION
@@ -284,7 +294,8 @@ class _Reader:
             self.problem("promql-syntax", "field 'expr' must be set in rule", expr_loc, **ctx)
         else:
             try:
-                rule.ast = parse_promql(expr)
+                rule.ast = parse_promql(_duration_exprs(expr) if self.options.prometheus_version.at_least(3, 0)
+                                        else expr)
             except (ValueError, RuntimeError, OverflowError) as exc:
                 msg = go_syntax_error(expr) or exc  # promtool's wording and position where the port finds it
                 self.problem("promql-syntax", f"could not parse expression: {msg}", expr_loc, **ctx)

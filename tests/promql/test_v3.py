@@ -163,3 +163,30 @@ tests:
         theirs = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip().startswith(keys)]
         ours = [ln.strip() for ln in out.splitlines() if ln.strip().startswith(keys)]
         assert ours == theirs
+
+
+def test_duration_expressions_in_rule_files(tmp_path: Path) -> None:
+    """A 3.x rule file may use `x[1m+1m]` (promtool 3.16 accepts it); 2.42 refuses it."""
+    from opsctl.rules.unittest import run_test_file
+    from opsctl.rules.versions import PromVersion
+
+    (tmp_path / "r.yml").write_text("groups:\n- name: g\n  rules:\n  - record: r\n    expr: sum_over_time(x[1m+1m])\n")
+    (tmp_path / "t.yml").write_text("""rule_files: [r.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'x'
+        values: '1 2 3'
+    promql_expr_test:
+      - expr: r
+        eval_time: 2m
+        exp_samples:
+          - labels: 'r'
+            value: 5
+""")
+    assert run_test_file(tmp_path / "t.yml").status == "passed"
+    assert run_test_file(tmp_path / "t.yml", PromVersion(2, 42)).status == "error"
+    proc = subprocess.run([find_tool("promtool-3.16"), "test", "rules", "t.yml"], cwd=tmp_path,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
