@@ -349,13 +349,14 @@ def _g(x: float) -> str:
 
 
 def _match(value: str, op: str, pattern: str) -> bool:
-    """One matcher on one label value; regexes are Go RE2 anchored as Prometheus does (opsctl.gosem)."""
+    """One matcher on one label value; regexes are Go RE2 anchored as Prometheus 3 does, `^(?s:...)$`
+    (opsctl.gosem; `.` also matches a newline, as this evaluator always had it)."""
     if op == "=":
         return value == pattern
     if op == "!=":
         return value != pattern
     try:
-        ok = gosem_regexp.compile_prometheus(pattern).matches(value)
+        ok = gosem_regexp.compile_prometheus(pattern, dot_nl=True).matches(value)
     except gosem_regexp.RegexpError as exc:
         raise InputError(f"invalid regular expression {pattern!r} in a selector: {exc}") from None
     return ok if op == "=~" else not ok
