@@ -269,7 +269,8 @@ def silence_add(
     made: list[dict[str, str]] = []
     with live_errors():
         for t in targets(s):
-            same = [x for x in t.silences(ms) if x.logical_key() == sil.logical_key() and x.state != "expired"]
+            # compared locally: the server's filter only sees a silence's equality matchers
+            same = [x for x in t.silences() if x.logical_key() == sil.logical_key() and x.state != "expired"]
             sid = same[0].id if same else t.add_silence(sil)  # a gossiping HA peer may have it already
             made.append({"id": sid, "source": t.name})
     if fmt is Format.json:
