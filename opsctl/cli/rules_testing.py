@@ -225,26 +225,15 @@ def _backtest_live(rules: list[Path], compare_rules: list[Path] | None, url: str
                    header: list[str], timeout: float, jobs: int, from_: str | None, to: str | None,
                    step_s: float | None, check: bool, show: bool) -> tuple[Any, Any, Any]:
     """`rules backtest --prometheus`: the replay (and --compare, --check-replay) over a live server."""
-    from opsctl import secrets
     from opsctl.cli.progress import progress_bar
-    from opsctl.prom.client import PrometheusClient, PrometheusError
+    from opsctl.cli.prom_options import prometheus_client
+    from opsctl.prom.client import PrometheusError
     from opsctl.rules.backtest import load_rule_groups
     from opsctl.rules.backtest_live import backtest_live, check_replay
     from opsctl.timeparse import parse_range
 
     start, end = parse_range(from_, to, default_from="now-1h")
-    headers = {}
-    for h in header:
-        name, sep, value = h.partition(":")
-        if not sep or not name.strip():
-            raise InputError(f"--header {name!r}: expected 'Name: value'", "<command line>")
-        headers[name.strip()] = value.strip()
-    token = secrets.from_env("OPSCTL_PROMETHEUS_TOKEN") or None
-    try:
-        client = PrometheusClient(url, bearer_token=None if bearer_token_file else token,
-                                  bearer_token_file=bearer_token_file, headers=headers, timeout=timeout)
-    except (ValueError, OSError) as exc:
-        raise InputError(str(exc), "--prometheus") from None
+    client = prometheus_client(url, bearer_token_file=bearer_token_file, header=header, timeout=timeout)
     try:
         with client:
             with progress_bar("backtest", None, enabled=show) as step_done:
