@@ -84,14 +84,7 @@ def json_ts(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-@pytest.mark.parametrize("promtool_name, version", [
-    ("promtool", "2.42"),
-    # Known difference, not in opsctl.slo: on this data the 3.x replay of `opsctl rules backtest` fires at 2h8m,
-    # promtool 3.16 at 2h9m (and resolves one minute apart); the same backtest with 2.42 semantics matches
-    # promtool 2.42 exactly. Reported for the engine/backtest owners; remove the mark once it passes.
-    pytest.param("promtool-3.16", None, marks=pytest.mark.xfail(
-        reason="rules backtest 3.x replay is one evaluation early against promtool 3.16 here", strict=False)),
-])
+@pytest.mark.parametrize("promtool_name, version", [("promtool", "2.42"), ("promtool-3.16", None)])
 def test_history_matches_promtool(tmp_path: Path, promtool_name: str, version: str | None) -> None:
     """promtool replays the same generated rules on the same counters: the alert fires at the minute our
     history says it fired (not one evaluation before) and is gone at the minute it says it resolved.
