@@ -800,6 +800,8 @@ class _Evaluator:
                 step = int(np.argmax(cnt > 1))
                 dup = [rows[k] for k in range(len(rows)) if m[k, step]]
                 a, b = one.labels[dup[1]], one.labels[dup[0]]
+                if self.engine.v3:  # Prometheus 3 names the series in input order
+                    a, b = b, a
                 if on:
                     matched = a.only(match_names)
                 else:

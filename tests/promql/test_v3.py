@@ -190,3 +190,36 @@ tests:
     proc = subprocess.run([find_tool("promtool-3.16"), "test", "rules", "t.yml"], cwd=tmp_path,
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _rule_test_files() -> list[Path]:
+    from tests.conftest import ROOT, shared_data_dir
+
+    files = sorted((ROOT / "tests" / "rules_testing" / "corpus").glob("*.yml"))
+    return files + sorted((shared_data_dir() / "prometheus" / "promtool-testdata-v2.42").glob("*.yml"))
+
+
+@pytest.mark.oracle
+def test_rules_test_agrees_with_promtool_3_16() -> None:
+    """Every rule unit-test file of the corpus and of promtool's testdata: opsctl rules test with its default
+    (3.x) target gives promtool 3.16's verdict and the same failure lines (expr/exp/got/err)."""
+    from opsctl.rules.unittest import render_text, run_test_file
+
+    promtool = find_tool("promtool-3.16")
+    keys = ("expr:", "exp:", "got:", "alertname:")
+    compared = 0
+    for f in _rule_test_files():
+        proc = subprocess.run([promtool, "test", "rules", f.name], cwd=f.parent, capture_output=True, text=True,
+                              check=False, timeout=120)
+        if "Processing test file" not in proc.stdout:
+            continue  # not a unit-test file (a rule file of the testdata)
+        res = run_test_file(f)
+        if res.status == "error":
+            assert proc.returncode != 0, f
+            continue
+        theirs = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip().startswith(keys)]
+        ours = [ln.strip() for ln in render_text([res]).splitlines() if ln.strip().startswith(keys)]
+        assert (proc.returncode == 0) == (res.status == "passed"), f
+        assert ours == theirs, f
+        compared += 1
+    assert compared >= 40
