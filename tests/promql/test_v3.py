@@ -223,3 +223,15 @@ def test_rules_test_agrees_with_promtool_3_16() -> None:
         assert ours == theirs, f
         compared += 1
     assert compared >= 40
+
+
+def test_promqltest_cli_version_switch(tmp_path: Path) -> None:
+    from tests.conftest import run_opsctl
+
+    f = tmp_path / "x.test"
+    # [1m] at 2m holds 1 sample with 3.x's left-open ranges, (1m, 2m], 2 with 2.x's closed [1m, 2m]
+    f.write_text("load 1m\n  m 1 2 3\n\neval instant at 2m count_over_time(m[1m])\n  {} 1\n", encoding="utf-8")
+    assert run_opsctl("rules", "promqltest", str(f)).returncode == 0
+    assert run_opsctl("rules", "promqltest", str(f), "--prometheus-version", "3.5").returncode == 0
+    assert run_opsctl("rules", "promqltest", str(f), "--prometheus-version", "2.42").returncode == 1
+    assert run_opsctl("rules", "promqltest", str(f), "--prometheus-version", "x").returncode == 2
