@@ -42,8 +42,15 @@ K8S_GROUP_EXTRA = {"partial_response_strategy"}
 DEFAULT_VERSION = PromVersion(3, 0)
 
 
+# an arithmetic operator or parenthesis inside brackets, or `offset (`: only then can an expression hold a
+# duration expression (the rewrite lives in opsctl.promql, whose import brings numpy: not for every rule)
+_MAY_HAVE_DURATION_EXPR = re.compile(r"\[[^\]]*[-+*/%^()][^\]]*\]|offset\s*-?\s*\(|@\s*-?\s*\(", re.IGNORECASE)
+
+
 def _duration_exprs(expr: str) -> str:
     """Prometheus 3 duration expressions (`x[5m * 2]`, `offset (1h + 5m)`) as the literals they stand for."""
+    if not _MAY_HAVE_DURATION_EXPR.search(expr):
+        return expr
     from opsctl.promql import PromQLError, durexpr
 
     try:
