@@ -265,21 +265,10 @@ def report_cmd(
             reports = report_from_export(slos, data, opts, progress=rows)
     else:
         assert prometheus is not None
-        from opsctl.prom.client import PrometheusClient
+        from opsctl.cli.prom_options import prometheus_client
         from opsctl.slo.prom import report_from_prometheus
-        headers = {}
-        for h in header:
-            name, sep, value = h.partition(":")
-            if not sep or not name.strip():
-                raise InputError(f"--header {name!r}: expected 'Name: value'", "<command line>")
-            headers[name.strip()] = value.strip()
-        from opsctl import secrets
-        token = secrets.from_env("OPSCTL_PROMETHEUS_TOKEN") or None  # one trailing newline dropped; redacted
-        try:
-            client = PrometheusClient(prometheus, bearer_token=None if bearer_token_file else token,
-                                      bearer_token_file=bearer_token_file, headers=headers, timeout=timeout)
-        except (ValueError, OSError) as exc:
-            raise InputError(str(exc), "<command line>") from None
+
+        client = prometheus_client(prometheus, bearer_token_file=bearer_token_file, header=header, timeout=timeout)
         with client:
             reports = report_from_prometheus(slos, client, opts)
     doc = summary(reports)
