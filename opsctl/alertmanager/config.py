@@ -728,7 +728,8 @@ GLOBAL_SPEC: Spec = {
     "resolve_timeout": "duration", "http_config": ("obj", _http_config), "smtp_from": "str",
     "smtp_hello": "str", "smtp_smarthost": "hostport", "smtp_auth_username": "str",
     "smtp_auth_password": "secret", "smtp_auth_password_file": "str", "smtp_auth_secret": "secret",
-    "smtp_auth_identity": "str", "smtp_require_tls": "bool", "slack_api_url": "secret_url",
+    "smtp_auth_identity": "str", "smtp_require_tls": "bool", "smtp_tls_config": _since("0.34", ("obj", _tls_config)),
+    "slack_api_url": "secret_url",
     "slack_api_url_file": "str", "pagerduty_url": "url", "opsgenie_api_url": "url", "opsgenie_api_key": "secret",
     "opsgenie_api_key_file": "str", "wechat_api_url": "url", "wechat_api_secret": "secret",
     "wechat_api_corp_id": "str", "victorops_api_url": "url", "victorops_api_key": "secret",
@@ -906,7 +907,7 @@ def _make_notifier(kind: str) -> Callable[[_Decoder, Any, tuple[int, int]], dict
     return dec
 
 
-RECEIVER_SPEC: Spec = {"name": "str", **{
+RECEIVER_SPEC: Spec = {"name": "str", "labels": _since("0.34", "strmap"), **{
     f"{k}_configs": _since(RECEIVER_SINCE[k], ("list", ("obj", _make_notifier(k)))) if k in RECEIVER_SINCE
     else ("list", ("obj", _make_notifier(k))) for k in NOTIFIER_SPECS}}
 
@@ -956,6 +957,8 @@ ROUTE_SPEC: Spec = {
     "mute_time_intervals": "strlist", "active_time_intervals": "strlist", "continue": "bool",
     "routes": ("list", ("obj", _route)), "group_wait": "duration", "group_interval": "duration",
     "repeat_interval": "duration",
+    # route labels (templated, inherited by child routes): in Alertmanager 0.34's and 0.35's config.Route
+    "labels": _since("0.34", "strmap"),
 }
 
 

@@ -258,3 +258,15 @@ def test_legacy_month_length_property(year: int, month: int, zone: str) -> None:
         assert legacy == days
     if zone == "Europe/Berlin" and year >= 1981:
         assert legacy == (days - 1 if month == 3 else days)
+
+
+def test_fields_of_0_34_and_later_server_configs() -> None:
+    """What a 0.35 server shows as its loaded config (/api/v2/status) has route and receiver labels and a
+    global smtp_tls_config: read for 0.34+, unknown fields for 0.25 (as amtool 0.25 says)."""
+    from opsctl.alertmanager.config import ConfigErrors, loads_config
+
+    text = ("global:\n  smtp_tls_config:\n    insecure_skip_verify: false\nroute:\n  receiver: db\n"
+            "  labels: {team: db}\nreceivers:\n- name: db\n  labels: {name: db}\n")
+    loads_config(text, "x.yml", check_templates=False, version=parse_version("0.35"))
+    with pytest.raises(ConfigErrors):
+        loads_config(text, "x.yml", check_templates=False, version=parse_version("0.25"))
