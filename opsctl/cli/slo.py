@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from opsctl.cli.output import EXIT_FINDINGS, EXIT_OK, FORMAT_OPTION, Format, console, emit_json
+from opsctl.cli.output import EXIT_FINDINGS, EXIT_OK, FORMAT_OPTION, Format, allow_fast_exit, console, emit_json
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.slo import generate as gen
@@ -281,4 +281,7 @@ def report_cmd(
         emit_json(doc)
     else:
         console().print(render.text_report(doc), markup=False, end="")
+    # the report is written and flushed; leave without running native libraries' exit-time destructors
+    # (a pyarrow/numpy worker thread torn down at interpreter exit once aborted the process under load)
+    allow_fast_exit()
     raise typer.Exit(EXIT_FINDINGS if doc["violated"] or doc["no_data"] else EXIT_OK)
