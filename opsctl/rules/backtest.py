@@ -54,6 +54,7 @@ __all__ = [
     "compare",
     "episodes_from_presence",
     "load_rule_groups",
+    "record_episodes",
 ]
 
 SCHEMA_VERSION = 1
@@ -609,6 +610,13 @@ def _replay_alert(engine: Engine, rule: Rule, group: RuleGroup, stats: AlertStat
         warnings.append(f"alert {rule.name}: several series give the same alert labels at one time "
                         "(Prometheus fails such an evaluation: 'vector contains metrics with the same labelset "
                         "after applying alert labels'); they were merged")
+    record_episodes(stats, rule, presence, start, step)
+
+
+def record_episodes(stats: AlertStats, rule: Rule, presence: dict[Any, np.ndarray], start: float,
+                    step: float) -> None:
+    """Turn per-step presence of each alert label set (steps from `start`, `step` apart) into firing episodes
+    with the rule's `for`/`keep_firing_for`, keeping those that touch the report window of `stats`."""
     for_steps = _steps_for(rule.for_, step)
     keep_steps = _steps_for(rule.keep_firing_for, step)
     for key, arr in presence.items():

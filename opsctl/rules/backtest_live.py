@@ -47,12 +47,10 @@ from opsctl.rules.backtest import (
     LOOKBACK_DELTA_S,
     AlertStats,
     BacktestResult,
-    Episode,
     _alert_labels,
-    _steps_for,
     backtest,
-    episodes_from_presence,
     load_rule_groups,
+    record_episodes,
 )
 from opsctl.rules.model import Rule, RuleGroup
 
@@ -318,15 +316,8 @@ def _pushdown_alert(client: PrometheusClient, pool: ThreadPoolExecutor, width: i
             for i, v in zip(idx[ok].tolist(), np.asarray(s.values)[ok].tolist(), strict=True):
                 key = _alert_labels(rule_labels, rule.name, labels, v, start + i * step, render)
                 presence.setdefault(key, np.zeros(n, dtype=bool))[i] = True
-    for_steps = _steps_for(rule.for_, step)
-    keep_steps = _steps_for(rule.keep_firing_for, step)
-    for key, arr in presence.items():
-        raw, pending_only = episodes_from_presence(arr, for_steps, keep_steps)
-        stats.pending_only += pending_only
-        for ep in raw:
-            resolved_at = start + ep.resolved * step if ep.resolved is not None else None
-            stats.episodes.append(Episode(dict(key), start + ep.active * step, start + ep.fired * step,
-                                          resolved_at))
+    # the replay covers exactly the window (steps from stats.start), so the window filter keeps every episode
+    record_episodes(stats, rule, presence, start, step)
 
 
 def _server_renderer(client: PrometheusClient) -> Callable[[str, str, Any, float, float], str]:
