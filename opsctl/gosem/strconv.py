@@ -128,6 +128,11 @@ def unquote(s: str) -> str:
         return _bytes_to_str(bytearray([ord(v)])) if is_byte else v
     if "\\" not in body and '"' not in body:
         return body
+    return _decode(body, q)
+
+
+def _decode(body: str, q: str) -> str:
+    """The escapes of a quoted body, bytes (`\\xff`, octal) joined into UTF-8 as Go's strings hold them."""
     out: list[str] = []
     raw = bytearray()
     i = 0
@@ -160,18 +165,4 @@ def unquote_prometheus(s: str) -> str:
         raise ErrSyntax
     if "\\" not in body and q not in body:
         return body
-    out: list[str] = []
-    raw = bytearray()
-    i = 0
-    while i < len(body):
-        v, i, is_byte = unquote_char(body, i, q)
-        if is_byte:
-            raw.append(ord(v))
-            continue
-        if raw:
-            out.append(_bytes_to_str(raw))
-            raw.clear()
-        out.append(v)
-    if raw:
-        out.append(_bytes_to_str(raw))
-    return "".join(out)
+    return _decode(body, q)
