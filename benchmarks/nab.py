@@ -208,17 +208,8 @@ def nab_scores(files: list[NabFile], anomaly_scores: list[np.ndarray],
     out: dict[str, dict[str, float]] = {}
     total_windows = sum(len(f.windows) for f in files)
     for name, cost in profiles.items():
-        entries = []
-        null_entries = []
-        offset = 0
-        for f, sc in zip(files, anomaly_scores, strict=True):
-            n = len(f.values)
-            sweep, win = sweep_scores(n, f.windows, cost)
-            win = np.where(win >= 0, win + offset, -1)
-            offset += len(f.windows)
-            keep = slice(probationary_length(n), n)
-            entries.append((np.asarray(sc, dtype=np.float64)[keep], sweep[keep], win[keep]))
-            null_entries.append((np.zeros(n - keep.start), sweep[keep], win[keep]))
+        entries = _entries(files, anomaly_scores, cost)
+        null_entries = [(np.zeros(len(sc)), sweep, win) for sc, sweep, win in entries]  # flags nothing
         thr, raw = best_threshold(entries, cost["fnWeight"])
         _, null = best_threshold(null_entries, cost["fnWeight"])
         perfect = total_windows * cost["tpWeight"]
