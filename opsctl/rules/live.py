@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import promql_parser as pp
+
 from opsctl.rules.model import RuleFile
 from opsctl.rules.promql_ast import matchers, walk
 
@@ -62,8 +64,6 @@ def selector_text(node: Any) -> str:
 
 def rule_selectors(rf: RuleFile) -> dict[int, set[str]]:
     """id(rule) -> the selector texts of its expression."""
-    import promql_parser as pp
-
     out: dict[int, set[str]] = {}
     for rule in rf.rules:
         if rule.ast is None:
@@ -83,8 +83,6 @@ def used_labels(rule: Any) -> set[str]:
     """Labels a rule relies on its input series to carry: `by (...)`, `on (...)`, `group_left/right (...)`
     and `$labels.X` in its templates. Empty when the expression makes labels itself (label_replace,
     label_join), so nothing can be said from the input series."""
-    import promql_parser as pp
-
     if rule.ast is None or "label_replace" in rule.expr or "label_join" in rule.expr:
         return set()
     out: set[str] = set()
@@ -117,14 +115,8 @@ def gather(files: list[RuleFile], client: Any, *, now: float, lookback: float | 
     recorded = {r.name for rf in files for r in rf.rules if r.kind == "record" and r.name}
     selectors: set[str] = set()
     for rf in files:
-        for rule in rf.rules:
-            if rule.ast is None:
-                continue
-            import promql_parser as pp
-
-            for node, _ in walk(rule.ast):
-                if isinstance(node, pp.VectorSelector) and (node.name or "") not in recorded:
-                    selectors.add(selector_text(node))
+        for sels in rule_selectors(rf).values():
+            selectors.update(sel for sel in sels if _name_of(sel) not in recorded)
     try:
         client.query("vector(1)", now)
     except PrometheusError as exc:
