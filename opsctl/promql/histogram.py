@@ -1,0 +1,1028 @@
+"""Native (sparse) histograms: the float histogram arithmetic of Prometheus 3.5.
+
+A port of Prometheus's `model/histogram/float_histogram.go` and `generic.go` (bucket layout, add, sub,
+mul, div, compact, counter-reset detection, equality, the promqltest `{{...}}` text of a histogram) and
+of the native-histogram parts of `promql/quantile.go` and `promql/functions.go` (histogram_quantile,
+histogram_fraction, histogram_stddev, histogram_stdvar). Pure Python and `math` only; no engine import.
+
+Differences from the Go API, on purpose:
+- every method returns a new histogram and leaves `self` and its argument unchanged (Go's `Add`, `Sub`,
+  `Mul`, `Div` and `Compact` change the receiver in place);
+- an incompatible schema mix or custom bounds mismatch raises `HistogramError` (a subclass per case)
+  where Go returns `ErrHistogramsIncompatibleSchema` / `ErrHistogramsIncompatibleBounds`.
+
+Bucket indices: bucket `i` of an exponential schema `s` holds observations in
+(2^((i-1) * 2^-s), 2^(i * 2^-s)] (mirrored for negative buckets); with the custom-buckets schema (-53,
+"NHCB") bucket `i` is (custom_values[i-1], custom_values[i]] with -Inf / +Inf at the ends.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import struct
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+CUSTOM_BUCKETS_SCHEMA = -53
+EXPONENTIAL_SCHEMA_MIN = -4
+EXPONENTIAL_SCHEMA_MAX = 8
+_MAX_FLOAT = sys.float_info.max
+_INF = math.inf
+
+
+class CounterResetHint(enum.IntEnum):
+    UNKNOWN = 0
+    COUNTER_RESET = 1
+    NOT_COUNTER_RESET = 2
+    GAUGE = 3
+
+
+class HistogramError(ValueError):
+    """An operation on histograms that Prometheus refuses (it returns an error value there)."""
+
+
+class IncompatibleSchemaError(HistogramError):
+    """Go's ErrHistogramsIncompatibleSchema: exponential and custom-bucket histograms mixed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "cannot apply this operation on histograms with a mix of exponential and custom bucket schemas"
+        )
+
+
+class IncompatibleBoundsError(HistogramError):
+    """Go's ErrHistogramsIncompatibleBounds: custom-bucket histograms with different bounds."""
+
+    def __init__(self) -> None:
+        super().__init__("cannot apply this operation on custom buckets histograms with different custom bounds")
+
+
+@dataclass(slots=True)
+class Span:
+    """`length` consecutive buckets, starting `offset` buckets after the previous span's end (the first
+    span's offset is the index of its first bucket)."""
+
+    offset: int
+    length: int
+
+
+@dataclass(slots=True)
+class Bucket:
+    """One bucket with its bounds (Go's `Bucket[float64]`); `index` is irrelevant for the zero bucket."""
+
+    lower: float
+    upper: float
+    count: float
+    lower_inclusive: bool
+    upper_inclusive: bool
+    index: int = 0
+
+
+def is_custom_buckets_schema(schema: int) -> bool:
+    return schema == CUSTOM_BUCKETS_SCHEMA
+
+
+def is_exponential_schema(schema: int) -> bool:
+    return EXPONENTIAL_SCHEMA_MIN <= schema <= EXPONENTIAL_SCHEMA_MAX
+
+
+@dataclass(slots=True)
+class FloatHistogram:
+    schema: int = 0
+    zero_threshold: float = 0.0
+    zero_count: float = 0.0
+    count: float = 0.0
+    sum: float = 0.0
+    positive_spans: list[Span] = field(default_factory=list)
+    negative_spans: list[Span] = field(default_factory=list)
+    positive_buckets: list[float] = field(default_factory=list)  # absolute counts
+    negative_buckets: list[float] = field(default_factory=list)
+    custom_values: list[float] = field(default_factory=list)  # bucket upper bounds when schema == -53
+    counter_reset_hint: CounterResetHint = CounterResetHint.UNKNOWN
+
+    # -- basics -------------------------------------------------------------------------------------------
+
+    def uses_custom_buckets(self) -> bool:
+        return self.schema == CUSTOM_BUCKETS_SCHEMA
+
+    def copy(self) -> FloatHistogram:
+        """A deep copy. Like Go's Copy, a custom-bucket histogram's copy drops the zero bucket and the
+        negative side (unused there), an exponential one's drops custom_values."""
+        custom = self.schema == CUSTOM_BUCKETS_SCHEMA
+        return FloatHistogram(
+            schema=self.schema,
+            zero_threshold=0.0 if custom else self.zero_threshold,
+            zero_count=0.0 if custom else self.zero_count,
+            count=self.count,
+            sum=self.sum,
+            positive_spans=[Span(s.offset, s.length) for s in self.positive_spans],
+            negative_spans=[] if custom else [Span(s.offset, s.length) for s in self.negative_spans],
+            positive_buckets=list(self.positive_buckets),
+            negative_buckets=[] if custom else list(self.negative_buckets),
+            custom_values=list(self.custom_values) if custom else [],
+            counter_reset_hint=self.counter_reset_hint,
+        )
+
+    def equals(self, other: object) -> bool:
+        """Go's Equals: same schema, thresholds, counts and sum (bit patterns: NaN equals the same NaN,
+        0 differs from -0), same custom bounds, the same bucket layout (spans may differ by empty spans)
+        and bucket values. The counter reset hint is not compared."""
+        if not isinstance(other, FloatHistogram):
+            return False
+        if self.schema != other.schema or not _same_bits(self.count, other.count):
+            return False
+        if not _same_bits(self.sum, other.sum):
+            return False
+        if self.uses_custom_buckets() and not _floats_match(self.custom_values, other.custom_values):
+            return False
+        if self.zero_threshold != other.zero_threshold or not _same_bits(self.zero_count, other.zero_count):
+            return False
+        if not _spans_match(self.negative_spans, other.negative_spans):
+            return False
+        if not _floats_match(self.negative_buckets, other.negative_buckets):
+            return False
+        if not _spans_match(self.positive_spans, other.positive_spans):
+            return False
+        return _floats_match(self.positive_buckets, other.positive_buckets)
+
+    # -- arithmetic -----------------------------------------------------------------------------------------
+
+    def mul(self, factor: float) -> FloatHistogram:
+        """All counts (zero bucket, count, buckets) and the sum times factor; same layout."""
+        h = self.copy()
+        h.zero_count *= factor
+        h.count *= factor
+        h.sum *= factor
+        h.positive_buckets = [b * factor for b in h.positive_buckets]
+        h.negative_buckets = [b * factor for b in h.negative_buckets]
+        return h
+
+    def div(self, scalar: float) -> FloatHistogram:
+        """All counts and the sum divided by scalar (Go float division: x/0 is ±Inf or NaN). Dividing
+        by 0 removes all buckets, as Prometheus does."""
+        h = self.copy()
+        h.zero_count = _fdiv(h.zero_count, scalar)
+        h.count = _fdiv(h.count, scalar)
+        h.sum = _fdiv(h.sum, scalar)
+        if scalar == 0:
+            h.positive_buckets, h.negative_buckets = [], []
+            h.positive_spans, h.negative_spans = [], []
+            return h
+        h.positive_buckets = [b / scalar for b in h.positive_buckets]
+        h.negative_buckets = [b / scalar for b in h.negative_buckets]
+        return h
+
+    def add(self, other: FloatHistogram) -> FloatHistogram:
+        """self + other (Go's Add): the result takes the lower of both schemas and the larger zero bucket;
+        the counter reset hint follows Prometheus's rules. The result may hold empty buckets or adjacent
+        spans; call compact() to normalise. Raises IncompatibleSchemaError / IncompatibleBoundsError."""
+        return self._add_sub(other, False)
+
+    def sub(self, other: FloatHistogram) -> FloatHistogram:
+        """self - other (Go's Sub); like add, but the counter reset hint of self is kept."""
+        return self._add_sub(other, True)
+
+    def _add_sub(self, other: FloatHistogram, negate: bool) -> FloatHistogram:
+        custom = self.uses_custom_buckets()
+        if custom != other.uses_custom_buckets():
+            raise IncompatibleSchemaError()
+        if custom and not _floats_match(self.custom_values, other.custom_values):
+            raise IncompatibleBoundsError()
+        h = self.copy()
+        if not negate:
+            h.counter_reset_hint = _add_hint(h.counter_reset_hint, other.counter_reset_hint)
+        if not custom:
+            other_zero = h._reconcile_zero_buckets(other)
+            h.zero_count = h.zero_count - other_zero if negate else h.zero_count + other_zero
+        if negate:
+            h.count -= other.count
+            h.sum -= other.sum
+        else:
+            h.count += other.count
+            h.sum += other.sum
+        o_pos_spans, o_pos_buckets = other.positive_spans, other.positive_buckets
+        if custom:
+            h.positive_spans, h.positive_buckets = _add_buckets(
+                h.schema, h.zero_threshold, negate, h.positive_spans, h.positive_buckets, o_pos_spans, o_pos_buckets
+            )
+            return h
+        o_neg_spans, o_neg_buckets = other.negative_spans, other.negative_buckets
+        if other.schema < h.schema:
+            h.positive_spans, h.positive_buckets = _reduce_resolution(
+                h.positive_spans, h.positive_buckets, h.schema, other.schema
+            )
+            h.negative_spans, h.negative_buckets = _reduce_resolution(
+                h.negative_spans, h.negative_buckets, h.schema, other.schema
+            )
+            h.schema = other.schema
+        elif other.schema > h.schema:
+            o_pos_spans, o_pos_buckets = _reduce_resolution(o_pos_spans, o_pos_buckets, other.schema, h.schema)
+            o_neg_spans, o_neg_buckets = _reduce_resolution(o_neg_spans, o_neg_buckets, other.schema, h.schema)
+        h.positive_spans, h.positive_buckets = _add_buckets(
+            h.schema, h.zero_threshold, negate, h.positive_spans, h.positive_buckets, o_pos_spans, o_pos_buckets
+        )
+        h.negative_spans, h.negative_buckets = _add_buckets(
+            h.schema, h.zero_threshold, negate, h.negative_spans, h.negative_buckets, o_neg_spans, o_neg_buckets
+        )
+        return h
+
+    def copy_to_schema(self, target_schema: int) -> FloatHistogram:
+        """Go's CopyToSchema: a copy at the given lower (or equal) resolution."""
+        if target_schema == self.schema:
+            return self.copy()
+        if self.uses_custom_buckets():
+            raise HistogramError(f"cannot reduce resolution to {target_schema} when there are custom buckets")
+        if is_custom_buckets_schema(target_schema):
+            raise HistogramError("cannot reduce resolution to custom buckets schema")
+        if target_schema > self.schema:
+            raise HistogramError(f"cannot copy from schema {self.schema} to {target_schema}")
+        ps, pb = _reduce_resolution(self.positive_spans, self.positive_buckets, self.schema, target_schema)
+        ns, nb = _reduce_resolution(self.negative_spans, self.negative_buckets, self.schema, target_schema)
+        return FloatHistogram(
+            schema=target_schema,
+            zero_threshold=self.zero_threshold,
+            zero_count=self.zero_count,
+            count=self.count,
+            sum=self.sum,
+            positive_spans=ps,
+            negative_spans=ns,
+            positive_buckets=pb,
+            negative_buckets=nb,
+        )
+
+    def compact(self, max_empty_buckets: int = 0) -> FloatHistogram:
+        """Go's Compact: drop empty buckets at the ends of spans, merge spans at most max_empty_buckets
+        apart, split spans at runs of more than max_empty_buckets empty buckets."""
+        h = self.copy()
+        h._compact_in_place(max_empty_buckets)
+        return h
+
+    def _compact_in_place(self, max_empty_buckets: int) -> None:
+        self.positive_buckets, self.positive_spans = _compact_buckets(
+            self.positive_buckets, self.positive_spans, max_empty_buckets
+        )
+        self.negative_buckets, self.negative_spans = _compact_buckets(
+            self.negative_buckets, self.negative_spans, max_empty_buckets
+        )
+
+    # -- zero bucket reconciliation (exponential schemas only) ---------------------------------------------
+
+    def _zero_count_for_larger_threshold(self, larger: float) -> tuple[float, float]:
+        """Go's zeroCountForLargerThreshold: the zero count if the threshold were `larger`, and the
+        threshold actually needed (moved up to a bucket boundary if it falls inside a populated bucket)."""
+        if larger == self.zero_threshold:
+            return self.zero_count, larger
+        if larger < self.zero_threshold:
+            raise HistogramError(f"new threshold {larger:f} is less than old threshold {self.zero_threshold:f}")
+        schema = self.schema
+        while True:
+            count = self.zero_count
+            for idx, c in _iter_indexed(self.positive_spans, self.positive_buckets):
+                lower = _get_bound_exponential(idx - 1, schema)
+                if lower >= larger:
+                    break
+                count += c
+                upper = _get_bound_exponential(idx, schema)
+                if upper > larger:
+                    if c != 0:
+                        larger = upper
+                    break
+            redo = False
+            for idx, c in _iter_indexed(self.negative_spans, self.negative_buckets):
+                upper = -_get_bound_exponential(idx - 1, schema)
+                if upper <= -larger:
+                    break
+                count += c
+                lower = -_get_bound_exponential(idx, schema)
+                if lower < -larger:
+                    if c != 0:
+                        larger = -lower
+                        redo = True
+                    break
+            if not redo:
+                return count, larger
+
+    def _trim_buckets_in_zero_bucket(self) -> None:
+        schema, zt = self.schema, self.zero_threshold
+        for i, (idx, _c) in enumerate(_iter_indexed(self.positive_spans, list(self.positive_buckets))):
+            if _get_bound_exponential(idx - 1, schema) >= zt:
+                break
+            self.positive_buckets[i] = 0.0
+        for i, (idx, _c) in enumerate(_iter_indexed(self.negative_spans, list(self.negative_buckets))):
+            if -_get_bound_exponential(idx - 1, schema) <= -zt:
+                break
+            self.negative_buckets[i] = 0.0
+        self._compact_in_place(0)
+
+    def _reconcile_zero_buckets(self, other: FloatHistogram) -> float:
+        """Widen self's zero bucket (in place) until it covers other's; returns other's zero count for
+        that common threshold (other is not changed)."""
+        other_count, other_threshold = other.zero_count, other.zero_threshold
+        while other_threshold != self.zero_threshold:
+            if self.zero_threshold > other_threshold:
+                other_count, other_threshold = other._zero_count_for_larger_threshold(self.zero_threshold)
+            if other_threshold > self.zero_threshold:
+                self.zero_count, self.zero_threshold = self._zero_count_for_larger_threshold(other_threshold)
+                self._trim_buckets_in_zero_bucket()
+        return other_count
+
+    # -- counter resets ---------------------------------------------------------------------------------
+
+    def detect_reset(self, previous: FloatHistogram) -> bool:
+        """Go's DetectReset: True if self (the later sample) is a counter reset relative to previous."""
+        if self.counter_reset_hint == CounterResetHint.COUNTER_RESET:
+            return True
+        if self.counter_reset_hint == CounterResetHint.NOT_COUNTER_RESET:
+            return False
+        if self.count < previous.count:
+            return True
+        if self.uses_custom_buckets() != previous.uses_custom_buckets() or (
+            self.uses_custom_buckets() and not _floats_match(self.custom_values, previous.custom_values)
+        ):
+            return True
+        if self.schema > previous.schema:
+            return True
+        if self.zero_threshold < previous.zero_threshold:
+            return True
+        prev_zero, new_threshold = previous._zero_count_for_larger_threshold(self.zero_threshold)
+        if new_threshold != self.zero_threshold:
+            return True
+        if self.zero_count < prev_zero:
+            return True
+        for curr_spans, curr_b, prev_spans, prev_b in (
+            (self.positive_spans, self.positive_buckets, previous.positive_spans, previous.positive_buckets),
+            (self.negative_spans, self.negative_buckets, previous.negative_spans, previous.negative_buckets),
+        ):
+            curr = _iter_target(curr_spans, curr_b, self.schema, self.schema, self.zero_threshold)
+            prev = _iter_target(prev_spans, prev_b, previous.schema, self.schema, self.zero_threshold)
+            if _detect_reset(curr, prev):
+                return True
+        return False
+
+    # -- iteration --------------------------------------------------------------------------------------
+
+    def zero_bucket(self) -> Bucket:
+        if self.uses_custom_buckets():
+            raise HistogramError("histograms with custom buckets have no zero bucket")
+        return Bucket(-self.zero_threshold, self.zero_threshold, self.zero_count, True, True, 0)
+
+    def positive_buckets_iter(self) -> Iterator[Bucket]:
+        """Positive buckets, ascending (Go's PositiveBucketIterator)."""
+        schema, cv = self.schema, self.custom_values
+        custom = schema == CUSTOM_BUCKETS_SCHEMA
+        for idx, c in _iter_indexed(self.positive_spans, self.positive_buckets):
+            lower, upper = _get_bound(idx - 1, schema, cv), _get_bound(idx, schema, cv)
+            if custom:
+                yield Bucket(lower, upper, c, idx == 0, True, idx)
+            else:
+                yield Bucket(lower, upper, c, lower < 0, upper > 0, idx)
+
+    def negative_buckets_iter(self) -> Iterator[Bucket]:
+        """Negative buckets, descending from the zero bucket (Go's NegativeBucketIterator)."""
+        schema = self.schema
+        for idx, c in _iter_indexed(self.negative_spans, self.negative_buckets):
+            lower, upper = -_get_bound(idx, schema, []), -_get_bound(idx - 1, schema, [])
+            yield Bucket(lower, upper, c, lower < 0, upper > 0, idx)
+
+    def buckets(self) -> Iterator[Bucket]:
+        """All buckets ascending: negative, zero (if populated), positive (Go's AllBucketIterator). A
+        negative or positive bucket that overlaps the zero bucket has that bound set to the threshold."""
+        zt = self.zero_threshold
+        for b in reversed(list(self.negative_buckets_iter())):
+            if -zt < b.upper < 0:
+                b.upper = -zt
+            elif 0 < b.lower < zt:
+                b.lower = zt
+            yield b
+        if self.zero_count > 0:
+            yield self.zero_bucket()
+        for b in self.positive_buckets_iter():
+            if 0 < b.lower < zt:
+                b.lower = zt
+            elif -zt < b.upper < 0:
+                b.upper = -zt
+            yield b
+
+    def reverse_buckets(self) -> Iterator[Bucket]:
+        """All buckets descending: positive, zero, negative (Go's AllReverseBucketIterator)."""
+        zt = self.zero_threshold
+        for b in reversed(list(self.positive_buckets_iter())):
+            if -zt < b.upper < 0:
+                b.upper = -zt
+            elif 0 < b.lower < zt:
+                b.lower = zt
+            yield b
+        if self.zero_count > 0:
+            yield self.zero_bucket()
+        for b in self.negative_buckets_iter():
+            if 0 < b.lower < zt:
+                b.lower = zt
+            elif -zt < b.upper < 0:
+                b.upper = -zt
+            yield b
+
+    # -- text -------------------------------------------------------------------------------------------
+
+    def test_expression(self) -> str:
+        """Go's TestExpression(): the `{{...}}` notation of promqltest and promtool rule tests."""
+        m = self.copy()
+        m._compact_in_place(sys.maxsize)
+        res: list[str] = []
+        if m.schema != 0:
+            res.append(f"schema:{m.schema}")
+        if m.count != 0:
+            res.append(f"count:{go_g(m.count)}")
+        if m.sum != 0:
+            res.append(f"sum:{go_g(m.sum)}")
+        if m.zero_count != 0:
+            res.append(f"z_bucket:{go_g(m.zero_count)}")
+        if m.zero_threshold != 0:
+            res.append(f"z_bucket_w:{go_g(m.zero_threshold)}")
+        if m.uses_custom_buckets():
+            res.append("custom_values:[" + " ".join(go_g(v) for v in m.custom_values) + "]")
+        hint = m.counter_reset_hint
+        if hint == CounterResetHint.COUNTER_RESET:
+            res.append("counter_reset_hint:reset")
+        elif hint == CounterResetHint.NOT_COUNTER_RESET:
+            res.append("counter_reset_hint:not_reset")
+        elif hint == CounterResetHint.GAUGE:
+            res.append("counter_reset_hint:gauge")
+        for kind, key, off_key, buckets, spans in (
+            ("positive", "buckets", "offset", m.positive_buckets, m.positive_spans),
+            ("negative", "n_buckets", "n_offset", m.negative_buckets, m.negative_spans),
+        ):
+            if len(spans) > 1:
+                raise HistogramError(f"histogram with multiple {kind} spans not supported")
+            for span in spans:
+                if span.offset != 0:
+                    res.append(f"{off_key}:{span.offset}")
+            if buckets:
+                res.append(f"{key}:[" + " ".join(go_g(b) for b in buckets) + "]")
+        return "{{" + " ".join(res) + "}}"
+
+    def __str__(self) -> str:
+        """Go's String(): `{count:N, sum:S, [lo,hi):c, ...}` listing populated buckets only."""
+        parts = [f"{{count:{go_g(self.count)}, sum:{go_g(self.sum)}"]
+        for b in reversed([b for b in self.negative_buckets_iter() if b.count != 0]):
+            parts.append(", " + _bucket_str(b))
+        if self.zero_count != 0:
+            parts.append(", " + _bucket_str(self.zero_bucket()))
+        for b in self.positive_buckets_iter():
+            if b.count != 0:
+                parts.append(", " + _bucket_str(b))
+        return "".join(parts) + "}"
+
+
+# -- helpers ----------------------------------------------------------------------------------------------
+
+
+def _bucket_str(b: Bucket) -> str:
+    return (
+        ("[" if b.lower_inclusive else "(")
+        + f"{go_g(b.lower)},{go_g(b.upper)}"
+        + ("]" if b.upper_inclusive else ")")
+        + f":{go_g(b.count)}"
+    )
+
+
+def _add_hint(h: CounterResetHint, o: CounterResetHint) -> CounterResetHint:
+    """The counter reset hint of a sum (Go's Add)."""
+    if o == h or h == CounterResetHint.GAUGE:
+        return h
+    if o == CounterResetHint.GAUGE:
+        return CounterResetHint.GAUGE
+    # Unknown with anything, or a direct collision of reset and not-reset: unknown.
+    return CounterResetHint.UNKNOWN
+
+
+_pack = struct.Struct("<d").pack
+
+
+def _same_bits(a: float, b: float) -> bool:
+    """math.Float64bits(a) == math.Float64bits(b)."""
+    if a == b:
+        return a != 0 or math.copysign(1.0, a) == math.copysign(1.0, b)
+    if a != a and b != b:
+        return _pack(a) == _pack(b)
+    return False
+
+
+def _floats_match(a: list[float], b: list[float]) -> bool:
+    """Go's FloatBucketsMatch (bit patterns)."""
+    if len(a) != len(b):
+        return False
+    return all(_same_bits(x, y) for x, y in zip(a, b, strict=True))
+
+
+def _spans_match(s1: list[Span], s2: list[Span]) -> bool:
+    """Go's spansMatch: same bucket layout once zero-length spans are folded into the next span."""
+    if not s1 and not s2:
+        return True
+    i1 = i2 = 0
+    n1, n2 = len(s1), len(s2)
+    while True:
+        if i1 >= n1:
+            return all(s.length == 0 for s in s2[i2:])
+        if i2 >= n2:
+            return all(s.length == 0 for s in s1[i1:])
+        off1, len1 = s1[i1].offset, s1[i1].length
+        off2, len2 = s2[i2].offset, s2[i2].length
+        i1 += 1
+        i2 += 1
+        if len1 == 0:
+            while i1 < n1 and s1[i1].length == 0:
+                off1 += s1[i1].offset
+                i1 += 1
+            if i1 < n1:
+                off1 += s1[i1].offset
+                len1 = s1[i1].length
+                i1 += 1
+        if len2 == 0:
+            while i2 < n2 and s2[i2].length == 0:
+                off2 += s2[i2].offset
+                i2 += 1
+            if i2 < n2:
+                off2 += s2[i2].offset
+                len2 = s2[i2].length
+                i2 += 1
+        if len1 == 0 and len2 == 0:
+            return True
+        if off1 != off2 or len1 != len2:
+            return False
+
+
+def _fdiv(a: float, b: float) -> float:
+    """Go's float64 division (no exception on division by zero)."""
+    if b == 0:
+        if a == 0 or a != a:
+            return math.nan
+        return math.copysign(_INF, a) * math.copysign(1.0, b)
+    return a / b
+
+
+def _ldexp(frac: float, exp: int) -> float:
+    try:
+        return math.ldexp(frac, exp)
+    except OverflowError:
+        return math.copysign(_INF, frac)
+
+
+# Bucket bounds within [0.5, 1) of schema 8: Prometheus's precomputed `exponentialBounds` table (its
+# values are 2^(i/256)/2 but not always correctly rounded, so they are listed rather than computed);
+# schema s < 8 uses every 2^(8-s)-th value.
+# fmt: off
+_SCHEMA8_BOUNDS = [
+    0.5, 0.5013556375251013, 0.5027149505564014, 0.5040779490592088,
+    0.5054446430258502, 0.5068150424757447, 0.5081891574554764, 0.509566998038869,
+    0.5109485743270583, 0.5123338964485679, 0.5137229745593818, 0.5151158188430205,
+    0.5165124395106142, 0.5179128468009786, 0.5193170509806894, 0.520725062344158,
+    0.5221368912137069, 0.5235525479396449, 0.5249720429003435, 0.526395386502313,
+    0.5278225891802786, 0.5292536613972564, 0.5306886136446309, 0.5321274564422321,
+    0.5335702003384117, 0.5350168559101208, 0.5364674337629877, 0.5379219445313954,
+    0.5393803988785598, 0.5408428074966075, 0.5423091811066545, 0.5437795304588847,
+    0.5452538663326288, 0.5467321995364429, 0.5482145409081883, 0.549700901315111,
+    0.5511912916539204, 0.5526857228508706, 0.5541842058618393, 0.5556867516724088,
+    0.5571933712979462, 0.5587040757836845, 0.5602188762048033, 0.5617377836665098,
+    0.5632608093041209, 0.564787964283144, 0.5663192597993595, 0.5678547070789026,
+    0.5693943173783458, 0.5709381019847808, 0.572486072215902, 0.5740382394200894,
+    0.5755946149764913, 0.5771552102951081, 0.5787200368168754, 0.5802891060137493,
+    0.5818624293887887, 0.5834400184762408, 0.585021884841625, 0.5866080400818185,
+    0.5881984958251406, 0.5897932637314379, 0.5913923554921704, 0.5929957828304968,
+    0.5946035575013605, 0.5962156912915756, 0.5978321960199137, 0.5994530835371903,
+    0.6010783657263515, 0.6027080545025619, 0.6043421618132907, 0.6059806996384005,
+    0.6076236799902344, 0.6092711149137041, 0.6109230164863786, 0.6125793968185725,
+    0.6142402680534349, 0.6159056423670379, 0.6175755319684665, 0.6192499490999082,
+    0.620928906036742, 0.622612415087629, 0.6243004885946023, 0.6259931389331581,
+    0.6276903785123455, 0.6293922197748583, 0.6310986751971253, 0.6328097572894031,
+    0.6345254785958666, 0.6362458516947014, 0.637970889198196, 0.6397006037528346,
+    0.6414350080393891, 0.6431741147730128, 0.6449179367033329, 0.6466664866145447,
+    0.6484197773255048, 0.6501778216898253, 0.6519406325959679, 0.6537082229673385,
+    0.6554806057623822, 0.6572577939746774, 0.659039800633032, 0.6608266388015788,
+    0.6626183215798706, 0.6644148621029772, 0.6662162735415805, 0.6680225691020727,
+    0.6698337620266515, 0.6716498655934177, 0.6734708931164728, 0.6752968579460171,
+    0.6771277734684463, 0.6789636531064505, 0.6808045103191123, 0.6826503586020058,
+    0.6845012114872953, 0.6863570825438342, 0.688217985377265, 0.690083933630119,
+    0.6919549409819159, 0.6938310211492645, 0.6957121878859629, 0.6975984549830999,
+    0.6994898362691555, 0.7013863456101023, 0.7032879969095076, 0.7051948041086352,
+    0.7071067811865475, 0.7090239421602076, 0.7109463010845827, 0.7128738720527471,
+    0.7148066691959849, 0.7167447066838943, 0.718687998724491, 0.7206365595643126,
+    0.7225904034885232, 0.7245495448210174, 0.7265139979245261, 0.7284837772007218,
+    0.7304588970903234, 0.7324393720732029, 0.7344252166684908, 0.7364164454346837,
+    0.7384130729697496, 0.7404151139112358, 0.7424225829363761, 0.7444354947621984,
+    0.7464538641456323, 0.7484777058836176, 0.7505070348132126, 0.7525418658117031,
+    0.7545822137967112, 0.7566280937263048, 0.7586795205991071, 0.7607365094544071,
+    0.762799075372269, 0.7648672334736434, 0.7669409989204777, 0.7690203869158282,
+    0.7711054127039704, 0.7731960915705107, 0.7752924388424999, 0.7773944698885442,
+    0.7795022001189185, 0.7816156449856788, 0.7837348199827764, 0.7858597406461707,
+    0.7879904225539431, 0.7901268813264122, 0.7922691326262467, 0.7944171921585818,
+    0.7965710756711334, 0.7987307989543135, 0.8008963778413465, 0.8030678282083853,
+    0.805245165974627, 0.8074284071024302, 0.8096175675974316, 0.8118126635086642,
+    0.8140137109286738, 0.8162207259936375, 0.8184337248834821, 0.820652723822003,
+    0.8228777390769823, 0.8251087869603088, 0.8273458838280969, 0.8295890460808079,
+    0.8318382901633681, 0.8340936325652911, 0.8363550898207981, 0.8386226785089391,
+    0.8408964152537144, 0.8431763167241966, 0.8454623996346523, 0.8477546807446661,
+    0.8500531768592616, 0.8523579048290255, 0.8546688815502312, 0.8569861239649629,
+    0.8593096490612387, 0.8616394738731368, 0.8639756154809185, 0.8663180910111553,
+    0.8686669176368529, 0.871022112577578, 0.8733836930995842, 0.8757516765159389,
+    0.8781260801866495, 0.8805069215187917, 0.8828942179666361, 0.8852879870317771,
+    0.8876882462632604, 0.890095013257712, 0.8925083056594671, 0.8949281411607002,
+    0.8973545375015533, 0.8997875124702672, 0.9022270839033115, 0.9046732696855155,
+    0.9071260877501991, 0.909585556079304, 0.9120516927035263, 0.9145245157024483,
+    0.9170040432046711, 0.9194902933879467, 0.9219832844793128, 0.9244830347552253,
+    0.9269895625416926, 0.92950288621441, 0.9320230241988943, 0.9345499949706191,
+    0.9370838170551498, 0.93962450902828, 0.9421720895161669, 0.9447265771954693,
+    0.9472879907934827, 0.9498563490882775, 0.9524316709088368, 0.9550139751351947,
+    0.9576032806985735, 0.9601996065815236, 0.9628029718180622, 0.9654133954938133,
+    0.9680308967461471, 0.9706554947643201, 0.9732872087896164, 0.9759260581154889,
+    0.9785720620876999, 0.9812252401044634, 0.9838856116165875, 0.9865531961276168,
+    0.9892280131939752, 0.9919100824251095, 0.9945994234836328, 0.9972960560854698,
+]
+# fmt: on
+_EXP_BOUNDS = [_SCHEMA8_BOUNDS[:: 1 << (8 - s)] for s in range(9)]
+
+
+def _get_bound_exponential(idx: int, schema: int) -> float:
+    """Go's getBoundExponential: the upper bound of bucket idx (the last finite bucket ends at MaxFloat64)."""
+    if schema < 0:
+        exp = idx << -schema
+        if exp == 1024:
+            return _MAX_FLOAT
+        return _ldexp(1.0, exp)
+    frac = _EXP_BOUNDS[schema][idx & ((1 << schema) - 1)]
+    exp = (idx >> schema) + 1
+    if frac == 0.5 and exp == 1025:
+        return _MAX_FLOAT
+    return _ldexp(frac, exp)
+
+
+def _get_bound(idx: int, schema: int, custom_values: list[float]) -> float:
+    """Go's getBound: the upper bound of bucket idx (custom buckets: -1 is -Inf, len(bounds) is +Inf)."""
+    if schema == CUSTOM_BUCKETS_SCHEMA:
+        n = len(custom_values)
+        if idx > n or idx < -1:
+            raise HistogramError(f"index {idx} out of bounds for custom bounds of length {n}")
+        if idx == n:
+            return _INF
+        if idx == -1:
+            return -_INF
+        return custom_values[idx]
+    return _get_bound_exponential(idx, schema)
+
+
+def _iter_indexed(spans: list[Span], buckets: list[float]) -> Iterator[tuple[int, float]]:
+    """(bucket index, count) of every bucket, ascending."""
+    idx = 0
+    pos = 0
+    for s in spans:
+        idx += s.offset
+        for _ in range(s.length):
+            yield idx, buckets[pos]
+            idx += 1
+            pos += 1
+
+
+def _target_idx(idx: int, origin_schema: int, target_schema: int) -> int:
+    return ((idx - 1) >> (origin_schema - target_schema)) + 1
+
+
+def _iter_target(
+    spans: list[Span], buckets: list[float], schema: int, target_schema: int, absolute_start: float
+) -> Iterator[tuple[int, float]]:
+    """Go's floatBucketIterator (without bounds): buckets merged to target_schema; for exponential schemas
+    the leading buckets with an upper bound <= absolute_start are skipped."""
+    if target_schema > schema:
+        raise HistogramError(f"cannot merge from schema {schema} to {target_schema}")
+    skipping = absolute_start != 0 and is_exponential_schema(target_schema)
+    if schema == target_schema:
+        for idx, c in _iter_indexed(spans, buckets):
+            if skipping:
+                if _get_bound_exponential(idx, target_schema) <= absolute_start:
+                    continue
+                skipping = False
+            yield idx, c
+        return
+    shift = schema - target_schema
+    cur_idx: int | None = None
+    cur = 0.0
+    for idx, c in _iter_indexed(spans, buckets):
+        t = ((idx - 1) >> shift) + 1
+        if t != cur_idx:
+            if cur_idx is not None:
+                if skipping and _get_bound_exponential(cur_idx, target_schema) <= absolute_start:
+                    pass
+                else:
+                    skipping = False
+                    yield cur_idx, cur
+            cur_idx, cur = t, 0.0
+        cur += c
+    if cur_idx is not None:
+        if not (skipping and _get_bound_exponential(cur_idx, target_schema) <= absolute_start):
+            yield cur_idx, cur
+
+
+def _detect_reset(curr_it: Iterator[tuple[int, float]], prev_it: Iterator[tuple[int, float]]) -> bool:
+    """Go's detectReset over two (index, count) iterators of the same schema."""
+    prev = next(prev_it, None)
+    if prev is None:
+        return False
+    curr = next(curr_it, None)
+    if curr is None:
+        while prev is not None:
+            if prev[1] != 0:
+                return True
+            prev = next(prev_it, None)
+        return False
+    while True:
+        while curr[0] < prev[0]:
+            nxt = next(curr_it, None)
+            if nxt is None:
+                while prev is not None:
+                    if prev[1] != 0:
+                        return True
+                    prev = next(prev_it, None)
+                return False
+            curr = nxt
+        if curr[0] > prev[0]:
+            if prev[1] != 0:
+                return True
+        elif curr[1] < prev[1]:
+            return True
+        nxt_prev = next(prev_it, None)
+        if nxt_prev is None:
+            return False
+        prev = nxt_prev
+
+
+def _reduce_resolution(
+    spans: list[Span], buckets: list[float], origin_schema: int, target_schema: int
+) -> tuple[list[Span], list[float]]:
+    """Go's reduceResolution for absolute counts: merge buckets into the lower target schema."""
+    t_off: list[int] = []
+    t_len: list[int] = []
+    t_buckets: list[float] = []
+    idx = 0
+    pos = 0
+    last_t = 0
+    shift = origin_schema - target_schema
+    n = len(buckets)
+    for k, s in enumerate(spans):
+        if k > 0 and s.offset < 0:
+            raise HistogramError(
+                f"span number {k + 1} with offset {s.offset}: histogram has a span whose offset is negative"
+            )
+        idx += s.offset
+        for _ in range(s.length):
+            if pos >= n:
+                raise HistogramError(
+                    f"have {n} buckets but spans need more: "
+                    "histogram spans specify different number of buckets than provided"
+                )
+            t = ((idx - 1) >> shift) + 1
+            if not t_off:
+                t_off.append(t)
+                t_len.append(1)
+                t_buckets.append(buckets[pos])
+                last_t = t
+            elif t == last_t:
+                t_buckets[-1] += buckets[pos]
+            elif t == last_t + 1:
+                t_len[-1] += 1
+                last_t = t
+                t_buckets.append(buckets[pos])
+            else:
+                t_off.append(t - last_t - 1)
+                t_len.append(1)
+                last_t = t
+                t_buckets.append(buckets[pos])
+            idx += 1
+            pos += 1
+    if pos != n:
+        raise HistogramError(
+            f"spans need {pos} buckets, have {n} buckets: "
+            "histogram spans specify different number of buckets than provided"
+        )
+    return [Span(o, ln) for o, ln in zip(t_off, t_len, strict=True)], t_buckets
+
+
+def _add_buckets(
+    schema: int,
+    threshold: float,
+    negative: bool,
+    spans_a: list[Span],
+    buckets_a: list[float],
+    spans_b: list[Span],
+    buckets_b: list[float],
+) -> tuple[list[Span], list[float]]:
+    """Go's addBuckets: add (or subtract) B's buckets into A, inserting missing buckets into A's spans the
+    way Prometheus does (so the span layout is the same as Prometheus's). Buckets of B with an absolute
+    upper bound <= threshold are skipped (exponential schemas). A's lists are not modified."""
+    a_off = [s.offset for s in spans_a]
+    a_len = [s.length for s in spans_a]
+    ba = list(buckets_a)
+    i_span = -1
+    i_bucket = -1
+    i_in_span = 0
+    index_a = 0
+    index_b = 0
+    b_idx = 0
+    lower_than_threshold = is_exponential_schema(schema)
+    for span_b in spans_b:
+        index_b += span_b.offset
+        for _ in range(span_b.length):
+            if lower_than_threshold and _get_bound_exponential(index_b, schema) <= threshold:
+                index_a = index_b
+                index_b += 1
+                b_idx += 1
+                continue
+            lower_than_threshold = False
+            bucket_b = -buckets_b[b_idx] if negative else buckets_b[b_idx]
+            done = False
+            if i_span == -1:
+                if not a_off or a_off[0] > index_b:
+                    # Add the bucket before all others.
+                    ba.insert(0, bucket_b)
+                    if a_off and a_off[0] == index_b + 1:
+                        a_len[0] += 1
+                        a_off[0] -= 1
+                    else:
+                        a_off.insert(0, index_b)
+                        a_len.insert(0, 1)
+                        if len(a_off) > 1:
+                            a_off[1] -= index_b + 1
+                    done = True
+                elif a_off[0] == index_b:
+                    ba[0] += bucket_b
+                    done = True
+                else:
+                    i_span, i_bucket, i_in_span = 0, 0, 0
+                    index_a = a_off[0]
+            if not done:
+                delta = index_b - index_a
+                while True:
+                    remaining = a_len[i_span] - i_in_span
+                    if delta < remaining:
+                        # The bucket is in the current span.
+                        i_bucket += delta
+                        i_in_span += delta
+                        ba[i_bucket] += bucket_b
+                        break
+                    delta -= remaining
+                    i_bucket += remaining
+                    i_span += 1
+                    n_spans = len(a_off)
+                    if i_span == n_spans or delta < a_off[i_span]:
+                        # In the gap behind the previous span (or there are no further spans).
+                        ba.insert(i_bucket, bucket_b)
+                        if delta == 0:
+                            # Directly after the previous span: extend it.
+                            if i_span < n_spans:
+                                a_off[i_span] -= 1
+                            i_span -= 1
+                            i_in_span = a_len[i_span]
+                            a_len[i_span] += 1
+                        elif i_span < n_spans and delta == a_off[i_span] - 1:
+                            # Directly before the next span: extend it.
+                            i_in_span = 0
+                            a_off[i_span] -= 1
+                            a_len[i_span] += 1
+                        else:
+                            # A new span.
+                            i_in_span = 0
+                            if i_span < n_spans:
+                                a_off[i_span] -= delta + 1
+                            a_off.insert(i_span, delta)
+                            a_len.insert(i_span, 1)
+                        break
+                    # Try the start of the next span.
+                    delta -= a_off[i_span]
+                    i_in_span = 0
+            index_a = index_b
+            index_b += 1
+            b_idx += 1
+    return [Span(o, ln) for o, ln in zip(a_off, a_len, strict=True)], ba
+
+
+def _compact_buckets(buckets: list[float], spans: list[Span], max_empty: int) -> tuple[list[float], list[Span]]:
+    """Go's compactBuckets for absolute counts; works on copies, returns the new lists."""
+    if all(b != 0 for b in buckets) and all(s.offset > max_empty and s.length != 0 for s in spans):
+        return list(buckets), [Span(s.offset, s.length) for s in spans]
+    buckets = list(buckets)
+    spans = [Span(s.offset, s.length) for s in spans]
+    # Merge spans with zero offset.
+    i_span = 0
+    if len(spans) > 1:
+        for i, span in enumerate(spans[1:]):
+            if span.offset == 0:
+                spans[i_span].length += span.length
+                continue
+            i_span += 1
+            if i + 1 != i_span:
+                spans[i_span] = span
+        spans = spans[: i_span + 1]
+    # Fold zero-length spans into the next one.
+    i_span = 0
+    for i, span in enumerate(spans):
+        if span.length == 0:
+            if i + 1 < len(spans):
+                spans[i + 1].offset += span.offset
+            continue
+        if i != i_span:
+            spans[i_span] = span
+        i_span += 1
+    spans = spans[:i_span]
+    if not spans:
+        return [], []
+    i_span = 0
+    i_bucket = 0
+    pos_in_span = 0
+    while i_bucket < len(buckets) and i_span < len(spans):
+        # Count the empty buckets here (within the current span).
+        n_empty = 0
+        length = spans[i_span].length
+        value = buckets[i_bucket]
+        while n_empty + pos_in_span < length and value == 0:
+            n_empty += 1
+            if n_empty + i_bucket >= len(buckets):
+                break
+            value = buckets[n_empty + i_bucket]
+        if n_empty > 0:
+            if pos_in_span > 0 and n_empty < length - pos_in_span and n_empty <= max_empty:
+                # Few enough empty buckets in the middle of a span: keep them.
+                i_bucket += n_empty
+                pos_in_span += n_empty
+                continue
+            del buckets[i_bucket : i_bucket + n_empty]
+            if pos_in_span == 0:
+                if n_empty == length:
+                    # The whole span is empty.
+                    offset = spans[i_span].offset
+                    del spans[i_span]
+                    if len(spans) > i_span:
+                        spans[i_span].offset += offset + n_empty
+                    continue
+                spans[i_span].length -= n_empty
+                spans[i_span].offset += n_empty
+                continue
+            # In the middle or at the end of the span: split it.
+            new_span = Span(n_empty, length - pos_in_span - n_empty)
+            spans[i_span].length = pos_in_span
+            i_span += 1
+            pos_in_span = 0
+            if new_span.length == 0:
+                if i_span < len(spans):
+                    spans[i_span].offset += n_empty
+                continue
+            spans.insert(i_span, new_span)
+            continue
+        i_bucket += 1
+        pos_in_span += 1
+        if pos_in_span >= length:
+            pos_in_span = 0
+            i_span += 1
+    if max_empty == 0 or not buckets:
+        return buckets, spans
+    # Merge spans that are at most max_empty buckets apart.
+    i_bucket = spans[0].length
+    i_span = 1
+    while i_span < len(spans):
+        if spans[i_span].offset > max_empty:
+            i_bucket += spans[i_span].length
+            i_span += 1
+            continue
+        offset = spans[i_span].offset
+        spans[i_span - 1].length += offset + spans[i_span].length
+        del spans[i_span]
+        buckets[i_bucket:i_bucket] = [0.0] * offset
+        i_bucket += offset
+    return buckets, spans
+
+
+def go_g(x: float) -> str:
+    """Go's fmt %g of a float64 (shortest representation; exponent form below 1e-4 and from 1e+06 on)."""
+    if x != x:
+        return "NaN"
+    if x == _INF:
+        return "+Inf"
+    if x == -_INF:
+        return "-Inf"
+    if x == 0:
+        return "-0" if math.copysign(1.0, x) < 0 else "0"
+    sign, digit_tuple, exponent = Decimal(repr(x)).as_tuple()
+    assert isinstance(exponent, int)
+    digits = "".join(map(str, digit_tuple)).rstrip("0")
+    exponent += len(digit_tuple) - len(digits)
+    nd = len(digits)
+    dp = nd + exponent  # position of the decimal point relative to the first digit
+    neg = "-" if sign else ""
+    exp10 = dp - 1
+    if exp10 < -4 or exp10 >= 6:
+        mant = digits[0] + ("." + digits[1:] if nd > 1 else "")
+        return f"{neg}{mant}e{'-' if exp10 < 0 else '+'}{abs(exp10):02d}"
+    if dp <= 0:
+        return f"{neg}0.{'0' * -dp}{digits}"
+    if dp >= nd:
+        return f"{neg}{digits}{'0' * (dp - nd)}"
+    return f"{neg}{digits[:dp]}.{digits[dp:]}"
