@@ -131,6 +131,10 @@ def generate_cmd(
                                                "the shortest window's rule (sloth's --disable-optimizations)."),
     external_url: str = typer.Option("", "--external-url", help="pyrra specs: the pyrra UI URL, added to burn-rate "
                                      "alerts as the pyrra_url annotation (pyrra's --external-url)."),
+    generic_rules: bool = typer.Option(False, "--generic-rules", help="pyrra specs: also write pyrra's generic "
+                                       "recording rules (pyrra_objective, pyrra_window, pyrra_availability, "
+                                       "pyrra_requests:rate5m, pyrra_errors:rate5m) for Grafana; not for "
+                                       "objectives with grouping, as in pyrra (pyrra's --generic-rules)."),
     fs_include: str | None = typer.Option(None, "--fs-include", help="Directory input: only spec paths matching "
                                           "this RE2 regex (sloth's --fs-include)."),
     fs_exclude: str | None = typer.Option(None, "--fs-exclude", help="Directory input: skip spec paths matching "
@@ -144,7 +148,12 @@ def generate_cmd(
     groups = _load_specs(spec, _period(default_period), fs_include, fs_exclude)
     opts = gen.Options(extra_labels=_labels(extra_label), version=version_label, windows=_catalog(windows),
                        disable_recordings=disable_recordings, disable_alerts=disable_alerts,
-                       disable_optimizations=disable_optimizations, pyrra_external_url=external_url)
+                       disable_optimizations=disable_optimizations, pyrra_external_url=external_url,
+                       pyrra_generic_rules=generic_rules)
+    if generic_rules:
+        for s in gen.generic_rules_skipped(groups):
+            sys.stderr.write(f"warning: {s.file}:{s.line}: SLO {s.id}: no generic rules for an objective with "
+                             "grouping (as pyrra)\n")
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []

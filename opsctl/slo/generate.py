@@ -46,6 +46,7 @@ class Options:
     disable_alerts: bool = False  # sloth --disable-alerts: no alert rules
     disable_optimizations: bool = False  # sloth --disable-optimizations: period SLI from the raw query
     pyrra_external_url: str = ""  # pyrra's --external-url: the pyrra_url annotation of burn-rate alerts
+    pyrra_generic_rules: bool = False  # pyrra's --generic-rules: the <name>-generic group (Grafana)
 
 
 def sli_error_metric(window: float) -> str:
@@ -213,7 +214,7 @@ def _group(name: str, rules: list[dict[str, Any]], interval: float) -> dict[str,
 
 def slo_groups(slo: SLO, opts: Options) -> list[dict[str, Any]]:
     if slo.pyrra is not None:  # a pyrra ServiceLevelObjective: pyrra's own rules
-        from opsctl.slo.pyrra import PyrraObjective, burnrate_rules, increase_rules
+        from opsctl.slo.pyrra import PyrraObjective, burnrate_rules, generic_rules, increase_rules
         assert isinstance(slo.pyrra, PyrraObjective)
         out = []
         if not opts.disable_recordings:
@@ -224,7 +225,9 @@ def slo_groups(slo: SLO, opts: Options) -> list[dict[str, Any]]:
             out[0]["rules"] = [r for r in out[0]["rules"] if "record" in r] if out else []
         if opts.disable_recordings:
             burn["rules"] = [r for r in burn["rules"] if "alert" in r]
-        return out + ([burn] if burn["rules"] else [])
+        out += [burn] if burn["rules"] else []
+        generic = generic_rules(slo.pyrra) if opts.pyrra_generic_rules and not opts.disable_recordings else None
+        return out + ([generic] if generic is not None else [])
     ws = windows_for(slo.period, opts.windows)
     iv = slo.intervals
     groups = []
@@ -237,6 +240,11 @@ def slo_groups(slo: SLO, opts: Options) -> list[dict[str, Any]]:
     if alerts:
         groups.append(_group(f"sloth-slo-alerts-{slo.id}", alerts, iv.alert or iv.all))
     return groups
+
+
+def generic_rules_skipped(groups: list[SLOGroup]) -> list[SLO]:
+    """pyrra SLOs that get no generic rules (`--generic-rules`) because they have grouping, as in pyrra."""
+    return [s for g in groups for s in g.slos if s.pyrra is not None and getattr(s.pyrra, "grouping", None)]
 
 
 def generate(groups: list[SLOGroup], opts: Options | None = None) -> dict[str, Any]:

@@ -4,9 +4,12 @@ The generator follows pyrra's `slo/rules.go` (commit 1ba95afbf90b) rule for rule
 (increase / count / sum recording rules over the whole window and the `SLOMetricAbsent` alerts) and the
 `<name>` group (burn-rate recording rules `<metric>:burnrate<window>` and four `ErrorBudgetBurn` alerts with
 `for`, `short`, `long`, `exhaustion` and its severity tiers). Indicators: ratio, latency (classic histogram
-buckets), bool-gauge. Not supported, and refused with a message: latency-native (native histograms: opsctl's
-PromQL engine cannot evaluate them, so reports could not check these rules), `performanceOverAccuracy`
-(pyrra's split short/long rule groups) and pyrra's generic (Grafana) rules.
+buckets), bool-gauge. With `generic=True` (pyrra's `--generic-rules`) the `<name>-generic` group of
+`pyrra_objective`, `pyrra_window`, `pyrra_availability`, `pyrra_requests:rate5m` and `pyrra_errors:rate5m`
+(pyrra's GenericRules, for its Grafana dashboards) follows; like pyrra, objectives with grouping get none.
+Not supported, and refused with a message: latency-native (native histograms: opsctl's PromQL engine cannot
+evaluate them, so reports could not check these rules) and `performanceOverAccuracy` (pyrra's split short/long
+rule groups, with `ruleOutput`'s short/long rule labels).
 
 Label matchers are kept as pyrra's Go parser gives them: the selector's matchers in order, then
 `__name__="<metric>"` (it matters for which labels become rule labels and grouping).
@@ -73,6 +76,7 @@ class PyrraObjective:
     alert_name: str = ""
     absent_name: str = ""
     severities: Severities = field(default_factory=Severities)
+    description_as_label: bool = False  # spec.ruleOutput.enableDescriptionAsLabel (generic rules)
 
 
 # ------------------------------------------------------------------------------------------ formatting
@@ -361,9 +365,72 @@ def increase_rules(o: PyrraObjective) -> dict[str, Any]:
     return {"name": f"{o.name}-increase", "interval": increase_interval(o.window), "rules": rules}
 
 
-def pyrra_groups(o: PyrraObjective, external_url: str = "") -> list[dict[str, Any]]:
-    """The rule groups pyrra writes for an objective: increase rules, then burn rates and alerts."""
-    return [increase_rules(o), burnrate_rules(o, external_url)]
+def _renamed(metric: Metric, name: str, slo: str) -> str:
+    """`metric`'s selector with its `__name__` matcher pointing at `name` (a recording rule), plus
+    `slo="<slo>"`: what pyrra's generic rules select."""
+    ms = [(n, op, name if n == NAME else v) for n, op, v in metric.matchers]
+    return selector(name, [*ms, ("slo", "=", slo)])
+
+
+def generic_rules(o: PyrraObjective) -> dict[str, Any] | None:
+    """pyrra's `GenericRules` (`--generic-rules`): the `<name>-generic` group its Grafana dashboards read.
+    None for an objective with grouping (pyrra's ErrGroupingUnsupported: pyrra then writes no generic group
+    and logs a warning)."""
+    if o.grouping:
+        return None
+    labels = common_labels(o)
+    if o.description_as_label:
+        labels["description"] = o.description
+    rules: list[dict[str, Any]] = [
+        {"record": "pyrra_objective", "expr": _go_f(o.target)},
+        {"record": "pyrra_window", "expr": str(int(o.window))},
+    ]
+    tot = o.total
+    w = prom_duration(o.window)
+    if o.kind == "ratio":
+        assert o.errors is not None
+        err = o.errors
+        total_inc = _renamed(tot, increase_name(tot.name, o.window), o.name)
+        errors_inc = _renamed(err, increase_name(err.name, o.window), o.name)
+        rules += [
+            {"record": "pyrra_availability", "expr": f"1 - sum({errors_inc} or vector(0)) / sum({total_inc})"},
+            {"record": "pyrra_requests:rate5m", "expr": f"sum(rate({selector(tot.name, tot.matchers)}[5m]))"},
+            {"record": "pyrra_errors:rate5m",
+             "expr": f"sum(rate({selector(err.name, err.matchers)}[5m])) or vector(0)"},
+        ]
+    elif o.kind == "latency":
+        assert o.errors is not None
+        ok = o.errors
+        total_name = increase_name(tot.name, o.window)
+        total_ms = [(n, op, total_name if n == NAME else v) for n, op, v in tot.matchers]
+        total_inc = selector(total_name, [*total_ms, ("le", "=", ""), ("slo", "=", o.name)])
+        ok_inc = _renamed(ok, increase_name(ok.name, o.window), o.name)
+        total_rate = f"sum(rate({selector(tot.name, tot.matchers)}[5m]))"
+        rules += [
+            {"record": "pyrra_availability", "expr": f"sum({ok_inc} or vector(0)) / sum({total_inc})"},
+            {"record": "pyrra_requests:rate5m", "expr": total_rate},
+            {"record": "pyrra_errors:rate5m",
+             "expr": f"{total_rate} - sum(rate({selector(ok.name, ok.matchers)}[5m]))"},
+        ]
+    else:
+        count = _renamed(tot, f"{tot.name}:count{w}", o.name)
+        good = _renamed(tot, f"{tot.name}:sum{w}", o.name)
+        rules += [
+            {"record": "pyrra_availability", "expr": f"sum({good}) / sum({count})"},
+            {"record": "pyrra_requests:rate5m", "expr": f"sum({count})"},
+            {"record": "pyrra_errors:rate5m", "expr": f"sum({count}) - sum({good})"},
+        ]
+    for r in rules:
+        r["labels"] = dict(labels)
+    return {"name": f"{o.name}-generic", "interval": "30s", "rules": rules}
+
+
+def pyrra_groups(o: PyrraObjective, external_url: str = "", generic: bool = False) -> list[dict[str, Any]]:
+    """The rule groups pyrra writes for an objective: increase rules, then burn rates and alerts, then (with
+    `generic`, pyrra's --generic-rules) the generic rules when the objective has no grouping."""
+    out = [increase_rules(o), burnrate_rules(o, external_url)]
+    g = generic_rules(o) if generic else None
+    return out + ([g] if g is not None else [])
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -454,9 +521,15 @@ def parse_pyrra(ctx: _Ctx, d: PosDict, index: int) -> SLOGroup:
     if _bool(ctx, spec, "performanceOverAccuracy", "spec", False):
         raise ctx.err("spec.performanceOverAccuracy: pyrra's split short/long rule groups are not supported; "
                       "remove it to get pyrra's default rules", spec, "performanceOverAccuracy", value=False)
+    description_as_label = False
     if spec.get("ruleOutput") is not None:
-        raise ctx.err("spec.ruleOutput: not supported (it only applies with performanceOverAccuracy or "
-                      "pyrra's generic rules)", spec, "ruleOutput", value=False)
+        ro = ctx.mapping(spec["ruleOutput"], "spec.ruleOutput", spec, "ruleOutput")
+        ctx.keys(ro, ("shortRulesLabels", "longRulesLabels", "enableDescriptionAsLabel"), "spec.ruleOutput")
+        for k in ("shortRulesLabels", "longRulesLabels"):
+            if ro.get(k) is not None:
+                raise ctx.err(f"spec.ruleOutput.{k}: not supported (labels of pyrra's split short/long rule "
+                              "groups, which only performanceOverAccuracy writes)", ro, k, value=False)
+        description_as_label = _bool(ctx, ro, "enableDescriptionAsLabel", "spec.ruleOutput", False)
     ind = ctx.mapping(spec.get("indicator"), "spec.indicator", spec, "indicator")
     kinds = [k for k in ("ratio", "latency", "latencyNative", "bool_gauge") if ind.get(k) is not None]
     ctx.keys(ind, ("ratio", "latency", "latencyNative", "bool_gauge"), "spec.indicator")
@@ -509,6 +582,7 @@ def parse_pyrra(ctx: _Ctx, d: PosDict, index: int) -> SLOGroup:
         disabled=_bool(ctx, a, "disabled", "spec.alerting", False),
         alert_name=ctx.string(a, "name", "spec.alerting", required=False),
         absent_name=ctx.string(a, "absentName", "spec.alerting", required=False), severities=sev,
+        description_as_label=description_as_label,
     )
     slo = SLO(id=f"{namespace}-{name}" if namespace else name, name=name, service=namespace or name,
               objective=target, period=window, sli=_sli(o), description=o.description,

@@ -7,6 +7,8 @@ rule group pyrra generates. The expected groups are read from the Go source by a
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import yaml
 
 from opsctl.errors import InputError
 from opsctl.slo.generate import Options, documents_to_yaml, generate, generate_documents
-from opsctl.slo.pyrra import Metric, PyrraObjective, burnrate_rules, increase_rules, windows
+from opsctl.slo.pyrra import Metric, PyrraObjective, burnrate_rules, generic_rules, increase_rules, windows
 from opsctl.slo.spec import load_spec, loads_spec
 from tests.conftest import find_tool, run_opsctl, shared_data_dir
 
@@ -36,6 +38,12 @@ def http_ratio() -> PyrraObjective:
                                                 ("__name__", "=", "http_requests_total"))),
         total=Metric("http_requests_total", _m(("job", "=", "thanos-receive-default"),
                                                ("__name__", "=", "http_requests_total"))))
+
+
+def http_ratio_description_as_label() -> PyrraObjective:
+    o = http_ratio()
+    o.description_as_label, o.description = True, "Test"
+    return o
 
 
 def http_ratio_grouping() -> PyrraObjective:
@@ -178,6 +186,7 @@ def up_targets_grouping_regex() -> PyrraObjective:
 
 OBJECTIVES = {
     "objectiveHTTPRatio": http_ratio, "objectiveHTTPRatioGrouping": http_ratio_grouping,
+    "objectiveHTTPRatioDescriptionAsLabel": http_ratio_description_as_label,
     "objectiveHTTPRatioGroupingRegex": http_ratio_grouping_regex, "objectiveGRPCRatio": grpc_ratio,
     "objectiveGRPCRatioGrouping": grpc_ratio_grouping, "objectiveHTTPLatency": http_latency,
     "objectiveHTTPLatencyGrouping": http_latency_grouping,
@@ -243,6 +252,12 @@ def _rules(block: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             value, pos = _go_map(block, block.index("{", i))
         elif key in ("For", "Interval"):
             value, pos = _go_string(block, block.index("(", i) + 1)
+        elif key == "Expr" and block.startswith("intstr.FromString(strconv.FormatInt(", i):
+            # strconv.FormatInt(int64((28 * 24 * time.Hour).Seconds()), 10): the window in seconds
+            hours = re.match(r"intstr\.FromString\(strconv\.FormatInt\(int64\(\(([\d\s*]+)\*\s*time\.Hour\)"
+                             r"\.Seconds\(\)\), 10\)\)", block[i:])
+            assert hours, block[i:i + 80]
+            value, pos = str(math.prod(int(x) for x in hours.group(1).split("*") if x.strip()) * 3600), i + hours.end()
         elif key == "Expr":
             value, pos = _go_string(block, block.index("(", i) + 1)
         else:
@@ -267,6 +282,9 @@ def go_cases(test: str) -> list[tuple[str, str, str, dict[str, Any]]]:
         if not m:
             continue
         opts = re.search(r"opts:\s+(GenerationOptions\{[^}]*\})", part)
+        if "rules:" not in part and re.search(r"\berr:\s+ErrGroupingUnsupported", part):
+            out.append((m.group(1), m.group(2), opts.group(1) if opts else "", {}))  # pyrra refuses it
+            continue
         rules_at = part.index("rules:")
         group, rules = _rules(part[rules_at:])
         group["rules"] = rules
@@ -304,6 +322,94 @@ def test_increase_rules_equal_pyrra_rule_for_rule() -> None:
     cases = go_cases("TestObjective_IncreaseRules")
     assert len(cases) == 21
     assert _check(cases, lambda o, _url: increase_rules(o)) >= 30
+
+
+@pytest.mark.oracle
+def test_generic_rules_equal_pyrra_rule_for_rule() -> None:
+    """pyrra's TestObjective_GrafanaRules: the `--generic-rules` group, and no group where pyrra refuses
+    (ErrGroupingUnsupported for objectives with grouping)."""
+    cases = go_cases("TestObjective_GrafanaRules")
+    assert len(cases) == 18  # every case of the table
+    refused = [c for c in cases if not c[3]]
+    for name, func, _opts, _ in refused:
+        assert generic_rules(OBJECTIVES[func]()) is None, name
+    assert len(refused) == 9
+    compared = _check([c for c in cases if c[3]], lambda o, _url: generic_rules(o))
+    assert compared == 8 * 5  # the native-histogram case (1 more group) is the refused feature
+
+
+def test_generic_rules_through_the_cli(tmp_path: Path) -> None:
+    spec = tmp_path / "slo.yml"
+    spec.write_text(PYRRA_RATIO.replace("  window: 30d\n", "  window: 30d\n  description: Checkout\n"
+                                        "  ruleOutput:\n    enableDescriptionAsLabel: true\n"))
+    proc = run_opsctl("slo", "generate", str(spec), "--generic-rules", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    [doc] = json.loads(proc.stdout)["documents"]
+    groups = doc["spec"]["groups"]
+    assert [g["name"] for g in groups] == ["svc-avail-increase", "svc-avail", "svc-avail-generic"]
+    labels = {"slo": "svc-avail", "description": "Checkout"}
+    assert groups[2]["rules"][:3] == [
+        {"record": "pyrra_objective", "expr": "0.99", "labels": labels},
+        {"record": "pyrra_window", "expr": "2592000", "labels": labels},
+        {"record": "pyrra_availability", "expr": '1 - sum(http_requests:increase30d{code=~"5..",slo="svc-avail"} '
+         'or vector(0)) / sum(http_requests:increase30d{slo="svc-avail"})', "labels": labels}]
+    # without the option, or for a grouped objective (pyrra warns and writes none), no generic group
+    proc = run_opsctl("slo", "generate", str(spec), "--format", "json")
+    assert "pyrra_objective" not in proc.stdout
+    spec.write_text(PYRRA_RATIO.replace("        metric: http_requests_total\n",
+                                        "        metric: http_requests_total\n      grouping: [job]\n"))
+    proc = run_opsctl("slo", "generate", str(spec), "--generic-rules")
+    assert proc.returncode == 0 and "pyrra_objective" not in proc.stdout
+    assert "no generic rules for an objective with grouping" in proc.stderr
+    spec.write_text(PYRRA_RATIO.replace("  window: 30d\n", "  window: 30d\n  ruleOutput:\n"
+                                        "    shortRulesLabels: {prometheus: k8s}\n"))
+    proc = run_opsctl("slo", "generate", str(spec), "--generic-rules")
+    assert proc.returncode == 2 and "slo.yml:9:5" in proc.stderr and "performanceOverAccuracy" in proc.stderr
+
+
+SEVERITIES = """\
+apiVersion: pyrra.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata:
+  name: test-slo
+spec:
+  target: "99"
+  window: 4w
+  indicator:
+    INDICATOR
+  alerting:
+    severities: SEVERITIES
+"""
+
+
+@pytest.mark.parametrize("indicator", [
+    'ratio:\n      errors:\n        metric: http_requests_total{job="test",code=~"5.."}\n'
+    '      total:\n        metric: http_requests_total{job="test"}',
+    'latency:\n      success:\n        metric: http_request_duration_seconds_bucket{job="test",le="0.5"}\n'
+    '      total:\n        metric: http_request_duration_seconds_count{job="test"}',
+    'bool_gauge:\n      metric: up{job="test"}',
+])
+def test_severity_tiers_and_absent_severity_as_pyrra(indicator: str) -> None:
+    """pyrra's rules_severities_test.go: the four burn-rate tiers take fastBurn/mediumBurn/slowBurn/longTermBurn
+    (unset ones fall back to critical, critical, warning, warning), absent alerts take `absent` (default
+    critical); every burn alert keeps its `for` (2m, 15m, 1h, 3h for 4w)."""
+    def alerts(severities: str) -> list[dict[str, Any]]:
+        text = SEVERITIES.replace("INDICATOR", indicator).replace("SEVERITIES", severities)
+        return [r for g in generate(loads_spec(text, "s.yml"))["groups"] for r in g["rules"] if "alert" in r]
+
+    def tiers(rules: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        return [(r["labels"]["severity"], r["for"]) for r in rules if r["alert"] == "ErrorBudgetBurn"]
+
+    def absent(rules: list[dict[str, Any]]) -> set[str]:
+        return {r["labels"]["severity"] for r in rules if r["alert"] == "SLOMetricAbsent"}
+
+    rules = alerts("{fastBurn: page, mediumBurn: high, slowBurn: medium, longTermBurn: low, absent: info}")
+    fors = ["2m0s", "15m0s", "1h0m0s", "3h0m0s"] if indicator.startswith("ratio") else ["2m", "15m", "1h", "3h"]
+    assert tiers(rules) == list(zip(["page", "high", "medium", "low"], fors, strict=True))
+    assert absent(rules) == {"info"}
+    rules = alerts("{fastBurn: page, slowBurn: info}")
+    assert tiers(rules) == list(zip(["page", "critical", "info", "warning"], fors, strict=True))
+    assert absent(rules) == {"critical"}
 
 
 def test_windows_for_28_days() -> None:
@@ -344,7 +450,7 @@ def test_every_pyrra_example_generates_rules_promtool_accepts(tmp_path: Path) ->
             with pytest.raises(InputError, match="native histograms are not supported"):
                 load_spec(spec)
             continue
-        rules = generate(load_spec(spec))
+        rules = generate(load_spec(spec), Options(pyrra_generic_rules=True))  # with pyrra's generic rules
         out = tmp_path / f"{spec.stem}.rules.yml"
         out.write_text(yaml.safe_dump(rules))
         proc = subprocess.run([promtool, "check", "rules", str(out)], capture_output=True, text=True)
