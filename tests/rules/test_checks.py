@@ -193,16 +193,25 @@ def test_fp1_reproducer_has_no_warnings_by_default(shared_data: Path) -> None:
 def test_precision_on_awesome_prometheus_alerts(shared_data: Path) -> None:
     """Reviewed by hand (954 alerts): with the default configuration the only findings at warning or
     above are alerts whose summary/description templates use `$labels.X` for a label the expression's
-    result does not carry (aggregated away, absent(), vector(1)): the text renders empty, a real defect.
-    Everything else the checks see there is a deliberate idiom and stays at info or silent."""
+    result does not carry (aggregated away, absent(), vector(1)): the text renders empty, a real defect;
+    and five Mimir alerts `(a / ignoring(limit) b{limit="..."} * 100 > 80) and b{limit="..."} > 0` that
+    can never fire (ignoring(limit) drops `limit` from the left side, so `and` never matches; promtool
+    agrees) - promql-impossible. Everything else the checks see there is a deliberate idiom and stays at
+    info or silent (promql-fragile's ratios of aggregations without `for` whose sides may come from the
+    same targets are info)."""
     from opsctl.rules.validate import expand_paths, validate
 
     root = shared_data / "realrules" / "awesome-prometheus-alerts" / "rules"
     files, _ = expand_paths([str(root)])
     result = validate(files, RulesConfig(runbooks_dir=None), jobs=1)
     loud = [f for f in result.findings if f.severity.name != "info"]
-    assert {f.check for f in loud} <= {"aggregation-drops-label"}
-    assert all("has no" in f.message for f in loud)
+    assert {f.check for f in loud} <= {"aggregation-drops-label", "promql-impossible"}
+    assert all("has no" in f.message for f in loud if f.check == "aggregation-drops-label")
+    impossible = sorted(f.rule or "" for f in loud if f.check == "promql-impossible")
+    assert impossible == ["MimirDistributorInflightRequestsHigh", "MimirIngesterReachingSeriesLimitCritical",
+                          "MimirIngesterReachingSeriesLimitWarning", "MimirIngesterReachingTenantsLimitCritical",
+                          "MimirIngesterReachingTenantsLimitWarning"]
+    assert all("`and` never returns anything" in f.message for f in loud if f.check == "promql-impossible")
 
 
 POLICY_CASES: list[tuple[str, str, str]] = [

@@ -18,10 +18,12 @@ from opsctl.rules.checks import (
     counter_without_rate,
     dashboard_link,
     duplicate_rule,
+    group_interval,
     histogram_bucket,
     label_value_template,
     live_series,
     promql_fragile,
+    promql_impossible,
     rate_non_counter,
     rate_range_short,
     record_name_format,
@@ -59,6 +61,8 @@ CHECK_MODULES: list[ModuleType] = [
     rule_dependency,
     live_series,
     promql_fragile,
+    promql_impossible,
+    group_interval,
 ]
 
 REGISTRY: dict[str, CheckInfo] = {info.id: info for info in structural.INFOS}

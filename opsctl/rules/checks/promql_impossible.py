@@ -1,0 +1,364 @@
+"""promql-impossible: parts of a query that can never return anything, and labels that cannot exist where
+they are used (pint's promql/impossible)."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, NamedTuple
+
+import promql_parser as pp
+
+from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
+from opsctl.rules.model import Rule, RuleGroup, Severity
+from opsctl.rules.promql_ast import matchers, op_name
+
+INFO = CheckInfo(
+    "promql-impossible", Severity.warning, "Part of the query can never match or return anything",
+    "Reports parts of a query that are dead: they can never return a result or never change it.\n\n"
+    "- a comparison between constants that is always false: `vector(1) > 2` never returns anything;\n"
+    "- a binary operation between two vectors whose sides can never have the same labels: in "
+    "`foo{job=\"bar\"} unless sum(foo)` the right side has no labels (sum() removed them) while every left "
+    "series has `job`, so `unless` never removes anything; `sum(a) and b{job=\"x\"}` never returns anything;\n"
+    "- `x unless on() vector(1)`: the right side always returns something, so the result is always empty;\n"
+    "- `vector(0) or sum(x)`: the left side always returns a series without labels, so the right side is "
+    "never used;\n"
+    "- a label used where it can no longer exist: `group by (cluster) (sum(errors))` (sum() removed "
+    "`cluster`), `sum(foo) / on(cluster) count(bar)`, `x * on(instance) group_left(team) sum(y)`.\n\n"
+    "Labels are known to exist from equality matchers (`{job=\"api\"}`) and known to be gone after "
+    "aggregations (`sum()`, `by (...)`, `without (...)`), `on (...)`/`ignoring (...)`, absent(), vector(), "
+    "histogram_quantile() (`le`) and `{label=\"\"}` matchers. Adding a label back with `group_left (team)` "
+    "when the left side already has `team` (from an equality matcher) replaces it; that is only noted (info). "
+    "As pint's promql/impossible, except: a right side of `or` that never matches the left side is not "
+    "reported (its series are all added, which is what `or` is for); `vector(1) or x` is only reported when "
+    "`x` has no labels either (otherwise its series are added too); labels ignored with `ignoring (...)` are "
+    "not compared; only `=` matchers with a value make a label certain (pint also counts `=~`); pint's "
+    "orphaned and unused joined-label reports are not made.",
+)
+
+CMP = {"==", "!=", ">", "<", ">=", "<="}
+EMPTY: frozenset[str] = frozenset()
+# functions returning a value without labels that is always there
+_SCALAR_FUNCS = {"time", "pi", "scalar"}
+_NO_ARG_TIME_FUNCS = {"days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute", "month",
+                      "year"}
+
+
+class _Src(NamedTuple):
+    """What an expression's result series can carry."""
+
+    fixed: bool  # only `possible` (and `guaranteed`) labels can be present
+    possible: frozenset[str]  # with fixed: the labels that may be there
+    excluded: frozenset[str]  # without fixed: labels that cannot be there
+    guaranteed: frozenset[str]  # labels every result series has
+    why: str  # why the labels are fixed (for messages)
+    always: bool = False  # always returns a result (a constant)
+    value: float | None = None  # the constant it returns, when known
+    cond: bool = False  # filtered by a comparison
+    scalar: bool = False
+
+    def can_have(self, label: str) -> bool:
+        if label in self.guaranteed:
+            return True
+        if self.fixed:
+            return label in self.possible
+        return label not in self.excluded
+
+    def reason(self, label: str) -> str:
+        if not self.fixed and label in self.excluded:
+            return f"`{label}` is removed earlier in the query (`without`, `ignoring` or a `{label}=\"\"` matcher)"
+        return self.why
+
+
+_SPACES = re.compile(r"\s+")
+_OPEN = _Src(False, EMPTY, EMPTY, EMPTY, "")
+
+
+def _const(value: float | None, why: str, scalar: bool) -> _Src:
+    return _Src(True, EMPTY, EMPTY, EMPTY, why, always=True, value=value, scalar=scalar)
+
+
+def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
+    if rule.ast is None:
+        return
+    key = ("promql-impossible", rule.expr)
+    found = ctx.cache.get(key)
+    if found is None:
+        found = ctx.cache[key] = analyse(rule.ast)
+    for message, severity in found:
+        yield rule_issue(message, rule, severity=severity)
+
+
+def analyse(ast: Any) -> list[tuple[str, Severity | None]]:
+    """The problems of one expression: (message, severity or None for the check's default)."""
+    out: list[tuple[str, Severity | None]] = []
+    _walk(ast, out)
+    return out
+
+
+def _frag(node: Any) -> str:
+    text = _SPACES.sub(" ", str(node).replace("{}", ""))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _walk(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
+    if isinstance(node, pp.NumberLiteral):
+        return _const(float(node.val), "a number has no labels", True)
+    if isinstance(node, pp.VectorSelector):
+        guaranteed: set[str] = set()
+        excluded: set[str] = set()
+        if not node.matchers.or_matchers:
+            for m in matchers(node):
+                if m.op == "Equal" and m.name != "__name__":
+                    (guaranteed if m.value else excluded).add(m.name)
+        return _Src(False, EMPTY, frozenset(excluded), frozenset(guaranteed), "")
+    if isinstance(node, (pp.ParenExpr, pp.SubqueryExpr)):
+        return _walk(node.expr, out)
+    if isinstance(node, pp.UnaryExpr):
+        inner = _walk(node.expr, out)
+        return inner._replace(value=-inner.value) if inner.value is not None else inner
+    if isinstance(node, pp.MatrixSelector):
+        return _walk(node.vector_selector, out)
+    if isinstance(node, pp.AggregateExpr):
+        return _aggregate(node, out)
+    if isinstance(node, pp.Call):
+        return _call(node, out)
+    if isinstance(node, pp.BinaryExpr):
+        return _binary(node, out)
+    if isinstance(node, pp.StringLiteral):
+        return _const(None, "a string has no labels", True)
+    return _OPEN
+
+
+def _aggregate(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
+    inner = _walk(node.expr, out)
+    op = op_name(node.op).lower()
+    if op in ("topk", "bottomk", "limitk", "limit_ratio"):
+        return inner._replace(always=False, value=None)
+    mod = node.modifier
+    if mod is None:
+        result = _Src(True, EMPTY, EMPTY, EMPTY, f"`{op}()` without `by` removes every label")
+    elif "By" in str(mod.type):
+        labels = list(mod.labels)
+        for label in labels:
+            if label != "__name__" and not inner.can_have(label):
+                out.append((f"`{_frag(node)}`: `by ({label})` can never find a `{label}` label: "
+                            f"{inner.reason(label)}", None))
+        keep = frozenset(x for x in labels if inner.can_have(x))
+        result = _Src(True, keep, EMPTY, inner.guaranteed & keep,
+                      f"`{op} by ({', '.join(labels)})` keeps only those labels")
+    else:
+        gone = frozenset(mod.labels)
+        result = inner._replace(possible=inner.possible - gone, excluded=inner.excluded | gone,
+                                guaranteed=inner.guaranteed - gone, always=False, value=None, cond=False,
+                                why=inner.why)
+        if inner.fixed:
+            result = result._replace(excluded=EMPTY)
+    if op == "count_values" and isinstance(node.param, pp.StringLiteral):
+        label = node.param.val
+        result = result._replace(possible=result.possible | {label}, excluded=result.excluded - {label},
+                                 guaranteed=result.guaranteed | {label})
+    # an aggregation of something always there is always there too (sum(vector(1)))
+    return result._replace(always=inner.always and not inner.cond, value=None, cond=False, scalar=False)
+
+
+def _call(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
+    name = node.func.name
+    args = node.args
+    if name == "vector":
+        inner = _walk(args[0], out) if args else _OPEN
+        value = inner.value if inner.always and not inner.cond else None
+        return _const(value, "vector() returns one series without labels", False)._replace(
+            always=inner.always and not inner.cond)
+    if name in _SCALAR_FUNCS:
+        for a in args:
+            _walk(a, out)
+        return _const(math.pi if name == "pi" else None, f"{name}() returns a number without labels", True)
+    if name in _NO_ARG_TIME_FUNCS and not args:
+        return _const(None, f"{name}() without an argument returns one series without labels", False)
+    if name in ("absent", "absent_over_time"):
+        labels: set[str] = set()
+        for a in args:
+            _walk(a, out)
+            vs = a.vector_selector if isinstance(a, pp.MatrixSelector) else a
+            if isinstance(vs, pp.VectorSelector) and not vs.matchers.or_matchers:
+                labels |= {m.name for m in matchers(vs) if m.op == "Equal" and m.name != "__name__"}
+        keep = frozenset(labels)
+        return _Src(True, keep, EMPTY, keep,
+                    f"{name}() returns only the labels of its selector's equality matchers (it returns "
+                    "something only when no series exists)")
+    first: _Src | None = None
+    for a in args:
+        if isinstance(a, (pp.NumberLiteral, pp.StringLiteral)):
+            continue
+        src = _walk(a, out)
+        if first is None and not src.scalar:
+            first = src
+    if first is None:
+        return _OPEN
+    result = first._replace(always=False, value=None, cond=False)
+    if name in ("label_replace", "label_join") and len(args) >= 2 and isinstance(args[1], pp.StringLiteral):
+        label = args[1].val
+        result = result._replace(possible=result.possible | {label}, excluded=result.excluded - {label})
+    elif name == "histogram_quantile":
+        result = result._replace(possible=result.possible - {"le"}, guaranteed=result.guaranteed - {"le"},
+                                 excluded=EMPTY if result.fixed else result.excluded | {"le"})
+    return result
+
+
+def _binary(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
+    lhs = _walk(node.lhs, out)
+    rhs = _walk(node.rhs, out)
+    op = str(node.op).strip().lower()
+    mod = node.modifier
+    is_bool = bool(mod is not None and mod.return_bool)
+    if lhs.scalar or rhs.scalar:
+        return _with_scalar(node, op, lhs, rhs, is_bool, out)
+    matching = mod.matching if mod is not None else None
+    on = matching is not None and "Include" in str(matching.type)
+    match_labels = list(matching.labels) if matching is not None else []
+    if on:
+        _on_labels(node, lhs, rhs, match_labels, out)
+    if op in ("and", "or", "unless"):
+        return _set_op(node, op, lhs, rhs, on, match_labels, out)
+    # arithmetic or comparison between two vectors
+    card = str(mod.card) if mod is not None else ""
+    right = "OneToMany" in card  # group_right: the result has the right side's labels
+    include = list(mod.group_labels or []) if mod is not None and ("ToMany" in card or "ManyTo" in card) else []
+    many, one = (rhs, lhs) if right else (lhs, rhs)
+    one_name, many_name, group = ("left", "right", "group_right") if right else ("right", "left", "group_left")
+    never = None if on else _never_match(lhs, rhs, match_labels)
+    if never:
+        out.append((f"`{_frag(node)}`: the two sides never match: {never}, so it never returns anything", None))
+    for label in include:
+        if label == "__name__":
+            continue
+        if not one.can_have(label):
+            out.append((f"`{_frag(node)}`: {group}({label}) copies `{label}` from the {one_name} side, which cannot "
+                        f"have it: {one.reason(label)}", None))
+        elif label in many.guaranteed:
+            out.append((f"`{_frag(node)}`: `{label}` is already set by a matcher on the {many_name} side; "
+                        f"{group}({label}) replaces it with the {one_name} side's value", Severity.info))
+    added = frozenset(include)
+    if on and not include:
+        keep = frozenset(x for x in match_labels if many.can_have(x))
+        result = _Src(True, keep, EMPTY, many.guaranteed & keep,
+                      f"`on ({', '.join(match_labels)})` keeps only those labels")
+    elif on:
+        result = many._replace(possible=many.possible | added, excluded=many.excluded - added)
+    else:
+        gone = frozenset(match_labels) - added
+        result = many._replace(possible=(many.possible - gone) | added,
+                               excluded=EMPTY if many.fixed else (many.excluded | gone) - added,
+                               guaranteed=many.guaranteed - gone)
+    filtering = op in CMP and not is_bool
+    if lhs.value is not None and rhs.value is not None and lhs.always and rhs.always and not never:
+        value, dead = _fold(op, lhs.value, rhs.value, is_bool)
+        if dead:
+            _report_const(node, op, lhs.value, rhs.value, is_bool, out)
+            return result._replace(always=False, value=None, cond=False, scalar=False)
+        return result._replace(always=True, value=value, cond=False, scalar=False)
+    return result._replace(always=lhs.always and rhs.always and not never and not filtering, value=None,
+                           cond=filtering or lhs.cond or rhs.cond, scalar=False)
+
+
+def _with_scalar(node: Any, op: str, lhs: _Src, rhs: _Src, is_bool: bool,
+                 out: list[tuple[str, Severity | None]]) -> _Src:
+    side = rhs if lhs.scalar and not rhs.scalar else lhs
+    scalar = lhs.scalar and rhs.scalar
+    filtering = op in CMP and not is_bool
+    if lhs.value is None or rhs.value is None or not lhs.always or not rhs.always:
+        return side._replace(cond=side.cond or filtering, always=side.always and not filtering, value=None,
+                             scalar=scalar)
+    value, dead = _fold(op, lhs.value, rhs.value, is_bool)
+    if dead:
+        _report_const(node, op, lhs.value, rhs.value, is_bool, out)
+        return side._replace(always=False, value=None, cond=False, scalar=scalar)
+    return side._replace(always=True, value=value, cond=False, scalar=scalar)
+
+
+def _fold(op: str, a: float, b: float, is_bool: bool) -> tuple[float | None, bool]:
+    """(value, dead): the constant result of `a op b`; dead when a comparison is always false (without
+    `bool` it then returns nothing; with `bool` always 0)."""
+    if op in CMP:
+        ok = {"==": a == b, "!=": a != b, ">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
+        if is_bool:
+            return (1.0 if ok else 0.0), not ok
+        return (a if ok else None), not ok
+    try:
+        if op == "+":
+            return a + b, False
+        if op == "-":
+            return a - b, False
+        if op == "*":
+            return a * b, False
+        if op == "/" and b:
+            return a / b, False
+        if op == "%" and b:
+            return math.fmod(a, b), False
+        if op == "^":
+            return math.pow(a, b), False
+    except (OverflowError, ValueError, ZeroDivisionError):
+        pass
+    return None, False
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+
+def _report_const(node: Any, op: str, a: float, b: float, is_bool: bool,
+                  out: list[tuple[str, Severity | None]]) -> None:
+    result = "always returns 0" if is_bool else "never returns anything"
+    out.append((f"`{_frag(node)}` compares constants: `{_num(a)} {op} {_num(b)}` is always false, so it {result}",
+                None))
+
+
+def _on_labels(node: Any, lhs: _Src, rhs: _Src, labels: list[str], out: list[tuple[str, Severity | None]]) -> None:
+    """pint's impossible labels of `on (...)`: a label a side cannot have."""
+    for label in labels:
+        if label == "__name__":
+            continue
+        for side, name in ((lhs, "left"), (rhs, "right")):
+            if not side.can_have(label):
+                out.append((f"`{_frag(node)}`: `on ({label})` but the {name} side cannot have `{label}`: "
+                            f"{side.reason(label)}", None))
+                break
+
+
+def _never_match(lhs: _Src, rhs: _Src, ignored: list[str]) -> str | None:
+    """Why two sides matched on all their labels (but `ignoring (...)` ones) never pair, or None."""
+    for a, b, a_name, b_name in ((lhs, rhs, "left", "right"), (rhs, lhs, "right", "left")):
+        for label in sorted(a.guaranteed):
+            if label in ignored or label == "__name__":
+                continue
+            if not b.can_have(label):
+                return f"every {a_name} series has `{label}` but no {b_name} series can have it ({b.reason(label)})"
+    return None
+
+
+def _set_op(node: Any, op: str, lhs: _Src, rhs: _Src, on: bool, labels: list[str],
+            out: list[tuple[str, Severity | None]]) -> _Src:
+    if op == "or":
+        rhs_bare = rhs.fixed and not rhs.possible and not rhs.guaranteed
+        if lhs.always and not lhs.cond and ((on and not labels) or (lhs.fixed and not lhs.possible and rhs_bare)):
+            out.append((f"`{_frag(node)}`: the left side always returns a series, so the right side of `or` is "
+                        "never used", None))
+        if lhs.fixed and rhs.fixed:
+            return _Src(True, lhs.possible | rhs.possible, EMPTY, lhs.guaranteed & rhs.guaranteed,
+                        lhs.why or rhs.why, always=lhs.always or rhs.always, cond=lhs.cond and rhs.cond)
+        ex = (lhs.excluded if not lhs.fixed else frozenset(x for x in rhs.excluded if not lhs.can_have(x))) & \
+             (rhs.excluded if not rhs.fixed else frozenset(x for x in lhs.excluded if not rhs.can_have(x)))
+        return _Src(False, EMPTY, ex, lhs.guaranteed & rhs.guaranteed, "", always=lhs.always or rhs.always,
+                    cond=lhs.cond and rhs.cond)
+    never = None if on else _never_match(lhs, rhs, labels)
+    if op == "unless":
+        if never:
+            out.append((f"`{_frag(node)}`: `unless` never removes anything: {never}", None))
+        elif on and not labels and rhs.always and not rhs.cond:
+            out.append((f"`{_frag(node)}`: the right side of `unless on()` always returns a series, so this never "
+                        "returns anything", None))
+        return lhs._replace(always=False, value=None)
+    if never:  # and
+        out.append((f"`{_frag(node)}`: `and` never returns anything: {never}", None))
+    return lhs._replace(always=lhs.always and rhs.always and not never, value=None, cond=lhs.cond or rhs.cond)

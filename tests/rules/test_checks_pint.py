@@ -1,0 +1,149 @@
+"""pint's promql/impossible, group/interval and the arithmetic-between-aggregations part of promql/fragile:
+cases that trigger each, close variants that do not, and pint's own test cases where pint has them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opsctl.rules.checks.promql_fragile import partial_data
+from opsctl.rules.checks.promql_impossible import analyse
+from opsctl.rules.config import RulesConfig
+from opsctl.rules.loader import parse_rule_file, parse_rule_text
+from opsctl.rules.model import Finding
+from opsctl.rules.promql_ast import parse
+from opsctl.rules.validate import check_files
+
+
+def _findings(text: str, check: str) -> list[Finding]:
+    rf = parse_rule_text(text, "t.yml")
+    return [f for f in check_files([rf], RulesConfig(runbooks_dir=None)).findings if f.check == check]
+
+
+def _alert(expr: str, extra: str = "") -> str:
+    return f"groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: '{expr}'\n{extra}"
+
+
+IMPOSSIBLE = [
+    # (expression, a word of the message) - pint's docs examples first
+    ('foo{job="bar"} unless sum(foo)', "never removes"),
+    ("group by (cluster) (sum(errors))", "by (cluster)"),
+    ("sum(foo) / on(cluster) count(bar)", "on (cluster)"),
+    ("vector(1) > 2", "always false"),
+    ("vector(1) > bool 2", "always returns 0"),
+    ("x unless on() vector(1)", "never returns anything"),
+    ("vector(0) or sum(x)", "never used"),
+    ("x * on(instance) group_left(team) sum(y)", "group_left(team)"),
+    ('sum(a) and b{job="x"}', "never returns anything"),
+    ('absent(up{job="a"}) * on(instance) up', "on (instance)"),
+    ("sum without (a) (x) / on(a) y", "on (a)"),
+    ('x{a=""} / on(a) y', "on (a)"),
+    ("histogram_quantile(0.9, rate(x_bucket[5m])) * on(le) y", "`le`"),
+    # the awesome-prometheus-alerts Mimir rule: ignoring(limit) drops `limit` from the result (promtool
+    # confirms the alert never fires), so `and x{limit="max_series"}` never matches
+    ('(a / ignoring(limit) b{limit="max_series"} * 100 > 80) and b{limit="max_series"} > 0', "`limit`"),
+]
+
+POSSIBLE = [
+    "vector(1)",
+    "sum(x) or vector(0)",
+    "vector(0) or x",  # x's series have labels: `or` adds them
+    "foo > 1",
+    "count(x) == 0",
+    "sum by (job) (a) / sum by (job) (b) > 1",
+    "histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m]))) > 1",
+    'up{job="a"} == 0 and on(instance) sum by (instance) (y) > 0',
+    'foo{job="a"} / ignoring(job) sum(bar)',
+    "sum(x) / sum(y) > 0",
+    "x / on() group_left sum(y)",
+    'foo{job="bar"} or sum(foo)',  # pint reports the right side of `or` as dead; its series are all added
+    'label_replace(sum(x), "instance", "$1", "host", "(.*)") * on(instance) y',
+    "time() - x > 3600",
+    "x * on(instance) group_left(team) y",
+    'x{team="a"} * on(instance) group_left(team) y',  # only an info note (replaces team)
+    "sum(rate(x[5m])) by (instance) * on(instance) group_left(nodename) node_uname_info",
+]
+
+
+@pytest.mark.parametrize(("expr", "word"), IMPOSSIBLE)
+def test_promql_impossible_reports(expr: str, word: str) -> None:
+    found = [m for m, sev in analyse(parse(expr)) if sev is None]
+    assert found and any(word in m for m in found), (expr, found)
+
+
+@pytest.mark.parametrize("expr", POSSIBLE)
+def test_promql_impossible_quiet(expr: str) -> None:
+    assert [m for m, sev in analyse(parse(expr)) if sev is None] == [], expr
+
+
+def test_promql_impossible_in_a_rule_file_and_redundant_join_is_info() -> None:
+    found = _findings(_alert('sum(foo) / on(cluster) count(bar) > 1'), "promql-impossible")
+    assert [(f.severity.name, f.line) for f in found] == [("warning", 5)]
+    found = _findings(_alert('x{team="a"} * on(instance) group_left(team) y > 1'), "promql-impossible")
+    assert [f.severity.name for f in found] == ["info"]
+    rec = "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: vector(1) > 2\n"
+    assert len(_findings(rec, "promql-impossible")) == 1  # recording rules too, as pint
+
+
+# pint's promql/fragile test cases (internal/checks/promql_fragile_test.go): expression -> reported
+FRAGILE = [
+    ('sum(selector{job="foo"}) / sum(selector{job="foo"} offset 30m) > 5', True),
+    ('sum(selector{job="foo"}) * sum(selector{job="foo"} offset 30m) > 5', True),
+    ('sum(selector{job="foo"}) + sum(selector{job="foo"} offset 30m) > 5', True),
+    ('sum(selector{job="foo"}) - sum(selector{job="foo"} offset 30m) > 5', True),
+    ('sum(selector{job="foo"}) ^ sum(selector{job="foo"} offset 30m) > 5', True),
+    ('sum(selector{job="foo"}) % sum(selector{job="foo"} offset 30m) > 5', True),
+    ('(sum(selector{job="foo"}) and sum(selector{job="foo"} offset 30m)) > 5', False),
+    ('sum(selector{job="foo"}) / sum(selector{job="foo"} offset 30m)', False),
+    ('sum(selector{job="foo"}) / selector{job="foo"} offset 30m > 5', False),
+    ('sum(selector{job="foo"}) / sum(selector{job="bob"} offset 30m) > 5', True),
+    ("sum(rate(metric_a[30m])) / sum(max_over_time(metric_b[30m])) >= 0.02", True),
+    ('count by (dc) (max(0 < (token_expiration - time()) < (6*60*60)) by (instance) * on (instance) group_right '
+     'label_replace(configured_minions, "instance", "$1", "minion", "(.+)")) > 5', False),
+    ('sum(rate(kubelet_evictions{job="kubelet"}[15m])) by(cluster, eviction_signal, instance) * on (cluster, '
+     'instance) group_left(node) max by (cluster, instance, node) (kubelet_node_name{job="kubelet"}) > 0', False),
+    ("min(topk(10, foo)) > 5000", False),
+    # more
+    ("1 - sum(a) / sum(b) > 0.5", True),
+    ("abs(sum(a) - sum(b)) > 5", False),
+]
+
+
+@pytest.mark.parametrize(("expr", "reported"), FRAGILE)
+def test_fragile_partial_data_as_pint(expr: str, reported: bool) -> None:
+    assert (partial_data(parse(expr)) is not None) == reported, expr
+
+
+def test_fragile_partial_data_severity_and_for() -> None:
+    apart = _alert('sum(foo{job="a"}) / sum(bar{job="b"}) > 0.1')
+    assert [f.severity.name for f in _findings(apart, "promql-fragile")] == ["warning"]
+    assert _findings(apart.replace("'\n", "'\n        for: 2m\n"), "promql-fragile") == []
+    assert _findings(apart.replace("'\n", "'\n        for: 0s\n"), "promql-fragile") != []
+    same = _alert("sum(rate(errors_total[5m])) / sum(rate(requests_total[5m])) > 0.1")
+    assert [f.severity.name for f in _findings(same, "promql-fragile")] == ["info"]
+    rec = "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: sum(a{job=\"x\"}) / sum(b) > 1\n"
+    assert _findings(rec, "promql-fragile") == []
+
+
+def _group(interval: str, rules: str) -> str:
+    return f"groups:\n  - name: g\n    interval: {interval}\n    rules:\n{rules}"
+
+
+REC = "      - record: r\n        expr: sum(up)\n"
+ALERT = "      - alert: A\n        expr: up == 0\n"
+
+
+def test_group_interval(tmp_path: Path) -> None:
+    path = tmp_path / "r.yml"
+    path.write_text(_group("10m", REC + REC.replace("r\n", "r2\n")))
+    found = [f for f in check_files([parse_rule_file(path)], RulesConfig(runbooks_dir=None)).findings
+             if f.check == "group-interval"]
+    assert [(f.line, f.column, f.severity.name) for f in found] == [(3, 5, "warning")]  # once, at `interval:`
+    # without the file on disk: at the group
+    assert [f.line for f in _findings(_group("10m", REC), "group-interval")] == [2]
+    assert _findings(_group("5m", REC), "group-interval") == []
+    assert _findings(_group("6m", ALERT), "group-interval") != []
+    assert _findings(_group("10m", ALERT + "        keep_firing_for: 10m\n"), "group-interval") == []
+    assert _findings(_group("10m", ALERT + "        keep_firing_for: 5m\n"), "group-interval") != []
+    assert _findings("groups:\n  - name: g\n    rules:\n" + REC, "group-interval") == []  # no explicit interval
