@@ -186,6 +186,12 @@ class FloatHistogram:
         return self._add_sub(other, True)
 
     def _add_sub(self, other: FloatHistogram, negate: bool) -> FloatHistogram:
+        try:
+            return self._add_sub_unchecked(other, negate)
+        except IndexError:  # Prometheus panics on such layouts (a span holding more buckets than given)
+            raise HistogramError("histogram spans and buckets do not match") from None
+
+    def _add_sub_unchecked(self, other: FloatHistogram, negate: bool) -> FloatHistogram:
         custom = self.uses_custom_buckets()
         if custom != other.uses_custom_buckets():
             raise IncompatibleSchemaError()
@@ -724,26 +730,21 @@ def _iter_target(
 
 
 def _detect_reset(curr_it: Iterator[tuple[int, float]], prev_it: Iterator[tuple[int, float]]) -> bool:
-    """Go's detectReset over two (index, count) iterators of the same schema."""
+    """Go's detectReset over two (index, count) iterators of the same schema.
+
+    Like Prometheus 3.5, once the current buckets run out only the previous bucket in hand is checked
+    (its loop advances the iterator without looking at the buckets it passes)."""
     prev = next(prev_it, None)
     if prev is None:
         return False
     curr = next(curr_it, None)
     if curr is None:
-        while prev is not None:
-            if prev[1] != 0:
-                return True
-            prev = next(prev_it, None)
-        return False
+        return prev[1] != 0
     while True:
         while curr[0] < prev[0]:
             nxt = next(curr_it, None)
             if nxt is None:
-                while prev is not None:
-                    if prev[1] != 0:
-                        return True
-                    prev = next(prev_it, None)
-                return False
+                return prev[1] != 0
             curr = nxt
         if curr[0] > prev[0]:
             if prev[1] != 0:
@@ -1026,3 +1027,281 @@ def go_g(x: float) -> str:
     if dp >= nd:
         return f"{neg}{digits}{'0' * (dp - nd)}"
     return f"{neg}{digits[:dp]}.{digits[dp:]}"
+
+
+# -- Go's math.Log2 and math.Exp2 (as on amd64), so that interpolations match Prometheus bit for bit ------
+
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_HALF_SQRT2 = 7.07106781186547524401e-01
+_LOG2_E = 1.44269504088896340735992468100189213742664595415298593  # Go's constant 1/Ln2, rounded once
+_L1 = 6.666666666666735130e-01
+_L2 = 3.999999999940941908e-01
+_L3 = 2.857142874366239149e-01
+_L4 = 2.222219843214978396e-01
+_L5 = 1.818357216161805012e-01
+_L6 = 1.531383769920937332e-01
+_L7 = 1.479819860511658591e-01
+_P1 = 1.66666666666666657415e-01
+_P2 = -2.77777777770155933842e-03
+_P3 = 6.61375632143793436117e-05
+_P4 = -1.65339022054652515390e-06
+_P5 = 4.13813679705723846039e-08
+
+
+def _go_log(x: float) -> float:
+    """Go's math.Log (the FreeBSD algorithm of its amd64 assembly)."""
+    if x != x or x == _INF:
+        return x
+    if x < 0:
+        return math.nan
+    if x == 0:
+        return -_INF
+    f1, ki = math.frexp(x)
+    if f1 <= _HALF_SQRT2:  # the amd64 assembly compares with <= (the pure Go version with <)
+        f1 *= 2
+        ki -= 1
+    f = f1 - 1
+    k = float(ki)
+    s = f / (2 + f)
+    s2 = s * s
+    s4 = s2 * s2
+    t1 = s2 * (_L1 + s4 * (_L3 + s4 * (_L5 + s4 * _L7)))
+    t2 = s4 * (_L2 + s4 * (_L4 + s4 * _L6))
+    r = t1 + t2
+    hfsq = 0.5 * f * f
+    return k * _LN2_HI - ((hfsq - (s * (hfsq + r) + k * _LN2_LO)) - f)
+
+
+def go_log2(x: float) -> float:
+    """Go's math.Log2."""
+    frac, exp = math.frexp(x)
+    if frac == 0.5:
+        return float(exp - 1)
+    if x != x or x == _INF or x <= 0:
+        return _go_log(x)
+    return _go_log(frac) * _LOG2_E + float(exp)
+
+
+def go_exp2(x: float) -> float:
+    """Go's math.Exp2 (pure Go on amd64)."""
+    if x != x:
+        return x
+    if x > 1.0239999999999999e03:
+        return _INF
+    if x < -1.0740e03:
+        return 0.0
+    k = int(x + 0.5) if x > 0 else int(x - 0.5) if x < 0 else 0
+    t = x - float(k)
+    hi = t * _LN2_HI
+    lo = -t * _LN2_LO
+    r = hi - lo
+    t = r * r
+    c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
+    y = 1 - ((lo - (r * c) / (2 - c)) - hi)
+    return _ldexp(y, k)
+
+
+# -- PromQL functions on native histograms (promql/quantile.go, promql/functions.go) ------------------------
+
+QUANTILE_NAN_RESULT_INFO = (
+    "PromQL info: input to histogram_quantile has NaN observations, result is NaN for metric name"
+)
+QUANTILE_NAN_SKEW_INFO = (
+    "PromQL info: input to histogram_quantile has NaN observations, result is skewed higher for metric name"
+)
+FRACTION_NAN_INFO = (
+    "PromQL info: input to histogram_fraction has NaN observations, which are excluded from all fractions "
+    "for metric name"
+)
+
+
+def histogram_quantile(q: float, h: FloatHistogram) -> float:
+    """histogram_quantile(q, h) of a native histogram (Prometheus's HistogramQuantile)."""
+    return histogram_quantile_info(q, h)[0]
+
+
+def histogram_quantile_info(q: float, h: FloatHistogram) -> tuple[float, str | None]:
+    """HistogramQuantile with its annotation: the quantile and None, or QUANTILE_NAN_RESULT_INFO /
+    QUANTILE_NAN_SKEW_INFO (Prometheus appends the quoted metric name).
+
+    q < 0 gives -Inf, q > 1 +Inf, q NaN or an empty histogram NaN. Exponential buckets interpolate
+    exponentially, custom buckets and the zero bucket linearly; a zero bucket with only positive (negative)
+    buckets beside it starts (ends) at 0; the custom buckets' -Inf / +Inf ends return the finite bound."""
+    if q < 0:
+        return -_INF, None
+    if q > 1:
+        return _INF, None
+    if h.count == 0 or q != q:
+        return math.nan, None
+    info: str | None = None
+    nan_sum = h.sum != h.sum
+    forward = nan_sum or q < 0.5
+    it = h.buckets() if forward else h.reverse_buckets()
+    rank = q * h.count if forward else (1 - q) * h.count
+    count = 0.0
+    bucket: Bucket | None = None
+    for b in it:
+        bucket = b
+        if b.count == 0:
+            continue
+        count += b.count
+        if count >= rank:
+            break
+    if bucket is None:  # no buckets at all: Go's zero-value Bucket
+        bucket = Bucket(0.0, 0.0, 0.0, False, False, 0)
+    lower, upper, b_count = bucket.lower, bucket.upper, bucket.count
+    custom = h.uses_custom_buckets()
+    if not custom and lower < 0 and upper > 0:
+        if not h.negative_buckets and h.positive_buckets:
+            lower = 0.0
+        elif not h.positive_buckets and h.negative_buckets:
+            upper = 0.0
+    elif custom:
+        if lower == -_INF:
+            if upper <= 0:
+                return upper, None
+            lower = 0.0
+        elif upper == _INF:
+            return lower, None
+    if count > h.count:
+        count = h.count
+    if count < rank:
+        if nan_sum:
+            return math.nan, QUANTILE_NAN_RESULT_INFO
+        return upper, None
+    if forward:
+        rank -= count - b_count
+    else:
+        rank = count - rank
+    if nan_sum:
+        # Prometheus 3.5 reuses its `bucket` variable here, so the interpolation below then happens in the
+        # last bucket of the histogram (if any follows the one found); kept for identical results.
+        for b in it:
+            lower, upper, b_count = b.lower, b.upper, b.count
+            count += b_count
+        if count < h.count:
+            info = QUANTILE_NAN_SKEW_INFO
+    fraction = _fdiv(rank, b_count)
+    if custom or (lower <= 0 and upper >= 0):
+        return lower + (upper - lower) * fraction, info
+    log_lower = go_log2(abs(lower))
+    log_upper = go_log2(abs(upper))
+    if lower > 0:
+        return go_exp2(log_lower + (log_upper - log_lower) * fraction), info
+    return -go_exp2(log_upper + (log_lower - log_upper) * (1 - fraction)), info
+
+
+def histogram_fraction(lower: float, upper: float, h: FloatHistogram) -> float:
+    """histogram_fraction(lower, upper, h) of a native histogram (Prometheus's HistogramFraction)."""
+    return histogram_fraction_info(lower, upper, h)[0]
+
+
+def histogram_fraction_info(lower: float, upper: float, h: FloatHistogram) -> tuple[float, str | None]:
+    """HistogramFraction with its annotation (None or FRACTION_NAN_INFO). An empty histogram or a NaN bound
+    gives NaN; lower >= upper gives 0; NaN observations count in no bucket."""
+    if h.count == 0 or lower != lower or upper != upper:
+        return math.nan, None
+    if lower >= upper:
+        return 0.0, None
+    custom = h.uses_custom_buckets()
+    only_pos = not h.negative_buckets and bool(h.positive_buckets)
+    only_neg = not h.positive_buckets and bool(h.negative_buckets)
+    count = rank = lower_rank = upper_rank = 0.0
+    lower_set = upper_set = False
+    it = h.buckets()
+    for b in it:
+        count += b.count
+        b_lower, b_upper, b_count = b.lower, b.upper, b.count
+        zero_bucket = False
+        if b_lower <= 0 and b_upper >= 0:
+            zero_bucket = True
+            if only_pos:
+                b_lower = 0.0
+            elif only_neg:
+                b_upper = 0.0
+        if not lower_set and b_lower >= lower:
+            lower_rank, lower_set = rank, True
+        if not upper_set and b_lower >= upper:
+            upper_rank, upper_set = rank, True
+        if lower_set and upper_set:
+            break
+        linear = custom or zero_bucket
+        if not lower_set and b_lower < lower < b_upper:
+            lower_rank = _interpolate(linear, lower, rank, b_lower, b_upper, b_count)
+            lower_set = True
+        if not upper_set and b_lower < upper < b_upper:
+            upper_rank = _interpolate(linear, upper, rank, b_lower, b_upper, b_count)
+            upper_set = True
+        if lower_set and upper_set:
+            break
+        rank += b_count
+    info: str | None = None
+    if h.sum != h.sum:
+        for b in it:
+            count += b.count
+        if count < h.count:
+            info = FRACTION_NAN_INFO
+    else:
+        count = h.count
+    if not lower_set or lower_rank > count:
+        lower_rank = count
+    if not upper_set or upper_rank > count:
+        upper_rank = count
+    return (upper_rank - lower_rank) / h.count, info
+
+
+def _interpolate(linear: bool, v: float, rank: float, lower: float, upper: float, count: float) -> float:
+    if linear:
+        return rank + _fdiv(count * (v - lower), upper - lower)
+    log_lower = go_log2(abs(lower))
+    log_upper = go_log2(abs(upper))
+    log_v = go_log2(abs(v))
+    if v > 0:
+        fraction = _fdiv(log_v - log_lower, log_upper - log_lower)
+    else:
+        fraction = 1 - _fdiv(log_v - log_upper, log_lower - log_upper)
+    return rank + count * fraction
+
+
+def _kahan_inc(inc: float, total: float, c: float) -> tuple[float, float]:
+    """Go's kahanSumInc (Neumaier)."""
+    t = total + inc
+    if t in (_INF, -_INF):
+        c = 0.0
+    elif abs(total) >= abs(inc):
+        c += (total - t) + inc
+    else:
+        c += (inc - t) + total
+    return t, c
+
+
+def histogram_stdvar(h: FloatHistogram) -> float:
+    """histogram_stdvar(): the variance of the observations, each bucket's observations taken at one value
+    (custom buckets: the arithmetic mean of the bounds; the zero bucket: 0; exponential buckets: the
+    geometric mean of the bounds), Kahan-summed as Prometheus does."""
+    mean = _fdiv(h.sum, h.count)
+    variance = c = 0.0
+    custom = h.uses_custom_buckets()
+    for b in h.buckets():
+        if b.count == 0:
+            continue
+        if custom:
+            val = (b.upper + b.lower) / 2.0
+        elif b.lower <= 0 and b.upper >= 0:
+            val = 0.0
+        else:
+            prod = b.upper * b.lower
+            val = math.sqrt(prod) if prod >= 0 else math.nan
+            if b.upper < 0:
+                val = -val
+        delta = val - mean
+        variance, c = _kahan_inc(b.count * delta * delta, variance, c)
+    variance += c
+    return _fdiv(variance, h.count)
+
+
+def histogram_stddev(h: FloatHistogram) -> float:
+    """histogram_stddev(): the square root of histogram_stdvar()."""
+    v = histogram_stdvar(h)
+    return math.sqrt(v) if v >= 0 or v != v else math.nan
