@@ -147,3 +147,40 @@ def test_group_interval(tmp_path: Path) -> None:
     assert _findings(_group("10m", ALERT + "        keep_firing_for: 10m\n"), "group-interval") == []
     assert _findings(_group("10m", ALERT + "        keep_firing_for: 5m\n"), "group-interval") != []
     assert _findings("groups:\n  - name: g\n    rules:\n" + REC, "group-interval") == []  # no explicit interval
+
+
+def test_dead_code_claims_hold_in_promtool(tmp_path: Path) -> None:
+    """Oracle: every expression of IMPOSSIBLE that promql-impossible says never returns anything returns
+    nothing in `promtool test rules`, on data where each of its two sides returns something."""
+    import subprocess
+
+    import promql_parser as pp
+
+    from opsctl.promql_syntax import metric_names
+    from tests.conftest import find_tool
+
+    promtool = find_tool("promtool")
+    dead = [expr for expr, _ in IMPOSSIBLE
+            if any("never returns anything" in m for m, _ in analyse(parse(expr)))]
+    assert len(dead) >= 4
+    names = sorted({n for expr in dead for n in metric_names(parse(expr))})
+    series = "".join(
+        f"      - series: '{n}{{job=\"{job}\", instance=\"{inst}\", cluster=\"c\", team=\"t\", limit=\"max_series\"}}'\n"
+        f"        values: '5+1x10'\n" for n in names for job, inst in (("x", "i1"), ("bar", "i2")))
+    tests = ""
+    for expr in dead:
+        top = parse(expr)
+        while isinstance(top, pp.ParenExpr):
+            top = top.expr
+        assert isinstance(top, pp.BinaryExpr)
+        for side in (top.lhs, top.rhs):  # each (vector) side alone returns something
+            if isinstance(side, pp.NumberLiteral):
+                continue
+            tests += f"      - expr: 'group({side})'\n        eval_time: 5m\n        exp_samples:\n" \
+                     "          - labels: '{}'\n            value: 1\n"
+        tests += f"      - expr: '{expr}'\n        eval_time: 5m\n        exp_samples: []\n"
+    (tmp_path / "t.yml").write_text("tests:\n  - interval: 1m\n    input_series:\n" + series +
+                                    "    promql_expr_test:\n" + tests)
+    proc = subprocess.run([promtool, "test", "rules", str(tmp_path / "t.yml")], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
