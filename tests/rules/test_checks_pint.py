@@ -164,9 +164,10 @@ def test_dead_code_claims_hold_in_promtool(tmp_path: Path) -> None:
             if any("never returns anything" in m for m, _ in analyse(parse(expr)))]
     assert len(dead) >= 4
     names = sorted({n for expr in dead for n in metric_names(parse(expr))})
+    labels = 'cluster="c", team="t", limit="max_series"'
     series = "".join(
-        f"      - series: '{n}{{job=\"{job}\", instance=\"{inst}\", cluster=\"c\", team=\"t\", limit=\"max_series\"}}'\n"
-        f"        values: '5+1x10'\n" for n in names for job, inst in (("x", "i1"), ("bar", "i2")))
+        f"      - series: '{n}{{job=\"{job}\", instance=\"{inst}\", {labels}}}'\n        values: '5+1x10'\n"
+        for n in names for job, inst in (("x", "i1"), ("bar", "i2")))
     tests = ""
     for expr in dead:
         top = parse(expr)
