@@ -12,9 +12,13 @@ import pytest
 from opsctl.promql.histogram import (
     CounterResetHint,
     FloatHistogram,
+    HistogramError,
+    IncompatibleBoundsError,
+    IncompatibleSchemaError,
     Span,
     go_g,
 )
+from tests.promql import histogram_upstream_cases as up
 
 
 def fh(**kw: object) -> FloatHistogram:
@@ -90,3 +94,105 @@ def test_test_expression_basic() -> None:
     nhcb = fh(schema=-53, count=3, sum=5, custom_values=[5, 10], positive_spans=[(1, 1)], positive_buckets=[3])
     assert nhcb.test_expression() == "{{schema:-53 count:3 sum:5 custom_values:[5 10] offset:1 buckets:[3]}}"
     assert fh().test_expression() == "{{}}"
+
+
+def fields(h: FloatHistogram) -> tuple[object, ...]:
+    """Every field, spans as tuples: the comparison Go's require.Equal (reflect.DeepEqual) makes."""
+    return (
+        h.schema,
+        h.zero_threshold,
+        h.zero_count,
+        h.count,
+        h.sum,
+        [(s.offset, s.length) for s in h.positive_spans],
+        [(s.offset, s.length) for s in h.negative_spans],
+        h.positive_buckets,
+        h.negative_buckets,
+        h.custom_values,
+        h.counter_reset_hint,
+    )
+
+
+def ids(table: list[tuple[object, ...]]) -> list[str]:
+    return [str(case[0]) for case in table]
+
+
+# -- Prometheus v3.5.0's own test vectors (see histogram_upstream_cases.py for the upstream files) ---------
+
+
+@pytest.mark.parametrize(("name", "h", "factor", "expected"), up.MUL, ids=ids(up.MUL))
+def test_mul_upstream(name: str, h: FloatHistogram, factor: float, expected: FloatHistogram) -> None:
+    before = fields(h)
+    assert fields(h.mul(factor)) == fields(expected)
+    assert fields(h) == before  # our methods never change their receiver
+
+
+@pytest.mark.parametrize(("name", "h", "divisor", "expected"), up.DIV, ids=ids(up.DIV))
+def test_div_upstream(name: str, h: FloatHistogram, divisor: float, expected: FloatHistogram) -> None:
+    assert fields(h.div(divisor)) == fields(expected)
+
+
+@pytest.mark.parametrize(("name", "previous", "current", "reset"), up.DETECT_RESET, ids=ids(up.DETECT_RESET))
+def test_detect_reset_upstream(name: str, previous: FloatHistogram, current: FloatHistogram, reset: bool) -> None:
+    assert current.detect_reset(previous) is reset
+
+
+@pytest.mark.parametrize(("name", "h", "max_empty", "expected"), up.COMPACT, ids=ids(up.COMPACT))
+def test_compact_upstream(name: str, h: FloatHistogram, max_empty: int, expected: FloatHistogram) -> None:
+    before = fields(h)
+    assert fields(h.compact(max_empty)) == fields(expected)
+    assert fields(h) == before
+
+
+def _check_add_sub(a: FloatHistogram, b: FloatHistogram, expected: FloatHistogram | None, err: str, sub: bool) -> None:
+    a_before, b_before = fields(a), fields(b)
+    if err:
+        with pytest.raises(HistogramError) as exc:
+            a.sub(b) if sub else a.add(b)
+        assert str(exc.value) == err
+        return
+    res = a.sub(b) if sub else a.add(b)
+    assert expected is not None
+    assert fields(res.compact(0)) == fields(expected.compact(0))
+    assert (fields(a), fields(b)) == (a_before, b_before)
+
+
+@pytest.mark.parametrize(("name", "a", "b", "expected", "err"), up.ADD, ids=ids(up.ADD))
+def test_add_upstream(
+    name: str, a: FloatHistogram, b: FloatHistogram, expected: FloatHistogram | None, err: str
+) -> None:
+    # Like Go's testHistogramAdd: both orders give the same sum.
+    _check_add_sub(a, b, expected, err, sub=False)
+    _check_add_sub(b, a, expected, err, sub=False)
+
+
+@pytest.mark.parametrize(("name", "a", "b", "expected", "err"), up.SUB, ids=ids(up.SUB))
+def test_sub_upstream(
+    name: str, a: FloatHistogram, b: FloatHistogram, expected: FloatHistogram | None, err: str
+) -> None:
+    _check_add_sub(a, b, expected, err, sub=True)
+    _check_add_sub(b, a, expected.mul(-1) if expected is not None else None, err, sub=True)
+
+
+@pytest.mark.parametrize(("name", "schema", "h", "expected"), up.COPY_TO_SCHEMA, ids=ids(up.COPY_TO_SCHEMA))
+def test_copy_to_schema_upstream(name: str, schema: int, h: FloatHistogram, expected: FloatHistogram) -> None:
+    assert fields(h.copy_to_schema(schema)) == fields(expected)
+
+
+@pytest.mark.parametrize(("name", "h", "expected"), up.STRING, ids=ids(up.STRING))
+def test_string_upstream(name: str, h: FloatHistogram, expected: str) -> None:
+    assert str(h) == expected
+
+
+@pytest.mark.parametrize(("name", "h", "expected"), up.TEST_EXPRESSION, ids=ids(up.TEST_EXPRESSION))
+def test_test_expression_upstream(name: str, h: FloatHistogram, expected: str) -> None:
+    assert h.test_expression() == expected
+
+
+def test_errors_are_typed() -> None:
+    exp = fh(count=1)
+    nhcb = fh(schema=-53, count=1, custom_values=[1.0])
+    with pytest.raises(IncompatibleSchemaError):
+        exp.add(nhcb)
+    with pytest.raises(IncompatibleBoundsError):
+        nhcb.sub(fh(schema=-53, count=1, custom_values=[2.0]))
