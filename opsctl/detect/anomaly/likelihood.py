@@ -53,6 +53,7 @@ from opsctl.detect.anomaly.base import (
     AnomalyDetector,
     AnomalyFrame,
     Params,
+    nan_to_num,
 )
 
 _MAX_SCORE = 1.0 - 1e-9  # scores stay in [0, 1)
@@ -141,26 +142,35 @@ def _ewm_z(x: np.ndarray, alpha: float, floor: np.ndarray) -> tuple[np.ndarray, 
     ew = pd.Series(x).ewm(alpha=alpha, adjust=True, ignore_na=True)
     mean = _shift1(ew.mean().to_numpy())
     sd = _shift1(ew.std(bias=True).to_numpy())
-    scale = np.maximum(np.nan_to_num(sd, nan=0.0), floor)
+    scale = np.maximum(nan_to_num(sd, nan=0.0), floor)
     with np.errstate(invalid="ignore"):
         z = (x - mean) / scale
-    return np.nan_to_num(z, nan=0.0, posinf=1e300, neginf=-1e300), mean
+    return nan_to_num(z, nan=0.0, posinf=1e300, neginf=-1e300), mean
 
 
-def _log_tail_of_recent(raw: np.ndarray, p: LikelihoodParams) -> np.ndarray:
-    """log10 of the tail probability of the short-term mean of raw against its past distribution."""
+def _recent_z(raw: np.ndarray, p: LikelihoodParams) -> np.ndarray:
+    """z of the short-term mean of raw against its past distribution, clipped at 0 (recent raw scores
+    below their usual level are no evidence of anything: p = 1/2 at most); -1 where there is none."""
     cnt, tot = _window_sums(raw, p.short, squares=False)
     with np.errstate(invalid="ignore", divide="ignore"):
-        avg = np.where(cnt > 0, tot / cnt, np.nan)
+        avg = np.where(cnt > 0, tot / cnt, np.nan)  # NaN where the window holds no finite raw score
         cnt, tot, sq = _window_sums(avg, p.history)
         mean = tot / cnt
-        var = np.maximum(sq / cnt - mean * mean, 0.0)
-    mean = _shift1(np.where(cnt >= p.min_history, mean, np.nan))
-    sd = np.maximum(np.nan_to_num(_shift1(np.sqrt(var)), nan=0.0), p.sigma_floor)
-    z = (avg - mean) / sd
-    # recent raw scores below their usual level are no evidence of anything: p = 1/2 at most
-    out = log_normal_tail(np.maximum(np.nan_to_num(z, nan=0.0), 0.0)) / _LN10
-    return np.where(np.isfinite(z), out, 0.0)
+        var = sq / cnt
+        var -= mean * mean
+        np.maximum(var, 0.0, out=var)
+        np.sqrt(var, out=var)
+    mean = _shift1(mean)
+    mean[_shift1(cnt) < p.min_history] = np.nan
+    sd = _shift1(var)
+    sd[0] = 0.0
+    np.fmax(sd, p.sigma_floor, out=sd)  # NaN (no history yet) becomes the floor
+    avg -= mean
+    avg /= sd
+    z = avg
+    z[~np.isfinite(z)] = -1.0
+    np.maximum(z, 0.0, out=z, where=z != -1.0)
+    return z
 
 
 def _period_ago(ts: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarray]:
@@ -192,10 +202,32 @@ def _period_ago(ts: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarray]:
     return j, ok
 
 
+def rolling_max(u: np.ndarray, w: int) -> np.ndarray:
+    """max(u[max(0, i-w+1) .. i]) for every i, for NaN-free u (van Herk / Gil-Werman: the window is
+    the suffix of one block of w points and the prefix of the next, so two running maxima per block
+    answer every window: O(n) whatever w)."""
+    n = u.shape[0]
+    if w <= 1 or n == 0:
+        return u.copy()
+    nb = -(-n // w)
+    pad = np.full(nb * w, -np.inf)
+    pad[:n] = u
+    blocks = pad.reshape(nb, w)
+    prefix = np.maximum.accumulate(blocks, axis=1).ravel()
+    suffix = np.maximum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
+    out = prefix[:n].copy()  # i < w: the window starts at 0, the prefix of the first block
+    if n > w:
+        np.maximum(suffix[1 : n - w + 1], prefix[w:n], out=out[w:])
+    return out
+
+
 def cool_down(u: np.ndarray, cooldown: int) -> np.ndarray:
     """u damped by (1 - the largest u of the previous `cooldown` points)."""
-    prev = pd.Series(u).rolling(cooldown, min_periods=1).max().to_numpy()
-    return u * (1.0 - np.nan_to_num(_shift1(prev), nan=0.0))
+    prev = _shift1(rolling_max(u, cooldown))
+    prev[0] = 0.0
+    prev -= 1.0
+    prev *= -u
+    return prev
 
 
 class Likelihood(AnomalyDetector):
@@ -220,19 +252,21 @@ class Likelihood(AnomalyDetector):
         # scale floor: a thousandth of the range seen so far, so flat stretches don't divide by ~0
         seen_max = np.maximum.accumulate(x)
         seen_min = np.minimum.accumulate(x)
-        floor = np.nan_to_num(_shift1(seen_max - seen_min), nan=0.0) * 1e-3 + 1e-12
+        floor = nan_to_num(_shift1(seen_max - seen_min), nan=0.0) * 1e-3 + 1e-12
         z, base = _ewm_z(x, p.alpha, floor)
-        log_tail = _log_tail_of_recent(1.0 - np.exp(-np.abs(z) / p.raw_scale), p)
+        zr = _recent_z(1.0 - np.exp(-np.abs(z) / p.raw_scale), p)
         if p.period > 0 and n > 1:
             j, ok = _period_ago(ts, p.period)
             change = np.where(ok, x - x[j], np.nan)
             z2, _ = _ewm_z(change, p.alpha, floor)
             # no match one period ago (the first period, gaps, jittered clocks): no evidence either way
             raw2 = np.where(ok, 1.0 - np.exp(-np.abs(z2) / p.raw_scale), np.nan)
-            log_tail2 = _log_tail_of_recent(raw2, p)
-            log_tail = np.minimum(log_tail, log_tail2)
-        # Numenta's log-likelihood: log10(1/p) / 10 in [0, 1] (1 from p = 1e-10 on)
-        u = np.clip(-log_tail / 10.0, 0.0, 1.0)
+            np.maximum(zr, _recent_z(raw2, p), out=zr)  # the smaller tail probability of the two bases
+        # Numenta's log-likelihood: log10(1/p) / 10 in [0, 1] (1 from p = 1e-10 on); p = 1 without evidence
+        u = log_normal_tail(np.maximum(zr, 0.0))
+        u *= -0.1 / _LN10
+        u[zr < 0] = 0.0
+        np.clip(u, 0.0, 1.0, out=u)
         # spatial anomaly: beyond every earlier value by a fraction of the range seen so far
         outlier = np.zeros(n, dtype=bool)
         far = outlier

@@ -18,6 +18,7 @@ from opsctl.detect.anomaly.base import (
     direction_kind,
     floor_scale,
     hopping_window_stats,
+    nan_to_num,
     robust_sigma,
     z_to_score,
 )
@@ -33,6 +34,22 @@ class SeasonalParams(Params):
     abs_floor: float = Field(1e-9, ge=0, description="absolute sigma floor")
 
 
+def _left_insertion(ts: np.ndarray, target: np.ndarray, back: float) -> np.ndarray:
+    """np.clip(np.searchsorted(ts, target), 0, n - 1) for sorted ts and targets ts - const: on a regular
+    clock the answer is `back` points earlier, which is checked (the first index whose time is at
+    least the target); only the points where that guess fails are searched."""
+    n = ts.shape[0]
+    back_i = round(min(back, float(n))) if np.isfinite(back) else 0
+    j = np.arange(-back_i, n - back_i)
+    np.clip(j, 0, n - 1, out=j)
+    good = ts[j] >= target
+    good &= (j == 0) | (ts[np.maximum(j - 1, 0)] < target)
+    miss = np.flatnonzero(~good)
+    if miss.size:
+        j[miss] = np.clip(np.searchsorted(ts, target[miss]), 0, n - 1)
+    return j
+
+
 class Seasonal(AnomalyDetector):
     id = "seasonal"
     summary = "same time last day/week (median of past seasons); spikes and drops against it"
@@ -44,11 +61,12 @@ class Seasonal(AnomalyDetector):
         n = vs.shape[0]
         if n < 2:
             return AnomalyFrame(np.zeros(n), np.zeros(n, np.int8), np.full(n, np.nan), vs, np.zeros(n))
-        tol = p.tolerance or float(np.median(np.diff(ts))) / 2.0
+        step = float(np.median(np.diff(ts)))
+        tol = p.tolerance or step / 2.0
         cands = np.full((p.seasons, n), np.nan)
         for k in range(1, p.seasons + 1):
             target = ts - k * p.period
-            j = np.clip(np.searchsorted(ts, target), 0, n - 1)
+            j = _left_insertion(ts, target, k * p.period / step if step > 0 else 0.0)
             jm = np.clip(j - 1, 0, n - 1)
             nearer = np.where(np.abs(ts[jm] - target) < np.abs(ts[j] - target), jm, j)
             ok = (np.abs(ts[nearer] - target) <= tol) & (nearer < np.arange(n))
@@ -69,7 +87,7 @@ class Seasonal(AnomalyDetector):
             for key in st:
                 st[key][have] = sub[key]
         sigma = floor_scale(robust_sigma(st), base, p.rel_floor, p.abs_floor)
-        z = (resid - np.nan_to_num(st["median"], nan=0.0)) / sigma
+        z = (resid - nan_to_num(st["median"], nan=0.0)) / sigma
         score = np.where(np.isfinite(base) & (st["count"] >= 10), z_to_score(z, p.threshold), 0.0)
         conf = np.minimum(st["count"] / p.window, 1.0) * np.isfinite(cands).mean(axis=0)
         return AnomalyFrame(score, direction_kind(vs, base, score), base, vs, conf)
