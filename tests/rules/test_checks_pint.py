@@ -185,3 +185,62 @@ def test_dead_code_claims_hold_in_promtool(tmp_path: Path) -> None:
     proc = subprocess.run([promtool, "test", "rules", str(tmp_path / "t.yml")], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+GRID_SIDES = ['sum(a)', 'a{job="x"}', 'vector(1)', 'count by (job) (b)', 'absent(c{job="x"})',
+              'sum without (job) (a)', 'a{job=""}', '1', 'time()', 'sum by (instance) (b)', 'b',
+              'max by (team) (a{team="t"})', '(b > 3)', 'histogram_quantile(0.9, a)', 'vector(2) > 1']
+GRID_OPS = ['and', 'unless', 'or', '+', '/', '>', '==', '> bool']
+GRID_MODS = ['', 'on()', 'on(job)', 'ignoring(job)', 'on(instance) group_left(team)', 'on(job) group_right(team)',
+             'on(team)']
+
+
+def test_dead_code_claims_on_a_grid_of_expressions_hold_in_promtool(tmp_path: Path) -> None:
+    """Oracle, soundness: every `side op modifier side` of a grid (about 7,700 valid expressions) that
+    promql-impossible says never returns anything returns nothing in promtool, and every `unless` it says
+    never removes anything / `or` whose right side it says is never used returns just its left side - on
+    data where each side alone returns something. A query promtool rejects while evaluating (many-to-many
+    matching: `ignoring (job)` leaves several right series alike) returns nothing too."""
+    import itertools
+    import re
+    import subprocess
+
+    from tests.conftest import find_tool
+
+    promtool = find_tool("promtool")
+    one = "\n          - labels: '{}'\n            value: 1"
+    tests: dict[str, str] = {}
+    empty: set[str] = set()
+    for lhs, op, mod, rhs in itertools.product(GRID_SIDES, GRID_OPS, GRID_MODS, GRID_SIDES):
+        expr = f"{lhs} {op} {mod} {rhs}"
+        try:
+            ast = parse(expr)
+        except ValueError:
+            continue
+        messages = [m for m, sev in analyse(ast) if sev is None]
+        if any("never returns anything" in m for m in messages):
+            tests[expr] = "[]"
+            empty.add(expr)
+        elif any("never removes" in m or "never used" in m for m in messages):
+            tests[f"count({expr}) == bool count({lhs})"] = one
+        else:
+            continue
+        for side in (lhs, rhs):
+            if side not in ("1", "time()"):
+                tests[f"group({side})"] = one
+    assert len(empty) > 300 and len(tests) > 450
+    series = [('a', 'job="x", instance="i1", team="t", le="1"'), ('a', 'job="y", instance="i2", team="t", le="1"'),
+              ('a', 'instance="i3", team="t", le="1"'), ('b', 'job="x", instance="i1", team="t"'),
+              ('b', 'job="y", instance="i2", team="u"')]  # no `c`: absent(c{job="x"}) returns {job="x"}
+    body = "tests:\n  - interval: 1m\n    input_series:\n" + "".join(
+        f"      - series: '{n}{{{labels}}}'\n        values: '5x10'\n" for n, labels in series)
+    body += "    promql_expr_test:\n" + "".join(
+        f"      - expr: '{e}'\n        eval_time: 5m\n        exp_samples: {exp}\n" for e, exp in tests.items())
+    (tmp_path / "grid.yml").write_text(body)
+    proc = subprocess.run([promtool, "test", "rules", str(tmp_path / "grid.yml")], capture_output=True, text=True,
+                          timeout=120)
+    failed = re.findall(r'expr: "(.*)", time: 5m,\s*(.*)', proc.stdout + proc.stderr)
+    wrong = [(e.replace('\\"', '"'), why) for e, why in failed
+             if not (e.replace('\\"', '"') in empty and "many-to-many matching not allowed" in why)]
+    assert wrong == [], wrong[:5]
+    assert proc.returncode == 0 or failed, proc.stdout + proc.stderr
