@@ -200,7 +200,9 @@ def test_dead_code_claims_on_a_grid_of_expressions_hold_in_promtool(tmp_path: Pa
     promql-impossible says never returns anything returns nothing in promtool, and every `unless` it says
     never removes anything / `or` whose right side it says is never used returns just its left side - on
     data where each side alone returns something. A query promtool rejects while evaluating (many-to-many
-    matching: `ignoring (job)` leaves several right series alike) returns nothing too."""
+    matching: `ignoring (job)` leaves several right series alike) returns nothing too. And every label it
+    says a side cannot have (`on (x)`, `group_left (x)`, matching on all labels) is on none of that side's
+    series (`group by (x) (side)` is `{} 1`)."""
     import itertools
     import re
     import subprocess
@@ -218,6 +220,14 @@ def test_dead_code_claims_on_a_grid_of_expressions_hold_in_promtool(tmp_path: Pa
         except ValueError:
             continue
         messages = [m for m, sev in analyse(ast) if sev is None]
+        for m in messages:  # a label a side cannot have: its series all lack it
+            found = re.search(r"`on \((\w+)\)` but the (left|right) side cannot have", m) or \
+                re.search(r"group_(?:left|right)\((\w+)\) copies `\w+` from the (left|right) side, which cannot", m)
+            if found:
+                tests[f"group by ({found.group(1)}) ({lhs if found.group(2) == 'left' else rhs})"] = one
+            found = re.search(r"every (?:left|right) series has `(\w+)` but no (left|right) series can have it", m)
+            if found:
+                tests[f"group by ({found.group(1)}) ({lhs if found.group(2) == 'left' else rhs})"] = one
         if any("never returns anything" in m for m in messages):
             tests[expr] = "[]"
             empty.add(expr)
