@@ -50,8 +50,14 @@ def _dur(text: str, what: str) -> float:
 
 def _settings(urls: list[str] | None, tenants: list[str] | None, config: Path | None, timeout: str | None,
               author: str | None = None) -> AmSettings:
-    return resolve(urls=urls, tenants=tenants, config=config,
-                   timeout=_dur(timeout, "--timeout") if timeout else None, author=author)
+    s = resolve(urls=urls, tenants=tenants, config=config,
+                timeout=_dur(timeout, "--timeout") if timeout else None, author=author)
+    if s.tls.insecure_skip_verify and any(u.startswith("https://") for u in s.urls):
+        from opsctl.cli.output import console
+
+        console(stderr=True).print("warning: TLS certificate verification is off for the Alertmanager "
+                                   "(insecure_skip_verify)", markup=False, highlight=False)
+    return s
 
 
 def targets(s: AmSettings) -> list[am.AlertmanagerAPI]:
@@ -60,7 +66,7 @@ def targets(s: AmSettings) -> list[am.AlertmanagerAPI]:
         tenants: list[str | None] = list(s.tenants) or [None]
         for t in tenants:
             out.append(am.AlertmanagerAPI(Endpoint(u, bearer_token=s.bearer_token, basic_auth=s.basic_auth,
-                                                   tenant=t, timeout=s.timeout)))
+                                                   tenant=t, timeout=s.timeout, tls=s.tls)))
     return out
 
 

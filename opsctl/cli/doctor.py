@@ -10,10 +10,13 @@ import typer
 
 from opsctl import secrets
 from opsctl.cli.output import EXIT_FINDINGS, EXIT_OK, FORMAT_OPTION, JSON_SCHEMA_VERSION, Format, emit_json
+from opsctl.cli.prom_options import tls_option_defaults, tls_options
 from opsctl.errors import InputError
 from opsctl.live import doctor as doc
 from opsctl.live.http import Endpoint
+from opsctl.live.tls import TLSOptions
 
+_TLS = tls_option_defaults("every endpoint checked", "<component>")
 app = typer.Typer(help="Check connectivity, version, readiness and auth of Prometheus, Alertmanager and Grafana.")
 
 
@@ -41,10 +44,15 @@ def doctor(
                                                                         "Alertmanager (Mimir, Cortex, Thanos)."),
     config: Path = typer.Option(None, "--config", "-c", metavar="FILE", help="amtool-style config file."),
     timeout: str = typer.Option("5s", "--timeout", metavar="DURATION", help="Per-request timeout."),
+    ca_file: Path | None = _TLS["ca_file"],
+    cert_file: Path | None = _TLS["cert_file"],
+    key_file: Path | None = _TLS["key_file"],
+    insecure_skip_verify: bool = _TLS["insecure_skip_verify"],
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Check every configured endpoint; tokens come from OPSCTL_PROMETHEUS_TOKEN, OPSCTL_ALERTMANAGER_TOKEN
-    and OPSCTL_GRAFANA_TOKEN (a Grafana service-account token) and are never printed."""
+    and OPSCTL_GRAFANA_TOKEN (a Grafana service-account token) and are never printed. TLS options apply to
+    every endpoint; without them each component's OPSCTL_<COMPONENT>_CA_FILE (etc.) applies."""
     from opsctl.durations import parse_duration
     from opsctl.live.settings import resolve
 
@@ -60,15 +68,21 @@ def doctor(
         raise InputError("nothing to check: give --prometheus-url, --alertmanager-url or --grafana-url "
                          "(or their OPSCTL_*_URL variables)", "<options>")
     checks: list[doc.Check] = []
+
+    def tls(component: str, url: str) -> TLSOptions:
+        base = am.tls if component == "alertmanager" else TLSOptions()
+        return tls_options(ca_file, cert_file, key_file, insecure_skip_verify, component, url=url).merged(base)
+
     for u in proms:
         checks += doc.check_prometheus(Endpoint(u, bearer_token=secrets.from_env("OPSCTL_PROMETHEUS_TOKEN"),
-                                                tenant=tenant, timeout=t, retries=1))
+                                                tenant=tenant, timeout=t, retries=1, tls=tls("prometheus", u)))
     for u in am.urls:
         checks += doc.check_alertmanager(Endpoint(u, bearer_token=am.bearer_token, basic_auth=am.basic_auth,
-                                                  tenant=tenant, timeout=t, retries=1), alertmanager_config)
+                                                  tenant=tenant, timeout=t, retries=1, tls=tls("alertmanager", u)),
+                                         alertmanager_config)
     for u in grafanas:
         checks += doc.check_grafana(Endpoint(u, bearer_token=secrets.from_env("OPSCTL_GRAFANA_TOKEN"),
-                                             timeout=t, retries=1))
+                                             timeout=t, retries=1, tls=tls("grafana", u)))
     ok = all(c.ok for c in checks)
     if fmt is Format.json:
         emit_json({"schema_version": JSON_SCHEMA_VERSION, "ok": ok, "checks": checks})

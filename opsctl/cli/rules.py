@@ -20,8 +20,10 @@ from opsctl.cli.output import (
     emit_json,
     standalone,
 )
+from opsctl.cli.prom_options import CA_FILE_OPTION, CERT_FILE_OPTION, INSECURE_OPTION, KEY_FILE_OPTION
 from opsctl.cli.rules_text import render_coverage, render_validation
 from opsctl.errors import InputError
+from opsctl.live.tls import TLSOptions
 from opsctl.rules.checks import REGISTRY
 from opsctl.rules.config import RulesConfig, discover_config, load_config
 from opsctl.rules.model import Severity
@@ -57,7 +59,7 @@ def _config(config: Path | None, prometheus_version: str | None) -> RulesConfig:
 
 
 def _live_evidence(cfg: RulesConfig, files: list[Path], url: str, token_file: Path | None, header: list[str],
-                   timeout: float, lookback: str | None) -> None:
+                   timeout: float, lookback: str | None, tls: TLSOptions) -> None:
     """Ask the live server (opsctl.rules.live) and put what it says into the configuration the checks read."""
     import time
 
@@ -72,7 +74,8 @@ def _live_evidence(cfg: RulesConfig, files: list[Path], url: str, token_file: Pa
             window = parse_duration(lookback)
         except ValueError as exc:
             raise InputError(str(exc), "--lookback") from None
-    client = prometheus_client(url, bearer_token_file=token_file, header=header, timeout=timeout, retries=1)
+    client = prometheus_client(url, bearer_token_file=token_file, header=header, timeout=timeout, retries=1,
+                               tls=tls, cache=True)
     options = LoadOptions(prometheus_version=cfg.prometheus_version, check_templates=False)
     parsed = [parse_rule_file(p, options) for p in files]
     with client:
@@ -128,6 +131,10 @@ def validate_cmd(
     timeout: float = typer.Option(10.0, "--timeout", help="HTTP timeout per query for --prometheus (seconds)."),
     lookback: str | None = typer.Option(None, "--lookback", help="With --prometheus: also say when series that "
                                         "match nothing now were last seen within this window (e.g. 7d)."),
+    ca_file: Path | None = CA_FILE_OPTION,
+    cert_file: Path | None = CERT_FILE_OPTION,
+    key_file: Path | None = KEY_FILE_OPTION,
+    insecure_skip_verify: bool = INSECURE_OPTION,
 ) -> None:
     """Lint rule files: promtool's errors plus best-practice checks. Exit 0 clean, 1 findings, 2 bad input."""
     from opsctl.rules.reporters import REPORTERS
@@ -164,7 +171,10 @@ def validate_cmd(
     threshold_name = fail_on.value if fail_on else cfg.fail_on.name
     files, skipped = expand_paths(paths)
     if prometheus:
-        _live_evidence(cfg, files, prometheus, bearer_token_file, header, timeout, lookback)
+        from opsctl.cli.prom_options import tls_options
+
+        tls = tls_options(ca_file, cert_file, key_file, insecure_skip_verify, url=prometheus)
+        _live_evidence(cfg, files, prometheus, bearer_token_file, header, timeout, lookback, tls)
     only = None
     if changed_since:
         from opsctl.rules.gitdiff import changed_lines, removed_records

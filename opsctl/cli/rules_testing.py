@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from opsctl.cli.output import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Format, console, emit_json
+from opsctl.cli.prom_options import CA_FILE_OPTION, CERT_FILE_OPTION, INSECURE_OPTION, KEY_FILE_OPTION
 from opsctl.durations import format_duration, parse_duration
 from opsctl.errors import InputError
 
@@ -98,6 +99,10 @@ def register(app: typer.Typer) -> None:
         header: list[str] = typer.Option([], "--header", help="Extra HTTP header for --prometheus (Name: value), "
                                          "e.g. 'X-Scope-OrgID: tenant'."),
         timeout: float = typer.Option(30.0, "--timeout", help="HTTP timeout in seconds for --prometheus."),
+        ca_file: Path | None = CA_FILE_OPTION,
+        cert_file: Path | None = CERT_FILE_OPTION,
+        key_file: Path | None = KEY_FILE_OPTION,
+        insecure_skip_verify: bool = INSECURE_OPTION,
         jobs: int = typer.Option(4, "--jobs", "-j", min=1, max=32, help="Queries in flight for --prometheus."),
         check_replay: bool = typer.Option(False, "--check-replay", help="With --prometheus: compare the replayed "
                                           "firings with ALERTS{alertstate=\"firing\"} there (exit 1 on a difference)."),
@@ -146,8 +151,11 @@ def register(app: typer.Typer) -> None:
         show = wanted(machine_output=fmt is not Format.text)
         checked = None
         if prometheus is not None:
+            from opsctl.cli.prom_options import tls_options
+
+            tls = tls_options(ca_file, cert_file, key_file, insecure_skip_verify, url=prometheus)
             before, after, checked = _backtest_live(rules, compare_rules, prometheus, bearer_token_file, header,
-                                                    timeout, jobs, from_, to, step_s, check_replay, show)
+                                                    timeout, jobs, from_, to, step_s, check_replay, show, tls)
         else:
             assert data is not None
             series = read_export(data)
@@ -223,7 +231,7 @@ def register(app: typer.Typer) -> None:
 
 def _backtest_live(rules: list[Path], compare_rules: list[Path] | None, url: str, bearer_token_file: Path | None,
                    header: list[str], timeout: float, jobs: int, from_: str | None, to: str | None,
-                   step_s: float | None, check: bool, show: bool) -> tuple[Any, Any, Any]:
+                   step_s: float | None, check: bool, show: bool, tls: Any = None) -> tuple[Any, Any, Any]:
     """`rules backtest --prometheus`: the replay (and --compare, --check-replay) over a live server."""
     from opsctl.cli.progress import progress_bar
     from opsctl.cli.prom_options import prometheus_client
@@ -233,7 +241,7 @@ def _backtest_live(rules: list[Path], compare_rules: list[Path] | None, url: str
     from opsctl.timeparse import parse_range
 
     start, end = parse_range(from_, to, default_from="now-1h")
-    client = prometheus_client(url, bearer_token_file=bearer_token_file, header=header, timeout=timeout)
+    client = prometheus_client(url, bearer_token_file=bearer_token_file, header=header, timeout=timeout, tls=tls)
     try:
         with client:
             with progress_bar("backtest", None, enabled=show) as step_done:

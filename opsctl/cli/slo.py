@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from opsctl.cli.output import EXIT_FINDINGS, EXIT_OK, FORMAT_OPTION, Format, allow_fast_exit, console, emit_json
+from opsctl.cli.prom_options import CA_FILE_OPTION, CERT_FILE_OPTION, INSECURE_OPTION, KEY_FILE_OPTION
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.slo import generate as gen
@@ -203,6 +204,10 @@ def report_cmd(
                                                   "for --prometheus (or env OPSCTL_PROMETHEUS_TOKEN)."),
     header: list[str] = typer.Option([], "--header", help="Extra HTTP header for --prometheus (Name: value)."),
     timeout: float = typer.Option(30.0, "--timeout", help="HTTP timeout in seconds for --prometheus."),
+    ca_file: Path | None = CA_FILE_OPTION,
+    cert_file: Path | None = CERT_FILE_OPTION,
+    key_file: Path | None = KEY_FILE_OPTION,
+    insecure_skip_verify: bool = INSECURE_OPTION,
     slo_ids: list[str] = typer.Option([], "--slo", help="Only these SLO ids (repeatable)."),
     to: str | None = typer.Option(None, "--to", help="Window end (RFC 3339, Unix seconds, now, -1d: see docs/cli.md); "
                                   "the window is the SLO period up to here; default: the last sample of the export, "
@@ -274,10 +279,12 @@ def report_cmd(
             reports = report_from_export(slos, data, opts, progress=rows)
     else:
         assert prometheus is not None
-        from opsctl.cli.prom_options import prometheus_client
+        from opsctl.cli.prom_options import prometheus_client, tls_options
         from opsctl.slo.prom import report_from_prometheus
 
-        client = prometheus_client(prometheus, bearer_token_file=bearer_token_file, header=header, timeout=timeout)
+        tls = tls_options(ca_file, cert_file, key_file, insecure_skip_verify, url=prometheus)
+        client = prometheus_client(prometheus, bearer_token_file=bearer_token_file, header=header, timeout=timeout,
+                                   tls=tls)
         with client:
             reports = report_from_prometheus(slos, client, opts)
     doc = summary(reports)

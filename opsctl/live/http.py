@@ -8,6 +8,8 @@
   idempotent methods (GET, PUT, DELETE, HEAD) are retried on connection errors, time-outs, 429 and 5xx;
   POST/PATCH only when the request cannot have been processed (connection refused, 429, 503), so a silence
   is never created twice.
+- `tls` (opsctl.live.tls.TLSOptions): CA file, client certificate, insecure_skip_verify. A TLS failure is
+  not retried; its error names the cause (untrusted certificate, host name, plain HTTP on a TLS port).
 - Errors are one line (`LiveError`): "server down", "HTTP 401 (unauthorized: check the token)", "HTTP 404
   (wrong URL or path prefix?)", with every registered secret redacted.
 """
@@ -22,6 +24,7 @@ from typing import Any
 import httpx
 
 from opsctl import secrets
+from opsctl.live.tls import TLSOptions, tls_failure
 
 __all__ = ["Endpoint", "LiveError"]
 
@@ -55,6 +58,7 @@ class Endpoint:
     retries: int = 2
     transport: httpx.BaseTransport | None = None
     sleep: Callable[[float], None] = _time.sleep
+    tls: TLSOptions = field(default_factory=TLSOptions)
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -78,7 +82,7 @@ class Endpoint:
             secrets.register_headers(hdrs)
             auth = httpx.BasicAuth(*self.basic_auth) if self.basic_auth else None
             self._client = httpx.Client(headers=hdrs, auth=auth, timeout=self.timeout,
-                                        transport=self.transport, follow_redirects=False)
+                                        transport=self.transport, follow_redirects=False, verify=self.tls.verify())
         return self._client
 
     def close(self) -> None:
@@ -102,6 +106,9 @@ class Endpoint:
             try:
                 resp = self.client.request(method, url, params=params, json=json)
             except httpx.ConnectError as exc:
+                cause = tls_failure(exc)
+                if cause is not None:  # the same answer every time: not retried
+                    raise LiveError(f"{where}: {cause}", down=True) from None
                 last, down, status = f"server down or unreachable ({type(exc).__name__})", True, None
                 continue
             except httpx.TimeoutException:
@@ -110,6 +117,9 @@ class Endpoint:
                     continue
                 break
             except httpx.TransportError as exc:
+                cause = tls_failure(exc)
+                if cause is not None:  # e.g. a client certificate refused after the handshake (TLS 1.3)
+                    raise LiveError(f"{where}: {cause}", down=True) from None
                 last, down, status = f"connection error: {type(exc).__name__}: {exc}", True, None
                 if safe:
                     continue

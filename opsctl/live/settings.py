@@ -9,9 +9,14 @@ map whose keys are flag names. opsctl reads amtool's keys and a few of its own:
     tenant: team-a                                            # opsctl: X-Scope-OrgID; may be a list
     bearer_token_file: /run/secrets/am-token                  # opsctl
     timeout: 10s                                              # opsctl (also amtool's key)
+    tls.ca_file: /etc/ssl/private-ca.pem                      # opsctl: TLS, as Prometheus's tls_config
+    tls.cert_file: /run/secrets/client.pem                    # opsctl (with tls.key_file)
+    tls.insecure_skip_verify: false                           # opsctl
 
 Environment: OPSCTL_ALERTMANAGER_URL (comma-separated for several), OPSCTL_ALERTMANAGER_TENANT
-(comma-separated), OPSCTL_ALERTMANAGER_TOKEN, OPSCTL_ALERTMANAGER_PASSWORD with OPSCTL_ALERTMANAGER_USER.
+(comma-separated), OPSCTL_ALERTMANAGER_TOKEN, OPSCTL_ALERTMANAGER_PASSWORD with OPSCTL_ALERTMANAGER_USER,
+OPSCTL_ALERTMANAGER_CA_FILE, _CERT_FILE, _KEY_FILE, _INSECURE_SKIP_VERIFY (1/true); the environment wins over
+the config file.
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ from typing import Any
 
 from opsctl import secrets
 from opsctl.errors import InputError
+from opsctl.live.tls import TLSOptions
 
 DEFAULT_CONFIG_FILES = ("~/.config/amtool/config.yml", "/etc/amtool/config.yml")
 KNOWN_KEYS = {"alertmanager.url", "author", "comment_required", "require_comment", "tenant", "bearer_token_file",
-              "timeout", "output", "date.format", "http.config.file", "receiver", "version-check"}
+              "timeout", "output", "date.format", "http.config.file", "receiver", "version-check",
+              "tls.ca_file", "tls.cert_file", "tls.key_file", "tls.insecure_skip_verify"}
 
 
 @dataclass
@@ -40,6 +47,7 @@ class AmSettings:
     bearer_token: str | None = None
     basic_auth: tuple[str, str] | None = None
     timeout: float = 10.0
+    tls: TLSOptions = field(default_factory=TLSOptions)
     source: str = ""  # the config file read, if any
 
 
@@ -101,6 +109,11 @@ def resolve(*, urls: list[str] | None, tenants: list[str] | None, config: Path |
     pw = secrets.from_env("OPSCTL_ALERTMANAGER_PASSWORD", env)
     if pw and env.get("OPSCTL_ALERTMANAGER_USER"):
         s.basic_auth = (env["OPSCTL_ALERTMANAGER_USER"], pw)
+    s.tls = TLSOptions.from_env("alertmanager", env).merged(_tls_from_config(cfg, src))
+    try:
+        s.tls.verify()
+    except ValueError as exc:
+        raise InputError(str(exc), src or "OPSCTL_ALERTMANAGER_CA_FILE") from None
     if timeout is not None:
         s.timeout = timeout
     elif cfg.get("timeout"):
@@ -111,6 +124,22 @@ def resolve(*, urls: list[str] | None, tenants: list[str] | None, config: Path |
         except ValueError as exc:
             raise InputError(f"timeout: {exc}", src) from None
     return s
+
+
+def _tls_from_config(cfg: dict[str, Any], src: str) -> TLSOptions:
+    def path(key: str) -> str | None:
+        v = cfg.get(f"tls.{key}")
+        if v is None:
+            return None
+        if not isinstance(v, str):
+            raise InputError(f"tls.{key}: expected a file name", src)
+        p = Path(v).expanduser()
+        return str(p if p.is_absolute() or not src else Path(src).parent / p)
+
+    insecure = cfg.get("tls.insecure_skip_verify", False)
+    if not isinstance(insecure, bool):
+        raise InputError("tls.insecure_skip_verify: expected true or false", src)
+    return TLSOptions(path("ca_file"), path("cert_file"), path("key_file"), insecure)
 
 
 def _user() -> str:

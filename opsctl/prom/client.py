@@ -1,7 +1,7 @@
 """A small Prometheus HTTP API client: instant and range queries, returned as `Series`.
 
 `PrometheusClient(url, bearer_token=..., bearer_token_file=..., basic_auth=(user, password),
-headers=..., timeout=10.0, retries=3)`:
+headers=..., timeout=10.0, retries=3, tls=TLSOptions(...), cache=False)`:
 
 - `.query(expr, time=None) -> list[Series]` calls `GET /api/v1/query`; a vector gives one Series of one
   sample per element, a scalar one Series with no labels, a matrix (e.g. `up[5m]`) one Series per element.
@@ -13,11 +13,18 @@ payload (`{"status":"error","errorType":...,"error":...}`) is surfaced verbatim 
 answers (bad PromQL, bad parameters) are not retried. Secrets (token, password, a URL's user:password) are
 registered with opsctl.secrets and redacted from every exception message; a token file loses one
 trailing newline.
+
+`tls` (opsctl.live.tls.TLSOptions: CA file, client certificate, insecure_skip_verify) sets how the server's
+certificate is checked. A TLS failure (untrusted certificate, host name mismatch, plain HTTP on a TLS port)
+is not retried and its PrometheusError names the cause (`error_type="tls"`). `cache=True` keeps every
+successful answer for the client's lifetime, keyed by path and parameters, so one run never asks the same
+question twice.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time as _time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -29,6 +36,7 @@ import numpy as np
 
 from opsctl import secrets
 from opsctl.data.exports import Series
+from opsctl.live.tls import TLSOptions, tls_failure
 
 __all__ = ["PrometheusClient", "PrometheusError", "Series", "parse_api_response"]
 
@@ -131,6 +139,8 @@ class PrometheusClient:
         retries: int = 3,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = _time.sleep,
+        tls: TLSOptions | None = None,
+        cache: bool = False,
     ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"Prometheus URL must start with http:// or https://: {url!r}")
@@ -152,8 +162,14 @@ class PrometheusClient:
         secrets.register_url(url)  # a URL may carry user:password
         secrets.register_headers(hdrs)
         auth = httpx.BasicAuth(*basic_auth) if basic_auth else None
+        self.tls = tls or TLSOptions()
+        verify = self.tls.verify()  # ValueError naming an unreadable CA or certificate file
+        self._cache: dict[tuple[str, tuple[tuple[str, str], ...]], Any] | None = {} if cache else None
+        self._cache_lock = threading.Lock()
+        self.requests = 0  # HTTP requests sent (answers from the cache are not counted)
         self._client = httpx.Client(
-            headers=hdrs, auth=auth, timeout=self.timeout, transport=transport, follow_redirects=False
+            headers=hdrs, auth=auth, timeout=self.timeout, transport=transport, follow_redirects=False,
+            verify=verify,
         )
 
     def close(self) -> None:
@@ -176,16 +192,32 @@ class PrometheusClient:
         return parse_api_response(self._get("/api/v1/query_range", params))
 
     def _get(self, path: str, params: dict[str, str]) -> Any:
+        if self._cache is None:
+            return self._fetch(path, params)
+        key = (path, tuple(sorted(params.items())))
+        with self._cache_lock:
+            if key in self._cache:
+                return self._cache[key]
+        payload = self._fetch(path, params)
+        with self._cache_lock:
+            self._cache[key] = payload
+        return payload
+
+    def _fetch(self, path: str, params: dict[str, str]) -> Any:
         last: str = ""
         for attempt in range(self.retries + 1):
             if attempt:
                 self._sleep(min(5.0, 0.2 * 2 ** (attempt - 1)))
             try:
+                self.requests += 1
                 resp = self._client.get(self.url + path, params=params)
             except httpx.TimeoutException:
                 last = f"timed out after {self.timeout:g}s"
                 continue
             except httpx.TransportError as exc:
+                cause = tls_failure(exc)
+                if cause is not None:  # the same answer every time: not retried
+                    raise PrometheusError(f"{self.url}: {cause}", error_type="tls") from None
                 last = f"connection error: {type(exc).__name__}: {exc}"
                 continue
             payload: Any = None
