@@ -10,7 +10,7 @@ import promql_parser as pp
 
 from opsctl.promql import gosort
 from opsctl.promql.model import Labels, PromQLError
-from opsctl.promql.values import Vec
+from opsctl.promql.values import Vec, hists_where
 
 if TYPE_CHECKING:
     from opsctl.promql.engine import _Evaluator
@@ -65,14 +65,22 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
 
         if not check_label_name(label):
             raise PromQLError(f'invalid label name "{label}"')
-    vec = ev.eval_vec(node.expr, times)
+    vec = ev.eval_vec_h(node.expr, times)
     ev.pending_order = None
     if vec.n == 0:
         return _empty(t)
     mod = node.modifier
     if op == "count_values":
         assert label is not None
+        if vec.hists is not None:
+            return _count_values_h(vec, mod, label, t)
         return _count_values(vec, mod, label, t)
+    if vec.hists is not None:
+        if op in ("sum", "avg"):
+            return _sum_avg_h(ev, node, vec, times, op)
+        if op not in ("count", "group", "limitk", "limit_ratio"):
+            # Prometheus ignores histogram samples here (with an info annotation).
+            vec = vec.floats()
     gf = _group_fn(mod)
     glabels, gid = _groups([gf(lab) for lab in vec.labels])
     ng = len(glabels)
@@ -308,7 +316,83 @@ def _limitk(ev: _Evaluator, vec: Vec, gid: np.ndarray, ng: int, param: np.ndarra
         for r in np.flatnonzero(sel[:, 0]):
             firsts.setdefault(int(gid[r]), []).append(int(r))
         ev.pending_order = [r for rows_ in firsts.values() for r in rows_]
-    return Vec(list(vec.labels), vec.vals, sel)
+    return Vec(list(vec.labels), vec.vals, sel, hists=_keep_hists(vec, sel))
+
+
+def _keep_hists(vec: Vec, sel: np.ndarray) -> np.ndarray | None:
+    if vec.hists is None:
+        return None
+    return hists_where(sel, vec.hists)
+
+
+def _sum_avg_h(ev: _Evaluator, node: Any, vec: Vec, times: np.ndarray, op: str) -> Vec:
+    """sum/avg over a vector holding native histograms: floats aggregate as usual, histograms add up
+    (avg: divided by their count); a group mixing floats and histograms at a step gives nothing
+    (Prometheus warns), as does a group whose histograms cannot be added (custom vs exponential)."""
+    from opsctl.promql.histogram import HistogramError
+    from opsctl.promql.values import is_hist
+
+    t = len(times)
+    fvec = vec.floats()
+    hists = vec.hists
+    assert hists is not None
+    gf = _group_fn(node.modifier)
+    glabels, gid = _groups([gf(lab) for lab in vec.labels])
+    ng = len(glabels)
+    ishist = is_hist(hists) & vec.mask
+    isfloat = fvec.mask
+    with np.errstate(all="ignore"):
+        fcnt = _reduce(np.add, isfloat.astype(np.int64), gid, ng)
+        hcnt = _reduce(np.add, ishist.astype(np.int64), gid, ng)
+        if op == "sum":
+            filled = np.where(isfloat, fvec.vals, 0.0)
+            val = _reduce(np.add, filled, gid, ng)
+            if ev.engine.v3 and ev.engine.exact and not _plain_sum_exact(filled):
+                val = _kahan_running("sum", fvec, gid, ng)
+        else:
+            val = _kahan_running("avg", fvec, gid, ng) if ev.engine.v3 else _running("avg", fvec, gid, ng, False)
+    present = (fcnt > 0) & (hcnt == 0)
+    hout = np.full((ng, t), None, dtype=object)
+    for g, j in zip(*np.nonzero(hcnt > 0), strict=True):
+        if fcnt[g, j] > 0:
+            continue
+        rows = np.flatnonzero((gid == g) & ishist[:, j])
+        acc = hists[rows[0], j].copy()
+        try:
+            for r in rows[1:]:
+                acc = acc.add(hists[r, j])
+        except HistogramError:
+            continue
+        if op == "avg":
+            acc = acc.div(float(len(rows)))
+        hout[g, j] = acc.compact(0)
+        present[g, j] = True
+        val[g, j] = np.nan
+    return Vec(glabels, val, present, hists=hout)
+
+
+def _count_values_h(vec: Vec, mod: Any, label: str, t: int) -> Vec:
+    """count_values over a vector with histograms: a histogram's value label is its String()."""
+    from opsctl.promql.engine import go_float, merge_rows
+    from opsctl.promql.values import is_hist
+
+    gf = _group_fn(mod, extra=label)
+    hists = vec.hists
+    assert hists is not None
+    ishist = is_hist(hists)
+    counts: dict[Labels, np.ndarray] = {}
+    for i, j in zip(*np.nonzero(vec.mask), strict=True):
+        text = str(hists[i, j]) if ishist[i, j] else go_float(float(vec.vals[i, j]))
+        key = gf(vec.labels[i].set(label, text))
+        row = counts.get(key)
+        if row is None:
+            row = counts[key] = np.zeros(t)
+        row[j] += 1
+    if not counts:
+        return _empty(t)
+    out_l = list(counts)
+    vals = np.vstack([counts[lab] for lab in out_l])
+    return merge_rows(out_l, vals, vals > 0)
 
 
 def _limit_ratio(ev: _Evaluator, vec: Vec, param: np.ndarray) -> Vec:
@@ -323,7 +407,7 @@ def _limit_ratio(ev: _Evaluator, vec: Vec, param: np.ndarray) -> Vec:
     sel = vec.mask & keep
     if vec.vals.shape[1] == 1:
         ev.pending_order = [int(x) for x in np.flatnonzero(sel[:, 0])]
-    return Vec(list(vec.labels), vec.vals, sel)
+    return Vec(list(vec.labels), vec.vals, sel, hists=_keep_hists(vec, sel))
 
 
 def _heap_select(v: np.ndarray, m: np.ndarray, k: np.ndarray, top: bool,

@@ -21,7 +21,7 @@ from opsctl import promql_goparse
 from opsctl.gosem import regexp as gosem_regexp
 from opsctl.promql import ast, durexpr
 from opsctl.promql.model import Labels, PromQLError, Result, SeriesResult, Storage, StoredSeries, stale_mask
-from opsctl.promql.values import Flat, Mat, Scalar, Str, Value, Vec, make_base
+from opsctl.promql.values import Flat, Mat, Scalar, Str, Value, Vec, has_hist, hists_where, is_hist, make_base
 
 __all__ = ["Engine"]
 
@@ -105,21 +105,95 @@ def _binop(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     raise _err(f"operator {op!r} not allowed for operations between vectors/scalars")
 
 
-def merge_rows(labels: list[Labels], vals: np.ndarray, mask: np.ndarray) -> Vec:
+def _hist_binop(
+    op: str, a: np.ndarray, b: np.ndarray, ha: np.ndarray | None, hb: np.ndarray | None, return_bool: bool,
+    shape: tuple[int, ...],
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """_binop where either side may hold native histograms (Prometheus's vectorElemBinop).
+
+    Returns (value, keep or None, histograms (object array), dropped): `dropped` marks elements whose
+    operand types are incompatible (float + histogram, histogram > histogram, ...) or whose histogram
+    operation fails; Prometheus skips those (with an annotation) even under `bool`."""
+    from opsctl.promql.histogram import CounterResetHint, HistogramError
+
+    val, keep = _binop(op, a, b)
+    val = np.array(np.broadcast_to(val, shape), dtype=float)
+    if keep is not None:
+        keep = np.array(np.broadcast_to(keep, shape))
+    hout = np.full(shape, None, dtype=object)
+    dropped = np.zeros(shape, dtype=bool)
+    ia = np.broadcast_to(is_hist(ha), shape) if ha is not None else np.zeros(shape, dtype=bool)
+    ib = np.broadcast_to(is_hist(hb), shape) if hb is not None else np.zeros(shape, dtype=bool)
+    ha_b = np.broadcast_to(ha, shape) if ha is not None else None
+    hb_b = np.broadcast_to(hb, shape) if hb is not None else None
+    fa = np.broadcast_to(a, shape)
+    fb = np.broadcast_to(b, shape)
+    for idx in zip(*np.nonzero(ia | ib), strict=True):
+        x: Any = ha_b[idx] if ha_b is not None else None
+        y: Any = hb_b[idx] if hb_b is not None else None
+        res = None
+        ok = True
+        try:
+            if x is None:  # float op histogram
+                if op == "*":
+                    res = y.mul(float(fa[idx])).compact(0)
+                else:
+                    ok = False
+            elif y is None:  # histogram op float
+                if op == "*":
+                    res = x.mul(float(fb[idx])).compact(0)
+                elif op == "/":
+                    res = x.div(float(fb[idx])).compact(0)
+                else:
+                    ok = False
+            elif op == "+":
+                res = x.add(y).compact(0)
+            elif op == "-":
+                res = x.sub(y)
+                res.counter_reset_hint = CounterResetHint.GAUGE
+                res = res.compact(0)
+            elif op in ("==", "!="):
+                eq = x.equals(y)
+                assert keep is not None
+                keep[idx] = eq if op == "==" else not eq
+                res = x
+            else:
+                ok = False
+        except HistogramError:
+            ok = False
+        if not ok:
+            dropped[idx] = True
+            continue
+        if keep is not None and return_bool:
+            val[idx] = 1.0 if keep[idx] else 0.0
+        else:
+            hout[idx] = res
+            val[idx] = np.nan
+    return val, keep, hout, dropped
+
+
+def merge_rows(labels: list[Labels], vals: np.ndarray, mask: np.ndarray, hists: np.ndarray | None = None) -> Vec:
     """Combine rows with identical labels; overlap at a step is Prometheus' duplicate-labelset error."""
     index: dict[Labels, list[int]] = {}
     for i, lab in enumerate(labels):
         index.setdefault(lab, []).append(i)
+    if hists is not None:
+        hists = hists_where(mask, hists)
+        if not has_hist(hists):
+            hists = None
     if len(index) == len(labels):
-        return Vec(labels, vals, mask)
+        return Vec(labels, vals, mask, hists=hists)
     _MERGES[0] += 1
     out_l: list[Labels] = []
     out_v = np.empty((len(index), vals.shape[1]))
     out_m = np.zeros((len(index), vals.shape[1]), dtype=bool)
+    out_h = np.empty((len(index), vals.shape[1]), dtype=object) if hists is not None else None
     for j, (lab, rows) in enumerate(index.items()):
         out_l.append(lab)
         if len(rows) == 1:
             out_v[j], out_m[j] = vals[rows[0]], mask[rows[0]]
+            if out_h is not None and hists is not None:
+                out_h[j] = hists[rows[0]]
             continue
         m = mask[rows]
         if (m.sum(axis=0) > 1).any():
@@ -127,7 +201,9 @@ def merge_rows(labels: list[Labels], vals: np.ndarray, mask: np.ndarray) -> Vec:
         out_m[j] = m.any(axis=0)
         pick = np.argmax(m, axis=0)
         out_v[j] = vals[np.asarray(rows)[pick], np.arange(vals.shape[1])]
-    return Vec(out_l, out_v, out_m)
+        if out_h is not None and hists is not None:
+            out_h[j] = hists[np.asarray(rows)[pick], np.arange(vals.shape[1])]
+    return Vec(out_l, out_v, out_m, hists=out_h)
 
 
 def drop_name(labels: list[Labels]) -> list[Labels]:
@@ -207,9 +283,10 @@ class Engine:
                 values = list(pool.map(run, chunks))
         else:
             values = [run(c) for c in chunks]
-        parts: dict[Labels, list[tuple[np.ndarray, np.ndarray]]] = {}
+        parts: dict[Labels, list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {}
         scalar_parts: list[np.ndarray] = []
         is_scalar = False
+        any_hists = False
         for tchunk, val in zip(chunks, values, strict=True):
             if isinstance(val, Scalar):
                 is_scalar = True
@@ -218,9 +295,12 @@ class Engine:
             if not isinstance(val, Vec):
                 kind = "range vector" if isinstance(val, Mat) else "string"
                 raise _err(f'invalid expression type "{kind}" for range query, must be Scalar or instant Vector')
-            for lab, vals, mask in zip(val.labels, val.vals, val.mask, strict=True):
+            hists = val.hists
+            any_hists = any_hists or hists is not None
+            for i, (lab, vals, mask) in enumerate(zip(val.labels, val.vals, val.mask, strict=True)):
                 if mask.any():
-                    parts.setdefault(lab, []).append((tchunk[mask], vals[mask]))
+                    parts.setdefault(lab, []).append(
+                        (tchunk[mask], vals[mask], hists[i][mask] if hists is not None else None))
         if is_scalar:
             allv = np.concatenate(scalar_parts) if scalar_parts else np.empty(0)
             ts = times / 1000.0
@@ -235,8 +315,12 @@ class Engine:
             got = parts.pop(lab)  # free the per-chunk pieces as we go (peak memory of long ranges)
             ts = np.concatenate([p[0] for p in got]) / 1000.0
             vs = np.concatenate([p[1] for p in got])
+            hl = None
+            if any_hists and any(p[2] is not None and has_hist(p[2]) for p in got):
+                hl = [h for p in got for h in (p[2] if p[2] is not None else [None] * len(p[0]))]
+                vs = np.where(np.array([h is not None for h in hl], dtype=bool), np.nan, vs)
             del got
-            series.append(SeriesResult(lab, ts, vs))
+            series.append(SeriesResult(lab, ts, vs, hl))
         return Result("matrix", series)
 
     def selected_names(self, query: str) -> set[str] | None:
@@ -306,6 +390,8 @@ class Engine:
                 return None
             if ev.order is not None or _MERGES[0] != before:
                 return None
+            if isinstance(val, Vec) and val.hists is not None:
+                return None  # native histogram results: served step by step (instant())
             if isinstance(val, Scalar) and val.vals.shape == tchunk.shape:
                 out += [[(Labels(), float(x))] for x in val.vals]
             elif isinstance(val, Vec) and val.n == 0:
@@ -468,10 +554,17 @@ def _build_bases(stored: list[StoredSeries]) -> tuple[Flat, Flat]:
             vals = np.concatenate([s.vs for s in stored])
     else:
         ts, vals = np.empty(0, dtype=np.int64), np.empty(0)
+    hs: np.ndarray | None = None
+    if any(s.hs is not None for s in stored):
+        hs = np.empty(len(ts), dtype=object)
+        for i, s in enumerate(stored):
+            if s.hs is not None:
+                hs[offs[i] : offs[i + 1]] = s.hs
     # Let the storage share our consolidated arrays instead of keeping a second copy.
     for i, s in enumerate(stored):
-        s.share(ts[offs[i] : offs[i + 1]], vals[offs[i] : offs[i + 1]])
-    full = make_base(labels, ts, vals, offs)
+        s.share(ts[offs[i] : offs[i + 1]], vals[offs[i] : offs[i + 1]],
+                hs[offs[i] : offs[i + 1]] if hs is not None else None)
+    full = make_base(labels, ts, vals, offs, hs)
     keep = ~stale_mask(vals)
     if keep.all():
         nostale = full
@@ -480,7 +573,7 @@ def _build_bases(stored: list[StoredSeries]) -> tuple[Flat, Flat]:
         counts = np.bincount(seg[keep], minlength=len(stored))
         offs2 = np.zeros(len(stored) + 1, dtype=np.int64)
         offs2[1:] = np.cumsum(counts)
-        nostale = make_base(labels, ts[keep], vals[keep], offs2)
+        nostale = make_base(labels, ts[keep], vals[keep], offs2, hs[keep] if hs is not None else None)
     return full, nostale
 
 
@@ -491,17 +584,25 @@ def _to_instant_result(val: Value, ev: _Evaluator, expr: Any, t_ms: int) -> Resu
         return Result("string", string=val.val)
     if isinstance(val, Mat):
         series = []
+        fhs = val.flat.hs
         for i, lab in enumerate(val.labels):
             lo, hi = int(val.lo[i, 0]), int(val.hi[i, 0])
             if hi > lo:
-                series.append(SeriesResult(lab, val.flat.ts[lo:hi] / 1000.0, val.flat.vs[lo:hi].copy()))
+                hl = None
+                if fhs is not None and has_hist(fhs[lo:hi]):
+                    hl = list(fhs[lo:hi])
+                series.append(SeriesResult(lab, val.flat.ts[lo:hi] / 1000.0, val.flat.vs[lo:hi].copy(), hl))
         series.sort(key=lambda s: s.labels.items_tuple)
         return Result("matrix", series)
     out = []
     rows = ev.order if ev.order is not None else list(range(val.n))
+    hists = val.hists
     for i in rows:
         if val.mask[i, 0]:
-            out.append(SeriesResult(val.labels[i], np.array([t_ms / 1000.0]), np.array([val.vals[i, 0]])))
+            h = hists[i, 0] if hists is not None else None
+            out.append(SeriesResult(val.labels[i], np.array([t_ms / 1000.0]),
+                                    np.array([np.nan if h is not None else val.vals[i, 0]]),
+                                    [h] if h is not None else None))
     return Result("vector", out)
 
 
@@ -557,6 +658,12 @@ class _Evaluator:
         raise _err(f"unsupported expression {type(node).__name__}")
 
     def eval_vec(self, node: Any, times: np.ndarray) -> Vec:
+        """An instant vector argument of a float-only function: histogram samples are left out (as
+        Prometheus ignores them there)."""
+        return self.eval_vec_h(node, times).floats()
+
+    def eval_vec_h(self, node: Any, times: np.ndarray) -> Vec:
+        """An instant vector, native-histogram samples included."""
         v = self.eval(node, times)
         if not isinstance(v, Vec):
             raise _err(f"expected instant vector, got {type(v).__name__}")
@@ -610,6 +717,10 @@ class _Evaluator:
         lb = refs[None, :] - self.engine.lookback_ms
         valid &= (t > lb) if self.engine.v3 else (t >= lb)
         valid &= ~stale_mask(v)
+        hs = full.hs
+        if hs is not None:
+            h = hists_where(valid, hs[idx])
+            return Vec(list(full.labels), v, valid, sample_ts=t, hists=h if has_hist(h) else None)
         return Vec(list(full.labels), v, valid, sample_ts=t)
 
     def windows(
@@ -643,6 +754,8 @@ class _Evaluator:
         labels: list[Labels] = []
         chunks_ts: dict[Labels, list[np.ndarray]] = {}
         chunks_vs: dict[Labels, list[np.ndarray]] = {}
+        chunks_hs: dict[Labels, list[np.ndarray | None]] = {}
+        any_h = False
         n_series = max(1, len(self.engine.storage))
         chunk = max(64, self.engine.max_chunk_elements // n_series)
         saved_grid, saved_span = self.grid, self.span
@@ -653,14 +766,17 @@ class _Evaluator:
             inner = self.eval(node.expr, it)
             if not isinstance(inner, Vec):
                 raise _err("subquery is only allowed on instant vector")
-            for lab, vals, mask in zip(inner.labels, inner.vals, inner.mask, strict=True):
+            ih = inner.hists
+            for k, (lab, vals, mask) in enumerate(zip(inner.labels, inner.vals, inner.mask, strict=True)):
                 if not mask.any():
                     continue
                 if lab not in chunks_ts:
                     labels.append(lab)
-                    chunks_ts[lab], chunks_vs[lab] = [], []
+                    chunks_ts[lab], chunks_vs[lab], chunks_hs[lab] = [], [], []
                 chunks_ts[lab].append(it[mask])
                 chunks_vs[lab].append(vals[mask])
+                chunks_hs[lab].append(ih[k][mask] if ih is not None else None)
+                any_h = any_h or ih is not None
         self.grid, self.span = saved_grid, saved_span
         labels.sort(key=lambda lab: lab.items_tuple)
         if labels:
@@ -670,7 +786,28 @@ class _Evaluator:
             ts, vs = np.empty(0, dtype=np.int64), np.empty(0)
         offs = np.zeros(len(labels) + 1, dtype=np.int64)
         offs[1:] = np.cumsum([sum(len(c) for c in chunks_ts[lab]) for lab in labels])
-        flat = make_base(labels, ts, vs, offs)
+        shs = None
+        if any_h and labels:
+            shs = np.concatenate([
+                np.concatenate([h if h is not None else np.full(len(c), None, dtype=object)
+                                for h, c in zip(chunks_hs[lab], chunks_ts[lab], strict=True)])
+                for lab in labels])
+            if not has_hist(shs):
+                shs = None
+            else:
+                from opsctl.promql.histogram import CounterResetHint
+                from opsctl.promql.model import HIST_NAN
+
+                vs = np.where(is_hist(shs), HIST_NAN, vs)
+                # Like Prometheus: explicit (not-)counter-reset hints become unknown in a subquery's
+                # samples, which may skip or repeat the sample that carries them.
+                for hk in np.flatnonzero(is_hist(shs)):
+                    h = shs[hk]
+                    if h.counter_reset_hint in (CounterResetHint.COUNTER_RESET, CounterResetHint.NOT_COUNTER_RESET):
+                        h = h.copy()
+                        h.counter_reset_hint = CounterResetHint.UNKNOWN
+                        shs[hk] = h
+        flat = make_base(labels, ts, vs, offs, shs)
         sgrid = None
         if self.grid is not None and node.at is None:
             sgrid = (self.grid[0] - ast.td_ms(node.offset), self.grid[1])
@@ -684,7 +821,12 @@ class _Evaluator:
         if isinstance(v, Scalar):
             return Scalar(-v.vals)
         if isinstance(v, Vec):
-            return merge_rows(drop_name(v.labels), -v.vals, v.mask)
+            hists = v.hists
+            if hists is not None:
+                hists = hists.copy()
+                for i, j in zip(*np.nonzero(is_hist(hists)), strict=True):
+                    hists[i, j] = hists[i, j].mul(-1.0)
+            return merge_rows(drop_name(v.labels), -v.vals, v.mask, hists)
         raise _err("unary expression only allowed on expressions of type scalar or instant vector")
 
     def binary(self, node: Any, times: np.ndarray) -> Value:
@@ -711,6 +853,8 @@ class _Evaluator:
         raise _err(f"binary expression must contain only scalar and instant vector types, op {op}")
 
     def _vec_scalar(self, op: str, vec: Vec, sc: np.ndarray, swap: bool, return_bool: bool) -> Vec:
+        if vec.hists is not None:
+            return self._vec_scalar_h(op, vec, sc, swap, return_bool)
         a, b = (sc[None, :], vec.vals) if swap else (vec.vals, sc[None, :])
         val, keep = _binop(op, a, b)
         mask = vec.mask
@@ -726,6 +870,25 @@ class _Evaluator:
         if op in _DROPS_NAME or return_bool or (op == "atan2" and self.engine.v3):
             return merge_rows(drop_name(labels), val, mask)
         return Vec(list(labels), val, mask)
+
+    def _vec_scalar_h(self, op: str, vec: Vec, sc: np.ndarray, swap: bool, return_bool: bool) -> Vec:
+        assert vec.hists is not None
+        a, b = (sc[None, :], vec.vals) if swap else (vec.vals, sc[None, :])
+        ha, hb = (None, vec.hists) if swap else (vec.hists, None)
+        val, keep, hout, dropped = _hist_binop(op, a, b, ha, hb, return_bool, vec.vals.shape)
+        mask = vec.mask & ~dropped
+        if keep is not None:
+            val = np.where(is_hist(vec.hists), np.nan, vec.vals)
+            if return_bool:
+                val = keep.astype(float)
+                hout = np.full(vec.vals.shape, None, dtype=object)
+            else:
+                mask = mask & keep
+                hout = hists_where(mask, vec.hists)
+        labels = vec.labels
+        if op in _DROPS_NAME or return_bool or (op == "atan2" and self.engine.v3):
+            return merge_rows(drop_name(labels), val, mask, hout)
+        return merge_rows(list(labels), val, mask, hout) if has_hist(hout) else Vec(list(labels), val, mask)
 
     @staticmethod
     def _sig_fn(mod: Any) -> Callable[[Labels], tuple[tuple[str, str], ...]]:
@@ -750,7 +913,8 @@ class _Evaluator:
             for i, s in enumerate(lsig):
                 p = present.get(s, none)
                 out_mask[i] = lhs.mask[i] & (p if op == "and" else ~p)
-            return Vec(list(lhs.labels), lhs.vals.copy(), out_mask)
+            return Vec(list(lhs.labels), lhs.vals.copy(), out_mask,
+                       hists=hists_where(out_mask, lhs.hists) if lhs.hists is not None else None)
         # or
         lpresent: dict[Any, np.ndarray] = {}
         for s, m in zip(lsig, lhs.mask, strict=True):
@@ -762,7 +926,12 @@ class _Evaluator:
         labels = list(lhs.labels) + list(rhs.labels)
         vals = np.concatenate([lhs.vals, rhs.vals]) if labels else np.empty((0, t))
         mask = np.concatenate([lhs.mask, rmask]) if labels else np.zeros((0, t), dtype=bool)
-        return merge_rows(labels, vals, mask)
+        hists = None
+        if labels and (lhs.hists is not None or rhs.hists is not None):
+            hists = np.concatenate([
+                x.hists if x.hists is not None else np.full(x.vals.shape, None, dtype=object) for x in (lhs, rhs)
+            ])
+        return merge_rows(labels, vals, mask, hists)
 
     def _vec_vec(self, op: str, lhs: Vec, rhs: Vec, mod: Any, return_bool: bool, t: int) -> Vec:
         card = mod.card if mod is not None else pp.VectorMatchCardinality.OneToOne
@@ -778,8 +947,9 @@ class _Evaluator:
         if not both.any():
             return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
         if not both.all():
-            lhs = Vec(lhs.labels, lhs.vals, lhs.mask & both, lhs.sample_ts)
-            rhs = Vec(rhs.labels, rhs.vals, rhs.mask & both, rhs.sample_ts)
+            lhs = Vec(lhs.labels, lhs.vals, lhs.mask & both, lhs.sample_ts, lhs.hists)
+            rhs = Vec(rhs.labels, rhs.vals, rhs.mask & both, rhs.sample_ts, rhs.hists)
+        with_h = lhs.hists is not None or rhs.hists is not None
         swapped = card == pp.VectorMatchCardinality.OneToMany
         many, one = (rhs, lhs) if swapped else (lhs, rhs)
         sig = self._sig_fn(mod)
@@ -816,6 +986,7 @@ class _Evaluator:
         out_labels: list[Labels] = []
         out_vals: list[np.ndarray] = []
         out_mask: list[np.ndarray] = []
+        out_h: list[np.ndarray] = []
         matched_count: dict[Any, np.ndarray] = {}
         result_cache: dict[tuple[Labels, Labels], Labels] = {}
         seen_result: dict[tuple[Any, Labels], np.ndarray] = {}
@@ -831,7 +1002,17 @@ class _Evaluator:
             if not m.any():
                 continue
             vl, vr = (ov, many.vals[i]) if swapped else (many.vals[i], ov)
-            val, keep = _binop(op, vl, vr)
+            hrow = None
+            if with_h:
+                oh = one.hists[opick, np.arange(t)] if one.hists is not None else None
+                mh = many.hists[i] if many.hists is not None else None
+                hl, hr = (oh, mh) if swapped else (mh, oh)
+                val, keep, hrow, dropped = _hist_binop(op, vl, vr, hl, hr, return_bool, (t,))
+                m = m & ~dropped
+                if not m.any():
+                    continue
+            else:
+                val, keep = _binop(op, vl, vr)
             if keep is not None:
                 if return_bool:
                     val = keep.astype(float)
@@ -868,9 +1049,12 @@ class _Evaluator:
                 out_labels.append(res)
                 out_vals.append(val)
                 out_mask.append(pm)
+                if with_h:
+                    out_h.append(hrow if hrow is not None else np.full(t, None, dtype=object))
         if not out_labels:
             return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
-        return merge_rows(out_labels, np.vstack(out_vals), np.vstack(out_mask))
+        return merge_rows(out_labels, np.vstack(out_vals), np.vstack(out_mask),
+                          np.vstack(out_h) if with_h else None)
 
     @staticmethod
     def _result_metric(

@@ -40,12 +40,15 @@ def _unwrap(node: Any) -> Any:
     return node
 
 
-def _finish(labels: list[Labels], vals: np.ndarray, mask: np.ndarray, keep_name: bool = False) -> Vec:
+def _finish(
+    labels: list[Labels], vals: np.ndarray, mask: np.ndarray, keep_name: bool = False,
+    hists: np.ndarray | None = None,
+) -> Vec:
     from opsctl.promql.engine import drop_name, merge_rows
 
     if not keep_name:
         labels = drop_name(labels)
-    return merge_rows(labels, vals, mask)
+    return merge_rows(labels, vals, mask, hists)
 
 
 # -- range-vector helpers -------------------------------------------------------------------------
@@ -837,6 +840,168 @@ def _bucket_bound(s: str | None) -> float | None:
 
 
 def _histogram_quantile(ev: _Evaluator, q: np.ndarray, vec: Vec) -> Vec:
+    if vec.hists is None:
+        return _histogram_quantile_classic(ev, q, vec)
+    from opsctl.promql import histogram as nh
+    from opsctl.promql.values import is_hist
+
+    classic = _histogram_quantile_classic(ev, q, vec.floats(), keep_group_names=True)
+    ishist = is_hist(vec.hists) & vec.mask
+    vals = np.full(vec.vals.shape, np.nan)
+    for i, j in zip(*np.nonzero(ishist), strict=True):
+        vals[i, j] = nh.histogram_quantile(float(q[j]), vec.hists[i, j])
+    mask = ishist.copy()
+    # A native histogram and classic buckets with the same labels at a step: neither is evaluated.
+    cidx = {lab: k for k, lab in enumerate(classic.labels)}
+    cmask = classic.mask.copy()
+    for i, lab in enumerate(vec.labels):
+        k = cidx.get(lab)
+        if k is not None:
+            clash = mask[i] & cmask[k]
+            mask[i] &= ~clash
+            cmask[k] &= ~clash
+    labels = list(vec.labels) + [lab for lab in classic.labels]
+    return _finish(labels, np.vstack([vals, classic.vals]) if labels else vals,
+                   np.vstack([mask, cmask]) if labels else mask)
+
+
+def _native_hist_func(ev: _Evaluator, name: str, args: list[Any], times: np.ndarray) -> Vec:
+    """histogram_count/sum/avg/stddev/stdvar/fraction: native-histogram samples only (floats are
+    left out, as in Prometheus); the metric name is dropped."""
+    from opsctl.promql import histogram as nh
+    from opsctl.promql.values import is_hist
+
+    t = len(times)
+    if name == "histogram_fraction":
+        lower = ev.eval_scalar(args[0], times)
+        upper = ev.eval_scalar(args[1], times)
+        vec = ev.eval_vec_h(args[2], times)
+    else:
+        vec = ev.eval_vec_h(args[0], times)
+    if name == "histogram_fraction":
+        classic = _classic_fraction(lower, upper, vec.floats())
+        if vec.hists is None:
+            return _finish(classic.labels, classic.vals, classic.mask)
+    if vec.hists is None:
+        return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
+    ishist = is_hist(vec.hists) & vec.mask
+    vals = np.full(vec.vals.shape, np.nan)
+    for i, j in zip(*np.nonzero(ishist), strict=True):
+        h = vec.hists[i, j]
+        with np.errstate(all="ignore"):
+            if name == "histogram_count":
+                v = h.count
+            elif name == "histogram_sum":
+                v = h.sum
+            elif name == "histogram_avg":
+                v = float(np.float64(h.sum) / np.float64(h.count))
+            elif name == "histogram_stddev":
+                v = nh.histogram_stddev(h)
+            elif name == "histogram_stdvar":
+                v = nh.histogram_stdvar(h)
+            else:
+                v = nh.histogram_fraction(float(lower[j]), float(upper[j]), h)
+        vals[i, j] = v
+    if name == "histogram_fraction" and classic.n:
+        return _without_clashes(vec.labels, vals, ishist, classic)
+    return _finish(vec.labels, vals, ishist)
+
+
+def _without_clashes(labels: list[Labels], vals: np.ndarray, mask: np.ndarray, classic: Vec) -> Vec:
+    """Native results plus classic-bucket results (whose labels still hold the metric name): where a
+    native histogram and classic buckets share their labels at a step, neither is evaluated."""
+    mask = mask.copy()
+    cidx = {lab: k for k, lab in enumerate(classic.labels)}
+    cmask = classic.mask.copy()
+    for i, lab in enumerate(labels):
+        k = cidx.get(lab)
+        if k is not None:
+            clash = mask[i] & cmask[k]
+            mask[i] &= ~clash
+            cmask[k] &= ~clash
+    all_labels = list(labels) + list(classic.labels)
+    return _finish(all_labels, np.vstack([vals, classic.vals]), np.vstack([mask, cmask]))
+
+
+def _classic_fraction(lower: np.ndarray, upper: np.ndarray, vec: Vec) -> Vec:
+    """histogram_fraction over classic buckets (Prometheus's BucketFraction), per `le` group and step;
+    the group labels keep the metric name (the caller drops it)."""
+    t = len(lower)
+    groups: dict[Labels, list[tuple[float, int]]] = {}
+    for i, lab in enumerate(vec.labels):
+        ub = _bucket_bound(lab.get("le"))
+        if ub is None or math.isnan(ub):
+            continue
+        groups.setdefault(lab.without(("le",)), []).append((ub, i))
+    out_l: list[Labels] = []
+    out_v: list[np.ndarray] = []
+    out_m: list[np.ndarray] = []
+    for glab, items in groups.items():
+        res = np.full(t, np.nan)
+        present = np.zeros(t, dtype=bool)
+        for j in range(t):
+            buckets = sorted((ub, float(vec.vals[r, j])) for ub, r in items if vec.mask[r, j])
+            if not buckets:
+                continue
+            present[j] = True
+            res[j] = _bucket_fraction(float(lower[j]), float(upper[j]), buckets)
+        out_l.append(glab)
+        out_v.append(res)
+        out_m.append(present)
+    if not out_l:
+        return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
+    return Vec(out_l, np.vstack(out_v), np.vstack(out_m))
+
+
+def _bucket_fraction(lower: float, upper: float, buckets: list[tuple[float, float]]) -> float:
+    if not math.isinf(buckets[-1][0]) or buckets[-1][0] < 0:
+        return math.nan
+    co: list[list[float]] = []
+    for ub, c in buckets:
+        if co and co[-1][0] == ub:
+            co[-1][1] += c
+        else:
+            co.append([ub, c])
+    count = co[-1][1]
+    if count == 0 or math.isnan(lower) or math.isnan(upper):
+        return math.nan
+    if lower >= upper:
+        return 0.0
+    rank = lower_rank = upper_rank = 0.0
+    lower_set = upper_set = False
+    lower_bound = -math.inf if co[0][0] <= 0 else 0.0
+    for i, (upper_bound, bcount) in enumerate(co):
+        if i > 0:
+            lower_bound = co[i - 1][0]
+
+        def interp(v: float, lb: float = lower_bound, ubd: float = upper_bound, bc: float = bcount,
+                   rk: float = rank) -> float:
+            if lb == -math.inf:
+                return bc
+            with np.errstate(all="ignore"):
+                return float(rk + (bc - rk) * np.float64(v - lb) / np.float64(ubd - lb))
+
+        if not lower_set and lower_bound >= lower:
+            lower_rank, lower_set = rank, True
+        if not upper_set and lower_bound >= upper:
+            upper_rank, upper_set = rank, True
+        if lower_set and upper_set:
+            break
+        if not lower_set and lower_bound < lower < upper_bound:
+            lower_rank, lower_set = interp(lower), True
+        if not upper_set and lower_bound < upper < upper_bound:
+            upper_rank, upper_set = interp(upper), True
+        if lower_set and upper_set:
+            break
+        rank = bcount
+    if not lower_set or lower_rank > count:
+        lower_rank = count
+    if not upper_set or upper_rank > count:
+        upper_rank = count
+    return (upper_rank - lower_rank) / count
+
+
+def _histogram_quantile_classic(ev: _Evaluator, q: np.ndarray, vec: Vec, keep_group_names: bool = False) -> Vec:
     t = len(q)
     groups: dict[Labels, list[tuple[float, int]]] = {}
     for i, lab in enumerate(vec.labels):
@@ -868,11 +1033,13 @@ def _histogram_quantile(ev: _Evaluator, q: np.ndarray, vec: Vec) -> Vec:
             cc = np.zeros((len(bounds_u), len(cols)))
             np.add.at(cc, inv, c)
             res[cols] = _bucket_quantile(q[cols], bounds_u, cc)
-        out_l.append(glab.without(("__name__",)))
+        out_l.append(glab if keep_group_names else glab.without(("__name__",)))
         out_v.append(res)
         out_m.append(present)
     if not out_l:
         return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
+    if keep_group_names:
+        return Vec(out_l, np.vstack(out_v), np.vstack(out_m))
     return _finish(out_l, np.vstack(out_v), np.vstack(out_m))
 
 
@@ -943,7 +1110,7 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
     args = list(node.args)
     t = len(times)
     if name in _NATIVE:
-        raise _err(f"function {name}() works on native histograms, which are not supported by this evaluator")
+        return _native_hist_func(ev, name, args, times)
     if name in _RANGE_FUNCS:
         return _range_call(ev, name, args, times)
     if name == "time":
@@ -967,14 +1134,14 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
         return Vec([Labels()], _date_parts(times[None, :] / 1000.0, name), np.ones((1, t), dtype=bool))
     if name == "timestamp":
         arg = _unwrap(args[0])
-        vec = ev.eval_vec(arg, times)
+        vec = ev.eval_vec_h(arg, times)
         if isinstance(arg, pp.VectorSelector) and vec.sample_ts is not None:
             vals = vec.sample_ts / 1000.0
         else:
             vals = np.broadcast_to(times / 1000.0, vec.vals.shape).copy()
         return _finish(vec.labels, vals, vec.mask)
     if name == "absent":
-        vec = ev.eval_vec(args[0], times)
+        vec = ev.eval_vec_h(args[0], times)
         present = np.asarray(vec.mask.any(axis=0)) if vec.n else np.zeros(t, dtype=bool)
         return Vec([_absent_labels(args[0])], np.ones((1, t)), ~present[None, :])
     if name in _SIMPLE:
@@ -1012,7 +1179,7 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
             ev.pending_order = rows
         return vec
     if name in ("sort_by_label", "sort_by_label_desc"):
-        vec = ev.eval_vec(args[0], times)
+        vec = ev.eval_vec_h(args[0], times)
         if t == 1:
             keys = [ev.eval_str(a, times) for a in args[1:]]
             rows = [i for i in range(vec.n) if vec.mask[i, 0]]
@@ -1020,10 +1187,10 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
         return vec
     if name == "histogram_quantile":
         q = ev.eval_scalar(args[0], times)
-        vec = ev.eval_vec(args[1], times)
+        vec = ev.eval_vec_h(args[1], times)
         return _histogram_quantile(ev, q, vec)
     if name == "label_replace":
-        vec = ev.eval_vec(args[0], times)
+        vec = ev.eval_vec_h(args[0], times)
         dst, repl, src, regex = (ev.eval_str(a, times) for a in args[1:5])
         try:
             rx = gosem_regexp.compile("^(?:" + regex + ")$")
@@ -1045,9 +1212,9 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
             if res:
                 d[dst] = res
             new.append(Labels(d))
-        return _finish(new, vec.vals, vec.mask, keep_name=True)
+        return _finish(new, vec.vals, vec.mask, keep_name=True, hists=vec.hists)
     if name == "label_join":
-        vec = ev.eval_vec(args[0], times)
+        vec = ev.eval_vec_h(args[0], times)
         strs = [ev.eval_str(a, times) for a in args[1:]]
         dst, sep, srcs = strs[0], strs[1], strs[2:]
         from opsctl.promql.engine import check_label_name
@@ -1066,7 +1233,7 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
             else:
                 d.pop(dst, None)
             new.append(Labels(d))
-        return _finish(new, vec.vals, vec.mask, keep_name=True)
+        return _finish(new, vec.vals, vec.mask, keep_name=True, hists=vec.hists)
     raise _err(f"function {name}() is not supported")
 
 
@@ -1085,6 +1252,11 @@ def _range_call(ev: _Evaluator, name: str, args: list[Any], times: np.ndarray) -
         any_present = ((m.hi - m.lo) > 0).any(axis=0) if m.n else np.zeros(t, dtype=bool)
         return Vec([_absent_labels(marg)], np.ones((1, t)), ~any_present[None, :])
     keep_name = name in ("last_over_time", "first_over_time")
+    if m.flat.hs is not None:
+        from opsctl.promql.histfuncs import range_call_hist
+
+        vals, ok, hists = range_call_hist(ev, name, args, times, m, marg, extra, _compute_range)
+        return _finish(m.labels, vals, ok, keep_name=keep_name, hists=hists)
     key = _cache_key(ev, name, _unwrap(marg), times)
     if key is None or m.n == 0:
         vals, ok = _compute_range(ev, name, args, times, m, marg, extra)

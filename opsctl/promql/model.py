@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from opsctl.promql.notation import STALE_NAN, is_stale
 
-__all__ = ["STALE_NAN", "Labels", "PromQLError", "Result", "SeriesResult", "Storage", "StoredSeries", "is_stale"]
+__all__ = [
+    "HIST_NAN", "STALE_NAN", "Labels", "PromQLError", "Result", "SeriesResult", "Storage", "StoredSeries", "is_stale",
+]
 
 _STALE_BITS = np.uint64(0x7FF0000000000002)
+# The float value stored at the position of a native-histogram sample (a NaN that is not the stale
+# marker); the histogram itself lives in the series' object array `hs`.
+_HIST_BITS = np.uint64(0x7FF0000000000003)
+HIST_NAN: float = float(np.array([_HIST_BITS], dtype=np.uint64).view(np.float64)[0])
 
 
 class PromQLError(Exception):
@@ -116,11 +122,16 @@ class StoredSeries:
     # ts/vs are views into arrays owned elsewhere (e.g. an engine's consolidated arrays).
     buf_ts: np.ndarray | None = field(default=None, repr=False, compare=False)
     buf_vs: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # Native histograms: an object array aligned with ts (a FloatHistogram, or None at float samples,
+    # whose vs hold the value; vs holds HIST_NAN at histogram samples). None for float-only series.
+    hs: np.ndarray | None = field(default=None, repr=False, compare=False)
 
-    def share(self, ts: np.ndarray, vs: np.ndarray) -> None:
+    def share(self, ts: np.ndarray, vs: np.ndarray, hs: np.ndarray | None = None) -> None:
         """Point at equal arrays owned elsewhere (drops the private buffers)."""
         self.ts, self.vs = ts, vs
         self.buf_ts = self.buf_vs = None
+        if self.hs is not None:
+            self.hs = hs
 
     def append(self, ts: np.ndarray, vs: np.ndarray) -> None:
         """Append samples all newer than the last stored one (strictly increasing)."""
@@ -157,14 +168,20 @@ class Storage:
         labels: Mapping[str, str],
         timestamps_ms: Sequence[int] | np.ndarray,
         values: Sequence[float] | np.ndarray,
+        histograms: Sequence[Any] | None = None,
     ) -> None:
+        """Add samples. `histograms`, when given, is aligned with `values`: a FloatHistogram makes that
+        sample a native-histogram sample (its float value is ignored), None keeps the float."""
         lab = labels if isinstance(labels, Labels) else Labels(labels)
         ts = np.asarray(timestamps_ms, dtype=np.int64).ravel()
         vs = np.asarray(values, dtype=np.float64).ravel()
         if ts.shape != vs.shape:
             raise ValueError(f"{len(ts)} timestamps but {len(vs)} values for {lab}")
-        increasing = len(ts) < 2 or bool(np.all(ts[1:] > ts[:-1]))
         old = self._series.get(lab)
+        if histograms is not None or (old is not None and old.hs is not None):
+            self._add_with_histograms(lab, ts, vs, histograms, old)
+            return
+        increasing = len(ts) < 2 or bool(np.all(ts[1:] > ts[:-1]))
         if old is not None and increasing and (len(old.ts) == 0 or len(ts) == 0 or ts[0] > old.ts[-1]):
             # The common case (rule evaluation appending newer samples): no re-sort.
             old.append(ts, vs)
@@ -187,6 +204,39 @@ class Storage:
                 s = StoredSeries(lab, ts, vs)
                 self._series[lab] = s
                 self._by_name.setdefault(lab.name, {})[lab] = s
+        self.version += 1
+        self._name_versions[lab.name] = self.version
+
+    def _add_with_histograms(
+        self, lab: Labels, ts: np.ndarray, vs: np.ndarray, histograms: Sequence[Any] | None, old: StoredSeries | None
+    ) -> None:
+        hs = np.empty(len(ts), dtype=object)
+        if histograms is not None:
+            if len(histograms) != len(ts):
+                raise ValueError(f"{len(ts)} timestamps but {len(histograms)} histograms for {lab}")
+            hs[:] = list(histograms)
+            vs = vs.copy()
+            vs[np.asarray([h is not None for h in histograms], dtype=bool)] = HIST_NAN
+        if old is not None:
+            ohs = old.hs if old.hs is not None else np.empty(len(old.ts), dtype=object)
+            ts = np.concatenate([old.ts, ts])
+            vs = np.concatenate([old.vs, vs])
+            hs = np.concatenate([ohs, hs])
+        if len(ts) > 1 and not bool(np.all(ts[1:] > ts[:-1])):
+            order = np.argsort(ts, kind="stable")
+            ts, vs, hs = ts[order], vs[order], hs[order]
+            keep = np.ones(len(ts), dtype=bool)
+            keep[:-1] = ts[1:] != ts[:-1]
+            ts, vs, hs = ts[keep], vs[keep], hs[keep]
+        ts, vs = np.ascontiguousarray(ts), np.ascontiguousarray(vs)
+        any_hist = any(h is not None for h in hs)
+        if old is not None:
+            old.hs = hs if any_hist else None
+            old.share(ts, vs, hs if any_hist else None)
+        else:
+            s = StoredSeries(lab, ts, vs, hs=hs if any_hist else None)
+            self._series[lab] = s
+            self._by_name.setdefault(lab.name, {})[lab] = s
         self.version += 1
         self._name_versions[lab.name] = self.version
 
@@ -225,11 +275,19 @@ def stale_mask(vs: np.ndarray) -> np.ndarray:
     return vs.view(np.uint64) == _STALE_BITS
 
 
+def hist_mask(vs: np.ndarray) -> np.ndarray:
+    """True at the positions of native-histogram samples (their float slot holds HIST_NAN)."""
+    return vs.view(np.uint64) == _HIST_BITS
+
+
 @dataclass
 class SeriesResult:
     labels: Labels
     timestamps: np.ndarray  # float seconds
     values: np.ndarray
+    # Native histograms: per point a FloatHistogram (its value is then NaN) or None (a float point);
+    # None when every point is a float.
+    histograms: list[Any] | None = None
 
 
 @dataclass

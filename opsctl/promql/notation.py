@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import struct
+from typing import Any
 
 __all__ = ["STALE_NAN", "expand_values", "is_stale", "parse_labels", "parse_number", "parse_series_desc"]
 
@@ -85,11 +86,175 @@ def _item(token: str) -> list[float | None]:
     return out
 
 
-def expand_values(text: str) -> list[float | None]:
-    """Expand a series value sequence such as `1+2x3 _ stale 5x2`."""
-    out: list[float | None] = []
-    for token in text.split():
-        out.extend(_item(token))
+_HIST_KEYS = {"schema", "sum", "count", "z_bucket", "z_bucket_w", "custom_values", "buckets", "offset",
+              "n_buckets", "n_offset", "counter_reset_hint"}
+_HINTS = {"unknown": 0, "reset": 1, "not_reset": 2, "gauge": 3}
+_INT_RE = re.compile(r"[+-]?[0-9]+$")
+
+
+def _hist_number(key: str, text: str) -> float:
+    try:
+        return parse_number(text)
+    except ValueError:
+        raise ValueError(f"error parsing {key} number: {text}") from None
+
+
+def _parse_histogram(text: str, pos: int) -> tuple[Any, bool, int]:
+    """Parse `{{schema:0 sum:5 buckets:[1 2]}}` at text[pos] == '{{'; return (FloatHistogram, whether
+    counter_reset_hint was given, position after `}}`)."""
+    from opsctl.promql.histogram import CounterResetHint, FloatHistogram, Span
+
+    i = pos + 2
+    desc: dict[str, Any] = {}
+    n = len(text)
+    while True:
+        while i < n and text[i] in " \t":
+            i += 1
+        if text.startswith("}}", i):
+            i += 2
+            break
+        m = re.compile(r"([a-zA-Z_]+):").match(text, i)
+        if not m or m.group(1).lower() not in _HIST_KEYS:
+            raise ValueError(
+                f"unexpected {text[i:i + 20]!r} in histogram description, expected histogram description key, "
+                "e.g. buckets:[5 10 7]"
+            )
+        key = m.group(1).lower()
+        if key in desc:
+            raise ValueError(f'duplicate key "{key}" in histogram')
+        i = m.end()
+        if key in ("buckets", "n_buckets", "custom_values"):
+            if i >= n or text[i] != "[":
+                raise ValueError(f"error parsing {key}: expected '['")
+            j = text.find("]", i)
+            if j < 0:
+                raise ValueError(f"error parsing {key}: missing ']'")
+            items = text[i + 1 : j].split()
+            if not items:
+                raise ValueError(f"error parsing {key}: empty bucket set")
+            desc[key] = [_hist_number(key, x) for x in items]
+            i = j + 1
+            continue
+        j = i
+        while j < n and text[j] not in " \t" and not text.startswith("}}", j):
+            j += 1
+        word = text[i:j]
+        i = j
+        if key == "counter_reset_hint":
+            if word.lower() not in _HINTS:
+                raise ValueError(f"error parsing counter_reset_hint: unknown value {word}")
+            desc[key] = CounterResetHint(_HINTS[word.lower()])
+        elif key in ("schema", "offset", "n_offset"):
+            if not _INT_RE.match(word):
+                raise ValueError(f"error parsing {key} number: {word}")
+            desc[key] = int(word)
+        else:
+            desc[key] = _hist_number(key, word)
+        if i >= n:
+            raise ValueError("unterminated histogram description, expected '}}'")
+    h = FloatHistogram()
+    h.schema = int(desc.get("schema", 0))
+    h.sum = float(desc.get("sum", 0.0))
+    h.count = float(desc.get("count", 0.0))
+    h.zero_count = float(desc.get("z_bucket", 0.0))
+    h.zero_threshold = float(desc.get("z_bucket_w", 0.0))
+    if "custom_values" in desc:
+        h.custom_values = list(desc["custom_values"])
+    for bkey, okey, bucket_attr, span_attr in (
+        ("buckets", "offset", "positive_buckets", "positive_spans"),
+        ("n_buckets", "n_offset", "negative_buckets", "negative_spans"),
+    ):
+        buckets = list(desc.get(bkey, []))
+        setattr(h, bucket_attr, buckets)
+        setattr(h, span_attr, [Span(int(desc.get(okey, 0)), len(buckets))] if buckets else [])
+    if "counter_reset_hint" in desc:
+        h.counter_reset_hint = desc["counter_reset_hint"]
+    return h, "counter_reset_hint" in desc, i
+
+
+def _histogram_item(text: str, pos: int, out: list[Any], hints: list[bool] | None) -> int:
+    """Expand one histogram item (`{{..}}`, `{{..}}xN`, `{{..}}+{{..}}xN`, `{{..}}-{{..}}xN`)."""
+    base, base_hint, pos = _parse_histogram(text, pos)
+    n = len(text)
+    if pos + 2 < n and text[pos] in "+-" and text.startswith("{{", pos + 1):
+        op = text[pos]
+        inc, inc_hint, pos = _parse_histogram(text, pos + 1)
+        m = re.compile(r"x([0-9]+)").match(text, pos)
+        if not m:
+            raise ValueError("unexpected histogram increment without 'x<count>'")
+        times = int(m.group(1))
+        pos = m.end()
+        if times > _MAX_EXPANSION:
+            raise ValueError("series expansion too large")
+        # Prometheus records whether the increment (the last histogram built) set a hint.
+        vals = [base]
+        cur = base
+        from opsctl.promql.histogram import HistogramError
+
+        for _ in range(times):
+            if cur.schema > inc.schema:
+                raise ValueError(
+                    f"error combining histograms: cannot merge from schema {inc.schema} to {cur.schema}"
+                )
+            try:
+                cur = cur.copy().add(inc) if op == "+" else cur.copy().sub(inc)
+            except HistogramError as exc:
+                raise ValueError(str(exc)) from None
+            vals.append(cur)
+        out.extend(vals)
+        if hints is not None:
+            hints.extend([inc_hint] * len(vals))
+    else:
+        m = re.compile(r"x([0-9]+)").match(text, pos)
+        count = 1
+        if m:
+            count = int(m.group(1)) + 1
+            pos = m.end()
+            if count > _MAX_EXPANSION:
+                raise ValueError("series expansion too large")
+        out.extend([base] * count)
+        if hints is not None:
+            hints.extend([base_hint] * count)
+    if pos < n and text[pos] not in " \t\r\n":
+        raise ValueError(f"unexpected {text[pos:pos + 20]!r} after histogram in series values")
+    return pos
+
+
+def expand_values(text: str, hints: list[bool] | None = None) -> list[Any]:
+    """Expand a series value sequence such as `1+2x3 _ stale 5x2`.
+
+    Elements are floats, None (a missing sample) or, for `{{...}}` native-histogram samples,
+    `opsctl.promql.histogram.FloatHistogram` objects. If `hints` is a list, one bool per value is
+    appended to it: whether that value is a histogram whose `counter_reset_hint` was given explicitly
+    (promqltest compares the hint only then).
+    """
+    out: list[Any] = []
+    if "{{" not in text:
+        for token in text.split():
+            got = _item(token)
+            out.extend(got)
+            if hints is not None:
+                hints.extend([False] * len(got))
+            if len(out) > _MAX_EXPANSION:
+                raise ValueError("series expansion too large")
+        return out
+    pos, n = 0, len(text)
+    while pos < n:
+        while pos < n and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= n:
+            break
+        if text.startswith("{{", pos):
+            pos = _histogram_item(text, pos, out, hints)
+        else:
+            end = pos
+            while end < n and text[end] not in " \t\r\n":
+                end += 1
+            got = _item(text[pos:end])
+            out.extend(got)
+            if hints is not None:
+                hints.extend([False] * len(got))
+            pos = end
         if len(out) > _MAX_EXPANSION:
             raise ValueError("series expansion too large")
     return out
@@ -217,10 +382,11 @@ def parse_labels(text: str) -> tuple[dict[str, str], int]:
     return {k: v for k, v in labels.items() if v != ""}, pos
 
 
-def parse_series_desc(text: str) -> tuple[dict[str, str], list[float | None]]:
-    """Parse `metric{labels} values...` into (labels incl. `__name__`, expanded values)."""
+def parse_series_desc(text: str, hints: list[bool] | None = None) -> tuple[dict[str, str], list[Any]]:
+    """Parse `metric{labels} values...` into (labels incl. `__name__`, expanded values); see
+    expand_values() for the value types and `hints`."""
     labels, pos = parse_labels(text)
     rest = text[pos:]
     if rest and rest[0] not in " \t":
         raise ValueError(f"unexpected {rest[:20]!r} after series labels")
-    return labels, expand_values(rest)
+    return labels, expand_values(rest, hints)

@@ -18,12 +18,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from opsctl.durations import parse_duration
 from opsctl.gosem import regexp as gosem_regexp
 from opsctl.promql.engine import Engine
+from opsctl.promql.histogram import CUSTOM_BUCKETS_SCHEMA, FloatHistogram, Span
 from opsctl.promql.model import Labels, PromQLError, Result, Storage
 from opsctl.promql.notation import parse_number, parse_series_desc
 
@@ -107,7 +109,8 @@ class _Eval:
     fail_regex: str | None = None
     expect_string: str | None = None
     scalar: float | None = None
-    series: list[tuple[Labels, list[float | None]]] = field(default_factory=list)
+    series: list[tuple[Labels, list[Any]]] = field(default_factory=list)
+    hints: list[list[bool]] = field(default_factory=list)  # per expected series: counter_reset_hint given
     error: str | None = None
 
 
@@ -119,8 +122,10 @@ def _parse_expected(ev: _Eval, text: str) -> None:
             return
         except ValueError:
             pass
-    labels, vals = parse_series_desc(text)
+    hints: list[bool] = []
+    labels, vals = parse_series_desc(text, hints)
     ev.series.append((Labels(labels), vals))
+    ev.hints.append(hints)
 
 
 def _finish_case(ev: _Eval, engine: Engine) -> CaseResult:
@@ -167,7 +172,9 @@ def _compare(ev: _Eval, res: Result) -> str | None:
             return f"unexpected string result {res.string!r}"
         if ev.scalar is not None:
             return f"expected scalar {ev.scalar}, got vector of {len(res.series)}"
-        got = [(s.labels, float(s.values[0])) for s in res.series]
+        got: list[tuple[Labels, Any]] = [
+            (s.labels, s.histograms[0] if s.histograms else float(s.values[0])) for s in res.series
+        ]
         exp = [(lab, vals[0] if vals else None) for lab, vals in ev.series]
         if len(got) != len(exp):
             return f"expected {len(exp)} samples, got {len(got)}: got {_fmt(got)}, expected {_fmt(exp)}"
@@ -175,8 +182,9 @@ def _compare(ev: _Eval, res: Result) -> str | None:
         for i, (lab, v) in enumerate(exp):
             if lab not in gmap:
                 return f"expected series {lab} not in result {_fmt(got)}"
-            if v is None or not almost_equal(v, gmap[lab]):
-                return f"{lab}: expected {v}, got {gmap[lab]}"
+            diff = _value_diff(v, gmap[lab], bool(ev.hints[i][0]) if ev.hints[i] else False)
+            if diff is not None:
+                return f"{lab}: {diff}"
             if ev.ordered and got[i][0] != lab:
                 return f"order mismatch at {i}: expected {lab}, got {got[i][0]}"
         return None
@@ -185,22 +193,93 @@ def _compare(ev: _Eval, res: Result) -> str | None:
     if len(gotm) != len(ev.series):
         return f"expected {len(ev.series)} series, got {len(gotm)}: {sorted(str(k) for k in gotm)}"
     times = np.arange(round(ev.start * 1000), round(ev.end * 1000) + 1, round(ev.step * 1000))
-    for lab, vals in ev.series:
+    for (lab, vals), hints in zip(ev.series, ev.hints, strict=True):
         s = gotm.get(lab)
         if s is None:
             return f"expected series {lab} not in result {sorted(str(k) for k in gotm)}"
-        exp_pts = [(int(times[i]), v) for i, v in enumerate(vals) if v is not None and i < len(times)]
-        got_pts = [(round(t * 1000), float(v)) for t, v in zip(s.timestamps, s.values, strict=True)]
-        if len(exp_pts) != len(got_pts):
-            return f"{lab}: expected {len(exp_pts)} points, got {len(got_pts)}: {got_pts[:10]}"
-        for (et, evv), (gt, gv) in zip(exp_pts, got_pts, strict=True):
-            if et != gt or not almost_equal(evv, gv):
-                return f"{lab}: expected {evv}@{et}, got {gv}@{gt}"
+        if len(vals) > len(times):
+            return f"expected {len(vals)} points for {lab}, but query time range cannot return this many points"
+        exp_pts = [(int(times[i]), v, hints[i]) for i, v in enumerate(vals) if v is not None]
+        hl = s.histograms or [None] * len(s.timestamps)
+        got_pts = [(round(t * 1000), h if h is not None else float(v))
+                   for t, v, h in zip(s.timestamps, s.values, hl, strict=True)]
+        # Prometheus compares the float points and the histogram points of a series separately.
+        for want_h in (False, True):
+            ep = [(t, v, hs) for t, v, hs in exp_pts if isinstance(v, float) != want_h]
+            gp = [(t, v) for t, v in got_pts if isinstance(v, float) != want_h]
+            if len(ep) != len(gp):
+                return (f"{lab}: expected {len(ep)} {'histogram' if want_h else 'float'} points, got {len(gp)}: "
+                        f"{_fmt_pts(gp)}")
+            for (et, evv, hs), (gt, gv) in zip(ep, gp, strict=True):
+                diff = _value_diff(evv, gv, hs)
+                if et != gt or diff is not None:
+                    return f"{lab}: expected {_fmt_val(evv)}@{et}, got {_fmt_val(gv)}@{gt}"
     return None
 
 
-def _fmt(items: Sequence[tuple[Labels, float | None]]) -> str:
-    return "[" + ", ".join(f"{lab} {v}" for lab, v in items[:8]) + (" ..." if len(items) > 8 else "") + "]"
+def _fmt_val(v: Any) -> str:
+    return v.test_expression() if isinstance(v, FloatHistogram) else str(v)
+
+
+def _fmt_pts(pts: list[tuple[int, Any]]) -> str:
+    return "[" + ", ".join(f"{_fmt_val(v)}@{t}" for t, v in pts[:6]) + (" ...]" if len(pts) > 6 else "]")
+
+
+def _value_diff(exp: Any, got: Any, hint_set: bool) -> str | None:
+    """None when an expected value (float or FloatHistogram) matches a result value as promqltest
+    compares them, else a description of the difference."""
+    if exp is None:
+        return f"expected no value, got {_fmt_val(got)}"
+    if isinstance(exp, FloatHistogram) or isinstance(got, FloatHistogram):
+        if not isinstance(got, FloatHistogram):
+            return f"expected histogram {_fmt_val(exp)}, got float {got}"
+        if not isinstance(exp, FloatHistogram):
+            return f"expected float {exp}, got histogram {got.test_expression()}"
+        if not histograms_match(exp.compact(0), got.compact(0), hint_set):
+            return f"expected {exp.test_expression()}, got {got.test_expression()}"
+        return None
+    if not almost_equal(exp, got):
+        return f"expected {exp}, got {got}"
+    return None
+
+
+def _spans_match(s1: list[Any], s2: list[Any]) -> bool:
+    """promqltest's spansMatch: the same layout once zero-length spans are folded into the next one."""
+
+    def fold(spans: list[Any]) -> list[tuple[int, int]]:
+        out: list[tuple[int, int]] = []
+        carry = 0
+        for sp in spans:
+            if sp.length == 0:
+                carry += sp.offset
+                continue
+            out.append((sp.offset + carry, sp.length))
+            carry = 0
+        return out
+
+    return fold(s1) == fold(s2)
+
+
+def histograms_match(exp: FloatHistogram, cur: FloatHistogram, hint_set: bool) -> bool:
+    """promqltest's compareNativeHistogram (both already compacted)."""
+    if (exp.schema != cur.schema or not almost_equal(exp.count, cur.count)
+            or not almost_equal(exp.sum, cur.sum)):
+        return False
+    if exp.uses_custom_buckets() and list(exp.custom_values) != list(cur.custom_values):
+        return False
+    if exp.zero_threshold != cur.zero_threshold or not almost_equal(exp.zero_count, cur.zero_count):
+        return False
+    for es, cs, eb, cb in ((exp.negative_spans, cur.negative_spans, exp.negative_buckets, cur.negative_buckets),
+                           (exp.positive_spans, cur.positive_spans, exp.positive_buckets, cur.positive_buckets)):
+        if not _spans_match(es, cs) or len(eb) != len(cb):
+            return False
+        if not all(almost_equal(a, b) for a, b in zip(eb, cb, strict=True)):
+            return False
+    return not (hint_set and exp.counter_reset_hint != cur.counter_reset_hint)
+
+
+def _fmt(items: Sequence[tuple[Labels, Any]]) -> str:
+    return "[" + ", ".join(f"{lab} {_fmt_val(v)}" for lab, v in items[:8]) + (" ..." if len(items) > 8 else "") + "]"
 
 
 def run_text(text: str, name: str = "<text>", v3: bool = False) -> FileResult:
@@ -226,10 +305,12 @@ def run_text(text: str, name: str = "<text>", v3: bool = False) -> FileResult:
         i += 1
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
-            if not stripped:
-                flush()
+            # Prometheus reads a comment line as a blank line: it ends an eval or load block.
+            flush()
             continue
-        if current is not None and raw[:1] in (" ", "\t"):
+        # Like Prometheus's parser: every non-blank line after an eval command belongs to it
+        # (indentation is customary but not required).
+        if current is not None:
             try:
                 if stripped.startswith("expected_fail_message"):
                     current.fail_msg = stripped[len("expected_fail_message") :].strip()
@@ -246,15 +327,10 @@ def run_text(text: str, name: str = "<text>", v3: bool = False) -> FileResult:
         m = _LOAD_RE.match(stripped)
         if m:
             step = parse_duration(m.group(2))
-            while i < len(lines) and lines[i].strip() and lines[i][:1] in (" ", "\t"):
+            loaded: list[tuple[dict[str, str], list[int], list[Any]]] = []
+            while i < len(lines) and lines[i].strip() and not lines[i].strip().startswith("#"):
                 sl = lines[i].strip()
                 i += 1
-                if sl.startswith("#"):
-                    continue
-                if "{{" in sl:
-                    # Native histogram series are skipped; a case touching them fails on its own
-                    # (its expected output has histogram values or different counts).
-                    continue
                 try:
                     labels, vals = parse_series_desc(sl)
                 except ValueError as exc:
@@ -262,7 +338,11 @@ def run_text(text: str, name: str = "<text>", v3: bool = False) -> FileResult:
                     continue
                 ts = [round(k * step * 1000) for k, v in enumerate(vals) if v is not None]
                 vs = [v for v in vals if v is not None]
-                storage.add(labels, ts, vs)
+                loaded.append((labels, ts, vs))
+                add_samples(storage, labels, ts, vs)
+            if m.group(1):
+                for labels, ts, hs in classic_to_nhcb(loaded):
+                    add_samples(storage, labels, ts, hs)
             continue
         if stripped == "clear":
             storage.clear()
@@ -290,6 +370,101 @@ def run_text(text: str, name: str = "<text>", v3: bool = False) -> FileResult:
         result.cases.append(CaseResult(lineno, stripped, False, f"unsupported command: {stripped[:60]}"))
     flush()
     return result
+
+
+def add_samples(storage: Storage, labels: dict[str, str], ts: list[int], vals: list[Any]) -> None:
+    """Add expanded samples (floats and FloatHistograms) to a Storage."""
+    if any(isinstance(v, FloatHistogram) for v in vals):
+        hs = [v if isinstance(v, FloatHistogram) else None for v in vals]
+        storage.add(labels, ts, [0.0 if h is not None else v for v, h in zip(vals, hs, strict=True)], hs)
+    else:
+        storage.add(labels, ts, vals)
+
+
+def classic_to_nhcb(
+    series: list[tuple[dict[str, str], list[int], list[Any]]],
+) -> list[tuple[dict[str, str], list[int], list[Any]]]:
+    """promqltest's `load_with_nhcb`: classic histogram series (`_bucket` with `le`, `_count`, `_sum`)
+    become native histograms with custom buckets (schema -53) named after the base metric, one per
+    timestamp (Prometheus's util/convertnhcb); samples that do not convert are skipped."""
+    groups: dict[Labels, dict[int, dict[str, Any]]] = {}
+    for labels, ts, vals in series:
+        name = labels.get("__name__", "")
+        kind = next((k for k in ("_bucket", "_sum", "_count") if name.endswith(k)), None)
+        if kind is None:
+            continue
+        base = {k: v for k, v in labels.items() if k != "le"}
+        base["__name__"] = name[: -len(kind)]
+        le = None
+        if kind == "_bucket":
+            if "le" not in labels:
+                continue
+            try:
+                le = float(labels["le"].strip().replace("+Inf", "inf"))
+            except ValueError:
+                continue
+            if math.isnan(le):
+                continue
+        per_ts = groups.setdefault(Labels(base), {})
+        for t, v in zip(ts, vals, strict=True):
+            if isinstance(v, FloatHistogram):
+                continue
+            temp = per_ts.setdefault(t, {"buckets": {}, "count": None, "sum": 0.0, "err": False})
+            if kind == "_bucket":
+                assert le is not None
+                if v < 0:
+                    temp["err"] = True
+                temp["buckets"].setdefault(le, v)
+            elif kind == "_count":
+                if v < 0:
+                    temp["err"] = True
+                temp["count"] = v
+            else:
+                temp["sum"] = v
+    out: list[tuple[dict[str, str], list[int], list[Any]]] = []
+    for base_labels, per_ts in groups.items():
+        ts_out: list[int] = []
+        hs_out: list[Any] = []
+        for t in sorted(per_ts):
+            h = _convert_temp(per_ts[t])
+            if h is not None:
+                ts_out.append(t)
+                hs_out.append(h)
+        if ts_out:
+            out.append((dict(base_labels), ts_out, hs_out))
+    return out
+
+
+def _convert_temp(temp: dict[str, Any]) -> FloatHistogram | None:
+    if temp["err"]:
+        return None
+    buckets = sorted(temp["buckets"].items())
+    count = temp["count"]
+    if count is None:
+        if not buckets:
+            return None
+        count = buckets[-1][1]
+    if not buckets or buckets[-1][0] != math.inf:
+        buckets.append((math.inf, count))
+    prev = 0.0
+    deltas: list[float] = []
+    for _, c in buckets:
+        if c < prev:
+            return None
+        deltas.append(c - prev)
+        prev = c
+    if count != buckets[-1][1]:
+        return None
+    h = FloatHistogram(
+        schema=CUSTOM_BUCKETS_SCHEMA,
+        count=float(count),
+        sum=float(temp["sum"]),
+        positive_spans=[Span(0, len(buckets))],
+        positive_buckets=deltas,
+        custom_values=[le for le, _ in buckets[:-1]],
+    )
+    integer = all(c == round(c) for _, c in buckets) and count == round(count)
+    return h.compact(2 if integer else 0)
 
 
 def _parse_expect(ev: _Eval, text: str) -> None:

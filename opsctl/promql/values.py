@@ -9,6 +9,24 @@ import numpy as np
 from opsctl.promql.model import Labels
 
 
+def is_hist(arr: np.ndarray) -> np.ndarray:
+    """Boolean mask of the histogram entries of an object array of FloatHistogram-or-None."""
+    out: np.ndarray = arr != None  # noqa: E711 (element-wise comparison)
+    return out
+
+
+def hists_where(mask: np.ndarray, hists: np.ndarray) -> np.ndarray:
+    """np.where(mask, hists, None) for object arrays of histograms."""
+    out = np.full(mask.shape, None, dtype=object)
+    m = np.broadcast_to(mask, out.shape)
+    out[m] = np.broadcast_to(hists, out.shape)[m]
+    return out
+
+
+def has_hist(arr: np.ndarray | None) -> bool:
+    return arr is not None and bool(is_hist(arr).any())
+
+
 @dataclass
 class Vec:
     """An instant vector at T steps: N series, values and presence (N, T)."""
@@ -17,6 +35,16 @@ class Vec:
     vals: np.ndarray
     mask: np.ndarray
     sample_ts: np.ndarray | None = None  # (N, T) int64 ms of the selected samples (for timestamp())
+    # Native histograms: (N, T) object array, a FloatHistogram where the sample is a histogram (mask
+    # True, vals NaN there), else None. None when the vector holds floats only (the common case).
+    hists: np.ndarray | None = None
+
+    def floats(self) -> Vec:
+        """This vector without its histogram samples (what float-only functions see)."""
+        if self.hists is None:
+            return self
+        isf = ~is_hist(self.hists)
+        return Vec(self.labels, self.vals, self.mask & isf, self.sample_ts)
 
     @property
     def n(self) -> int:
@@ -65,6 +93,12 @@ class Flat:
         self.rows = rows if rows is not None else np.arange(len(labels))
         self.shared: dict[object, object] = shared if shared is not None else {}
         self._cache: dict[str, np.ndarray] = self.shared.setdefault("_arrays", {})  # type: ignore[assignment]
+
+    @property
+    def hs(self) -> np.ndarray | None:
+        """Native histograms aligned with ts/vs (object array), None when all samples are floats."""
+        got = self.shared.get("hs")
+        return got if isinstance(got, np.ndarray) else None
 
     def subset(self, rows: list[int]) -> Flat:
         r = np.asarray(rows, dtype=np.int64)
@@ -157,13 +191,17 @@ class Flat:
         return arr
 
 
-def make_base(labels: list[Labels], ts: np.ndarray, vs: np.ndarray, offs: np.ndarray) -> Flat:
+def make_base(
+    labels: list[Labels], ts: np.ndarray, vs: np.ndarray, offs: np.ndarray, hs: np.ndarray | None = None
+) -> Flat:
     """A base Flat whose subsets share grid-index and per-sample caches."""
     shared: dict[object, object] = {
         "nbase": len(labels),
         "base_starts": offs[:-1].copy(),
         "base_ends": offs[1:].copy(),
     }
+    if hs is not None:
+        shared["hs"] = hs
     return Flat(labels, ts, vs, offs[:-1].copy(), offs[1:].copy(), None, shared)
 
 

@@ -77,7 +77,6 @@ def test_chunked_range_matches_unchunked(engine: Engine) -> None:
         ("reqs + on(job) up", "found duplicate series for the match group"),
         ("reqs + ignoring(instance) group_left reqs", "many-to-many matching not allowed"),
         ('label_replace(reqs, "instance", "x", "", "")', "vector cannot contain metrics with the same labelset"),
-        ("histogram_count(reqs)", "native histograms"),
         ("sum(", "parse error"),
         ("{__name__=~\".*\"}", "non-empty matcher"),
         ("reqs{job=~\"(\"}", r"^1:6: parse error: error parsing regexp: missing closing \): `\^\(\?:\(\)\$`$"),

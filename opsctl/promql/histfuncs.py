@@ -1,0 +1,234 @@
+"""Range functions over series that hold native-histogram samples.
+
+Only used when a range vector's samples include histograms (`Flat.hs` is set); float-only data never
+comes here. Windows without a histogram sample are evaluated by the vectorised float code on the
+float samples; windows with one are evaluated sample by sample, following Prometheus's
+promql/functions.go (`extrapolatedRate`, `histogramRate`, `instantValue`, `funcChanges`,
+`funcResets`, `*_over_time`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from opsctl.promql.model import hist_mask
+from opsctl.promql.values import Flat, Mat
+
+if TYPE_CHECKING:
+    from opsctl.promql.engine import _Evaluator
+    from opsctl.promql.histogram import FloatHistogram
+
+__all__ = ["range_call_hist", "strip_histograms"]
+
+# Functions that count or pick samples whatever their type: evaluated on all samples.
+_ANY_SAMPLE = {"count_over_time", "present_over_time", "ts_of_last_over_time", "ts_of_first_over_time"}
+# Functions with a histogram meaning, evaluated sample by sample in windows holding a histogram.
+_HIST_AWARE = {"rate", "increase", "delta", "irate", "idelta", "changes", "resets", "sum_over_time",
+               "avg_over_time", "last_over_time", "first_over_time"}
+
+
+def strip_histograms(m: Mat) -> Mat:
+    """The range vector with its histogram samples left out (what float-only functions see)."""
+    flat = m.flat
+    keep = ~hist_mask(flat.vs)
+    p = np.zeros(len(keep) + 1, dtype=np.int64)
+    np.cumsum(keep, out=p[1:])
+    starts, ends = p[flat.starts], p[flat.ends]
+    n = flat.n
+    shared: dict[object, object] = {"nbase": n, "base_starts": starts, "base_ends": ends}
+    nflat = Flat(list(flat.labels), flat.ts[keep], flat.vs[keep], starts, ends, np.arange(n), shared)
+    return Mat(nflat, m.labels, p[m.lo], p[m.hi], m.ends, m.range_ms)
+
+
+def range_call_hist(
+    ev: _Evaluator,
+    name: str,
+    args: list[Any],
+    times: np.ndarray,
+    m: Mat,
+    marg: Any,
+    extra: dict[str, np.ndarray],
+    compute: Callable[..., tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(values, presence, histograms) of range function `name` over `m`, whose samples include
+    native histograms. `compute` is functions._compute_range (the float implementation)."""
+    if name in _ANY_SAMPLE:
+        vals, ok = compute(ev, name, args, times, m, marg, extra)
+        return vals, ok, None
+    ms = strip_histograms(m)
+    if len(ms.flat.ts):
+        vals, ok = compute(ev, name, args, times, ms, marg, extra)
+    else:
+        vals, ok = np.full(m.lo.shape, np.nan), np.zeros(m.lo.shape, dtype=bool)
+    if name not in _HIST_AWARE:
+        return vals, ok, None
+    vals = np.array(vals, dtype=float)
+    ok = np.array(ok, dtype=bool)
+    flat = m.flat
+    hs = flat.hs
+    assert hs is not None
+    ish = hist_mask(flat.vs)
+    hp = np.zeros(len(ish) + 1, dtype=np.int64)
+    np.cumsum(ish, out=hp[1:])
+    hcnt = hp[m.hi] - hp[m.lo]
+    hout = np.full(vals.shape, None, dtype=object)
+    for i, j in zip(*np.nonzero(hcnt > 0), strict=True):
+        lo, hi = int(m.lo[i, j]), int(m.hi[i, j])
+        samples = [(int(flat.ts[k]), hs[k] if ish[k] else float(flat.vs[k])) for k in range(lo, hi)]
+        end = int(m.ends[j])
+        res = _window(name, samples, end - m.range_ms, end, m.range_ms)
+        if res is None:
+            ok[i, j] = False
+        elif isinstance(res, float):
+            vals[i, j], ok[i, j] = res, True
+        else:
+            hout[i, j], vals[i, j], ok[i, j] = res, np.nan, True
+    return vals, ok, hout
+
+
+def _is_h(v: Any) -> bool:
+    return not isinstance(v, float)
+
+
+def _window(name: str, samples: list[tuple[int, Any]], range_start: int, range_end: int,
+            range_ms: int) -> float | FloatHistogram | None:
+    if not samples:
+        return None
+    if name == "last_over_time":
+        return samples[-1][1]  # type: ignore[no-any-return,unused-ignore]
+    if name == "first_over_time":
+        return samples[0][1]  # type: ignore[no-any-return,unused-ignore]
+    if name in ("changes", "resets"):
+        return _changes_resets(name, [v for _, v in samples])
+    if name in ("irate", "idelta"):
+        return _instant_value(samples, name == "irate")
+    hists = [v for _, v in samples if _is_h(v)]
+    if len(hists) != len(samples):
+        return None  # floats and histograms mixed in the window: Prometheus warns and gives nothing
+    if name in ("rate", "increase", "delta"):
+        return _extrapolated_hist(samples, range_start, range_end, range_ms, name != "delta", name == "rate")
+    from opsctl.promql.histogram import HistogramError
+
+    try:
+        acc = hists[0].copy()
+        for h in hists[1:]:
+            acc = acc.add(h)
+    except HistogramError:
+        return None
+    if name == "avg_over_time":
+        acc = acc.div(float(len(hists)))
+    return acc.compact(0)
+
+
+def _changes_resets(name: str, vals: list[Any]) -> float:
+    n = 0
+    prev = vals[0]
+    for cur in vals[1:]:
+        ph, ch = _is_h(prev), _is_h(cur)
+        if not ph and not ch:
+            if name == "changes":
+                if cur != prev and not (cur != cur and prev != prev):
+                    n += 1
+            elif cur < prev:
+                n += 1
+        elif ph != ch:
+            n += 1
+        elif name == "changes":
+            if not cur.equals(prev):
+                n += 1
+        elif cur.detect_reset(prev):
+            n += 1
+        prev = cur
+    return float(n)
+
+
+def _instant_value(samples: list[tuple[int, Any]], is_rate: bool) -> float | FloatHistogram | None:
+    if len(samples) < 2:
+        return None
+    from opsctl.promql.histogram import CounterResetHint, HistogramError
+
+    (t0, v0), (t1, v1) = samples[-2], samples[-1]
+    dt = t1 - t0
+    if dt == 0:
+        return None
+    if not _is_h(v0) and not _is_h(v1):
+        res = v1 if (is_rate and v1 < v0) else v1 - v0
+        return res / (dt / 1000.0) if is_rate else res
+    if _is_h(v0) != _is_h(v1):
+        return None
+    h = v1.copy()
+    if not is_rate or not v1.detect_reset(v0):
+        try:
+            h = h.sub(v0)
+        except HistogramError:
+            return None
+    h.counter_reset_hint = CounterResetHint.GAUGE
+    h = h.compact(0)
+    if is_rate:
+        h = h.div(dt / 1000.0)
+    return h
+
+
+def _histogram_rate(points: list[FloatHistogram], is_counter: bool) -> FloatHistogram | None:
+    """Prometheus's histogramRate: last - first, corrected for counter resets (is_counter)."""
+    from opsctl.promql.histogram import CounterResetHint, FloatHistogram, HistogramError
+
+    prev = points[0]
+    last = points[-1]
+    using_custom = prev.uses_custom_buckets()
+    if is_counter:
+        second = points[1]
+        if second.detect_reset(prev):
+            prev = FloatHistogram(schema=second.schema, custom_values=list(second.custom_values))
+            using_custom = second.uses_custom_buckets()
+    if last.uses_custom_buckets() != using_custom:
+        return None
+    min_schema = min(last.schema, prev.schema)
+    if is_counter:
+        for curr in points[1:-1]:
+            min_schema = min(min_schema, curr.schema)
+            if curr.uses_custom_buckets() != using_custom:
+                return None
+    try:
+        h = last.copy_to_schema(min_schema).sub(prev)
+        if is_counter:
+            p = prev
+            for curr in points[1:]:
+                if curr.detect_reset(p):
+                    h = h.add(p)
+                p = curr
+    except HistogramError:
+        return None
+    h.counter_reset_hint = CounterResetHint.GAUGE
+    return h.compact(0)
+
+
+def _extrapolated_hist(samples: list[tuple[int, Any]], range_start: int, range_end: int, range_ms: int,
+                       is_counter: bool, is_rate: bool) -> FloatHistogram | None:
+    """Prometheus's extrapolatedRate for a window of histogram samples."""
+    n = len(samples)
+    if n < 2:
+        return None
+    pts = [h for _, h in samples]
+    res = _histogram_rate(pts, is_counter)
+    if res is None:
+        return None
+    first_t, last_t = samples[0][0], samples[-1][0]
+    to_start = (first_t - range_start) / 1000.0
+    to_end = (range_end - last_t) / 1000.0
+    sampled = (last_t - first_t) / 1000.0
+    avg = sampled / (n - 1)
+    threshold = avg * 1.1
+    if to_start >= threshold:
+        to_start = avg / 2
+    # Prometheus 3.5 caps the start extrapolation at the counter's zero point for floats only (later
+    # versions also for histograms, by their count); this follows 3.5, the corpus we are tested on.
+    if to_end >= threshold:
+        to_end = avg / 2
+    factor = (sampled + to_start + to_end) / sampled if sampled != 0 else 1.0
+    if is_rate:
+        factor /= range_ms / 1000.0
+    return res.mul(factor)
