@@ -63,7 +63,28 @@ POSSIBLE = [
     "x * on(instance) group_left(team) y",
     'x{team="a"} * on(instance) group_left(team) y',  # only an info note (replaces team)
     "sum(rate(x[5m])) by (instance) * on(instance) group_left(nodename) node_uname_info",
+    # group_right without labels: the result carries the right side's labels (pint's "false positive
+    # aggregation" case of promql/fragile)
+    'count by (dc) (max(0 < (token_expiration - time()) < (6*60*60)) by (instance) * on (instance) group_right '
+    'label_replace(configured_minions, "instance", "$1", "minion", "(.+)")) > 5',
+    "sum by (job) (x / ignoring(instance) group_left y)",
+    "sum by (team) (foo * on(instance) group_left(team) bar)",
+    "(service_ready and on (instance) (service_errors == 0)) * on (cluster) group_left(env, location) cluster_info",
 ]
+
+# pint's unused and orphaned joined labels: notes (info) only
+JOINED_NOTES = [
+    ("sum by (job) (foo * on(instance) group_left(team) bar)", "removed again by `sum`"),
+    ("service_ready and on (instance) (service_errors == 0) * on (cluster) group_left(env, location) cluster_info",
+     "does not reach the result"),
+]
+
+
+@pytest.mark.parametrize(("expr", "words"), JOINED_NOTES)
+def test_promql_impossible_joined_labels_are_notes(expr: str, words: str) -> None:
+    found = analyse(parse(expr))
+    assert found and all(sev is not None and sev.name == "info" for _, sev in found), found
+    assert any(words in m for m, _ in found), found
 
 
 @pytest.mark.parametrize(("expr", "word"), IMPOSSIBLE)

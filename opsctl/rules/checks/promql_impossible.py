@@ -32,8 +32,10 @@ INFO = CheckInfo(
     "As pint's promql/impossible, except: a right side of `or` that never matches the left side is not "
     "reported (its series are all added, which is what `or` is for); `vector(1) or x` is only reported when "
     "`x` has no labels either (otherwise its series are added too); labels ignored with `ignoring (...)` are "
-    "not compared; only `=` matchers with a value make a label certain (pint also counts `=~`); pint's "
-    "orphaned and unused joined-label reports are not made.",
+    "not compared; only `=` matchers with a value make a label certain (pint also counts `=~`); a label added "
+    "by `group_left (...)`/`group_right (...)` that an outer aggregation or an outer `on (...)`/`ignoring (...)` "
+    "removes again (pint's unused and orphaned labels) is only noted (info): the join may still be wanted as a "
+    "filter.",
 )
 
 CMP = {"==", "!=", ">", "<", ">=", "<="}
@@ -56,6 +58,7 @@ class _Src(NamedTuple):
     value: float | None = None  # the constant it returns, when known
     cond: bool = False  # filtered by a comparison
     scalar: bool = False
+    joined: frozenset[str] = EMPTY  # labels a group_left/group_right(...) join added, still carried
 
     def can_have(self, label: str) -> bool:
         if label in self.guaranteed:
@@ -136,6 +139,8 @@ def _aggregate(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
     if op in ("topk", "bottomk", "limitk", "limit_ratio"):
         return inner._replace(always=False, value=None)
     mod = node.modifier
+    if inner.joined:
+        _unused_joined(node, op, mod, inner.joined, out)
     if mod is None:
         result = _Src(True, EMPTY, EMPTY, EMPTY, f"`{op}()` without `by` removes every label")
     elif "By" in str(mod.type):
@@ -146,12 +151,12 @@ def _aggregate(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
                             f"{inner.reason(label)}", None))
         keep = frozenset(x for x in labels if inner.can_have(x))
         result = _Src(True, keep, EMPTY, inner.guaranteed & keep,
-                      f"`{op} by ({', '.join(labels)})` keeps only those labels")
+                      f"`{op} by ({', '.join(labels)})` keeps only those labels", joined=inner.joined & keep)
     else:
         gone = frozenset(mod.labels)
         result = inner._replace(possible=inner.possible - gone, excluded=inner.excluded | gone,
                                 guaranteed=inner.guaranteed - gone, always=False, value=None, cond=False,
-                                why=inner.why)
+                                why=inner.why, joined=inner.joined - gone)
         if inner.fixed:
             result = result._replace(excluded=EMPTY)
     if op == "count_values" and isinstance(node.param, pp.StringLiteral):
@@ -219,12 +224,15 @@ def _binary(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
     match_labels = list(matching.labels) if matching is not None else []
     if on:
         _on_labels(node, lhs, rhs, match_labels, out)
+    card = str(mod.card) if mod is not None else ""
+    grouped = "OneToMany" in card or "ManyToOne" in card  # group_left/group_right
+    include = list(mod.group_labels or []) if mod is not None and grouped else []
+    if matching is not None and op != "or":
+        _orphaned_joined(node, op, card, on, match_labels, include, lhs, rhs, out)
     if op in ("and", "or", "unless"):
         return _set_op(node, op, lhs, rhs, on, match_labels, out)
     # arithmetic or comparison between two vectors
-    card = str(mod.card) if mod is not None else ""
     right = "OneToMany" in card  # group_right: the result has the right side's labels
-    include = list(mod.group_labels or []) if mod is not None and ("ToMany" in card or "ManyTo" in card) else []
     many, one = (rhs, lhs) if right else (lhs, rhs)
     one_name, many_name, group = ("left", "right", "group_right") if right else ("right", "left", "group_left")
     never = None if on else _never_match(lhs, rhs, match_labels)
@@ -239,18 +247,21 @@ def _binary(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
         elif label in many.guaranteed:
             out.append((f"`{_frag(node)}`: `{label}` is already set by a matcher on the {many_name} side; "
                         f"{group}({label}) replaces it with the {one_name} side's value", Severity.info))
-    added = frozenset(include)
-    if on and not include:
+    added = frozenset(include) - {"__name__"}
+    if on and not grouped:
         keep = frozenset(x for x in match_labels if many.can_have(x))
         result = _Src(True, keep, EMPTY, many.guaranteed & keep,
-                      f"`on ({', '.join(match_labels)})` keeps only those labels")
+                      f"`on ({', '.join(match_labels)})` keeps only those labels", joined=many.joined & keep)
     elif on:
-        result = many._replace(possible=many.possible | added, excluded=many.excluded - added)
+        result = many._replace(possible=many.possible | added, excluded=many.excluded - added,
+                               joined=many.joined | added)
+    elif grouped:  # ignoring(...) group_x(...): the labels of the `many` side stay
+        result = many._replace(possible=many.possible | added, excluded=many.excluded - added,
+                               joined=many.joined | added)
     else:
-        gone = frozenset(match_labels) - added
-        result = many._replace(possible=(many.possible - gone) | added,
-                               excluded=EMPTY if many.fixed else (many.excluded | gone) - added,
-                               guaranteed=many.guaranteed - gone)
+        gone = frozenset(match_labels)
+        result = many._replace(possible=many.possible - gone, excluded=EMPTY if many.fixed else many.excluded | gone,
+                               guaranteed=many.guaranteed - gone, joined=many.joined - gone)
     filtering = op in CMP and not is_bool
     if lhs.value is not None and rhs.value is not None and lhs.always and rhs.always and not never:
         value, dead = _fold(op, lhs.value, rhs.value, is_bool)
@@ -346,11 +357,12 @@ def _set_op(node: Any, op: str, lhs: _Src, rhs: _Src, on: bool, labels: list[str
                         "never used", None))
         if lhs.fixed and rhs.fixed:
             return _Src(True, lhs.possible | rhs.possible, EMPTY, lhs.guaranteed & rhs.guaranteed,
-                        lhs.why or rhs.why, always=lhs.always or rhs.always, cond=lhs.cond and rhs.cond)
+                        lhs.why or rhs.why, always=lhs.always or rhs.always, cond=lhs.cond and rhs.cond,
+                        joined=lhs.joined | rhs.joined)
         ex = (lhs.excluded if not lhs.fixed else frozenset(x for x in rhs.excluded if not lhs.can_have(x))) & \
              (rhs.excluded if not rhs.fixed else frozenset(x for x in lhs.excluded if not rhs.can_have(x)))
         return _Src(False, EMPTY, ex, lhs.guaranteed & rhs.guaranteed, "", always=lhs.always or rhs.always,
-                    cond=lhs.cond and rhs.cond)
+                    cond=lhs.cond and rhs.cond, joined=lhs.joined | rhs.joined)
     never = None if on else _never_match(lhs, rhs, labels)
     if op == "unless":
         if never:
@@ -362,3 +374,38 @@ def _set_op(node: Any, op: str, lhs: _Src, rhs: _Src, on: bool, labels: list[str
     if never:  # and
         out.append((f"`{_frag(node)}`: `and` never returns anything: {never}", None))
     return lhs._replace(always=lhs.always and rhs.always and not never, value=None, cond=lhs.cond or rhs.cond)
+
+
+def _unused_joined(node: Any, op: str, mod: Any, joined: frozenset[str],
+                   out: list[tuple[str, Severity | None]]) -> None:
+    """pint's unused labels: labels a group_left/group_right join added, removed again by an aggregation."""
+    if mod is None:
+        gone = set(joined)
+    elif "By" in str(mod.type):
+        gone = set(joined) - set(mod.labels)
+    else:
+        gone = set(joined) & set(mod.labels)
+    for label in sorted(gone):
+        out.append((f"`{_frag(node)}`: `{label}`, added by a group_left/group_right join inside, is removed again "
+                    f"by `{op}`", Severity.info))
+
+
+def _orphaned_joined(node: Any, op: str, card: str, on: bool, labels: list[str], include: list[str],
+                     lhs: _Src, rhs: _Src, out: list[tuple[str, Severity | None]]) -> None:
+    """pint's orphaned labels: labels a group_left/group_right join added on one side that this operation's
+    `on (...)`/`ignoring (...)` keeps from the result."""
+    if "OneToMany" in card:
+        sides = [("left", lhs)]
+    elif "ManyToOne" in card:
+        sides = [("right", rhs)]
+    else:  # one-to-one, and, unless
+        sides = [("left", lhs), ("right", rhs)]
+        if op in ("and", "unless"):
+            sides = [("right", rhs)]
+    for name, side in sides:
+        for label in sorted(side.joined):
+            if label in include or (on and label in labels) or (not on and label not in labels):
+                continue
+            out.append((f"`{_frag(node)}`: `{label}`, added by a group_left/group_right join on the {name} side, "
+                        f"does not reach the result: `{'on' if on else 'ignoring'} ({', '.join(labels)})` leaves it "
+                        "out", Severity.info))
