@@ -64,6 +64,17 @@ def rolling_median(vs: np.ndarray, k: int) -> np.ndarray:
     if k > 9:
         return np.median(sliding_window_view(vs, k), axis=1)
     m = n - k + 1
+    if k == 3:
+        a, b, c = vs[:m], vs[1 : m + 1], vs[2 : m + 2]
+        return np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+    if k == 5:  # the median of e and the middle two of a..d (10 min/max instead of the network's 20)
+        a, b, c, d, e = (vs[j : j + m] for j in range(5))
+        f = np.maximum(np.minimum(a, b), np.minimum(c, d))
+        g = np.minimum(np.maximum(a, b), np.maximum(c, d))
+        lo = np.minimum(e, f)
+        np.maximum(e, f, out=f)
+        np.minimum(f, g, out=f)
+        return np.maximum(lo, f, out=f)
     rows = [vs[j : j + m].copy() for j in range(k)]
     for top in range(k - 1, 0, -1):  # bubble network: after pass `top`, rows[top] holds the top-th smallest
         for j in range(top):
