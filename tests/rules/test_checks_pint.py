@@ -210,7 +210,8 @@ def test_dead_code_claims_hold_in_promtool(tmp_path: Path) -> None:
 
 GRID_SIDES = ['sum(a)', 'a{job="x"}', 'vector(1)', 'count by (job) (b)', 'absent(c{job="x"})',
               'sum without (job) (a)', 'a{job=""}', '1', 'time()', 'sum by (instance) (b)', 'b',
-              'max by (team) (a{team="t"})', '(b > 3)', 'histogram_quantile(0.9, a)', 'vector(2) > 1']
+              'max by (team) (a{team="t"})', '(b > 3)', 'histogram_quantile(0.9, a)', 'vector(2) > 1',
+              '(b * on(instance) group_left a)', '(a * on(job) group_right(team) count by (job) (b))']
 GRID_OPS = ['and', 'unless', 'or', '+', '/', '>', '==', '> bool']
 GRID_MODS = ['', 'on()', 'on(job)', 'ignoring(job)', 'on(instance) group_left(team)', 'on(job) group_right(team)',
              'on(team)']
