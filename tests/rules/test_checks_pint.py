@@ -276,3 +276,23 @@ def test_dead_code_claims_on_a_grid_of_expressions_hold_in_promtool(tmp_path: Pa
              if not (e.replace('\\"', '"') in empty and "many-to-many matching not allowed" in why)]
     assert wrong == [], wrong[:5]
     assert proc.returncode == 0 or failed, proc.stdout + proc.stderr
+
+
+# pint's promql/fragile sampling cases, and more: expression -> the sampling function reported (None: quiet)
+SAMPLING_CASES = [
+    ("topk(10, foo)", "topk"),
+    ("bar or topk(10, foo)", "topk"),
+    ("bar or topk(10, foo) or bottomk(10, foo)", "topk"),
+    ("min(topk(10, foo)) > 5000", None),  # pint: "ignores aggregated topk()"
+    ("topk(3, sum(x)) > 1", None),  # one series without labels: nothing to flap
+    ("topk(3, sum by (job) (x)) > 1", "topk"),
+    ("count(topk(3, x)) > 1", None),
+    ("topk(1, x) * on(job) group_left y > 0", "topk"),
+    ("limitk(2, x) > 1", "limitk"),
+]
+
+
+@pytest.mark.parametrize(("expr", "op"), SAMPLING_CASES)
+def test_fragile_sampling_as_pint(expr: str, op: str | None) -> None:
+    found = _findings(_alert(expr), "promql-fragile")
+    assert [f.message.split("uses ")[1].split("()")[0] for f in found] == ([op] if op else []), expr

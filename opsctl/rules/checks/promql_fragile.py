@@ -9,7 +9,7 @@ import promql_parser as pp
 
 from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
 from opsctl.rules.model import Rule, RuleGroup, Severity
-from opsctl.rules.promql_ast import matchers, selectors
+from opsctl.rules.promql_ast import matchers, output_labels, selectors
 
 SAMPLING = {"topk", "bottomk", "limitk", "limit_ratio"}
 
@@ -18,7 +18,8 @@ INFO = CheckInfo(
     "Sampling functions: `topk(10, x > 0)` in an alert may return a different set of series on each "
     "evaluation; each series is an alert, so alerts start and resolve in turn and `for` never holds. Alert "
     "on the condition itself (`x > 0`) and let Alertmanager group the notifications. Recording rules may use "
-    "these freely.\n\n"
+    "these freely, and so may alerts that aggregate the sample again (`min(topk(10, x)) > 5000`) or sample "
+    "series without labels (`topk(1, sum(x))`).\n\n"
     "Arithmetic between aggregations: `sum(foo{job=\"a\"}) / sum(bar{job=\"b\"}) > 0.1` without `for`. "
     "After a Prometheus restart the targets are scraped over the first scrape interval, so for a while each "
     "aggregation sums only the targets already scraped; one side can hold all of `a` and the other one "
@@ -44,7 +45,7 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
     key = ("promql-fragile", rule.expr)
     seen = ctx.cache.get(key)  # per distinct expression: [sampling op, may have a ratio, the ratio found]
     if seen is None:
-        seen = ctx.cache[key] = _scan(ctx.nodes(rule))
+        seen = ctx.cache[key] = _scan(ctx.nodes(rule), rule.ast)
     sampling, candidate, _ = seen
     if sampling:
         yield rule_issue(f"alert {rule.name} uses {sampling}(): the series it keeps can change on every "
@@ -67,14 +68,17 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
 _UNSET = object()
 
 
-def _scan(nodes: list[tuple[Any, tuple[Any, ...]]]) -> list[Any]:
+def _scan(nodes: list[tuple[Any, tuple[Any, ...]]], ast: Any) -> list[Any]:
     aggregations = 0
+    sampling = False
     for node, _ in nodes:
         if isinstance(node, pp.AggregateExpr):
-            op = str(node.op).split(".")[-1].lower()
-            if op in SAMPLING:
-                return [op, False, None]
             aggregations += 1
+            sampling = sampling or str(node.op).split(".")[-1].lower() in SAMPLING
+    if sampling:
+        op = sampling_op(ast)
+        if op:
+            return [op, False, None]
     candidate = aggregations >= 2 and any(isinstance(n, pp.BinaryExpr) and str(n.op) in _ARITH for n, _ in nodes)
     return [None, candidate, _UNSET]
 
@@ -91,8 +95,21 @@ class _S(NamedTuple):
 
     kind: str  # "aggregate", "selector", "function", "number"
     node: Any
+    op: str = ""  # the outermost aggregation or function applied
     cond: bool = False
     joins: tuple[_Join, ...] = ()
+
+
+def sampling_op(ast: Any) -> str | None:
+    """pint's sampling part: the sampling aggregation (topk...) the alert's series come from, unless an outer
+    aggregation or function consumes it (`min(topk(10, x))`) or its input has no labels (`topk(3, sum(x))`)."""
+    for src in _sources(ast):
+        if src.op in SAMPLING:
+            labels = output_labels(src.node.expr)
+            if labels.closed and not labels.names:
+                continue
+            return src.op
+    return None
 
 
 def partial_data(ast: Any) -> tuple[str, bool] | None:
@@ -160,11 +177,12 @@ def _sources(node: Any) -> list[_S]:
     if isinstance(node, (pp.NumberLiteral, pp.StringLiteral)):
         return [_S("number", node)]
     if isinstance(node, pp.AggregateExpr):
-        return [_deeper(s)._replace(kind="aggregate", node=node) for s in _sources(node.expr)]
+        op = str(node.op).split(".")[-1].lower()
+        return [_deeper(s)._replace(kind="aggregate", node=node, op=op) for s in _sources(node.expr)]
     if isinstance(node, pp.Call):
-        found = [s._replace(kind="function", node=node) for a in node.args if not _is_scalar(a)
+        found = [s._replace(kind="function", node=node, op=node.func.name) for a in node.args if not _is_scalar(a)
                  for s in _sources(a)]
-        return found or [_S("function", node)]
+        return found or [_S("function", node, op=node.func.name)]
     if isinstance(node, pp.BinaryExpr):
         return _binary(node)
     return []
