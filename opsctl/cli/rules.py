@@ -130,7 +130,8 @@ def validate_cmd(
                                      "e.g. 'X-Scope-OrgID: tenant'."),
     timeout: float = typer.Option(10.0, "--timeout", help="HTTP timeout per query for --prometheus (seconds)."),
     lookback: str | None = typer.Option(None, "--lookback", help="With --prometheus: also say when series that "
-                                        "match nothing now were last seen within this window (e.g. 7d)."),
+                                        "match nothing now were last seen within this window (e.g. 7d), and "
+                                        "how often each alert would have fired in it (live-alert-firing)."),
     ca_file: Path | None = CA_FILE_OPTION,
     cert_file: Path | None = CERT_FILE_OPTION,
     key_file: Path | None = KEY_FILE_OPTION,
@@ -191,6 +192,7 @@ def validate_cmd(
             machine_output=fmt != ReportFormat.text, quiet=quiet)) as step:
         result: ValidationResult = validate(files, cfg, only_rules=only, jobs=jobs, progress=step)
     result.skipped = skipped
+    result.live = cfg.live
     allow_fast_exit()
     threshold = Severity.parse(threshold_name) if threshold_name != "never" else None
     report_level = threshold_name if threshold_name != "never" else "error"

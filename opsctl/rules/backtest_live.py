@@ -68,11 +68,14 @@ class LiveBacktestResult(BacktestResult):
     modes: dict[str, str] = field(default_factory=dict)  # alertname -> "pushdown" | "raw"
     inlined: dict[str, list[str]] = field(default_factory=dict)  # alertname -> recording rules inlined
     queries: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)  # alertname -> why it was not replayed
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
         d["live"] = {"prometheus": self.source, "modes": self.modes, "inlined": self.inlined,
                      "queries": self.queries}
+        if self.skipped:
+            d["live"]["skipped"] = self.skipped
         return d
 
 
@@ -179,6 +182,11 @@ def inline_recording_rules(expr: str, recording: dict[str, Rule], missing: set[s
 # -- fetching ---------------------------------------------------------------------------------------------
 
 
+def _n_chunks(stats: AlertStats, group: RuleGroup, step: float, chunk_steps: int) -> int:
+    offset = group.query_offset or 0.0
+    return len(_chunks(stats.start - offset, stats.end - offset, step, max(1, chunk_steps)))
+
+
 def _chunks(start: float, end: float, step: float, size: int) -> list[tuple[float, float]]:
     n = math.floor((end - start) / step + 1e-9) + 1
     return [(start + i * step, start + (min(n, i + size) - 1) * step) for i in range(0, n, size)]
@@ -207,15 +215,24 @@ def _present_on_server(client: PrometheusClient, name: str, start: float, end: f
 
 def backtest_live(rule_files: list[str], client: PrometheusClient, start: float, end: float,
                   step: float | None = None, *, jobs: int = JOBS, progress: Callable[..., None] | None = None,
-                  chunk_steps: int = CHUNK_STEPS) -> LiveBacktestResult:
+                  chunk_steps: int = CHUNK_STEPS, groups: list[RuleGroup] | None = None,
+                  max_queries: int | None = None, raw_fallback: bool = True,
+                  keep_going: bool = False) -> LiveBacktestResult:
     """Replay the alerting rules of `rule_files` over [start, end] of a live Prometheus.
 
-    Raises InputError for bad rules or range, PrometheusError when the server fails."""
+    `groups`: the rule groups, already loaded (else read from `rule_files`). For callers that must stay
+    bounded (`rules validate --prometheus --lookback`): `max_queries` caps the queries sent (an alert whose
+    replay would pass it is not replayed), `raw_fallback=False` does not fetch raw samples for alerts whose
+    recording rules cannot be inlined, and `keep_going=True` records a failed query against its alert and
+    goes on; all three land in `result.skipped` (alert name -> why).
+
+    Raises InputError for bad rules or range, PrometheusError when the server fails (unless keep_going)."""
     if end < start:
         raise InputError(f"--to ({end}) is before --from ({start})", "<arguments>")
     if step is not None and step <= 0:
         raise InputError("--step must be positive", "<arguments>")
-    groups = load_rule_groups(rule_files)
+    if groups is None:
+        groups = load_rule_groups(rule_files)
     result = LiveBacktestResult([str(p) for p in rule_files], start, end, source=client.url)
     recording = {r.name: r for g in groups for r in g.rules if r.kind == "record"}
     alerts = [(g, r) for g in groups for r in g.rules if r.kind == "alert"]
@@ -223,7 +240,12 @@ def backtest_live(rule_files: list[str], client: PrometheusClient, start: float,
 
     def has(name: str) -> bool:
         if name not in on_server:
-            on_server[name] = _present_on_server(client, name, start, end)
+            try:
+                on_server[name] = _present_on_server(client, name, start, end)
+            except PrometheusError:
+                if not keep_going:
+                    raise
+                on_server[name] = False  # then inlined when exact: the replay stays right
             result.queries += 1
         return on_server[name]
 
@@ -255,12 +277,23 @@ def backtest_live(rule_files: list[str], client: PrometheusClient, start: float,
                 by_name[r.name] = stats
                 result.alerts.append(stats)
             stats.rules.append(f"{Path(r.file).name}:{g.name}")
-            if expr is None:
+            if expr is None and not raw_fallback:
+                result.skipped[r.name] = ("a recording rule it reads has no series on the server and cannot be "
+                                          "inlined exactly (rules backtest --prometheus replays it from raw samples)")
+            elif expr is None:
                 result.modes[r.name] = "raw"
                 raw_names.append(r.name)
+            elif max_queries is not None and result.queries + _n_chunks(stats, g, g_step, chunk_steps) > max_queries:
+                result.skipped[r.name] = f"query budget ({max_queries} queries) spent on the alerts before it"
             else:
                 result.modes.setdefault(r.name, "pushdown")
-                _pushdown_alert(client, pool, max(1, jobs), r, expr, g, stats, g_step, chunk_steps, result)
+                try:
+                    _pushdown_alert(client, pool, max(1, jobs), r, expr, g, stats, g_step, chunk_steps, result)
+                except PrometheusError as exc:
+                    if not keep_going:
+                        raise
+                    result.skipped[r.name] = f"the server failed a query: {exc}"
+                    stats.episodes = []
             if progress is not None:
                 progress(1, total=n_rules)
         if raw_names:

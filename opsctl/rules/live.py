@@ -10,7 +10,12 @@ query API and, where served, `/api/v1/metadata` are used) and returns `LiveEvide
 - every distinct vector selector of the rules that matches no series now (`count(selector)`), and with a
   lookback window when it was last seen (a range query of the same count, pushed down to the server);
 - a single warning, instead of hundreds of findings, when most selectors match nothing: the server is
-  probably the wrong one (or empty).
+  probably the wrong one (or empty);
+- with a lookback window, how many times each alerting rule would have fired in it, for how long and how
+  often it flapped (`firing`): the replay of `rules backtest --prometheus` (opsctl.rules.backtest_live;
+  the server evaluates each expression with range queries at the group's interval, `for` and
+  `keep_firing_for` are applied here), bounded by its own query budget (`max_replay_queries`); alerts it
+  cannot replay exactly from range queries, or past the budget, are listed in `firing_skipped`.
 
 Queries are bounded in number (`max_queries`) and concurrency, each has the client's timeout, and an
 unreachable server is one clear warning: never a crash, never a silent pass. Selectors of series that
@@ -37,6 +42,41 @@ _OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 WRONG_SERVER_SHARE = 0.8
 
 
+CONTINUOUS_SHARE = 0.5  # an instance firing more than this share of the lookback: a warning
+FLAPS_WARN = 10  # re-fires of one instance in the lookback at or above which the alert is a warning
+
+
+@dataclass
+class AlertFiring:
+    """What the replay over the lookback found for one alert name (all its rules)."""
+
+    alert: str
+    window: float  # seconds
+    fired: int = 0
+    instances: int = 0
+    firing_seconds: float = 0.0
+    longest_seconds: float = 0.0
+    top_instance_seconds: float = 0.0  # firing time of the instance that fired longest
+    flaps: int = 0  # re-fires of an instance after it resolved
+    pending_only: int = 0
+    mode: str = "pushdown"
+
+    @property
+    def continuous(self) -> bool:
+        return self.window > 0 and self.top_instance_seconds > CONTINUOUS_SHARE * self.window
+
+    @property
+    def flapping(self) -> bool:
+        return self.flaps >= FLAPS_WARN
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"alert": self.alert, "fired": self.fired, "instances": self.instances,
+                "firing_seconds": self.firing_seconds, "longest_seconds": self.longest_seconds,
+                "top_instance_firing_share": round(self.top_instance_seconds / self.window, 4) if self.window else None,
+                "flaps": self.flaps, "pending_only": self.pending_only, "mode": self.mode,
+                "continuous": self.continuous, "flapping": self.flapping}
+
+
 @dataclass
 class LiveEvidence:
     server: str
@@ -47,6 +87,24 @@ class LiveEvidence:
     notes: list[str] = field(default_factory=list)
     missing_labels: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (file, line) -> messages
     warning: str | None = None                              # one run-level warning (unreachable, wrong server)
+    lookback: float | None = None
+    firing: dict[str, AlertFiring] = field(default_factory=dict)  # alert name -> what the replay found
+    firing_skipped: dict[str, str] = field(default_factory=dict)  # alert name -> why it was not replayed
+    firing_window: tuple[float, float] | None = None
+    firing_queries: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `live` section of the JSON report (docs/rules.md)."""
+        out: dict[str, Any] = {"prometheus": self.server, "warning": self.warning,
+                               "scrape_interval_seconds": self.scrape_interval,
+                               "selectors_checked": self.selectors_checked, "lookback_seconds": self.lookback}
+        if self.firing_window is not None:
+            out["firing"] = {
+                "from": self.firing_window[0], "to": self.firing_window[1], "queries": self.firing_queries,
+                "alerts": [a.to_dict() for a in sorted(self.firing.values(), key=lambda a: a.alert)],
+                "skipped": dict(sorted(self.firing_skipped.items())),
+            }
+        return out
 
     @property
     def wrong_server(self) -> bool:
@@ -107,11 +165,11 @@ def _ago(seconds: float) -> str:
 
 
 def gather(files: list[RuleFile], client: Any, *, now: float, lookback: float | None = None,
-           max_queries: int = 300, concurrency: int = 4,
+           max_queries: int = 300, concurrency: int = 4, max_replay_queries: int = 300,
            progress: Callable[[int], None] | None = None) -> LiveEvidence:
     from opsctl.prom.client import PrometheusError
 
-    ev = LiveEvidence(server=client.url)
+    ev = LiveEvidence(server=client.url, lookback=lookback)
     recorded = {r.name for rf in files for r in rf.rules if r.kind == "record" and r.name}
     selectors: set[str] = set()
     for rf in files:
@@ -175,7 +233,47 @@ def gather(files: list[RuleFile], client: Any, *, now: float, lookback: float | 
     if todo and len(todo) >= 5 and missing / len(todo) >= WRONG_SERVER_SHARE:
         ev.warning = (f"{missing} of {len(todo)} selectors match no series on {client.url}: this is probably the "
                       "wrong server (or an empty one); per-selector findings are shown as info")
+    if lookback and not ev.wrong_server:
+        replay_firing(files, client, now, lookback, ev, max_replay_queries, concurrency)
     return ev
+
+
+def replay_firing(files: list[RuleFile], client: Any, now: float, lookback: float, ev: LiveEvidence,
+                  max_queries: int, concurrency: int) -> None:
+    """Per alert name, firings over [now - lookback, now]: the `rules backtest --prometheus` replay, bounded."""
+    from dataclasses import replace
+
+    from opsctl.rules.backtest_live import backtest_live
+
+    groups = []
+    for rf in files:
+        if rf.unreadable:
+            continue
+        for g in rf.groups:
+            rules = [r for r in g.rules if r.ast is not None and r.name]  # rules that parse (errors are findings)
+            if any(r.kind == "alert" for r in rules):
+                groups.append(replace(g, rules=rules))
+    if not groups:
+        return
+    start, end = now - lookback, now
+    result = backtest_live([rf.path for rf in files], client, start, end, groups=groups, jobs=concurrency,
+                           max_queries=max_queries, raw_fallback=False, keep_going=True)
+    ev.firing_window = (start, end)
+    ev.firing_queries = result.queries
+    ev.firing_skipped = dict(result.skipped)
+    for a in result.alerts:
+        if a.name in result.skipped:
+            continue
+        top = max((i.firing_seconds for i in a.by_instance()), default=0.0)
+        longest = a.longest
+        ev.firing[a.name] = AlertFiring(
+            a.name, lookback, fired=a.fired, instances=a.instances, firing_seconds=a.firing_seconds,
+            longest_seconds=longest.firing_seconds(start, end) if longest is not None else 0.0,
+            top_instance_seconds=top, flaps=a.flaps, pending_only=a.pending_only,
+            mode=result.modes.get(a.name, "pushdown"))
+    ev.notes.append(f"firing over the last {_ago(lookback)}: {len(ev.firing)} alert(s) replayed with "
+                    f"{result.queries} range queries"
+                    + (f", {len(ev.firing_skipped)} not replayed" if ev.firing_skipped else ""))
 
 
 def _check_labels(files: list[RuleFile], client: Any, now: float, ev: LiveEvidence, recorded: set[str],

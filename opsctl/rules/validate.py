@@ -29,6 +29,7 @@ class ValidationResult:
     files: list[RuleFile]
     findings: list[Finding]
     skipped: list[str] = field(default_factory=list)
+    live: Any = None  # opsctl.rules.live.LiveEvidence of a --prometheus run (the JSON report's `live` section)
 
     @property
     def unreadable(self) -> list[RuleFile]:

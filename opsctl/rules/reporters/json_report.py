@@ -28,6 +28,7 @@ def as_dict(result: ValidationResult, fail_on: str) -> dict[str, Any]:
             "skipped_files": result.skipped,
         },
         "findings": [f.to_dict() for f in result.findings],
+        **({"live": result.live.to_dict()} if result.live is not None else {}),
     }
 
 
