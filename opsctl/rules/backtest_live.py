@@ -256,7 +256,10 @@ def backtest_live(rule_files: list[str], client: PrometheusClient, start: float,
         try:
             names = {metric_name(vs) for vs, _ in selectors(parse_promql(r.expr))}
         except Exception as exc:
-            raise InputError(f"alert {r.name}: {exc}", r.file) from None
+            if not keep_going:
+                raise InputError(f"alert {r.name}: {exc}", r.file) from None
+            result.skipped[r.name] = f"its expression could not be read for the replay ({exc})"
+            continue
         missing = _missing_recorded(names, recording, has)
         if missing:
             expr, done = inline_recording_rules(r.expr, recording, missing)

@@ -234,7 +234,12 @@ def gather(files: list[RuleFile], client: Any, *, now: float, lookback: float | 
         ev.warning = (f"{missing} of {len(todo)} selectors match no series on {client.url}: this is probably the "
                       "wrong server (or an empty one); per-selector findings are shown as info")
     if lookback and not ev.wrong_server:
-        replay_firing(files, client, now, lookback, ev, max_replay_queries, concurrency)
+        from opsctl.errors import InputError
+
+        try:
+            replay_firing(files, client, now, lookback, ev, max_replay_queries, concurrency)
+        except (InputError, PrometheusError, ValueError) as exc:  # a note, never the end of the run
+            ev.notes.append(f"firing over the lookback not replayed: {exc}")
     return ev
 
 

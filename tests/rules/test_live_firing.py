@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from opsctl.prom.client import PrometheusClient
@@ -149,3 +150,32 @@ def test_unreachable_server_gives_no_firing_counts(tmp_path: Path) -> None:
     live = [f for f in doc["findings"] if f["check"].startswith("live-")]
     assert len(live) == 1 and "cannot be queried" in live[0]["message"] and live[0]["severity"] == "warning"
     assert "firing" not in doc["live"] and code == 1 and "Traceback" not in err
+
+
+class _FailingRanges:
+    """Answers instant queries (every selector has a series) but fails every range query: a server that
+    times out on the replay's queries."""
+
+    url = "http://fake.invalid"
+
+    def query(self, expr: str, time: float | None = None) -> list:
+        from opsctl.data.exports import Series
+
+        return [Series({}, np.array([time or 0.0]), np.array([1.0]))]
+
+    def query_range(self, *args: object) -> list:
+        from opsctl.prom.client import PrometheusError
+
+        raise PrometheusError("timed out after 10s")
+
+    def _get(self, path: str, params: dict) -> dict:
+        return {"status": "success", "data": {}}
+
+
+def test_failed_replay_queries_are_findings_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "r.yml").write_text(RULES)
+    files = [parse_rule_file(tmp_path / "r.yml", LoadOptions(check_templates=False))]
+    ev = gather(files, _FailingRanges(), now=1_000_000.0, lookback=3600)
+    assert ev.warning is None and not ev.firing
+    assert set(ev.firing_skipped) == {"Flappy", "FastFlapper", "AlwaysFiring", "NeverFires", "FilteredByFor"}
+    assert all("timed out after 10s" in why for why in ev.firing_skipped.values())
