@@ -179,3 +179,23 @@ def test_failed_replay_queries_are_findings_not_a_crash(tmp_path: Path) -> None:
     assert ev.warning is None and not ev.firing
     assert set(ev.firing_skipped) == {"Flappy", "FastFlapper", "AlwaysFiring", "NeverFires", "FilteredByFor"}
     assert all("timed out after 10s" in why for why in ev.firing_skipped.values())
+
+
+class _EmptyRanges(_FailingRanges):
+    def __init__(self) -> None:
+        self.ranges: list[tuple[float, float, float]] = []
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list:
+        self.ranges.append((start, end, step))
+        return []
+
+
+def test_seven_days_at_one_minute_is_two_range_queries_an_alert(tmp_path: Path) -> None:
+    (tmp_path / "r.yml").write_text(RULES)
+    files = [parse_rule_file(tmp_path / "r.yml", LoadOptions(check_templates=False))]
+    client = _EmptyRanges()
+    ev = gather(files, client, now=1_000_000.0, lookback=7 * 86400)
+    assert ev.firing_queries == 10 and len(client.ranges) == 10 and not ev.firing_skipped
+    for start, end, step in client.ranges:
+        assert step == 60.0 and (end - start) / step + 1 <= 11_000  # Prometheus's points-per-series limit
+    assert all(a.fired == 0 for a in ev.firing.values()) and len(ev.firing) == 5
