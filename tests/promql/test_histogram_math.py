@@ -5,11 +5,16 @@ Table-driven cases are ported from Prometheus's own tests (the upstream file is 
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from opsctl.promql.histogram import (
+    FRACTION_NAN_INFO,
+    QUANTILE_NAN_RESULT_INFO,
     CounterResetHint,
     FloatHistogram,
     HistogramError,
@@ -17,6 +22,12 @@ from opsctl.promql.histogram import (
     IncompatibleSchemaError,
     Span,
     go_g,
+    histogram_fraction,
+    histogram_fraction_info,
+    histogram_quantile,
+    histogram_quantile_info,
+    histogram_stddev,
+    histogram_stdvar,
 )
 from tests.promql import histogram_upstream_cases as up
 
@@ -196,3 +207,177 @@ def test_errors_are_typed() -> None:
         exp.add(nhcb)
     with pytest.raises(IncompatibleBoundsError):
         nhcb.sub(fh(schema=-53, count=1, custom_values=[2.0]))
+
+
+# -- properties ---------------------------------------------------------------------------------------------
+
+_counts = st.floats(0, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def histograms(draw: st.DrawFn, schema: int | None = None, zero_threshold: float | None = None) -> FloatHistogram:
+    """Valid histograms: non-negative counts, count = the sum of all buckets."""
+    if draw(st.booleans()) and schema is None:
+        bounds = sorted(set(draw(st.lists(st.floats(-100, 100, allow_nan=False), max_size=6))))
+        n = len(bounds) + 1
+        offset = draw(st.integers(0, n - 1))
+        length = draw(st.integers(0, n - offset))
+        pb = [draw(_counts) for _ in range(length)]
+        return FloatHistogram(
+            schema=-53,
+            count=math.fsum(pb),
+            sum=draw(st.floats(-1e6, 1e6)),
+            positive_spans=[Span(offset, length)] if length else [],
+            positive_buckets=pb,
+            custom_values=bounds,
+        )
+
+    def side() -> tuple[list[Span], list[float]]:
+        # Spans of at least one bucket: Prometheus panics on some layouts with empty spans (the oracle
+        # test covers those).
+        raw = draw(st.lists(st.tuples(st.integers(0, 4), st.integers(1, 4)), max_size=4))
+        spans = [Span(o, n) for o, n in raw]
+        if spans:
+            spans[0].offset = draw(st.integers(-20, 20))
+        return spans, [draw(_counts) for _ in range(sum(s.length for s in spans))]
+
+    ps, pb = side()
+    ns, nb = side()
+    zc = draw(_counts)
+    return FloatHistogram(
+        schema=draw(st.integers(-4, 8)) if schema is None else schema,
+        zero_threshold=draw(st.sampled_from([0.0, 0.001, 0.5])) if zero_threshold is None else zero_threshold,
+        zero_count=zc,
+        count=math.fsum([*pb, *nb, zc]),
+        sum=draw(st.floats(-1e6, 1e6)),
+        positive_spans=ps,
+        negative_spans=ns,
+        positive_buckets=pb,
+        negative_buckets=nb,
+    )
+
+
+def by_index(h: FloatHistogram) -> dict[tuple[bool, int], float]:
+    """Bucket counts by (positive?, index), empty buckets left out."""
+    out: dict[tuple[bool, int], float] = {}
+    for positive, spans, buckets in (
+        (True, h.positive_spans, h.positive_buckets),
+        (False, h.negative_spans, h.negative_buckets),
+    ):
+        idx = pos = 0
+        for s in spans:
+            idx += s.offset
+            for _ in range(s.length):
+                if buckets[pos] != 0:
+                    out[(positive, idx)] = buckets[pos]
+                idx += 1
+                pos += 1
+    return out
+
+
+def close(a: float, b: float, scale: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(1.0, scale)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), schema=st.integers(-4, 8), zt=st.sampled_from([0.0, 0.001, 0.5]))
+def test_add_then_sub_gives_back_the_counts(data: st.DataObject, schema: int, zt: float) -> None:
+    a = data.draw(histograms(schema=schema, zero_threshold=zt))
+    b = data.draw(histograms(schema=schema, zero_threshold=zt))
+    back = a.add(b).sub(b)
+    scale = a.count + b.count
+    assert back.schema == a.schema and back.zero_threshold == a.zero_threshold
+    assert close(back.count, a.count, scale) and close(back.zero_count, a.zero_count, scale)
+    want, got = by_index(a), by_index(back)
+    for key in set(want) | set(got):
+        assert close(got.get(key, 0.0), want.get(key, 0.0), scale), key
+
+
+@settings(max_examples=150, deadline=None)
+@given(h=histograms(), max_empty=st.integers(0, 5))
+def test_compact_keeps_count_sum_and_buckets(h: FloatHistogram, max_empty: int) -> None:
+    c = h.compact(max_empty)
+    assert (c.count, c.sum, c.zero_count) == (h.count, h.sum, h.zero_count)
+    assert all(s.length > 0 for s in c.positive_spans + c.negative_spans)
+    if max_empty == 0:
+        assert by_index(c) == by_index(h)
+        assert c.compact(0).equals(c)  # compacting is idempotent
+    else:
+        # Prometheus 3.5's compactBuckets misplaces the buckets of the third and later spans when it merges
+        # two gaps in a row (it inserts the second gap at the start of the span merged before); we keep
+        # that (see test_compact_chained_merges_like_prometheus): only the counts themselves are kept.
+        assert sorted(by_index(c).values()) == sorted(by_index(h).values())
+
+
+def test_compact_chained_merges_like_prometheus() -> None:
+    # Answer of Prometheus 3.5.0's FloatHistogram.Compact(1) and TestExpression() for this histogram
+    # (checked with tests/promql/histogram_oracle): buckets at 0, 2, 4 come out at 0, 3, 4.
+    h = fh(count=6, sum=1, positive_spans=[(0, 1), (1, 1), (1, 1)], positive_buckets=[1, 2, 3])
+    c = h.compact(1)
+    assert [(s.offset, s.length) for s in c.positive_spans] == [(0, 5)]
+    assert c.positive_buckets == [1, 0, 0, 2, 3]
+    assert h.test_expression() == "{{count:6 sum:1 buckets:[1 0 0 2 3]}}"
+    assert by_index(h.compact(0)) == by_index(h)  # max_empty_buckets=0 (what PromQL uses) is exact
+
+
+@settings(max_examples=150, deadline=None)
+@given(h=histograms(), qs=st.lists(st.floats(0, 1), min_size=2, max_size=6))
+def test_quantile_is_monotone_in_q(h: FloatHistogram, qs: list[float]) -> None:
+    # No bucket inside the zero bucket (there Prometheus's bucket iteration makes lower > upper).
+    zt = h.zero_threshold
+    assume(all(b.lower >= zt for b in h.positive_buckets_iter()))
+    assume(all(b.upper <= -zt for b in h.negative_buckets_iter()))
+    values = [histogram_quantile(q, h) for q in sorted(qs)]
+    if h.count == 0:
+        assert all(math.isnan(v) for v in values)
+        return
+    for lo, hi in itertools.pairwise(values):
+        assert lo <= hi + 1e-9 * max(1.0, abs(hi)), (sorted(qs), values)
+
+
+@settings(max_examples=150, deadline=None)
+@given(h=histograms())
+def test_fraction_of_everything_is_one(h: FloatHistogram) -> None:
+    f = histogram_fraction(-math.inf, math.inf, h)
+    if h.count == 0:
+        assert math.isnan(f)
+    else:
+        assert f == 1.0
+
+
+def test_quantile_and_fraction_edge_cases() -> None:
+    h = fh(schema=0, count=4, sum=10, positive_spans=[(0, 2)], positive_buckets=[1, 3])  # (0.5,1]:1 (1,2]:3
+    assert histogram_quantile(-0.1, h) == -math.inf
+    assert histogram_quantile(1.1, h) == math.inf
+    assert math.isnan(histogram_quantile(math.nan, h))
+    assert math.isnan(histogram_quantile(0.5, fh()))  # empty histogram
+    assert histogram_quantile(0.25, h) == 1.0  # rank 1 ends exactly at the first bucket's upper bound
+    assert histogram_quantile(1.0, h) == 2.0
+    assert math.isnan(histogram_fraction(0, 1, fh()))
+    assert math.isnan(histogram_fraction(math.nan, 1, h))
+    assert histogram_fraction(2, 1, h) == 0.0
+    assert histogram_fraction(-math.inf, 1, h) == 0.25
+    # NaN observations: count above the buckets' total and sum NaN.
+    nan_h = fh(schema=0, count=5, sum=math.nan, positive_spans=[(0, 2)], positive_buckets=[1, 3])
+    assert histogram_quantile_info(0.99, nan_h) == (pytest.approx(math.nan, nan_ok=True), QUANTILE_NAN_RESULT_INFO)
+    assert histogram_fraction_info(-math.inf, math.inf, nan_h) == (0.8, FRACTION_NAN_INFO)
+    # Custom buckets: the +Inf bucket returns its lower bound, the first one starts at 0 when its upper
+    # bound is positive.
+    nhcb = fh(schema=-53, count=4, sum=1, custom_values=[5, 10], positive_spans=[(0, 3)], positive_buckets=[2, 0, 2])
+    assert histogram_quantile(0.9, nhcb) == 10.0
+    assert histogram_quantile(0.25, nhcb) == 2.5
+    # Zero bucket with only positive buckets beside it: interpolated from 0, linearly.
+    z = fh(schema=0, count=4, zero_threshold=0.5, zero_count=2, positive_spans=[(1, 1)], positive_buckets=[2])
+    assert histogram_quantile(0.25, z) == 0.25
+
+
+def test_stddev_stdvar() -> None:
+    # Observations 1.5 (2x in (1,2], at its geometric mean sqrt(2)) and 0 (zero bucket): mean 0.75.
+    h = fh(schema=0, count=4, sum=3, zero_threshold=0.001, zero_count=2, positive_spans=[(1, 1)], positive_buckets=[2])
+    mean = 0.75
+    want = (2 * (math.sqrt(2) - mean) ** 2 + 2 * mean**2) / 4
+    assert histogram_stdvar(h) == pytest.approx(want, rel=1e-15)
+    assert histogram_stddev(h) == pytest.approx(math.sqrt(want), rel=1e-15)
+    nhcb = fh(schema=-53, count=2, sum=15, custom_values=[5, 10], positive_spans=[(1, 1)], positive_buckets=[2])
+    assert histogram_stdvar(nhcb) == 0.0  # both at the bucket's midpoint 7.5 = the mean
+    assert math.isnan(histogram_stddev(fh()))
