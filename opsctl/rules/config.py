@@ -26,144 +26,15 @@ Relative paths are resolved against the directory of the configuration file.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.rules.model import Severity
 from opsctl.rules.versions import PromVersion
 from opsctl.yamlutil import PosDict, load_one
-
-
-class _CoverageModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    service_label: str = "service"
-    min_alerts_per_service: int = Field(default=0, ge=0)
-    required_severities: list[str] = Field(default_factory=list)
-    services: list[str] = Field(default_factory=list)
-
-
-class _ForBounds(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    min: str | None = None
-    max: str | None = None
-
-    @field_validator("min", "max")
-    @classmethod
-    def _duration(cls, v: str | None) -> str | None:
-        if v is not None:
-            parse_duration(v)
-        return v
-
-
-class _PolicyModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    for_: _ForBounds | None = Field(default=None, alias="for")
-    reject: list[dict[str, str]] = Field(default_factory=list)
-    owner_label: str | None = None
-    aggregate_keep: list[str] = Field(default_factory=list)
-    selector_require: list[str] = Field(default_factory=list)
-
-    @field_validator("reject")
-    @classmethod
-    def _reject(cls, v: list[dict[str, str]]) -> list[dict[str, str]]:
-        kinds = {"label_key", "label_value", "annotation_key", "annotation_value"}
-        for entry in v:
-            for kind, pattern in entry.items():
-                if kind not in kinds:
-                    raise ValueError(f"unknown reject kind {kind!r} (one of {', '.join(sorted(kinds))})")
-                compile_record_pattern(pattern)
-        return v
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"reject": self.reject, "owner_label": self.owner_label,
-                               "aggregate_keep": self.aggregate_keep, "selector_require": self.selector_require}
-        if self.for_ is not None:
-            out["for"] = {k: parse_duration(v) for k, v in (("min", self.for_.min), ("max", self.for_.max)) if v}
-        return out
-
-
-class _RulesModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    prometheus_version: str = "3.0"
-    evaluation_interval: str = "1m"
-    fail_on: str = "warning"
-    disable: list[str] = Field(default_factory=list)
-    enable: list[str] = Field(default_factory=list)
-    severity: dict[str, str] = Field(default_factory=dict)
-    allowed_severities: list[str] = Field(default_factory=lambda: ["critical", "error", "warning", "info", "none"])
-    severity_label: str = "severity"
-    required_labels: list[str] = Field(default_factory=list)
-    required_annotations: list[str] = Field(default_factory=lambda: ["summary", "description"])
-    runbooks_dir: str | None = "runbooks"
-    runbook_base_url: str | None = None
-    runbook_sections: list[str] = Field(default_factory=lambda: ["Diagnosis", "Mitigation", "Escalation"])
-    coverage: _CoverageModel = Field(default_factory=_CoverageModel)
-    scrape_interval: str | None = None
-    enable_features: list[str] = Field(default_factory=list)
-    policy: _PolicyModel | None = None
-    metadata: str | None = None
-    guess_metric_types: bool = False
-    record_name_pattern: str | None = None
-
-    @field_validator("enable_features")
-    @classmethod
-    def _features(cls, v: list[str]) -> list[str]:
-        for name in v:
-            check_feature(name)
-        return v
-
-    @field_validator("scrape_interval")
-    @classmethod
-    def _scrape(cls, v: str | None) -> str | None:
-        if v is not None and parse_duration(v) <= 0:
-            raise ValueError("scrape_interval must be positive")
-        return v
-
-    @field_validator("record_name_pattern")
-    @classmethod
-    def _pattern(cls, v: str | None) -> str | None:
-        if v is not None:
-            compile_record_pattern(v)
-        return v
-
-    @field_validator("prometheus_version", mode="before")
-    @classmethod
-    def _version(cls, v: Any) -> str:
-        PromVersion.parse(str(v))
-        return str(v)
-
-    @field_validator("evaluation_interval")
-    @classmethod
-    def _interval(cls, v: str) -> str:
-        parse_duration(v)
-        return v
-
-    @field_validator("fail_on")
-    @classmethod
-    def _fail_on(cls, v: str) -> str:
-        Severity.parse(v)
-        return v
-
-    @field_validator("severity")
-    @classmethod
-    def _severities(cls, v: dict[str, str]) -> dict[str, str]:
-        for cid, s in v.items():
-            check_known_id(cid)
-            Severity.parse(s)
-        return v
-
-    @field_validator("disable", "enable")
-    @classmethod
-    def _ids(cls, v: list[str]) -> list[str]:
-        for cid in v:
-            check_known_id(cid)
-        return v
 
 
 def compile_record_pattern(pattern: str) -> Any:
@@ -240,42 +111,204 @@ class RulesConfig:
     @classmethod
     def from_mapping(cls, data: dict[str, Any], base_dir: Path, source: str | None = None,
                      locate: Any = None) -> RulesConfig:
-        try:
-            m = _RulesModel.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            line, col = locate(err["loc"]) if locate else (0, 0)
-            msg = err["msg"].removeprefix("Value error, ")
-            raise InputError(f"invalid configuration: rules.{where}: {msg}", source or "<config>", line, col) from None
+        m = _plain_section(data)
+        if m is None:  # something the plain check does not take as is: the pydantic schema decides and words it
+            m = _schema_section(data, source, locate)
         runbooks = None
-        if m.runbooks_dir:
-            runbooks = Path(m.runbooks_dir)
+        if m["runbooks_dir"]:
+            runbooks = Path(m["runbooks_dir"])
             if not runbooks.is_absolute():
                 runbooks = base_dir / runbooks
         return cls(
-            prometheus_version=PromVersion.parse(m.prometheus_version),
-            evaluation_interval=parse_duration(m.evaluation_interval),
-            fail_on=Severity.parse(m.fail_on),
-            disable=set(m.disable),
-            enable=set(m.enable),
-            severity_overrides={k: Severity.parse(v) for k, v in m.severity.items()},
-            allowed_severities=list(m.allowed_severities),
-            severity_label=m.severity_label,
-            required_labels=list(m.required_labels),
-            required_annotations=list(m.required_annotations),
+            prometheus_version=PromVersion.parse(m["prometheus_version"]),
+            evaluation_interval=parse_duration(m["evaluation_interval"]),
+            fail_on=Severity.parse(m["fail_on"]),
+            disable=set(m["disable"]),
+            enable=set(m["enable"]),
+            severity_overrides={k: Severity.parse(v) for k, v in m["severity"].items()},
+            allowed_severities=list(m["allowed_severities"]),
+            severity_label=m["severity_label"],
+            required_labels=list(m["required_labels"]),
+            required_annotations=list(m["required_annotations"]),
             runbooks_dir=runbooks,
-            runbook_base_url=m.runbook_base_url,
-            runbook_sections=list(m.runbook_sections),
-            coverage=CoveragePolicy(**m.coverage.model_dump()),
+            runbook_base_url=m["runbook_base_url"],
+            runbook_sections=list(m["runbook_sections"]),
+            coverage=CoveragePolicy(**m["coverage"]),
             source=source,
-            scrape_interval=parse_duration(m.scrape_interval) if m.scrape_interval else None,
-            enable_features=list(m.enable_features),
-            policy=m.policy.as_dict() if m.policy is not None else {},
-            metric_types=_metadata(m.metadata, base_dir) if m.metadata else None,
-            guess_metric_types=m.guess_metric_types,
-            record_name_pattern=m.record_name_pattern,
+            scrape_interval=parse_duration(m["scrape_interval"]) if m["scrape_interval"] else None,
+            enable_features=list(m["enable_features"]),
+            policy=m["policy"],
+            metric_types=_metadata(m["metadata"], base_dir) if m["metadata"] else None,
+            guess_metric_types=m["guess_metric_types"],
+            record_name_pattern=m["record_name_pattern"],
         )
+
+
+# The `rules:` section: key -> (kind, default). Kinds: str, str? (or null), [str], {str: str}, bool. The
+# reference schema (with the same defaults) is opsctl.rules.config_schema; test_config_plain.py compares both.
+_FIELDS: dict[str, tuple[str, Any]] = {
+    "prometheus_version": ("version", "3.0"),
+    "evaluation_interval": ("str", "1m"),
+    "fail_on": ("str", "warning"),
+    "disable": ("[str]", ()),
+    "enable": ("[str]", ()),
+    "severity": ("{str}", {}),
+    "allowed_severities": ("[str]", ("critical", "error", "warning", "info", "none")),
+    "severity_label": ("str", "severity"),
+    "required_labels": ("[str]", ()),
+    "required_annotations": ("[str]", ("summary", "description")),
+    "runbooks_dir": ("str?", "runbooks"),
+    "runbook_base_url": ("str?", None),
+    "runbook_sections": ("[str]", ("Diagnosis", "Mitigation", "Escalation")),
+    "coverage": ("coverage", None),
+    "scrape_interval": ("str?", None),
+    "enable_features": ("[str]", ()),
+    "policy": ("policy", None),
+    "metadata": ("str?", None),
+    "guess_metric_types": ("bool", False),
+    "record_name_pattern": ("str?", None),
+}
+_COVERAGE_FIELDS: dict[str, tuple[str, Any]] = {
+    "service_label": ("str", "service"),
+    "min_alerts_per_service": ("count", 0),
+    "required_severities": ("[str]", ()),
+    "services": ("[str]", ()),
+}
+_POLICY_FIELDS: dict[str, tuple[str, Any]] = {
+    "for": ("for", None),
+    "reject": ("[{str}]", ()),
+    "owner_label": ("str?", None),
+    "aggregate_keep": ("[str]", ()),
+    "selector_require": ("[str]", ()),
+}
+_REJECT_KINDS = ("label_key", "label_value", "annotation_key", "annotation_value")
+
+
+class _Refer(Exception):
+    """The plain check leaves this section to the pydantic schema."""
+
+
+def _strs(v: Any) -> list[str]:
+    if not isinstance(v, list) or not all(type(x) is str for x in v):
+        raise _Refer
+    return list(v)
+
+
+def _str_map(v: Any) -> dict[str, str]:
+    if not isinstance(v, dict) or not all(type(k) is str and type(x) is str for k, x in v.items()):
+        raise _Refer
+    return dict(v)
+
+
+def _value(kind: str, v: Any) -> Any:
+    if kind == "str":
+        if type(v) is not str:
+            raise _Refer
+        return v
+    if kind == "str?":
+        if v is not None and type(v) is not str:
+            raise _Refer
+        return v
+    if kind == "[str]":
+        return _strs(v)
+    if kind == "{str}":
+        return _str_map(v)
+    if kind == "[{str}]":
+        if not isinstance(v, list):
+            raise _Refer
+        return [_str_map(x) for x in v]
+    if kind == "bool":
+        if type(v) is not bool:
+            raise _Refer
+        return v
+    if kind == "count":
+        if type(v) is not int or v < 0:
+            raise _Refer
+        return v
+    if kind == "version":
+        return str(v)
+    if kind == "coverage":
+        return _fields(_COVERAGE_FIELDS, v)
+    if kind == "policy":
+        if v is None:
+            return None
+        return _fields(_POLICY_FIELDS, v)
+    if kind == "for":
+        if v is None:
+            return None
+        return _fields({"min": ("str?", None), "max": ("str?", None)}, v)
+    raise AssertionError(kind)
+
+
+def _fields(spec: dict[str, tuple[str, Any]], data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict) or any(k not in spec for k in data):
+        raise _Refer
+    out: dict[str, Any] = {}
+    for key, (kind, default) in spec.items():
+        if key in data:
+            out[key] = _value(kind, data[key])
+        elif kind == "coverage":
+            out[key] = _fields(_COVERAGE_FIELDS, {})
+        elif isinstance(default, (tuple, dict)):
+            out[key] = type(default)(default) if isinstance(default, dict) else list(default)
+        else:
+            out[key] = default
+    return out
+
+
+def _plain_section(data: Any) -> dict[str, Any] | None:
+    """The `rules:` section as checked values, with what the schema's validators check; None when it holds
+    anything that is not plainly right (the schema then decides, and words the error)."""
+    try:
+        m = _fields(_FIELDS, data)
+        PromVersion.parse(m["prometheus_version"])
+        parse_duration(m["evaluation_interval"])
+        Severity.parse(m["fail_on"])
+        for cid, sev in m["severity"].items():
+            check_known_id(cid)
+            Severity.parse(sev)
+        for cid in (*m["disable"], *m["enable"]):
+            check_known_id(cid)
+        if m["scrape_interval"] is not None and parse_duration(m["scrape_interval"]) <= 0:
+            raise _Refer
+        for name in m["enable_features"]:
+            check_feature(name)
+        if m["record_name_pattern"] is not None:
+            compile_record_pattern(m["record_name_pattern"])
+        policy = m["policy"]
+        if policy is None:
+            m["policy"] = {}
+        else:
+            for entry in policy["reject"]:
+                for kind, pattern in entry.items():
+                    if kind not in _REJECT_KINDS:
+                        raise _Refer
+                    compile_record_pattern(pattern)
+            bounds = policy.pop("for")
+            if bounds is not None:
+                policy["for"] = {k: parse_duration(bounds[k]) for k in ("min", "max") if bounds[k]}
+    except (_Refer, ValueError):
+        return None
+    return m
+
+
+def _schema_section(data: Any, source: str | None, locate: Any) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    from opsctl.rules.config_schema import _RulesModel
+
+    try:
+        pm = _RulesModel.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        line, col = locate(err["loc"]) if locate else (0, 0)
+        msg = err["msg"].removeprefix("Value error, ")
+        raise InputError(f"invalid configuration: rules.{where}: {msg}", source or "<config>", line, col) from None
+    m = {name: getattr(pm, name) for name in _FIELDS}
+    m["coverage"] = pm.coverage.model_dump()
+    m["policy"] = pm.policy.as_dict() if pm.policy is not None else {}
+    return m
 
 
 def _metadata(path_text: str, base_dir: Path) -> dict[str, str]:
@@ -305,6 +338,8 @@ def _pos_locator(root: Any) -> Any:
 def load_config(path: Path) -> RulesConfig:
     """Load an explicit configuration file (.opsctl.yaml or pyproject.toml)."""
     if path.name == "pyproject.toml" or path.suffix == ".toml":
+        import tomllib
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
@@ -338,6 +373,8 @@ def discover_config(start: Path) -> RulesConfig:
                 return load_config(candidate)
         pyproject = directory / "pyproject.toml"
         if pyproject.is_file():
+            import tomllib
+
             try:
                 data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
             except (OSError, tomllib.TOMLDecodeError):
