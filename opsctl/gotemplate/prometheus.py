@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
@@ -24,6 +23,7 @@ from opsctl.gotemplate.goregexp import RegexpError, go_match_string, go_replace_
 from opsctl.gotemplate.gotime import GoDuration, GoTime
 from opsctl.gotemplate.lexer import KEYWORDS
 from opsctl.gotemplate.parser import parse_trees, register_prefix
+from opsctl.gotemplate.quick import plainly_valid_pattern
 from opsctl.gotemplate.template import Template
 
 DEFS = ("{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}"
@@ -478,27 +478,13 @@ def _alert_template_name(name: str) -> str:
     return name if name.startswith("__alert_") else "__alert_" + name
 
 
-def _plainly_valid_pattern() -> re.Pattern[str]:
-    """Templates made only of text and the plainest actions, which Go's parser always accepts.
-
-    An action here is one pipeline: a variable or field (`$labels.x`, `$value`, `.Labels.x`, ...) or a call
-    of a known function with such operands, plain strings or numbers as arguments, then `| function ...`
-    stages; single spaces between words, no trim markers, comments, keywords, parentheses or escapes.
-    Anything else goes to the full parser; tests/gotemplate check that every template matched here parses.
-    """
+def _plain_funcs() -> tuple[str, ...]:
+    """The functions a plainly valid action may call (quick.PLAIN_FUNCS, which a test checks against this)."""
     known = (set(PROMETHEUS_FUNCS) | set(BUILTINS)) - set(KEYWORDS)
-    funcs = sorted(known & {"humanize", "humanize1024", "humanizeDuration", "humanizePercentage",
-                            "humanizeTimestamp", "toUpper", "toLower", "title", "printf", "print", "index",
-                            "len", "reReplaceAll", "stripPort", "first", "value", "label"},
-                   key=lambda f: (-len(f), f))
-    ident = r"[A-Za-z_][A-Za-z0-9_]*"
-    operand = (rf"(?:\$labels(?:\.{ident})?|\$externalLabels(?:\.{ident})?|\$value|\$externalURL"
-               rf"|\.Labels(?:\.{ident})?|\.ExternalLabels(?:\.{ident})?|\.Value|\.ExternalURL)(?![A-Za-z0-9_.])")
-    arg = rf'(?:{operand}|"[^"\\{{}}\n]*"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?![A-Za-z0-9_.]))'
-    call = rf"(?:{'|'.join(funcs)})(?![A-Za-z0-9_.])(?: +{arg})*"
-    action = rf"\{{\{{ *(?:{operand}|{call})(?: *\| *{call})* *\}}\}}"
-    text = r"(?:[^{]|\{(?!\{))*"
-    return re.compile(rf"{text}(?:{action}{text})*")
+    return tuple(sorted(known & {"humanize", "humanize1024", "humanizeDuration", "humanizePercentage",
+                                 "humanizeTimestamp", "toUpper", "toLower", "title", "printf", "print", "index",
+                                 "len", "reReplaceAll", "stripPort", "first", "value", "label"},
+                        key=lambda f: (-len(f), f)))
 
 
 def funcs_for_version(version: tuple[int, int] | None) -> dict[str, Any]:
@@ -547,7 +533,7 @@ def _check_rule_template_cached(text: str, name: str,
     return None
 
 
-_PLAINLY_VALID = _plainly_valid_pattern()
+_PLAINLY_VALID = plainly_valid_pattern()
 
 
 def render_rule_template(text: str, labels: Mapping[str, str], value: float, external_labels: Mapping[str, str],

@@ -21,6 +21,7 @@ from typing import Any
 
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
+from opsctl.gotemplate.quick import plainly_valid
 from opsctl.promql_goparse import syntax_error as go_syntax_error
 from opsctl.rules.model import Finding, Rule, RuleFile, RuleGroup, Severity
 from opsctl.rules.promql_ast import parse as parse_promql
@@ -334,13 +335,13 @@ class _Reader:
         return rule
 
     def check_templates(self, rule: Rule, ctx: dict[str, Any]) -> None:
-        from opsctl.gotemplate.prometheus import check_rule_template
-
         for what, values, locs in (("label", rule.labels, rule.label_locs),
                                    ("annotation", rule.annotations, rule.annotation_locs)):
             for k, text in values.items():
-                if "{{" not in text:
+                if "{{" not in text or plainly_valid(text):  # the parser (a costly import) only when needed
                     continue
+                from opsctl.gotemplate.prometheus import check_rule_template
+
                 version = self.options.prometheus_version
                 err = check_rule_template(text, "__alert_" + rule.name, (version.major, version.minor))
                 if err is not None:
