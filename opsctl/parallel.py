@@ -14,7 +14,6 @@ no inherited output buffers.
 from __future__ import annotations
 
 import os
-import pickle
 import signal
 import sys
 from bisect import bisect_left
@@ -93,6 +92,8 @@ def _child(fn: Callable[[T], R], chunk: T, before_send: Callable[[R], R] | None,
         result = fn(chunk)
         if before_send is not None:
             result = before_send(result)
+        import pickle
+
         data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write_fd, "wb") as fh:
             fh.write(data)
@@ -107,6 +108,8 @@ def _collect(pid: int, read_fd: int, fn: Callable[[T], R], chunk: T) -> R:
     with os.fdopen(read_fd, "rb") as fh:
         data = fh.read()
     if _reap(pid, kill=False) and data:
+        import pickle  # only with workers: not loaded by a one-file run
+
         try:
             return pickle.loads(data)  # noqa: S301 - written by our own child process
         except Exception:  # garbled: redo the chunk here

@@ -22,8 +22,8 @@ The module sits beside the area packages (importing it does not load the numpy e
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -150,7 +150,7 @@ def metric_names(node: Any) -> list[str]:
 # regex. Unnamed selectors (where regexes decide whether the selector may match everything) and __name__
 # matchers are parsed as written; so is any expression whose rewritten form does not parse, so that the
 # errors are promql_parser's own.
-_MARKER = f"opsctl-regex-{secrets.token_hex(8)}-"
+_MARKER = f"opsctl-regex-{os.urandom(8).hex()}-"  # what secrets.token_hex(8) does, without its imports
 _ORIGINALS: dict[str, tuple[str, str]] = {}  # marker -> (op, regex); one marker per distinct pair
 _MARKERS: dict[tuple[str, str], str] = {}  # (op, regex) -> marker
 _REGEX_VALUES: dict[str, str | None] = {}  # regex string literal as written -> its value (None: bad string)

@@ -13,6 +13,7 @@ from typer._click.exceptions import UsageError
 from typer.core import TyperGroup, TyperOption
 
 from opsctl import __version__
+from opsctl.cli import typer_fast
 from opsctl.cli.output import EXIT_INPUT, FAST_EXIT, console
 from opsctl.errors import InputError
 from opsctl.secrets import redact
@@ -69,7 +70,7 @@ class _Root(TyperGroup):
 
         sub = getattr(importlib.import_module(module), attr)
         sub.rich_markup_mode = self.rich_markup_mode  # plain help and usage errors, as for the root
-        group = typer.main.get_group(sub)
+        group = lazy_group(sub)
         group.name = cmd_name
         self.commands[cmd_name] = group
         return group
@@ -80,6 +81,45 @@ class _Root(TyperGroup):
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+class _LazyGroup(TyperGroup):
+    """A command group whose commands are built from their functions when first asked for (Typer builds
+    every command of a group - signatures, type hints, options - to run any one of them)."""
+
+    _pending: dict[str, Any]
+    _markup: Any
+    _short: bool
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*self._pending, *(n for n in self.commands if n not in self._pending)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        info = self._pending.get(cmd_name)
+        if info is not None and cmd_name not in self.commands:
+            self.commands[cmd_name] = typer.main.get_command_from_info(
+                info, pretty_exceptions_short=self._short, rich_markup_mode=self._markup)
+        return self.commands.get(cmd_name)
+
+
+def lazy_group(sub: typer.Typer) -> TyperGroup:
+    """`typer.main.get_group(sub)` with the group's own commands (not its sub-groups) built on first use;
+    listing them (`opsctl rules --help`, completion) builds them all, as before."""
+    registered = sub.registered_commands
+    sub.registered_commands = []
+    try:
+        group = typer.main.get_group(sub)
+    finally:
+        sub.registered_commands = registered
+    if type(group) is not TyperGroup:  # a group class of its own: as Typer builds it
+        return typer.main.get_group(sub)
+    group.__class__ = _LazyGroup
+    assert isinstance(group, _LazyGroup)
+    group._pending = {info.name or typer.main.get_command_name(info.callback.__name__): info  # type: ignore[union-attr]
+                      for info in registered}
+    group._markup = sub.rich_markup_mode
+    group._short = sub.pretty_exceptions_short
+    return group
 
 
 def _flag_type(self: TyperOption, ctx: Any) -> str | None:
@@ -100,6 +140,7 @@ def _one_line_usage_error(self: UsageError, file: Any = None) -> None:
 
 
 UsageError.show = _one_line_usage_error  # type: ignore[method-assign]
+typer_fast.install()  # plain option values without importing pydantic (see opsctl/cli/typer_fast.py)
 
 app = typer.Typer(
     cls=_Root,

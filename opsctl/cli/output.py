@@ -47,6 +47,13 @@ def _no_color() -> bool:
     return "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != ""
 
 
+def plain_stdout() -> bool:
+    """True when console() would write to stdout without colour and without wrapping (not a terminal, no
+    FORCE_COLOR): text may then be written to sys.stdout as is, without loading rich."""
+    force = os.environ.get("FORCE_COLOR") not in (None, "", "0")
+    return not sys.stdout.isatty() and (not force or _no_color())
+
+
 def console(stderr: bool = False) -> Console:
     """A rich console that honours NO_COLOR and plain output when not on a terminal."""
     from rich.console import Console

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import gc
+import sys
 from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from opsctl.cli.output import (
     EXIT_FINDINGS,
@@ -18,10 +18,10 @@ from opsctl.cli.output import (
     allow_fast_exit,
     console,
     emit_json,
+    plain_stdout,
     standalone,
 )
 from opsctl.cli.prom_options import CA_FILE_OPTION, CERT_FILE_OPTION, INSECURE_OPTION, KEY_FILE_OPTION
-from opsctl.cli.rules_text import render_coverage, render_validation
 from opsctl.errors import InputError
 from opsctl.live.tls import TLSOptions
 from opsctl.rules.checks import REGISTRY
@@ -138,7 +138,6 @@ def validate_cmd(
     insecure_skip_verify: bool = INSECURE_OPTION,
 ) -> None:
     """Lint rule files: promtool's errors plus best-practice checks. Exit 0 clean, 1 findings, 2 bad input."""
-    from opsctl.rules.reporters import REPORTERS
     from opsctl.rules.validate import ValidationResult, expand_paths, validate
 
     cfg = _config(config, prometheus_version)
@@ -197,16 +196,18 @@ def validate_cmd(
     threshold = Severity.parse(threshold_name) if threshold_name != "never" else None
     report_level = threshold_name if threshold_name != "never" else "error"
     if fmt == ReportFormat.text:
-        out_console = console()
-        if output:
-            from rich.console import Console
+        from opsctl.cli.rules_text import render_validation, write_validation
 
+        if output:
             with output.open("w", encoding="utf-8") as fh:
-                render_validation(Console(file=fh, no_color=True, width=200), result,
-                                  threshold or Severity.error, quiet)
+                write_validation(fh, result, threshold or Severity.error, quiet)
+        elif plain_stdout():  # a pipe or a file: plain text, without loading rich's console
+            write_validation(sys.stdout, result, threshold or Severity.error, quiet)
         else:
-            render_validation(out_console, result, threshold or Severity.error, quiet)
+            render_validation(console(), result, threshold or Severity.error, quiet)
     else:
+        from opsctl.rules.reporters import REPORTERS
+
         text = REPORTERS[fmt.value].render(result, report_level)
         if output:
             output.write_text(text, encoding="utf-8")
@@ -232,6 +233,8 @@ def checks_cmd(fmt: Format = FORMAT_OPTION) -> None:
             {"id": i.id, "severity": i.severity.name, "scope": i.scope, "default_enabled": i.default_enabled,
              "summary": i.summary} for i in rows]})
         return
+    from rich.table import Table
+
     table = Table(title="opsctl rules checks")
     table.add_column("id", style="magenta", no_wrap=True)
     table.add_column("severity", no_wrap=True)
@@ -294,6 +297,8 @@ def coverage_cmd(
     if fmt == Format.json:
         emit_json(report.to_dict())
     else:
+        from opsctl.cli.rules_text import render_coverage
+
         render_coverage(console(), report)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FINDINGS)
 

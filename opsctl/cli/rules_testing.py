@@ -6,16 +6,17 @@ import math
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from opsctl.cli.output import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Format, console, emit_json
 from opsctl.cli.prom_options import CA_FILE_OPTION, CERT_FILE_OPTION, INSECURE_OPTION, KEY_FILE_OPTION
 from opsctl.durations import format_duration, parse_duration
 from opsctl.errors import InputError
+
+if TYPE_CHECKING:  # rich's table is loaded by the commands that print one, not by every `opsctl rules ...`
+    from rich.text import Text
 
 
 class TestFormat(StrEnum):
@@ -177,6 +178,8 @@ def register(app: typer.Typer) -> None:
                 doc["check_replay"] = checked.to_dict()
             emit_json(doc)
             raise typer.Exit(EXIT_FINDINGS if findings else EXIT_OK)
+        from rich.table import Table
+
         out = console()
         source = (f"{before.series} series, {before.samples} samples" if prometheus is None else
                   f"{prometheus}: " + _modes_text(before))
@@ -275,6 +278,8 @@ def _print_check(out: Any, checked: Any) -> None:
     ratio = checked.alike_ratio
     out.print(f"check-replay against ALERTS: {checked.alike} of {checked.total} firings alike"
               + (f" ({ratio * 100:.1f}%)" if ratio is not None else ""), markup=False, highlight=False)
+    from rich.table import Table
+
     table = Table(show_edge=False, pad_edge=False, box=None)
     for col in ("ALERT", "ALIKE", "ONLY-REPLAYED", "ONLY-REAL", "TYPICAL-OFFSET"):
         table.add_column(col, no_wrap=True)
@@ -293,6 +298,8 @@ def _signed_secs(s: float) -> str:
 
 
 def _bar(buckets: list[int]) -> Text:
+    from rich.text import Text
+
     text = Text()
     for b in buckets:
         if b >= 2:

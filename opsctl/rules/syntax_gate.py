@@ -16,7 +16,6 @@ pays nothing for the usual rule.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,6 +73,8 @@ def _where(expr: str, pos: int) -> str:
 
 def _go_item(text: str) -> str:
     """Prometheus's lexer item in messages: Go %q, cut to 10 bytes with `...` after the quote."""
+    import json  # only for a message
+
     if len(text) > 10:
         return json.dumps(text[:10]) + "..."
     return json.dumps(text)

@@ -45,7 +45,8 @@ def test_version_imports_no_group_and_no_rich_console() -> None:
     for line in proc.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
             full.add(line.rsplit("|", 1)[1].strip())
-    assert not [m for m in full if m.startswith("opsctl.cli.") and m not in ("opsctl.cli.main", "opsctl.cli.output")]
+    assert not [m for m in full if m.startswith("opsctl.cli.")
+                and m not in ("opsctl.cli.main", "opsctl.cli.output", "opsctl.cli.typer_fast")]
     assert "rich.console" not in full
 
 
@@ -74,3 +75,51 @@ def test_group_summaries_match_the_groups_own_help() -> None:
 
     for group, (module, attr, summary) in GROUPS.items():
         assert getattr(importlib.import_module(module), attr).info.help == summary, group
+
+
+ONE_ALERT = """groups:
+  - name: api
+    rules:
+      - alert: HighErrorRate
+        expr: sum by (job) (rate(http_requests_total{code=~"5.."}[5m])) / sum by (job) (rate(http_requests_total[5m]))
+          > 0.05
+        for: 10m
+        labels:
+          severity: critical
+        annotations:
+          summary: "{{ $labels.job }} error rate above 5%"
+          description: "{{ $value | humanizePercentage }} of requests fail"
+"""
+
+
+def test_rules_validate_one_file_loads_only_what_it_uses(tmp_path) -> None:
+    """The one-rule lint of benchmarks/bench_startup.py: no pydantic (Typer's coercion layer or the config
+    schema), no template parser for plain templates, no rich console for text into a pipe, no data libraries."""
+    f = tmp_path / "one.yml"
+    f.write_text(ONE_ALERT)
+    cfg = tmp_path / "cfg.yml"
+    cfg.write_text("rules:\n  disable: [runbook]\n  coverage: {service_label: team}\n")
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "opsctl", "rules", "validate", "--config",
+                           str(cfg), str(f)], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    assert proc.stdout.rstrip().endswith("OK")
+    full = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+    assert "opsctl.rules.validate" in full  # the lint ran in this process
+    loaded = sorted(m for m in full if m.split(".")[0] in (*HEAVY, "pydantic", "pydantic_core")
+                    or m in ("opsctl.gotemplate.parser", "opsctl.gotemplate.prometheus", "rich.console",
+                             "rich.table", "opsctl.rules.coverage", "opsctl.rules.reporters"))
+    assert not loaded, f"rules validate on one file imports {loaded}"
+
+
+def test_bad_option_values_keep_typers_messages(tmp_path) -> None:
+    """Values the fast coercion (opsctl.cli.typer_fast) does not take go to Typer's own, and its words."""
+    f = tmp_path / "one.yml"
+    f.write_text(ONE_ALERT)
+    for args, words in ((["--jobs", "x"], "Input should be a valid integer"), (["--jobs", "-1"], "--jobs"),
+                        (["--format", "yaml"], "'yaml' is not one of"), (["--timeout", "soon"], "--timeout")):
+        proc = subprocess.run([sys.executable, "-m", "opsctl", "rules", "validate", *args, str(f)],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert words in proc.stderr, (args, proc.stderr)
