@@ -32,8 +32,11 @@ ERR_DUPLICATE = "duplicate sample for timestamp"
 StateName = str  # "inactive" | "pending" | "firing"
 
 
-def _bits(v: float) -> int:
-    return int(struct.unpack("<Q", struct.pack("<d", v))[0])
+def _bits(v: Any) -> int | str:
+    """A sample's identity for the duplicate check: the float's bits, or a histogram's notation."""
+    if isinstance(v, float | int):
+        return int(struct.unpack("<Q", struct.pack("<d", v))[0])
+    return str(v.test_expression())
 
 
 def recorded_labels(labels: Mapping[str, str], name: str, extra: Mapping[str, str]) -> dict[str, str]:
@@ -58,11 +61,12 @@ class AppendStore:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self._last: dict[Labels, tuple[int, int]] = {}  # labels -> (t_ms, value bits)
-        self._pending: dict[Labels, tuple[list[int], list[float]]] = {}
+        self._last: dict[Labels, tuple[int, int | str]] = {}  # labels -> (t_ms, value bits)
+        self._pending: dict[Labels, tuple[list[int], list[Any]]] = {}
 
-    def append(self, labels: Labels, t_ms: int, value: float) -> str | None:
-        """Append one sample; returns the TSDB error text, or None when stored (or identical)."""
+    def append(self, labels: Labels, t_ms: int, value: Any) -> str | None:
+        """Append one sample (a float or a native histogram, opsctl.promql.histogram.FloatHistogram);
+        returns the TSDB error text, or None when stored (or identical)."""
         last = self._last.get(labels)
         bits = _bits(value)
         if last is not None:
@@ -83,7 +87,11 @@ class AppendStore:
         if not self._pending:
             return
         for labels, (ts, vs) in self._pending.items():
-            self.storage.add(labels, ts, vs)
+            if all(isinstance(v, float | int) for v in vs):
+                self.storage.add(labels, ts, vs)
+            else:
+                hs = [None if isinstance(v, float | int) else v for v in vs]
+                self.storage.add(labels, ts, [0.0 if h is not None else v for v, h in zip(vs, hs, strict=True)], hs)
         self._pending.clear()
 
 
@@ -125,8 +133,11 @@ def query_vector(engine: Engine, expr: str, t_ms: int) -> list[tuple[Labels, flo
     except Exception as exc:  # an evaluator defect must fail the test, never pass it or crash the run
         raise RuleEvalError(f"opsctl internal evaluation error ({type(exc).__name__}: {exc})") from None
     if res.type == "vector":
-        out = []
+        out: list[tuple[Labels, Any]] = []
         for s in res.series:
+            if s.histograms and s.histograms[-1] is not None:
+                out.append((s.labels, s.histograms[-1]))  # a native histogram sample
+                continue
             v = float(s.values[-1]) if len(s.values) else math.nan
             out.append((s.labels, v))
         return out
@@ -190,7 +201,7 @@ class RuleEvaluator:
                     replay = [k for k in order if k in self.batched and self.groups[k[0]].rules[k[1]].kind != "alert"]
                     sim = Storage()
                     for s in storage.series():
-                        sim.add(s.labels, s.ts, s.vs)
+                        sim.add(s.labels, s.ts, s.vs, list(s.hs) if s.hs is not None else None)
                     if not self._replay(AppendStore(sim), replay, times_ms):
                         return
                     engine = Engine(sim, lookback_delta=engine.lookback_ms / 1000.0, v3=engine.v3,
@@ -300,6 +311,8 @@ class RuleEvaluator:
         res = self.rule_query(key, rule.expr, ts_ms - offset_ms)
         fresh: dict[Labels, Alert] = {}
         for labels, value in res:
+            if not isinstance(value, float | int):
+                value = 0.0  # a histogram sample: Prometheus's alert value is the sample's F, 0
             sample_labels = dict(labels)
             d = {k: v for k, v in sample_labels.items() if k != "__name__"}
             for name in sorted(st.labels):

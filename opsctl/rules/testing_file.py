@@ -48,7 +48,7 @@ class InputSeries:
     series: str
     values: str
     labels: dict[str, str]
-    samples: list[float | None]
+    samples: list[Any]  # float, None (missing) or a native histogram (FloatHistogram)
     line: int = 0
     column: int = 0
 
@@ -73,6 +73,7 @@ class ExpSample:
     labels_text: str
     labels: dict[str, str]
     value: float
+    histogram: Any = None  # the expected native histogram (`histogram:` in series notation), or None
 
 
 @dataclass
@@ -220,7 +221,7 @@ _SERIES_FIELDS = {"series", "values"}
 _ALERT_CASE_FIELDS = {"eval_time", "alertname", "exp_alerts"}
 _ALERT_FIELDS = {"exp_labels", "exp_annotations"}
 _PROMQL_CASE_FIELDS = {"expr", "eval_time", "exp_samples"}
-_SAMPLE_FIELDS = {"labels", "value"}
+_SAMPLE_FIELDS = {"labels", "value", "histogram"}
 
 
 def parse_exp_labels(text: str) -> dict[str, str]:
@@ -275,6 +276,9 @@ def _read_group(r: _Reader, raw: Any, loc: tuple[int, int], index: int) -> TestG
         series = r.string(sd, "series")
         values = r.string(sd, "values")
         sloc = sd.value_loc("series") if "series" in sd else iloc
+        if not r.v3 and "{" in values:
+            # promtool 2.42's series lexer has no native-histogram notation.
+            raise r.err(f"input series {series!r}: unexpected character in series sequence: '{{'", sloc)
         try:
             labels, samples = parse_series_desc(f"{series} {values}")
         except ValueError as exc:
@@ -308,13 +312,28 @@ def _read_group(r: _Reader, raw: Any, loc: tuple[int, int], index: int) -> TestG
         exp_samples: list[ExpSample] = []
         sample_items = r.seq(pd_, "exp_samples", "main.sample")
         for j, s in enumerate(sample_items):
-            sd = r.mapping(s, sample_items.item_loc(j), "main.sample", _SAMPLE_FIELDS)
+            # `histogram:` exists in promtool 3.x's sample type, not in 2.42's.
+            sd = r.mapping(s, sample_items.item_loc(j), "main.sample",
+                           _SAMPLE_FIELDS if r.v3 else _SAMPLE_FIELDS - {"histogram"})
             text = r.string(sd, "labels")
             try:
                 labels = parse_exp_labels(text)
             except ValueError as exc:
                 raise r.err(f"labels {text!r}: {exc}", sd.value_loc("labels")) from None
-            exp_samples.append(ExpSample(text, labels, r.number(sd, "value")))
+            hist = None
+            htext = r.string(sd, "histogram")
+            if htext != "":
+                # promtool: ParseSeriesDesc("{} " + histogram), exactly one histogram value.
+                try:
+                    _, hvals = parse_series_desc("{} " + htext)
+                except ValueError as exc:
+                    raise r.err(f"labels {text!r}: {exc}", sd.value_loc("histogram")) from None
+                if len(hvals) != 1:
+                    raise r.err(f"labels {text!r}: expected 1 value, got {len(hvals)}", sd.value_loc("histogram"))
+                if isinstance(hvals[0], float | int) or hvals[0] is None:
+                    raise r.err(f"labels {text!r}: expected histogram, got {hvals[0]}", sd.value_loc("histogram"))
+                hist = hvals[0]
+            exp_samples.append(ExpSample(text, labels, r.number(sd, "value"), hist))
         tg.promql_expr_tests.append(PromqlTestCase(expr, eval_time, exp_samples, iloc[0], iloc[1]))
     return tg
 

@@ -174,12 +174,12 @@ def _ordered_groups(rule_files: list[str], order: list[str], options: LoadOption
     return sorted(groups, key=lambda g: index.get(g.name, 0))
 
 
-def _load_inputs(tg: TestGroup) -> dict[Labels, list[tuple[int, float]]]:
+def _load_inputs(tg: TestGroup) -> dict[Labels, list[tuple[int, Any]]]:
     """Input samples per series; like promtool's `load`, a later definition of a series replaces an
     earlier one, and of several samples at the same time only the first is kept."""
     out: dict[Labels, list[tuple[int, float]]] = {}
     for s in tg.input_series:
-        samples: list[tuple[int, float]] = []
+        samples: list[tuple[int, Any]] = []
         last_t = None
         for i, v in enumerate(s.samples):
             if v is None:
@@ -203,10 +203,23 @@ def _alerts_string(items: list[tuple[dict[str, str], dict[str, str]]]) -> str:
     return "[\n" + ",\n".join(parts) + "\n]"
 
 
-def _samples_string(items: list[tuple[dict[str, str], float]]) -> str:
+def _samples_string(items: list[tuple[dict[str, str], float, str]]) -> str:
+    """promtool's parsedSamplesString: `{labels} value` (%E), or `{labels} {{histogram}}`."""
     if not items:
         return "nil"
-    return ", ".join(f"{labels_string(lab)} {float_e(v)}" for lab, v in items)
+    return ", ".join(f"{labels_string(lab)} {h if h else float_e(v)}" for lab, v, h in items)
+
+
+def _hist_text(v: Any) -> str:
+    """promqltest.HistogramTestExpression: the histogram's `{{...}}` notation, '' for a float."""
+    return "" if isinstance(v, float | int) or v is None else str(v.test_expression())
+
+
+def _sample_json(lab: dict[str, str], v: float, h: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"labels": lab, "value": _json_value(v)}
+    if h:
+        out["histogram"] = h
+    return out
 
 
 def _sort_key_labels(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -279,22 +292,26 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3
                 "expr_error", f"    expr: {_go_q(pcase.expr)}, time: {when}, err: {exc}",
                 eval_time=when, eval_time_ms=pcase.eval_time_ms, expr=pcase.expr, error=str(exc)))
             continue
-        got_s = sorted(((dict(lab), v) for lab, v in vec), key=lambda x: _sort_key_labels(x[0]))
-        exp_s = sorted(((dict(s.labels), s.value) for s in pcase.exp_samples), key=lambda x: _sort_key_labels(x[0]))
+        # A histogram sample's value is 0 (its F), compared as promtool compares it; the histograms are
+        # compared by their TestExpression() text.
+        got_s = sorted(((dict(lab), float(v) if isinstance(v, float | int) else 0.0, _hist_text(v))
+                        for lab, v in vec), key=lambda x: _sort_key_labels(x[0]))
+        exp_s = sorted(((dict(s.labels), s.value, _hist_text(s.histogram)) for s in pcase.exp_samples),
+                       key=lambda x: _sort_key_labels(x[0]))
         same = len(got_s) == len(exp_s) and all(
-            a[0] == b[0] and a[1] == b[1] for a, b in zip(exp_s, got_s, strict=True))
+            a[0] == b[0] and a[1] == b[1] and a[2] == b[2] for a, b in zip(exp_s, got_s, strict=True))
         if not same:
             msg = (f"    expr: {_go_q(pcase.expr)}, time: {when},\n"
                    f"        exp: {_samples_string(exp_s)}\n"
                    f"        got: {_samples_string(got_s)}")
             result.failures.append(Failure(
                 "expr", msg, eval_time=when, eval_time_ms=pcase.eval_time_ms, expr=pcase.expr,
-                expected=[{"labels": lab, "value": _json_value(v)} for lab, v in exp_s],
-                got=[{"labels": lab, "value": _json_value(v)} for lab, v in got_s]))
+                expected=[_sample_json(lab, v, h) for lab, v, h in exp_s],
+                got=[_sample_json(lab, v, h) for lab, v, h in got_s]))
     return result
 
 
-def _precompute(evaluator: RuleEvaluator, inputs: dict[Labels, list[tuple[int, float]]], interval: int, maxt: int,
+def _precompute(evaluator: RuleEvaluator, inputs: dict[Labels, list[tuple[int, Any]]], interval: int, maxt: int,
                 subquery_step_s: float, v3: bool = True, experimental: bool = True) -> None:
     """Vectorised evaluation of the rules that read only input series (RuleEvaluator.precompute), over
     a storage holding the input samples the loop below loads, with the same series creation order."""

@@ -81,7 +81,8 @@ def _histograms(draw: st.DrawFn) -> FloatHistogram:
     if custom:
         # At least one bound: `custom_values:[]` (which TestExpression() prints) is a parse error in
         # Prometheus's grammar as well.
-        bounds = st.lists(st.integers(1, 100).map(float), min_size=max(1, len(pos)), max_size=len(pos) + 2)
+        bounds = st.lists(st.integers(1, 100).map(float), min_size=max(1, len(pos)), max_size=len(pos) + 2,
+                          unique=True)
         h.custom_values = sorted(set(draw(bounds)))
     else:
         h.zero_count = draw(_num)
