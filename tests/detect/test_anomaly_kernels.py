@@ -76,7 +76,9 @@ def test_rolling_slope_is_exact_far_from_the_origin() -> None:
 
 def test_nan_to_num_is_numpys() -> None:
     a = np.array([1.0, np.nan, np.inf, -np.inf, -0.0, 1e308])
-    for kw in ({}, {"nan": 2.0}, {"nan": 0.0, "posinf": 1e300, "neginf": -1e300}):
-        np.testing.assert_array_equal(nan_to_num(a, **kw), np.nan_to_num(a, **kw))
+    np.testing.assert_array_equal(nan_to_num(a), np.nan_to_num(a))
+    np.testing.assert_array_equal(nan_to_num(a, nan=2.0), np.nan_to_num(a, nan=2.0))
+    np.testing.assert_array_equal(nan_to_num(a, nan=0.0, posinf=1e300, neginf=-1e300),
+                                  np.nan_to_num(a, nan=0.0, posinf=1e300, neginf=-1e300))
     b = np.array([1.0, np.nan])
     np.testing.assert_array_equal(nan_to_num(b), np.nan_to_num(b))

@@ -16,7 +16,10 @@ for streaming data"), on classical causal base scores instead of HTM predictions
    threshold then fits series of any scale and noise: p is relative to the series' own behaviour.
 4. The smaller p of the bases is kept as Numenta's log-likelihood u = log10(1/p) / 10, in [0, 1].
 5. A value outside every value seen so far by more than `spatial_tolerance` times the range seen so
-   far gets u = 1 and is typed `outlier` (Numenta's "spatial anomaly").
+   far gets u = 1 and is typed `outlier` (Numenta's "spatial anomaly"); one beyond it by the whole
+   range again is reported from point `short` on, before the likelihood has its history. A glitch (a
+   single value beyond the range by ten times the range, the next value back) is reported and then
+   left out of the range, the scale floor and the EWMA, so one bad sample does not blind the detector.
 6. Cool-down: u is multiplied by (1 - the largest u of the previous `cooldown` points), so a burst of
    anomalous points stands out at its start and is damped afterwards (smoothly: no threshold inside).
    Outliers beyond the range seen so far by at least that range again are exempt: news however recent
@@ -137,9 +140,12 @@ def _shift1(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ewm_z(x: np.ndarray, alpha: float, floor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(z, baseline) of each point against the EWMA mean/std of the finite points before it."""
-    ew = pd.Series(x).ewm(alpha=alpha, adjust=True, ignore_na=True)
+def _ewm_z(x: np.ndarray, alpha: float, floor: np.ndarray,
+           skip: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(z, baseline) of each point against the EWMA mean/std of the finite points before it, leaving
+    the points in `skip` (glitches) out of the mean and deviation (they still get their own z)."""
+    fit = x if skip is None or not skip.any() else np.where(skip, np.nan, x)
+    ew = pd.Series(fit).ewm(alpha=alpha, adjust=True, ignore_na=True)
     mean = _shift1(ew.mean().to_numpy())
     sd = _shift1(ew.std(bias=True).to_numpy())
     scale = np.maximum(nan_to_num(sd, nan=0.0), floor)
@@ -209,6 +215,41 @@ def _period_ago(ts: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarray]:
     return j, ok
 
 
+GLITCH = 10.0  # a glitch lies beyond the range seen so far by at least this many times that range
+
+
+def glitch_free_range(vs: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hi, lo, glitch): the largest and smallest value before each point, leaving out glitches.
+
+    A glitch is a single value beyond the range seen so far by at least that range again (from point
+    `start` on), whose next value is back within that distance: it is reported (an outlier) but then
+    forgotten, so one bad sample (1e20 from a broken exporter) neither widens the range later values
+    are judged against nor inflates the scale floor. Whether point i was a glitch is known at point
+    i+1, so the range at any point uses only earlier values (causal). Two or more such values in a
+    row are a real move and widen the range as before. Excluding a glitch can shrink the range and
+    make another value far: repeated until nothing changes (one pass when there is no glitch)."""
+    n = vs.shape[0]
+    glitch = np.zeros(n, dtype=bool)
+    for _ in range(50):  # each pass settles at least the earliest glitch still wrong
+        w = np.where(glitch, np.nan, vs) if glitch.any() else vs
+        hi = _shift1(np.fmax.accumulate(w))
+        lo = _shift1(np.fmin.accumulate(w))
+        if n < 2:
+            break
+        r = hi - lo
+        with np.errstate(invalid="ignore"):
+            up = (vs - hi >= GLITCH * r) & (hi > lo)
+            down = (lo - vs >= GLITCH * r) & (hi > lo)
+            up[:start] = False
+            down[:start] = False
+            new = np.zeros(n, dtype=bool)
+            new[:-1] = (up[:-1] & (vs[1:] - hi[:-1] < r[:-1])) | (down[:-1] & (lo[:-1] - vs[1:] < r[:-1]))
+        if np.array_equal(new, glitch):
+            break
+        glitch = new
+    return hi, lo, glitch
+
+
 def rolling_max(u: np.ndarray, w: int) -> np.ndarray:
     """max(u[max(0, i-w+1) .. i]) for every i, for NaN-free u (van Herk / Gil-Werman: the window is
     the suffix of one block of w points and the prefix of the next, so two running maxima per block
@@ -256,16 +297,19 @@ class Likelihood(AnomalyDetector):
         assert isinstance(p, LikelihoodParams)
         n = vs.shape[0]
         x = np.sign(vs) * np.log1p(np.abs(vs)) if p.log else vs
-        # scale floor: a thousandth of the range seen so far, so flat stretches don't divide by ~0
-        seen_max = np.maximum.accumulate(x)
-        seen_min = np.minimum.accumulate(x)
-        floor = nan_to_num(_shift1(seen_max - seen_min), nan=0.0) * 1e-3 + 1e-12
-        z, base = _ewm_z(x, p.alpha, floor)
+        # the range seen so far, without glitches (single far values, reported and then forgotten)
+        hi, lo, glitch = glitch_free_range(vs, p.short)
+        # scale floor: a thousandth of that range, so flat stretches don't divide by ~0
+        span = np.sign(hi) * np.log1p(np.abs(hi)) - np.sign(lo) * np.log1p(np.abs(lo)) if p.log else hi - lo
+        floor = nan_to_num(span, nan=0.0) * 1e-3 + 1e-12
+        z, base = _ewm_z(x, p.alpha, floor, glitch)
         zr = _recent_z(1.0 - np.exp(-np.abs(z) / p.raw_scale), p)
         if p.period > 0 and n > 1:
             j, ok = _period_ago(ts, p.period)
+            if glitch.any():  # no evidence against a glitch one period ago
+                ok &= ~glitch[j]
             change = np.where(ok, x - x[j], np.nan)
-            z2, _ = _ewm_z(change, p.alpha, floor)
+            z2, _ = _ewm_z(change, p.alpha, floor, glitch)
             # no match one period ago (the first period, gaps, jittered clocks): no evidence either way
             raw2 = np.where(ok, 1.0 - np.exp(-np.abs(z2) / p.raw_scale), np.nan)
             np.maximum(zr, _recent_z(raw2, p), out=zr)  # the smaller tail probability of the two bases
@@ -278,13 +322,17 @@ class Likelihood(AnomalyDetector):
         outlier = np.zeros(n, dtype=bool)
         far = outlier
         if p.spatial_tolerance > 0 and n > 1:
-            hi, lo = _shift1(np.maximum.accumulate(vs)), _shift1(np.minimum.accumulate(vs))
             tol = (hi - lo) * p.spatial_tolerance
             with np.errstate(invalid="ignore"):
                 outlier = ((vs > hi + tol) | (vs < lo - tol)) & (hi > lo)
+                # beyond the range seen so far by at least that range again: news, reported from
+                # point `short` on (even while the likelihood is still learning), exempt from the
+                # cool-down
+                far = (vs - hi >= hi - lo) | (lo - vs >= hi - lo)
+            far &= hi > lo
+            far[: p.short] = False
             outlier[: p.min_history] = False
-            # beyond the range seen so far by at least that range again: exempt from the cool-down
-            far = outlier & ((vs - hi >= hi - lo) | (lo - vs >= hi - lo))
+            outlier |= far
             u = np.where(outlier, 1.0, u)
         if p.cooldown > 0 and n > 1:
             u = cool_down(u, p.cooldown)
