@@ -27,9 +27,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import statistics
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,6 +196,8 @@ def gather(files: list[RuleFile], client: Any, *, now: float, lookback: float | 
             ts = list(s.timestamps)
             spacing += [b - a for a, b in itertools.pairwise(ts) if b > a]
         if spacing:
+            import statistics
+
             ev.scrape_interval = round(statistics.median(spacing), 3)
             ev.notes.append(f"scrape interval measured from raw `up` samples: {_ago(ev.scrape_interval)}")
         else:
@@ -223,6 +223,8 @@ def gather(files: list[RuleFile], client: Any, *, now: float, lookback: float | 
             return sel, "matches no series now"
         except PrometheusError as exc:
             return sel, f"could not be checked ({exc})"
+
+    from concurrent.futures import ThreadPoolExecutor  # live mode only: not loaded by every lint
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for i, (sel, verdict) in enumerate(pool.map(ask, todo), start=1):
@@ -314,6 +316,8 @@ def _check_labels(files: list[RuleFile], client: Any, now: float, ev: LiveEviden
             return pair, bool(client.query(f"count({narrowed})", now))
         except PrometheusError:
             return pair, None
+
+    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         has = dict(pool.map(ask, pairs))
