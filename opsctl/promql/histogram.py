@@ -126,6 +126,24 @@ class FloatHistogram:
             counter_reset_hint=self.counter_reset_hint,
         )
 
+    def _shallow(self) -> FloatHistogram:
+        """Like copy(), but sharing the span and bucket lists: for methods that replace them, never
+        change them in place."""
+        custom = self.schema == CUSTOM_BUCKETS_SCHEMA
+        return FloatHistogram(
+            schema=self.schema,
+            zero_threshold=0.0 if custom else self.zero_threshold,
+            zero_count=0.0 if custom else self.zero_count,
+            count=self.count,
+            sum=self.sum,
+            positive_spans=self.positive_spans,
+            negative_spans=[] if custom else self.negative_spans,
+            positive_buckets=self.positive_buckets,
+            negative_buckets=[] if custom else self.negative_buckets,
+            custom_values=list(self.custom_values) if custom else [],
+            counter_reset_hint=self.counter_reset_hint,
+        )
+
     def equals(self, other: object) -> bool:
         """Go's Equals: same schema, thresholds, counts and sum (bit patterns: NaN equals the same NaN,
         0 differs from -0), same custom bounds, the same bucket layout (spans may differ by empty spans)
@@ -197,7 +215,7 @@ class FloatHistogram:
             raise IncompatibleSchemaError()
         if custom and not _floats_match(self.custom_values, other.custom_values):
             raise IncompatibleBoundsError()
-        h = self.copy()
+        h = self._shallow()  # every list of h is replaced below, none is changed in place
         if not negate:
             h.counter_reset_hint = _add_hint(h.counter_reset_hint, other.counter_reset_hint)
         if not custom:
@@ -313,6 +331,9 @@ class FloatHistogram:
 
     def _trim_buckets_in_zero_bucket(self) -> None:
         schema, zt = self.schema, self.zero_threshold
+        # New lists: the bucket lists may be shared with another histogram (see _shallow).
+        self.positive_buckets = list(self.positive_buckets)
+        self.negative_buckets = list(self.negative_buckets)
         for i, (idx, _c) in enumerate(_iter_indexed(self.positive_spans, list(self.positive_buckets))):
             if _get_bound_exponential(idx - 1, schema) >= zt:
                 break
@@ -822,6 +843,23 @@ def _add_buckets(
     upper bound <= threshold are skipped (exponential schemas). A's lists are not modified."""
     a_off = [s.offset for s in spans_a]
     a_len = [s.length for s in spans_a]
+    if (
+        len(spans_a) == len(spans_b)
+        and a_off == [s.offset for s in spans_b]
+        and a_len == [s.length for s in spans_b]
+        and len(buckets_a) == len(buckets_b)
+        and all(n > 0 for n in a_len)
+        and (not a_off or not is_exponential_schema(schema) or _get_bound_exponential(a_off[0], schema) > threshold)
+    ):
+        # Same layout and no bucket of B inside the zero bucket: bucket by bucket (what the general
+        # algorithm below does then too; x + -y is x - y exactly).
+        if negative:
+            return [Span(o, n) for o, n in zip(a_off, a_len, strict=True)], [
+                x - y for x, y in zip(buckets_a, buckets_b, strict=True)
+            ]
+        return [Span(o, n) for o, n in zip(a_off, a_len, strict=True)], [
+            x + y for x, y in zip(buckets_a, buckets_b, strict=True)
+        ]
     ba = list(buckets_a)
     i_span = -1
     i_bucket = -1
