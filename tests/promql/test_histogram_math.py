@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 import pytest
 from hypothesis import assume, given, settings
@@ -29,6 +30,7 @@ from opsctl.promql.histogram import (
     histogram_stddev,
     histogram_stdvar,
 )
+from tests.conftest import shared_data_dir
 from tests.promql import histogram_upstream_cases as up
 
 
@@ -381,3 +383,107 @@ def test_stddev_stdvar() -> None:
     nhcb = fh(schema=-53, count=2, sum=15, custom_values=[5, 10], positive_spans=[(1, 1)], positive_buckets=[2])
     assert histogram_stdvar(nhcb) == 0.0  # both at the bucket's midpoint 7.5 = the mean
     assert math.isnan(histogram_stddev(fh()))
+
+
+# -- histogram function cases of Prometheus's promqltest corpus (v3.5.0 native_histograms.test) -------------
+
+_FUNCS = {
+    "histogram_quantile": 1,
+    "histogram_fraction": 2,
+    "histogram_stddev": 0,
+    "histogram_stdvar": 0,
+}
+_CALL = re.compile(r"^(histogram_\w+)\(\s*((?:[^,()]+,\s*){0,2})([a-zA-Z_:][\w:]*)\s*\)$")
+
+
+def parse_notation(text: str) -> FloatHistogram:
+    """A `{{...}}` sample of a load line (the few keys the cases below use; one span per side)."""
+    body = text.strip()[2:-2]
+    items = dict(re.findall(r"(\w+):(\[[^\]]*\]|\S+)", body))
+
+    def floats(key: str) -> list[float]:
+        return [float(v) for v in items.get(key, "[]").strip("[]").split()]
+
+    pb, nb = floats("buckets"), floats("n_buckets")
+    return FloatHistogram(
+        schema=int(items.get("schema", "0")),
+        zero_threshold=float(items.get("z_bucket_w", "0")),
+        zero_count=float(items.get("z_bucket", "0")),
+        count=float(items.get("count", "0")),
+        sum=float(items.get("sum", "0")),
+        positive_spans=[Span(int(items.get("offset", "0")), len(pb))] if pb else [],
+        negative_spans=[Span(int(items.get("n_offset", "0")), len(nb))] if nb else [],
+        positive_buckets=pb,
+        negative_buckets=nb,
+        custom_values=floats("custom_values"),
+    )
+
+
+def corpus_cases() -> list[tuple[int, str, list[float], str, float, str]]:
+    """(line, function, scalar arguments, histogram text, expected value, info expectation) of every
+    `eval instant` of a histogram function on a series loaded as one constant histogram (`{{...}}` or
+    `{{...}}xN`, the only series of its name in its load block). Info expectation: "info" (eval_info),
+    "no_info" (`expect no_info`) or "" (not checked)."""
+    path = shared_data_dir() / "prometheus" / "promqltest-v3.5" / "native_histograms.test"
+    lines = path.read_text().splitlines()
+    series: dict[str, str | None] = {}
+    out = []
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        i += 1
+        if line.startswith("load "):
+            series = {}
+            while i < len(lines) and lines[i].strip() and not lines[i].lstrip().startswith("#"):
+                m = re.match(r"^\s*([a-zA-Z_:][\w:]*)\s+(\{\{[^}]*\}\})(?:x\d+)?\s*$", lines[i])
+                name = lines[i].split()[0].split("{")[0]
+                series[name] = None if name in series or not m else m.group(2)
+                i += 1
+            continue
+        m = re.match(r"^(eval|eval_info|eval_warn) instant at \S+ (.*)$", line)
+        if not m or m.group(1) == "eval_warn":
+            continue
+        call = _CALL.match(m.group(2).strip())
+        if not call or call.group(1) not in _FUNCS or series.get(call.group(3)) is None:
+            continue
+        args = [a.strip() for a in call.group(2).split(",") if a.strip()]
+        if len(args) != _FUNCS[call.group(1)]:
+            continue
+        info = "info" if m.group(1) == "eval_info" else ""
+        expected = None
+        while i < len(lines) and lines[i].strip():
+            body = lines[i].strip()
+            if body == "expect no_info":
+                info = "no_info"
+            elif body.startswith("{}"):
+                expected = float(body.split()[1])
+            i += 1
+        if expected is not None:
+            hist = series[call.group(3)]
+            assert hist is not None
+            out.append((i, call.group(1), [float(a) for a in args], hist, expected, info))
+    return out
+
+
+def test_corpus_histogram_function_cases() -> None:
+    cases = corpus_cases()
+    assert len(cases) >= 40, len(cases)  # the extraction must keep finding the cases
+    failures = []
+    for line, func, args, text, expected, info_want in cases:
+        h = parse_notation(text)
+        info = None
+        if func == "histogram_quantile":
+            got, info = histogram_quantile_info(args[0], h)
+        elif func == "histogram_fraction":
+            got, info = histogram_fraction_info(args[0], args[1], h)
+        else:
+            got = histogram_stddev(h) if func == "histogram_stddev" else histogram_stdvar(h)
+        # promqltest's comparison: relative difference below 1e-6, NaN equals NaN.
+        ok = got == pytest.approx(expected, rel=1e-6, nan_ok=True)
+        if info_want == "info":
+            ok = ok and info is not None
+        elif info_want == "no_info":
+            ok = ok and info is None
+        if not ok:
+            failures.append(f"line ~{line}: {func}{tuple(args)} of {text}: got {got} (info {info}), want {expected}")
+    assert not failures, "\n".join(failures)
