@@ -166,6 +166,38 @@ class FloatHistogram:
             return False
         return _floats_match(self.positive_buckets, other.positive_buckets)
 
+    def validate(self) -> None:
+        """Go's Validate: raises HistogramError with Prometheus's text if the spans and buckets disagree,
+        a bucket count is negative, or the custom bounds / unused fields are wrong for the schema."""
+        if self.uses_custom_buckets():
+            err = _check_custom_bounds(self.custom_values, self.positive_spans, len(self.positive_buckets))
+            if err:
+                raise HistogramError(f"custom buckets: {err}")
+            if self.zero_count != 0:
+                raise HistogramError("custom buckets: must have zero count of 0")
+            if self.zero_threshold != 0:
+                raise HistogramError("custom buckets: must have zero threshold of 0")
+            if self.negative_spans:
+                raise HistogramError("custom buckets: must not have negative spans")
+            if self.negative_buckets:
+                raise HistogramError("custom buckets: must not have negative buckets")
+        else:
+            for side, spans, buckets in (
+                ("positive", self.positive_spans, self.positive_buckets),
+                ("negative", self.negative_spans, self.negative_buckets),
+            ):
+                err = _check_spans(spans, len(buckets))
+                if err:
+                    raise HistogramError(f"{side} side: {err}")
+            err = _check_buckets(self.negative_buckets)
+            if err:
+                raise HistogramError(f"negative side: {err}")
+            if self.custom_values:
+                raise HistogramError("histogram with exponential schema must not have custom bounds")
+        err = _check_buckets(self.positive_buckets)
+        if err:
+            raise HistogramError(f"positive side: {err}")
+
     # -- arithmetic -----------------------------------------------------------------------------------------
 
     def mul(self, factor: float) -> FloatHistogram:
@@ -513,6 +545,69 @@ def _bucket_str(b: Bucket) -> str:
         + ("]" if b.upper_inclusive else ")")
         + f":{go_g(b.count)}"
     )
+
+
+def _go_f(x: float) -> str:
+    """Go's %f."""
+    if x != x:
+        return "NaN"
+    if x in (_INF, -_INF):
+        return "+Inf" if x > 0 else "-Inf"
+    return f"{x:.6f}"
+
+
+def _check_spans(spans: list[Span], n_buckets: int) -> str:
+    total = 0
+    for n, span in enumerate(spans):
+        if n > 0 and span.offset < 0:
+            return f"span number {n + 1} with offset {span.offset}: histogram has a span whose offset is negative"
+        total += span.length
+    if total != n_buckets:
+        return (
+            f"spans need {total} buckets, have {n_buckets} buckets: "
+            "histogram spans specify different number of buckets than provided"
+        )
+    return ""
+
+
+def _check_buckets(buckets: list[float]) -> str:
+    for i, c in enumerate(buckets):
+        if c < 0:
+            return (
+                f"bucket number {i + 1} has observation count of {go_g(c)}: "
+                "histogram has a bucket whose observation count is negative"
+            )
+    return ""
+
+
+def _check_custom_bounds(bounds: list[float], spans: list[Span], n_buckets: int) -> str:
+    prev = -_INF
+    for curr in bounds:
+        if curr <= prev:  # (a NaN bound passes, as in Prometheus 3.5)
+            return (
+                f"previous bound is {_go_f(prev)} and current is {_go_f(curr)}: "
+                "histogram custom bounds must be in strictly increasing order"
+            )
+        prev = curr
+    if prev == _INF:
+        return "last +Inf bound must not be explicitly defined: histogram custom bounds must be finite"
+    total = total_length = 0
+    for n, span in enumerate(spans):
+        if span.offset < 0:
+            return f"span number {n + 1} with offset {span.offset}: histogram has a span whose offset is negative"
+        total += span.length
+        total_length += span.length + span.offset
+    if total != n_buckets:
+        return (
+            f"spans need {total} buckets, have {n_buckets} buckets: "
+            "histogram spans specify different number of buckets than provided"
+        )
+    if len(bounds) + 1 < total_length:
+        return (
+            f"only {len(bounds)} custom bounds defined which is insufficient to cover total span length of "
+            f"{total_length}: histogram custom bounds are too few"
+        )
+    return ""
 
 
 def _add_hint(h: CounterResetHint, o: CounterResetHint) -> CounterResetHint:

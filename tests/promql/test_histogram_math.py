@@ -487,3 +487,46 @@ def test_corpus_histogram_function_cases() -> None:
         if not ok:
             failures.append(f"line ~{line}: {func}{tuple(args)} of {text}: got {got} (info {info}), want {expected}")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize(
+    ("h", "message"),
+    [
+        (fh(positive_spans=[(0, 2)], positive_buckets=[1.0]), "positive side: spans need 2 buckets, have 1 buckets"),
+        (
+            fh(negative_spans=[(0, 1), (-1, 1)], negative_buckets=[1.0, 1.0]),
+            "negative side: span number 2 with offset -1",
+        ),
+        (
+            fh(positive_spans=[(0, 1)], positive_buckets=[-2.5]),
+            "positive side: bucket number 1 has observation count of -2.5",
+        ),
+        (fh(custom_values=[1.0]), "histogram with exponential schema must not have custom bounds"),
+        (
+            fh(schema=-53, custom_values=[2.0, 1.0]),
+            "custom buckets: previous bound is 2.000000 and current is 1.000000",
+        ),
+        (
+            fh(schema=-53, custom_values=[1.0, math.inf]),
+            "custom buckets: last +Inf bound must not be explicitly defined",
+        ),
+        (
+            fh(schema=-53, custom_values=[1.0], positive_spans=[(1, 2)], positive_buckets=[1.0, 1.0]),
+            "custom buckets: only 1 custom bounds defined which is insufficient to cover total span length of 3",
+        ),
+        (fh(schema=-53, custom_values=[1.0], zero_count=1.0), "custom buckets: must have zero count of 0"),
+        (fh(schema=-53, custom_values=[1.0], negative_spans=[(0, 1)]), "custom buckets: must not have negative spans"),
+    ],
+)
+def test_validate_messages(h: FloatHistogram, message: str) -> None:
+    # Texts of Prometheus 3.5's FloatHistogram.Validate (the oracle test compares them in full).
+    with pytest.raises(HistogramError) as exc:
+        h.validate()
+    assert str(exc.value).startswith(message)
+
+
+def test_validate_accepts_valid_histograms() -> None:
+    fh(schema=3, count=3, positive_spans=[(-2, 1), (3, 2)], positive_buckets=[1.0, 0.0, 2.0]).validate()
+    fh(
+        schema=-53, count=2, custom_values=[1.0, 5.0], positive_spans=[(0, 3)], positive_buckets=[1.0, 0.0, 1.0]
+    ).validate()

@@ -1,8 +1,8 @@
 // Command histogram-oracle answers float-histogram questions with Prometheus's own code (v3.5.0, pinned in
 // go.mod), for tests/promql/test_histogram_oracle.py. One JSON request per input line, one JSON answer per
 // output line: {"op": ..., "a": histogram, "b": histogram, "x": [arguments as strings]}.
-// Ops: add sub mul div compact detect_reset equals test_expression string buckets quantile fraction
-// stddev stdvar. A panic of Prometheus's code is answered as {"err": "panic: ..."}.
+// Ops: add sub mul div compact detect_reset equals test_expression string buckets validate quantile
+// fraction stddev stdvar. A panic of Prometheus's code is answered as {"err": "panic: ..."}.
 package main
 
 import (
@@ -177,6 +177,11 @@ func handle(r request) (ans answer) {
 		return answer{B: boolp(toFH(r.A).Equals(toFH(r.B)))}
 	case "test_expression":
 		return answer{S: toFH(r.A).TestExpression()}
+	case "validate":
+		if err := toFH(r.A).Validate(); err != nil {
+			return answer{Err: err.Error()}
+		}
+		return answer{S: "ok"}
 	case "string":
 		return answer{S: toFH(r.A).String()}
 	case "buckets":
