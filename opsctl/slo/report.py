@@ -173,17 +173,24 @@ def _by_group(v: Vec | Scalar, g: int, keep: list[str] | None) -> dict[GroupKey,
 
 def group_indicators(slo: SLO, store: SampleStore, group_by: list[str] | None = None
                      ) -> list[tuple[dict[str, str], Indicator]]:
-    """One indicator per label set the SLI's queries keep (what the generated per-group rules compute):
-    events SLIs pair bad (or good) and total rows with the same labels, as PromQL's `/` does; a group with
-    totals but no error series counts zero bad events (Prometheus would give it no ratio at all). Threshold
-    SLIs group their series by `group_by`. Empty when the SLI keeps no labels."""
+    """One indicator per label set the SLI's queries keep (what the generated per-group rules compute), from
+    an export's samples: see `groups_from`."""
     q = queries_for(slo, store.step, group_by)
-    g = store.G
+    ev = Evaluator(store, count_mode=q.kind == "events")
+    return groups_from(slo, q, ev.evaluate, store.t0, store.step, store.G, group_by)
+
+
+def groups_from(slo: SLO, q: Queries, evaluate: Callable[[str], Vec | Scalar], t0: float, step: float, g: int,
+                group_by: list[str] | None) -> list[tuple[dict[str, str], Indicator]]:
+    """One indicator per label set of the results of `q`'s queries (`evaluate(query)`: per-interval event
+    counts for events SLIs; an export's evaluator or a Prometheus server give them alike): events SLIs pair
+    bad (or good) and total rows with the same labels, as PromQL's `/` does; a group with totals but no error
+    series counts zero bad events (Prometheus would give it no ratio at all). Threshold SLIs group their series
+    by `group_by`. Empty when the SLI keeps no labels."""
     keep = group_by
     if q.kind == "events":
-        ev = Evaluator(store, count_mode=True)
-        totals = _by_group(ev.evaluate(q.total or ""), g, keep)
-        parts = _by_group(ev.evaluate(q.bad if q.bad is not None else q.good or ""), g, keep)
+        totals = _by_group(evaluate(q.total or ""), g, keep)
+        parts = _by_group(evaluate(q.bad if q.bad is not None else q.good or ""), g, keep)
         out = []
         for key, total in sorted(totals.items()):
             part = parts.get(key)
@@ -191,17 +198,14 @@ def group_indicators(slo: SLO, store: SampleStore, group_by: list[str] | None = 
                 bad = np.where(np.isnan(total), np.nan, 0.0) if part is None else part
             else:
                 bad = total - (np.zeros(g) if part is None else np.nan_to_num(part))
-            out.append((dict(key), _finish(slo, store.t0, store.step, bad, total, "events")))
+            out.append((dict(key), _finish(slo, t0, step, bad, total, "events")))
     elif q.kind == "raw":
-        ev = Evaluator(store, count_mode=False)
-        out = [(dict(key), _finish(slo, store.t0, store.step, ratio, np.where(np.isnan(ratio), np.nan, 1.0),
-                                   "ratio"))
-               for key, ratio in sorted(_by_group(ev.evaluate(q.ratio or ""), g, keep).items())]
+        out = [(dict(key), _finish(slo, t0, step, ratio, np.where(np.isnan(ratio), np.nan, 1.0), "ratio"))
+               for key, ratio in sorted(_by_group(evaluate(q.ratio or ""), g, keep).items())]
     else:
         if not group_by:
             return []
-        ev = Evaluator(store, count_mode=False)
-        v = ev.evaluate(q.threshold or "")
+        v = evaluate(q.threshold or "")
         if isinstance(v, Scalar):
             return []
         rows: dict[GroupKey, list[int]] = {}
@@ -211,7 +215,7 @@ def group_indicators(slo: SLO, store: SampleStore, group_by: list[str] | None = 
         for key, idx in sorted(rows.items()):
             sub = Vec([v.labels[i] for i in idx], v.values[idx])
             bad, total = _threshold_counts(sub, slo, g)
-            out.append((dict(key), _finish(slo, store.t0, store.step, bad, total, "events")))
+            out.append((dict(key), _finish(slo, t0, step, bad, total, "events")))
     if len(out) == 1 and not out[0][0]:
         return []  # one group without labels: the SLO itself
     if len(out) > MAX_GROUPS:
@@ -593,13 +597,20 @@ GROUP_FIELDS = ("sli", "status", "compliant", "events", "error_budget", "burn_ra
 
 def _analyse_all(slo: SLO, store: SampleStore, wstart: float, kind: str, wend: float, o: Options) -> SLOReport:
     """The SLO's report (the total over every group) with one entry per group under "groups"."""
-    rep = analyse(slo, _with_file(slo, store, o.group_by), wstart, kind, wend, o.top, o.windows)
-    groups = []
-    for labels, ind in _with_file(slo, store, o.group_by, grouped=True):
+    return analyse_groups(slo, _with_file(slo, store, o.group_by),
+                          _with_file(slo, store, o.group_by, grouped=True), wstart, kind, wend, o)
+
+
+def analyse_groups(slo: SLO, total: Indicator, groups: list[tuple[dict[str, str], Indicator]], wstart: float,
+                   kind: str, wend: float, o: Options) -> SLOReport:
+    """The report of `total` with one entry (SLI, budget, burn rates, alerts, gaps) per group."""
+    rep = analyse(slo, total, wstart, kind, wend, o.top, o.windows)
+    out = []
+    for labels, ind in groups:
         gd = analyse(slo, ind, wstart, kind, wend, o.top, o.windows).data
-        groups.append({"labels": labels, **{k: gd[k] for k in GROUP_FIELDS}})
+        out.append({"labels": labels, **{k: gd[k] for k in GROUP_FIELDS}})
     rep.data["group_by"] = o.group_by
-    rep.data["groups"] = groups
+    rep.data["groups"] = out
     return rep
 
 

@@ -8,6 +8,7 @@ import json
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,15 +46,20 @@ def _series(end: int) -> dict[str, list[tuple[int, float]]]:
     return out
 
 
-@pytest.fixture
-def prometheus(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
+Series = dict[tuple[tuple[str, str], ...], list[tuple[int, float]]]
+
+
+@contextmanager
+def _serve(tmp_path: Path, data: Series) -> Iterator[str]:
+    """A real Prometheus on 127.0.0.1 holding `data` (TSDB blocks built by promtool from OpenMetrics), and
+    the same samples as `export.csv` in tmp_path."""
     promtool, prom = find_tool("promtool"), find_tool("prometheus")
-    end = (int(time.time()) // 3600 - 1) * 3600
-    data = _series(end)
+    names = sorted({k for key in data for k, _ in key})
     om = tmp_path / "data.om"
     lines = ["# TYPE http_requests counter"]
-    for code, samples in data.items():
-        lines += [f'http_requests_total{{code="{code}"}} {v} {t}' for t, v in samples]
+    for key, samples in data.items():
+        sel = ",".join(f'{k}="{v}"' for k, v in key)
+        lines += [f"http_requests_total{{{sel}}} {v} {t}" for t, v in samples]
     om.write_text("\n".join([*lines, "# EOF", ""]))
     tsdb = tmp_path / "tsdb"
     proc = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(om), str(tsdb)],
@@ -61,9 +67,10 @@ def prometheus(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
     assert proc.returncode == 0, proc.stderr
     with (tmp_path / "export.csv").open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["timestamp", "__name__", "code", "value"])
-        for code, samples in data.items():
-            w.writerows([t, "http_requests_total", code, v] for t, v in samples)
+        w.writerow(["timestamp", "__name__", *names, "value"])
+        for key, samples in data.items():
+            lab = dict(key)
+            w.writerows([t, "http_requests_total", *(lab.get(n, "") for n in names), v] for t, v in samples)
     cfg = tmp_path / "prometheus.yml"
     cfg.write_text("global:\n  scrape_interval: 1m\n")
     port = free_port()
@@ -71,6 +78,14 @@ def prometheus(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
     cmd = [prom, f"--config.file={cfg}", f"--storage.tsdb.path={tsdb}", f"--web.listen-address=127.0.0.1:{port}",
            "--storage.tsdb.retention.time=30d"]
     with running(cmd, f"{url}/-/ready", tmp_path / "prometheus.log"):
+        yield url
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
+    end = (int(time.time()) // 3600 - 1) * 3600
+    data: Series = {(("code", code),): samples for code, samples in _series(end).items()}
+    with _serve(tmp_path, data) as url:
         yield url, end, tmp_path
 
 
@@ -155,3 +170,71 @@ def test_prometheus_threshold_timeslices_match_export(prometheus: tuple[str, int
     assert p["events"] == f["events"]
     assert p["status"] == f["status"] == "violated"  # 83.3% of slices good < 90%
     assert via_prom.returncode == via_file.returncode == 1
+
+
+def _grouped_series(end: int) -> Series:
+    """6 hours of 1-minute counters for three services: api 1 error/min (an hour at 30/min), web 2/min,
+    db none (it has no 5xx series at all, so its group counts zero bad events)."""
+    start = end - 6 * 3600
+    out: Series = {}
+    for service, base, incident in (("api", 1, 30), ("web", 2, 2), ("db", 0, 0)):
+        ok, err = 0.0, 0.0
+        oks, errs = [], []
+        for t in range(start, end + 1, 60):
+            oks.append((t, ok))
+            errs.append((t, err))
+            ok += 100
+            err += incident if start + 2 * 3600 <= t < start + 3 * 3600 else base
+        out[(("code", "200"), ("service", service))] = oks
+        if base:
+            out[(("code", "500"), ("service", service))] = errs
+    return out
+
+
+@pytest.mark.oracle
+@pytest.mark.slow
+def test_prometheus_per_group_matches_export(tmp_path: Path) -> None:
+    """`--group-by` (and a spec's own `sum by`) with --prometheus: one SLI, budget and burn state per group,
+    and the total, as from an export of the same samples (the server's rate() extrapolates, the export's
+    increase is exact: figures agree within the same bounds as the ungrouped comparison)."""
+    end = (int(time.time()) // 3600 - 1) * 3600
+    spec = tmp_path / "spec.yml"
+    spec.write_text(SPEC)
+    by_spec = tmp_path / "by_spec.yml"
+    by_spec.write_text(SPEC.replace("sum(rate(", "sum by (service) (rate("))
+    common = ("--to", str(end), "--step", "5m", "--format", "json")
+    with _serve(tmp_path, _grouped_series(end)) as url:
+        runs = {
+            "prom": run_opsctl("slo", "report", str(spec), *WIN, "--prometheus", url, "--group-by", "service", *common),
+            "file": run_opsctl("slo", "report", str(spec), *WIN, "--data", str(tmp_path / "export.csv"),
+                               "--group-by", "service", *common),
+            "prom_spec": run_opsctl("slo", "report", str(by_spec), *WIN, "--prometheus", url, *common),
+            "prom_text": run_opsctl("slo", "report", str(spec), *WIN, "--prometheus", url, "--group-by", "service",
+                                    "--to", str(end), "--step", "5m"),
+        }
+    for name, proc in runs.items():
+        assert proc.returncode == 1, (name, proc.stderr)  # api's incident violates 99%, so does the total
+    p, f, ps = (json.loads(runs[k].stdout)["slos"][0] for k in ("prom", "file", "prom_spec"))
+    # exact answer from the export: 360 one-minute increases per service, 100 ok each
+    assert f["events"]["total"] == 3 * 36000 + 300 + 60 * 30 + 360 * 2
+    fg = {g["labels"]["service"]: g for g in f["groups"]}
+    assert {k: v["events"]["bad"] for k, v in fg.items()} == {"api": 2100.0, "db": 0.0, "web": 720.0}
+    assert p["group_by"] == ["service"] and ps["group_by"] is None
+    for doc in (p, ps):
+        pg = {g["labels"]["service"]: g for g in doc["groups"]}
+        assert sorted(pg) == ["api", "db", "web"]
+        assert doc["sli"] == pytest.approx(f["sli"], abs=2e-4)
+        assert doc["events"]["total"] == pytest.approx(f["events"]["total"], rel=0.02)
+        for service, g in pg.items():
+            want = fg[service]
+            print(service, "prometheus:", g["sli"], g["events"], "export:", want["sli"], want["events"])
+            assert g["status"] == want["status"], service
+            assert g["sli"] == pytest.approx(want["sli"], abs=2e-4), service
+            assert g["events"]["total"] == pytest.approx(want["events"]["total"], rel=0.02), service
+            assert g["events"]["bad"] == pytest.approx(want["events"]["bad"], rel=0.03, abs=1e-9), service
+            assert g["error_budget"]["consumed_ratio"] == pytest.approx(
+                want["error_budget"]["consumed_ratio"], rel=0.03, abs=1e-9), service
+            assert [a["firing"] for a in g["alerts"]] == [a["firing"] for a in want["alerts"]], service
+    assert [g["status"] for g in sorted(p["groups"], key=lambda g: g["labels"]["service"])] == \
+        ["violated", "ok", "violated"]  # api: the incident; db: no errors; web: 2 of 102 a minute > 1%
+    assert 'groups' in runs["prom_text"].stdout and '{service="api"}' in runs["prom_text"].stdout
