@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from opsctl.promql.histogram import CUSTOM_BUCKETS_SCHEMA
 from opsctl.promql.model import hist_mask
 from opsctl.promql.values import Flat, Mat
 
@@ -75,11 +76,53 @@ def range_call_hist(
     np.cumsum(ish, out=hp[1:])
     hcnt = hp[m.hi] - hp[m.lo]
     hout = np.full(vals.shape, None, dtype=object)
+    # Per sample: does it reset the counter against the sample before it (both histograms)? Computed
+    # once per stored sample, not once per window holding the pair (windows overlap).
+    flags = flat.shared.get("hist_reset_flags")
+    if not isinstance(flags, np.ndarray):
+        flags = np.full(len(flat.ts), -1, dtype=np.int8)
+        flat.shared["hist_reset_flags"] = flags
+
+    def resets(lo: int, hi: int) -> list[bool]:
+        """resets(lo, hi)[i]: sample lo+i+1 resets against sample lo+i."""
+        fill(lo, hi)
+        return [bool(f) for f in flags[lo + 1 : hi]]
+
+    def fill(lo: int, hi: int) -> None:
+        for k in np.flatnonzero(flags[lo + 1 : hi] < 0) + lo + 1:
+            flags[k] = 1 if (ish[k] and ish[k - 1] and hs[k].detect_reset(hs[k - 1])) else 0
+
+    rate_like = name in ("rate", "increase", "delta")
+    if rate_like:
+        schemas = np.fromiter((h.schema if h is not None else 0 for h in hs), dtype=np.int64, count=len(hs))
+        custom = schemas == CUSTOM_BUCKETS_SCHEMA
+    cnt = m.hi - m.lo
     for i, j in zip(*np.nonzero(hcnt > 0), strict=True):
         lo, hi = int(m.lo[i, j]), int(m.hi[i, j])
+        if rate_like:
+            # Only histograms in the window (else Prometheus gives nothing); O(resets) Python work.
+            rres = None
+            if hcnt[i, j] == cnt[i, j] and hi - lo >= 2:
+                if name != "delta":
+                    fill(lo, hi)
+                end = int(m.ends[j])
+                rres = _rate_window(flat.ts, hs, flags, schemas, custom, lo, hi, end - m.range_ms, end,
+                                    m.range_ms, name != "delta", name == "rate")
+            if rres is None:
+                ok[i, j] = False
+            else:
+                hout[i, j], vals[i, j], ok[i, j] = rres, np.nan, True
+            continue
+        # Functions of the window's last or first samples only look at those.
+        if name == "last_over_time":
+            lo = hi - 1
+        elif name == "first_over_time":
+            hi = lo + 1
+        elif name in ("irate", "idelta"):
+            lo = max(lo, hi - 2)
         samples = [(int(flat.ts[k]), hs[k] if ish[k] else float(flat.vs[k])) for k in range(lo, hi)]
-        end = int(m.ends[j])
-        res = _window(name, samples, end - m.range_ms, end, m.range_ms)
+        pair_resets = resets(lo, hi) if name in ("resets", "irate") else []
+        res = _window(name, samples, pair_resets)
         if res is None:
             ok[i, j] = False
         elif isinstance(res, float):
@@ -89,12 +132,64 @@ def range_call_hist(
     return vals, ok, hout
 
 
+def _rate_window(ts: np.ndarray, hs: np.ndarray, flags: np.ndarray, schemas: np.ndarray, custom: np.ndarray,
+                 lo: int, hi: int, range_start: int, range_end: int, range_ms: int, is_counter: bool,
+                 is_rate: bool) -> FloatHistogram | None:
+    """extrapolatedRate + histogramRate over histogram samples lo..hi-1 (all histograms, >= 2), with
+    the per-sample reset flags, schemas and custom-bucket flags precomputed."""
+    from opsctl.promql.histogram import CounterResetHint, FloatHistogram, HistogramError
+
+    first, last = hs[lo], hs[hi - 1]
+    prev = first
+    using_custom = bool(custom[lo])
+    replaced = False
+    if is_counter and flags[lo + 1] == 1:
+        second = hs[lo + 1]
+        prev = FloatHistogram(schema=second.schema, custom_values=list(second.custom_values))
+        using_custom = bool(custom[lo + 1])
+        replaced = True
+    if bool(custom[hi - 1]) != using_custom:
+        return None
+    min_schema = min(last.schema, prev.schema)
+    if is_counter and hi - lo > 2:
+        min_schema = min(min_schema, int(schemas[lo + 1 : hi - 1].min()))
+        if bool((custom[lo + 1 : hi - 1] != using_custom).any()):
+            return None
+    try:
+        h = last.copy_to_schema(min_schema).sub(prev)
+        if is_counter:
+            for k in np.flatnonzero(flags[lo + 1 : hi] == 1) + lo + 1:
+                if k == lo + 1 and replaced:
+                    continue  # compared with the empty histogram: adding it changes nothing
+                h = h.add(hs[k - 1])
+    except HistogramError:
+        return None
+    h.counter_reset_hint = CounterResetHint.GAUGE
+    h = h.compact(0)
+    n = hi - lo
+    first_t, last_t = int(ts[lo]), int(ts[hi - 1])
+    to_start = (first_t - range_start) / 1000.0
+    to_end = (range_end - last_t) / 1000.0
+    sampled = (last_t - first_t) / 1000.0
+    avg = sampled / (n - 1)
+    threshold = avg * 1.1
+    if to_start >= threshold:
+        to_start = avg / 2
+    # No cap at the counter's zero point for histograms: Prometheus 3.5 caps floats only.
+    if to_end >= threshold:
+        to_end = avg / 2
+    factor = (sampled + to_start + to_end) / sampled if sampled != 0 else 1.0
+    if is_rate:
+        factor /= range_ms / 1000.0
+    return h.mul(factor)
+
+
 def _is_h(v: Any) -> bool:
     return not isinstance(v, float)
 
 
-def _window(name: str, samples: list[tuple[int, Any]], range_start: int, range_end: int,
-            range_ms: int) -> float | FloatHistogram | None:
+def _window(name: str, samples: list[tuple[int, Any]], pair_resets: list[bool]) -> float | FloatHistogram | None:
+    """One window's result; pair_resets[i]: histogram sample i+1 resets against sample i."""
     if not samples:
         return None
     if name == "last_over_time":
@@ -102,14 +197,12 @@ def _window(name: str, samples: list[tuple[int, Any]], range_start: int, range_e
     if name == "first_over_time":
         return samples[0][1]  # type: ignore[no-any-return,unused-ignore]
     if name in ("changes", "resets"):
-        return _changes_resets(name, [v for _, v in samples])
+        return _changes_resets(name, [v for _, v in samples], pair_resets)
     if name in ("irate", "idelta"):
-        return _instant_value(samples, name == "irate")
+        return _instant_value(samples, name == "irate", pair_resets[-1] if pair_resets else False)
     hists = [v for _, v in samples if _is_h(v)]
     if len(hists) != len(samples):
         return None  # floats and histograms mixed in the window: Prometheus warns and gives nothing
-    if name in ("rate", "increase", "delta"):
-        return _extrapolated_hist(samples, range_start, range_end, range_ms, name != "delta", name == "rate")
     from opsctl.promql.histogram import HistogramError
 
     try:
@@ -123,10 +216,10 @@ def _window(name: str, samples: list[tuple[int, Any]], range_start: int, range_e
     return acc.compact(0)
 
 
-def _changes_resets(name: str, vals: list[Any]) -> float:
+def _changes_resets(name: str, vals: list[Any], pair_resets: list[bool]) -> float:
     n = 0
     prev = vals[0]
-    for cur in vals[1:]:
+    for i, cur in enumerate(vals[1:]):
         ph, ch = _is_h(prev), _is_h(cur)
         if not ph and not ch:
             if name == "changes":
@@ -139,13 +232,13 @@ def _changes_resets(name: str, vals: list[Any]) -> float:
         elif name == "changes":
             if not cur.equals(prev):
                 n += 1
-        elif cur.detect_reset(prev):
+        elif pair_resets[i]:
             n += 1
         prev = cur
     return float(n)
 
 
-def _instant_value(samples: list[tuple[int, Any]], is_rate: bool) -> float | FloatHistogram | None:
+def _instant_value(samples: list[tuple[int, Any]], is_rate: bool, last_resets: bool) -> float | FloatHistogram | None:
     if len(samples) < 2:
         return None
     from opsctl.promql.histogram import CounterResetHint, HistogramError
@@ -160,7 +253,7 @@ def _instant_value(samples: list[tuple[int, Any]], is_rate: bool) -> float | Flo
     if _is_h(v0) != _is_h(v1):
         return None
     h = v1.copy()
-    if not is_rate or not v1.detect_reset(v0):
+    if not is_rate or not last_resets:
         try:
             h = h.sub(v0)
         except HistogramError:
@@ -170,65 +263,3 @@ def _instant_value(samples: list[tuple[int, Any]], is_rate: bool) -> float | Flo
     if is_rate:
         h = h.div(dt / 1000.0)
     return h
-
-
-def _histogram_rate(points: list[FloatHistogram], is_counter: bool) -> FloatHistogram | None:
-    """Prometheus's histogramRate: last - first, corrected for counter resets (is_counter)."""
-    from opsctl.promql.histogram import CounterResetHint, FloatHistogram, HistogramError
-
-    prev = points[0]
-    last = points[-1]
-    using_custom = prev.uses_custom_buckets()
-    if is_counter:
-        second = points[1]
-        if second.detect_reset(prev):
-            prev = FloatHistogram(schema=second.schema, custom_values=list(second.custom_values))
-            using_custom = second.uses_custom_buckets()
-    if last.uses_custom_buckets() != using_custom:
-        return None
-    min_schema = min(last.schema, prev.schema)
-    if is_counter:
-        for curr in points[1:-1]:
-            min_schema = min(min_schema, curr.schema)
-            if curr.uses_custom_buckets() != using_custom:
-                return None
-    try:
-        h = last.copy_to_schema(min_schema).sub(prev)
-        if is_counter:
-            p = prev
-            for curr in points[1:]:
-                if curr.detect_reset(p):
-                    h = h.add(p)
-                p = curr
-    except HistogramError:
-        return None
-    h.counter_reset_hint = CounterResetHint.GAUGE
-    return h.compact(0)
-
-
-def _extrapolated_hist(samples: list[tuple[int, Any]], range_start: int, range_end: int, range_ms: int,
-                       is_counter: bool, is_rate: bool) -> FloatHistogram | None:
-    """Prometheus's extrapolatedRate for a window of histogram samples."""
-    n = len(samples)
-    if n < 2:
-        return None
-    pts = [h for _, h in samples]
-    res = _histogram_rate(pts, is_counter)
-    if res is None:
-        return None
-    first_t, last_t = samples[0][0], samples[-1][0]
-    to_start = (first_t - range_start) / 1000.0
-    to_end = (range_end - last_t) / 1000.0
-    sampled = (last_t - first_t) / 1000.0
-    avg = sampled / (n - 1)
-    threshold = avg * 1.1
-    if to_start >= threshold:
-        to_start = avg / 2
-    # Prometheus 3.5 caps the start extrapolation at the counter's zero point for floats only (later
-    # versions also for histograms, by their count); this follows 3.5, the corpus we are tested on.
-    if to_end >= threshold:
-        to_end = avg / 2
-    factor = (sampled + to_start + to_end) / sampled if sampled != 0 else 1.0
-    if is_rate:
-        factor /= range_ms / 1000.0
-    return res.mul(factor)

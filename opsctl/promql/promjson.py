@@ -9,7 +9,8 @@ where boundary_rule is 0 for (lower, upper], 1 for [lower, upper), 2 for (lower,
 [lower, upper], and buckets with a zero count are left out (web/api/v1 via util/jsonutil
 MarshalHistogram). The JSON has no schema: histogram_from_json() infers it from the bucket bounds
 (exponential bounds are powers of 2^(2^-schema); anything else is read as custom buckets, schema -53,
-whose bounds are the finite bounds seen).
+whose bounds are the finite bounds seen). What the JSON cannot carry is lost: empty buckets, the
+threshold of an empty zero bucket, the exact layout (spans) and the counter-reset hint.
 
 `samples_from_result_item(item)` reads one element of `data.result` into time-sorted floats and
 histograms, for export readers (backtests) to call; it lives here so that the readers only need one
@@ -65,8 +66,24 @@ def histogram_to_json(h: FloatHistogram) -> dict[str, Any]:
     return out
 
 
-def _infer_schema(bounds: list[tuple[float, float]]) -> int | None:
-    """The exponential schema whose bucket bounds these (positive, finite, lower < upper) are, or None."""
+def _infer_schema(bounds: list[tuple[float, float]], zt: float = 0.0) -> int | None:
+    """The exponential schema whose bucket bounds these (positive, finite, lower < upper) are, or None.
+    A lower bound equal to the zero threshold `zt` was cut there (the bucket reaches into the zero
+    bucket): only its upper bound tells the schema."""
+    trimmed = [up for lo, up in bounds if zt > 0 and lo == zt]
+    bounds = [(lo, up) for lo, up in bounds if not (zt > 0 and lo == zt)]
+    if not bounds and trimmed:
+        # Only cut buckets: the finest schema whose bucket ending at `up` starts at or below zt.
+        for s in range(_MAX_SCHEMA, _MIN_SCHEMA - 1, -1):
+            ok = True
+            for up in trimmed:
+                idx = math.log2(up) * 2.0**s
+                if up <= 0 or abs(idx - round(idx)) > 1e-9 or up / 2.0 ** (2.0**-s) > zt:
+                    ok = False
+                    break
+            if ok:
+                return s
+        return None
     schema: int | None = None
     for lo, up in bounds:
         if not (0 < lo < up) or math.isinf(up):
@@ -118,7 +135,8 @@ def histogram_from_json(obj: Mapping[str, Any]) -> FloatHistogram:
             and not (b[2] == 0 and b[0] in (1, 2))]
     pos = [b for b in raw if b[1] >= 0 and b not in zero]
     neg = [b for b in raw if b[2] <= 0 and b not in zero]
-    schema = _infer_schema([(lo, up) for _, lo, up, _ in pos] + [(-up, -lo) for _, lo, up, _ in neg])
+    zt = max((max(abs(b[1]), abs(b[2])) for b in zero), default=0.0)
+    schema = _infer_schema([(lo, up) for _, lo, up, _ in pos] + [(-up, -lo) for _, lo, up, _ in neg], zt)
     custom = (schema is None and bool(pos or neg)) or any(math.isinf(b[1]) or math.isinf(b[2]) for b in raw)
     if custom:
         bounds = sorted({v for _, lo, up, _ in raw for v in (lo, up) if math.isfinite(v)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 
 from opsctl.promql.histogram import CUSTOM_BUCKETS_SCHEMA, FloatHistogram
 from opsctl.promql.notation import expand_values
@@ -38,7 +38,12 @@ def test_prometheus_json_shape() -> None:
 @given(_histograms())
 @settings(max_examples=200, deadline=None)
 def test_round_trip_keeps_buckets(h: FloatHistogram) -> None:
-    """Empty buckets are not in the JSON; every non-empty bucket, the count and the sum come back."""
+    """Empty buckets are not in the JSON; every non-empty bucket, the count and the sum come back.
+    Not covered (the JSON cannot tell): the threshold of an empty zero bucket, buckets reaching into
+    the zero bucket."""
+    zt = h.zero_threshold
+    assume(zt == 0 or (h.zero_count > 0 and all(b.lower >= zt or b.upper <= -zt for b in h.buckets()
+                                                 if b.count and (b.lower, b.upper) != (-zt, zt))))
     back = histogram_from_json(histogram_to_json(h))
     assert (back.count, back.sum) == (h.count, h.sum)
     assert _nonempty(back) == _nonempty(h)
