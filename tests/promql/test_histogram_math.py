@@ -450,6 +450,7 @@ def corpus_cases() -> list[tuple[int, str, list[float], str, float, str]]:
         if len(args) != _FUNCS[call.group(1)]:
             continue
         info = "info" if m.group(1) == "eval_info" else ""
+        eval_line = i  # 1-based line number of the eval
         expected = None
         while i < len(lines) and lines[i].strip():
             body = lines[i].strip()
@@ -461,7 +462,7 @@ def corpus_cases() -> list[tuple[int, str, list[float], str, float, str]]:
         if expected is not None:
             hist = series[call.group(3)]
             assert hist is not None
-            out.append((i, call.group(1), [float(a) for a in args], hist, expected, info))
+            out.append((eval_line, call.group(1), [float(a) for a in args], hist, expected, info))
     return out
 
 
@@ -485,7 +486,7 @@ def test_corpus_histogram_function_cases() -> None:
         elif info_want == "no_info":
             ok = ok and info is None
         if not ok:
-            failures.append(f"line ~{line}: {func}{tuple(args)} of {text}: got {got} (info {info}), want {expected}")
+            failures.append(f"line {line}: {func}{tuple(args)} of {text}: got {got} (info {info}), want {expected}")
     assert not failures, "\n".join(failures)
 
 
