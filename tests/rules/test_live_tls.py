@@ -198,3 +198,22 @@ def test_client_tls_failure_is_not_retried(tls_prometheus: tuple[str, Path]) -> 
             pytest.raises(PrometheusError) as err2:
         plain.query("vector(1)")
     assert "HTTP 400" in str(err2.value) or "TLS" in str(err2.value)
+
+
+def test_alertmanager_tls_from_config_file_and_environment(tmp_path: Path) -> None:
+    from opsctl.errors import InputError
+    from opsctl.live.settings import resolve
+
+    make_pki(tmp_path)
+    cfg = tmp_path / "amtool.yml"
+    cfg.write_text("alertmanager.url: https://127.0.0.1:9093\ntls.ca_file: ca.pem\n"
+                   "tls.cert_file: client.pem\ntls.key_file: client.key\n")
+    s = resolve(urls=None, tenants=None, config=cfg, environ={})
+    assert s.tls == TLSOptions(str(tmp_path / "ca.pem"), str(tmp_path / "client.pem"), str(tmp_path / "client.key"))
+    with pytest.raises(InputError, match=r"x\.pem"):
+        resolve(urls=None, tenants=None, config=cfg, environ={"OPSCTL_ALERTMANAGER_CA_FILE": str(tmp_path / "x.pem")})
+    s = resolve(urls=None, tenants=None, config=cfg, environ={"OPSCTL_ALERTMANAGER_INSECURE_SKIP_VERIFY": "true"})
+    assert s.tls.insecure_skip_verify and s.tls.ca_file == str(tmp_path / "ca.pem")
+    cfg.write_text("alertmanager.url: https://127.0.0.1:9093\ntls.insecure_skip_verify: maybe\n")
+    with pytest.raises(InputError, match="insecure_skip_verify"):
+        resolve(urls=None, tenants=None, config=cfg, environ={})
