@@ -217,3 +217,37 @@ def test_alertmanager_tls_from_config_file_and_environment(tmp_path: Path) -> No
     cfg.write_text("alertmanager.url: https://127.0.0.1:9093\ntls.insecure_skip_verify: maybe\n")
     with pytest.raises(InputError, match="insecure_skip_verify"):
         resolve(urls=None, tenants=None, config=cfg, environ={})
+
+
+@pytest.mark.oracle
+def test_host_name_mismatch_and_plain_http_are_named(tls_prometheus: tuple[str, Path]) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    url, pki = tls_prometheus
+    tls = TLSOptions(str(pki / "ca.pem"), str(pki / "client.pem"), str(pki / "client.key"))
+    with PrometheusClient(url.replace("127.0.0.1", "localhost"), retries=0, tls=tls) as client, \
+            pytest.raises(PrometheusError) as err:
+        client.query("vector(1)")  # the certificate names 127.0.0.1 only
+    print("host name:", err.value)
+    assert err.value.error_type == "tls" and "not valid for this host name" in str(err.value)
+
+    class Plain(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Plain)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with PrometheusClient(f"https://127.0.0.1:{server.server_address[1]}", retries=0, tls=tls) as client, \
+                pytest.raises(PrometheusError) as err:
+            client.query("vector(1)")
+        print("plain http:", err.value)
+        assert err.value.error_type == "tls" and "does not speak TLS" in str(err.value)
+    finally:
+        server.shutdown()
+        server.server_close()
