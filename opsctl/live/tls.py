@@ -15,9 +15,12 @@ answer would be the same.
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # ssl is loaded when a connection is made, not by every command that takes TLS options
+    import ssl
 
 __all__ = ["ENV_SUFFIXES", "TLSOptions", "tls_failure"]
 
@@ -57,6 +60,8 @@ class TLSOptions:
     def verify(self) -> ssl.SSLContext | bool:
         if self.is_default:
             return True
+        import ssl
+
         if self.key_file and not self.cert_file:
             raise ValueError("a client key (key_file) needs its certificate (cert_file)")
         if self.insecure_skip_verify:
@@ -110,6 +115,8 @@ def tls_failure(exc: BaseException) -> str | None:
         seen.append(e)
         e = e.__cause__ or e.__context__
     text = " ".join(str(x) for x in seen)
+    import ssl
+
     verify = next((x for x in seen if isinstance(x, ssl.SSLCertVerificationError)), None)
     if verify is not None or "CERTIFICATE_VERIFY_FAILED" in text:
         detail = getattr(verify, "verify_message", "") or _after(text, "certificate verify failed:")
