@@ -58,7 +58,8 @@ class AlertFiring:
     firing_seconds: float = 0.0
     longest_seconds: float = 0.0
     top_instance_seconds: float = 0.0  # firing time of the instance that fired longest
-    flaps: int = 0  # re-fires of an instance after it resolved
+    flaps: int = 0  # re-fires of an instance after it resolved, summed over instances
+    top_instance_flaps: int = 0  # re-fires of the instance that re-fired most
     pending_only: int = 0
     mode: str = "pushdown"
 
@@ -68,13 +69,14 @@ class AlertFiring:
 
     @property
     def flapping(self) -> bool:
-        return self.flaps >= FLAPS_WARN
+        return self.top_instance_flaps >= FLAPS_WARN
 
     def to_dict(self) -> dict[str, Any]:
         return {"alert": self.alert, "fired": self.fired, "instances": self.instances,
                 "firing_seconds": self.firing_seconds, "longest_seconds": self.longest_seconds,
                 "top_instance_firing_share": round(self.top_instance_seconds / self.window, 4) if self.window else None,
-                "flaps": self.flaps, "pending_only": self.pending_only, "mode": self.mode,
+                "flaps": self.flaps, "top_instance_flaps": self.top_instance_flaps,
+                "pending_only": self.pending_only, "mode": self.mode,
                 "continuous": self.continuous, "flapping": self.flapping}
 
 
@@ -275,12 +277,14 @@ def replay_firing(files: list[RuleFile], client: Any, now: float, lookback: floa
     for a in result.alerts:
         if a.name in result.skipped:
             continue
-        top = max((i.firing_seconds for i in a.by_instance()), default=0.0)
+        per_instance = a.by_instance()
+        top = max((i.firing_seconds for i in per_instance), default=0.0)
         longest = a.longest
         ev.firing[a.name] = AlertFiring(
             a.name, lookback, fired=a.fired, instances=a.instances, firing_seconds=a.firing_seconds,
             longest_seconds=longest.firing_seconds(start, end) if longest is not None else 0.0,
-            top_instance_seconds=top, flaps=a.flaps, pending_only=a.pending_only,
+            top_instance_seconds=top, flaps=a.flaps, top_instance_flaps=max((i.flaps for i in per_instance), default=0),
+            pending_only=a.pending_only,
             mode=result.modes.get(a.name, "pushdown"))
     ev.notes.append(f"firing over the last {_ago(lookback)}: {len(ev.firing)} alert(s) replayed with "
                     f"{result.queries} range queries"

@@ -45,6 +45,10 @@ RULES = """groups:
         for: 5m
         labels: {severity: warning}
         annotations: {summary: s, description: d}
+      - alert: ManyInstances
+        expr: demo_many > 0
+        labels: {severity: warning}
+        annotations: {summary: s, description: d}
 """
 
 MINUTES = 182  # samples at T0, T0 + 1m, ... T0 + 181m = the last whole minute before now
@@ -55,6 +59,8 @@ def _value(metric: str, m: int) -> int:
         return int(m >= 20 and (m - 20) % 20 < 10 and m < 180)
     if metric == "demo_fast":  # on 2 minutes, off 2 minutes
         return int(m % 4 < 2)
+    if metric == "demo_many":  # 6 instances, each on at minutes 30-39, 70-79, 110-119
+        return int(30 <= m < 120 and (m - 30) % 40 < 10)
     return int(metric == "demo_always")
 
 
@@ -65,9 +71,11 @@ def backfilled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     tmp = tmp_path_factory.mktemp("firing")
     t0 = (math.floor(time.time() / 60) - (MINUTES - 1)) * 60.0
     lines = []
-    for metric in ("demo_always", "demo_fast", "demo_flappy", "demo_never"):
+    for metric in ("demo_always", "demo_fast", "demo_flappy", "demo_many", "demo_never"):
         lines.append(f"# TYPE {metric} gauge")
-        lines += [f'{metric}{{instance="i1"}} {_value(metric, m)} {t0 + 60 * m:.0f}' for m in range(MINUTES)]
+        for inst in range(6 if metric == "demo_many" else 1):
+            lines += [f'{metric}{{instance="i{inst + 1}"}} {_value(metric, m)} {t0 + 60 * m:.0f}'
+                      for m in range(MINUTES)]
     (tmp / "data.om").write_text("\n".join(lines) + "\n# EOF\n")
     subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(tmp / "data.om"), str(tmp / "tsdb")],
                    check=True, capture_output=True, timeout=120)
@@ -94,7 +102,7 @@ def test_firing_counts_over_the_lookback(backfilled: tuple[str, float], tmp_path
     assert "Traceback" not in err
     found = {f["rule"]: f for f in doc["findings"] if f["check"] == "live-alert-firing"}
     print(json.dumps(found, indent=1))
-    assert set(found) == {"Flappy", "FastFlapper", "AlwaysFiring", "NeverFires", "FilteredByFor"}
+    assert set(found) == {"Flappy", "FastFlapper", "AlwaysFiring", "NeverFires", "FilteredByFor", "ManyInstances"}
     alerts = {a["alert"]: a for a in doc["live"]["firing"]["alerts"]}
     # Flappy: 8 blocks of 10 minutes (minutes 20-29, 40-49, ... 160-169), each seen by 10 one-minute steps
     assert alerts["Flappy"]["fired"] == 8 and alerts["Flappy"]["flaps"] == 7
@@ -113,10 +121,15 @@ def test_firing_counts_over_the_lookback(backfilled: tuple[str, float], tmp_path
     # `for: 5m` over 2-minute blocks: never fires; every block is a pending activation it filtered out
     assert alerts["FilteredByFor"]["fired"] == 0 and alerts["FilteredByFor"]["pending_only"] >= 44
     assert "pending activation" in found["FilteredByFor"]["message"]
+    # ManyInstances: 6 instances firing 3 times each: 12 re-fires in all, but 2 per instance is no flapping
+    many = alerts["ManyInstances"]
+    assert (many["fired"], many["instances"], many["flaps"], many["top_instance_flaps"]) == (18, 6, 12, 2)
+    assert not many["flapping"] and found["ManyInstances"]["severity"] == "info"
+    assert many["firing_seconds"] == 18 * 600 and many["longest_seconds"] == 600
     assert doc["live"]["firing"]["skipped"] == {}
     assert all(a["mode"] == "pushdown" for a in alerts.values())
-    assert 5 <= doc["live"]["firing"]["queries"] <= 10  # one range query per alert (180 steps each)
-    assert "firing over the last 3h: 5 alert(s) replayed" in err
+    assert doc["live"]["firing"]["queries"] == 6  # one range query per alert (181 steps each)
+    assert "firing over the last 3h: 6 alert(s) replayed" in err
     assert code == 1  # the two warnings
 
 
@@ -137,7 +150,7 @@ def test_query_budget_bounds_the_replay_and_answers_are_cached(backfilled: tuple
     with PrometheusClient(url, cache=True) as client:
         ev = gather(files, client, now=time.time(), lookback=3 * 3600, max_replay_queries=2)
         assert len(ev.firing) == 2 and ev.firing_queries == 2
-        assert len(ev.firing_skipped) == 3
+        assert len(ev.firing_skipped) == 4
         assert all("query budget (2 queries)" in why for why in ev.firing_skipped.values())
         sent = client.requests
         client.query("count(demo_always)", 1000.0)
@@ -177,7 +190,8 @@ def test_failed_replay_queries_are_findings_not_a_crash(tmp_path: Path) -> None:
     files = [parse_rule_file(tmp_path / "r.yml", LoadOptions(check_templates=False))]
     ev = gather(files, _FailingRanges(), now=1_000_000.0, lookback=3600)
     assert ev.warning is None and not ev.firing
-    assert set(ev.firing_skipped) == {"Flappy", "FastFlapper", "AlwaysFiring", "NeverFires", "FilteredByFor"}
+    assert set(ev.firing_skipped) == {"Flappy", "FastFlapper", "AlwaysFiring", "NeverFires", "FilteredByFor",
+                                      "ManyInstances"}
     assert all("timed out after 10s" in why for why in ev.firing_skipped.values())
 
 
@@ -195,7 +209,7 @@ def test_seven_days_at_one_minute_is_two_range_queries_an_alert(tmp_path: Path) 
     files = [parse_rule_file(tmp_path / "r.yml", LoadOptions(check_templates=False))]
     client = _EmptyRanges()
     ev = gather(files, client, now=1_000_000.0, lookback=7 * 86400)
-    assert ev.firing_queries == 10 and len(client.ranges) == 10 and not ev.firing_skipped
+    assert ev.firing_queries == 12 and len(client.ranges) == 12 and not ev.firing_skipped
     for start, end, step in client.ranges:
         assert step == 60.0 and (end - start) / step + 1 <= 11_000  # Prometheus's points-per-series limit
-    assert all(a.fired == 0 for a in ev.firing.values()) and len(ev.firing) == 5
+    assert all(a.fired == 0 for a in ev.firing.values()) and len(ev.firing) == 6

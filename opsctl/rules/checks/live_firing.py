@@ -17,8 +17,8 @@ INFO = CheckInfo(
     "group's interval, and `for`/`keep_firing_for` are applied here. Each alert gets an info finding: how "
     "many times it would have fired, how many instances, total and longest firing time. An alert one "
     f"instance of which would have fired more than {CONTINUOUS_SHARE:.0%} of the lookback (always firing:"
-    f" noise, or a threshold that no longer means anything), or that re-fired {FLAPS_WARN} times or more "
-    "after resolving (flapping: consider a longer `for` or `keep_firing_for`), is a warning. Replays are "
+    f" noise, or a threshold that no longer means anything), or one instance of which re-fired {FLAPS_WARN} "
+    "times or more after resolving (flapping: consider a longer `for` or `keep_firing_for`), is a warning. Replays are "
     "bounded (a query budget, four queries at a time, each with `--timeout`); an alert that could not be "
     "replayed (over the budget, a query that failed, or a recording rule it reads that is neither on the "
     "server nor exactly inlinable) gets an info finding saying why. Rules read as they would be deployed: "
@@ -60,14 +60,16 @@ def check_files(ctx: Context) -> Iterator[Issue]:
                     f"({a.instances} instance(s)), firing {_dur(a.firing_seconds)} in total"
                     f"{f' ({share:.0%} of the window summed over instances)' if a.instances > 1 else ''}, "
                     f"longest {_dur(a.longest_seconds)}"
-                    + (f", {a.flaps} re-fire(s) after resolving" if a.flaps else ""))
+                    + (f", {a.flaps} re-fire(s) after resolving"
+                       + (f" (at most {a.top_instance_flaps} of one instance)" if a.instances > 1 else "")
+                       if a.flaps else ""))
             loud = []
             if a.continuous:
                 loud.append(f"one instance fired for {a.top_instance_seconds / a.window:.0%} of the window: an "
                             "alert that is always firing is noise (or its threshold no longer means anything)")
             if a.flapping:
-                loud.append(f"it flapped ({a.flaps} re-fires of an instance after resolving): consider a longer "
-                            "`for` or `keep_firing_for`")
+                loud.append(f"it flapped (one instance re-fired {a.top_instance_flaps} times after resolving): "
+                            "consider a longer `for` or `keep_firing_for`")
             if loud:
                 yield Issue(f"{text}; {'; '.join(loud)}", rule.loc("alert"), severity=Severity.warning, rule=rule)
             else:
