@@ -63,9 +63,13 @@ done
 # Prometheus 3.5's own float-histogram code behind a tiny JSON-lines program (tests/promql/histogram_oracle,
 # pinned in its go.mod): the oracle of opsctl.promql.histogram (tests/promql/test_histogram_oracle.py).
 HIST_SRC="$(cd "$(dirname "$0")/.." && pwd)/tests/promql/histogram_oracle"
-if [ ! -x "$BIN/histogram-oracle-3.5" ] && [ -f "$HIST_SRC/go.mod" ]; then
-  echo "oracles: building histogram-oracle-3.5 (prometheus v3.5.0 model/histogram)" >&2
-  (cd "$HIST_SRC" && GOFLAGS=-mod=readonly go build -o "$BIN/histogram-oracle-3.5" .) >&2 \
-    || echo "oracles: building histogram-oracle-3.5 failed" >&2
+if [ -f "$HIST_SRC/go.mod" ]; then
+  # named by a hash of its source as the test names it, so a changed oracle is rebuilt
+  HIST_NAME="histogram-oracle-3.5-$(cd "$HIST_SRC" && cat main.go go.mod go.sum | sha256sum | cut -c1-10)"
+  if [ ! -x "$BIN/$HIST_NAME" ]; then
+    echo "oracles: building $HIST_NAME (prometheus v3.5.0 model/histogram)" >&2
+    (cd "$HIST_SRC" && GOFLAGS=-mod=readonly go build -o "$BIN/$HIST_NAME" .) >&2 \
+      || echo "oracles: building $HIST_NAME failed" >&2
+  fi
 fi
 echo "$BIN"
