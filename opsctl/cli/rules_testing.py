@@ -126,8 +126,8 @@ def register(app: typer.Typer) -> None:
         With --compare, the same data is replayed through a second version of the rules and the difference
         is shown per alert, so a threshold or `for` change can be judged by the noise it removes.
         """
-        from opsctl.data.exports import read_export
-        from opsctl.rules.backtest import SCHEMA_VERSION, backtest, compare
+        from opsctl.rules.backtest import SCHEMA_VERSION, compare
+        from opsctl.rules.backtest_stream import ExportStore, backtest_store, keep_freed_memory
 
         start = _parse_time(from_, "--from") if from_ else None
         end = _parse_time(to, "--to") if to else None
@@ -159,15 +159,17 @@ def register(app: typer.Typer) -> None:
                                                     timeout, jobs, from_, to, step_s, check_replay, show, tls)
         else:
             assert data is not None
-            series = read_export(data)
-            with progress_bar("backtest", None, enabled=show) as step_done:
-                before = backtest([str(r) for r in rules], series, start, end, step_s, progress=step_done,
-                                  consume=not compare_rules, prometheus_version=version)
-            after = None
-            if compare_rules:
-                with progress_bar("backtest --compare", None, enabled=show) as step_done:
-                    after = backtest([str(r) for r in compare_rules], series, start, end, step_s,
-                                     progress=step_done, consume=True, prometheus_version=version)
+            # Streamed by time windows (opsctl.rules.backtest_stream): memory does not grow with the period.
+            keep_freed_memory()
+            with ExportStore.from_file(data) as store:
+                with progress_bar("backtest", None, enabled=show) as step_done:
+                    before = backtest_store([str(r) for r in rules], store, start, end, step_s, progress=step_done,
+                                            prometheus_version=version)
+                after = None
+                if compare_rules:
+                    with progress_bar("backtest --compare", None, enabled=show) as step_done:
+                        after = backtest_store([str(r) for r in compare_rules], store, start, end, step_s,
+                                               progress=step_done, prometheus_version=version)
         findings = checked is not None and checked.alike != checked.total
         if fmt is Format.json:
             doc: dict[str, object] = {"schema_version": SCHEMA_VERSION, "backtest": before.to_dict()}

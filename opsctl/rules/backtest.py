@@ -2,7 +2,8 @@
 
 How it works
 1. The exported series (opsctl.data.exports: Prometheus query_range JSON, CSV, Parquet) go into an
-   in-memory storage.
+   in-memory storage. (`opsctl rules backtest --data` streams the export by time windows instead, with the
+   same results and memory that does not grow with the period: opsctl.rules.backtest_stream.)
 2. Recording rules are evaluated group by group, in file order, with range queries on the evaluation grid
    and written back (with staleness markers where a recorded series stops), unless the export already
    holds series of that name, which are then used as they are.
@@ -55,6 +56,7 @@ __all__ = [
     "episodes_from_presence",
     "load_rule_groups",
     "record_episodes",
+    "sort_episodes",
 ]
 
 SCHEMA_VERSION = 1
@@ -548,7 +550,16 @@ def backtest(rule_files: list[str], series: list[Series], start: float | None = 
             _replay_alert(engine, rule, g, stats, _grid_start(data_lo, w_start, g_step), w_end, g_step, offset,
                           render, result.warnings)
             tick()
+    for stats in result.alerts:
+        sort_episodes(stats)
     return result
+
+
+def sort_episodes(stats: AlertStats) -> None:
+    """Episodes in time order (then by labels): the order, and with it the longest episode among equally
+    long ones, does not depend on the order instances were met in."""
+    stats.episodes.sort(key=lambda e: (e.fired_at, sorted(e.labels.items()), e.active_at,
+                                       math.inf if e.resolved_at is None else e.resolved_at))
 
 
 def _record(engine: Engine, storage: Storage, rule: Rule, group: RuleGroup, start: float, end: float,
@@ -568,8 +579,12 @@ def _record(engine: Engine, storage: Storage, rule: Rule, group: RuleGroup, star
         got[1][idx[ok]] = vs[ok]
     if failures:
         warnings.append(_failure_warning("recording rule", rule.name, failures, n))
-    # Written after the whole period is evaluated: the rule's own expression never reads its output.
-    for labels, (present, values) in recorded.items():
+    # Written after the whole period is evaluated: the rule's own expression never reads its output. In the
+    # order a TSDB creates them (first step present, then label order within a step), which decides the
+    # summation order of aggregations over them; it does not depend on how the period is cut in chunks.
+    order = sorted(recorded, key=lambda lab: (int(np.argmax(recorded[lab][0])), lab.items_tuple))
+    for labels in order:
+        present, values = recorded[labels]
         d = recorded_labels(labels, rule.name, extra)
         # A stale marker at the first evaluation after each present run, as the rule manager writes.
         alive = _carry_over_failures(present, failures) if failures else present

@@ -23,7 +23,7 @@ import numpy as np
 from opsctl.data.exports import Series
 from opsctl.promql import STALE_NAN
 
-__all__ = ["GAP_FACTOR", "mark_stale"]
+__all__ = ["GAP_FACTOR", "has_markers", "mark_stale", "mark_stale_one", "stale_marks", "stale_warnings"]
 
 GAP_FACTOR = 1.5
 _STALE_BITS = np.uint64(0x7FF0000000000002)
@@ -41,6 +41,49 @@ def _markers(ts: np.ndarray, data_end: float) -> tuple[np.ndarray, float] | None
     return marks, spacing
 
 
+def stale_marks(ts: np.ndarray, values_have_markers: bool, data_end: float) -> tuple[np.ndarray | None, int]:
+    """The stale markers' times for one series (sorted `ts`, Unix seconds), given whether its values already
+    hold stale markers and the time of the last sample of the whole data. Returns (times or None when none
+    are inferred, 1 if its staleness cannot be told else 0)."""
+    n = len(ts)
+    if n == 0 or values_have_markers:
+        return None, 0  # a source that carries its own markers is left as it is
+    if n < 3:
+        return None, 1
+    got = _markers(np.asarray(ts, dtype=np.float64), data_end)
+    if got is None or len(got[0]) == 0:
+        return None, 0
+    return got[0], 0
+
+
+def has_markers(values: np.ndarray) -> bool:
+    """Whether values hold Prometheus stale markers."""
+    return bool((np.asarray(values, dtype=np.float64).view(np.uint64) == _STALE_BITS).any())
+
+
+def mark_stale_one(s: Series, data_end: float) -> tuple[Series, int, int]:
+    """One series with its stale markers (the series itself when none are inferred), given the time of the
+    last sample of the whole data. Returns (series, markers added, 1 if its staleness cannot be told else 0)."""
+    if len(s) == 0:
+        return s, 0, 0
+    values = np.asarray(s.values, dtype=np.float64)
+    marks, unknown = stale_marks(np.asarray(s.timestamps, dtype=np.float64), has_markers(values), data_end)
+    if marks is None:
+        return s, 0, unknown
+    all_ts = np.concatenate([np.asarray(s.timestamps, dtype=np.float64), marks])
+    all_vs = np.concatenate([values, np.full(len(marks), STALE_NAN)])
+    order = np.argsort(all_ts, kind="stable")
+    return Series(s.labels, all_ts[order], all_vs[order], s.extra), len(marks), 0
+
+
+def stale_warnings(unknown: int) -> list[str]:
+    """The warning for `unknown` series too short to tell their staleness (none when 0)."""
+    if not unknown:
+        return []
+    return [f"{unknown} series have fewer than 3 samples: their sample spacing, so when they went "
+            "stale, cannot be told from the data; they are read for up to 5m after each sample"]
+
+
 def mark_stale(series: list[Series]) -> tuple[int, list[str]]:
     """Add stale markers in place (each changed series is replaced by a new one in `series`).
 
@@ -52,27 +95,9 @@ def mark_stale(series: list[Series]) -> tuple[int, list[str]]:
     added = 0
     unknown = 0
     for i, s in enumerate(series):
-        n = len(s)
-        if n == 0:
-            continue
-        values = np.asarray(s.values, dtype=np.float64)
-        if (values.view(np.uint64) == _STALE_BITS).any():
-            continue  # the source carries its own markers
-        if n < 3:
-            unknown += 1
-            continue
-        ts = np.asarray(s.timestamps, dtype=np.float64)
-        got = _markers(ts, data_end)
-        if got is None or len(got[0]) == 0:
-            continue
-        marks = got[0]
-        all_ts = np.concatenate([ts, marks])
-        all_vs = np.concatenate([values, np.full(len(marks), STALE_NAN)])
-        order = np.argsort(all_ts, kind="stable")
-        series[i] = Series(s.labels, all_ts[order], all_vs[order], s.extra)
-        added += len(marks)
-    warnings = []
-    if unknown:
-        warnings.append(f"{unknown} series have fewer than 3 samples: their sample spacing, so when they went "
-                        "stale, cannot be told from the data; they are read for up to 5m after each sample")
-    return added, warnings
+        one, n_added, unsure = mark_stale_one(s, data_end)
+        if one is not s:
+            series[i] = one
+        added += n_added
+        unknown += unsure
+    return added, stale_warnings(unknown)
