@@ -157,3 +157,38 @@ def test_shipped_default_is_what_the_procedure_chooses() -> None:
     params, _ = nab.choose(list(range(len(files))), nab.ScoreCache(files), profiles)
     assert nab._is_default(params)
     assert nab.default_config()["kind"] == "likelihood"
+
+
+def test_the_procedure_weighs_standard_and_low_fp_equally(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The criterion is the mean of the standard and low-FP normalised scores: a candidate that wins
+    the standard profile by flooding false positives loses to a quieter one."""
+    import pandas as pd
+
+    class Cache(nab.ScoreCache):
+        def get(self, params: dict[str, object]) -> list[np.ndarray]:
+            out = []
+            for f in self.files:
+                s = np.zeros(len(f.values))
+                if params["log"]:  # first record of the window, and one false positive
+                    s[f.windows[0][0]] = 0.9
+                    s[60] = 0.9
+                else:  # half-way into the window, no false positive
+                    s[f.windows[0][0] + 15] = 0.9
+                out.append(s)
+            return out
+
+    monkeypatch.setattr(nab, "GRID", {"log": [True, False]})
+    ts = pd.DatetimeIndex(pd.date_range("2020-01-01", periods=300, freq="5min"))
+    files = [nab.NabFile("X/a.csv", ts, np.zeros(300), [(150, 179)])]
+    std = {"tpWeight": 1.0, "fpWeight": 0.11, "fnWeight": 1.0}
+    low_fp = {"tpWeight": 1.0, "fpWeight": 0.22, "fnWeight": 1.0}
+    cache = Cache(files)
+    loud_std = nab.normalise(nab.score_at(nab._entries(files, cache.get({"log": True}), std), 0.5, 1.0), 1, std)
+    quiet_std = nab.normalise(nab.score_at(nab._entries(files, cache.get({"log": False}), std), 0.5, 1.0), 1, std)
+    assert loud_std is not None and quiet_std is not None and loud_std > quiet_std
+    assert nab.choose([0], cache, {"standard": std})[0] == {"log": True}
+    params, val = nab.choose([0], cache, {"standard": std, "reward_low_FP_rate": low_fp})
+    assert params == {"log": False}
+    quiet_fp = nab.normalise(nab.score_at(nab._entries(files, cache.get({"log": False}), low_fp), 0.5, 1.0), 1,
+                             low_fp)
+    assert quiet_fp is not None and val == pytest.approx((quiet_std + quiet_fp) / 2)
