@@ -428,29 +428,34 @@ class FloatHistogram:
             raise HistogramError("histograms with custom buckets have no zero bucket")
         return Bucket(-self.zero_threshold, self.zero_threshold, self.zero_count, True, True, 0)
 
+    def _positive_bucket(self, idx: int, c: float) -> Bucket:
+        schema, cv = self.schema, self.custom_values
+        lower, upper = _get_bound(idx - 1, schema, cv), _get_bound(idx, schema, cv)
+        if schema == CUSTOM_BUCKETS_SCHEMA:
+            return Bucket(lower, upper, c, idx == 0, True, idx)
+        return Bucket(lower, upper, c, lower < 0, upper > 0, idx)
+
+    def _negative_bucket(self, idx: int, c: float) -> Bucket:
+        lower, upper = -_get_bound(idx, self.schema, []), -_get_bound(idx - 1, self.schema, [])
+        return Bucket(lower, upper, c, lower < 0, upper > 0, idx)
+
     def positive_buckets_iter(self) -> Iterator[Bucket]:
         """Positive buckets, ascending (Go's PositiveBucketIterator)."""
-        schema, cv = self.schema, self.custom_values
-        custom = schema == CUSTOM_BUCKETS_SCHEMA
         for idx, c in _iter_indexed(self.positive_spans, self.positive_buckets):
-            lower, upper = _get_bound(idx - 1, schema, cv), _get_bound(idx, schema, cv)
-            if custom:
-                yield Bucket(lower, upper, c, idx == 0, True, idx)
-            else:
-                yield Bucket(lower, upper, c, lower < 0, upper > 0, idx)
+            yield self._positive_bucket(idx, c)
 
     def negative_buckets_iter(self) -> Iterator[Bucket]:
         """Negative buckets, descending from the zero bucket (Go's NegativeBucketIterator)."""
-        schema = self.schema
         for idx, c in _iter_indexed(self.negative_spans, self.negative_buckets):
-            lower, upper = -_get_bound(idx, schema, []), -_get_bound(idx - 1, schema, [])
-            yield Bucket(lower, upper, c, lower < 0, upper > 0, idx)
+            yield self._negative_bucket(idx, c)
 
     def buckets(self) -> Iterator[Bucket]:
         """All buckets ascending: negative, zero (if populated), positive (Go's AllBucketIterator). A
-        negative or positive bucket that overlaps the zero bucket has that bound set to the threshold."""
+        negative or positive bucket that overlaps the zero bucket has that bound set to the threshold.
+        Bounds are computed only for the buckets actually reached."""
         zt = self.zero_threshold
-        for b in reversed(list(self.negative_buckets_iter())):
+        for idx, c in reversed(list(_iter_indexed(self.negative_spans, self.negative_buckets))):
+            b = self._negative_bucket(idx, c)
             if -zt < b.upper < 0:
                 b.upper = -zt
             elif 0 < b.lower < zt:
@@ -458,7 +463,8 @@ class FloatHistogram:
             yield b
         if self.zero_count > 0:
             yield self.zero_bucket()
-        for b in self.positive_buckets_iter():
+        for idx, c in _iter_indexed(self.positive_spans, self.positive_buckets):
+            b = self._positive_bucket(idx, c)
             if 0 < b.lower < zt:
                 b.lower = zt
             elif -zt < b.upper < 0:
@@ -468,7 +474,8 @@ class FloatHistogram:
     def reverse_buckets(self) -> Iterator[Bucket]:
         """All buckets descending: positive, zero, negative (Go's AllReverseBucketIterator)."""
         zt = self.zero_threshold
-        for b in reversed(list(self.positive_buckets_iter())):
+        for idx, c in reversed(list(_iter_indexed(self.positive_spans, self.positive_buckets))):
+            b = self._positive_bucket(idx, c)
             if -zt < b.upper < 0:
                 b.upper = -zt
             elif 0 < b.lower < zt:
@@ -476,7 +483,8 @@ class FloatHistogram:
             yield b
         if self.zero_count > 0:
             yield self.zero_bucket()
-        for b in self.negative_buckets_iter():
+        for idx, c in _iter_indexed(self.negative_spans, self.negative_buckets):
+            b = self._negative_bucket(idx, c)
             if 0 < b.lower < zt:
                 b.lower = zt
             elif -zt < b.upper < 0:
