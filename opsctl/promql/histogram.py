@@ -9,7 +9,16 @@ Differences from the Go API, on purpose:
 - every method returns a new histogram and leaves `self` and its argument unchanged (Go's `Add`, `Sub`,
   `Mul`, `Div` and `Compact` change the receiver in place);
 - an incompatible schema mix or custom bounds mismatch raises `HistogramError` (a subclass per case)
-  where Go returns `ErrHistogramsIncompatibleSchema` / `ErrHistogramsIncompatibleBounds`.
+  where Go returns `ErrHistogramsIncompatibleSchema` / `ErrHistogramsIncompatibleBounds`; layouts on
+  which Prometheus panics raise `HistogramError` too.
+
+Results are Prometheus 3.5.0's bit for bit (tests/promql/test_histogram_oracle.py runs Prometheus's own
+code on random histograms): interpolations use ports of Go's math.Log2 / math.Exp2, and three quirks of
+3.5 are kept because results must match: Compact with max_empty_buckets > 0 misplaces the buckets after
+two span merges in a row (so TestExpression, which compacts that way, can print buckets one place off
+for histograms of three or more spans; PromQL itself compacts with 0, which is exact); DetectReset checks
+only the previous bucket in hand once the current histogram's buckets run out; histogram_quantile of a
+histogram with a NaN sum interpolates in the last bucket when more buckets follow the one found.
 
 Bucket indices: bucket `i` of an exponential schema `s` holds observations in
 (2^((i-1) * 2^-s), 2^(i * 2^-s)] (mirrored for negative buckets); with the custom-buckets schema (-53,
@@ -812,10 +821,6 @@ def _iter_indexed(spans: list[Span], buckets: list[float]) -> Iterator[tuple[int
             yield idx, buckets[pos]
             idx += 1
             pos += 1
-
-
-def _target_idx(idx: int, origin_schema: int, target_schema: int) -> int:
-    return ((idx - 1) >> (origin_schema - target_schema)) + 1
 
 
 def _iter_target(
