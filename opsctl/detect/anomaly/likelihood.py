@@ -230,24 +230,36 @@ def glitch_free_range(vs: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarra
     make another value far: repeated until nothing changes (one pass when there is no glitch)."""
     n = vs.shape[0]
     glitch = np.zeros(n, dtype=bool)
+    hi, lo = _running_range(vs, glitch)
+    if n < 2:
+        return hi, lo, glitch
     for _ in range(50):  # each pass settles at least the earliest glitch still wrong
-        w = np.where(glitch, np.nan, vs) if glitch.any() else vs
-        hi = _shift1(np.fmax.accumulate(w))
-        lo = _shift1(np.fmin.accumulate(w))
-        if n < 2:
-            break
         r = hi - lo
         with np.errstate(invalid="ignore"):
-            up = (vs - hi >= GLITCH * r) & (hi > lo)
-            down = (lo - vs >= GLITCH * r) & (hi > lo)
-            up[:start] = False
-            down[:start] = False
-            new = np.zeros(n, dtype=bool)
-            new[:-1] = (up[:-1] & (vs[1:] - hi[:-1] < r[:-1])) | (down[:-1] & (lo[:-1] - vs[1:] < r[:-1]))
+            cand = vs - hi >= GLITCH * r
+            cand |= lo - vs >= GLITCH * r
+        cand[:start] = False
+        cand[-1] = False  # whether the last point is a glitch is for the next point to say
+        idx = np.flatnonzero(cand)
+        new = np.zeros(n, dtype=bool)
+        if idx.size:
+            idx = idx[hi[idx] > lo[idx]]
+            nxt = vs[idx + 1]
+            back = np.where(vs[idx] > hi[idx], nxt - hi[idx] < r[idx], lo[idx] - nxt < r[idx])
+            new[idx[back]] = True
         if np.array_equal(new, glitch):
             break
         glitch = new
+        hi, lo = _running_range(vs, glitch)
     return hi, lo, glitch
+
+
+def _running_range(a: np.ndarray, skip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Largest and smallest of the finite a[:i] not in skip, for each i (NaN before any)."""
+    if skip.any():
+        w = np.where(skip, np.nan, a)
+        return _shift1(np.fmax.accumulate(w)), _shift1(np.fmin.accumulate(w))
+    return _shift1(np.maximum.accumulate(a)), _shift1(np.minimum.accumulate(a))
 
 
 def rolling_max(u: np.ndarray, w: int) -> np.ndarray:
@@ -300,7 +312,11 @@ class Likelihood(AnomalyDetector):
         # the range seen so far, without glitches (single far values, reported and then forgotten)
         hi, lo, glitch = glitch_free_range(vs, p.short)
         # scale floor: a thousandth of that range, so flat stretches don't divide by ~0
-        span = np.sign(hi) * np.log1p(np.abs(hi)) - np.sign(lo) * np.log1p(np.abs(lo)) if p.log else hi - lo
+        if p.log:  # the log is increasing: the range of x is that of the same values
+            x_hi, x_lo = _running_range(x, glitch)
+            span = x_hi - x_lo
+        else:
+            span = hi - lo
         floor = nan_to_num(span, nan=0.0) * 1e-3 + 1e-12
         z, base = _ewm_z(x, p.alpha, floor, glitch)
         zr = _recent_z(1.0 - np.exp(-np.abs(z) / p.raw_scale), p)
