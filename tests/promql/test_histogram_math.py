@@ -531,3 +531,30 @@ def test_validate_accepts_valid_histograms() -> None:
     fh(
         schema=-53, count=2, custom_values=[1.0, 5.0], positive_spans=[(0, 3)], positive_buckets=[1.0, 0.0, 1.0]
     ).validate()
+
+
+U, R, N, G = (
+    CounterResetHint.UNKNOWN,
+    CounterResetHint.COUNTER_RESET,
+    CounterResetHint.NOT_COUNTER_RESET,
+    CounterResetHint.GAUGE,
+)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "want"),
+    [
+        (R, R, R),
+        (N, N, N),
+        (G, R, G),
+        (N, G, G),
+        (U, N, U),
+        (R, U, U),
+        (R, N, U),  # a collision of reset and not-reset: unknown
+        (N, R, U),
+    ],
+)
+def test_add_counter_reset_hint(a: CounterResetHint, b: CounterResetHint, want: CounterResetHint) -> None:
+    # The switch at the top of Prometheus 3.5's FloatHistogram.Add; Sub keeps the receiver's hint.
+    assert fh(count=1, counter_reset_hint=a).add(fh(count=1, counter_reset_hint=b)).counter_reset_hint == want
+    assert fh(count=1, counter_reset_hint=a).sub(fh(count=1, counter_reset_hint=b)).counter_reset_hint == a

@@ -402,14 +402,14 @@ def exp_histograms(draw: st.DrawFn) -> FloatHistogram:
     )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(a=exp_histograms(), b=exp_histograms())
 def test_hypothesis_add_sub_detect_reset(oracle: Oracle, a: FloatHistogram, b: FloatHistogram) -> None:
     for op in ("add", "sub", "detect_reset"):
         check(op, a, b, (), oracle.ask(op, a, b))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     a=exp_histograms(),
     q=st.floats(0, 1),
