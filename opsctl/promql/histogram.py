@@ -656,6 +656,12 @@ def _floats_match(a: list[float], b: list[float]) -> bool:
     return all(_same_bits(x, y) for x, y in zip(a, b, strict=True))
 
 
+def spans_match(s1: list[Span], s2: list[Span]) -> bool:
+    """Go's spansMatch: same bucket layout once zero-length spans are folded into the next span (what
+    Equals and promqltest's histogram comparison use)."""
+    return _spans_match(s1, s2)
+
+
 def _spans_match(s1: list[Span], s2: list[Span]) -> bool:
     """Go's spansMatch: same bucket layout once zero-length spans are folded into the next span."""
     if not s1 and not s2:

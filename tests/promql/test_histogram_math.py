@@ -558,3 +558,12 @@ def test_add_counter_reset_hint(a: CounterResetHint, b: CounterResetHint, want: 
     # The switch at the top of Prometheus 3.5's FloatHistogram.Add; Sub keeps the receiver's hint.
     assert fh(count=1, counter_reset_hint=a).add(fh(count=1, counter_reset_hint=b)).counter_reset_hint == want
     assert fh(count=1, counter_reset_hint=a).sub(fh(count=1, counter_reset_hint=b)).counter_reset_hint == a
+
+
+def test_spans_match() -> None:
+    from opsctl.promql.histogram import spans_match
+
+    assert spans_match([Span(1, 2)], [Span(0, 0), Span(1, 2)])
+    assert spans_match([Span(1, 2), Span(0, 0)], [Span(1, 2)])
+    assert not spans_match([Span(1, 2), Span(0, 1)], [Span(1, 3)])  # adjacent spans are not merged
+    assert not spans_match([Span(1, 2)], [Span(2, 2)])
