@@ -318,6 +318,24 @@ class FloatHistogram:
             negative_buckets=nb,
         )
 
+    def reduce_resolution(self, target_schema: int) -> FloatHistogram:
+        """Go's ReduceResolution: a copy merged down to the lower target schema (a strictly lower one)."""
+        if self.uses_custom_buckets():
+            raise HistogramError("cannot reduce resolution when there are custom buckets")
+        if is_custom_buckets_schema(target_schema):
+            raise HistogramError("cannot reduce resolution to custom buckets schema")
+        if target_schema >= self.schema:
+            raise HistogramError(f"cannot reduce resolution from schema {self.schema} to {target_schema}")
+        h = self.copy()
+        h.positive_spans, h.positive_buckets = _reduce_resolution(
+            self.positive_spans, self.positive_buckets, self.schema, target_schema
+        )
+        h.negative_spans, h.negative_buckets = _reduce_resolution(
+            self.negative_spans, self.negative_buckets, self.schema, target_schema
+        )
+        h.schema = target_schema
+        return h
+
     def compact(self, max_empty_buckets: int = 0) -> FloatHistogram:
         """Go's Compact: drop empty buckets at the ends of spans, merge spans at most max_empty_buckets
         apart, split spans at runs of more than max_empty_buckets empty buckets."""

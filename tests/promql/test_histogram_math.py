@@ -567,3 +567,24 @@ def test_spans_match() -> None:
     assert spans_match([Span(1, 2), Span(0, 0)], [Span(1, 2)])
     assert not spans_match([Span(1, 2), Span(0, 1)], [Span(1, 3)])  # adjacent spans are not merged
     assert not spans_match([Span(1, 2)], [Span(2, 2)])
+
+
+def test_reduce_resolution_upstream() -> None:
+    # TestFloatHistogramReduceResolution of Prometheus v3.5.0 (model/histogram/float_histogram_test.go).
+    spans = [(0, 4), (0, 0), (3, 2)]
+    h = fh(
+        positive_spans=spans,
+        positive_buckets=[1, 3, 1, 2, 1, 1],
+        negative_spans=spans,
+        negative_buckets=[1, 3, 1, 2, 1, 1],
+    )
+    want = fh(
+        schema=-1,
+        positive_spans=[(0, 3), (1, 1)],
+        positive_buckets=[1, 4, 2, 2],
+        negative_spans=[(0, 3), (1, 1)],
+        negative_buckets=[1, 4, 2, 2],
+    )
+    assert fields(h.reduce_resolution(-1)) == fields(want)
+    with pytest.raises(HistogramError):
+        h.reduce_resolution(0)
