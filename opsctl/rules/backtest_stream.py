@@ -726,8 +726,8 @@ def backtest_store(rule_files: list[str], store: ExportStore, start: float | Non
                 break
             try:
                 got = rule_lookback(parser._parse(rule.expr), lookback_ms)
-            except Exception:  # the evaluation reports it
-                got = 0
+            except Exception:  # (the evaluation reports a bad expression) not known: one window
+                got = None
             reach = None if got is None else max(reach, got + off_ms)
     del parser
 

@@ -339,3 +339,17 @@ def test_cli_streams_the_export(tmp_path: Path) -> None:
     import json
 
     assert json.loads(result.stdout)["backtest"] == json.loads(json.dumps(whole))
+
+
+def test_errors_as_the_whole_input_replay(tmp_path: Path) -> None:
+    from opsctl.errors import InputError
+
+    bad = _rules(tmp_path, "groups: [{name: g, rules: [{alert: A, expr: 'up +'}]}]\n", "bad.yml")
+    good = _rules(tmp_path, RULES)
+    with ExportStore.from_series(_series()) as store:
+        with pytest.raises(InputError):
+            backtest_store([bad], store)
+        with pytest.raises(InputError, match="before --from"):
+            backtest_store([good], store, start=T0 + 100, end=T0)
+    with ExportStore.from_series([]) as store, pytest.raises(InputError, match="no samples"):
+        backtest_store([good], store)
