@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -11,7 +12,16 @@ from zoneinfo import ZoneInfo
 import typer
 import yaml
 
-from opsctl.cli.output import EXIT_FINDINGS, EXIT_OK, FORMAT_OPTION, JSON_SCHEMA_VERSION, Format, console, emit_json
+from opsctl.cli.output import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    FORMAT_OPTION,
+    JSON_SCHEMA_VERSION,
+    Format,
+    console,
+    emit_json,
+    plain_stdout,
+)
 from opsctl.errors import InputError
 
 # ical (icalendar, dateutil), pagerduty, drill and postmortem are imported by the commands that use them:
@@ -75,6 +85,9 @@ def _seg(seg: Segment, tz: ZoneInfo) -> dict[str, Any]:
 
 
 def _out(*parts: str) -> None:
+    if plain_stdout():  # a pipe or a file: the text as is, without loading rich's console (`oncall who` start-up)
+        sys.stdout.write(" ".join(parts) + "\n")
+        return
     console().print(*parts, markup=False, highlight=False)
 
 
