@@ -3,8 +3,11 @@
 - `report_1m`: a 1,000,000-row Parquet export (request counters, 15 s scrape, 30 days) reported in-process;
   `report_1m_csv`: the same rows as CSV.
 - `stream`: a generated Parquet file of 10,000,000 rows (100,000,000 with OPSCTL_BENCH_FULL=1, or
-  OPSCTL_BENCH_SLO_ROWS=N) reported in a child process; time and the child's peak RSS show that memory is
-  bounded by series x intervals, not by rows.
+  OPSCTL_BENCH_SLO_ROWS=N; OPSCTL_BENCH_SLO_FILE=PATH reports an existing file written by `generate`, or writes
+  it there when missing) reported in a child process; time and the child's peak RSS show that memory is
+  bounded by series x intervals, not by rows. Reported: rows, the report's wall and CPU seconds (after the
+  imports), the whole child process' wall seconds, peak RSS, the load average while measuring, the targets
+  (issue 16: 10M rows in under 10 s with flat memory; peak RSS under 350 MB) and whether they hold.
 """
 
 from __future__ import annotations
@@ -89,16 +92,22 @@ def generate(path: Path, rows: int, chunk_rows: int = 2_000_000) -> dict[str, fl
     return {"rows": written, "series": nseries, "bytes": path.stat().st_size}
 
 
+TARGET_SECONDS = 10.0  # per 10M rows (issue 16: 10M rows of Parquet in under 10 s)
+TARGET_PEAK_RSS_MB = 350.0  # flat: independent of the number of rows
+
 CHILD = """
-import json, sys, time
+import json, resource, sys, time
 from pathlib import Path
 from opsctl.slo.spec import load_spec
 from opsctl.slo.report import report_from_export, summary
 slos = [s for g in load_spec(sys.argv[1]) for s in g.slos]
-t = time.perf_counter()
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+t, c = time.perf_counter(), cpu()
 doc = summary(report_from_export(slos, Path(sys.argv[2])))
 s = doc["slos"][0]
-seconds = time.perf_counter() - t
+seconds, cpu_seconds = time.perf_counter() - t, cpu() - c
 hwm = None
 try:  # the peak RSS of this process image (ru_maxrss of a child also counts the parent's pages before exec)
     for line in open("/proc/self/status"):
@@ -106,17 +115,20 @@ try:  # the peak RSS of this process image (ru_maxrss of a child also counts the
             hwm = int(line.split()[1])
 except OSError:
     pass
-print(json.dumps({"seconds": seconds, "sli": s["sli"], "total": s["events"]["total"], "bad": s["events"]["bad"],
-                  "hwm_kb": hwm}))
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "sli": s["sli"], "total": s["events"]["total"],
+                  "bad": s["events"]["bad"], "hwm_kb": hwm}))
 """
 
 
 def _child(spec: Path, data: Path) -> dict[str, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", CHILD, str(spec), str(data)], capture_output=True, text=True,
                           cwd=ROOT, check=True)
+    process_seconds = time.perf_counter() - t
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["process_seconds"] = process_seconds
     kb = out.pop("hwm_kb", None) or max(peak_kb, before)
     out["peak_rss_mb"] = round(kb / 1024, 1)
     return out
@@ -157,16 +169,48 @@ def main() -> dict[str, object]:
         result["report_1m_csv"] = {"rows": info["rows"], "bytes": csv_path.stat().st_size,
                                    "seconds_best": round(min(runs), 3), "seconds_all": [round(x, 3) for x in runs],
                                    "sli": doc["slos"][0]["sli"]}
-        big = d / "big.parquet"
-        t = time.perf_counter()
-        binfo = generate(big, big_rows)
-        gen_s = time.perf_counter() - t
-        child = _child(spec, big)
-        result["stream"] = {**binfo, "generate_seconds": round(gen_s, 1), "report_seconds": round(child["seconds"], 2),
-                            "rows_per_second": round(binfo["rows"] / child["seconds"]),
-                            "peak_rss_mb": child["peak_rss_mb"], "sli": child["sli"]}
+        result["stream"] = stream(spec, d, big_rows)
     return result
 
 
+def stream(spec: Path, tmp: Path, rows: int) -> dict[str, object]:
+    """Report a `rows`-row Parquet file in a child process: times, peak RSS, targets and pass/fail."""
+    given = os.environ.get("OPSCTL_BENCH_SLO_FILE")
+    big = Path(given) if given else tmp / "big.parquet"
+    gen_s = None
+    if not big.exists():
+        t = time.perf_counter()
+        generate(big, rows)
+        gen_s = round(time.perf_counter() - t, 1)
+    binfo = {"rows": pq.ParquetFile(big).metadata.num_rows, "bytes": big.stat().st_size}
+    load_before = os.getloadavg()[0]
+    child = _child(spec, big)
+    load_after = os.getloadavg()[0]
+    target_s = TARGET_SECONDS * max(1.0, binfo["rows"] / 10_000_000)
+    ok_time = child["seconds"] < target_s
+    ok_rss = child["peak_rss_mb"] <= TARGET_PEAK_RSS_MB
+    return {**binfo, "generate_seconds": gen_s, "report_seconds": round(child["seconds"], 2),
+            "report_cpu_seconds": round(child["cpu_seconds"], 2),
+            "process_seconds": round(child["process_seconds"], 2),
+            "rows_per_second": round(binfo["rows"] / child["seconds"]),
+            "peak_rss_mb": child["peak_rss_mb"], "sli": child["sli"],
+            "load_average": [round(load_before, 1), round(load_after, 1)],
+            "target": {"report_seconds_under": target_s, "peak_rss_mb_at_most": TARGET_PEAK_RSS_MB},
+            "pass": {"time": ok_time, "memory": ok_rss, "all": ok_time and ok_rss}}
+
+
+def stream_main() -> None:
+    """`python -m benchmarks.bench_slo stream [ROWS]`: only the streamed report (the Parquet file comes from
+    OPSCTL_BENCH_SLO_FILE when given), printed as JSON."""
+    rows = int(sys.argv[2]) if len(sys.argv) > 2 else int(os.environ.get("OPSCTL_BENCH_SLO_ROWS", 10_000_000))
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "spec.yml"
+        spec.write_text(SPEC)
+        print(json.dumps(stream(spec, Path(tmp), rows), indent=2))
+
+
 if __name__ == "__main__":
-    print(json.dumps(main(), indent=2))
+    if sys.argv[1:2] == ["stream"]:
+        stream_main()
+    else:
+        print(json.dumps(main(), indent=2))

@@ -289,22 +289,26 @@ class SampleStore:
         prev_v[0] = self._last_v[sid]
         prev_v[1:] = vs[:-1]
         delta = vs - prev_v
-        reset = delta < 0
-        delta[reset] = vs[reset]
-        has_prev = ~np.isnan(prev_v)
+        np.copyto(delta, vs, where=delta < 0)  # a counter reset: the increase is the new value
+        # vs holds no NaN: only the first sample can lack a previous value (the series' very first sample)
+        skip = 1 if math.isnan(prev_v[0]) else 0
         self._last_t[sid] = float(ts[-1])
         self._last_v[sid] = float(vs[-1])
         k = np.ceil((ts - self.t0) / self.step).astype(np.int64) - 1
-        inside = (k >= 0) & (k < self.G)
-        if not inside.any():
-            return
-        k, v, d, hp = k[inside], vs[inside], delta[inside], has_prev[inside]
+        if k[0] >= 0 and k[-1] < self.G:  # k is sorted: every sample is inside the grid (the usual case)
+            v, d = vs, delta
+        else:
+            inside = (k >= 0) & (k < self.G)
+            if not inside.any():
+                return
+            skip = skip if inside[0] else 0
+            k, v, d = k[inside], vs[inside], delta[inside]
         # Only the span of intervals this chunk touches is updated (a batch covers a short time range).
         lo, hi = int(k[0]), int(k[-1]) + 1
         span = slice(lo, hi)
         kl = k - lo
-        inc = np.bincount(kl[hp], weights=d[hp], minlength=hi - lo)
-        inc_n = np.bincount(kl[hp], minlength=hi - lo)
+        inc = np.bincount(kl[skip:], weights=d[skip:], minlength=hi - lo)
+        inc_n = np.bincount(kl[skip:], minlength=hi - lo)
         full_done = False
         for row_id, full in self._sinks[sid]:
             row = self._rows[row_id]
