@@ -32,6 +32,21 @@ RULES = """groups:
         annotations: {summary: s, description: d}
 """
 
+SLO_SPEC = """\
+version: "prometheus/v1"
+service: "prometheus"
+slos:
+  - name: "http"
+    objective: 99
+    sli:
+      events:
+        error_query: sum(rate(prometheus_http_requests_total{code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(prometheus_http_requests_total[{{.window}}]))
+    alerting:
+      page_alert: {disable: true}
+      ticket_alert: {disable: true}
+"""
+
 
 def _openssl(*args: str, cwd: Path) -> None:
     openssl = shutil.which("openssl")
@@ -172,6 +187,14 @@ def test_backtest_slo_report_and_doctor_take_the_same_options(tls_prometheus: tu
     print("backtest:", bad.stderr, "doctor:", run_opsctl("doctor", "--prometheus-url", url).stdout)
     assert bad.returncode == 2 and "not trusted" in bad.stderr and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    from tests.slo import WIN
+
+    spec = tmp_path / "spec.yml"
+    spec.write_text(SLO_SPEC)
+    slo = run_opsctl("slo", "report", str(spec), *WIN, "--prometheus", url, "--step", "1m", "-f", "json", *tls)
+    assert slo.returncode in (0, 1) and json.loads(slo.stdout)["slos"], slo.stderr  # met or not: it was read
+    slo_bad = run_opsctl("slo", "report", str(spec), *WIN, "--prometheus", url, "--step", "1m", *_client_cert(pki))
+    assert slo_bad.returncode == 2 and "not trusted" in slo_bad.stderr and "Traceback" not in slo_bad.stderr
     doctor = run_opsctl("doctor", "--prometheus-url", url, "-f", "json", *tls)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     doctor_bad = run_opsctl("doctor", "--prometheus-url", url, *_client_cert(pki))
