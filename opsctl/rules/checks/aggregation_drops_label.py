@@ -22,8 +22,10 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
                                ("annotation", rule.annotations, rule.annotation_locs)):
         for key, text in values.items():
             for ref in sorted(template_label_refs(text)):
-                if labels is None:
-                    labels = output_labels(rule.ast)
+                if labels is None:  # a function of the expression: worked out once per distinct expression
+                    labels = ctx.cache.get(("output_labels", rule.expr))
+                    if labels is None:
+                        labels = ctx.cache[("output_labels", rule.expr)] = output_labels(rule.ast)
                 if not labels.may_have(ref):
                     yield Issue(f'{what} "{key}" uses $labels.{ref}, but the expression\'s result has no '
                                 f'"{ref}" label (it is aggregated or matched away)',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -127,15 +128,20 @@ _LABEL_REF = re.compile(
 _ACTION = re.compile(r"\{\{(.*?)\}\}", re.S)
 
 
-def template_label_refs(text: str) -> set[str]:
+def template_label_refs(text: str) -> frozenset[str]:
     """Label names a Prometheus alert template reads from `$labels` / `.Labels` inside `{{ }}` actions."""
-    refs: set[str] = set()
     if "abels" not in text:  # neither $labels nor .Labels: nothing to find
-        return refs
+        return frozenset()
+    return _label_refs(text)
+
+
+@functools.lru_cache(maxsize=8192)  # the same summary/description texts recur across a file's alerts
+def _label_refs(text: str) -> frozenset[str]:
+    refs: set[str] = set()
     for action in _ACTION.findall(text):
         for m in _LABEL_REF.finditer(action):
             refs.add(next(g for g in m.groups() if g))
-    return refs
+    return frozenset(refs)
 
 
 def split_url(url: str) -> SplitResult | None:
