@@ -4,12 +4,13 @@ The generator follows pyrra's `slo/rules.go` (commit 1ba95afbf90b) rule for rule
 (increase / count / sum recording rules over the whole window and the `SLOMetricAbsent` alerts) and the
 `<name>` group (burn-rate recording rules `<metric>:burnrate<window>` and four `ErrorBudgetBurn` alerts with
 `for`, `short`, `long`, `exhaustion` and its severity tiers). Indicators: ratio, latency (classic histogram
-buckets), bool-gauge. With `generic=True` (pyrra's `--generic-rules`) the `<name>-generic` group of
-`pyrra_objective`, `pyrra_window`, `pyrra_availability`, `pyrra_requests:rate5m` and `pyrra_errors:rate5m`
-(pyrra's GenericRules, for its Grafana dashboards) follows; like pyrra, objectives with grouping get none.
-Not supported, and refused with a message: latency-native (native histograms: opsctl's PromQL engine cannot
-evaluate them, so reports could not check these rules) and `performanceOverAccuracy` (pyrra's split short/long
-rule groups, with `ruleOutput`'s short/long rule labels).
+buckets), latencyNative (native histograms: `histogram_fraction` / `histogram_count`), bool-gauge. With
+`generic=True` (pyrra's `--generic-rules`) the `<name>-generic` group of `pyrra_objective`, `pyrra_window`,
+`pyrra_availability`, `pyrra_requests:rate5m` and `pyrra_errors:rate5m` (pyrra's GenericRules, for its Grafana
+dashboards; latencyNative: only `pyrra_availability` besides the first two) follows; like pyrra, objectives with
+grouping get none, except latencyNative ones (pyrra does not refuse those).
+Not supported, and refused with a message: `performanceOverAccuracy` (pyrra's split short/long rule groups,
+with `ruleOutput`'s short/long rule labels).
 
 Label matchers are kept as pyrra's Go parser gives them: the selector's matchers in order, then
 `__name__="<metric>"` (it matters for which labels become rule labels and grouping).
@@ -63,7 +64,7 @@ class PyrraObjective:
     name: str  # the __name__ label: metadata.name
     target: float  # ratio, e.g. 0.99
     window: float  # seconds
-    kind: str  # ratio | latency | bool_gauge
+    kind: str  # ratio | latency | latency_native | bool_gauge
     total: Metric
     errors: Metric | None = None  # ratio: errors; latency: success (the le bucket)
     grouping: list[str] = field(default_factory=list)
@@ -77,6 +78,7 @@ class PyrraObjective:
     absent_name: str = ""
     severities: Severities = field(default_factory=Severities)
     description_as_label: bool = False  # spec.ruleOutput.enableDescriptionAsLabel (generic rules)
+    latency: float = 0.0  # latency_native: the latency objective in seconds
 
 
 # ------------------------------------------------------------------------------------------ formatting
@@ -246,6 +248,9 @@ def burnrate_expr(o: PyrraObjective, window: float) -> str:
         total = _agg("sum", g, f"rate({selector(tot.name, tot.matchers)}[{w}])")
         ok = _agg("sum", g, f"rate({selector(o.errors.name, o.errors.matchers)}[{w}])")
         return f"({total} - {ok}) / {total}"
+    if o.kind == "latency_native":
+        rate = _agg("sum", g, f"rate({selector(tot.name, tot.matchers)}[{w}])")
+        return f"1 - histogram_fraction(0, {_go_f(o.latency)}, {rate})"
     sel = selector(tot.name, tot.matchers)
     count = _agg("sum", g, f"count_over_time({sel}[{w}])")
     return f"({count} - {_agg('sum', g, f'sum_over_time({sel}[{w}])')}) / {count}"
@@ -317,6 +322,18 @@ def increase_rules(o: PyrraObjective) -> dict[str, Any]:
     for m in tot.matchers:
         if m[1] == "=" and m[0] != NAME:
             rule_labels[m[0]] = m[2]
+    if o.kind == "latency_native":
+        # pyrra's increaseRuleLatencyNative: total and good counts from the histograms, no absent alerts.
+        hinc = _agg("sum", sorted(set(o.grouping)),
+                    f"increase({selector(tot.name, tot.matchers)}[{prom_duration(o.window)}])")
+        lat = _go_f(o.latency)
+        return {"name": f"{o.name}-increase", "interval": increase_interval(o.window), "rules": [
+            {"record": increase_name(tot.name, o.window), "expr": f"histogram_count({hinc})",
+             "labels": dict(rule_labels)},
+            {"record": increase_name(tot.name, o.window),
+             "expr": f"histogram_fraction(0, {lat}, {hinc}) * histogram_count({hinc})",
+             "labels": {**rule_labels, "le": lat}},
+        ]}
     grouping = set(o.grouping)
     if o.kind == "bool_gauge":
         grouping |= {m[0] for m in tot.matchers}
@@ -376,7 +393,7 @@ def generic_rules(o: PyrraObjective) -> dict[str, Any] | None:
     """pyrra's `GenericRules` (`--generic-rules`): the `<name>-generic` group its Grafana dashboards read.
     None for an objective with grouping (pyrra's ErrGroupingUnsupported: pyrra then writes no generic group
     and logs a warning)."""
-    if o.grouping:
+    if o.grouping and o.kind != "latency_native":  # pyrra refuses grouping for the other kinds only
         return None
     labels = common_labels(o)
     if o.description_as_label:
@@ -412,6 +429,12 @@ def generic_rules(o: PyrraObjective) -> dict[str, Any] | None:
             {"record": "pyrra_errors:rate5m",
              "expr": f"{total_rate} - sum(rate({selector(ok.name, ok.matchers)}[5m]))"},
         ]
+    elif o.kind == "latency_native":
+        inc_name = increase_name(tot.name, o.window)
+        ms = [(n, op, inc_name if n == NAME else v) for n, op, v in tot.matchers]
+        good = selector(inc_name, [*ms, ("slo", "=", o.name), ("le", "=", _go_f(o.latency))])
+        total = selector(inc_name, [*ms, ("slo", "=", o.name), ("le", "=", "")])
+        rules.append({"record": "pyrra_availability", "expr": f"sum({good} or vector(0)) / sum({total})"})
     else:
         count = _renamed(tot, f"{tot.name}:count{w}", o.name)
         good = _renamed(tot, f"{tot.name}:sum{w}", o.name)
@@ -538,13 +561,21 @@ def parse_pyrra(ctx: _Ctx, d: PosDict, index: int) -> SLOGroup:
     k = kinds[0]
     where = f"spec.indicator.{k}"
     node = ctx.mapping(ind[k], where, ind, k)
-    if k == "latencyNative":
-        raise ctx.err(f"{where}: latency SLOs on native histograms are not supported: opsctl's PromQL engine "
-                      "does not evaluate native histograms (histogram_fraction), so `slo report` could not check "
-                      "them; use a latency indicator on classic histogram buckets (le) or generate with pyrra",
-                      ind, k, value=False)
     errors: Metric | None
-    if k == "ratio":
+    latency = 0.0
+    if k == "latencyNative":
+        ctx.keys(node, ("latency", "total", "grouping"), where)
+        t = ctx.mapping(node.get("total"), f"{where}.total", node, "total")
+        errors, total, okind = None, _selector(ctx, t, "metric", f"{where}.total"), "latency_native"
+        lat_text = ctx.string(node, "latency", where)
+        try:
+            from opsctl.durations import parse_duration
+
+            latency = parse_duration(lat_text)
+        except ValueError:
+            raise ctx.err(f"{where}.latency: latencyNative latency objective must be a valid duration, got "
+                          f"{lat_text!r}", node, "latency") from None
+    elif k == "ratio":
         ctx.keys(node, ("errors", "total", "grouping"), where)
         e = ctx.mapping(node.get("errors"), f"{where}.errors", node, "errors")
         t = ctx.mapping(node.get("total"), f"{where}.total", node, "total")
@@ -582,7 +613,7 @@ def parse_pyrra(ctx: _Ctx, d: PosDict, index: int) -> SLOGroup:
         disabled=_bool(ctx, a, "disabled", "spec.alerting", False),
         alert_name=ctx.string(a, "name", "spec.alerting", required=False),
         absent_name=ctx.string(a, "absentName", "spec.alerting", required=False), severities=sev,
-        description_as_label=description_as_label,
+        description_as_label=description_as_label, latency=latency,
     )
     slo = SLO(id=f"{namespace}-{name}" if namespace else name, name=name, service=namespace or name,
               objective=target, period=window, sli=_sli(o), description=o.description,
@@ -604,6 +635,10 @@ def _sli(o: PyrraObjective) -> SLI:
         assert o.errors is not None
         return SLI(good_query=_agg("sum", g, f"rate({selector(o.errors.name, o.errors.matchers)}[{{{{.window}}}}])"),
                    total_query=_agg("sum", g, f"rate({tot}[{{{{.window}}}}])"))
+    if o.kind == "latency_native":
+        rate = _agg("sum", g, f"rate({tot}[{{{{.window}}}}])")
+        return SLI(good_query=f"histogram_fraction(0, {_go_f(o.latency)}, {rate}) * histogram_count({rate})",
+                   total_query=f"histogram_count({rate})")
     return SLI(error_query=(f"{_agg('sum', g, f'count_over_time({tot}[{{{{.window}}}}])')} - "
                             f"{_agg('sum', g, f'sum_over_time({tot}[{{{{.window}}}}])')}"),
                total_query=_agg("sum", g, f"count_over_time({tot}[{{{{.window}}}}])"))

@@ -18,7 +18,7 @@ import yaml
 
 from opsctl.errors import InputError
 from opsctl.slo.generate import Options, documents_to_yaml, generate, generate_documents
-from opsctl.slo.pyrra import Metric, PyrraObjective, burnrate_rules, generic_rules, increase_rules, windows
+from opsctl.slo.pyrra import Metric, PyrraObjective, _sli, burnrate_rules, generic_rules, increase_rules, windows
 from opsctl.slo.spec import load_spec, loads_spec
 from tests.conftest import find_tool, run_opsctl, shared_data_dir
 
@@ -84,6 +84,20 @@ def http_latency() -> PyrraObjective:
                       ("__name__", "=", "http_request_duration_seconds_bucket")]),
         total=Metric("http_request_duration_seconds_count", [job, ("code", "=~", "2.."),
                      ("__name__", "=", "http_request_duration_seconds_count")]))
+
+
+def http_native_latency() -> PyrraObjective:
+    """pyrra's objectiveHTTPNativeLatency: latencyNative, 1s, on http_request_duration_seconds."""
+    return PyrraObjective(
+        name="monitoring-http-latency", target=0.995, window=28 * DAY, kind="latency_native", latency=1.0,
+        total=Metric("http_request_duration_seconds", [("job", "=", "metrics-service-thanos-receive-default"),
+                     ("code", "=~", "2.."), ("__name__", "=", "http_request_duration_seconds")]))
+
+
+def http_native_latency_grouping() -> PyrraObjective:
+    o = http_native_latency()
+    o.grouping = ["job", "handler"]
+    return o
 
 
 def http_latency_grouping() -> PyrraObjective:
@@ -199,10 +213,11 @@ OBJECTIVES = {
     "objectiveAPIServerLatencyAlertingDisabled": apiserver_latency_alerting_disabled,
     "objectiveAPIServerLatencyCustomAlertname": apiserver_latency_custom_alertname,
     "objectiveUpTargets": up_targets, "objectiveUpTargetsGroupingRegex": up_targets_grouping_regex,
+    "objectiveHTTPNativeLatency": http_native_latency,
+    "objectiveHTTPNativeLatencyGrouping": http_native_latency_grouping,
 }
-# Cases opsctl refuses on purpose (native histograms, pyrra's split rule groups) or does not offer
-# (Prometheus 3 `le` migration).
-NOT_SUPPORTED = ("objectiveHTTPNativeLatency", "LessAccura", "EnablePrometheus3Migration")
+# Cases opsctl refuses on purpose (pyrra's split rule groups) or does not offer (Prometheus 3 `le` migration).
+NOT_SUPPORTED = ("LessAccura", "EnablePrometheus3Migration")
 
 # ----------------------------------------------------------------------------- reading the Go test source
 
@@ -335,7 +350,8 @@ def test_generic_rules_equal_pyrra_rule_for_rule() -> None:
         assert generic_rules(OBJECTIVES[func]()) is None, name
     assert len(refused) == 9
     compared = _check([c for c in cases if c[3]], lambda o, _url: generic_rules(o))
-    assert compared == 8 * 5  # the native-histogram case (1 more group) is the refused feature
+    # 8 groups of 5 rules, and the native-histogram case's 3 (objective, window, availability)
+    assert compared == 8 * 5 + 3
 
 
 def test_generic_rules_through_the_cli(tmp_path: Path) -> None:
@@ -481,8 +497,8 @@ def test_bool_gauge_and_errors_with_positions() -> None:
                                     "labels": {"slo": "up-targets"}}
     for old, new, where, fragment in (
         ("    bool_gauge:\n      metric: up{job=\"api\"}\n",
-         "    latencyNative:\n      latency: 1s\n      total:\n        metric: x_seconds\n", "bg.yml:10:5",
-         "native histograms are not supported"),
+         "    latencyNative:\n      latency: fast\n      total:\n        metric: x_seconds\n", "bg.yml:11:16",
+         "must be a valid duration"),
         ('metric: up{job="api"}', "metric: rate(up[5m])", "bg.yml:11:15", "expected a metric selector"),
         ('target: "99"', 'target: "high"', "bg.yml:7:11", "expected a percentage"),
         ("  window: 4w\n", "  window: 4w\n  performanceOverAccuracy: true\n", "bg.yml:9:3", "split short/long"),
@@ -538,3 +554,27 @@ def test_report_of_a_pyrra_slo_equals_the_same_sloth_slo(tmp_path: Path) -> None
     conds = [c for a in pyrra["alerts"] for c in a["conditions"]]
     assert [c["factor"] for c in conds] == [14, 7, 2, 1]
     assert [c["long"] for c in conds] == ["1h4m", "6h26m", "1d1h43m", "4d6h51m"]
+
+
+def test_native_latency_rules_evaluate_on_native_histograms() -> None:
+    """The burn-rate rule of a latencyNative objective, evaluated by opsctl's engine on native histograms:
+    a quarter of the requests is under the 1s objective (bucket (0.5, 1] of schema 0)."""
+    from opsctl.promql import Engine, Storage
+    from opsctl.promql.notation import parse_series_desc
+
+    st = Storage()
+    labels, vals = parse_series_desc(
+        'http_request_duration_seconds{job="metrics-service-thanos-receive-default", code="200"} '
+        "{{schema:0 sum:0 count:0}}+{{schema:0 sum:5 count:4 buckets:[1 2 1]}}x20")
+    st.add(labels, [k * 60_000 for k in range(len(vals))], [0.0] * len(vals), vals)
+    o = http_native_latency()
+    group = burnrate_rules(o)
+    rule = next(r for r in group["rules"] if r.get("record", "").endswith(":burnrate5m"))
+    (s,) = Engine(st, v3=True).instant(rule["expr"], 1200).series
+    assert s.values[0] == pytest.approx(0.75)
+    good, total = _sli(o).good_query, _sli(o).total_query
+    assert good is not None and total is not None
+    eng = Engine(st, v3=True)
+    ratio = (eng.instant(good.replace("{{.window}}", "10m"), 1200).series[0].values[0]
+             / eng.instant(total.replace("{{.window}}", "10m"), 1200).series[0].values[0])
+    assert ratio == pytest.approx(0.25)
