@@ -56,7 +56,8 @@ def headline(res: dict[str, Any]) -> dict[str, Any]:
         "default_config": d["config"],
         "in_sample_at_alert_score": d["at_alert_score"],
         "in_sample_nab_thresholds": {p: d[p] for p in ("standard", "reward_low_FP_rate", "reward_low_FN_rate")},
-        "threshold_curve": d["threshold_curve"],
+        "held_out_threshold_curve": cv.get("pooled_threshold_curve"),
+        "in_sample_threshold_curve": d["threshold_curve"],
     }
 
 

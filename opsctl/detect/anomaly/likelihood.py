@@ -74,7 +74,7 @@ class LikelihoodParams(Params):
     history: int = Field(1000, ge=10, description="points of short-term scores that define 'usual'")
     min_history: int = Field(150, ge=2, description="points of history before scoring")
     sigma_floor: float = Field(0.01, gt=0, description="floor of the standard deviation of raw scores")
-    alert_tail: float = Field(1e-3, gt=0, lt=0.5, description="tail probability that scores 0.5")
+    alert_tail: float = Field(10**-3.25, gt=0, lt=0.5, description="tail probability that scores 0.5")
     spatial_tolerance: float = Field(0.05, ge=0, description="beyond all past values by this fraction "
                                      "of their range: outlier (0: off)")
     cooldown: int = Field(100, ge=0, description="points after a high score whose scores are damped")
