@@ -42,6 +42,9 @@ K8S_GROUP_EXTRA = {"partial_response_strategy"}
 
 DEFAULT_VERSION = PromVersion(3, 0)
 
+# (expression, major, minor, experimental functions allowed) -> what _Reader.parse_expr found
+_PARSED: dict[tuple[str, int, int, bool], tuple[Any, list[Any], list[str]]] = {}
+
 
 # an arithmetic operator or parenthesis inside brackets, or `offset (`: only then can an expression hold a
 # duration expression (the rewrite lives in opsctl.promql, whose import brings numpy: not for every rule)
@@ -301,19 +304,13 @@ class _Reader:
         if expr == "":
             self.problem("promql-syntax", "field 'expr' must be set in rule", expr_loc, **ctx)
         else:
-            try:
-                rule.ast = parse_promql(_duration_exprs(expr) if self.options.prometheus_version.at_least(3, 0)
-                                        else expr)
-            except (ValueError, RuntimeError, OverflowError) as exc:
-                msg = go_syntax_error(expr) or exc  # promtool's wording and position where the port finds it
-                self.problem("promql-syntax", f"could not parse expression: {msg}", expr_loc, **ctx)
+            parsed = self.parse_expr(expr)
+            if isinstance(parsed, str):
+                self.problem("promql-syntax", f"could not parse expression: {parsed}", expr_loc, **ctx)
             else:
-                rule.nodes = list(walk(rule.ast))
-                for msg in [*syntax_problems(expr, self.options.prometheus_version),
-                            *function_problem(rule.nodes, self.options.prometheus_version, expr,
-                                              experimental=self.options.features is None
-                                              or "promql-experimental-functions" in self.options.features),
-                            *selector_problems(rule.nodes)]:
+                rule.ast, nodes, messages = parsed
+                rule.nodes = list(nodes)
+                for msg in messages:
                     self.problem("promql-syntax", f"could not parse expression: {msg}", expr_loc, **ctx)
         if record:
             rec_loc = r.value_loc("record")
@@ -333,6 +330,30 @@ class _Reader:
         if alert and self.options.check_templates:
             self.check_templates(rule, ctx)
         return rule
+
+    def parse_expr(self, expr: str) -> str | tuple[Any, list[Any], list[str]]:
+        """(AST, its nodes with ancestors, promtool's syntax messages) for an expression, or the parse error's
+        message; a function of the expression and the options, so worked out once per distinct expression
+        (rules that share an expression share its AST, which nothing changes)."""
+        version = self.options.prometheus_version
+        experimental = self.options.features is None or "promql-experimental-functions" in self.options.features
+        key = (expr, version.major, version.minor, experimental)
+        found = _PARSED.get(key)
+        if found is not None:
+            return found
+        try:
+            ast = parse_promql(_duration_exprs(expr) if version.at_least(3, 0) else expr)
+        except (ValueError, RuntimeError, OverflowError) as exc:
+            # promtool's wording and position where the port finds it
+            return str(go_syntax_error(expr) or exc)
+        nodes = list(walk(ast))
+        messages = [*syntax_problems(expr, version),
+                    *function_problem(nodes, version, expr, experimental=experimental),
+                    *selector_problems(nodes)]
+        if len(_PARSED) >= 100_000:  # a long-lived process: keep the memo bounded
+            _PARSED.clear()
+        result = _PARSED[key] = (ast, nodes, [str(m) for m in messages])
+        return result
 
     def check_templates(self, rule: Rule, ctx: dict[str, Any]) -> None:
         for what, values, locs in (("label", rule.labels, rule.label_locs),
