@@ -73,6 +73,7 @@ WINDOW_SAMPLES = 250_000
 BUFFER_SAMPLES = 250_000
 _INDEX_EVERY = 1024  # one timestamp in this many is kept in memory to find a window's first sample
 _BATCH_ROWS = 1 << 16  # Parquet rows read at a time
+_CSV_BLOCK = 1 << 21  # CSV bytes read at a time
 
 
 def keep_freed_memory(limit: int = 64 << 20) -> None:
@@ -232,6 +233,12 @@ class ExportStore:
             got = _parquet_pieces(p, name)
             if got is not None:
                 return cls.build(got, infer_staleness, keep_order=False, buffer_samples=buffer_samples)
+        if kind == "csv" and p.is_file():
+            try:
+                return cls.build(_csv_pieces(p, name), infer_staleness, keep_order=False,
+                                 buffer_samples=buffer_samples)
+            except _NotPlain:
+                pass  # read whole, as read_export does
         return cls.from_series(ex.read_export(p, fmt, default_name), infer_staleness, buffer_samples)
 
     @classmethod
@@ -479,6 +486,68 @@ def _parquet_pieces(p: Path, name: str) -> Iterator[tuple[Any, Series]] | None:
             ex._release_arrow_memory()  # pyarrow's pool keeps what a batch used otherwise
 
     return gen()
+
+
+class _NotPlain(Exception):
+    """A CSV export that the streamed reading cannot read as read_export would: read it whole."""
+
+
+def _csv_pieces(p: Path, name: str) -> Iterator[tuple[Any, Series]]:
+    """(key, piece) pairs of a long-format CSV export block by block, with pyarrow's CSV reader (the one
+    read_export uses) and the same conversions: label columns as text, time and value columns as numbers.
+    Raises _NotPlain (possibly after some pieces) for anything else: a time or value cell that is not a
+    number, an empty one, seconds and milliseconds mixed, a wide or unreadable file."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pacsv
+
+    from opsctl.data import exports as ex
+
+    try:
+        header = pacsv.open_csv(p, read_options=pacsv.ReadOptions(block_size=1 << 16)).schema.names
+    except Exception:
+        raise _NotPlain from None
+    lower = [str(c).strip().lower() for c in header]
+    if ("value" not in lower or len(set(header)) != len(header)
+            or sum(low in ex.TIME_COLUMNS for low in lower) != 1):
+        raise _NotPlain
+    numeric = {c for c, low in zip(header, lower, strict=True) if low in (*ex.TIME_COLUMNS, "value")}
+    types = {c: (pa.float64() if c in numeric else pa.string()) for c in header}
+    try:
+        reader = pacsv.open_csv(p, read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK, use_threads=False),
+                                convert_options=pacsv.ConvertOptions(column_types=types, null_values=[],
+                                                                     strings_can_be_null=False,
+                                                                     quoted_strings_can_be_null=False))
+    except Exception:
+        raise _NotPlain from None
+    unit: bool | None = None  # milliseconds, as decided by the first block
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except Exception:
+            raise _NotPlain from None
+        if batch.num_rows == 0:
+            continue
+        arrays = [pc.dictionary_encode(col) if col.type == pa.string() else col for col in batch.columns]
+        batch = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+        times = batch.column(next(i for i, low in enumerate(lower) if low in ex.TIME_COLUMNS))
+        t = times.to_numpy(zero_copy_only=False)
+        if np.isnan(t).any():  # read_export names the row
+            raise _NotPlain
+        ms = bool(np.abs(t).max() > 1e11)
+        if unit is None:
+            unit = ms
+        elif unit != ms:  # read whole, these are divided (or not) all together
+            raise _NotPlain
+        got = _arrow_pieces(batch, name)
+        del batch, arrays, times
+        if got is None:
+            raise _NotPlain
+        yield from got
+        del got
+        ex._release_arrow_memory()  # pyarrow's pool keeps what a block used otherwise
 
 
 def _arrow_pieces(batch: Any, default_name: str) -> list[tuple[Any, Series]] | None:

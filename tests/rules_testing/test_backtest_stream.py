@@ -254,6 +254,37 @@ def test_csv_and_json_exports(tmp_path: Path) -> None:
         assert _doc(backtest_store([rules], store, window_seconds=1300.0)) == whole
 
 
+@pytest.mark.parametrize("variant", ["by-series", "shuffled-ms", "iso-times", "empty-value", "wide"])
+def test_csv_export_read_in_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str) -> None:
+    """CSV is read block by block when its time and value cells are all numbers (as read_export reads
+    them), else whole; the results are the whole-input replay's either way."""
+    monkeypatch.setattr(bs, "_CSV_BLOCK", 5000)
+    frame = _frame(_series())
+    if variant == "shuffled-ms":
+        frame = frame.sample(frac=1.0, random_state=5).reset_index(drop=True)
+        frame["timestamp"] = (frame["timestamp"] * 1000).astype("int64")
+    elif variant == "iso-times":
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="s").dt.strftime("%Y-%m-%d %H:%M:%S")
+    elif variant == "empty-value":
+        frame["value"] = frame["value"].astype(object)
+        frame.loc[5, "value"] = ""
+    elif variant == "wide":
+        frame = frame[frame["__name__"] == "errors_total"].pivot_table(index="timestamp", columns="instance",
+                                                                        values="value").reset_index()
+    path = tmp_path / "export.csv"
+    frame.to_csv(path, index=False)
+    rules = _rules(tmp_path, RULES)
+    whole = _doc(backtest([rules], read_export(path)))
+    streamed = variant in ("by-series", "shuffled-ms")
+    if streamed:
+        assert len(list(bs._csv_pieces(path, "export"))) > 10  # many blocks
+    else:
+        with pytest.raises(bs._NotPlain):
+            list(bs._csv_pieces(path, "export"))
+    with ExportStore.from_file(path, buffer_samples=900) as store:
+        assert _doc(backtest_store([rules], store, window_seconds=1700.0)) == whole
+
+
 def test_same_label_set_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Rows with an empty metric name take the file's name: two keys, one label set, joined (later wins).
     _parquet_batches(monkeypatch, 900)
