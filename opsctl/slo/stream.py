@@ -490,12 +490,19 @@ def _fill(path: Path, stores: list[tuple[SampleStore, Callable[[dict[str, str]],
         ends = np.concatenate((bounds, [inv_sorted.size]))
         local = inv_sorted[starts].tolist()  # the batch's series of each segment
         ts_s, vs_s = ts[order], vs[order]  # one gather per batch; each series is then a slice of them
+        done: set[int] = set()  # stores that folded the whole batch at once
+        if ts.size < SHORT_SEGMENTS * len(local):
+            done = _fill_batch(stores, sid_cache, labels, local, starts, ends, ts_s, vs_s, order, offset)
+            if len(done) == len(stores):
+                continue
         for lab_i, a, b in zip(local, starts.tolist(), ends.tolist(), strict=True):
             if a == b:
                 continue
             lab = labels[lab_i]
             key = tuple(sorted(lab.items()))
-            for (store, wanted), cache in zip(stores, sid_cache, strict=True):
+            for i, ((store, wanted), cache) in enumerate(zip(stores, sid_cache, strict=True)):
+                if i in done:
+                    continue
                 sid = cache.get(key)
                 if sid is None:
                     sid = store.series_id(lab) if wanted(lab) else -1
@@ -509,6 +516,44 @@ def _fill(path: Path, stores: list[tuple[SampleStore, Callable[[dict[str, str]],
                 except ValueError as exc:
                     raise InputError(f"{exc}; sort the export by series then time, or by time", str(path)) from None
     return rows
+
+
+SHORT_SEGMENTS = 2048  # mean rows per series and batch under which the batch is folded at once
+
+
+def _fill_batch(stores: list[tuple[SampleStore, Callable[[dict[str, str]], bool]]],
+                sid_cache: list[dict[tuple[tuple[str, str], ...], int]], labels: list[dict[str, str]],
+                local: list[int], starts: np.ndarray, ends: np.ndarray, ts_s: np.ndarray, vs_s: np.ndarray,
+                order: np.ndarray, offset: int) -> set[int]:
+    """Fold a batch of many short series with `SampleStore.add_segments`; returns the stores (indices) that
+    took it. The others get the batch series by series (`add` drops, keeps or names bad rows)."""
+    lengths = ends - starts
+    plans = []
+    for (store, wanted), cache in zip(stores, sid_cache, strict=True):
+        sids = []
+        for lab_i in local:
+            lab = labels[lab_i]
+            key = tuple(sorted(lab.items()))
+            sid = cache.get(key)
+            if sid is None:
+                sid = store.series_id(lab) if wanted(lab) else -1
+                cache[key] = sid
+            sids.append(sid)
+        plans.append(np.asarray(sids, dtype=np.int64))
+    done: set[int] = set()
+    for i, ((store, _wanted), seg_sid) in enumerate(zip(stores, plans, strict=True)):
+        take = (seg_sid >= 0) & (lengths > 0)
+        if not take.any():
+            done.add(i)
+            continue
+        if take.all():
+            ok = store.add_segments(seg_sid, lengths, ts_s, vs_s, order, offset)
+        else:
+            mask = np.repeat(take, lengths)
+            ok = store.add_segments(seg_sid[take], lengths[take], ts_s[mask], vs_s[mask], order[mask], offset)
+        if ok:
+            done.add(i)
+    return done
 
 
 def _sample_error(exc: SampleError, file: str, csv: bool) -> InputError:
