@@ -25,7 +25,6 @@ the linted rules record themselves are not asked about (new rules are not deploy
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,6 +115,8 @@ class LiveEvidence:
 
 def selector_text(node: Any) -> str:
     """A vector selector as a plain `{__name__="x", a="b"}` selector, without offset or @."""
+    import json  # live mode only: every lint imports this module (live-alert-firing's constants)
+
     parts = [f"{m.name}{_OPS.get(m.op, '=')}{json.dumps(m.value)}" for m in matchers(node)]
     name = getattr(node, "name", None)
     if name and not any(m.name == "__name__" for m in matchers(node)):
@@ -187,6 +188,8 @@ def gather(files: list[RuleFile], client: Any, *, now: float, lookback: float | 
         payload = client._get("/api/v1/metadata", {})
         data = payload.get("data") if isinstance(payload, dict) else None
         if isinstance(data, dict):
+            import json
+
             from opsctl.rules.metadata import _from_json
 
             ev.metric_types = _from_json(json.dumps(data), "/api/v1/metadata")
