@@ -518,7 +518,8 @@ def _fill(path: Path, stores: list[tuple[SampleStore, Callable[[dict[str, str]],
     return rows
 
 
-SHORT_SEGMENTS = 2048  # mean rows per series and batch under which the batch is folded at once
+SHORT_SEGMENTS = 1024  # mean rows per series and batch under which the batch is folded at once (measured:
+# faster at 450 rows, slightly slower at 1500)
 
 
 def _fill_batch(stores: list[tuple[SampleStore, Callable[[dict[str, str]], bool]]],
