@@ -79,15 +79,25 @@ class Seasonal(AnomalyDetector):
             if have.any():
                 base[have] = np.nanmedian(cands[:, have], axis=0)
         resid = vs - base
-        st = {"median": np.full(n, np.nan), "mad": np.full(n, np.nan), "meanad": np.full(n, np.nan),
-              "count": np.zeros(n)}
-        if have.any():
-            r = resid[have]
-            sub = hopping_window_stats(r, p.window, max(1, p.window // 5), mad=True)
-            for key in st:
-                st[key][have] = sub[key]
+        idx = np.flatnonzero(have)
+        if idx.size and idx[-1] - idx[0] + 1 == idx.size:  # usually all but the first period(s): slices
+            first = int(idx[0])
+            sub = hopping_window_stats(resid[first:], p.window, max(1, p.window // 5), mad=True)
+            st = {}
+            for key, fill in (("median", np.nan), ("mad", np.nan), ("meanad", np.nan), ("count", 0.0)):
+                st[key] = np.empty(n)
+                st[key][:first] = fill
+                st[key][first:] = sub[key]
+        else:
+            st = {"median": np.full(n, np.nan), "mad": np.full(n, np.nan), "meanad": np.full(n, np.nan),
+                  "count": np.zeros(n)}
+            if idx.size:
+                sub = hopping_window_stats(resid[have], p.window, max(1, p.window // 5), mad=True)
+                for key in st:
+                    st[key][have] = sub[key]
         sigma = floor_scale(robust_sigma(st), base, p.rel_floor, p.abs_floor)
         z = (resid - nan_to_num(st["median"], nan=0.0)) / sigma
         score = np.where(np.isfinite(base) & (st["count"] >= 10), z_to_score(z, p.threshold), 0.0)
-        conf = np.minimum(st["count"] / p.window, 1.0) * np.isfinite(cands).mean(axis=0)
+        conf = np.minimum(st["count"] / p.window, 1.0)
+        conf *= have if p.seasons == 1 else np.isfinite(cands).mean(axis=0)
         return AnomalyFrame(score, direction_kind(vs, base, score), base, vs, conf)
