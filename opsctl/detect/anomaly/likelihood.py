@@ -33,7 +33,7 @@ them were all beyond 1 sigma on the same side, but 1.25 times less on average: s
 else `spike` or `drop` by direction; points scoring under 0.25 are `none`. Confidence is the history
 behind the likelihood (points scored so far / `history`). Everything is a causal recursion or a
 rolling window, so the score of a point never changes when later points arrive; cost is O(n) time and
-memory (about 0.4 s of CPU per million points).
+memory (0.4-0.65 s of CPU per million points, depending on the load).
 
 A single point inside the range seen so far moves the short-term mean by 1/`short` of its raw score
 only: isolated blips score low unless they leave the range (outlier), and a plain-noise series that
