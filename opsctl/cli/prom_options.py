@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from opsctl.errors import InputError
-from opsctl.live.tls import TLSOptions
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the TLS layer is loaded when TLS options are read, not by every command that offers them
+    from opsctl.live.tls import TLSOptions
     from opsctl.prom.client import PrometheusClient
 
 
@@ -51,6 +51,8 @@ def tls_options(ca_file: Path | None, cert_file: Path | None, key_file: Path | N
                 component: str = "prometheus", *, url: str = "", warn: bool = True) -> TLSOptions:
     """The command line's TLS options, each unset one from the environment (OPSCTL_<COMPONENT>_...); bad
     files are an InputError naming the option; --insecure-skip-verify prints one warning on stderr."""
+    from opsctl.live.tls import TLSOptions
+
     given = TLSOptions(str(ca_file) if ca_file else None, str(cert_file) if cert_file else None,
                        str(key_file) if key_file else None, insecure_skip_verify)
     tls = given.merged(TLSOptions.from_env(component, os.environ))

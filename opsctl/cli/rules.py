@@ -6,6 +6,7 @@ import gc
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -23,11 +24,13 @@ from opsctl.cli.output import (
 )
 from opsctl.cli.prom_options import CA_FILE_OPTION, CERT_FILE_OPTION, INSECURE_OPTION, KEY_FILE_OPTION
 from opsctl.errors import InputError
-from opsctl.live.tls import TLSOptions
 from opsctl.rules.checks import REGISTRY
 from opsctl.rules.config import RulesConfig, discover_config, load_config
 from opsctl.rules.model import Severity
 from opsctl.rules.versions import PromVersion
+
+if TYPE_CHECKING:
+    from opsctl.live.tls import TLSOptions
 
 app = typer.Typer(help="Validate, unit-test and backtest Prometheus alerting and recording rules.",
                   no_args_is_help=True)

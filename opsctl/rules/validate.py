@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsctl.errors import InputError
 from opsctl.parallel import can_fork, map_forked, split_balanced, usable_cpus
@@ -17,8 +17,10 @@ from opsctl.rules.checks.base import Context, Issue
 from opsctl.rules.config import RulesConfig
 from opsctl.rules.loader import LoadOptions, inline_disables, parse_rule_file, parse_rule_text
 from opsctl.rules.model import Finding, Rule, RuleFile, RuleGroup, Severity
-from opsctl.rules.split import Part, split_groups
 from opsctl.yamlutil import paused_gc, read_text
+
+if TYPE_CHECKING:
+    from opsctl.rules.split import Part
 
 RULE_SUFFIXES = (".yml", ".yaml")
 _UNITTEST_RE = re.compile(r"^(tests|rule_files|evaluation_interval)\s*:", re.M)
@@ -213,6 +215,8 @@ def _validate_parallel(paths: Sequence[str | Path], config: RulesConfig, options
                 text = read_text(p, options.limits)
             except InputError:
                 text = ""
+            from opsctl.rules.split import split_groups  # only for a file big enough to be cut
+
             split = split_groups(text, parts) if text else None
             if split:
                 disabled = frozenset(inline_disables(text)[0])
