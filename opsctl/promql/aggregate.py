@@ -29,6 +29,9 @@ def _group_fn(mod: Any, extra: str | None = None) -> Any:
     keep = set(names)
     if extra is not None:
         keep.add(extra)
+    if "__name__" in keep:
+        # `by (__name__)` keeps a name whose removal is pending (delayed name removal) pending.
+        return lambda lab: lab.only(keep).with_pending_drop() if lab.pending_drop else lab.only(keep)
     return lambda lab: lab.only(keep)
 
 

@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -206,8 +207,21 @@ def merge_rows(labels: list[Labels], vals: np.ndarray, mask: np.ndarray, hists: 
     return Vec(out_l, out_v, out_m, hists=out_h)
 
 
+# Delayed `__name__` removal (Prometheus's `promql-delayed-name-removal`) for the evaluation running in
+# this context: operators and functions mark the name for removal instead of removing it, and the query
+# drops it from its result (`Labels.final`). Set per evaluation (and per range-query worker thread).
+_DELAYED_NAME: ContextVar[bool] = ContextVar("delayed_name", default=False)
+
+
 def drop_name(labels: list[Labels]) -> list[Labels]:
+    if _DELAYED_NAME.get():
+        return [lab.with_pending_drop() for lab in labels]
     return [lab.without_name() for lab in labels]
+
+
+def delayed_name_removal() -> bool:
+    """Whether the running evaluation delays `__name__` removal to its end."""
+    return _DELAYED_NAME.get()
 
 
 class Engine:
@@ -223,8 +237,12 @@ class Engine:
         exact: bool = True,
         threads: int = 2,
         experimental: bool = True,
+        delayed_name_removal: bool = False,
     ) -> None:
         self.storage = storage
+        # Prometheus's `promql-delayed-name-removal` feature: `__name__` stays on the series until the
+        # end of the evaluation (so label_replace can read it), then goes where it was to be dropped.
+        self.delayed_name_removal = delayed_name_removal
         # False: with v3, experimental functions and aggregations (sort_by_label, limitk, ...) are parse
         # errors, as in a Prometheus 3 run without --enable-feature=promql-experimental-functions.
         self.experimental = experimental
@@ -256,8 +274,14 @@ class Engine:
         ms = round(t * 1000)
         ev = _Evaluator(self, ms, ms)
         times = np.array([ms], dtype=np.int64)
-        val = ev.eval(expr, times)
-        return _to_instant_result(val, ev, expr, ms)
+        if not self.delayed_name_removal:
+            return _to_instant_result(ev.eval(expr, times), ev, expr, ms)
+        token = _DELAYED_NAME.set(True)
+        try:
+            val = ev.eval(expr, times)
+        finally:
+            _DELAYED_NAME.reset(token)
+        return _final_labels(_to_instant_result(val, ev, expr, ms))
 
     def range(self, query: str, start: float, end: float, step: float) -> Result:
         if step <= 0:
@@ -275,7 +299,13 @@ class Engine:
         def run(tchunk: np.ndarray) -> Value:
             ev = _Evaluator(self, start_ms, end_ms)
             ev.grid = (start_ms, step_ms)
-            return ev.eval(expr, tchunk)
+            if not self.delayed_name_removal:
+                return ev.eval(expr, tchunk)
+            token = _DELAYED_NAME.set(True)
+            try:
+                return ev.eval(expr, tchunk)
+            finally:
+                _DELAYED_NAME.reset(token)
 
         if self.threads > 1 and len(chunks) > 1:
             # Steps are independent: evaluate chunks on several threads (numpy releases the GIL).
@@ -297,7 +327,10 @@ class Engine:
                 raise _err(f'invalid expression type "{kind}" for range query, must be Scalar or instant Vector')
             hists = val.hists
             any_hists = any_hists or hists is not None
-            for i, (lab, vals, mask) in enumerate(zip(val.labels, val.vals, val.mask, strict=True)):
+            labels = val.labels
+            if self.delayed_name_removal:
+                labels = [lab.final() for lab in labels]
+            for i, (lab, vals, mask) in enumerate(zip(labels, val.vals, val.mask, strict=True)):
                 if mask.any():
                     parts.setdefault(lab, []).append(
                         (tchunk[mask], vals[mask], hists[i][mask] if hists is not None else None))
@@ -320,6 +353,15 @@ class Engine:
                 hl = [h for p in got for h in (p[2] if p[2] is not None else [None] * len(p[0]))]
                 vs = np.where(np.array([h is not None for h in hl], dtype=bool), np.nan, vs)
             del got
+            if self.delayed_name_removal and len(ts) > 1 and not (np.diff(ts) > 0).all():
+                # Series that differed only by a dropped name (`a or -b`): merged by time as Prometheus
+                # merges them, an error where two have a sample at one step.
+                order = np.argsort(ts, kind="stable")
+                ts, vs = ts[order], vs[order]
+                if hl is not None:
+                    hl = [hl[k] for k in order]
+                if (np.diff(ts) == 0).any():
+                    raise _err("vector cannot contain metrics with the same labelset")
             series.append(SeriesResult(lab, ts, vs, hl))
         return Result("matrix", series)
 
@@ -575,6 +617,19 @@ def _build_bases(stored: list[StoredSeries]) -> tuple[Flat, Flat]:
         offs2[1:] = np.cumsum(counts)
         nostale = make_base(labels, ts[keep], vals[keep], offs2, hs[keep] if hs is not None else None)
     return full, nostale
+
+
+def _final_labels(res: Result) -> Result:
+    """An instant result with the pending `__name__` removals done (delayed name removal)."""
+    if res.type != "vector":
+        return res
+    seen: set[Labels] = set()
+    for s in res.series:
+        s.labels = s.labels.final()
+        if s.labels in seen:
+            raise _err("vector cannot contain metrics with the same labelset")
+        seen.add(s.labels)
+    return res
 
 
 def _to_instant_result(val: Value, ev: _Evaluator, expr: Any, t_ms: int) -> Result:
@@ -991,6 +1046,12 @@ class _Evaluator:
         result_cache: dict[tuple[Labels, Labels], Labels] = {}
         seen_result: dict[tuple[Any, Labels], np.ndarray] = {}
         drop = op in _DROPS_NAME or return_bool or (op == "atan2" and self.engine.v3)
+        # Delayed name removal: arithmetic still removes the name here (Prometheus's resultMetric);
+        # `bool` comparisons mark it for removal at the end.
+        pend = return_bool and _DELAYED_NAME.get() and not (op in _DROPS_NAME or (op == "atan2" and self.engine.v3))
+        if pend:
+            drop = False
+        delayed = _DELAYED_NAME.get()
         one_to_one = card == pp.VectorMatchCardinality.OneToOne
         for i, lab in enumerate(many.labels):
             s = sig(lab)
@@ -1036,7 +1097,9 @@ class _Evaluator:
                 key = (lab, other)
                 res = result_cache.get(key)
                 if res is None:
-                    res = self._result_metric(lab, other, drop, one_to_one, on, match_names, include)
+                    res = self._result_metric(lab, other, drop, one_to_one, on, match_names, include, delayed)
+                    if pend:
+                        res = res.with_pending_drop()
                     result_cache[key] = res
                 if not one_to_one:
                     k2 = (s, res)
@@ -1065,10 +1128,14 @@ class _Evaluator:
         on: bool,
         match_names: list[str],
         include: list[str],
+        delayed: bool = False,
     ) -> Labels:
         d = dict(lhs.items_tuple)
         if drop:
             d.pop("__name__", None)
+            if delayed:  # Prometheus 3's resultMetric removes the metadata labels with the name
+                d.pop("__type__", None)
+                d.pop("__unit__", None)
         if one_to_one:
             if on:
                 d = {k: v for k, v in d.items() if k in match_names}

@@ -51,6 +51,14 @@ def _finish(
     return merge_rows(labels, vals, mask, hists)
 
 
+def _relabelled(old: Labels, new: Labels, dst: str) -> Labels:
+    """label_replace/label_join's result labels: a pending `__name__` removal (delayed name removal)
+    carries over unless the function wrote `__name__` itself."""
+    if old.pending_drop and dst != "__name__":
+        return new.with_pending_drop()
+    return new
+
+
 # -- range-vector helpers -------------------------------------------------------------------------
 
 
@@ -1002,6 +1010,8 @@ def _bucket_fraction(lower: float, upper: float, buckets: list[tuple[float, floa
 
 
 def _histogram_quantile_classic(ev: _Evaluator, q: np.ndarray, vec: Vec, keep_group_names: bool = False) -> Vec:
+    from opsctl.promql.engine import drop_name
+
     t = len(q)
     groups: dict[Labels, list[tuple[float, int]]] = {}
     for i, lab in enumerate(vec.labels):
@@ -1033,7 +1043,7 @@ def _histogram_quantile_classic(ev: _Evaluator, q: np.ndarray, vec: Vec, keep_gr
             cc = np.zeros((len(bounds_u), len(cols)))
             np.add.at(cc, inv, c)
             res[cols] = _bucket_quantile(q[cols], bounds_u, cc)
-        out_l.append(glab if keep_group_names else glab.without(("__name__",)))
+        out_l.append(glab if keep_group_names else drop_name([glab])[0])
         out_v.append(res)
         out_m.append(present)
     if not out_l:
@@ -1211,7 +1221,7 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
             d.pop(dst, None)
             if res:
                 d[dst] = res
-            new.append(Labels(d))
+            new.append(_relabelled(lab, Labels(d), dst))
         return _finish(new, vec.vals, vec.mask, keep_name=True, hists=vec.hists)
     if name == "label_join":
         vec = ev.eval_vec_h(args[0], times)
@@ -1232,7 +1242,7 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
                 d[dst] = val
             else:
                 d.pop(dst, None)
-            new.append(Labels(d))
+            new.append(_relabelled(lab, Labels(d), dst))
         return _finish(new, vec.vals, vec.mask, keep_name=True, hists=vec.hists)
     raise _err(f"function {name}() is not supported")
 

@@ -30,6 +30,10 @@ class Labels(Mapping[str, str]):
 
     __slots__ = ("_dict", "_hash", "_items", "_noname")
 
+    # True on a label set whose `__name__` is to be dropped at the end of the evaluation (delayed name
+    # removal, Prometheus's `DropName`); not part of equality or hash.
+    pending_drop = False
+
     def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
         d = {k: v for k, v in pairs if v != ""}
@@ -89,6 +93,20 @@ class Labels(Mapping[str, str]):
             self._noname = got
         return got
 
+    def with_pending_drop(self) -> Labels:
+        """This label set marked for `__name__` removal at the end of the evaluation (itself when it
+        has no name: nothing to drop)."""
+        if self.pending_drop or "__name__" not in self._dict:
+            return self
+        p = _PendingName.__new__(_PendingName)
+        p._dict, p._items, p._hash, p._noname = self._dict, self._items, self._hash, None
+        return p
+
+    def final(self) -> Labels:
+        """The label set a query returns: without `__name__` (and the metadata labels `__type__`,
+        `__unit__`, as Prometheus's DropReserved(IsMetadataLabel)) when its removal is pending."""
+        return self.without(_METADATA) if self.pending_drop else self
+
     def without(self, names: Iterable[str]) -> Labels:
         drop = set(names)
         return Labels((k, v) for k, v in self._items if k not in drop)
@@ -106,6 +124,14 @@ class Labels(Mapping[str, str]):
         d = dict(self._dict)
         d[name] = value
         return Labels(d)
+
+
+_METADATA = ("__name__", "__type__", "__unit__")
+
+
+class _PendingName(Labels):
+    __slots__ = ()
+    pending_drop = True
 
 
 def _quote(v: str) -> str:

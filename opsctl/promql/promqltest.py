@@ -285,7 +285,8 @@ def _fmt(items: Sequence[tuple[Labels, Any]]) -> str:
 def run_text(text: str, name: str = "<text>", v3: bool = False) -> FileResult:
     result = FileResult(name)
     storage = Storage()
-    engine = Engine(storage, v3=v3)
+    # Prometheus's promqltest runs its 3.x corpus with delayed `__name__` removal on.
+    engine = Engine(storage, v3=v3, delayed_name_removal=v3)
     lines = text.splitlines()
     i = 0
     current: _Eval | None = None

@@ -19,6 +19,7 @@ from opsctl.detect.anomaly.base import (
     Params,
     floor_scale,
     hopping_window_stats,
+    nan_to_num,
 )
 
 
@@ -46,7 +47,7 @@ class RollingPercentile(AnomalyDetector):
         med = st["median"]
         hi = np.where(st["count"] >= p.min_periods, st[f"q{q}"], np.nan)
         scale = floor_scale(hi - med, med, p.rel_floor, p.abs_floor)
-        excess = np.clip(np.nan_to_num((vs - hi) / scale, nan=0.0), 0.0, None)
+        excess = np.clip(nan_to_num((vs - hi) / scale, nan=0.0), 0.0, None)
         score = excess / (excess + p.threshold)
         kind = np.where(score > 0, SPIKE, NONE).astype(np.int8)
         conf = np.minimum(st["count"] / p.window, 1.0)
