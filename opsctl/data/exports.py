@@ -5,7 +5,9 @@ Every reader returns `list[Series]`, one per distinct label set, samples sorted 
 Formats
 - Prometheus JSON: the body of `/api/v1/query_range` (`{"status": "success", "data": {"resultType":
   "matrix", "result": [{"metric": {...}, "values": [[ts, "v"], ...]}]}}`), its `data` object, or the
-  bare `result` list; instant-vector results (`"value": [ts, "v"]`) are accepted too.
+  bare `result` list; instant-vector results (`"value": [ts, "v"]`) are accepted too. Native histograms
+  (`"histograms": [[ts, {...}], ...]` / `"histogram": [ts, {...}]`, alone or next to float samples) are
+  read by opsctl.promql.promjson.samples_from_result_item into `Series.histograms`.
 - CSV / Parquet, long format: a `timestamp` column (Unix seconds, milliseconds are detected, or
   ISO-8601 / "YYYY-MM-DD HH:MM:SS" taken as UTC), a `value` column, and any other columns as labels;
   a column named `__name__`, `metric` or `name` gives the metric name.
@@ -32,12 +34,17 @@ TIME_COLUMNS = ("timestamp", "time", "ts")
 
 @dataclass
 class Series:
-    """One time series: labels (including `__name__`), sample times in Unix seconds, float values."""
+    """One time series: labels (including `__name__`), sample times in Unix seconds, float values.
+
+    `histograms` (JSON exports only): None for a float-only series, else an object array aligned with
+    `timestamps` holding a native histogram (opsctl.promql.histogram.FloatHistogram) at each histogram
+    sample, whose `values` entry is then NaN, and None at each float sample."""
 
     labels: dict[str, str]
     timestamps: np.ndarray
     values: np.ndarray
     extra: dict[str, Any] = field(default_factory=dict)
+    histograms: np.ndarray | None = None
 
     @property
     def name(self) -> str:
@@ -266,29 +273,39 @@ def series_from_prometheus_json(doc: Any, filename: str = "<json>", default_name
         doc = doc.get("result")
     if not isinstance(doc, list):
         raise InputError("expected a Prometheus query_range response (data.result list)", filename)
-    merged: dict[tuple[tuple[str, str], ...], tuple[list[float], list[float]]] = {}
+    from opsctl.promql.promjson import samples_from_result_item
+
+    merged: dict[tuple[tuple[str, str], ...], tuple[list[float], list[float], list[Any]]] = {}
     for i, item in enumerate(doc):
         if not isinstance(item, dict) or not isinstance(item.get("metric", {}), dict):
             raise InputError(f"result[{i}]: expected an object with 'metric' and 'values'", filename)
         labels = {str(k): str(v) for k, v in item.get("metric", {}).items()}
         if "__name__" not in labels and default_name:
             labels["__name__"] = default_name
-        pairs = item.get("values")
-        if pairs is None and "value" in item:
-            pairs = [item["value"]]
-        if not isinstance(pairs, list):
-            raise InputError(f"result[{i}]: 'values' must be a list of [time, value] pairs", filename)
+        for field_name, single in (("values", "value"), ("histograms", "histogram")):
+            if item.get(field_name) is not None and not isinstance(item[field_name], list):
+                raise InputError(f"result[{i}]: '{field_name}' must be a list of [time, value] pairs", filename)
+            if single in item and not isinstance(item[single], list):
+                raise InputError(f"result[{i}]: '{single}' must be a [time, value] pair", filename)
+        if not any(k in item for k in ("values", "value", "histograms", "histogram")):
+            raise InputError(f"result[{i}]: no 'values', 'value', 'histograms' or 'histogram'", filename)
+        try:
+            t_got, v_got, h_got = samples_from_result_item(item)
+        except ValueError as exc:
+            raise InputError(f"result[{i}].{exc}", filename) from None
         key = tuple(sorted(labels.items()))
-        ts, vs = merged.setdefault(key, ([], []))
-        for j, pair in enumerate(pairs):
-            try:
-                t, v = pair
-                ts.append(float(t))
-                vs.append(_float(v))
-            except (TypeError, ValueError):
-                raise InputError(f"result[{i}].values[{j}]: expected [time, \"value\"]", filename) from None
-    return [_make(dict(key), np.asarray(ts, dtype=np.float64), np.asarray(vs, dtype=np.float64))
-            for key, (ts, vs) in merged.items()]
+        ts, vs, hs = merged.setdefault(key, ([], [], []))
+        ts.extend(t_got)
+        vs.extend(v_got)
+        hs.extend(h_got)
+    out = []
+    for key, (ts, vs, hs) in merged.items():
+        harr: np.ndarray | None = None
+        if any(h is not None for h in hs):
+            harr = np.empty(len(hs), dtype=object)
+            harr[:] = hs
+        out.append(_make(dict(key), np.asarray(ts, dtype=np.float64), np.asarray(vs, dtype=np.float64), harr))
+    return out
 
 
 def _float(v: Any) -> float:
@@ -303,11 +320,11 @@ def _float(v: Any) -> float:
     return float(v)
 
 
-def _make(labels: dict[str, str], ts: np.ndarray, vs: np.ndarray) -> Series:
+def _make(labels: dict[str, str], ts: np.ndarray, vs: np.ndarray, hs: np.ndarray | None = None) -> Series:
     if len(ts) < 2 or bool(np.all(ts[1:] >= ts[:-1])):
-        return Series(labels, ts, vs)
+        return Series(labels, ts, vs, histograms=hs)
     order = np.argsort(ts, kind="stable")
-    return Series(labels, ts[order], vs[order])
+    return Series(labels, ts[order], vs[order], histograms=hs[order] if hs is not None else None)
 
 
 def parse_timestamps(col: pd.Series, filename: str) -> np.ndarray:

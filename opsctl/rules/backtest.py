@@ -365,7 +365,9 @@ def _fill_storage(storage: Storage, series: list[Series], consume: bool = False)
             n = len(one)
             ts_all[at : at + n] = np.round(np.asarray(one.timestamps, dtype=np.float64) * 1000)
             vs_all[at : at + n] = one.values
-            storage.add(Labels(one.labels), ts_all[at : at + n], vs_all[at : at + n])
+            # Native histograms (JSON exports): the storage keeps them in the series' object array.
+            storage.add(Labels(one.labels), ts_all[at : at + n], vs_all[at : at + n],
+                        None if one.histograms is None else list(one.histograms))
             at += n
             samples += n
             lo = min(lo, float(one.timestamps[0]))

@@ -8,7 +8,9 @@ same result (episodes, counts, durations, warnings) while holding only one windo
    appended to a temporary file. Then each series is read back alone, put in time order, given its stale
    markers (opsctl.rules.staleness, with the end of the whole data), and written to a columnar temporary
    file (int64 milliseconds, float64 values; series one after the other, in the order the storage of the
-   whole-input replay would hold them). Memory: one batch, then one series.
+   whole-input replay would hold them). Memory: one batch, then one series. Native histograms (JSON
+   exports only, so already in memory) stay in memory per series; the values file holds HIST_NAN at
+   their samples, and a window's storage gets the histogram objects with them.
 2. Evaluation (`backtest_store`): the evaluation period is cut into windows of time. For each window, the
    samples from (window start - lookback) to the window end are read from the columnar file into a fresh
    in-memory storage, where `lookback` is what the rules can read before an evaluation time: the largest
@@ -41,6 +43,7 @@ import numpy as np
 from opsctl.data.exports import Series
 from opsctl.errors import InputError
 from opsctl.promql import STALE_NAN, Engine, Labels, Storage
+from opsctl.promql.model import HIST_NAN, hist_mask
 from opsctl.rules.backtest import (
     CHUNK_ELEMENTS,
     DEFAULT_STEP,
@@ -160,6 +163,10 @@ class _Stored:
     labels: Labels
     pieces: list[_Piece]
     marks: np.ndarray | None = None  # stale marker times (opsctl.rules.staleness), sorted
+    # Native histograms (JSON exports, held in memory): their times in ms (sorted, unique) and objects;
+    # the values file holds HIST_NAN at their samples.
+    hist_ms: np.ndarray | None = None
+    hist_objs: np.ndarray | None = None
 
 
 @dataclass
@@ -172,6 +179,8 @@ class _Meta:
     last: float = -math.inf
     markers: bool = False  # the values hold stale markers of their own
     count: int = 0
+    hist_ms: list[np.ndarray] = field(default_factory=list)
+    hist_objs: list[np.ndarray] = field(default_factory=list)
 
 
 class ExportStore:
@@ -316,6 +325,11 @@ class ExportStore:
                 continue
             ts = np.array(s.timestamps, dtype=np.float64)  # own copies: the batch is freed now
             vs = np.array(s.values, dtype=np.float64)
+            if s.histograms is not None:
+                is_hist = np.asarray([h is not None for h in s.histograms], dtype=bool)
+                vs[is_hist] = HIST_NAN
+                meta.hist_ms.append(np.round(ts[is_hist] * 1000).astype(np.int64))
+                meta.hist_objs.append(np.asarray(s.histograms, dtype=object)[is_hist])
             if meta.ordered and (ts[0] < meta.last or (n > 1 and not bool(np.all(ts[1:] >= ts[:-1])))):
                 meta.ordered = False
             meta.last = max(meta.last, float(ts[-1]) if meta.ordered else float(ts.max()))
@@ -365,6 +379,8 @@ class ExportStore:
                 unknown += unsure
                 del ts
             stored = _Stored(Labels(meta.labels), meta.pieces, marks)
+            if meta.hist_ms:
+                stored.hist_ms, stored.hist_objs = _last_at_each_time(meta.hist_ms, meta.hist_objs)
             j = position.get(stored.labels)
             if j is None:
                 position[stored.labels] = len(self.series)
@@ -377,6 +393,11 @@ class ExportStore:
             vs = np.concatenate([p[1] for p in parts])
             ms, vs = _dedupe(ms, vs)
             self.series[j] = _Stored(first.labels, [self._write(ms / 1000.0, vs)])
+            if first.hist_ms is not None or stored.hist_ms is not None:
+                both = [(x.hist_ms, x.hist_objs) for x in (first, stored)
+                        if x.hist_ms is not None and x.hist_objs is not None]
+                self.series[j].hist_ms, self.series[j].hist_objs = _last_at_each_time(
+                    [b[0] for b in both], [b[1] for b in both])
         if unknown:
             self.warnings = stale_warnings(unknown)
 
@@ -419,12 +440,37 @@ class ExportStore:
             ms, vs = ms[keep], vs[keep]
         return ms, vs
 
-    def window(self, lo_ms: int, hi_ms: int) -> Iterator[tuple[Labels, np.ndarray, np.ndarray]]:
-        """(labels, ms, values) of each series' samples with lo_ms <= t <= hi_ms, in storage order."""
+    def window(self, lo_ms: int, hi_ms: int) -> Iterator[tuple[Labels, np.ndarray, np.ndarray, np.ndarray | None]]:
+        """(labels, ms, values, histograms) of each series' samples with lo_ms <= t <= hi_ms, in storage
+        order; histograms is None, or an object array aligned with ms for Storage.add (None at floats)."""
         for s in self.series:
             ms, vs = self._materialize(s, lo_ms, hi_ms)
             if len(ms):
-                yield s.labels, ms, vs
+                yield s.labels, ms, vs, _histograms_at(s, ms, vs)
+
+
+def _last_at_each_time(ms_parts: list[np.ndarray], obj_parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Histogram times (ms) and objects joined in the order given, sorted, the later one kept at an equal
+    time (as Storage.add keeps the later sample)."""
+    ms = np.concatenate(ms_parts)
+    objs = np.concatenate(obj_parts)
+    order = np.argsort(ms, kind="stable")
+    ms, objs = ms[order], objs[order]
+    keep = np.ones(len(ms), dtype=bool)
+    keep[:-1] = ms[1:] != ms[:-1]
+    return ms[keep], objs[keep]
+
+
+def _histograms_at(s: _Stored, ms: np.ndarray, vs: np.ndarray) -> np.ndarray | None:
+    """The histogram objects of a series' samples (ms, vs as read back), None where a sample is a float."""
+    if s.hist_ms is None or s.hist_objs is None:
+        return None
+    at = hist_mask(vs)
+    if not at.any():
+        return None
+    hs = np.full(len(ms), None, dtype=object)
+    hs[at] = s.hist_objs[np.searchsorted(s.hist_ms, ms[at])]
+    return hs
 
 
 def _dedupe(ts: np.ndarray, vs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -871,8 +917,8 @@ def backtest_store(rule_files: list[str], store: ExportStore, start: float | Non
         else:
             lo_ms = math.floor(t0 * 1000) - back_ms - 1
             hi_ms = math.ceil(t1 * 1000) + 1
-        for labels, ts, vs in store.window(lo_ms, hi_ms):
-            storage.add(labels, ts, vs)
+        for labels, ts, vs, hs in store.window(lo_ms, hi_ms):
+            storage.add(labels, ts, vs, None if hs is None else list(hs))
         engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, max_chunk_elements=CHUNK_ELEMENTS, v3=v3)
         render_engine[:] = [engine]
         for rec in recordings:

@@ -73,7 +73,10 @@ def mark_stale_one(s: Series, data_end: float) -> tuple[Series, int, int]:
     all_ts = np.concatenate([np.asarray(s.timestamps, dtype=np.float64), marks])
     all_vs = np.concatenate([values, np.full(len(marks), STALE_NAN)])
     order = np.argsort(all_ts, kind="stable")
-    return Series(s.labels, all_ts[order], all_vs[order], s.extra), len(marks), 0
+    hs = None
+    if s.histograms is not None:  # native histograms: none at the markers
+        hs = np.concatenate([s.histograms, np.full(len(marks), None, dtype=object)])[order]
+    return Series(s.labels, all_ts[order], all_vs[order], s.extra, hs), len(marks), 0
 
 
 def stale_warnings(unknown: int) -> list[str]:
