@@ -413,8 +413,9 @@ class Engine:
         Returns per time the result as (labels, value) pairs in instant-query order (a scalar becomes
         one sample without labels), identical to instant() at each time; None when that cannot be
         guaranteed (see selected_names(); also results whose row order depends on the times evaluated)
-        or the query fails or is not a vector/scalar (callers then query step by step)."""
-        if self.selected_names(query) is None:
+        or the query fails or is not a vector/scalar (callers then query step by step). Not with delayed
+        name removal (callers then use instant(), which does it)."""
+        if self.delayed_name_removal or self.selected_names(query) is None:
             return None
         expr = self._parse(query)
         out: list[list[tuple[Labels, float]]] = []

@@ -151,3 +151,10 @@ def test_against_promtool_3_16_with_the_feature(tmp_path: Path) -> None:
     run = subprocess.run([promtool, "test", "rules", "--enable-feature=promql-delayed-name-removal", str(path)],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_instant_many_leaves_delayed_removal_to_instant() -> None:
+    """instant_many does not implement the feature: it declines, and its callers fall back to instant()."""
+    eng = Engine(_storage(), v3=True, delayed_name_removal=True)
+    assert eng.instant_many("-metric_total", [600_000]) is None
+    assert Engine(_storage(), v3=True).instant_many("-metric_total", [600_000]) is not None
