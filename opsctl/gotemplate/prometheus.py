@@ -536,14 +536,16 @@ def _check_rule_template_cached(text: str, name: str,
 _PLAINLY_VALID = plainly_valid_pattern()
 
 
-def render_rule_template(text: str, labels: Mapping[str, str], value: float, external_labels: Mapping[str, str],
+def render_rule_template(text: str, labels: Mapping[str, str], value: Any, external_labels: Mapping[str, str],
                          external_url: str, query: Callable[[str], list[Any]] | None = None, *,
                          alert_name: str = "", strict: bool = False) -> str:
     """Expand an alert label/annotation template as Prometheus's rule evaluation does. On failure the
     result is Prometheus's substitute text ``<error expanding template: ...>`` (or TemplateError when
     ``strict``)."""
     tname = _alert_template_name(alert_name)
-    data = AlertTemplateData(StrMap(labels), StrMap(external_labels), external_url, float(value))
+    # a native histogram sample's value is the histogram itself (Go: smpl.H), printed by its String()
+    data = AlertTemplateData(StrMap(labels), StrMap(external_labels), external_url,
+                             float(value) if isinstance(value, int | float) else value)
     try:
         try:
             funcs = make_funcs(query, external_url) if query is not None else _funcs_without_query(external_url)

@@ -237,6 +237,7 @@ class Engine:
         exact: bool = True,
         threads: int = 2,
         experimental: bool = True,
+        hist_rate_zero_cap: bool = False,
         delayed_name_removal: bool = False,
     ) -> None:
         self.storage = storage
@@ -248,6 +249,9 @@ class Engine:
         self.experimental = experimental
         self.lookback_ms = round(lookback_delta * 1000)
         self.v3 = v3
+        # Prometheus >= 3.6: rate/increase of a counter histogram stop extrapolating towards the range's
+        # start at the zero point of the histogram's count, as they do for float counters (3.5: no cap).
+        self.hist_rate_zero_cap = hist_rate_zero_cap
         self.default_subquery_step_ms = round(default_subquery_step * 1000)
         self.max_chunk_elements = max_chunk_elements
         # exact=True reproduces Prometheus' floating-point arithmetic (Kahan sums, running means)

@@ -107,7 +107,7 @@ def range_call_hist(
                     fill(lo, hi)
                 end = int(m.ends[j])
                 rres = _rate_window(flat.ts, hs, flags, schemas, custom, lo, hi, end - m.range_ms, end,
-                                    m.range_ms, name != "delta", name == "rate")
+                                    m.range_ms, name != "delta", name == "rate", ev.engine.hist_rate_zero_cap)
             if rres is None:
                 ok[i, j] = False
             else:
@@ -134,7 +134,7 @@ def range_call_hist(
 
 def _rate_window(ts: np.ndarray, hs: np.ndarray, flags: np.ndarray, schemas: np.ndarray, custom: np.ndarray,
                  lo: int, hi: int, range_start: int, range_end: int, range_ms: int, is_counter: bool,
-                 is_rate: bool) -> FloatHistogram | None:
+                 is_rate: bool, zero_cap: bool = False) -> FloatHistogram | None:
     """extrapolatedRate + histogramRate over histogram samples lo..hi-1 (all histograms, >= 2), with
     the per-sample reset flags, schemas and custom-bucket flags precomputed."""
     from opsctl.promql.histogram import CounterResetHint, FloatHistogram, HistogramError
@@ -175,7 +175,12 @@ def _rate_window(ts: np.ndarray, hs: np.ndarray, flags: np.ndarray, schemas: np.
     threshold = avg * 1.1
     if to_start >= threshold:
         to_start = avg / 2
-    # No cap at the counter's zero point for histograms: Prometheus 3.5 caps floats only.
+    if zero_cap and is_counter and h.count > 0 and first.count >= 0:
+        # Prometheus >= 3.6 (zero_cap): the zero point of the count caps the extrapolation to the start, and
+        # the whole histogram is scaled as its count. Prometheus 3.5 caps floats only.
+        to_zero = sampled * (first.count / h.count)
+        if to_zero < to_start:
+            to_start = to_zero
     if to_end >= threshold:
         to_end = avg / 2
     factor = (sampled + to_start + to_end) / sampled if sampled != 0 else 1.0

@@ -107,8 +107,9 @@ class Alert:
     keep_firing_since_ms: int | None = None
 
 
-# A template renderer: (text, alert name, sample labels, value, query function) -> expanded text.
-Renderer = Callable[[str, str, Mapping[str, str], float, Callable[[str], list[Any]]], str]
+# A template renderer: (text, alert name, sample labels, value, query function) -> expanded text. The value
+# is the sample's float, or its native histogram (opsctl.promql.histogram.FloatHistogram) as in Prometheus.
+Renderer = Callable[[str, str, Mapping[str, str], Any, Callable[[str], list[Any]]], str]
 
 
 @dataclass
@@ -207,7 +208,7 @@ class RuleEvaluator:
                     engine = Engine(sim, lookback_delta=engine.lookback_ms / 1000.0, v3=engine.v3,
                                     experimental=engine.experimental,
                                     default_subquery_step=engine.default_subquery_step_ms / 1000.0,
-                                    exact=engine.exact)
+                                    exact=engine.exact, hist_rate_zero_cap=engine.hist_rate_zero_cap)
                     replayed = set(replay)
                 rule = self.groups[key[0]].rules[key[1]]
                 offset_ms = round((self.groups[key[0]].query_offset or 0.0) * 1000)
@@ -297,7 +298,7 @@ class RuleEvaluator:
             raise RuleEvalError(f"exceeded limit of {group.limit} with {len(out)} series")
         return out
 
-    def _expand(self, text: str, name: str, sample_labels: Mapping[str, str], value: float, t_ms: int) -> str:
+    def _expand(self, text: str, name: str, sample_labels: Mapping[str, str], value: Any, t_ms: int) -> str:
         if self.render is None or "{{" not in text:
             return text
         return self.render(text, name, sample_labels, value, lambda q: self._template_query(q, t_ms))
@@ -311,18 +312,19 @@ class RuleEvaluator:
         res = self.rule_query(key, rule.expr, ts_ms - offset_ms)
         fresh: dict[Labels, Alert] = {}
         for labels, value in res:
+            tmpl_value = value  # templates see the histogram itself (template.AlertTemplateData)
             if not isinstance(value, float | int):
                 value = 0.0  # a histogram sample: Prometheus's alert value is the sample's F, 0
             sample_labels = dict(labels)
             d = {k: v for k, v in sample_labels.items() if k != "__name__"}
             for name in sorted(st.labels):
-                expanded = self._expand(st.labels[name], rule.name, sample_labels, value, ts_ms)
+                expanded = self._expand(st.labels[name], rule.name, sample_labels, tmpl_value, ts_ms)
                 if expanded == "":
                     d.pop(name, None)  # labels.Builder.Set with an empty value deletes the label
                 else:
                     d[name] = expanded
             d["alertname"] = rule.name
-            annotations = {name: self._expand(rule.annotations[name], rule.name, sample_labels, value, ts_ms)
+            annotations = {name: self._expand(rule.annotations[name], rule.name, sample_labels, tmpl_value, ts_ms)
                            for name in sorted(rule.annotations)}
             lab = Labels(d)
             if lab in fresh:

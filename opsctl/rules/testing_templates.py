@@ -30,7 +30,7 @@ class CachedRenderer:
         self.external_url = external_url
         self._query: QueryFn | None = None
         self._templates: dict[tuple[str, str], Template | None] = {}
-        self._memo: dict[tuple[str, str, tuple[tuple[str, str], ...], int], str] = {}
+        self._memo: dict[tuple[str, str, tuple[tuple[str, str], ...], int | str], str] = {}
 
     def _run_query(self, q: str) -> list[Any]:
         if self._query is None:  # pragma: no cover - always set while executing
@@ -49,10 +49,16 @@ class CachedRenderer:
             self._templates[key] = t
         return self._templates[key]
 
-    def __call__(self, text: str, name: str, labels: Mapping[str, str], value: float, query: QueryFn) -> str:
+    def __call__(self, text: str, name: str, labels: Mapping[str, str], value: Any, query: QueryFn) -> str:
+        """`value`: the sample's float, or its native histogram (printed as Go's FloatHistogram.String())."""
         pure = "query" not in text
+        if isinstance(value, int | float):
+            value = float(value)
+            vkey: int | str = struct.unpack("<Q", struct.pack("<d", value))[0]
+        else:
+            vkey = value.test_expression()
         if pure:
-            mkey = (name, text, tuple(sorted(labels.items())), struct.unpack("<Q", struct.pack("<d", value))[0])
+            mkey = (name, text, tuple(sorted(labels.items())), vkey)
             hit = self._memo.get(mkey)
             if hit is not None:
                 return hit
@@ -62,7 +68,7 @@ class CachedRenderer:
                                        alert_name=name)
         else:
             self._query = query
-            data = AlertTemplateData(StrMap(labels), self.external_labels, self.external_url, float(value))
+            data = AlertTemplateData(StrMap(labels), self.external_labels, self.external_url, value)
             try:
                 out = t.execute(data)
             except TemplateError as err:

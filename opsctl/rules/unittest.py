@@ -227,12 +227,12 @@ def _sort_key_labels(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
 
 
 def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3: bool = True,
-                   experimental: bool = True) -> GroupResult:
+                   experimental: bool = True, hist_zero_cap: bool = True) -> GroupResult:
     result = GroupResult(tg.index, tg.name, len(tg.alert_rule_tests), len(tg.promql_expr_tests))
     storage = Storage()
     # promtool sets the default subquery resolution to the evaluation interval.
     engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, v3=v3, experimental=experimental,
-                    default_subquery_step=utf.evaluation_interval_ms / 1000.0)
+                    default_subquery_step=utf.evaluation_interval_ms / 1000.0, hist_rate_zero_cap=hist_zero_cap)
     store = AppendStore(storage)
     evaluator = RuleEvaluator(groups, store, engine, _default_renderer(tg.external_labels, tg.external_url))
     inputs = _load_inputs(tg)
@@ -242,7 +242,8 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3
     name_prefix = f"    name: {tg.name},\n" if tg.name else ""
 
     if interval > 0 and maxt >= 0:
-        _precompute(evaluator, inputs, interval, maxt, utf.evaluation_interval_ms / 1000.0, v3, experimental)
+        _precompute(evaluator, inputs, interval, maxt, utf.evaluation_interval_ms / 1000.0, v3, experimental,
+                    hist_zero_cap)
     alert_times = sorted({t.eval_time_ms for t in tg.alert_rule_tests})
     curr = 0
     ts = 0
@@ -312,7 +313,8 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3
 
 
 def _precompute(evaluator: RuleEvaluator, inputs: dict[Labels, list[tuple[int, Any]]], interval: int, maxt: int,
-                subquery_step_s: float, v3: bool = True, experimental: bool = True) -> None:
+                subquery_step_s: float, v3: bool = True, experimental: bool = True,
+                hist_zero_cap: bool = True) -> None:
     """Vectorised evaluation of the rules that read only input series (RuleEvaluator.precompute), over
     a storage holding the input samples the loop below loads, with the same series creation order."""
     times = list(range(0, maxt + 1, interval))
@@ -331,7 +333,7 @@ def _precompute(evaluator: RuleEvaluator, inputs: dict[Labels, list[tuple[int, A
             store.append(labels, t, v)
     store.flush()
     engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, default_subquery_step=subquery_step_s, v3=v3,
-                    experimental=experimental)
+                    experimental=experimental, hist_rate_zero_cap=hist_zero_cap)
     evaluator.precompute(engine, times)
 
 
@@ -365,7 +367,7 @@ def run_test_file(path: str | Path, prometheus_version: PromVersion | None = Non
         res.error = exc
         return res
     for tg in utf.tests:
-        res.groups.append(run_test_group(utf, tg, groups, v3, experimental))
+        res.groups.append(run_test_group(utf, tg, groups, v3, experimental, version.at_least(3, 6)))
     return res
 
 

@@ -48,7 +48,7 @@ tests:
         alertname: HistogramValue
         exp_alerts:
           - exp_labels: {job: api, instance: a}
-            exp_annotations: {value: "0"}
+            exp_annotations: {value: "{count:40, sum:50, (0.5,1]:10, (1,2]:20, (2,4]:10}"}
     promql_expr_test:
       - expr: job:lat:rate5m
         eval_time: 10m
