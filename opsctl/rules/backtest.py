@@ -387,10 +387,15 @@ def _chunk_steps(engine: Engine) -> int:
     return max(16, CHUNK_ELEMENTS // max(1, len(engine.storage)))
 
 
+# (labels, times, values, histograms): histograms is None for float-only pieces, else an object array aligned
+# with times (a native histogram, or None at a float point).
+Piece = tuple[Labels, np.ndarray, np.ndarray, "np.ndarray | None"]
+
+
 def _range(engine: Engine, expr: str, start: float, end: float, step: float,
-           failures: list[tuple[int, str]] | None = None) -> Iterator[tuple[Labels, np.ndarray, np.ndarray]]:
-    """(labels, times, values) pieces of a range query, chunk by chunk (a series may come in several
-    pieces). An evaluation that fails (many-to-many matching, ...) fails only at its own steps, as a
+           failures: list[tuple[int, str]] | None = None) -> Iterator[Piece]:
+    """(labels, times, values, histograms) pieces of a range query, chunk by chunk (a series may come in
+    several pieces). An evaluation that fails (many-to-many matching, ...) fails only at its own steps, as a
     rule evaluation does in Prometheus: those steps give nothing and are reported in `failures` as
     (step index, message)."""
     n = math.floor((end - start) / step + 1e-9) + 1
@@ -400,7 +405,7 @@ def _range(engine: Engine, expr: str, start: float, end: float, step: float,
 
 
 def _range_steps(engine: Engine, expr: str, start: float, step: float, i0: int, i1: int,
-                 failures: list[tuple[int, str]] | None) -> Iterator[tuple[Labels, np.ndarray, np.ndarray]]:
+                 failures: list[tuple[int, str]] | None) -> Iterator[Piece]:
     try:
         res = engine.range(expr, start + i0 * step, start + (i1 - 1) * step, step)
     except PromQLError as exc:
@@ -415,11 +420,15 @@ def _range_steps(engine: Engine, expr: str, start: float, step: float, i0: int, 
         return
     if res.type == "matrix":
         for s in res.series:
-            yield s.labels, np.asarray(s.timestamps, dtype=np.float64), np.asarray(s.values, dtype=np.float64)
+            hs = None
+            if s.histograms is not None:
+                hs = np.empty(len(s.histograms), dtype=object)
+                hs[:] = s.histograms
+            yield s.labels, np.asarray(s.timestamps, dtype=np.float64), np.asarray(s.values, dtype=np.float64), hs
         return
     if res.type == "scalar" and res.scalar_timestamps is not None and res.scalar_values is not None:
         yield Labels(), np.asarray(res.scalar_timestamps, dtype=np.float64), np.asarray(res.scalar_values,
-                                                                                        dtype=np.float64)
+                                                                                        dtype=np.float64), None
         return
     raise InputError(f"expression {expr!r} does not give a vector or scalar", "<rules>")
 
@@ -570,8 +579,9 @@ def _record(engine: Engine, storage: Storage, rule: Rule, group: RuleGroup, star
     grid_ms = np.round((start + np.arange(n) * step) * 1000).astype(np.int64)
     extra = {**group.labels, **rule.labels}
     recorded: dict[Labels, tuple[np.ndarray, np.ndarray]] = {}
+    hists: dict[Labels, np.ndarray] = {}  # recorded native histograms (object arrays), for series that have some
     failures: list[tuple[int, str]] = []
-    for labels, ts, vs in _range(engine, rule.expr, start - offset, end - offset, step, failures):
+    for labels, ts, vs, hs in _range(engine, rule.expr, start - offset, end - offset, step, failures):
         idx = np.round((ts + offset - start) / step).astype(np.int64)
         ok = (idx >= 0) & (idx < n)
         got = recorded.get(labels)
@@ -579,6 +589,10 @@ def _record(engine: Engine, storage: Storage, rule: Rule, group: RuleGroup, star
             got = recorded[labels] = (np.zeros(n, dtype=bool), np.full(n, np.nan))
         got[0][idx[ok]] = True
         got[1][idx[ok]] = vs[ok]
+        if hs is not None:
+            if labels not in hists:
+                hists[labels] = np.full(n, None, dtype=object)
+            hists[labels][idx[ok]] = hs[ok]
     if failures:
         warnings.append(_failure_warning("recording rule", rule.name, failures, n))
     # Written after the whole period is evaluated: the rule's own expression never reads its output. In the
@@ -594,7 +608,8 @@ def _record(engine: Engine, storage: Storage, rule: Rule, group: RuleGroup, star
         stale[1:] = alive[:-1] & ~alive[1:]
         keep = present | stale
         values[stale] = STALE_NAN
-        storage.add(Labels(d), grid_ms[keep], values[keep])
+        h = hists.get(labels)
+        storage.add(Labels(d), grid_ms[keep], values[keep], None if h is None else list(h[keep]))
 
 
 def _replay_alert(engine: Engine, rule: Rule, group: RuleGroup, stats: AlertStats, start: float, end: float,
@@ -605,7 +620,7 @@ def _replay_alert(engine: Engine, rule: Rule, group: RuleGroup, stats: AlertStat
     presence: dict[tuple[tuple[str, str], ...], np.ndarray] = {}
     clash = False
     failures: list[tuple[int, str]] = []
-    for labels, ts, vs in _range(engine, rule.expr, start - offset, end - offset, step, failures):
+    for labels, ts, vs, _ in _range(engine, rule.expr, start - offset, end - offset, step, failures):
         idx = np.round((ts + offset - start) / step).astype(np.int64)
         ok = (idx >= 0) & (idx < n)
         idx, vals = idx[ok], vs[ok]

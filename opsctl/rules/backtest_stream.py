@@ -51,6 +51,7 @@ from opsctl.rules.backtest import (
     AlertStats,
     BacktestResult,
     Episode,
+    Piece,
     Renderer,
     _alert_labels,
     _failure_warning,
@@ -784,6 +785,7 @@ class _Recording:
     # the recorded samples within the lookback, and the recorded series' labels (in storage order)
     alive: dict[Labels, bool] = field(default_factory=dict)
     carried: dict[Labels, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    carried_hs: dict[Labels, np.ndarray] = field(default_factory=dict)  # native histograms of `carried`, if any
     out_labels: dict[Labels, Labels] = field(default_factory=dict)
     failures: list[tuple[int, str]] = field(default_factory=list)
 
@@ -948,7 +950,7 @@ def backtest_store(rule_files: list[str], store: ExportStore, start: float | Non
 
 
 def _range_window(engine: Engine, expr: str, base: float, step: float, i0: int, i1: int,
-                  failures: list[tuple[int, str]]) -> Iterator[tuple[Labels, np.ndarray, np.ndarray]]:
+                  failures: list[tuple[int, str]]) -> Iterator[Piece]:
     """backtest._range over steps [i0, i1) of the grid base + i*step, in the same sub-chunks."""
     from opsctl.rules.backtest import _chunk_steps
 
@@ -961,10 +963,11 @@ def _record_window(engine: Engine, storage: Storage, rec: _Recording, i0: int, i
     m = i1 - i0
     grid_ms = np.round((rec.start + np.arange(i0, i1) * rec.step) * 1000).astype(np.int64)
     got: dict[Labels, tuple[np.ndarray, np.ndarray]] = {}
+    got_hs: dict[Labels, np.ndarray] = {}  # native histograms recorded in this window (object arrays)
     failures: list[tuple[int, str]] = []
     if m > 0:
-        for labels, ts, vs in _range_window(engine, rec.rule.expr, rec.start - rec.offset, rec.step, i0, i1,
-                                            failures):
+        for labels, ts, vs, hs in _range_window(engine, rec.rule.expr, rec.start - rec.offset, rec.step, i0, i1,
+                                                failures):
             idx = np.round((ts + rec.offset - rec.start) / rec.step).astype(np.int64) - i0
             ok = (idx >= 0) & (idx < m)
             arr = got.get(labels)
@@ -972,6 +975,10 @@ def _record_window(engine: Engine, storage: Storage, rec: _Recording, i0: int, i
                 arr = got[labels] = (np.zeros(m, dtype=bool), np.full(m, np.nan))
             arr[0][idx[ok]] = True
             arr[1][idx[ok]] = vs[ok]
+            if hs is not None:
+                if labels not in got_hs:
+                    got_hs[labels] = np.full(m, None, dtype=object)
+                got_hs[labels][idx[ok]] = hs[ok]
     rec.failures += failures
     failed = sorted(i for i, _ in failures)
     # New series in the order backtest._record adds them: first step present, then label order.
@@ -999,18 +1006,27 @@ def _record_window(engine: Engine, storage: Storage, rec: _Recording, i0: int, i
             keep = present | stale
             values[stale] = STALE_NAN
             new_ts, new_vs = grid_ms[keep], values[keep]
+            new_hs = got_hs[labels][keep] if labels in got_hs else None
         else:
-            new_ts, new_vs = grid_ms[:0], np.empty(0)
+            new_ts, new_vs, new_hs = grid_ms[:0], np.empty(0), None
         old = rec.carried.get(labels)
+        old_hs = rec.carried_hs.get(labels)
+        all_hs: np.ndarray | None = new_hs
         if old is not None:
             cut = int(np.searchsorted(old[0], lo_ms, side="left"))
             ts = np.concatenate([old[0][cut:], new_ts])
             vs = np.concatenate([old[1][cut:], new_vs])
+            if old_hs is not None or new_hs is not None:
+                all_hs = np.concatenate([old_hs[cut:] if old_hs is not None else np.full(len(old[0]) - cut, None),
+                                         new_hs if new_hs is not None else np.full(len(new_ts), None)])
         else:
             ts, vs = new_ts, new_vs
+        rec.carried_hs.pop(labels, None)
         if len(ts):
             rec.carried[labels] = (ts, vs)
-            storage.add(rec.out_labels[labels], ts, vs)
+            if all_hs is not None:
+                rec.carried_hs[labels] = all_hs
+            storage.add(rec.out_labels[labels], ts, vs, None if all_hs is None else list(all_hs))
         else:
             rec.carried.pop(labels, None)
 
@@ -1022,7 +1038,7 @@ def _alert_window(engine: Engine, al: _AlertReplay, i0: int, i1: int, render: Re
     presence: dict[tuple[tuple[str, str], ...], np.ndarray] = {}
     failures: list[tuple[int, str]] = []
     rule = al.rule
-    for labels, ts, vs in _range_window(engine, rule.expr, al.start - al.offset, al.step, i0, i1, failures):
+    for labels, ts, vs, _ in _range_window(engine, rule.expr, al.start - al.offset, al.step, i0, i1, failures):
         idx = np.round((ts + al.offset - al.start) / al.step).astype(np.int64)
         ok = (idx >= i0) & (idx < i1)
         idx, vals = idx[ok], vs[ok]

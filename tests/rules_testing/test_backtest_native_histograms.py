@@ -171,6 +171,35 @@ def test_streamed_equals_whole(tmp_path: Path, window: float | None, buffer: int
     assert backtest_export([rules], data).to_dict() == whole
 
 
+RECORDED_RULES = """
+groups:
+  - name: latency
+    interval: 1m
+    rules:
+      - record: job:http_request_duration_seconds:rate5m
+        expr: sum by (job) (rate(http_request_duration_seconds[5m]))
+      - alert: SlowRequests
+        expr: histogram_quantile(0.99, job:http_request_duration_seconds:rate5m) > 0.5
+        for: 5m
+      - alert: RecordedIsHistogram
+        expr: histogram_count(job:http_request_duration_seconds:rate5m) > 0
+"""
+
+
+@pytest.mark.parametrize(("window", "buffer"), [(None, 250_000), (600.0, 50), (60.0, 7)])
+def test_recording_rule_of_histograms(tmp_path: Path, window: float | None, buffer: int) -> None:
+    """A recording rule whose output is a native histogram records histograms (not NaN floats), which an
+    alert then reads: the same episodes as the expression written out in the alert; streamed equals whole."""
+    rules, data = _write(tmp_path, _export(), RECORDED_RULES)
+    whole = backtest([rules], read_export(data))
+    assert whole.recorded == ["job:http_request_duration_seconds:rate5m"]
+    assert _episodes(whole, "SlowRequests") == EPISODES
+    # rate() needs two samples: the recorded histogram exists from minute 1 to the end.
+    assert _episodes(whole, "RecordedIsHistogram") == [(1, 1, None)]
+    with ExportStore.from_file(data, buffer_samples=buffer) as store:
+        assert backtest_store([rules], store, window_seconds=window).to_dict() == whole.to_dict()
+
+
 def _unit_test(tmp_path: Path, inputs: list[tuple[str, list[str]]], firing: dict[str, list[tuple[int, int | None]]],
                labels: dict[str, dict[str, str]]) -> Path:
     """A rule unit test (promtool's format) checking, at every minute, which alerts fire: `firing` gives each
