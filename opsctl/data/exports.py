@@ -7,7 +7,9 @@ Formats
   "matrix", "result": [{"metric": {...}, "values": [[ts, "v"], ...]}]}}`), its `data` object, or the
   bare `result` list; instant-vector results (`"value": [ts, "v"]`) are accepted too. Native histograms
   (`"histograms": [[ts, {...}], ...]` / `"histogram": [ts, {...}]`, alone or next to float samples) are
-  read by opsctl.promql.promjson.samples_from_result_item into `Series.histograms`.
+  read by opsctl.promql.promjson.samples_from_result_item into `Series.histograms` when the caller
+  asks for them (`histograms=True`: `rules backtest`); other readers get an error naming the series, as
+  their float-only consumers (detectors, SLO reports) cannot use them.
 - CSV / Parquet, long format: a `timestamp` column (Unix seconds, milliseconds are detected, or
   ISO-8601 / "YYYY-MM-DD HH:MM:SS" taken as UTC), a `value` column, and any other columns as labels;
   a column named `__name__`, `metric` or `name` gives the metric name.
@@ -54,8 +56,10 @@ class Series:
         return int(self.timestamps.shape[0])
 
 
-def read_export(path: str | Path, fmt: str | None = None, default_name: str | None = None) -> list[Series]:
-    """Read an export file; `fmt` is json, csv or parquet (guessed from the suffix when None)."""
+def read_export(path: str | Path, fmt: str | None = None, default_name: str | None = None,
+                histograms: bool = False) -> list[Series]:
+    """Read an export file; `fmt` is json, csv or parquet (guessed from the suffix when None).
+    histograms=True: native histograms of a JSON export are read (else they are an InputError)."""
     p = Path(path)
     kind = (fmt or _guess_format(p)).lower()
     name = default_name if default_name is not None else p.stem.split(".")[0]
@@ -64,7 +68,7 @@ def read_export(path: str | Path, fmt: str | None = None, default_name: str | No
     if p.is_dir():
         raise InputError("is a directory", str(p))
     if kind == "json":
-        return _read_json(p, name)
+        return _read_json(p, name, histograms)
     if kind == "csv":
         try:
             frame = _read_csv(p)
@@ -249,18 +253,20 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _read_json(p: Path, default_name: str) -> list[Series]:
+def _read_json(p: Path, default_name: str, histograms: bool = False) -> list[Series]:
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", str(p), exc.lineno, exc.colno) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", str(p)) from None
-    return series_from_prometheus_json(doc, str(p), default_name)
+    return series_from_prometheus_json(doc, str(p), default_name, histograms)
 
 
-def series_from_prometheus_json(doc: Any, filename: str = "<json>", default_name: str = "") -> list[Series]:
-    """Series from a Prometheus API response body (or its `data`, or its `result` list)."""
+def series_from_prometheus_json(doc: Any, filename: str = "<json>", default_name: str = "",
+                                histograms: bool = False) -> list[Series]:
+    """Series from a Prometheus API response body (or its `data`, or its `result` list). Native histogram
+    samples (`histograms` / `histogram`) are read with histograms=True, else an InputError."""
     if isinstance(doc, dict) and "status" in doc:
         if doc.get("status") != "success":
             raise InputError(f"Prometheus response status {doc.get('status')!r}: {doc.get('error', '')}", filename)
@@ -289,6 +295,10 @@ def series_from_prometheus_json(doc: Any, filename: str = "<json>", default_name
                 raise InputError(f"result[{i}]: '{single}' must be a [time, value] pair", filename)
         if not any(k in item for k in ("values", "value", "histograms", "histogram")):
             raise InputError(f"result[{i}]: no 'values', 'value', 'histograms' or 'histogram'", filename)
+        if not histograms and (item.get("histograms") or "histogram" in item):
+            raise InputError(f"result[{i}]: native histogram samples ('histograms'), which this command does not "
+                             "read (only float series; query e.g. histogram_quantile(...) or histogram_count(...))",
+                             filename)
         try:
             t_got, v_got, h_got = samples_from_result_item(item)
         except ValueError as exc:

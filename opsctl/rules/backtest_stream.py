@@ -249,7 +249,8 @@ class ExportStore:
                                  buffer_samples=buffer_samples)
             except _NotPlain:
                 pass  # read whole, as read_export does
-        return cls.from_series(ex.read_export(p, fmt, default_name), infer_staleness, buffer_samples)
+        return cls.from_series(ex.read_export(p, fmt, default_name, histograms=True), infer_staleness,
+                               buffer_samples)
 
     @classmethod
     def build(cls, pieces: Iterator[tuple[Any, Series]], infer_staleness: bool = True, keep_order: bool = False,

@@ -108,7 +108,7 @@ def _episodes(res: BacktestResult, name: str) -> list[tuple[float, float, float 
 
 
 def test_reads_histograms_of_query_range_and_query_responses() -> None:
-    series = series_from_prometheus_json(_export())
+    series = series_from_prometheus_json(_export(), histograms=True)
     assert len(series) == 2
     s = series[0]
     assert s.histograms is not None and len(s.histograms) == MINUTES == len(s)
@@ -120,7 +120,7 @@ def test_reads_histograms_of_query_range_and_query_responses() -> None:
     # An instant query's vector: "histogram": [t, H].
     vec = {"status": "success", "data": {"resultType": "vector", "result": [
         {"metric": {"__name__": "h"}, "histogram": [T0, _hist_json(10, 5, 15, 10)]}]}}
-    (one,) = series_from_prometheus_json(vec)
+    (one,) = series_from_prometheus_json(vec, histograms=True)
     assert one.timestamps.tolist() == [T0]
     assert one.histograms is not None and one.histograms[0].count == 15.0
     # Float-only series keep no histogram array.
@@ -131,7 +131,7 @@ def test_reads_histograms_of_query_range_and_query_responses() -> None:
 def test_mixed_item_is_merged_in_time_order() -> None:
     item = {"metric": {"__name__": "m"}, "values": [[T0, "1"], [T0 + 120, "3"]],
             "histograms": [[T0 + 60, _hist_json(1, 0, 1, 0.25)]]}
-    (s,) = series_from_prometheus_json([item])
+    (s,) = series_from_prometheus_json([item], histograms=True)
     assert s.timestamps.tolist() == [T0, T0 + 60, T0 + 120]
     assert s.values[0] == 1 and math.isnan(s.values[1]) and s.values[2] == 3
     assert s.histograms is not None
@@ -146,13 +146,23 @@ def test_mixed_item_is_merged_in_time_order() -> None:
 ])
 def test_bad_histograms_are_input_errors(item: dict[str, Any]) -> None:
     with pytest.raises(InputError) as err:
-        series_from_prometheus_json([item], "x.json")
+        series_from_prometheus_json([item], "x.json", histograms=True)
     assert "result[0]" in str(err.value)
+
+
+def test_float_only_readers_reject_histograms(tmp_path: Path) -> None:
+    """Readers for float-only consumers (detect score, SLO reports) keep rejecting histogram samples, as
+    before, now also in a series that has floats too (they were silently dropped)."""
+    _, data = _write(tmp_path, _export())
+    with pytest.raises(InputError, match=r"result\[0\]: native histogram samples"):
+        read_export(data)
+    with pytest.raises(InputError, match="native histogram samples"):
+        series_from_prometheus_json(_mixed_export())
 
 
 def test_backtest_fires_for_the_worked_out_episodes(tmp_path: Path) -> None:
     rules, data = _write(tmp_path, _export())
-    res = backtest([rules], read_export(data))
+    res = backtest([rules], read_export(data, histograms=True))
     assert _episodes(res, "SlowRequests") == EPISODES
     stats = _alert(res, "SlowRequests")
     assert stats.pending_only == 1
@@ -163,7 +173,7 @@ def test_backtest_fires_for_the_worked_out_episodes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("window", "buffer"), [(None, 250_000), (600.0, 50), (7 * 60.0, 100_000), (60.0, 7)])
 def test_streamed_equals_whole(tmp_path: Path, window: float | None, buffer: int) -> None:
     rules, data = _write(tmp_path, _export())
-    whole = backtest([rules], read_export(data)).to_dict()
+    whole = backtest([rules], read_export(data, histograms=True)).to_dict()
     with ExportStore.from_file(data, buffer_samples=buffer) as store:
         got = backtest_store([rules], store, window_seconds=window).to_dict()
     assert got == whole
@@ -191,7 +201,7 @@ def test_recording_rule_of_histograms(tmp_path: Path, window: float | None, buff
     """A recording rule whose output is a native histogram records histograms (not NaN floats), which an
     alert then reads: the same episodes as the expression written out in the alert; streamed equals whole."""
     rules, data = _write(tmp_path, _export(), RECORDED_RULES)
-    whole = backtest([rules], read_export(data))
+    whole = backtest([rules], read_export(data, histograms=True))
     assert whole.recorded == ["job:http_request_duration_seconds:rate5m"]
     assert _episodes(whole, "SlowRequests") == EPISODES
     # rate() needs two samples: the recorded histogram exists from minute 1 to the end.
@@ -240,7 +250,7 @@ def test_episodes_agree_with_a_rule_unit_test_over_the_same_samples(tmp_path: Pa
     the same test fails when one minute is moved (it can fail)."""
     promtool = find_tool(runner) if runner != "opsctl" else None
     rules, data = _write(tmp_path, _export())
-    res = backtest([rules], read_export(data))
+    res = backtest([rules], read_export(data, histograms=True))
     spans = [(int(f), None if r is None else int(r)) for _, f, r in _episodes(res, "SlowRequests")]
     inputs = [(f'http_request_duration_seconds{{job="api", instance="{inst}"}}',
                [_hist_notation(*c) for c in _counts(inst)]) for inst in ("a", "b")]
@@ -282,7 +292,7 @@ def test_series_mixing_floats_and_histograms(tmp_path: Path, runner: str) -> Non
     promtool = find_tool(runner) if runner != "opsctl" else None
     rules, data = _write(tmp_path, {"status": "success", "data": {"resultType": "matrix",
                                                                    "result": _mixed_export()}}, MIXED_RULES)
-    whole = backtest([rules], read_export(data))
+    whole = backtest([rules], read_export(data, histograms=True))
     ep = {name: sorted((e.labels["job"], (e.fired_at - T0) / 60,
                         None if e.resolved_at is None else (e.resolved_at - T0) / 60)
                        for e in _alert(whole, name).episodes) for name in ("FloatPart", "HistogramPart", "Any")}
@@ -304,7 +314,7 @@ def test_stale_markers_around_a_histogram_gap(tmp_path: Path) -> None:
     doc = [{"metric": {"__name__": "m", "job": "gap"},
             "histograms": [[T0 + 60 * k, _hist_json(k, 0, k, 0)] for k in range(MINUTES) if not 40 <= k < 70]}]
     rules, data = _write(tmp_path, doc, MIXED_RULES)
-    whole = backtest([rules], read_export(data))
+    whole = backtest([rules], read_export(data, histograms=True))
     assert [((e.fired_at - T0) / 60, (e.resolved_at - T0) / 60 if e.resolved_at else None)
             for e in _alert(whole, "HistogramPart").episodes] == [(1, 40), (70, None)]
     with ExportStore.from_file(data, buffer_samples=30) as store:
