@@ -720,3 +720,12 @@ def at_duration_error(text: str) -> str | None:
         return None
     err = syntax_error(text)
     return err if err is not None and "in @, expected timestamp" in err else None
+
+
+def string_literals(text: str) -> list[str]:
+    """The string literals of `text` as written, quotes included (as far as the lexer gets)."""
+    try:
+        toks = _Lexer(text).run()
+    except (_Error, IndexError):
+        return []
+    return [t.val for t in toks if t.typ == "STRING"]

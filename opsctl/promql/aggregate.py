@@ -66,7 +66,11 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
         label = ev.eval_str(node.param, times)
         from opsctl.promql.engine import check_label_name
 
-        if not check_label_name(label):
+        if not check_label_name(label, ev.engine.v3, ev.invalid_strings):
+            if ev.engine.v3:  # Go's %q, which writes invalid UTF-8 bytes as \xNN
+                from opsctl.gosem import quote
+
+                raise PromQLError(f"invalid label name {quote(ev.invalid_strings.get(label, label))}")
             raise PromQLError(f'invalid label name "{label}"')
     vec = ev.eval_vec_h(node.expr, times)
     ev.pending_order = None

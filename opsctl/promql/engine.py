@@ -10,7 +10,7 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any
@@ -20,6 +20,7 @@ import promql_parser as pp
 
 from opsctl import promql_goparse
 from opsctl.gosem import regexp as gosem_regexp
+from opsctl.gosem import strconv as gosem_strconv
 from opsctl.promql import ast, durexpr
 from opsctl.promql.model import Labels, PromQLError, Result, SeriesResult, Storage, StoredSeries, stale_mask
 from opsctl.promql.values import Flat, Mat, Scalar, Str, Value, Vec, has_hist, hists_where, is_hist, make_base
@@ -277,6 +278,8 @@ class Engine:
         expr = self._parse(query)
         ms = round(t * 1000)
         ev = _Evaluator(self, ms, ms)
+        if self.v3 and "\\" in query:
+            ev.invalid_strings = invalid_utf8_strings(query)
         times = np.array([ms], dtype=np.int64)
         if not self.delayed_name_removal:
             return _to_instant_result(ev.eval(expr, times), ev, expr, ms)
@@ -303,6 +306,8 @@ class Engine:
         def run(tchunk: np.ndarray) -> Value:
             ev = _Evaluator(self, start_ms, end_ms)
             ev.grid = (start_ms, step_ms)
+            if self.v3 and "\\" in query:
+                ev.invalid_strings = invalid_utf8_strings(query)
             if not self.delayed_name_removal:
                 return ev.eval(expr, tchunk)
             token = _DELAYED_NAME.set(True)
@@ -676,6 +681,8 @@ class _Evaluator:
         # (phase, step) when the times being evaluated are phase + step*k (range queries, subqueries).
         self.grid: tuple[int, int] | None = None
         self.span = (start_ms - 86_400_000, end_ms)
+        # The query's strings that are invalid UTF-8 for Go (3.x label-name checks, invalid_utf8_strings).
+        self.invalid_strings: dict[str, str] = {}
 
     # -- dispatch -----------------------------------------------------------------------------
 
@@ -1156,5 +1163,26 @@ class _Evaluator:
         return Labels(d)
 
 
-def check_label_name(name: str) -> bool:
+def check_label_name(name: str, v3: bool = False, invalid: Mapping[str, str] | None = None) -> bool:
+    """A valid label name: Prometheus 2's legacy pattern; Prometheus 3's UTF-8 names: any non-empty name
+    that is valid UTF-8, i.e. not one of the query's `invalid` strings (invalid_utf8_strings)."""
+    if v3:
+        return name != "" and (invalid is None or name not in invalid)
     return bool(_LABEL_NAME_RE.match(name))
+
+
+def invalid_utf8_strings(query: str) -> dict[str, str]:
+    """The string literals of `query` that Go reads as invalid UTF-8 (byte escapes such as `"\\xff"`), as
+    promql-parser hands them over (each such byte as the code point of its value) -> Go's bytes (a
+    surrogateescape str, gosem.strconv; `quote` writes it as Go does)."""
+    if "\\" not in query:
+        return {}
+    out: dict[str, str] = {}
+    for lit in promql_goparse.string_literals(query):
+        try:
+            go = gosem_strconv.unquote(lit)
+        except gosem_strconv.ErrSyntax:
+            continue
+        if any(0xDC80 <= ord(c) <= 0xDCFF for c in go):
+            out["".join(chr(ord(c) - 0xDC00) if 0xDC80 <= ord(c) <= 0xDCFF else c for c in go)] = go
+    return out

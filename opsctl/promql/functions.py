@@ -1208,7 +1208,7 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
             raise _err(f"invalid regular expression in label_replace(): {regex}") from None
         from opsctl.promql.engine import check_label_name
 
-        if not check_label_name(dst):
+        if not check_label_name(dst, ev.engine.v3, ev.invalid_strings):
             raise _err(f"invalid destination label name in label_replace(): {dst}")
         new = []
         for lab in vec.labels:
@@ -1230,9 +1230,9 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
         from opsctl.promql.engine import check_label_name
 
         for src in srcs:
-            if not check_label_name(src):
+            if not check_label_name(src, ev.engine.v3, ev.invalid_strings):
                 raise _err(f"invalid source label name in label_join(): {src}")
-        if not check_label_name(dst):
+        if not check_label_name(dst, ev.engine.v3, ev.invalid_strings):
             raise _err(f"invalid destination label name in label_join(): {dst}")
         new = []
         for lab in vec.labels:
