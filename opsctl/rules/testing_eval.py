@@ -208,7 +208,8 @@ class RuleEvaluator:
                     engine = Engine(sim, lookback_delta=engine.lookback_ms / 1000.0, v3=engine.v3,
                                     experimental=engine.experimental,
                                     default_subquery_step=engine.default_subquery_step_ms / 1000.0,
-                                    exact=engine.exact, hist_rate_zero_cap=engine.hist_rate_zero_cap)
+                                    exact=engine.exact, hist_rate_zero_cap=engine.hist_rate_zero_cap,
+                                    delayed_name_removal=engine.delayed_name_removal)
                     replayed = set(replay)
                 rule = self.groups[key[0]].rules[key[1]]
                 offset_ms = round((self.groups[key[0]].query_offset or 0.0) * 1000)

@@ -227,12 +227,13 @@ def _sort_key_labels(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
 
 
 def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3: bool = True,
-                   experimental: bool = True, hist_zero_cap: bool = True) -> GroupResult:
+                   experimental: bool = True, hist_zero_cap: bool = True, delayed_name: bool = False) -> GroupResult:
     result = GroupResult(tg.index, tg.name, len(tg.alert_rule_tests), len(tg.promql_expr_tests))
     storage = Storage()
     # promtool sets the default subquery resolution to the evaluation interval.
     engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, v3=v3, experimental=experimental,
-                    default_subquery_step=utf.evaluation_interval_ms / 1000.0, hist_rate_zero_cap=hist_zero_cap)
+                    default_subquery_step=utf.evaluation_interval_ms / 1000.0, hist_rate_zero_cap=hist_zero_cap,
+                    delayed_name_removal=delayed_name)
     store = AppendStore(storage)
     evaluator = RuleEvaluator(groups, store, engine, _default_renderer(tg.external_labels, tg.external_url))
     inputs = _load_inputs(tg)
@@ -243,7 +244,7 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3
 
     if interval > 0 and maxt >= 0:
         _precompute(evaluator, inputs, interval, maxt, utf.evaluation_interval_ms / 1000.0, v3, experimental,
-                    hist_zero_cap)
+                    hist_zero_cap, delayed_name)
     alert_times = sorted({t.eval_time_ms for t in tg.alert_rule_tests})
     curr = 0
     ts = 0
@@ -314,7 +315,7 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3
 
 def _precompute(evaluator: RuleEvaluator, inputs: dict[Labels, list[tuple[int, Any]]], interval: int, maxt: int,
                 subquery_step_s: float, v3: bool = True, experimental: bool = True,
-                hist_zero_cap: bool = True) -> None:
+                hist_zero_cap: bool = True, delayed_name: bool = False) -> None:
     """Vectorised evaluation of the rules that read only input series (RuleEvaluator.precompute), over
     a storage holding the input samples the loop below loads, with the same series creation order."""
     times = list(range(0, maxt + 1, interval))
@@ -333,7 +334,7 @@ def _precompute(evaluator: RuleEvaluator, inputs: dict[Labels, list[tuple[int, A
             store.append(labels, t, v)
     store.flush()
     engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, default_subquery_step=subquery_step_s, v3=v3,
-                    experimental=experimental, hist_rate_zero_cap=hist_zero_cap)
+                    experimental=experimental, hist_rate_zero_cap=hist_zero_cap, delayed_name_removal=delayed_name)
     evaluator.precompute(engine, times)
 
 
@@ -351,12 +352,14 @@ def run_test_file(path: str | Path, prometheus_version: PromVersion | None = Non
     newest, as `opsctl rules validate`) and the engine's semantics (3.x: left-open range selectors,
     `.` matching newlines, the v3 functions); pass the version of the promtool you compare with.
     `features`: promtool's --enable-feature names; with 3.x, experimental functions (sort_by_label,
-    limitk, ...) need `promql-experimental-functions`, in rule files and test expressions alike."""
+    limitk, ...) need `promql-experimental-functions`, in rule files and test expressions alike;
+    `promql-delayed-name-removal` evaluates with delayed `__name__` removal."""
     res = FileResult(str(path))
     version = prometheus_version or DEFAULT_VERSION
     v3 = version.at_least(3, 0)
     options = LoadOptions(prometheus_version=version, features=features if v3 else None)
     experimental = not v3 or "promql-experimental-functions" in features
+    delayed_name = v3 and "promql-delayed-name-removal" in features
     try:
         utf = load_test_file(path, v3=v3)
         res.warnings = list(utf.warnings)
@@ -367,7 +370,7 @@ def run_test_file(path: str | Path, prometheus_version: PromVersion | None = Non
         res.error = exc
         return res
     for tg in utf.tests:
-        res.groups.append(run_test_group(utf, tg, groups, v3, experimental, version.at_least(3, 6)))
+        res.groups.append(run_test_group(utf, tg, groups, v3, experimental, version.at_least(3, 6), delayed_name))
     return res
 
 
