@@ -32,6 +32,7 @@ from typing import Any
 
 import promql_parser as pp
 
+from opsctl.rules.checks.live_firing import CONTINUOUS_SHARE, FLAPS_WARN  # thresholds live with the check
 from opsctl.rules.model import RuleFile
 from opsctl.rules.promql_ast import matchers, walk
 
@@ -39,8 +40,6 @@ _OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 WRONG_SERVER_SHARE = 0.8
 
 
-CONTINUOUS_SHARE = 0.5  # an instance firing more than this share of the lookback: a warning
-FLAPS_WARN = 10  # re-fires of one instance in the lookback at or above which the alert is a warning
 # steps per range query of the replay: under Prometheus's 11,000 points per series, so 7 days at 1m is two
 # queries an alert (rules backtest uses 2,000 for its progress bar and memory per query)
 REPLAY_CHUNK_STEPS = 10_000

@@ -22,7 +22,6 @@ from typing import Any
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.gotemplate.quick import plainly_valid
-from opsctl.promql_goparse import syntax_error as go_syntax_error
 from opsctl.rules.model import Finding, Rule, RuleFile, RuleGroup, Severity
 from opsctl.rules.promql_ast import parse as parse_promql
 from opsctl.rules.promql_ast import walk
@@ -345,6 +344,8 @@ class _Reader:
             ast = parse_promql(_duration_exprs(expr) if version.at_least(3, 0) else expr)
         except (ValueError, RuntimeError, OverflowError) as exc:
             # promtool's wording and position where the port finds it
+            from opsctl.promql_goparse import syntax_error as go_syntax_error  # only for a message
+
             return str(go_syntax_error(expr) or exc)
         nodes = list(walk(ast))
         messages = [*syntax_problems(expr, version),

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from opsctl.rules.checks.base import CheckInfo, Context, Issue
-from opsctl.rules.live import CONTINUOUS_SHARE, FLAPS_WARN
 from opsctl.rules.model import Severity
+
+CONTINUOUS_SHARE = 0.5  # an instance firing more than this share of the lookback: a warning
+FLAPS_WARN = 10  # re-fires of one instance in the lookback at or above which the alert is a warning
 
 INFO = CheckInfo(
     "live-alert-firing", Severity.info,
