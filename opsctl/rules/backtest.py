@@ -545,6 +545,20 @@ def backtest(rule_files: list[str], series: list[Series], start: float | None = 
             result.recorded.append(rule.name)
             tick()
 
+    for g, rule, stats, g_step, offset in alert_rules(groups, step, result, w_start, w_end):
+        _replay_alert(engine, rule, g, stats, _grid_start(data_lo, w_start, g_step), w_end, g_step, offset,
+                      render, result.warnings)
+        tick()
+    for stats in result.alerts:
+        sort_episodes(stats)
+    return result
+
+
+def alert_rules(groups: list[RuleGroup], step: float | None, result: BacktestResult, w_start: float,
+                w_end: float) -> Iterator[tuple[RuleGroup, Rule, AlertStats, float, float]]:
+    """Each alerting rule with its group, its statistics (one AlertStats per alert name, appended to
+    `result.alerts` on first sight; rules of the same name in several groups share it), the evaluation step
+    and the group's query offset: the walk both the whole-input and the streamed replay make."""
     by_name: dict[str, AlertStats] = {}
     for g in groups:
         g_step = step or g.interval or DEFAULT_STEP
@@ -558,12 +572,7 @@ def backtest(rule_files: list[str], series: list[Series], start: float | None = 
                 by_name[rule.name] = stats
                 result.alerts.append(stats)
             stats.rules.append(f"{Path(rule.file).name}:{g.name}")
-            _replay_alert(engine, rule, g, stats, _grid_start(data_lo, w_start, g_step), w_end, g_step, offset,
-                          render, result.warnings)
-            tick()
-    for stats in result.alerts:
-        sort_episodes(stats)
-    return result
+            yield g, rule, stats, g_step, offset
 
 
 def sort_episodes(stats: AlertStats) -> None:

@@ -58,6 +58,7 @@ from opsctl.rules.backtest import (
     _grid_start,
     _range_steps,
     _steps_for,
+    alert_rules,
     load_rule_groups,
     sort_episodes,
 )
@@ -863,26 +864,14 @@ def backtest_store(rule_files: list[str], store: ExportStore, start: float | Non
             n = math.floor((w_end - r_start) / g_step + 1e-9) + 1
             recordings.append(_Recording(rule, g, r_start, g_step, offset, n, {**g.labels, **rule.labels}))
             result.recorded.append(rule.name)
-    by_name: dict[str, AlertStats] = {}
     alerts: list[_AlertReplay] = []
-    for g in groups:
-        g_step = step or g.interval or DEFAULT_STEP
-        offset = g.query_offset or 0.0
-        for rule in g.rules:
-            if rule.kind != "alert":
-                continue
-            stats = by_name.get(rule.name)
-            if stats is None:
-                stats = AlertStats(rule.name, [], rule.for_, rule.keep_firing_for, g_step, w_start, w_end)
-                by_name[rule.name] = stats
-                result.alerts.append(stats)
-            stats.rules.append(f"{Path(rule.file).name}:{g.name}")
-            a_start = _grid_start(store.lo, w_start, g_step)
-            n = math.floor((w_end - a_start) / g_step + 1e-9) + 1
-            rule_labels = {**g.labels, **rule.labels}
-            alerts.append(_AlertReplay(rule, stats, a_start, g_step, offset, n, rule_labels,
-                                       any("{{" in v for v in rule_labels.values()),
-                                       _steps_for(rule.for_, g_step), _steps_for(rule.keep_firing_for, g_step)))
+    for g, rule, stats, g_step, offset in alert_rules(groups, step, result, w_start, w_end):
+        a_start = _grid_start(store.lo, w_start, g_step)
+        n = math.floor((w_end - a_start) / g_step + 1e-9) + 1
+        rule_labels = {**g.labels, **rule.labels}
+        alerts.append(_AlertReplay(rule, stats, a_start, g_step, offset, n, rule_labels,
+                                   any("{{" in v for v in rule_labels.values()),
+                                   _steps_for(rule.for_, g_step), _steps_for(rule.keep_firing_for, g_step)))
 
     first = min([r.start for r in recordings] + [a.start for a in alerts], default=w_start)
     span = max(0.0, w_end - first)
