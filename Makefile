@@ -10,8 +10,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# Editable in compat mode: a .pth path entry, no import hook on every Python start (setuptools calls the
+# mode transitional; should a setuptools without it be fetched, the default editable install is used).
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat \
+		|| $(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
