@@ -28,7 +28,7 @@ evaluation times are aligned to the grid instead of Prometheus' per-group hash o
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -587,21 +587,9 @@ def _record(engine: Engine, storage: Storage, rule: Rule, group: RuleGroup, star
     n = math.floor((end - start) / step + 1e-9) + 1
     grid_ms = np.round((start + np.arange(n) * step) * 1000).astype(np.int64)
     extra = {**group.labels, **rule.labels}
-    recorded: dict[Labels, tuple[np.ndarray, np.ndarray]] = {}
-    hists: dict[Labels, np.ndarray] = {}  # recorded native histograms (object arrays), for series that have some
     failures: list[tuple[int, str]] = []
-    for labels, ts, vs, hs in _range(engine, rule.expr, start - offset, end - offset, step, failures):
-        idx = np.round((ts + offset - start) / step).astype(np.int64)
-        ok = (idx >= 0) & (idx < n)
-        got = recorded.get(labels)
-        if got is None:
-            got = recorded[labels] = (np.zeros(n, dtype=bool), np.full(n, np.nan))
-        got[0][idx[ok]] = True
-        got[1][idx[ok]] = vs[ok]
-        if hs is not None:
-            if labels not in hists:
-                hists[labels] = np.full(n, None, dtype=object)
-            hists[labels][idx[ok]] = hs[ok]
+    recorded, hists = on_grid(_range(engine, rule.expr, start - offset, end - offset, step, failures),
+                              start, step, offset, n)
     if failures:
         warnings.append(_failure_warning("recording rule", rule.name, failures, n))
     # Written after the whole period is evaluated: the rule's own expression never reads its output. In the
@@ -619,6 +607,29 @@ def _record(engine: Engine, storage: Storage, rule: Rule, group: RuleGroup, star
         values[stale] = STALE_NAN
         h = hists.get(labels)
         storage.add(Labels(d), grid_ms[keep], values[keep], None if h is None else list(h[keep]))
+
+
+def on_grid(pieces: Iterable[tuple[Labels, np.ndarray, np.ndarray, np.ndarray | None]], start: float,
+            step: float, offset: float, n: int, first: int = 0,
+            ) -> tuple[dict[Labels, tuple[np.ndarray, np.ndarray]], dict[Labels, np.ndarray]]:
+    """A recording rule's range results placed on its evaluation grid of `n` steps from step `first`
+    (evaluation i at `start + i*step`, read at `- offset`): per series, which steps are present and their
+    values; and the native histograms (object arrays) of the series that have some."""
+    recorded: dict[Labels, tuple[np.ndarray, np.ndarray]] = {}
+    hists: dict[Labels, np.ndarray] = {}
+    for labels, ts, vs, hs in pieces:
+        idx = np.round((ts + offset - start) / step).astype(np.int64) - first
+        ok = (idx >= 0) & (idx < n)
+        got = recorded.get(labels)
+        if got is None:
+            got = recorded[labels] = (np.zeros(n, dtype=bool), np.full(n, np.nan))
+        got[0][idx[ok]] = True
+        got[1][idx[ok]] = vs[ok]
+        if hs is not None:
+            if labels not in hists:
+                hists[labels] = np.full(n, None, dtype=object)
+            hists[labels][idx[ok]] = hs[ok]
+    return recorded, hists
 
 
 def _replay_alert(engine: Engine, rule: Rule, group: RuleGroup, stats: AlertStats, start: float, end: float,

@@ -60,6 +60,7 @@ from opsctl.rules.backtest import (
     _steps_for,
     alert_rules,
     load_rule_groups,
+    on_grid,
     sort_episodes,
 )
 from opsctl.rules.loader import DEFAULT_VERSION
@@ -952,23 +953,10 @@ def _range_window(engine: Engine, expr: str, base: float, step: float, i0: int, 
 def _record_window(engine: Engine, storage: Storage, rec: _Recording, i0: int, i1: int, lo_ms: int) -> None:
     m = i1 - i0
     grid_ms = np.round((rec.start + np.arange(i0, i1) * rec.step) * 1000).astype(np.int64)
-    got: dict[Labels, tuple[np.ndarray, np.ndarray]] = {}
-    got_hs: dict[Labels, np.ndarray] = {}  # native histograms recorded in this window (object arrays)
     failures: list[tuple[int, str]] = []
-    if m > 0:
-        for labels, ts, vs, hs in _range_window(engine, rec.rule.expr, rec.start - rec.offset, rec.step, i0, i1,
-                                                failures):
-            idx = np.round((ts + rec.offset - rec.start) / rec.step).astype(np.int64) - i0
-            ok = (idx >= 0) & (idx < m)
-            arr = got.get(labels)
-            if arr is None:
-                arr = got[labels] = (np.zeros(m, dtype=bool), np.full(m, np.nan))
-            arr[0][idx[ok]] = True
-            arr[1][idx[ok]] = vs[ok]
-            if hs is not None:
-                if labels not in got_hs:
-                    got_hs[labels] = np.full(m, None, dtype=object)
-                got_hs[labels][idx[ok]] = hs[ok]
+    pieces = (_range_window(engine, rec.rule.expr, rec.start - rec.offset, rec.step, i0, i1, failures)
+              if m > 0 else ())
+    got, got_hs = on_grid(pieces, rec.start, rec.step, rec.offset, m, i0)
     rec.failures += failures
     failed = sorted(i for i, _ in failures)
     # New series in the order backtest._record adds them: first step present, then label order.
