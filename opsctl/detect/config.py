@@ -23,6 +23,7 @@ from opsctl.errors import InputError
 from opsctl.yamlutil import PosDict, PosList, load_one
 
 from .result import SEVERITIES
+from .tlsconfig import TLSConfig
 
 Severity = Literal["info", "warning", "error", "critical"]
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -99,6 +100,7 @@ class PrometheusSource(Model):
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: float = 10.0
     retries: int = Field(3, ge=0, le=10)
+    tls_config: TLSConfig | None = None
 
     _d = field_validator("timeout", mode="before")(classmethod(lambda cls, v: _dur(v)))
 

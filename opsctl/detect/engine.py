@@ -9,6 +9,7 @@ a failure to deliver or remediate, 0 while a known problem keeps firing and its 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import fnmatch
 import json
@@ -24,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from opsctl.live.tls import TLSOptions
 from opsctl.secrets import redact, redact_obj
 
 from .anomaly_check import run_anomaly
@@ -445,7 +447,25 @@ class Engine:
     def _deliver(self, state: State, report: RunReport) -> None:
         dl = self.cfg.alerting.delivery
         blocked: set[str] = set()
-        with httpx.Client(timeout=dl.timeout) as client:
+        clients: dict[TLSOptions | None, httpx.Client] = {}
+
+        def client_for(notifier: Notifier) -> httpx.Client:
+            """One client per TLS setting: the default trust store, or a receiver's own tls_config."""
+            tls = notifier.tls()
+            if tls not in clients:
+                try:
+                    verify = True if tls is None else tls.verify()
+                except ValueError as exc:  # a CA/certificate file that cannot be read (detect validate says so)
+                    raise DeliveryError(f"tls_config: {exc}") from None
+                clients[tls] = httpx.Client(timeout=dl.timeout, verify=verify)
+            return clients[tls]
+
+        def close_all() -> None:
+            for c in clients.values():
+                c.close()
+
+        with contextlib.ExitStack() as stack:
+            stack.callback(close_all)
             for row in state.spool_pending():
                 rec = row["receiver"]
                 if rec in blocked:
@@ -468,7 +488,7 @@ class Engine:
                     if attempt:
                         self.sleep(min(30.0, dl.backoff * 2 ** (attempt - 1)))
                     try:
-                        notifier.send(payload, client)
+                        notifier.send(payload, client_for(notifier))
                         ok = True
                         break
                     except DeliveryError as exc:

@@ -25,6 +25,7 @@ from opsctl.errors import InputError
 from opsctl.prom.client import PrometheusClient
 
 from .config import FileSource, LoadedConfig, PrometheusSource, SqlSource
+from .tlsconfig import TLSConfig
 
 
 class SourceError(Exception):
@@ -142,7 +143,8 @@ class Sources:
             secrets.register_url(src.url)
             self._prom[name] = PrometheusClient(src.url, bearer_token=token, bearer_token_file=token_file,
                                                 basic_auth=auth, headers=src.headers, timeout=src.timeout,
-                                                retries=src.retries)
+                                                retries=src.retries,
+                                                tls=src.tls_config.options(self.lc.base) if src.tls_config else None)
         return self._prom[name]
 
     def sql(self, name: str) -> SqlConnection:
@@ -195,10 +197,14 @@ class Sources:
 
 
 def check_files(lc: LoadedConfig) -> None:
-    """Read every `file` source as a run would, and look for every sqlite `path`; an unreadable or empty
-    export is an InputError naming the file and, where it can, the line (`detect validate` calls this so
-    that it catches what a run would)."""
+    """Read every `file` source as a run would, look for every sqlite `path`, and load every `tls_config`'s
+    files; an unreadable or empty export is an InputError naming the file and, where it can, the line
+    (`detect validate` calls this so that it catches what a run would)."""
     for name, src in lc.config.sources.items():
+        if isinstance(src, PrometheusSource) and src.tls_config is not None:
+            problem = src.tls_config.problem(lc.base)
+            if problem:
+                raise lc.error(f"source {name!r}: tls_config: {problem[1]}", "sources", name, "tls_config", problem[0])
         if isinstance(src, SqlSource) and src.path and not lc.resolve_path(src.path).is_file():
             raise lc.error(f"source {name!r}: sqlite database not found: {lc.resolve_path(src.path)}",
                            "sources", name, "path")
@@ -207,6 +213,12 @@ def check_files(lc: LoadedConfig) -> None:
             series = read_export(path, src.format)
             if not any(len(s) for s in series):
                 raise InputError(f"source {name!r}: no samples (only a header?)", str(path), 2)
+    for name, body in lc.config.alerting.receivers.items():
+        if isinstance(body, dict) and body.get("tls_config") is not None:
+            problem = TLSConfig.model_validate(body["tls_config"]).problem(lc.base)
+            if problem:
+                raise lc.error(f"receiver {name!r}: tls_config: {problem[1]}", "alerting", "receivers", name,
+                               "tls_config", problem[0])
 
 
 def _env(name: str) -> str:

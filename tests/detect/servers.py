@@ -20,7 +20,9 @@ from tests.servers import free_port
 class Capture:
     """An HTTP server recording every request. `fail_next(n, status)` makes the next n requests fail."""
 
-    def __init__(self, status: int = 200, body: bytes = b'{"status":"ok"}', port: int = 0) -> None:
+    def __init__(self, status: int = 200, body: bytes = b'{"status":"ok"}', port: int = 0,
+                 tls: Any = None) -> None:
+        """`tls`: a server-side ssl.SSLContext to serve HTTPS with."""
         self.requests: list[dict[str, Any]] = []
         self.status = status
         self.body = body
@@ -55,8 +57,10 @@ class Capture:
 
         ThreadingHTTPServer.allow_reuse_address = True
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls is not None else 'http'}://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

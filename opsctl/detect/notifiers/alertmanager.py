@@ -15,6 +15,7 @@ import httpx
 from pydantic import field_validator
 
 from opsctl.detect.anomaly.base import Params
+from opsctl.detect.tlsconfig import TLSConfig
 from opsctl.durations import parse_duration
 
 from .base import Notifier, post_json
@@ -26,6 +27,7 @@ class AlertmanagerParams(Params):
     bearer_token_env: str | None = None
     bearer_token_file: str | None = None
     generator_url: str | None = None
+    tls_config: TLSConfig | None = None
 
     @field_validator("ttl", mode="before")
     @classmethod

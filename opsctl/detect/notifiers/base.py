@@ -14,6 +14,7 @@ import httpx
 
 from opsctl import secrets
 from opsctl.detect.anomaly.base import Params
+from opsctl.live.tls import TLSOptions, tls_failure
 
 
 class DeliveryError(Exception):
@@ -51,8 +52,29 @@ class Notifier:
             return secrets.register(value) or value
         raise DeliveryError(f"{what} is not configured")
 
+    def tls(self) -> TLSOptions | None:
+        """The receiver's own `tls_config` (alertmanager, grafana, webhook), or None for the default trust."""
+        tc = getattr(self.params, "tls_config", None)
+        return None if tc is None else tc.options(self.base)
+
     def send(self, alert: dict[str, Any], client: httpx.Client) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+# what the TLS message of opsctl.live.tls calls a command-line option is a tls_config key here
+_TLS_KEYS = (("--ca-file", "tls_config.ca_file"), ("--cert-file", "tls_config.cert_file"),
+             ("--key-file", "tls_config.key_file"), ("--insecure-skip-verify", "tls_config.insecure_skip_verify"))
+
+
+def http_failure(exc: httpx.HTTPError, url: str) -> DeliveryError:
+    """A failed request as a DeliveryError: a TLS failure named with its cause, else the error's own text
+    with the URL (which may hold a secret, e.g. a webhook or bot token) taken out."""
+    cause = tls_failure(exc)
+    if cause is not None:
+        for flag, key in _TLS_KEYS:
+            cause = cause.replace(flag, key)
+        return DeliveryError(cause)
+    return DeliveryError(f"{type(exc).__name__}: {str(exc).replace(url, '<url>')}")
 
 
 def post_json(client: httpx.Client, url: str, payload: Any, headers: dict[str, str] | None = None,
@@ -61,7 +83,7 @@ def post_json(client: httpx.Client, url: str, payload: Any, headers: dict[str, s
         resp = client.post(url, json=payload, headers=headers or {})
     except httpx.HTTPError as exc:
         # webhook URLs and bot tokens are secrets: never let them into the history or the output
-        raise DeliveryError(f"{type(exc).__name__}: {str(exc).replace(url, '<url>')}") from None
+        raise http_failure(exc, url) from None
     if not (200 <= resp.status_code < 300 or resp.status_code in ok_status):
         # redacted before it is cut, so that a cut cannot leave half a secret behind
         raise DeliveryError(f"HTTP {resp.status_code}: {secrets.redact(resp.text)[:200].strip()}")

@@ -26,8 +26,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from opsctl.detect.anomaly.base import Params
+from opsctl.detect.tlsconfig import TLSConfig
 
-from .base import DeliveryError, Notifier, post_json
+from .base import DeliveryError, Notifier, http_failure, post_json
 
 
 class GrafanaMapping(BaseModel):
@@ -47,6 +48,7 @@ class GrafanaParams(Params):
     panel_id: int | None = None
     tags: list[str] = Field(default_factory=list)
     mappings: list[GrafanaMapping] = Field(default_factory=list)
+    tls_config: TLSConfig | None = None
 
 
 def _ms(iso: str) -> int:
@@ -117,7 +119,7 @@ class Grafana(Notifier):
         try:
             resp = client.patch(f"{base}/api/annotations/{int(existing[0]['id'])}", json=patch, headers=headers)
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {str(exc).replace(base, '<url>')}") from None
+            raise http_failure(exc, base) from None
         if not 200 <= resp.status_code < 300:
             raise DeliveryError(f"HTTP {resp.status_code}: {resp.text[:200].strip()}")
 
@@ -129,7 +131,7 @@ class Grafana(Notifier):
         try:
             resp = client.get(base + "/api/annotations", params=params, headers=headers)
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {str(exc).replace(base, '<url>')}") from None
+            raise http_failure(exc, base) from None
         if not 200 <= resp.status_code < 300:
             raise DeliveryError(f"HTTP {resp.status_code}: {resp.text[:200].strip()}")
         try:

@@ -8,6 +8,7 @@ import httpx
 from pydantic import Field
 
 from opsctl.detect.anomaly.base import Params
+from opsctl.detect.tlsconfig import TLSConfig
 
 from .base import Notifier, post_json
 
@@ -17,6 +18,7 @@ class WebhookParams(Params):
     url_env: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     bearer_token_env: str | None = None
+    tls_config: TLSConfig | None = None
 
 
 class Webhook(Notifier):
