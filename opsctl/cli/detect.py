@@ -115,7 +115,8 @@ def history_cmd(
     config: Path = CONFIG,
     state: Path | None = STATE,
     limit: int = typer.Option(50, "--limit", help="Rows per table."),
-    since: str | None = typer.Option(None, "--since", help="Only entries newer than this duration (e.g. 24h)."),
+    since: str | None = typer.Option(None, "--since", help="Only entries newer than this: a duration ago (24h) or a "
+                                     "time (2026-01-31T12:00:00Z, 2026-01-31, Unix seconds, now-1h)."),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """Alert events, deliveries, remediations, the spool and what is firing, from the state file."""
@@ -124,8 +125,10 @@ def history_cmd(
     if since:
         try:
             since_ts = time.time() - parse_duration(since)
-        except ValueError as exc:
-            raise InputError(str(exc), "--since") from None
+        except ValueError:
+            from opsctl.timeparse import parse_time
+
+            since_ts = parse_time(since, what="--since")  # a time, or one InputError naming --since
     if not lc.state_path.exists():
         hist: dict[str, list[dict[str, Any]]] = {k: [] for k in ("events", "deliveries", "remediations", "spool",
                                                                   "firing")}

@@ -63,3 +63,18 @@ def test_score_command() -> None:
     assert api["anomalies"] >= 2 and api["top"][-1]["observed"] == 0.54
     with pytest.raises(InputError, match="invalid parameters"):
         cli("score", str(f), "--detector", "robust_z", "--param", "window=x")
+
+
+def test_history_since_takes_a_duration_or_a_time(tmp_path: Path) -> None:
+    state = tmp_path / "s.db"
+    cli("run", "--config", str(DEMO), "--state", str(state))
+
+    def events(since: str) -> int:
+        code, out = cli("history", "--config", str(DEMO), "--state", str(state), "--format", "json", "--since", since)
+        assert code == 0
+        return len(json.loads(out)["events"])
+
+    assert events("1h") == events("now-1h") == events("2020-01-31") == events("1580428800") == 2
+    assert events("+1h") == events("2999-01-01T00:00:00Z") == 0
+    with pytest.raises(InputError, match="--since"):
+        cli("history", "--config", str(DEMO), "--state", str(state), "--since", "yesterday")
