@@ -6,9 +6,14 @@ accepted where a string is expected (`values: 1` is the string "1"), `value:` mu
 durations use Prometheus' syntax (`5m`, `1h30m`, `0`), `null` is the zero value. Only the first YAML
 document is read, as yaml.v2 does.
 
-We are stricter than promtool in a few places, where promtool would report the same problem later as
-a failed test: a missing `alertname`, a bad `exp_samples` label set, an unparsable `expr`, a bad input
-series and a repeated `group_eval_order` name are input errors here.
+A `promql_expr_test` whose `expr` does not parse, or whose `exp_samples` hold a label set or histogram
+that does not parse, is read anyway: promtool reports these as that test's failure (`expr: "...", time:
+..., err: ...`) and runs the other tests, and so does `opsctl rules test` (`PromqlTestCase.expr_error` /
+`samples_error`, promtool's text where the port of Prometheus' parser words it).
+
+We are stricter than promtool in a few places, where promtool reports the same problem for one test group
+only: a missing `alertname` and a bad input series are input errors of the whole file here (a repeated
+`group_eval_order` name is a file-level error in promtool too).
 """
 
 from __future__ import annotations
@@ -83,6 +88,10 @@ class PromqlTestCase:
     exp_samples: list[ExpSample]
     line: int = 0
     column: int = 0
+    # promtool's `err:` text when `expr` does not parse (the test fails without being queried), or when an
+    # expected sample's labels/histogram do not (the test fails unless the query itself fails first)
+    expr_error: str | None = None
+    samples_error: str | None = None
 
 
 @dataclass
@@ -240,7 +249,8 @@ def parse_exp_labels(text: str) -> dict[str, str]:
     return labels
 
 
-def _check_expr(reader: _Reader, expr: str, loc: tuple[int, int]) -> None:
+def _expr_error(reader: _Reader, expr: str) -> str | None:
+    """Why promtool's query of a test expression fails to parse (its `err:` text), or None."""
     if reader.v3:
         from opsctl.promql import PromQLError, durexpr
 
@@ -253,12 +263,26 @@ def _check_expr(reader: _Reader, expr: str, loc: tuple[int, int]) -> None:
     except (ValueError, RuntimeError, OverflowError) as exc:
         # promtool's text (`1:4: parse error: unexpected end of input`) where the port of Prometheus'
         # parser finds the error, else promql-parser's.
-        msg = promql_goparse.syntax_error(expr) or (
-            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
-        raise reader.err(f"could not parse expression {expr!r}: {msg}", loc) from None
-    at_err = None if reader.v3 else promql_goparse.at_duration_error(expr)  # accepted by 3.x, not by 2.42
-    if at_err is not None:
-        raise reader.err(f"could not parse expression {expr!r}: {at_err}", loc)
+        return promql_goparse.syntax_error(expr) or _first_line(exc)
+    return None if reader.v3 else promql_goparse.at_duration_error(expr)  # accepted by 3.x, not by 2.42
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _go_quote(s: str) -> str:
+    from opsctl.rules.testing_format import go_quote
+
+    return go_quote(s)
+
+
+def _labels_error(text: str, exc: Exception) -> str:
+    """promtool's text for expected-sample labels (parser.ParseMetric) or histogram that do not parse. The
+    port parses an expression, whose grammar names the braces "label matching"; ParseMetric's "label set"."""
+    go = promql_goparse.syntax_error(text.strip())
+    return f"labels {_go_quote(text)}: {go.replace(' in label matching', ' in label set') if go else _first_line(exc)}"
 
 
 def _read_group(r: _Reader, raw: Any, loc: tuple[int, int], index: int) -> TestGroup:
@@ -307,34 +331,43 @@ def _read_group(r: _Reader, raw: Any, loc: tuple[int, int], index: int) -> TestG
         iloc = expr_items.item_loc(i)
         pd_ = r.mapping(item, iloc, "main.promqlTestCase", _PROMQL_CASE_FIELDS)
         expr = r.string(pd_, "expr")
-        _check_expr(r, expr, pd_.value_loc("expr") if "expr" in pd_ else iloc)
+        expr_error = _expr_error(r, expr)
         eval_time = r.duration_ms(pd_, "eval_time")
         exp_samples: list[ExpSample] = []
+        samples_error: str | None = None
         sample_items = r.seq(pd_, "exp_samples", "main.sample")
         for j, s in enumerate(sample_items):
             # `histogram:` exists in promtool 3.x's sample type, not in 2.42's.
             sd = r.mapping(s, sample_items.item_loc(j), "main.sample",
                            _SAMPLE_FIELDS if r.v3 else _SAMPLE_FIELDS - {"histogram"})
             text = r.string(sd, "labels")
-            try:
-                labels = parse_exp_labels(text)
-            except ValueError as exc:
-                raise r.err(f"labels {text!r}: {exc}", sd.value_loc("labels")) from None
-            hist = None
             htext = r.string(sd, "histogram")
+            value = r.number(sd, "value")
+            if samples_error is not None:
+                continue  # promtool stops at the first bad expected sample
+            hist = None
+            try:
+                exp_labels = parse_exp_labels(text)
+            except ValueError as exc:
+                samples_error = _labels_error(text, exc)
+                continue
             if htext != "":
                 # promtool: ParseSeriesDesc("{} " + histogram), exactly one histogram value.
                 try:
                     _, hvals = parse_series_desc("{} " + htext)
                 except ValueError as exc:
-                    raise r.err(f"labels {text!r}: {exc}", sd.value_loc("histogram")) from None
+                    samples_error = _labels_error(text, exc)
+                    continue
                 if len(hvals) != 1:
-                    raise r.err(f"labels {text!r}: expected 1 value, got {len(hvals)}", sd.value_loc("histogram"))
+                    samples_error = f"labels {_go_quote(text)}: expected 1 value, got {len(hvals)}"
+                    continue
                 if isinstance(hvals[0], float | int) or hvals[0] is None:
-                    raise r.err(f"labels {text!r}: expected histogram, got {hvals[0]}", sd.value_loc("histogram"))
+                    samples_error = f"labels {_go_quote(text)}: expected histogram, got {hvals[0]}"
+                    continue
                 hist = hvals[0]
-            exp_samples.append(ExpSample(text, labels, r.number(sd, "value"), hist))
-        tg.promql_expr_tests.append(PromqlTestCase(expr, eval_time, exp_samples, iloc[0], iloc[1]))
+            exp_samples.append(ExpSample(text, exp_labels, value, hist))
+        tg.promql_expr_tests.append(PromqlTestCase(expr, eval_time, exp_samples, iloc[0], iloc[1],
+                                                   expr_error, samples_error))
     return tg
 
 

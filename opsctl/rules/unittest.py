@@ -287,12 +287,20 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3
     store.flush()
     for pcase in tg.promql_expr_tests:
         when = model_duration(pcase.eval_time_ms)
-        try:
-            vec = query_vector(engine, pcase.expr, pcase.eval_time_ms)
-        except RuleEvalError as exc:
+        # promtool: an expression that does not parse, then a failed query, then expected labels that do not
+        # parse fail this test (exit 1) and the others still run
+        why: str | None = pcase.expr_error
+        if why is None:
+            try:
+                vec = query_vector(engine, pcase.expr, pcase.eval_time_ms)
+            except RuleEvalError as exc:
+                why = str(exc)
+        if why is None:
+            why = pcase.samples_error
+        if why is not None:
             result.failures.append(Failure(
-                "expr_error", f"    expr: {_go_q(pcase.expr)}, time: {when}, err: {exc}",
-                eval_time=when, eval_time_ms=pcase.eval_time_ms, expr=pcase.expr, error=str(exc)))
+                "expr_error", f"    expr: {_go_q(pcase.expr)}, time: {when}, err: {why}",
+                eval_time=when, eval_time_ms=pcase.eval_time_ms, expr=pcase.expr, error=why))
             continue
         # A histogram sample's value is 0 (its F), compared as promtool compares it; the histograms are
         # compared by their TestExpression() text.

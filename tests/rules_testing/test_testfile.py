@@ -85,11 +85,8 @@ def test_defaults_and_glob_warning(tmp_path: Path) -> None:
         ("tests:\n  - input_series:\n      - series: 'up{'\n        values: 1\n", (3, 17), "input series"),
         ("tests:\n  - input_series:\n      - series: up\n        values: 1+1\n", (3, 17), "input series"),
         ("tests:\n  - alert_rule_test:\n      - eval_time: 1m\n", (3, 9), "misses required attribute alertname"),
-        ("tests:\n  - promql_expr_test:\n      - expr: 'up +'\n", (3, 15), "could not parse expression"),
         ("tests:\n  - promql_expr_test:\n      - expr: up\n        exp_samples:\n          - value: '1'\n",
          (5, 20), "cannot unmarshal !!str"),
-        ("tests:\n  - promql_expr_test:\n      - expr: up\n        exp_samples:\n          - labels: 'up{'\n",
-         (5, 21), "labels"),
         ("tests:\n  - interval: 5x\n", (2, 15), "not a valid duration"),
         ("evaluation_interval: -1m\n", (1, 22), "not a valid duration"),
         ("group_eval_order: [a, a]\n", (1, 23), "group name repeated in evaluation order: a"),
@@ -106,6 +103,16 @@ def test_errors_have_positions(text: str, where: tuple[int, int], fragment: str)
     assert fragment in exc.value.message
     assert (exc.value.line, exc.value.column) == where
     assert str(exc.value).startswith(f"t.yml:{where[0]}:{where[1]}: ")
+
+
+def test_unparsable_expr_and_expected_labels_are_that_test_s_failure() -> None:
+    """promtool fails such a test (`expr: ..., err: ...`) and runs the others: read, with the error kept."""
+    utf = parse_test_text("tests:\n  - promql_expr_test:\n      - expr: 'up +'\n      - expr: up\n"
+                          "        exp_samples:\n          - labels: 'up{'\n            value: 1\n", "t.yml")
+    bad_expr, bad_labels = utf.tests[0].promql_expr_tests
+    assert bad_expr.expr_error == "1:5: parse error: unexpected end of input" and bad_expr.samples_error is None
+    assert bad_labels.expr_error is None
+    assert bad_labels.samples_error == 'labels "up{": 1:4: parse error: unexpected end of input inside braces'
 
 
 def test_exp_labels() -> None:
