@@ -335,9 +335,11 @@ _NIL_DEREF = "runtime error: invalid memory address or nil pointer dereference"
 
 
 def make_funcs(query: Callable[[str], list[Any]] | None = None, external_url: str = "",
-               timestamp: float | None = None) -> dict[str, Any]:
-    """PROMETHEUS_FUNCS bound to a query callback, an external URL and the evaluation time (`now`;
-    the wall clock when not given)."""
+               timestamp: float | None = None, clock: Callable[[], float] | None = None) -> dict[str, Any]:
+    """PROMETHEUS_FUNCS bound to a query callback, an external URL and the evaluation time in Unix seconds
+    (`now`, which Prometheus's template expander answers with the timestamp it was given: a rule's evaluation
+    time). `timestamp` fixes it, `clock` is asked at each call (a renderer that reuses one parsed template for
+    many evaluations); neither given: the wall clock."""
 
     @gofunc("any")
     def to_duration(i: Any) -> GoDuration:
@@ -345,6 +347,8 @@ def make_funcs(query: Callable[[str], list[Any]] | None = None, external_url: st
 
     @gofunc()
     def now() -> float:
+        if clock is not None:
+            return clock()
         return time.time() if timestamp is None else timestamp
 
     @gofunc("string")

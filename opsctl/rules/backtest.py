@@ -469,7 +469,8 @@ def _default_renderer(engine: Engine) -> Renderer:
     cached = CachedRenderer({}, "")
 
     def render(text: str, name: str, labels: Mapping[str, str], value: float, t: float) -> str:
-        return cached(text, name, labels, value, lambda q: query_vector(engine, q, round(t * 1000)))
+        t_ms = round(t * 1000)  # `now` in the template is the evaluation time, as in Prometheus
+        return cached(text, name, labels, value, lambda q: query_vector(engine, q, t_ms), t_ms)
 
     return render
 

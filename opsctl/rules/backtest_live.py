@@ -365,7 +365,7 @@ def _server_renderer(client: PrometheusClient) -> Callable[[str, str, Any, float
     def render(text: str, name: str, labels: Any, value: float, t: float) -> str:
         def query(q: str) -> list[tuple[Labels, float]]:
             return [(Labels(s.labels), float(s.values[-1]) if len(s) else math.nan) for s in client.query(q, t)]
-        return cached(text, name, labels, value, query)
+        return cached(text, name, labels, value, query, round(t * 1000))  # `now`: the evaluation time
 
     return render
 

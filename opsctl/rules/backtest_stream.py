@@ -895,7 +895,8 @@ def backtest_store(rule_files: list[str], store: ExportStore, start: float | Non
     def render(text: str, name: str, labels: Any, value: float, t: float) -> str:
         from opsctl.rules.testing_eval import query_vector
 
-        return cached(text, name, labels, value, lambda q: query_vector(render_engine[0], q, round(t * 1000)))
+        t_ms = round(t * 1000)  # `now` in the template is the evaluation time, as in Prometheus
+        return cached(text, name, labels, value, lambda q: query_vector(render_engine[0], q, t_ms), t_ms)
 
     from opsctl.rules.testing_templates import CachedRenderer
 

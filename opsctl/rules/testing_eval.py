@@ -107,9 +107,10 @@ class Alert:
     keep_firing_since_ms: int | None = None
 
 
-# A template renderer: (text, alert name, sample labels, value, query function) -> expanded text. The value
-# is the sample's float, or its native histogram (opsctl.promql.histogram.FloatHistogram) as in Prometheus.
-Renderer = Callable[[str, str, Mapping[str, str], Any, Callable[[str], list[Any]]], str]
+# A template renderer: (text, alert name, sample labels, value, query function, evaluation time in ms) ->
+# expanded text. The value is the sample's float, or its native histogram (opsctl.promql.histogram.FloatHistogram)
+# as in Prometheus; the evaluation time is what the template function `now` returns (in seconds).
+Renderer = Callable[[str, str, Mapping[str, str], Any, Callable[[str], list[Any]], int], str]
 
 
 @dataclass
@@ -302,7 +303,7 @@ class RuleEvaluator:
     def _expand(self, text: str, name: str, sample_labels: Mapping[str, str], value: Any, t_ms: int) -> str:
         if self.render is None or "{{" not in text:
             return text
-        return self.render(text, name, sample_labels, value, lambda q: self._template_query(q, t_ms))
+        return self.render(text, name, sample_labels, value, lambda q: self._template_query(q, t_ms), t_ms)
 
     def _template_query(self, expr: str, t_ms: int) -> list[Any]:
         return self.query(expr, t_ms)
