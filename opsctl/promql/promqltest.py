@@ -25,6 +25,7 @@ import numpy as np
 from opsctl.durations import parse_duration
 from opsctl.gosem import regexp as gosem_regexp
 from opsctl.promql.engine import Engine
+from opsctl.promql.headchunks import assign_hints
 from opsctl.promql.histogram import CUSTOM_BUCKETS_SCHEMA, FloatHistogram, Span
 from opsctl.promql.model import Labels, PromQLError, Result, Storage
 from opsctl.promql.notation import parse_number, parse_series_desc
@@ -374,8 +375,10 @@ def run_text(text: str, name: str = "<text>", v3: bool = False) -> FileResult:
 
 
 def add_samples(storage: Storage, labels: dict[str, str], ts: list[int], vals: list[Any]) -> None:
-    """Add expanded samples (floats and FloatHistograms) to a Storage."""
+    """Add expanded samples (floats and FloatHistograms) to a Storage. The histograms get the
+    counter-reset hints they read back with from promqltest's TSDB head (opsctl.promql.headchunks)."""
     if any(isinstance(v, FloatHistogram) for v in vals):
+        vals = [v for _, v in assign_hints(list(zip(ts, vals, strict=True)))]
         hs = [v if isinstance(v, FloatHistogram) else None for v in vals]
         storage.add(labels, ts, [0.0 if h is not None else v for v, h in zip(vals, hs, strict=True)], hs)
     else:

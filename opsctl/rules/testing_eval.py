@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opsctl.promql import STALE_NAN, Engine, Labels, PromQLError, Storage
+from opsctl.promql.headchunks import HeadSeries
 from opsctl.rules.model import Rule, RuleGroup
 
 ALERT_METRIC = "ALERTS"
@@ -57,12 +58,17 @@ class RuleEvalError(Exception):
 
 
 class AppendStore:
-    """Appends samples to an opsctl.promql Storage with TSDB head semantics, batching the writes."""
+    """Appends samples to an opsctl.promql Storage with TSDB head semantics, batching the writes.
+
+    A native histogram is stored with the counter-reset hint it reads back with from the TSDB head
+    (opsctl.promql.headchunks: `unknown` where the head starts a chunk, `not_reset` after it, `gauge` in
+    gauge chunks), for input series and recording-rule output alike."""
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self._last: dict[Labels, tuple[int, int | str]] = {}  # labels -> (t_ms, value bits)
         self._pending: dict[Labels, tuple[list[int], list[Any]]] = {}
+        self._heads: dict[Labels, HeadSeries] = {}  # the series that have had a histogram
 
     def append(self, labels: Labels, t_ms: int, value: Any) -> str | None:
         """Append one sample (a float or a native histogram, opsctl.promql.histogram.FloatHistogram);
@@ -75,6 +81,8 @@ class AppendStore:
             if t_ms == last[0]:
                 return None if bits == last[1] else ERR_DUPLICATE
         self._last[labels] = (t_ms, bits)
+        if self._heads or type(value) is not float:
+            value = self._through_head(labels, t_ms, value)
         pend = self._pending.get(labels)
         if pend is None:
             pend = ([], [])
@@ -82,6 +90,16 @@ class AppendStore:
         pend[0].append(t_ms)
         pend[1].append(value)
         return None
+
+    def _through_head(self, labels: Labels, t_ms: int, value: Any) -> Any:
+        """The value as the TSDB head gives it back (a histogram with its chunk's counter-reset hint);
+        a float is only noted in a series that has had histograms."""
+        head = self._heads.get(labels)
+        if head is None:
+            if isinstance(value, float | int):
+                return value
+            head = self._heads[labels] = HeadSeries()
+        return head.append(t_ms, value)
 
     def flush(self) -> None:
         if not self._pending:

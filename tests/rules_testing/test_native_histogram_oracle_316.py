@@ -11,7 +11,10 @@ negative buckets, custom buckets (NHCB, schema -53), counter resets, gaps and st
 histograms; rate/increase/irate/delta/idelta, *_over_time, histogram_count/sum/avg/fraction/quantile/
 stddev/stdvar, sum/avg by, arithmetic with scalars and between histograms, recording rules producing
 histograms and an alert on a histogram_quantile threshold with `for` (and one whose `$value` is a
-histogram).
+histogram). Raw histogram samples (selectors, last_over_time, arithmetic, sums, a recording rule's copy)
+are compared at every time, with the counter-reset hints they read back with from the TSDB head; the
+series make the head cut chunks by size, at a float sample, a reset, an explicit hint, a stale marker and
+a gauge/counter switch.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ groups:
         expr: sum by (job) (rate(req_dur[5m]))
       - record: job:lat:scaled
         expr: job:lat:rate5m * 60
+      - record: job:lat_mixed:copy
+        expr: lat_mixed * 1
       - alert: LatencyP90High
         expr: histogram_quantile(0.9, sum by (job) (rate(lat[5m]))) > 1.5
         for: 3m
@@ -98,6 +103,24 @@ SERIES = [
     ('lat_gap{job="api"}',
      "{{schema:0 sum:1 count:1 buckets:[1]}} _ _ {{schema:0 sum:3 count:3 buckets:[3]}} stale "
      "{{schema:0 sum:5 count:5 buckets:[5]}}+{{schema:0 sum:1 count:1 buckets:[1]}}x8"),
+    # Where the TSDB head cuts chunks (the first sample of a counter chunk reads back with an unknown
+    # counter-reset hint, the others not_reset): inexact buckets fill a chunk's bytes quickly, so it is
+    # cut by size every 10 samples (the minimum); a float sample between histograms; an explicit reset
+    # hint and a not_reset hint on a reset; a gauge sample in a counter series and counters after it.
+    ('lat_noisy{job="api"}',
+     "{{schema:2 sum:0.3 count:0 z_bucket:0 z_bucket_w:0.001 buckets:[1 2 0 1 5] offset:-3 n_buckets:[1 1 2]}}"
+     "+{{schema:2 sum:5.1 count:4.3 z_bucket:0.2 z_bucket_w:0.001 buckets:[1.1 2.2 1.3 0.1 7] offset:-3 "
+     "n_buckets:[0.1 0.7 0.3]}}x20"),
+    ('lat_mixed{job="api"}',
+     "{{schema:0 sum:1 count:1 buckets:[1]}} {{schema:0 sum:2 count:2 buckets:[2]}} 7 "
+     "{{schema:0 sum:3 count:3 buckets:[3]}} {{schema:0 sum:4 count:4 buckets:[4]}} "
+     "{{schema:0 sum:5 count:5 buckets:[5] counter_reset_hint:reset}} {{schema:0 sum:6 count:6 buckets:[6]}} "
+     "{{schema:0 sum:1 count:1 buckets:[1] counter_reset_hint:not_reset}} "
+     "{{schema:0 sum:2 count:2 buckets:[1 1]}} {{schema:0 sum:2 count:2 buckets:[1 1] counter_reset_hint:gauge}} "
+     "{{schema:0 sum:3 count:3 buckets:[2 1]}}+{{schema:0 sum:1 count:1 buckets:[1]}}x6"),
+    # a long counter: its first chunk is cut by size and time after 111 samples (at 1h51m)
+    ('lat_long{job="api"}',
+     "{{schema:0 sum:0 count:0}}+{{schema:0 sum:5 count:4 buckets:[1 2 1]}}x130"),
 ]
 
 EXPRS = [
@@ -116,25 +139,33 @@ EXPRS = [
     "lat * 2", "2 * lat", "lat / 4", "mem + mem", "lat - lat", "sum(req_dur) / 2",
     "job:lat:rate5m", "job:lat:p90", "job:req_dur:rate5m", "job:lat:scaled",
     "histogram_quantile(0.9, job:req_dur:rate5m)",
+    # raw samples (their counter-reset hints as the TSDB gives them back)
+    "lat", "lat_reset", "lat_schema", "mem", "req_dur", "lat_noisy", "lat_mixed", "lat_long",
+    "last_over_time(lat_mixed[3m])", "lat_noisy * 2", "sum(lat_noisy)", "rate(lat_noisy[5m])",
+    "resets(lat_mixed[15m])", "job:lat_mixed:copy",
 ]
 EVAL_TIMES = ["0s", "1m", "3m", "5m", "7m", "12m"]
+# further times for some expressions
+MORE_TIMES = {
+    "lat_noisy": ["9m", "10m", "11m", "19m", "20m"],
+    "lat_mixed": ["2m", "4m", "6m", "8m", "9m", "10m", "11m", "16m"],
+    "job:lat_mixed:copy": ["2m", "4m", "6m", "8m", "9m", "10m", "11m", "16m"],
+    "last_over_time(lat_mixed[3m])": ["2m", "6m", "8m", "10m"],
+    "lat_long": ["1h50m", "1h51m", "1h52m", "2h10m"],
+    "lat_noisy * 2": ["10m", "11m"],
+}
 
 # Known differences from Prometheus 3.16, left out of the comparison on purpose:
-# - Raw counter-histogram samples read back from Prometheus's TSDB carry counter_reset_hint:not_reset
-#   after the first sample of a chunk (tsdb/chunkenc counterResetHint); opsctl keeps the hint the input
-#   had (unknown), so an instant selector (and arithmetic on it) is compared only at 0s, the first sample.
 # - Prometheus 3.16 sums histograms with Kahan compensation (FloatHistogram.KahanAdd in sum/avg); opsctl
 #   adds them plainly as 3.5 did, so sums of several histograms with inexact buckets can differ in the last
 #   bit (seen: sum by (job) (rate(lat[5m])) for job="api"). Not compared; sums of exact values are.
-FIRST_SAMPLE_ONLY = {"lat_gap", "last_over_time(lat[5m])", "avg by (job) (lat)", "sum(lat)", "lat * 2",
-                     "2 * lat", "lat / 4", "sum(req_dur) / 2"}
 KAHAN = {"sum by (job) (rate(lat[5m]))", "job:lat:rate5m", "job:lat:p90", "job:lat:scaled"}
 
 
 def _times(expr: str) -> list[str]:
     if expr in KAHAN:
         return []
-    return EVAL_TIMES[:1] if expr in FIRST_SAMPLE_ONLY else EVAL_TIMES
+    return EVAL_TIMES + MORE_TIMES.get(expr, [])
 ALERT_TIMES = ["2m", "5m", "8m", "12m"]
 ALERTS = ["LatencyP90High", "NHCBSlow", "HistogramValue"]
 
