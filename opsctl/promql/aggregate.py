@@ -334,12 +334,14 @@ def _keep_hists(vec: Vec, sel: np.ndarray) -> np.ndarray | None:
 
 def _sum_avg_h(ev: _Evaluator, node: Any, vec: Vec, times: np.ndarray, op: str) -> Vec:
     """sum/avg over a vector holding native histograms: floats aggregate as usual, histograms add up
-    (avg: divided by their count); a group mixing floats and histograms at a step gives nothing
-    (Prometheus warns), as does a group whose histograms cannot be added (custom vs exponential)."""
-    from opsctl.promql.histogram import HistogramError
+    (avg: divided by their count; Engine.hist_kahan: with Prometheus >= 3.10's Kahan compensation); a
+    group mixing floats and histograms at a step gives nothing (Prometheus warns), as does a group whose
+    histograms cannot be added (custom vs exponential)."""
+    from opsctl.promql.histogram import HistogramError, kahan_mean, kahan_sum
     from opsctl.promql.values import is_hist
 
     t = len(times)
+    kahan = ev.engine.hist_kahan
     fvec = vec.floats()
     hists = vec.hists
     assert hists is not None
@@ -364,14 +366,17 @@ def _sum_avg_h(ev: _Evaluator, node: Any, vec: Vec, times: np.ndarray, op: str) 
         if fcnt[g, j] > 0:
             continue
         rows = np.flatnonzero((gid == g) & ishist[:, j])
-        acc = hists[rows[0], j].copy()
         try:
-            for r in rows[1:]:
-                acc = acc.add(hists[r, j])
+            if kahan:  # Prometheus >= 3.10: FloatHistogram.KahanAdd
+                acc = (kahan_sum if op == "sum" else kahan_mean)([hists[r, j] for r in rows])
+            else:
+                acc = hists[rows[0], j].copy()
+                for r in rows[1:]:
+                    acc = acc.add(hists[r, j])
+                if op == "avg":
+                    acc = acc.div(float(len(rows)))
         except HistogramError:
             continue
-        if op == "avg":
-            acc = acc.div(float(len(rows)))
         hout[g, j] = acc.compact(0)
         present[g, j] = True
         val[g, j] = np.nan

@@ -240,6 +240,7 @@ class Engine:
         experimental: bool = True,
         hist_rate_zero_cap: bool = False,
         delayed_name_removal: bool = False,
+        hist_kahan: bool = False,
     ) -> None:
         self.storage = storage
         # Prometheus's `promql-delayed-name-removal` feature: `__name__` stays on the series until the
@@ -253,6 +254,10 @@ class Engine:
         # Prometheus >= 3.6: rate/increase of a counter histogram stop extrapolating towards the range's
         # start at the zero point of the histogram's count, as they do for float counters (3.5: no cap).
         self.hist_rate_zero_cap = hist_rate_zero_cap
+        # Prometheus >= 3.10: sum/avg aggregations and sum_over_time/avg_over_time add native histograms
+        # with Kahan compensation (FloatHistogram.KahanAdd); avg switches to an incremental mean only when
+        # the running sum overflows. False: plain additions (3.5).
+        self.hist_kahan = hist_kahan
         self.default_subquery_step_ms = round(default_subquery_step * 1000)
         self.max_chunk_elements = max_chunk_elements
         # exact=True reproduces Prometheus' floating-point arithmetic (Kahan sums, running means)

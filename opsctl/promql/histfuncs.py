@@ -122,7 +122,7 @@ def range_call_hist(
             lo = max(lo, hi - 2)
         samples = [(int(flat.ts[k]), hs[k] if ish[k] else float(flat.vs[k])) for k in range(lo, hi)]
         pair_resets = resets(lo, hi) if name in ("resets", "irate") else []
-        res = _window(name, samples, pair_resets)
+        res = _window(name, samples, pair_resets, ev.engine.hist_kahan)
         if res is None:
             ok[i, j] = False
         elif isinstance(res, float):
@@ -193,7 +193,8 @@ def _is_h(v: Any) -> bool:
     return not isinstance(v, float)
 
 
-def _window(name: str, samples: list[tuple[int, Any]], pair_resets: list[bool]) -> float | FloatHistogram | None:
+def _window(name: str, samples: list[tuple[int, Any]], pair_resets: list[bool],
+            kahan: bool = False) -> float | FloatHistogram | None:
     """One window's result; pair_resets[i]: histogram sample i+1 resets against sample i."""
     if not samples:
         return None
@@ -211,13 +212,18 @@ def _window(name: str, samples: list[tuple[int, Any]], pair_resets: list[bool]) 
     from opsctl.promql.histogram import HistogramError
 
     try:
-        acc = hists[0].copy()
-        for h in hists[1:]:
-            acc = acc.add(h)
+        if kahan:  # Prometheus >= 3.10: FloatHistogram.KahanAdd
+            from opsctl.promql.histogram import kahan_mean, kahan_sum
+
+            acc = (kahan_mean if name == "avg_over_time" else kahan_sum)(hists)
+        else:
+            acc = hists[0].copy()
+            for h in hists[1:]:
+                acc = acc.add(h)
+            if name == "avg_over_time":
+                acc = acc.div(float(len(hists)))
     except HistogramError:
         return None
-    if name == "avg_over_time":
-        acc = acc.div(float(len(hists)))
     return acc.compact(0)
 
 

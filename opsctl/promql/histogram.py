@@ -294,6 +294,94 @@ class FloatHistogram:
         )
         return h
 
+    def has_overflow(self) -> bool:
+        """Go's HasOverflow: an infinite zero count, count, sum, bucket or custom bound."""
+        if math.isinf(self.zero_count) or math.isinf(self.count) or math.isinf(self.sum):
+            return True
+        return any(math.isinf(v) for v in (*self.positive_buckets, *self.negative_buckets, *self.custom_values))
+
+    def new_compensation(self) -> FloatHistogram:
+        """Go's newCompensationHistogram: the layout of self (schema, zero threshold, spans, custom bounds,
+        counter reset hint) with every count, the sum and every bucket 0."""
+        custom = self.uses_custom_buckets()
+        return FloatHistogram(
+            schema=self.schema,
+            zero_threshold=self.zero_threshold,
+            positive_spans=self.positive_spans,
+            negative_spans=self.negative_spans,
+            positive_buckets=[0.0] * len(self.positive_buckets),
+            negative_buckets=[] if custom else [0.0] * len(self.negative_buckets),
+            custom_values=list(self.custom_values),
+            counter_reset_hint=self.counter_reset_hint,
+        )
+
+    def kahan_add(self, other: FloatHistogram, c: FloatHistogram | None) -> tuple[FloatHistogram, FloatHistogram]:
+        """Go's KahanAdd (Prometheus >= 3.10): self + other with Kahan (Neumaier) compensation of every
+        count, the sum and every bucket. `c` holds the compensation of self (None: none yet, as Go's nil);
+        returns (sum, compensation), both new: self, other and c are left unchanged. The compensation has
+        the sum's layout; the caller adds it at the end (`add`). Raises like add()."""
+        try:
+            return self._kahan_add(other, c)
+        except IndexError:  # Prometheus panics on such layouts (a span holding more buckets than given)
+            raise HistogramError("histogram spans and buckets do not match") from None
+
+    def _kahan_add(self, other: FloatHistogram, c0: FloatHistogram | None) -> tuple[FloatHistogram, FloatHistogram]:
+        custom = self.uses_custom_buckets()
+        if custom != other.uses_custom_buckets():
+            raise IncompatibleSchemaError()
+        if custom and not _floats_match(self.custom_values, other.custom_values):
+            raise IncompatibleBoundsError()
+        h = self._shallow()  # every list of h and c is replaced below, none is changed in place
+        h.counter_reset_hint = _add_hint(h.counter_reset_hint, other.counter_reset_hint)
+        c = h.new_compensation() if c0 is None else c0._shallow()
+        if not custom:
+            other_zero, other_czero = h._kahan_reconcile_zero_buckets(other, c)
+            h.zero_count, c.zero_count = _kahan_inc(other_zero, h.zero_count, c.zero_count)
+            h.zero_count, c.zero_count = _kahan_inc(other_czero, h.zero_count, c.zero_count)
+        h.count, c.count = _kahan_inc(other.count, h.count, c.count)
+        h.sum, c.sum = _kahan_inc(other.sum, h.sum, c.sum)
+        o_pos_spans, o_pos_buckets = other.positive_spans, other.positive_buckets
+        if custom:
+            h.positive_spans, h.positive_buckets, c.positive_buckets = _kahan_add_buckets(
+                h.schema, h.zero_threshold, h.positive_spans, h.positive_buckets, c.positive_buckets,
+                o_pos_spans, o_pos_buckets, None,
+            )
+            c.positive_spans = h.positive_spans
+            return h, c
+        o_neg_spans, o_neg_buckets = other.negative_spans, other.negative_buckets
+        o_pos_comp: list[float] | None = None
+        o_neg_comp: list[float] | None = None
+        if other.schema < h.schema:
+            h.positive_spans, h.positive_buckets, c.positive_buckets = _kahan_reduce_resolution(
+                h.positive_spans, h.positive_buckets, c.positive_buckets, h.schema, other.schema
+            )
+            h.negative_spans, h.negative_buckets, c.negative_buckets = _kahan_reduce_resolution(
+                h.negative_spans, h.negative_buckets, c.negative_buckets, h.schema, other.schema
+            )
+            h.schema = other.schema
+        elif other.schema > h.schema:
+            if o_pos_buckets:
+                o_pos_spans, o_pos_buckets, o_pos_comp = _kahan_reduce_resolution(
+                    o_pos_spans, o_pos_buckets, [0.0] * len(o_pos_buckets), other.schema, h.schema
+                )
+            if o_neg_buckets:
+                o_neg_spans, o_neg_buckets, o_neg_comp = _kahan_reduce_resolution(
+                    o_neg_spans, o_neg_buckets, [0.0] * len(o_neg_buckets), other.schema, h.schema
+                )
+        h.positive_spans, h.positive_buckets, c.positive_buckets = _kahan_add_buckets(
+            h.schema, h.zero_threshold, h.positive_spans, h.positive_buckets, c.positive_buckets,
+            o_pos_spans, o_pos_buckets, o_pos_comp,
+        )
+        h.negative_spans, h.negative_buckets, c.negative_buckets = _kahan_add_buckets(
+            h.schema, h.zero_threshold, h.negative_spans, h.negative_buckets, c.negative_buckets,
+            o_neg_spans, o_neg_buckets, o_neg_comp,
+        )
+        c.schema = h.schema
+        c.zero_threshold = h.zero_threshold
+        c.positive_spans = h.positive_spans
+        c.negative_spans = h.negative_spans
+        return h, c
+
     def copy_to_schema(self, target_schema: int) -> FloatHistogram:
         """Go's CopyToSchema: a copy at the given lower (or equal) resolution."""
         if target_schema == self.schema:
@@ -414,6 +502,78 @@ class FloatHistogram:
                 self.zero_count, self.zero_threshold = self._zero_count_for_larger_threshold(other_threshold)
                 self._trim_buckets_in_zero_bucket()
         return other_count
+
+    def _kahan_zero_count_for_larger_threshold(
+        self, larger: float, c: FloatHistogram | None
+    ) -> tuple[float, float, float]:
+        """Go's zeroCountForLargerThreshold with the compensation: (zero count, threshold, compensation of
+        the zero count). Like Go, the compensation is not reset when a negative bucket makes it start over."""
+        cz = c.zero_count if c is not None else 0.0
+        if larger == self.zero_threshold:
+            return self.zero_count, larger, cz
+        if larger < self.zero_threshold:
+            raise HistogramError(f"new threshold {larger:f} is less than old threshold {self.zero_threshold:f}")
+        schema = self.schema
+        while True:
+            count = self.zero_count
+            for i, (idx, v) in enumerate(_iter_indexed(self.positive_spans, self.positive_buckets)):
+                if _get_bound_exponential(idx - 1, schema) >= larger:
+                    break
+                count, cz = _kahan_inc(v, count, cz)
+                if c is not None:
+                    count, cz = _kahan_inc(c.positive_buckets[i], count, cz)
+                upper = _get_bound_exponential(idx, schema)
+                if upper > larger:
+                    if v != 0:
+                        larger = upper
+                    break
+            redo = False
+            for i, (idx, v) in enumerate(_iter_indexed(self.negative_spans, self.negative_buckets)):
+                if -_get_bound_exponential(idx - 1, schema) <= -larger:
+                    break
+                count, cz = _kahan_inc(v, count, cz)
+                if c is not None:
+                    count, cz = _kahan_inc(c.negative_buckets[i], count, cz)
+                lower = -_get_bound_exponential(idx, schema)
+                if lower < -larger:
+                    if v != 0:
+                        larger = -lower
+                        redo = True
+                    break
+            if not redo:
+                return count, larger, cz
+
+    def _kahan_reconcile_zero_buckets(self, other: FloatHistogram, c: FloatHistogram) -> tuple[float, float]:
+        """Go's reconcileZeroBuckets with a compensation histogram: widens self's zero bucket (and c's, in
+        place) until it covers other's; returns other's zero count and its compensation."""
+        other_count, other_threshold, other_c = other.zero_count, other.zero_threshold, 0.0
+        while other_threshold != self.zero_threshold:
+            if self.zero_threshold > other_threshold:
+                other_count, other_threshold, other_c = other._kahan_zero_count_for_larger_threshold(
+                    self.zero_threshold, None
+                )
+            if other_threshold > self.zero_threshold:
+                self.zero_count, self.zero_threshold, c.zero_count = self._kahan_zero_count_for_larger_threshold(
+                    other_threshold, c
+                )
+                schema, zt = self.schema, self.zero_threshold
+                pos, neg = list(self.positive_buckets), list(self.negative_buckets)
+                cpos, cneg = list(c.positive_buckets), list(c.negative_buckets)
+                for i, (idx, _v) in enumerate(_iter_indexed(self.positive_spans, pos)):
+                    if _get_bound_exponential(idx - 1, schema) >= zt:
+                        break
+                    pos[i] = cpos[i] = 0.0
+                for i, (idx, _v) in enumerate(_iter_indexed(self.negative_spans, neg)):
+                    if -_get_bound_exponential(idx - 1, schema) <= -zt:
+                        break
+                    neg[i] = cneg[i] = 0.0
+                self.positive_buckets, c.positive_buckets, self.positive_spans = _kahan_compact(
+                    pos, cpos, self.positive_spans
+                )
+                self.negative_buckets, c.negative_buckets, self.negative_spans = _kahan_compact(
+                    neg, cneg, self.negative_spans
+                )
+        return other_count, other_c
 
     # -- counter resets ---------------------------------------------------------------------------------
 
@@ -1076,6 +1236,185 @@ def _add_buckets(
     return [Span(o, ln) for o, ln in zip(a_off, a_len, strict=True)], ba
 
 
+def _kahan_compact(
+    buckets: list[float], comp: list[float], spans: list[Span]
+) -> tuple[list[float], list[float], list[Span]]:
+    """Go's compactBuckets(maxEmptyBuckets=0) with compensation buckets: a bucket is empty when its count
+    and its compensation are both 0. (Positions are carried through _compact_buckets as 1, 2, ...)"""
+    keys = [float(i + 1) if (b != 0 or k != 0) else 0.0 for i, (b, k) in enumerate(zip(buckets, comp, strict=True))]
+    kept, new_spans = _compact_buckets(keys, spans, 0)
+    pos = [int(k) - 1 for k in kept]
+    return [buckets[p] for p in pos], [comp[p] for p in pos], new_spans
+
+
+def _kahan_reduce_resolution(
+    spans: list[Span], buckets: list[float], comp: list[float], origin_schema: int, target_schema: int
+) -> tuple[list[Span], list[float], list[float]]:
+    """Go's kahanReduceResolution: _reduce_resolution with Kahan-compensated merges, the compensation
+    buckets merged alongside (each merged bucket's compensation is added to the sum, as Go does)."""
+    t_off: list[int] = []
+    t_len: list[int] = []
+    t_b: list[float] = []
+    t_c: list[float] = []
+    idx = 0
+    pos = 0
+    last_t = 0
+    shift = origin_schema - target_schema
+    n = len(buckets)
+    for k, s in enumerate(spans):
+        if k > 0 and s.offset < 0:
+            raise HistogramError(
+                f"span number {k + 1} with offset {s.offset}: histogram has a span whose offset is negative"
+            )
+        idx += s.offset
+        for _ in range(s.length):
+            if pos >= n:
+                raise HistogramError(
+                    f"have {n} buckets but spans need more: "
+                    "histogram spans specify different number of buckets than provided"
+                )
+            t = ((idx - 1) >> shift) + 1
+            if not t_off:
+                t_off.append(t)
+                t_len.append(1)
+                t_b.append(buckets[pos])
+                t_c.append(comp[pos])
+                last_t = t
+            elif t == last_t:
+                t_b[-1], t_c[-1] = _kahan_inc(buckets[pos], t_b[-1], t_c[-1])
+                t_b[-1], t_c[-1] = _kahan_inc(comp[pos], t_b[-1], t_c[-1])
+            else:
+                if t == last_t + 1:
+                    t_len[-1] += 1
+                else:
+                    t_off.append(t - last_t - 1)
+                    t_len.append(1)
+                last_t = t
+                t_b.append(buckets[pos])
+                t_c.append(comp[pos])
+            idx += 1
+            pos += 1
+    return [Span(o, ln) for o, ln in zip(t_off, t_len, strict=True)], t_b, t_c
+
+
+def _kahan_add_buckets(
+    schema: int,
+    threshold: float,
+    spans_a: list[Span],
+    buckets_a: list[float],
+    comp_a: list[float],
+    spans_b: list[Span],
+    buckets_b: list[float],
+    comp_b: list[float] | None,
+) -> tuple[list[Span], list[float], list[float]]:
+    """Go's kahanAddBuckets (addition only): _add_buckets with each bucket of B Kahan-added into A's bucket
+    and A's compensation, then B's compensation (when non-zero) the same way; a bucket inserted into A
+    brings B's compensation along. A's lists are not modified."""
+    a_off = [s.offset for s in spans_a]
+    a_len = [s.length for s in spans_a]
+    inc = _kahan_inc
+    if (
+        len(spans_a) == len(spans_b)
+        and a_off == [s.offset for s in spans_b]
+        and a_len == [s.length for s in spans_b]
+        and len(buckets_a) == len(buckets_b)
+        and all(n > 0 for n in a_len)
+        and (not a_off or not is_exponential_schema(schema) or _get_bound_exponential(a_off[0], schema) > threshold)
+    ):
+        # Same layout and no bucket of B inside the zero bucket: bucket by bucket.
+        ba, ca = list(buckets_a), list(comp_a)
+        for i, b in enumerate(buckets_b):
+            ba[i], ca[i] = inc(b, ba[i], ca[i])
+            if comp_b is not None and comp_b[i] != 0:
+                ba[i], ca[i] = inc(comp_b[i], ba[i], ca[i])
+        return [Span(o, n) for o, n in zip(a_off, a_len, strict=True)], ba, ca
+    ba, ca = list(buckets_a), list(comp_a)
+    i_span = -1
+    i_bucket = -1
+    i_in_span = 0
+    index_a = 0
+    index_b = 0
+    b_idx = 0
+    lower_than_threshold = is_exponential_schema(schema)
+    for span_b in spans_b:
+        index_b += span_b.offset
+        for _ in range(span_b.length):
+            if lower_than_threshold and _get_bound_exponential(index_b, schema) <= threshold:
+                index_a = index_b
+                index_b += 1
+                b_idx += 1
+                continue
+            lower_than_threshold = False
+            bucket_b = buckets_b[b_idx]
+            comp_bb = comp_b[b_idx] if comp_b is not None else 0.0
+            done = False
+            if i_span == -1:
+                if not a_off or a_off[0] > index_b:
+                    # Add the bucket before all others.
+                    ba.insert(0, bucket_b)
+                    ca.insert(0, comp_bb)
+                    if a_off and a_off[0] == index_b + 1:
+                        a_len[0] += 1
+                        a_off[0] -= 1
+                    else:
+                        a_off.insert(0, index_b)
+                        a_len.insert(0, 1)
+                        if len(a_off) > 1:
+                            a_off[1] -= index_b + 1
+                    done = True
+                elif a_off[0] == index_b:
+                    ba[0], ca[0] = inc(bucket_b, ba[0], ca[0])
+                    if comp_bb != 0:
+                        ba[0], ca[0] = inc(comp_bb, ba[0], ca[0])
+                    done = True
+                else:
+                    i_span, i_bucket, i_in_span = 0, 0, 0
+                    index_a = a_off[0]
+            if not done:
+                delta = index_b - index_a
+                while True:
+                    remaining = a_len[i_span] - i_in_span
+                    if delta < remaining:
+                        # The bucket is in the current span.
+                        i_bucket += delta
+                        i_in_span += delta
+                        ba[i_bucket], ca[i_bucket] = inc(bucket_b, ba[i_bucket], ca[i_bucket])
+                        if comp_bb != 0:
+                            ba[i_bucket], ca[i_bucket] = inc(comp_bb, ba[i_bucket], ca[i_bucket])
+                        break
+                    delta -= remaining
+                    i_bucket += remaining
+                    i_span += 1
+                    n_spans = len(a_off)
+                    if i_span == n_spans or delta < a_off[i_span]:
+                        # In the gap behind the previous span (or there are no further spans).
+                        ba.insert(i_bucket, bucket_b)
+                        ca.insert(i_bucket, comp_bb)
+                        if delta == 0:
+                            if i_span < n_spans:
+                                a_off[i_span] -= 1
+                            i_span -= 1
+                            i_in_span = a_len[i_span]
+                            a_len[i_span] += 1
+                        elif i_span < n_spans and delta == a_off[i_span] - 1:
+                            i_in_span = 0
+                            a_off[i_span] -= 1
+                            a_len[i_span] += 1
+                        else:
+                            i_in_span = 0
+                            if i_span < n_spans:
+                                a_off[i_span] -= delta + 1
+                            a_off.insert(i_span, delta)
+                            a_len.insert(i_span, 1)
+                        break
+                    delta -= a_off[i_span]
+                    i_in_span = 0
+            index_a = index_b
+            index_b += 1
+            b_idx += 1
+    return [Span(o, ln) for o, ln in zip(a_off, a_len, strict=True)], ba, ca
+
+
 def _compact_buckets(buckets: list[float], spans: list[Span], max_empty: int) -> tuple[list[float], list[Span]]:
     """Go's compactBuckets for absolute counts; works on copies, returns the new lists."""
     if all(b != 0 for b in buckets) and all(s.offset > max_empty and s.length != 0 for s in spans):
@@ -1475,3 +1814,41 @@ def histogram_stddev(h: FloatHistogram) -> float:
     """histogram_stddev(): the square root of histogram_stdvar()."""
     v = histogram_stdvar(h)
     return math.sqrt(v) if v >= 0 or v != v else math.nan
+
+
+def kahan_sum(hists: list[FloatHistogram]) -> FloatHistogram:
+    """Prometheus >= 3.10's sum of histograms (the `sum` aggregation, sum_over_time): Kahan-added in
+    order, the compensation added at the end. Not compacted. Raises like add()."""
+    acc = hists[0].copy()
+    comp: FloatHistogram | None = None
+    for h in hists[1:]:
+        acc, comp = acc.kahan_add(h, comp)
+    return acc if comp is None else acc.add(comp)
+
+
+def kahan_mean(hists: list[FloatHistogram]) -> FloatHistogram:
+    """Prometheus >= 3.10's mean of histograms (the `avg` aggregation, avg_over_time): the Kahan sum
+    divided by the count, switching to an incremental mean (Kahan-compensated too) from the sample on
+    which the running sum would overflow. Not compacted. Raises like add()."""
+    total = hists[0].copy()
+    comp: FloatHistogram | None = None
+    mean: FloatHistogram | None = None
+    count = 1.0
+    for h in hists[1:]:
+        count += 1.0
+        if mean is None:
+            t, c = total.kahan_add(h, comp)
+            if not t.has_overflow():
+                total, comp = t, c
+                continue
+            mean = total.div(count - 1)
+            if comp is not None:
+                comp = comp.div(count - 1)
+        q = (count - 1) / count
+        if comp is not None:
+            comp = comp.mul(q)
+        mean, comp = mean.mul(q).kahan_add(h.div(count), comp)
+    if mean is not None:
+        return mean if comp is None else mean.add(comp)
+    total = total.div(count)
+    return total if comp is None else total.add(comp.div(count))
