@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test bench lint venv clean
+.PHONY: demo test test-oldest bench lint venv clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,21 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# The CLI leans on Typer internals (opsctl/cli/typer_fast.py, opsctl/cli/main.py): the CLI tests also run
+# against the oldest Typer pyproject.toml accepts, in a venv of their own.
+OLDEST := $(VENV)-oldest
+TYPER_FLOOR := $(shell sed -n 's/.*"typer>=\([0-9.]*\)".*/\1/p' pyproject.toml)
+
+$(OLDEST)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip
+	$(OLDEST)/bin/python -m pip install --quiet -e '.[dev]' 'typer==$(TYPER_FLOOR)' --config-settings editable_mode=compat \
+		|| $(OLDEST)/bin/python -m pip install --quiet -e '.[dev]' 'typer==$(TYPER_FLOOR)'
+	touch $@
+
+test-oldest: $(OLDEST)/.installed
+	$(OLDEST)/bin/python -m pytest -q -p no:cacheprovider tests/cli tests/rules/test_cli.py tests/detect/test_cli.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check opsctl tests benchmarks
 	$(VENV)/bin/mypy
@@ -34,4 +49,4 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(OLDEST) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -722,6 +722,28 @@ def at_duration_error(text: str) -> str | None:
     return err if err is not None and "in @, expected timestamp" in err else None
 
 
+def function_calls(text: str) -> list[tuple[str, str, str]]:
+    """`(name, position of the name, position of the closing parenthesis)` of each `name(` call in `text`
+    whose name the 2.42 lexer reads as an identifier (functions, and aggregations newer than 2.42 such as
+    `limitk`), in the order Prometheus' parser reduces them (by closing parenthesis); positions are Go's
+    `line:col:` texts. [] when the text does not lex."""
+    try:
+        toks = _Lexer(text).run()
+    except (_Error, IndexError):
+        return []
+    calls: list[tuple[int, str, int]] = []  # (closing parenthesis, name, name)
+    stack: list[tuple[str, int] | None] = []
+    for i, t in enumerate(toks):
+        if t.typ == "LEFT_PAREN":
+            prev = toks[i - 1] if i else None
+            stack.append((prev.val, prev.pos) if prev is not None and prev.typ == "IDENTIFIER" else None)
+        elif t.typ == "RIGHT_PAREN" and stack:
+            call = stack.pop()
+            if call is not None:
+                calls.append((t.pos, call[0], call[1]))
+    return [(name, _position(text, pos), _position(text, end)) for end, name, pos in sorted(calls)]
+
+
 def string_literals(text: str) -> list[str]:
     """The string literals of `text` as written, quotes included (as far as the lexer gets)."""
     try:

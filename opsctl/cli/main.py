@@ -129,8 +129,9 @@ def _flag_type(self: TyperOption, ctx: Any) -> str | None:
     return _display_type_rich(self, ctx)
 
 
-_display_type_rich = TyperOption.display_type_rich
-TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+_display_type_rich = getattr(TyperOption, "display_type_rich", None)
+if _display_type_rich is not None:  # Typer 0.29; older ones show the type their own way
+    TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 
 def _one_line_usage_error(self: UsageError, file: Any = None) -> None:

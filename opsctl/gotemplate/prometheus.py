@@ -42,7 +42,7 @@ class Sample:
     """Prometheus template ``*sample``: an element of a query result."""
 
     Labels: StrMap = field(default_factory=StrMap)
-    Value: float = 0.0
+    Value: Any = 0.0  # a float, or a native histogram (Go: the sample's H, printed by its String())
     gotype = "*template.sample"
     goptr = True
 
@@ -312,6 +312,12 @@ TEMPLATE_FUNC_SINCE: dict[str, tuple[int, int]] = {
 }
 
 
+def _sample_value(v: Any) -> Any:
+    """A query result's value: a float, or a native histogram kept as it is (Prometheus's template query
+    gives a histogram sample's H)."""
+    return float(v) if isinstance(v, int | float | str) else v
+
+
 def _to_query_result(rows: Iterable[Any]) -> QueryResult:
     out = QueryResult()
     for r in rows:
@@ -322,9 +328,9 @@ def _to_query_result(rows: Iterable[Any]) -> QueryResult:
             value = r.get("value", 0.0)
             if isinstance(value, (list, tuple)):  # Prometheus API [ts, "value"]
                 value = value[1]
-            out.append(Sample(StrMap({str(k): str(v) for k, v in labels.items()}), float(value)))
+            out.append(Sample(StrMap({str(k): str(v) for k, v in labels.items()}), _sample_value(value)))
         elif isinstance(r, (tuple, list)) and len(r) == 2:
-            out.append(Sample(StrMap({str(k): str(v) for k, v in dict(r[0]).items()}), float(r[1])))
+            out.append(Sample(StrMap({str(k): str(v) for k, v in dict(r[0]).items()}), _sample_value(r[1])))
         else:
             raise ValueError(f"query function returned an unsupported row: {r!r}")
     return out
@@ -371,7 +377,7 @@ def make_funcs(query: Callable[[str], list[Any]] | None = None, external_url: st
         return s.Labels.get(name, "")
 
     @gofunc("*template.sample")
-    def value(s: Sample | None) -> float:
+    def value(s: Sample | None) -> Any:
         if s is None:
             raise RuntimeError(_NIL_DEREF)
         return s.Value

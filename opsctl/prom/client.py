@@ -6,6 +6,10 @@ headers=..., timeout=10.0, retries=3, tls=TLSOptions(...), cache=False)`:
 - `.query(expr, time=None) -> list[Series]` calls `GET /api/v1/query`; a vector gives one Series of one
   sample per element, a scalar one Series with no labels, a matrix (e.g. `up[5m]`) one Series per element.
 - `.query_range(expr, start, end, step) -> list[Series]` calls `GET /api/v1/query_range`.
+- Native histogram samples (`histogram` / `histograms` in the JSON) are read only when asked for
+  (`histograms=True`, e.g. `rules backtest --prometheus`): they land in `Series.histograms` (an object array of
+  opsctl.promql.histogram.FloatHistogram aligned with the times, the float value NaN there), as the `--data`
+  JSON exports are read (opsctl.promql.promjson). Without it a float-only caller sees the float samples only.
 
 Requests go through httpx with a timeout. Connection errors, timeouts, HTTP 5xx and 429 are retried up to
 `retries` more times with exponential backoff (0.2 s, 0.4 s, 0.8 s ... capped at 5 s). The Prometheus error
@@ -87,8 +91,24 @@ def _series(labels: Mapping[str, str], pairs: list[Any]) -> Series:
     return Series(labels=dict(labels), timestamps=ts, values=vs)
 
 
-def parse_api_response(payload: Any) -> list[Series]:
-    """Turn a decoded `/api/v1/query[_range]` JSON document into Series; raises PrometheusError."""
+def _series_with_histograms(labels: Mapping[str, str], item: Mapping[str, Any]) -> Series:
+    from opsctl.promql.promjson import samples_from_result_item
+
+    try:
+        ts, vs, hs = samples_from_result_item(item)
+    except ValueError as exc:
+        raise PrometheusError(f"unexpected response: {exc}") from None
+    harr: np.ndarray | None = None
+    if any(h is not None for h in hs):
+        harr = np.empty(len(hs), dtype=object)
+        harr[:] = hs
+    return Series(labels=dict(labels), timestamps=np.asarray(ts, dtype=np.float64),
+                  values=np.asarray(vs, dtype=np.float64), histograms=harr)
+
+
+def parse_api_response(payload: Any, histograms: bool = False) -> list[Series]:
+    """Turn a decoded `/api/v1/query[_range]` JSON document into Series; raises PrometheusError.
+    histograms=True: native histogram samples are read into `Series.histograms` (else left out)."""
     if not isinstance(payload, dict):
         raise PrometheusError("unexpected response: not a JSON object")
     if payload.get("status") != "success":
@@ -113,7 +133,9 @@ def parse_api_response(payload: Any) -> list[Series]:
         if not isinstance(item, dict):
             raise PrometheusError("unexpected response: result item is not an object")
         labels = {str(k): str(v) for k, v in (item.get("metric") or {}).items()}
-        if rtype == "vector":
+        if histograms and rtype in ("vector", "matrix") and ("histogram" in item or "histograms" in item):
+            out.append(_series_with_histograms(labels, item))
+        elif rtype == "vector":
             if "value" in item:
                 out.append(_series(labels, [item["value"]]))
             # a native-histogram sample ("histogram") has no float value: skipped
@@ -181,15 +203,18 @@ class PrometheusClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def query(self, expr: str, time: TimeLike | None = None) -> list[Series]:
+    def query(self, expr: str, time: TimeLike | None = None, *, histograms: bool = False) -> list[Series]:
+        """histograms=True: native histogram samples are read too (`Series.histograms`)."""
         params = {"query": expr}
         if time is not None:
             params["time"] = _fmt_time(time)
-        return parse_api_response(self._get("/api/v1/query", params))
+        return parse_api_response(self._get("/api/v1/query", params), histograms)
 
-    def query_range(self, expr: str, start: TimeLike, end: TimeLike, step: float | int | str) -> list[Series]:
+    def query_range(self, expr: str, start: TimeLike, end: TimeLike, step: float | int | str, *,
+                    histograms: bool = False) -> list[Series]:
+        """histograms=True: native histogram samples are read too (`Series.histograms`)."""
         params = {"query": expr, "start": _fmt_time(start), "end": _fmt_time(end), "step": _fmt_step(step)}
-        return parse_api_response(self._get("/api/v1/query_range", params))
+        return parse_api_response(self._get("/api/v1/query_range", params), histograms)
 
     def _get(self, path: str, params: dict[str, str]) -> Any:
         if self._cache is None:

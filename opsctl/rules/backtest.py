@@ -458,8 +458,9 @@ def _grid_start(data_start: float, start: float, step: float) -> float:
     return start - k * step
 
 
-# (template text, alert name, sample labels, value, evaluation time in seconds) -> expanded text
-Renderer = Callable[[str, str, Mapping[str, str], float, float], str]
+# (template text, alert name, sample labels, value (a float or a native histogram), evaluation time in seconds)
+# -> expanded text
+Renderer = Callable[[str, str, Mapping[str, str], Any, float], str]
 
 
 def _default_renderer(engine: Engine) -> Renderer:
@@ -468,14 +469,14 @@ def _default_renderer(engine: Engine) -> Renderer:
 
     cached = CachedRenderer({}, "")
 
-    def render(text: str, name: str, labels: Mapping[str, str], value: float, t: float) -> str:
+    def render(text: str, name: str, labels: Mapping[str, str], value: Any, t: float) -> str:
         t_ms = round(t * 1000)  # `now` in the template is the evaluation time, as in Prometheus
         return cached(text, name, labels, value, lambda q: query_vector(engine, q, t_ms), t_ms)
 
     return render
 
 
-def _alert_labels(rule_labels: dict[str, str], alertname: str, sample: Labels, value: float, t: float,
+def _alert_labels(rule_labels: dict[str, str], alertname: str, sample: Labels, value: Any, t: float,
                   render: Renderer | None) -> tuple[tuple[str, str], ...]:
     d = {k: v for k, v in sample.items() if k != "__name__"}
     for k in sorted(rule_labels):
@@ -641,7 +642,7 @@ def _replay_alert(engine: Engine, rule: Rule, group: RuleGroup, stats: AlertStat
     presence: dict[tuple[tuple[str, str], ...], np.ndarray] = {}
     clash = False
     failures: list[tuple[int, str]] = []
-    for labels, ts, vs, _ in _range(engine, rule.expr, start - offset, end - offset, step, failures):
+    for labels, ts, vs, hs in _range(engine, rule.expr, start - offset, end - offset, step, failures):
         idx = np.round((ts + offset - start) / step).astype(np.int64)
         ok = (idx >= 0) & (idx < n)
         idx, vals = idx[ok], vs[ok]
@@ -651,7 +652,10 @@ def _replay_alert(engine: Engine, rule: Rule, group: RuleGroup, stats: AlertStat
             clash = clash or bool(arr[idx].any())
             arr[idx] = True
             continue
-        for i, v in zip(idx.tolist(), vals.tolist(), strict=True):
+        tvals: list[Any] = vals.tolist()
+        if hs is not None:  # a histogram sample: `$value` is the histogram (template.AlertTemplateData)
+            tvals = [v if h is None else h for v, h in zip(tvals, hs[ok].tolist(), strict=True)]
+        for i, v in zip(idx.tolist(), tvals, strict=True):
             key = _alert_labels(rule_labels, rule.name, labels, v, start + i * step, render)
             arr = presence.setdefault(key, np.zeros(n, dtype=bool))
             clash = clash or bool(arr[i])

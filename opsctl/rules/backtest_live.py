@@ -17,6 +17,12 @@ Modes, per alerting rule (the report says which was used):
   backtest; samples read through the API carry no stale markers, so staleness is read from the gaps
   between samples (opsctl.rules.staleness), as for an export.
 
+Native histograms are read from the server as the `--data` JSON exports are (opsctl.promql.promjson, into
+`Series.histograms`): raw mode replays histogram functions over them exactly as over an export, and in
+pushdown mode a rule whose result is a histogram is present at its histogram samples, its `$value` (label
+templates) being the histogram, printed as Prometheus prints it; template `query` results may be histograms.
+`backtest_live(..., force_raw=True)` replays every alert in raw mode (to compare both modes).
+
 `check_replay(result, client, groups)` reads `ALERTS{alertstate="firing"}` raw samples over the same window:
 a real firing starts at the first sample after a gap of more than 1.5 evaluation intervals. Two firings are
 alike when they are of the same alert with the same labels and start within two evaluation intervals of each
@@ -192,12 +198,19 @@ def _chunks(start: float, end: float, step: float, size: int) -> list[tuple[floa
     return [(start + i * step, start + (min(n, i + size) - 1) * step) for i in range(0, n, size)]
 
 
+def _with_histograms(client: PrometheusClient) -> dict[str, bool]:
+    """Keyword arguments for client.query/query_range that read native histogram samples (a stand-in client
+    that is not a PrometheusClient, e.g. in tests, is asked for its plain answer)."""
+    return {"histograms": True} if isinstance(client, PrometheusClient) else {}
+
+
 def _query_chunks(client: PrometheusClient, pool: ThreadPoolExecutor, width: int, expr: str,
                   chunks: list[tuple[float, float]], step: float) -> Iterator[list[Series]]:
     """Range-query results chunk by chunk, in order, at most `width` queries in flight."""
     pending: list[Any] = []
+    kw = _with_histograms(client)
     for a, b in chunks:
-        pending.append(pool.submit(client.query_range, expr, a, b, step))
+        pending.append(pool.submit(client.query_range, expr, a, b, step, **kw))
         if len(pending) >= width:
             yield pending.pop(0).result()
     for f in pending:
@@ -217,14 +230,15 @@ def backtest_live(rule_files: list[str], client: PrometheusClient, start: float,
                   step: float | None = None, *, jobs: int = JOBS, progress: Callable[..., None] | None = None,
                   chunk_steps: int = CHUNK_STEPS, groups: list[RuleGroup] | None = None,
                   max_queries: int | None = None, raw_fallback: bool = True,
-                  keep_going: bool = False) -> LiveBacktestResult:
+                  keep_going: bool = False, force_raw: bool = False) -> LiveBacktestResult:
     """Replay the alerting rules of `rule_files` over [start, end] of a live Prometheus.
 
     `groups`: the rule groups, already loaded (else read from `rule_files`). For callers that must stay
     bounded (`rules validate --prometheus --lookback`): `max_queries` caps the queries sent (an alert whose
     replay would pass it is not replayed), `raw_fallback=False` does not fetch raw samples for alerts whose
     recording rules cannot be inlined, and `keep_going=True` records a failed query against its alert and
-    goes on; all three land in `result.skipped` (alert name -> why).
+    goes on; all three land in `result.skipped` (alert name -> why). `force_raw=True`: every alert is replayed
+    in raw mode (from raw samples), as when its recording rules cannot be inlined.
 
     Raises InputError for bad rules or range, PrometheusError when the server fails (unless keep_going)."""
     if end < start:
@@ -260,8 +274,10 @@ def backtest_live(rule_files: list[str], client: PrometheusClient, start: float,
                 raise InputError(f"alert {r.name}: {exc}", r.file) from None
             result.skipped[r.name] = f"its expression could not be read for the replay ({exc})"
             continue
-        missing = _missing_recorded(names, recording, has)
-        if missing:
+        missing = set() if force_raw else _missing_recorded(names, recording, has)
+        if force_raw:
+            expr = None
+        elif missing:
             expr, done = inline_recording_rules(r.expr, recording, missing)
             if expr is not None and done:
                 result.inlined.setdefault(r.name, [])
@@ -349,25 +365,38 @@ def _pushdown_alert(client: PrometheusClient, pool: ThreadPoolExecutor, width: i
                 key = _alert_labels(rule_labels, rule.name, labels, 0.0, 0.0, None)
                 presence.setdefault(key, np.zeros(n, dtype=bool))[idx[ok]] = True
                 continue
-            for i, v in zip(idx[ok].tolist(), np.asarray(s.values)[ok].tolist(), strict=True):
+            values: list[Any] = np.asarray(s.values)[ok].tolist()
+            if s.histograms is not None:  # a histogram sample: `$value` is the histogram (AlertTemplateData)
+                values = [v if h is None else h for v, h in zip(values, s.histograms[ok].tolist(), strict=True)]
+            for i, v in zip(idx[ok].tolist(), values, strict=True):
                 key = _alert_labels(rule_labels, rule.name, labels, v, start + i * step, render)
                 presence.setdefault(key, np.zeros(n, dtype=bool))[i] = True
     # the replay covers exactly the window (steps from stats.start), so the window filter keeps every episode
     record_episodes(stats, rule, presence, start, step)
 
 
-def _server_renderer(client: PrometheusClient) -> Callable[[str, str, Any, float, float], str]:
+def _server_renderer(client: PrometheusClient) -> Callable[[str, str, Any, Any, float], str]:
     """Label templates expanded as the rule manager does; their `query` calls go to the server."""
     from opsctl.rules.testing_templates import CachedRenderer
 
     cached = CachedRenderer({}, "")
+    kw = _with_histograms(client)
 
-    def render(text: str, name: str, labels: Any, value: float, t: float) -> str:
-        def query(q: str) -> list[tuple[Labels, float]]:
-            return [(Labels(s.labels), float(s.values[-1]) if len(s) else math.nan) for s in client.query(q, t)]
+    def render(text: str, name: str, labels: Any, value: Any, t: float) -> str:
+        def query(q: str) -> list[tuple[Labels, Any]]:
+            return [(Labels(s.labels), _last(s)) for s in client.query(q, t, **kw)]
         return cached(text, name, labels, value, query, round(t * 1000))  # `now`: the evaluation time
 
     return render
+
+
+def _last(s: Series) -> Any:
+    """The last sample of an instant query's element: its float, or its native histogram."""
+    if not len(s):
+        return math.nan
+    if s.histograms is not None and s.histograms[-1] is not None:
+        return s.histograms[-1]
+    return float(s.values[-1])
 
 
 def _max_range(expr: str) -> float:
@@ -411,6 +440,7 @@ def _raw_fallback(client: PrometheusClient, pool: ThreadPoolExecutor, rule_files
                 todo.append(recording[m].expr)
     series: list[Series] = []
     lo = start - before
+    kw = _with_histograms(client)
     for name in sorted(names):
         pieces: dict[tuple[tuple[str, str], ...], list[Series]] = {}
         t = lo
@@ -418,7 +448,7 @@ def _raw_fallback(client: PrometheusClient, pool: ThreadPoolExecutor, rule_files
         while t < end:
             b = min(end, t + RAW_CHUNK_S)
             span = max(1, math.ceil(b - t))
-            futures.append(pool.submit(client.query, f'{{__name__="{name}"}}[{span}s]', b))
+            futures.append(pool.submit(client.query, f'{{__name__="{name}"}}[{span}s]', b, **kw))
             t = b
         for f in futures:
             result.queries += 1
@@ -428,7 +458,16 @@ def _raw_fallback(client: PrometheusClient, pool: ThreadPoolExecutor, rule_files
             ts = np.concatenate([p.timestamps for p in parts])
             vs = np.concatenate([p.values for p in parts])
             ts, first = np.unique(ts, return_index=True)  # chunk edges are read twice
-            series.append(Series(dict(key), ts, vs[first]))
+            hs: np.ndarray | None = None
+            if any(p.histograms is not None for p in parts):  # native histograms, as from a JSON export
+                hs = np.empty(len(vs), dtype=object)
+                at = 0
+                for p in parts:
+                    if p.histograms is not None:
+                        hs[at:at + len(p)] = p.histograms
+                    at += len(p)
+                hs = hs[first]
+            series.append(Series(dict(key), ts, vs[first], histograms=hs))
     replay = backtest(rule_files, series, start, end, step) if series else None
     result.warnings.append(
         "raw mode (" + ", ".join(sorted(raw_alerts)) + "): a recording rule could not be inlined exactly, so the "

@@ -892,7 +892,7 @@ def backtest_store(rule_files: list[str], store: ExportStore, start: float | Non
     back_ms = reach if reach is not None else None
     render_engine: list[Engine] = []
 
-    def render(text: str, name: str, labels: Any, value: float, t: float) -> str:
+    def render(text: str, name: str, labels: Any, value: Any, t: float) -> str:
         from opsctl.rules.testing_eval import query_vector
 
         t_ms = round(t * 1000)  # `now` in the template is the evaluation time, as in Prometheus
@@ -1017,7 +1017,7 @@ def _alert_window(engine: Engine, al: _AlertReplay, i0: int, i1: int, render: Re
     presence: dict[tuple[tuple[str, str], ...], np.ndarray] = {}
     failures: list[tuple[int, str]] = []
     rule = al.rule
-    for labels, ts, vs, _ in _range_window(engine, rule.expr, al.start - al.offset, al.step, i0, i1, failures):
+    for labels, ts, vs, hs in _range_window(engine, rule.expr, al.start - al.offset, al.step, i0, i1, failures):
         idx = np.round((ts + al.offset - al.start) / al.step).astype(np.int64)
         ok = (idx >= i0) & (idx < i1)
         idx, vals = idx[ok], vs[ok]
@@ -1027,7 +1027,10 @@ def _alert_window(engine: Engine, al: _AlertReplay, i0: int, i1: int, render: Re
             al.clash = al.clash or bool(arr[idx - i0].any())
             arr[idx - i0] = True
             continue
-        for i, v in zip(idx.tolist(), vals.tolist(), strict=True):
+        tvals: list[Any] = vals.tolist()
+        if hs is not None:  # a histogram sample: `$value` is the histogram (template.AlertTemplateData)
+            tvals = [v if h is None else h for v, h in zip(tvals, hs[ok].tolist(), strict=True)]
+        for i, v in zip(idx.tolist(), tvals, strict=True):
             key = _alert_labels(al.rule_labels, rule.name, labels, v, al.start + i * al.step, render)
             arr = presence.setdefault(key, np.zeros(m, dtype=bool))
             al.clash = al.clash or bool(arr[i - i0])

@@ -24,13 +24,16 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsctl import promql_goparse, promql_syntax
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.promql.notation import parse_labels, parse_series_desc
 from opsctl.yamlutil import Limits, PosDict, PosList, go_yaml_tag, load_documents
+
+if TYPE_CHECKING:
+    from opsctl.rules.versions import PromVersion
 
 __all__ = [
     "AlertTestCase",
@@ -127,9 +130,10 @@ class UnitTestFile:
 
 
 class _Reader:
-    def __init__(self, path: str, v3: bool = False) -> None:
+    def __init__(self, path: str, v3: bool = False, version: PromVersion | None = None) -> None:
         self.path = path
         self.v3 = v3  # Prometheus 3 syntax: duration expressions, `x @ 6m`
+        self.version = version  # the target's functions (None: any)
 
     def err(self, message: str, loc: tuple[int, int]) -> InputError:
         return InputError(message, self.path, loc[0], loc[1])
@@ -264,7 +268,24 @@ def _expr_error(reader: _Reader, expr: str) -> str | None:
         # promtool's text (`1:4: parse error: unexpected end of input`) where the port of Prometheus'
         # parser finds the error, else promql-parser's.
         return promql_goparse.syntax_error(expr) or _first_line(exc)
-    return None if reader.v3 else promql_goparse.at_duration_error(expr)  # accepted by 3.x, not by 2.42
+    at_err = None if reader.v3 else promql_goparse.at_duration_error(expr)  # accepted by 3.x, not by 2.42
+    return at_err or (None if reader.version is None else _unknown_function(expr, reader.version))
+
+
+def _unknown_function(expr: str, version: PromVersion) -> str | None:
+    """Prometheus' parse error for the first call (as its parser reduces them) of a function or aggregation
+    the target version does not have (`sort_by_label` before 2.51, `holt_winters` from 3.0, ...)."""
+    from opsctl.rules.versions import AGGREGATION_SINCE, FUNCTION_REMOVED, FUNCTION_SINCE
+
+    since = {**FUNCTION_SINCE, **AGGREGATION_SINCE}
+    unknown = {n for n, v in since.items() if not version.at_least(*v)}
+    unknown |= {n for n, v in FUNCTION_REMOVED.items() if version.at_least(*v)}
+    if not any(n in expr for n in unknown):
+        return None
+    for name, where, _ in promql_goparse.function_calls(expr):
+        if name in unknown:
+            return f'{where} parse error: unknown function with name "{name}"'
+    return None
 
 
 def _first_line(exc: Exception) -> str:
@@ -384,9 +405,10 @@ def _go_glob(pattern: str) -> list[str]:
     return sorted(glob.glob(pattern, include_hidden=True))
 
 
-def parse_test_document(doc: Any, path: str, v3: bool = False) -> UnitTestFile:
-    """Build a UnitTestFile from the first YAML document of a test file (as read by opsctl.yamlutil)."""
-    r = _Reader(path, v3)
+def parse_test_document(doc: Any, path: str, v3: bool = False, version: PromVersion | None = None) -> UnitTestFile:
+    """Build a UnitTestFile from the first YAML document of a test file (as read by opsctl.yamlutil).
+    `version`: test expressions calling a function that version lacks fail as promtool's parse error."""
+    r = _Reader(path, v3, version)
     d = r.mapping(doc, getattr(doc, "loc", (1, 1)), "main.unitTestFile", _FILE_FIELDS)
     utf = UnitTestFile(path=path)
     base = os.path.dirname(path)
@@ -421,8 +443,10 @@ def parse_test_text(text: str, path: str = "<input>", limits: Limits = Limits())
     return parse_test_document(docs[0] if docs else None, path)
 
 
-def load_test_file(path: str | Path, limits: Limits = Limits(), v3: bool = False) -> UnitTestFile:
+def load_test_file(path: str | Path, limits: Limits = Limits(), v3: bool = False,
+                   version: PromVersion | None = None) -> UnitTestFile:
     """Read a promtool rule unit-test file; raises InputError (file:line:col) on any problem.
-    v3: expressions are read with Prometheus 3's syntax (duration expressions, `x @ 6m`)."""
+    v3: expressions are read with Prometheus 3's syntax (duration expressions, `x @ 6m`); `version`: the
+    target, whose unknown functions make a test expression fail (None: every function is known)."""
     docs = load_documents(path, limits)
-    return parse_test_document(docs[0] if docs else None, str(path), v3)
+    return parse_test_document(docs[0] if docs else None, str(path), v3, version)

@@ -369,7 +369,7 @@ def run_test_file(path: str | Path, prometheus_version: PromVersion | None = Non
     experimental = not v3 or "promql-experimental-functions" in features
     delayed_name = v3 and "promql-delayed-name-removal" in features
     try:
-        utf = load_test_file(path, v3=v3)
+        utf = load_test_file(path, v3=v3, version=version)
         res.warnings = list(utf.warnings)
         if not utf.tests:
             return res

@@ -158,6 +158,31 @@ def test_unparsable_test_expression_fails_that_test_as_promtool(tool: str, case:
         assert _failure_lines(ours.stdout) == their_lines
 
 
+ONE_SAMPLE = '    exp_samples:\n    - labels: up{job="a"}\n      value: 1\n'
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(("tool", "expr", "samples"), [
+    # expectations the function would meet: without the version check opsctl passed these
+    ("promtool", 'sort_by_label(up, "job")', ONE_SAMPLE),
+    ("promtool", 'sum(sort_by_label(up, "job")) + abs(up)', "    exp_samples: []\n"),
+    ("promtool", "limitk(2, up)", ONE_SAMPLE),
+    ("promtool", "double_exponential_smoothing(up[5m], 0.5, 0.5)", "    exp_samples: []\n"),
+    ("promtool-3.16", "holt_winters(up[5m], 0.5, 0.5)", "    exp_samples: []\n"),
+    ("promtool-3.16", "sum(holt_winters(up[5m], 0.5, 0.5))", "    exp_samples: []\n"),
+])
+def test_function_the_version_lacks_fails_the_test_as_promtool(tool: str, expr: str, samples: str,
+                                                               tmp_path: Path) -> None:
+    """A function newer (sort_by_label: 2.51) or older (holt_winters: gone in 3.0) than the target is
+    promtool's parse error `unknown function with name "..."`, at the name (the first call to close)."""
+    path = _write(tmp_path, _file(ALERT_OK + _expr_case(expr, samples)))
+    theirs = _promtool(tool, path)
+    ours = _opsctl(PROMTOOLS[tool], path)
+    assert (theirs.returncode, ours.returncode) == (1, 1), ours.stdout + ours.stderr
+    assert _failure_lines(ours.stdout) == _their_lines(theirs)
+    assert "unknown function with name" in ours.stdout
+
+
 @pytest.mark.oracle
 @pytest.mark.parametrize("tool", sorted(PROMTOOLS))
 def test_bad_expression_among_other_failures_same_report(tool: str, tmp_path: Path) -> None:
