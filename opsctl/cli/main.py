@@ -6,6 +6,7 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -126,10 +127,10 @@ def _flag_type(self: TyperOption, ctx: Any) -> str | None:
     """Help shows a value type for options that take a value, none for plain on/off flags (`--debug`)."""
     if self.is_flag and not self.count:
         return None
-    return _display_type_rich(self, ctx)
+    return None if _display_type_rich is None else _display_type_rich(self, ctx)
 
 
-_display_type_rich = getattr(TyperOption, "display_type_rich", None)
+_display_type_rich: Callable[[TyperOption, Any], str | None] | None = getattr(TyperOption, "display_type_rich", None)
 if _display_type_rich is not None:  # Typer 0.29; older ones show the type their own way
     TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
