@@ -187,3 +187,67 @@ def test_a_far_outlier_is_not_hidden_by_the_cooldown() -> None:
     calm = make_anomaly_detector("likelihood", {"log": False, "period": 0}).score(ts, np.where(
         np.arange(1000) == 650, vs[600] + 0.5, vs))
     assert calm.score[650] < 0.5  # a slight record inside the cool-down stays damped
+
+
+def daily(days: int, seed: int, amplitude: float) -> tuple[np.ndarray, np.ndarray]:
+    """5-minute samples: a daily peak of `amplitude` on noise of standard deviation 1."""
+    n = 288 * days
+    ts = np.arange(n, dtype=float) * 300.0
+    phase = (ts % 86400) / 86400
+    vs = 10 + amplitude * np.exp(-((phase - 0.5) ** 2) / 0.002) + np.random.default_rng(seed).normal(0, 1, n)
+    return ts, vs
+
+
+def test_seasonal_choice_follows_the_better_predictor() -> None:
+    """The gate: the seasonal predictor is chosen once its squared errors have been the smaller, and
+    not while they are the larger; nothing before both have predicted."""
+    from opsctl.detect.anomaly.likelihood import seasonal_predicts_better
+
+    rng = np.random.default_rng(8)
+    small, large = rng.normal(0, 1, 3000), rng.normal(0, 2, 3000)
+    none = np.zeros(3000, dtype=bool)
+    assert not seasonal_predicts_better(large, small, none, 0.005)[0]
+    assert seasonal_predicts_better(large, small, none, 0.005)[1000:].all()
+    assert not seasonal_predicts_better(small, large, none, 0.005)[1000:].any()
+    missing = small.copy()
+    missing[:500] = np.nan  # the first period: no seasonal prediction yet
+    assert not seasonal_predicts_better(large, missing, none, 0.005)[:501].any()
+
+
+def test_seasonal_base_is_chosen_on_a_daily_series_and_not_on_noise() -> None:
+    """Per series, from its own past: on white noise the seasonal base never counts (the scores are
+    those without it, exactly); on a series with a daily peak it does (the scores differ after the
+    first day), and it finds a missing peak that the EWMA alone does not."""
+    rng = np.random.default_rng(9)
+    n = 288 * 10
+    ts = np.arange(n, dtype=float) * 300.0
+    vs = 50 + rng.normal(0, 1, n)
+    on = make_anomaly_detector("likelihood", {}).score(ts, vs).score
+    off = make_anomaly_detector("likelihood", {"period": 0}).score(ts, vs).score
+    np.testing.assert_array_equal(on, off)
+
+    ts, vs = daily(14, 10, 50.0)
+    d12 = 288 * 12
+    vs[d12 + 120 : d12 + 170] = 10 + rng.normal(0, 1, 50)  # the peak of day 12 does not come
+    on = make_anomaly_detector("likelihood", {}).score(ts, vs).score
+    off = make_anomaly_detector("likelihood", {"period": 0}).score(ts, vs).score
+    assert np.array_equal(on[:288], off[:288])  # no seasonal prediction during the first day
+    assert not np.array_equal(on[288:], off[288:])
+    assert on[d12 + 120 : d12 + 180].max() >= 0.5 > off[d12 + 120 : d12 + 180].max()
+    assert on[288 * 3 : d12].max() < 0.5  # the regular peaks are not anomalies
+
+
+@pytest.mark.parametrize("cut", [300, 288 * 4 + 140, 288 * 9 + 17])
+def test_score_at_t_does_not_depend_on_later_data(cut: int) -> None:
+    """Strict causality with the default parameters (seasonal choice included): changing every value
+    after t leaves the scores, types and baselines up to t unchanged."""
+    ts, vs = daily(10, 11, 30.0)
+    vs[288 * 4 + 130] += 40  # an anomaly, so that cut-offs fall inside a cool-down
+    det = make_anomaly_detector("likelihood", {})
+    full = det.score(ts, vs)
+    other = vs.copy()
+    other[cut + 1 :] = np.random.default_rng(12).normal(1e3, 1e2, vs.shape[0] - cut - 1)
+    changed = det.score(ts, other)
+    np.testing.assert_array_equal(changed.score[: cut + 1], full.score[: cut + 1])
+    np.testing.assert_array_equal(changed.kind[: cut + 1], full.kind[: cut + 1])
+    np.testing.assert_array_equal(changed.baseline[: cut + 1], full.baseline[: cut + 1])

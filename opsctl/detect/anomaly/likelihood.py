@@ -9,12 +9,17 @@ for streaming data"), on classical causal base scores instead of HTM predictions
 2. Base residuals, each as a raw score 1 - exp(-|z|/`raw_scale`) in [0, 1):
    z of the value against the EWMA mean/standard deviation of the points before it (`alpha`), and, when
    `period` > 0, z of the change from the same time one period earlier (the nearest sample, within half
-   the latest sampling step; none: no evidence) against the EWMA of past changes.
+   the latest sampling step; none: no evidence) against the EWMA of past changes. The seasonal base
+   counts at a point only when, on the series' own past, the same-time-last-period predictor (the value
+   one period ago plus the usual change) has had the smaller squared error than the EWMA baseline
+   (exponentially weighted, `season_alpha` per point, over the points where both predicted; updated
+   every 16 points from the blocks before): decided per series, causally, instead of `period` being on
+   or off for every series.
 3. Likelihood, per base: the mean of the last `short` raw scores is compared with the mean and standard
    deviation (floored at `sigma_floor`) of that same short-term mean over the `history` points before
    it; its normal upper-tail probability p is the chance of seeing recent raw scores this high. One
    threshold then fits series of any scale and noise: p is relative to the series' own behaviour.
-4. The smaller p of the bases is kept as Numenta's log-likelihood u = log10(1/p) / 10, in [0, 1].
+4. The smaller p of the bases in use is kept as Numenta's log-likelihood u = log10(1/p) / 10, in [0, 1].
 5. A value outside every value seen so far by more than `spatial_tolerance` times the range seen so
    far gets u = 1 and is typed `outlier` (Numenta's "spatial anomaly"); one beyond it by the whole
    range again is reported from point `short` on, before the likelihood has its history. A glitch (a
@@ -33,7 +38,7 @@ them were all beyond 1 sigma on the same side, but 1.25 times less on average: s
 else `spike` or `drop` by direction; points scoring under 0.25 are `none`. Confidence is the history
 behind the likelihood (points scored so far / `history`). Everything is a causal recursion or a
 rolling window, so the score of a point never changes when later points arrive; cost is O(n) time and
-memory (0.4-0.65 s of CPU per million points, depending on the load).
+memory (0.33-0.39 s of CPU per million points in benchmarks/bench_detect.py, depending on the load).
 
 A single point inside the range seen so far moves the short-term mean by 1/`short` of its raw score
 only: isolated blips score low unless they leave the range (outlier), and a plain-noise series that
@@ -78,6 +83,8 @@ class LikelihoodParams(Params):
     spatial_tolerance: float = Field(0.05, ge=0, description="beyond all past values by this fraction "
                                      "of their range: outlier (0: off)")
     cooldown: int = Field(100, ge=0, description="points after a high score whose scores are damped")
+    season_alpha: float = Field(0.005, gt=0, le=1, description="EWMA smoothing of the squared prediction "
+                                "errors that decide, per point, whether the seasonal base is used")
 
 
 _ERFC_COEFFS = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418,
@@ -119,18 +126,23 @@ def _window_sums(a: np.ndarray, w: int, squares: bool = True) -> list[np.ndarray
     sums (O(n); a running sum only ever adds the next point, so a prefix gives the same numbers)."""
     finite = np.isfinite(a)
     if finite.all():
-        count = np.minimum(np.arange(1.0, a.shape[0] + 1.0), float(w))
+        count = np.arange(1.0, a.shape[0] + 1.0)
+        np.minimum(count, float(w), out=count)
         v = a
     else:
         v = np.where(finite, a, 0.0)
-        count = np.cumsum(finite, dtype=np.float64)
-        count[w:] -= count[:-w].copy()
+        count = _lagged_difference(np.cumsum(finite, dtype=np.float64), w)
     out = [count]
     for col in (v, v * v) if squares else (v,):
-        c = np.cumsum(col)
-        c[w:] -= c[:-w].copy()
-        out.append(c)
+        out.append(_lagged_difference(np.cumsum(col), w))
     return out
+
+
+def _lagged_difference(c: np.ndarray, w: int) -> np.ndarray:
+    """c[i] - c[i-w] (c[i] for i < w), in place."""
+    if w < c.shape[0]:
+        c[w:] -= c[:-w]  # numpy buffers overlapping operands: the result is that of a copy
+    return c
 
 
 def _shift1(a: np.ndarray) -> np.ndarray:
@@ -147,11 +159,15 @@ def _ewm_z(x: np.ndarray, alpha: float, floor: np.ndarray,
     fit = x if skip is None or not skip.any() else np.where(skip, np.nan, x)
     ew = pd.Series(fit).ewm(alpha=alpha, adjust=True, ignore_na=True)
     mean = _shift1(ew.mean().to_numpy())
-    sd = _shift1(ew.std(bias=True).to_numpy())
-    scale = np.maximum(nan_to_num(sd, nan=0.0), floor)
+    scale = _shift1(ew.std(bias=True).to_numpy())
+    np.fmax(scale, floor, out=scale)  # no deviation yet (NaN): the floor
     with np.errstate(invalid="ignore"):
-        z = (x - mean) / scale
-    return nan_to_num(z, nan=0.0, posinf=1e300, neginf=-1e300), mean
+        z = x - mean
+        z /= scale
+    z[np.isnan(z)] = 0.0
+    if np.isinf(z).any():
+        np.nan_to_num(z, copy=False, posinf=1e300, neginf=-1e300)
+    return z, mean
 
 
 def _recent_z(raw: np.ndarray, p: LikelihoodParams) -> np.ndarray:
@@ -159,7 +175,8 @@ def _recent_z(raw: np.ndarray, p: LikelihoodParams) -> np.ndarray:
     below their usual level are no evidence of anything: p = 1/2 at most); -1 where there is none."""
     cnt, tot = _window_sums(raw, p.short, squares=False)
     with np.errstate(invalid="ignore", divide="ignore"):
-        avg = np.where(cnt > 0, tot / cnt, np.nan)  # NaN where the window holds no finite raw score
+        avg = tot
+        avg /= cnt  # NaN where the window holds no finite raw score (0 / 0: the sum is exactly 0)
         cnt, tot, sq = _window_sums(avg, p.history)
         mean = tot / cnt
         var = sq / cnt
@@ -236,8 +253,9 @@ def glitch_free_range(vs: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarra
     for _ in range(50):  # each pass settles at least the earliest glitch still wrong
         r = hi - lo
         with np.errstate(invalid="ignore"):
-            cand = vs - hi >= GLITCH * r
-            cand |= lo - vs >= GLITCH * r
+            g = GLITCH * r
+            cand = vs - hi >= g
+            cand |= lo - vs >= g
         cand[:start] = False
         cand[-1] = False  # whether the last point is a glitch is for the next point to say
         idx = np.flatnonzero(cand)
@@ -281,6 +299,38 @@ def rolling_max(u: np.ndarray, w: int) -> np.ndarray:
     return out
 
 
+GATE_BLOCK = 16  # points per step of the seasonal choice
+
+
+def seasonal_predicts_better(err: np.ndarray, err_seasonal: np.ndarray, skip: np.ndarray,
+                             alpha: float) -> np.ndarray:
+    """Whether, before each point, the seasonal predictor (the value one period ago plus the usual change)
+    has had a smaller squared error than the EWMA baseline, on the points where both predicted, weighted
+    exponentially (a weight 1 - `alpha` per point back).
+
+    Both errors are those of causal predictions (each point against the baselines of the points before
+    it). The choice is made per block of GATE_BLOCK points from the errors of the blocks before (so it
+    never looks ahead, and one smoothing pass runs over n/GATE_BLOCK block sums instead of n points).
+    Glitches and points where either predictor has none (no match one period ago) add nothing. False
+    until a paired error says otherwise."""
+    n = err.shape[0]
+    nb = -(-n // GATE_BLOCK)
+    d = np.zeros(nb * GATE_BLOCK)
+    np.multiply(err_seasonal, err_seasonal, out=d[:n])
+    d[:n] -= err * err
+    bad = ~np.isfinite(d)
+    if skip.any():
+        bad[:n] |= skip
+    d[bad] = 0.0
+    sums = d.reshape(nb, GATE_BLOCK).sum(axis=1)
+    # sign of sum_j w^j sums[k-j], w = (1 - alpha)^GATE_BLOCK: that of their weighted mean
+    weighted = pd.Series(sums).ewm(alpha=1.0 - (1.0 - alpha) ** GATE_BLOCK, adjust=True).mean().to_numpy()
+    better = np.empty(nb, dtype=bool)
+    better[0] = False
+    np.less(weighted[:-1], 0.0, out=better[1:])
+    return np.repeat(better, GATE_BLOCK)[:n]
+
+
 def cool_down(u: np.ndarray, cooldown: int) -> np.ndarray:
     """u damped by (1 - the largest u of the previous `cooldown` points)."""
     prev = _shift1(rolling_max(u, cooldown))
@@ -288,6 +338,43 @@ def cool_down(u: np.ndarray, cooldown: int) -> np.ndarray:
     prev -= 1.0
     prev *= -u
     return prev
+
+
+_SMALL = 1e-4  # from here on log(1 + a) and exp(b) - 1 are log1p(a) and expm1(b) to 1e-12 (relative)
+
+
+def signed_log(v: np.ndarray) -> np.ndarray:
+    """sign(v) * log(1 + |v|) (numpy's log1p is several times slower than its log: it is used for the
+    small values only, where 1 + a would lose digits)."""
+    a = np.abs(v)
+    x = a + 1.0
+    np.log(x, out=x)
+    small = a < _SMALL
+    if small.any():
+        x[small] = np.log1p(a[small])
+    np.copysign(x, v, out=x)
+    return x
+
+
+def signed_exp(x: np.ndarray) -> np.ndarray:
+    """The inverse of signed_log: sign(x) * (exp(|x|) - 1)."""
+    a = np.abs(x)
+    v = np.exp(a)
+    v -= 1.0
+    small = a < _SMALL
+    if small.any():
+        v[small] = np.expm1(a[small])
+    np.copysign(v, x, out=v)
+    return v
+
+
+def _raw(z: np.ndarray, raw_scale: float) -> np.ndarray:
+    """Raw score 1 - exp(-|z| / raw_scale), in [0, 1)."""
+    r = np.abs(z)
+    r *= -1.0 / raw_scale
+    np.exp(r, out=r)
+    np.subtract(1.0, r, out=r)
+    return r
 
 
 class Likelihood(AnomalyDetector):
@@ -308,7 +395,7 @@ class Likelihood(AnomalyDetector):
         p = self.params
         assert isinstance(p, LikelihoodParams)
         n = vs.shape[0]
-        x = np.sign(vs) * np.log1p(np.abs(vs)) if p.log else vs
+        x = signed_log(vs) if p.log else vs
         # the range seen so far, without glitches (single far values, reported and then forgotten)
         hi, lo, glitch = glitch_free_range(vs, p.short)
         # scale floor: a thousandth of that range, so flat stretches don't divide by ~0
@@ -319,45 +406,63 @@ class Likelihood(AnomalyDetector):
             span = hi - lo
         floor = nan_to_num(span, nan=0.0) * 1e-3 + 1e-12
         z, base = _ewm_z(x, p.alpha, floor, glitch)
-        zr = _recent_z(1.0 - np.exp(-np.abs(z) / p.raw_scale), p)
+        zr = _recent_z(_raw(z, p.raw_scale), p)
         if p.period > 0 and n > 1:
             j, ok = _period_ago(ts, p.period)
             if glitch.any():  # no evidence against a glitch one period ago
                 ok &= ~glitch[j]
             change = np.where(ok, x - x[j], np.nan)
-            z2, _ = _ewm_z(change, p.alpha, floor, glitch)
+            z2, base2 = _ewm_z(change, p.alpha, floor, glitch)
             # no match one period ago (the first period, gaps, jittered clocks): no evidence either way
-            raw2 = np.where(ok, 1.0 - np.exp(-np.abs(z2) / p.raw_scale), np.nan)
-            np.maximum(zr, _recent_z(raw2, p), out=zr)  # the smaller tail probability of the two bases
+            raw2 = _raw(z2, p.raw_scale)
+            raw2[~ok] = np.nan
+            # the seasonal base counts only where it has predicted this series better than the EWMA so
+            # far (decided per point from the past: no seasonal evidence on a series without a season)
+            base2 -= change  # (its own error, no longer needed as a baseline)
+            use = seasonal_predicts_better(base - x, base2, glitch, p.season_alpha)
+            use &= ok
+            np.maximum(zr, _recent_z(raw2, p), out=zr, where=use)  # the smaller tail probability of the two
         # Numenta's log-likelihood: log10(1/p) / 10 in [0, 1] (1 from p = 1e-10 on); p = 1 without evidence
-        u = log_normal_tail(np.maximum(zr, 0.0))
+        none = zr < 0
+        np.maximum(zr, 0.0, out=zr)
+        u = log_normal_tail(zr)
         u *= -0.1 / _LN10
-        u[zr < 0] = 0.0
+        u[none] = 0.0
         np.clip(u, 0.0, 1.0, out=u)
         # spatial anomaly: beyond every earlier value by a fraction of the range seen so far
         outlier = np.zeros(n, dtype=bool)
         far = outlier
         if p.spatial_tolerance > 0 and n > 1:
-            tol = (hi - lo) * p.spatial_tolerance
+            r = hi - lo
+            tol = r * p.spatial_tolerance
             with np.errstate(invalid="ignore"):
-                outlier = ((vs > hi + tol) | (vs < lo - tol)) & (hi > lo)
+                known = hi > lo
+                outlier = vs > hi + tol
+                outlier |= vs < lo - tol
+                outlier &= known
                 # beyond the range seen so far by at least that range again: news, reported from
                 # point `short` on (even while the likelihood is still learning), exempt from the
                 # cool-down
-                far = (vs - hi >= hi - lo) | (lo - vs >= hi - lo)
-            far &= hi > lo
+                far = vs - hi >= r
+                far |= lo - vs >= r
+            far &= known
             far[: p.short] = False
             outlier[: p.min_history] = False
             outlier |= far
-            u = np.where(outlier, 1.0, u)
+            u[outlier] = 1.0
         if p.cooldown > 0 and n > 1:
             u = cool_down(u, p.cooldown)
             u[far] = 1.0
         # p = alert_tail scores 0.5
-        score = np.clip(u * 5.0 / -np.log10(p.alert_tail), 0.0, _MAX_SCORE) + 0.0  # no -0.0
+        score = u
+        score *= 5.0 / -np.log10(p.alert_tail)
+        np.clip(score, 0.0, _MAX_SCORE, out=score)
+        score += 0.0  # no -0.0
         kind = self._kinds(x, base, z, score, outlier, p)
-        baseline = np.sign(base) * np.expm1(np.abs(base)) if p.log else base
-        conf = np.minimum(np.maximum(np.arange(n, dtype=np.float64) - p.short, 0.0) / p.history, 1.0)
+        baseline = signed_exp(base) if p.log else base  # back to the units of the values
+        conf = np.arange(-p.short, n - p.short, dtype=np.float64)
+        conf /= p.history
+        np.clip(conf, 0.0, 1.0, out=conf)
         return AnomalyFrame(score, kind, baseline, vs, conf)
 
     @staticmethod
