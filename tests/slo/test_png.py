@@ -19,7 +19,7 @@ from opsctl.slo.render_png import PNG_MAGIC, chart_data, png_bytes, write_png
 from opsctl.slo.report import Options, report_from_export, summary
 from opsctl.slo.spec import loads_spec
 from tests.conftest import run_opsctl
-from tests.slo import WIN, WINDOWS
+from tests.slo import SLOTH, WIN, WINDOWS
 
 ROOT = Path(__file__).resolve().parents[2]
 T = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -54,19 +54,6 @@ spec:
     - target: 0.9
 """
 
-SLOTH_30D = """\
-version: "prometheus/v1"
-service: "svc"
-slos:
-  - name: "avail"
-    objective: 99
-    sli:
-      events:
-        error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
-        total_query: sum(rate(http_requests_total[{{.window}}]))
-    alerting:
-      name: SvcAvail
-"""
 
 
 def export(path: Path, errors: list[int]) -> Path:
@@ -160,7 +147,7 @@ def test_burndown_series_is_one_minus_cumulative_bad_over_budget(tmp_path: Path,
 
 
 def test_thresholds_follow_the_alert_windows_of_a_30d_slo(tmp_path: Path) -> None:
-    doc = doc_for(SLOTH_30D, export(tmp_path / "d.csv", [0] * 10))
+    doc = doc_for(SLOTH, export(tmp_path / "d.csv", [0] * 10))
     c = chart_data(doc["slos"][0])
     assert c.windows == ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]
     factors = {w: [t.factor for t in ths] for w, ths in zip(c.windows, c.thresholds, strict=True)}
@@ -175,7 +162,7 @@ def test_thresholds_follow_the_alert_windows_of_a_30d_slo(tmp_path: Path) -> Non
 def test_no_data_has_no_line(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text(f"timestamp,__name__,value\n{int(T - 60)},other,1\n{int(T)},other,2\n")
-    doc = doc_for(SLOTH_30D, path)
+    doc = doc_for(SLOTH, path)
     c = chart_data(doc["slos"][0])
     assert c.status == "no_data" and c.title.endswith("NO DATA")
     assert c.times == [] and c.remaining == [] and all(r is None for r in c.burn_rates)

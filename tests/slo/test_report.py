@@ -19,24 +19,11 @@ from opsctl.slo.evaluate import Evaluator, SampleStore, plan_queries
 from opsctl.slo.report import Options, report_from_export, summary
 from opsctl.slo.spec import loads_spec
 from tests.conftest import run_opsctl
-from tests.slo import WIN, WINDOWS
+from tests.slo import SLOTH, WIN, WINDOWS
 
 T = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "slo"
 
-SLOTH = """\
-version: "prometheus/v1"
-service: "svc"
-slos:
-  - name: "avail"
-    objective: 99
-    sli:
-      events:
-        error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
-        total_query: sum(rate(http_requests_total[{{.window}}]))
-    alerting:
-      name: SvcAvail
-"""
 
 
 def write_csv(path: Path, series: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]]) -> Path:
