@@ -432,7 +432,11 @@ def parse_test_document(doc: Any, path: str, v3: bool = False, version: PromVers
         utf.group_eval_order.append(name)
     tests = r.seq(d, "tests", "main.testGroup")
     for i, item in enumerate(tests):
-        utf.tests.append(_read_group(r, item, tests.item_loc(i), i))
+        tg = _read_group(r, item, tests.item_loc(i), i)
+        if tg.interval_ms == 0 and r.version is not None and r.version.at_least(2, 48):
+            # promtool 2.48+ (prometheus#13011): a group without `interval` gets `evaluation_interval`
+            tg.interval_ms = utf.evaluation_interval_ms
+        utf.tests.append(tg)
     return utf
 
 

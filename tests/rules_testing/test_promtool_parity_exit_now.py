@@ -230,6 +230,23 @@ def test_missing_test_file(tool: str, tmp_path: Path) -> None:
     assert ours.returncode == 2 and "no such file" in ours.stderr
 
 
+@pytest.mark.oracle
+@pytest.mark.parametrize("tool", sorted(PROMTOOLS))
+def test_group_without_interval_as_promtool(tool: str, tmp_path: Path) -> None:
+    """promtool 2.48+ gives a test group without `interval` the file's `evaluation_interval` (prometheus#13011);
+    2.42 loads every input sample at 0 (the first one counts). Found while checking the variants above."""
+    text = ("rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n"
+            "- input_series: [{series: 'up{job=\"a\"}', values: '1 2 3'}]\n"
+            "  promql_expr_test:\n  - expr: up\n    eval_time: 2m\n"
+            "    exp_samples: [{labels: 'up{job=\"a\"}', value: 3}]\n")
+    path = _write(tmp_path, text)
+    theirs = _promtool(tool, path)
+    ours = run_test_file(path, PROMTOOLS[tool])
+    assert theirs.returncode == (1 if tool == "promtool" else 0), theirs.stderr
+    assert ours.status == ("failed" if tool == "promtool" else "passed")
+    assert run_test_file(path, PromVersion(2, 48)).status == "passed"
+
+
 # -- 2. `now` is the evaluation time --------------------------------------------------------------------
 
 NOW_RULES = """groups:
