@@ -363,3 +363,22 @@ def test_backtest_stream_now_is_the_replayed_step(tmp_path: Path) -> None:
     with ExportStore.from_file(EX / "errors.csv") as store:
         res = backtest_store([str(rules)], store, window_seconds=7 * MIN, prometheus_version=V316)
     assert _halves(res) == EXPECTED_HALVES
+
+
+def test_backtest_live_pushdown_now_is_the_replayed_step() -> None:
+    """`rules backtest --prometheus` (pushdown): label templates are expanded by opsctl with the step's time;
+    their `query` goes to the server at that time."""
+    from opsctl.rules.backtest_live import _server_renderer
+
+    asked: list[float] = []
+
+    class Server:
+        def query(self, q: str, t: float, **_: object) -> list[object]:
+            asked.append(t)
+            return []
+
+    render = _server_renderer(Server())  # type: ignore[arg-type]
+    assert render("{{ now }}", "A", {"job": "a"}, 1.0, HALF) == "1.704069e+09"  # Go prints a float64 so
+    assert render('{{ now | humanizeTimestamp }} {{ query "up" | len }}', "A", {}, 1.0, T0 + 90) == (
+        "2024-01-01 00:01:30 +0000 UTC 0")
+    assert asked == [T0 + 90]
