@@ -29,6 +29,7 @@ from opsctl.promql.headchunks import assign_hints
 from opsctl.promql.histogram import CUSTOM_BUCKETS_SCHEMA, FloatHistogram, Span
 from opsctl.promql.model import Labels, PromQLError, Result, Storage
 from opsctl.promql.notation import parse_number, parse_series_desc
+from opsctl.promql.semantics import Version, engine_options
 
 __all__ = ["CaseResult", "FileResult", "run_file", "run_path", "run_text"]
 
@@ -283,11 +284,15 @@ def _fmt(items: Sequence[tuple[Labels, Any]]) -> str:
     return "[" + ", ".join(f"{lab} {_fmt_val(v)}" for lab, v in items[:8]) + (" ..." if len(items) > 8 else "") + "]"
 
 
+_PROMQLTEST_FEATURES = frozenset({"promql-delayed-name-removal", "promql-experimental-functions"})
+
+
 def run_text(text: str, name: str = "<text>", v3: bool = False) -> FileResult:
     result = FileResult(name)
     storage = Storage()
-    # Prometheus's promqltest runs its 3.x corpus with delayed `__name__` removal on.
-    engine = Engine(storage, v3=v3, delayed_name_removal=v3)
+    # The corpora are Prometheus 2.42's and 3.5's; 3.x's promqltest runs with delayed `__name__` removal
+    # and the experimental functions on.
+    engine = Engine(storage, **engine_options(Version(3, 5) if v3 else Version(2, 42), _PROMQLTEST_FEATURES))
     lines = text.splitlines()
     i = 0
     current: _Eval | None = None

@@ -38,6 +38,7 @@ import numpy as np
 from opsctl.data.exports import Series
 from opsctl.errors import InputError
 from opsctl.promql import STALE_NAN, Engine, Labels, PromQLError, Storage
+from opsctl.promql.semantics import engine_options
 from opsctl.rules.loader import DEFAULT_VERSION, LoadOptions, load_rule_file
 from opsctl.rules.model import Rule, RuleGroup
 from opsctl.rules.staleness import mark_stale
@@ -523,8 +524,8 @@ def backtest(rule_files: list[str], series: list[Series], start: float | None = 
         raise InputError("--step must be positive", "<arguments>")
     result = BacktestResult([str(p) for p in rule_files], w_start, w_end, series=n_series, samples=samples)
     result.warnings += stale_warnings
-    v3 = (prometheus_version or DEFAULT_VERSION).at_least(3, 0)
-    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, max_chunk_elements=CHUNK_ELEMENTS, v3=v3)
+    engine_opts = engine_options(prometheus_version or DEFAULT_VERSION)  # the version's PromQL semantics
+    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, max_chunk_elements=CHUNK_ELEMENTS, **engine_opts)
     render = _default_renderer(engine)
     n_rules = sum(len(g.rules) for g in groups)
 

@@ -44,6 +44,7 @@ from opsctl.data.exports import Series
 from opsctl.errors import InputError
 from opsctl.promql import STALE_NAN, Engine, Labels, Storage
 from opsctl.promql.model import HIST_NAN, hist_mask
+from opsctl.promql.semantics import engine_options
 from opsctl.rules.backtest import (
     CHUNK_ELEMENTS,
     DEFAULT_STEP,
@@ -831,11 +832,11 @@ def backtest_store(rule_files: list[str], store: ExportStore, start: float | Non
     result = BacktestResult([str(p) for p in rule_files], w_start, w_end, series=store.n_series,
                             samples=store.samples)
     result.warnings += store.warnings
-    v3 = (prometheus_version or DEFAULT_VERSION).at_least(3, 0)
+    engine_opts = engine_options(prometheus_version or DEFAULT_VERSION)  # the version's PromQL semantics
     lookback_ms = round(LOOKBACK_DELTA_S * 1000)
 
     # What each rule reads before its evaluation time; None: one window for the whole period.
-    parser = Engine(Storage(), lookback_delta=LOOKBACK_DELTA_S, v3=v3)
+    parser = Engine(Storage(), lookback_delta=LOOKBACK_DELTA_S, **engine_opts)
     reach: int | None = 0
     for g in groups:
         off_ms = round((g.query_offset or 0.0) * 1000)
@@ -913,7 +914,7 @@ def backtest_store(rule_files: list[str], store: ExportStore, start: float | Non
             hi_ms = math.ceil(t1 * 1000) + 1
         for labels, ts, vs, hs in store.window(lo_ms, hi_ms):
             storage.add(labels, ts, vs, None if hs is None else list(hs))
-        engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, max_chunk_elements=CHUNK_ELEMENTS, v3=v3)
+        engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, max_chunk_elements=CHUNK_ELEMENTS, **engine_opts)
         render_engine[:] = [engine]
         for rec in recordings:
             i0, i1 = _steps_in(rec.start, rec.step, rec.n, t0, t1, last)

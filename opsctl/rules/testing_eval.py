@@ -228,7 +228,7 @@ class RuleEvaluator:
                                     experimental=engine.experimental,
                                     default_subquery_step=engine.default_subquery_step_ms / 1000.0,
                                     exact=engine.exact, hist_rate_zero_cap=engine.hist_rate_zero_cap,
-                                    delayed_name_removal=engine.delayed_name_removal)
+                                    hist_kahan=engine.hist_kahan, delayed_name_removal=engine.delayed_name_removal)
                     replayed = set(replay)
                 rule = self.groups[key[0]].rules[key[1]]
                 offset_ms = round((self.groups[key[0]].query_offset or 0.0) * 1000)

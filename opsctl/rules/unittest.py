@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from opsctl.errors import InputError
 from opsctl.promql import Engine, Labels, Storage
+from opsctl.promql.semantics import EngineOptions, engine_options
 from opsctl.rules.loader import DEFAULT_VERSION, LoadOptions, load_rule_file
 from opsctl.rules.model import RuleGroup
 from opsctl.rules.testing_eval import (
@@ -226,14 +227,15 @@ def _sort_key_labels(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(labels.items()))
 
 
-def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3: bool = True,
-                   experimental: bool = True, hist_zero_cap: bool = True, delayed_name: bool = False) -> GroupResult:
+def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup],
+                   options: EngineOptions | None = None) -> GroupResult:
+    """options: the engine semantics (engine_options(version, features)); default: the newest version."""
+    options = options or engine_options(DEFAULT_VERSION)
     result = GroupResult(tg.index, tg.name, len(tg.alert_rule_tests), len(tg.promql_expr_tests))
     storage = Storage()
     # promtool sets the default subquery resolution to the evaluation interval.
-    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, v3=v3, experimental=experimental,
-                    default_subquery_step=utf.evaluation_interval_ms / 1000.0, hist_rate_zero_cap=hist_zero_cap,
-                    delayed_name_removal=delayed_name)
+    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S,
+                    default_subquery_step=utf.evaluation_interval_ms / 1000.0, **options)
     store = AppendStore(storage)
     evaluator = RuleEvaluator(groups, store, engine, _default_renderer(tg.external_labels, tg.external_url))
     inputs = _load_inputs(tg)
@@ -243,8 +245,7 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3
     name_prefix = f"    name: {tg.name},\n" if tg.name else ""
 
     if interval > 0 and maxt >= 0:
-        _precompute(evaluator, inputs, interval, maxt, utf.evaluation_interval_ms / 1000.0, v3, experimental,
-                    hist_zero_cap, delayed_name)
+        _precompute(evaluator, inputs, interval, maxt, utf.evaluation_interval_ms / 1000.0, options)
     alert_times = sorted({t.eval_time_ms for t in tg.alert_rule_tests})
     curr = 0
     ts = 0
@@ -322,8 +323,7 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup], v3
 
 
 def _precompute(evaluator: RuleEvaluator, inputs: dict[Labels, list[tuple[int, Any]]], interval: int, maxt: int,
-                subquery_step_s: float, v3: bool = True, experimental: bool = True,
-                hist_zero_cap: bool = True, delayed_name: bool = False) -> None:
+                subquery_step_s: float, options: EngineOptions) -> None:
     """Vectorised evaluation of the rules that read only input series (RuleEvaluator.precompute), over
     a storage holding the input samples the loop below loads, with the same series creation order."""
     times = list(range(0, maxt + 1, interval))
@@ -341,8 +341,7 @@ def _precompute(evaluator: RuleEvaluator, inputs: dict[Labels, list[tuple[int, A
                 break
             store.append(labels, t, v)
     store.flush()
-    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, default_subquery_step=subquery_step_s, v3=v3,
-                    experimental=experimental, hist_rate_zero_cap=hist_zero_cap, delayed_name_removal=delayed_name)
+    engine = Engine(storage, lookback_delta=LOOKBACK_DELTA_S, default_subquery_step=subquery_step_s, **options)
     evaluator.precompute(engine, times)
 
 
@@ -366,8 +365,6 @@ def run_test_file(path: str | Path, prometheus_version: PromVersion | None = Non
     version = prometheus_version or DEFAULT_VERSION
     v3 = version.at_least(3, 0)
     options = LoadOptions(prometheus_version=version, features=features if v3 else None)
-    experimental = not v3 or "promql-experimental-functions" in features
-    delayed_name = v3 and "promql-delayed-name-removal" in features
     try:
         utf = load_test_file(path, v3=v3, version=version)
         res.warnings = list(utf.warnings)
@@ -378,7 +375,7 @@ def run_test_file(path: str | Path, prometheus_version: PromVersion | None = Non
         res.error = exc
         return res
     for tg in utf.tests:
-        res.groups.append(run_test_group(utf, tg, groups, v3, experimental, version.at_least(3, 6), delayed_name))
+        res.groups.append(run_test_group(utf, tg, groups, engine_options(version, features)))
     return res
 
 

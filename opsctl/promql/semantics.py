@@ -1,0 +1,68 @@
+"""Which PromQL engine semantics a Prometheus version has: one place mapping a version to the keyword
+options of `Engine`, used by every command that evaluates PromQL for a given `--prometheus-version`.
+
+| Engine option | Prometheus behaviour | from |
+|---|---|---|
+| `v3` | Prometheus 3 (left-open range selectors, `.` matching newlines, UTF-8 names, the 3.x functions) | 3.0 |
+| `hist_rate_zero_cap` | rate/increase of a counter histogram stop extrapolating at its count's zero point | 3.6 |
+| `hist_kahan` | sum/avg and sum_over_time/avg_over_time add histograms with Kahan compensation | 3.10 |
+| `delayed_name_removal` | `--enable-feature=promql-delayed-name-removal` (3.x only) | feature |
+| `experimental` | `--enable-feature=promql-experimental-functions` (always on for 2.x) | feature |
+
+`hist_kahan`: FloatHistogram.KahanAdd (prometheus/prometheus #15687), absent from v3.9.0's
+model/histogram/float_histogram.go and promql/engine.go, present in v3.10.0's.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol, TypedDict
+
+__all__ = ["EngineOptions", "Version", "engine_options"]
+
+DELAYED_NAME_REMOVAL = "promql-delayed-name-removal"
+EXPERIMENTAL_FUNCTIONS = "promql-experimental-functions"
+
+
+class _HasVersion(Protocol):
+    @property
+    def major(self) -> int: ...
+
+    @property
+    def minor(self) -> int: ...
+
+
+class Version(NamedTuple):
+    """A Prometheus version for callers without opsctl.rules.versions.PromVersion (which fits too)."""
+
+    major: int
+    minor: int
+
+
+class EngineOptions(TypedDict):
+    v3: bool
+    hist_rate_zero_cap: bool
+    hist_kahan: bool
+    delayed_name_removal: bool
+    experimental: bool
+
+
+def engine_options(version: _HasVersion, features: frozenset[str] | None = None) -> EngineOptions:
+    """The Engine keyword options that reproduce Prometheus `version`.
+
+    `features`: the --enable-feature names of the run being reproduced (promtool test rules, a promqltest
+    corpus). None: not such a run (rules backtest, slo report): experimental functions are allowed and
+    `__name__` is removed at once, as those commands always did."""
+    at_least = (version.major, version.minor).__ge__
+    v3 = at_least((3, 0))
+    if features is None:
+        experimental, delayed = True, False
+    else:
+        experimental = not v3 or EXPERIMENTAL_FUNCTIONS in features
+        delayed = v3 and DELAYED_NAME_REMOVAL in features
+    return EngineOptions(
+        v3=v3,
+        hist_rate_zero_cap=at_least((3, 6)),
+        hist_kahan=at_least((3, 10)),
+        delayed_name_removal=delayed,
+        experimental=experimental,
+    )
