@@ -19,14 +19,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import promql_parser as pp
+
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.gotemplate.quick import plainly_valid
 from opsctl.rules.model import Finding, Rule, RuleFile, RuleGroup, Severity
+from opsctl.rules.promql_ast import node_list
 from opsctl.rules.promql_ast import parse as parse_promql
-from opsctl.rules.promql_ast import walk
 from opsctl.rules.syntax_gate import syntax_problems
-from opsctl.rules.versions import PromVersion, function_problem, selector_problems
+from opsctl.rules.versions import (
+    AGGREGATION_SINCE,
+    EXPERIMENTAL_AGGREGATIONS,
+    EXPERIMENTAL_FUNCTIONS,
+    FUNCTION_REMOVED,
+    FUNCTION_SINCE,
+    PromVersion,
+    function_problem,
+    selector_problems,
+)
 from opsctl.yamlutil import DEFAULT_LIMITS, Limits, PosDict, PosList, go_yaml_tag, loads_documents, read_text
 
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -50,10 +61,17 @@ _PARSED: dict[tuple[str, int, int, bool], tuple[Any, list[Any], list[str]]] = {}
 _MAY_HAVE_DURATION_EXPR = re.compile(r"\[[^\]]*[-+*/%^()][^\]]*\]|offset\s*-?\s*\(|@\s*-?\s*\(", re.IGNORECASE)
 
 
+# strings and comments as opsctl.promql.durexpr skips them (a string may be unterminated): a regex matcher's
+# `"2[0-9][0-9]"` is no duration expression, and must not cost the import of opsctl.promql
+_STRINGS_AND_COMMENTS = re.compile(r""""(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|`[^`]*`?|#[^\n]*""", re.S)
+
+
 def _duration_exprs(expr: str) -> str:
     """Prometheus 3 duration expressions (`x[5m * 2]`, `offset (1h + 5m)`) as the literals they stand for."""
     if not _MAY_HAVE_DURATION_EXPR.search(expr):
         return expr
+    if not _MAY_HAVE_DURATION_EXPR.search(_STRINGS_AND_COMMENTS.sub("", expr)):
+        return expr  # only inside strings or comments, which durexpr.rewrite leaves alone
     from opsctl.promql import PromQLError, durexpr
 
     try:
@@ -71,6 +89,36 @@ class LoadOptions:
     # limitk, mad_over_time... usable; without it Prometheus 3 refuses rules that call them). None: do not
     # judge experimental functions (rule unit tests and backtests, which evaluate what they are given)
     features: frozenset[str] | None = None
+
+
+_GATED_FUNCTIONS = frozenset({*FUNCTION_SINCE, *FUNCTION_REMOVED, *EXPERIMENTAL_FUNCTIONS})
+_GATED_AGGREGATIONS = frozenset({*AGGREGATION_SINCE, *EXPERIMENTAL_AGGREGATIONS})
+_SCREENED = (pp.BinaryExpr, pp.MatrixSelector, pp.NumberLiteral, pp.StringLiteral, pp.ParenExpr, pp.UnaryExpr)
+
+
+def _screen(nodes: list[tuple[Any, tuple[Any, ...]]]) -> tuple[bool, bool]:
+    """(may function_problem find anything, may selector_problems) for an expression's nodes: a look at
+    their types, instead of a scan of the text for some 40 names (function_problem) or a second walk
+    (selector_problems). Both say nothing unless these find a node of theirs."""
+    gated = selectors = False
+    call, aggregate, vector, subquery = pp.Call, pp.AggregateExpr, pp.VectorSelector, pp.SubqueryExpr
+    for node, _ in nodes:
+        kind = type(node)
+        if kind is vector:
+            if not node.name or node.at is not None:
+                selectors = True
+        elif kind is call:
+            if node.func.name in _GATED_FUNCTIONS:
+                gated = True
+        elif kind is aggregate:
+            if str(node.op).split(".")[-1] in _GATED_AGGREGATIONS:
+                gated = True
+        elif kind is subquery:
+            if node.at is not None:
+                selectors = True
+        elif kind not in _SCREENED:  # a type this does not know: let both look
+            return True, True
+    return gated, selectors
 
 
 class _Reader:
@@ -347,10 +395,13 @@ class _Reader:
             from opsctl.promql_goparse import syntax_error as go_syntax_error  # only for a message
 
             return str(go_syntax_error(expr) or exc)
-        nodes = list(walk(ast))
-        messages = [*syntax_problems(expr, version),
-                    *function_problem(nodes, version, expr, experimental=experimental),
-                    *selector_problems(nodes)]
+        nodes = node_list(ast)
+        messages = list(syntax_problems(expr, version))
+        gated, selectors_to_check = _screen(nodes)
+        if gated:
+            messages += function_problem(nodes, version, expr, experimental=experimental)
+        if selectors_to_check:
+            messages += selector_problems(nodes)
         if len(_PARSED) >= 100_000:  # a long-lived process: keep the memo bounded
             _PARSED.clear()
         result = _PARSED[key] = (ast, nodes, [str(m) for m in messages])
