@@ -41,8 +41,11 @@ MIN_SAMPLES = 10  # chunkenc.MinSamplesPerHistogramChunk
 HEADER_BYTES = 3  # histogramHeaderSize
 
 
+_PACK_D = struct.Struct("<d").pack
+
+
 def _bits_of(x: float) -> int:
-    return int(struct.unpack("<Q", struct.pack("<d", x))[0])
+    return int.from_bytes(_PACK_D(x), "little")
 
 
 def _bit_range(x: int, n: int) -> bool:
@@ -122,7 +125,7 @@ class _Xor:
 
     def write(self, v: float) -> int:
         """Bits xorWrite emits for v, updating the state."""
-        new = _bits_of(v)
+        new = int.from_bytes(_PACK_D(v), "little")
         delta = new ^ self.value
         self.value = new
         if delta == 0:
@@ -343,14 +346,15 @@ class HeadSeries:
             return False
         if h.zero_count < last.zero_count:
             return False
-        pidx = _merge_counter(c.pidx, last.pos, _indices(h.positive_spans), h.positive_buckets)
-        nidx = _merge_counter(c.nidx, last.neg, _indices(h.negative_spans), h.negative_buckets)
+        hp, hn = _indices(h.positive_spans), _indices(h.negative_spans)
+        pidx = _merge_counter(c.pidx, last.pos, hp, h.positive_buckets)
+        nidx = _merge_counter(c.nidx, last.neg, hn, h.negative_buckets)
         if pidx is None or nidx is None:
             return False
         if pidx != c.pidx or nidx != c.nidx:
             c.recode(pidx, nidx)
-        pos = _widen(_indices(h.positive_spans), list(h.positive_buckets), c.pidx)
-        neg = _widen(_indices(h.negative_spans), list(h.negative_buckets), c.nidx)
+        pos = list(h.positive_buckets) if hp == c.pidx else _widen(hp, list(h.positive_buckets), c.pidx)
+        neg = list(h.negative_buckets) if hn == c.nidx else _widen(hn, list(h.negative_buckets), c.nidx)
         c.append(_Sample(t, h.count, h.zero_count, h.sum, pos, neg, False))
         return True
 
@@ -382,6 +386,8 @@ def _bounds_match(a: list[float], b: list[float]) -> bool:
 def _merge_counter(aidx: list[int], avals: list[float], bidx: list[int], bvals: list[float]) -> list[int] | None:
     """expandFloatSpansAndBuckets: the chunk layout widened by b's new buckets, or None for a reset (a
     bucket went down, or one in use is missing in b)."""
+    if aidx == bidx:  # the same layout: a reset if a bucket went down
+        return None if any(a > b for a, b in zip(avals, bvals, strict=True)) else aidx
     b = dict(zip(bidx, bvals, strict=True))
     for i, av in zip(aidx, avals, strict=True):
         bv = b.get(i)

@@ -66,7 +66,7 @@ class AppendStore:
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self._last: dict[Labels, tuple[int, int | str]] = {}  # labels -> (t_ms, value bits)
+        self._last: dict[Labels, tuple[int, Any]] = {}  # labels -> (t_ms, value as appended)
         self._pending: dict[Labels, tuple[list[int], list[Any]]] = {}
         self._heads: dict[Labels, HeadSeries] = {}  # the series that have had a histogram
 
@@ -74,13 +74,12 @@ class AppendStore:
         """Append one sample (a float or a native histogram, opsctl.promql.histogram.FloatHistogram);
         returns the TSDB error text, or None when stored (or identical)."""
         last = self._last.get(labels)
-        bits = _bits(value)
         if last is not None:
             if t_ms < last[0]:
                 return ERR_OUT_OF_ORDER
             if t_ms == last[0]:
-                return None if bits == last[1] else ERR_DUPLICATE
-        self._last[labels] = (t_ms, bits)
+                return None if _bits(value) == _bits(last[1]) else ERR_DUPLICATE
+        self._last[labels] = (t_ms, value)
         if self._heads or type(value) is not float:
             value = self._through_head(labels, t_ms, value)
         pend = self._pending.get(labels)
