@@ -744,6 +744,55 @@ def function_calls(text: str) -> list[tuple[str, str, str]]:
     return [(name, _position(text, pos), _position(text, end)) for end, name, pos in sorted(calls)]
 
 
+def position(text: str, pos: int) -> str:
+    """Go's `line:col:` prefix of a parse error at byte offset `pos` of `text`."""
+    return _position(text, pos)
+
+
+def call_arguments(text: str) -> list[tuple[str, list[tuple[int, int]]]]:
+    """`(name, [(start, end) byte offsets of each argument])` of each `name(...)` function call in `text`, in
+    the order of function_calls(); [] when the text does not lex."""
+    try:
+        toks = _Lexer(text).run()
+    except (_Error, IndexError):
+        return []
+    calls: list[tuple[int, str, list[tuple[int, int]]]] = []
+    # per open parenthesis: the call's name (None: not a call), its arguments, the current one's [start, end]
+    stack: list[tuple[str | None, list[tuple[int, int]], list[int]]] = []
+    braces = 0
+
+    def extend(start: int, end: int) -> None:
+        if stack:
+            cur = stack[-1][2]
+            if cur[0] < 0:
+                cur[0] = start
+            cur[1] = end
+
+    for i, t in enumerate(toks):
+        end = t.pos + len(t.val.encode("utf-8"))
+        if t.typ == "LEFT_PAREN":
+            prev = toks[i - 1] if i else None
+            name = prev.val if prev is not None and prev.typ == "IDENTIFIER" else None
+            extend(t.pos, end)
+            stack.append((name, [], [-1, -1]))
+        elif t.typ == "RIGHT_PAREN" and stack:
+            name, args, cur = stack.pop()
+            if cur[0] >= 0:
+                args.append((cur[0], cur[1]))
+            if name is not None:
+                calls.append((t.pos, name, args))
+            extend(t.pos, end)
+        elif t.typ == "COMMA" and braces == 0 and stack:
+            name, args, cur = stack[-1]
+            if cur[0] >= 0:
+                args.append((cur[0], cur[1]))
+            cur[0] = cur[1] = -1
+        elif t.typ != "EOF":
+            braces += (t.typ == "LEFT_BRACE") - (t.typ == "RIGHT_BRACE")
+            extend(t.pos, end)
+    return [(name, args) for _, name, args in sorted(calls, key=lambda c: c[0])]
+
+
 def string_literals(text: str) -> list[str]:
     """The string literals of `text` as written, quotes included (as far as the lexer gets)."""
     try:

@@ -267,7 +267,7 @@ def _expr_error(reader: _Reader, expr: str) -> str | None:
     except (ValueError, RuntimeError, OverflowError) as exc:
         # promtool's text (`1:4: parse error: unexpected end of input`) where the port of Prometheus'
         # parser finds the error, else promql-parser's.
-        return promql_goparse.syntax_error(expr) or _first_line(exc)
+        return promql_goparse.syntax_error(expr) or _go_type_error(expr, _first_line(exc)) or _first_line(exc)
     at_err = None if reader.v3 else promql_goparse.at_duration_error(expr)  # accepted by 3.x, not by 2.42
     return at_err or (None if reader.version is None else _unknown_function(expr, reader.version))
 
@@ -285,6 +285,76 @@ def _unknown_function(expr: str, version: PromVersion) -> str | None:
     for name, where, _ in promql_goparse.function_calls(expr):
         if name in unknown:
             return f'{where} parse error: unknown function with name "{name}"'
+    return None
+
+
+_CALL_TYPE_ERROR = re.compile(r"expected type (\w+) in call to function '(\w+)', got (\w+)")
+_CALL_ARITY_ERROR = re.compile(r"expected ((?:at least |at most )?\d+ argument\(s\)) in call to '(\w+)', got (\d+)")
+_GO_TYPE = {"matrix": "range vector", "vector": "instant vector", "scalar": "scalar", "string": "string"}
+
+
+def _value_type(node: Any) -> str:
+    """The value type (promql-parser's name) of a parsed expression, as Prometheus' checkAST types it."""
+    import promql_parser as pp
+
+    if isinstance(node, pp.MatrixSelector | pp.SubqueryExpr):
+        return "matrix"
+    if isinstance(node, pp.StringLiteral):
+        return "string"
+    if isinstance(node, pp.NumberLiteral):
+        return "scalar"
+    if isinstance(node, pp.ParenExpr | pp.UnaryExpr):
+        return _value_type(node.expr)
+    if isinstance(node, pp.BinaryExpr):
+        both = _value_type(node.lhs) == _value_type(node.rhs) == "scalar"
+        return "scalar" if both else "vector"
+    if isinstance(node, pp.Call):
+        return str(node.func.return_type).rsplit(".", 1)[-1].lower()
+    return "vector"
+
+
+_PLACEHOLDER = {"matrix": "x[1m]", "vector": "x", "scalar": "1", "string": '"s"'}
+
+
+def _go_type_error(expr: str, message: str) -> str | None:
+    """Prometheus' text (`1:6: parse error: expected type range vector in call to function "rate", got instant
+    vector`) for promql-parser's type error of a function argument, at that argument: the first argument of a
+    call to that function whose type is the one reported and whose replacement by a value of the expected type
+    makes the error go away. None for other errors, or when no argument is found."""
+    n = _CALL_ARITY_ERROR.fullmatch(message.strip())
+    if n is not None:
+        what, name, count = n.groups()
+        # both in the parser's reduction order
+        for (call, where, _), (_, args) in zip(promql_goparse.function_calls(expr),
+                                               promql_goparse.call_arguments(expr), strict=False):
+            if call == name and len(args) == int(count):
+                return f'{where} parse error: expected {what} in call to "{name}", got {count}'
+        return None
+    m = _CALL_TYPE_ERROR.fullmatch(message.strip())
+    if m is None or m.group(1) not in _PLACEHOLDER or m.group(3) not in _PLACEHOLDER:
+        return None
+    want, name, got = m.groups()
+    import promql_parser as pp
+
+    data = expr.encode("utf-8")
+    for call, args in promql_goparse.call_arguments(expr):
+        if call != name:
+            continue
+        for start, end in args:
+            try:
+                if _value_type(pp.parse(data[start:end].decode("utf-8"))) != got:
+                    continue
+            except (ValueError, RuntimeError, UnicodeDecodeError):
+                continue
+            fixed = (data[:start] + _PLACEHOLDER[want].encode() + data[end:]).decode("utf-8")
+            try:
+                pp.parse(fixed)
+            except (ValueError, RuntimeError) as exc:
+                again = _CALL_TYPE_ERROR.fullmatch(_first_line(exc))
+                if again is not None and again.group(3) == want:
+                    continue  # the stand-in is now the first wrong argument: this one was right
+            return (f"{promql_goparse.position(expr, start)} parse error: expected type {_GO_TYPE[want]} in "
+                    f'call to function "{name}", got {_GO_TYPE[got]}')
     return None
 
 

@@ -86,7 +86,14 @@ PER_TEST_CASES = {
     "expr_unknown_function": _expr_case("foo(up)"),
     "expr_grouping_without_labels": _expr_case("sum(up) by"),
     "expr_type_error": _expr_case("rate(up)"),
+    "expr_type_error_second_argument": _expr_case("round(up, up)"),
+    "expr_type_error_third_argument": _expr_case("clamp(up, up, up)"),
+    "expr_type_error_string": _expr_case('label_replace(up, 1, "a", "b", "c")'),
+    "expr_type_error_nested": _expr_case("sum(rate(up)) + rate(up[5m])"),
+    "expr_arity": _expr_case("time(1)"),
+    "expr_arity_at_least": _expr_case("label_join(up)"),
     "expr_type_error_binary": _expr_case("up[5m] + 1"),
+    "expr_type_error_unary": _expr_case("abs(-(up[5m]))"),
     "exp_samples_bad_labels": _expr_case("up", '    exp_samples:\n    - labels: up{job="a"\n      value: 1\n'),
     "exp_samples_second_bad": _expr_case(
         "up", '    exp_samples:\n    - labels: up{job="a"}\n      value: 1\n    - labels: "{a=}"\n      value: 1\n'),
@@ -150,8 +157,8 @@ def test_unparsable_test_expression_fails_that_test_as_promtool(tool: str, case:
     assert failure.kind == "expr_error"
     their_lines = _their_lines(theirs)
     assert their_lines[0] == "  FAILED:" and len(their_lines) == 2, theirs.stdout + theirs.stderr
-    if case.startswith("expr_type_error"):
-        # promql-parser's wording of a type error, not Prometheus's (no position): same verdict, same test
+    if case in ("expr_type_error_binary", "expr_type_error_unary"):
+        # promql-parser's wording of these type errors, not Prometheus's (no position): same verdict and test
         prefix = their_lines[1].split(", err: ")[0]
         assert _failure_lines(ours.stdout)[1].startswith(prefix + ", err: "), ours.stdout
     else:
