@@ -334,10 +334,10 @@ def _keep_hists(vec: Vec, sel: np.ndarray) -> np.ndarray | None:
 
 def _sum_avg_h(ev: _Evaluator, node: Any, vec: Vec, times: np.ndarray, op: str) -> Vec:
     """sum/avg over a vector holding native histograms: floats aggregate as usual, histograms add up
-    (avg: divided by their count; Engine.hist_kahan: with Prometheus >= 3.10's Kahan compensation); a
+    (avg: their mean, incremental as in 3.5; Engine.hist_kahan: with Prometheus >= 3.10's Kahan compensation); a
     group mixing floats and histograms at a step gives nothing (Prometheus warns), as does a group whose
     histograms cannot be added (custom vs exponential)."""
-    from opsctl.promql.histogram import HistogramError, kahan_mean, kahan_sum
+    from opsctl.promql.histogram import HistogramError, incremental_mean, kahan_mean, kahan_sum
     from opsctl.promql.values import is_hist
 
     t = len(times)
@@ -369,12 +369,12 @@ def _sum_avg_h(ev: _Evaluator, node: Any, vec: Vec, times: np.ndarray, op: str) 
         try:
             if kahan:  # Prometheus >= 3.10: FloatHistogram.KahanAdd
                 acc = (kahan_sum if op == "sum" else kahan_mean)([hists[r, j] for r in rows])
+            elif op == "avg":  # 3.5 to 3.9: an incremental mean
+                acc = incremental_mean([hists[r, j] for r in rows])
             else:
                 acc = hists[rows[0], j].copy()
                 for r in rows[1:]:
                     acc = acc.add(hists[r, j])
-                if op == "avg":
-                    acc = acc.div(float(len(rows)))
         except HistogramError:
             continue
         hout[g, j] = acc.compact(0)

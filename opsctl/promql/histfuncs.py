@@ -216,12 +216,14 @@ def _window(name: str, samples: list[tuple[int, Any]], pair_resets: list[bool],
             from opsctl.promql.histogram import kahan_mean, kahan_sum
 
             acc = (kahan_mean if name == "avg_over_time" else kahan_sum)(hists)
+        elif name == "avg_over_time":  # 3.5 to 3.9: an incremental mean
+            from opsctl.promql.histogram import incremental_mean
+
+            acc = incremental_mean(hists)
         else:
             acc = hists[0].copy()
             for h in hists[1:]:
                 acc = acc.add(h)
-            if name == "avg_over_time":
-                acc = acc.div(float(len(hists)))
     except HistogramError:
         return None
     return acc.compact(0)

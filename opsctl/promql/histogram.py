@@ -1852,3 +1852,13 @@ def kahan_mean(hists: list[FloatHistogram]) -> FloatHistogram:
         return mean if comp is None else mean.add(comp)
     total = total.div(count)
     return total if comp is None else total.add(comp.div(count))
+
+
+def incremental_mean(hists: list[FloatHistogram]) -> FloatHistogram:
+    """Prometheus 3.5 to 3.9's mean of histograms (the `avg` aggregation, avg_over_time): an incremental
+    mean, mean += h/n - mean/n, without compensation. Not compacted. Raises like add()."""
+    mean = hists[0].copy()
+    for i, h in enumerate(hists[1:]):
+        n = float(i + 2)
+        mean = mean.add(h.div(n).sub(mean.div(n)))
+    return mean
