@@ -54,6 +54,8 @@ DEFAULT_VERSION = PromVersion(3, 0)
 
 # (expression, major, minor, experimental functions allowed) -> what _Reader.parse_expr found
 _PARSED: dict[tuple[str, int, int, bool], tuple[Any, list[Any], list[str]]] = {}
+# template text -> plainly_valid(text)
+_PLAIN_TEMPLATES: dict[str, bool] = {}
 
 
 # an arithmetic operator or parenthesis inside brackets, or `offset (`: only then can an expression hold a
@@ -172,12 +174,14 @@ class _Reader:
                          f"in {where}", d.value_loc(key), **ctx)
             return {}, {}
         out: dict[str, str] = {}
-        for k in value:
-            if isinstance(value[k], (dict, list)):
-                self.problem("schema", f"{key}.{k}: cannot unmarshal {go_yaml_tag(value[k])} into string",
+        info = value.info
+        for k, v in value.items():
+            if isinstance(v, (dict, list)):
+                self.problem("schema", f"{key}.{k}: cannot unmarshal {go_yaml_tag(v)} into string",
                              value.value_loc(k), **ctx)
                 continue
-            out[k] = value.text(k) or ""
+            found = info.get(k)  # value.text(k) or "", without the method calls (two per label)
+            out[k] = (found[2] or "") if found is not None and v is not None else ""
         return out, {k: value.key_loc(k) for k in value}
 
     def unknown_fields(self, d: PosDict, allowed: set[str], gotype: str, **ctx: Any) -> None:
@@ -411,7 +415,14 @@ class _Reader:
         for what, values, locs in (("label", rule.labels, rule.label_locs),
                                    ("annotation", rule.annotations, rule.annotation_locs)):
             for k, text in values.items():
-                if "{{" not in text or plainly_valid(text):  # the parser (a costly import) only when needed
+                if "{{" not in text:
+                    continue
+                plain = _PLAIN_TEMPLATES.get(text)
+                if plain is None:  # the same summary/description texts recur across a file's alerts
+                    if len(_PLAIN_TEMPLATES) >= 100_000:
+                        _PLAIN_TEMPLATES.clear()
+                    plain = _PLAIN_TEMPLATES[text] = plainly_valid(text)
+                if plain:  # the parser (a costly import) only when needed
                     continue
                 from opsctl.gotemplate.prometheus import check_rule_template
 

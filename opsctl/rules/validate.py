@@ -335,17 +335,19 @@ class _RuleChecker:
         self.enabled = enabled_checks(config)
         self.ctx = Context(config, files)
         self.modules = [(cid, m) for cid, m in MODULES.items() if cid in self.enabled and hasattr(m, "check_rule")]
+        self.calls = [(cid, m.check_rule) for cid, m in self.modules]
 
     def group(self, rf: RuleFile, group: RuleGroup) -> list[Finding]:
         findings: list[Finding] = []
+        calls, ctx = self.calls, self.ctx
         for rule in group.rules:
             if rule.invalid:
                 continue  # promtool would reject it: the structural errors say why
-            skip = rule.disabled | rf.file_disabled
-            for cid, module in self.modules:
-                if cid in skip:
+            skip = rule.disabled | rf.file_disabled if rule.disabled or rf.file_disabled else None
+            for cid, check_rule in calls:
+                if skip is not None and cid in skip:
                     continue
-                for issue in module.check_rule(rule, group, self.ctx):
+                for issue in check_rule(rule, group, ctx):
                     findings.append(_finding(cid, issue, rf.path, self.config, group.name))
         return findings
 
