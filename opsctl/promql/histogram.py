@@ -16,7 +16,9 @@ Results are Prometheus 3.5.0's bit for bit (tests/promql/test_histogram_oracle.p
 code on random histograms): interpolations use ports of Go's math.Log2 / math.Exp2, and three quirks of
 3.5 are kept because results must match: Compact with max_empty_buckets > 0 misplaces the buckets after
 two span merges in a row (so TestExpression, which compacts that way, can print buckets one place off
-for histograms of three or more spans; PromQL itself compacts with 0, which is exact); DetectReset checks
+for histograms of three or more spans; PromQL itself compacts with 0, which is exact; fixed upstream by
+prometheus/prometheus #19312, as promtool 3.16 prints: `compact(..., exact=True)`,
+`test_expression(exact=True)`); DetectReset checks
 only the previous bucket in hand once the current histogram's buckets run out; histogram_quantile of a
 histogram with a NaN sum interpolates in the last bucket when more buckets follow the one found.
 
@@ -424,19 +426,20 @@ class FloatHistogram:
         h.schema = target_schema
         return h
 
-    def compact(self, max_empty_buckets: int = 0) -> FloatHistogram:
+    def compact(self, max_empty_buckets: int = 0, exact: bool = False) -> FloatHistogram:
         """Go's Compact: drop empty buckets at the ends of spans, merge spans at most max_empty_buckets
-        apart, split spans at runs of more than max_empty_buckets empty buckets."""
+        apart, split spans at runs of more than max_empty_buckets empty buckets. exact: without 3.5's
+        misplacing of buckets after two merges in a row (fixed upstream, as in 3.16)."""
         h = self.copy()
-        h._compact_in_place(max_empty_buckets)
+        h._compact_in_place(max_empty_buckets, exact)
         return h
 
-    def _compact_in_place(self, max_empty_buckets: int) -> None:
+    def _compact_in_place(self, max_empty_buckets: int, exact: bool = False) -> None:
         self.positive_buckets, self.positive_spans = _compact_buckets(
-            self.positive_buckets, self.positive_spans, max_empty_buckets
+            self.positive_buckets, self.positive_spans, max_empty_buckets, exact
         )
         self.negative_buckets, self.negative_spans = _compact_buckets(
-            self.negative_buckets, self.negative_spans, max_empty_buckets
+            self.negative_buckets, self.negative_spans, max_empty_buckets, exact
         )
 
     # -- zero bucket reconciliation (exponential schemas only) ---------------------------------------------
@@ -680,10 +683,11 @@ class FloatHistogram:
 
     # -- text -------------------------------------------------------------------------------------------
 
-    def test_expression(self) -> str:
-        """Go's TestExpression(): the `{{...}}` notation of promqltest and promtool rule tests."""
+    def test_expression(self, exact: bool = False) -> str:
+        """Go's TestExpression(): the `{{...}}` notation of promqltest and promtool rule tests. exact:
+        place the buckets of three or more spans right, as 3.16 does (3.5 misplaces them, see compact)."""
         m = self.copy()
-        m._compact_in_place(sys.maxsize)
+        m._compact_in_place(sys.maxsize, exact)
         res: list[str] = []
         if m.schema != 0:
             res.append(f"schema:{m.schema}")
@@ -1415,7 +1419,8 @@ def _kahan_add_buckets(
     return [Span(o, ln) for o, ln in zip(a_off, a_len, strict=True)], ba, ca
 
 
-def _compact_buckets(buckets: list[float], spans: list[Span], max_empty: int) -> tuple[list[float], list[Span]]:
+def _compact_buckets(buckets: list[float], spans: list[Span], max_empty: int,
+                     exact: bool = False) -> tuple[list[float], list[Span]]:
     """Go's compactBuckets for absolute counts; works on copies, returns the new lists."""
     if all(b != 0 for b in buckets) and all(s.offset > max_empty and s.length != 0 for s in spans):
         return list(buckets), [Span(s.offset, s.length) for s in spans]
@@ -1503,10 +1508,13 @@ def _compact_buckets(buckets: list[float], spans: list[Span], max_empty: int) ->
             i_span += 1
             continue
         offset = spans[i_span].offset
-        spans[i_span - 1].length += offset + spans[i_span].length
+        length = spans[i_span].length
+        spans[i_span - 1].length += offset + length
         del spans[i_span]
         buckets[i_bucket:i_bucket] = [0.0] * offset
-        i_bucket += offset
+        # 3.5 only skips the inserted empty buckets, so a further merge inserts its gap in the wrong
+        # place; prometheus/prometheus #19312 also skips the merged span's buckets.
+        i_bucket += offset + length if exact else offset
     return buckets, spans
 
 

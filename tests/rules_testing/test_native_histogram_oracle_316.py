@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -324,3 +325,92 @@ def test_histogram_increase_zero_point_cap_follows_the_version(tmp_path: Path, v
     assert res.status == status, [f.message for g in res.groups for f in g.failures]
     if status == "failed":
         assert "got: {} 6E+00" in res.groups[0].failures[0].message
+
+
+def _random_hist(rnd: random.Random, scale: int, gauge: bool, schema: int | None = None) -> str:
+    if schema is None:
+        schema = rnd.choice([0, 0, 1, 3, -53]) if rnd.random() < 0.15 else 0
+    if schema == -53:
+        n = rnd.randint(1, 4)
+        bounds = [0.1, 0.5, 1, 2.5, 5, 10]
+        cv = bounds[:n] if rnd.random() < 0.7 else sorted(rnd.sample(bounds, n))
+        b = [rnd.choice([0, 1, 2, 3.5, 0.3]) * scale for _ in range(n)]
+        body = f"schema:-53 custom_values:[{' '.join(map(str, cv))}] buckets:[{' '.join(map(str, b))}]"
+        count: float = sum(b)
+    else:
+        n = rnd.randint(0, 5)
+        b = [rnd.choice([0, 1, 2, 3.5, 0.3, 7]) * scale for _ in range(n)]
+        body = f"schema:{schema}"
+        if n:
+            body += f" buckets:[{' '.join(map(str, b))}] offset:{rnd.choice([0, 0, 1, -2])}"
+        z = 0
+        if rnd.random() < 0.3:
+            z = rnd.choice([1, 2]) * scale
+            body += f" z_bucket:{z} z_bucket_w:{rnd.choice(['0.001', '0.001', '0.01'])}"
+        count = sum(b) + z
+    body += f" sum:{round(rnd.uniform(0, 50) * scale, 3)} count:{count}"
+    if gauge:
+        body += " counter_reset_hint:gauge"
+    elif rnd.random() < 0.05:
+        body += " counter_reset_hint:" + rnd.choice(["reset", "not_reset"])
+    return "{{" + body + "}}"
+
+
+def _random_series(seed: int, n: int) -> list[str]:
+    """Histogram series that go up, reset, change schema, bucket layout and zero threshold, switch between
+    counter and gauge, have gaps, stale markers and floats, and `a+bxN` runs."""
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(n):
+        vals: list[str] = []
+        length = 0
+        scale = 1
+        gauge = rnd.random() < 0.2
+        target = rnd.randint(5, 40)
+        while length < target:
+            r = rnd.random()
+            if r < 0.05:
+                vals.append("_")
+            elif r < 0.08:
+                vals.append("stale")
+            elif r < 0.1:
+                vals.append(str(rnd.randint(0, 9)))
+            elif r < 0.3:
+                k = rnd.randint(2, 15)
+                schema = rnd.choice([0, 0, 1, 3])
+                vals.append(_random_hist(rnd, scale, gauge, schema) + "+" + _random_hist(rnd, 1, gauge, schema)
+                            + f"x{k}")
+                length += k
+            else:
+                if rnd.random() < 0.8:
+                    scale += 1
+                vals.append(_random_hist(rnd, scale, gauge))
+            length += 1
+            if rnd.random() < 0.05:
+                gauge = not gauge
+        out.append(" ".join(vals))
+    return out
+
+
+@pytest.mark.parametrize("seed", [7, 12])  # 12: three bucket spans with gaps (compaction)
+def test_raw_histograms_read_back_like_promtool_316(tmp_path: Path, seed: int) -> None:
+    """Every raw sample of generated series, queried at every minute: the same `got:` lines (bucket
+    layout, values and the counter-reset hint of the sample's place in the TSDB head's chunks)."""
+    series = _random_series(seed, 15)
+    lines = ["rule_files: []", "evaluation_interval: 1m", "tests:", "  - interval: 1m", "    input_series:"]
+    for i, vals in enumerate(series):
+        lines += [f"      - series: 's{i}'", f"        values: '{vals}'"]
+    lines.append("    promql_expr_test:")
+    for i in range(len(series)):
+        for t in range(70):
+            lines += [f"      - expr: 's{i}'", f"        eval_time: {t}m", "        exp_samples: []"]
+    p = tmp_path / "raw_test.yml"
+    p.write_text("\n".join(lines) + "\n")
+    proc = _promtool(p)
+    theirs = [line for line in proc.stderr.splitlines() if line.strip() and line.strip() != "FAILED:"]
+    res = _opsctl(p)
+    assert res.error is None, res.error
+    ours = [line for g in res.groups for f in g.failures for line in f.message.splitlines() if line.strip()]
+    assert len(ours) > 1000
+    assert sum("counter_reset_hint:not_reset" in line for line in ours) > 100
+    assert ours == theirs
