@@ -15,10 +15,18 @@ from opsctl.detect.anomaly.base import (
     AnomalyDetector,
     AnomalyFrame,
     Params,
-    direction_kind,
     floor_scale,
-    z_to_score,
+    scored_direction_kind,
+    z_to_score_inplace,
 )
+
+
+def _lag1(a: np.ndarray) -> np.ndarray:
+    """pd.Series(a).shift(1) as an array: NaN, a[0], ..., a[n-2]."""
+    out = np.empty_like(a)
+    out[:1] = np.nan
+    out[1:] = a[:-1]
+    return out
 
 
 class EwmaParams(Params):
@@ -39,12 +47,20 @@ class Ewma(AnomalyDetector):
         assert isinstance(p, EwmaParams)
         s = pd.Series(vs)
         ew = s.ewm(alpha=p.alpha, adjust=True, min_periods=p.min_periods)
-        base = ew.mean().shift(1).to_numpy()
-        sd = ew.std(bias=True).shift(1).to_numpy()
+        base = _lag1(ew.mean().to_numpy())
+        sd = _lag1(ew.std(bias=True).to_numpy())
         scale = floor_scale(sd, base, p.rel_floor, p.abs_floor)
-        z = (vs - base) / scale
-        score = np.where(np.isfinite(base), z_to_score(z, p.threshold), 0.0)
+        z = np.subtract(vs, base)
+        z /= scale
+        score = z_to_score_inplace(z, p.threshold)  # 0 where the baseline is NaN (z is NaN there)
+        inf = np.isinf(base)
+        if inf.any():
+            score[inf] = 0.0
         n = vs.shape[0]
-        # effective memory of an EWMA is about 2/alpha points
-        conf = np.minimum(np.arange(n, dtype=np.float64) * p.alpha / 2.0, 1.0)
-        return AnomalyFrame(score, direction_kind(vs, base, score), base, vs, conf)
+        # effective memory of an EWMA is about 2/alpha points: min(i * alpha / 2, 1), computed up to
+        # the first i where it reaches 1 (it only grows), 1 after
+        conf = np.ones(n)
+        reach = 2.0 / p.alpha  # may be Inf for a tiny alpha
+        k = min(n, int(reach) + 2) if reach < n else n
+        conf[:k] = np.minimum(np.arange(k, dtype=np.float64) * p.alpha / 2.0, 1.0)
+        return AnomalyFrame(score, scored_direction_kind(vs, base, score), base, vs, conf)

@@ -17,17 +17,18 @@ from pydantic import Field, model_validator
 
 from opsctl.detect.anomaly.base import (
     LEVEL_SHIFT,
-    NONE,
     TREND_CHANGE,
     AnomalyDetector,
     AnomalyFrame,
     Params,
+    expand,
     floor_scale,
-    hopping_window_stats,
-    nan_to_num,
+    hopping_window_blocks,
     robust_sigma,
-    z_to_score,
+    z_to_score_inplace,
 )
+
+_BIG = float(np.finfo(np.float64).max)
 
 
 class LevelShiftParams(Params):
@@ -45,14 +46,6 @@ class LevelShiftParams(Params):
             raise ValueError(f"short ({self.short}) must not exceed long ({self.long}): the recent level is "
                              "compared with a longer past")
         return self
-
-
-def _shift(a: np.ndarray, k: int) -> np.ndarray:
-    if k <= 0:
-        return a
-    out = np.full_like(a, np.nan)
-    out[k:] = a[:-k]
-    return out
 
 
 def rolling_median(vs: np.ndarray, k: int) -> np.ndarray:
@@ -87,6 +80,14 @@ def rolling_median(vs: np.ndarray, k: int) -> np.ndarray:
     return (rows[mid - 1] + rows[mid]) / 2.0
 
 
+def _slope_valid(vs: np.ndarray, w: int) -> np.ndarray:
+    """rolling_slope(vs, w)[w - 1:] (n >= w): the slopes of the complete windows."""
+    kernel = np.arange(w, dtype=np.float64) - (w - 1) / 2.0
+    out = np.convolve(vs, kernel[::-1], "valid")
+    out /= w * (w * w - 1) / 12.0
+    return out
+
+
 def rolling_slope(vs: np.ndarray, w: int) -> np.ndarray:
     """OLS slope (per point) over the w points ending at i (NaN before w points).
 
@@ -96,9 +97,7 @@ def rolling_slope(vs: np.ndarray, w: int) -> np.ndarray:
     n = vs.shape[0]
     out = np.full(n, np.nan)
     if n >= w:
-        kernel = np.arange(w, dtype=np.float64) - (w - 1) / 2.0
-        out[w - 1 :] = np.convolve(vs, kernel[::-1], "valid")
-        out[w - 1 :] /= w * (w * w - 1) / 12.0
+        out[w - 1 :] = _slope_valid(vs, w)
     return out
 
 
@@ -111,35 +110,54 @@ class LevelShift(AnomalyDetector):
         p = self.params
         assert isinstance(p, LevelShiftParams)
         n = vs.shape[0]
+        k = p.short - 1  # the reference window ends just before the recent `short` points
         recent = np.full(n, np.nan)
         if n >= p.short:  # median of the last `short` points, current one included
-            recent[p.short - 1:] = rolling_median(vs, p.short)
-        st = hopping_window_stats(vs, p.long, max(1, p.long // 5), mad=True)
-        # reference = the long window ending just before the recent `short` points
-        ref = _shift(st["median"], p.short - 1)
-        cnt = _shift(st["count"], p.short - 1)
-        ref = np.where(cnt >= min(p.long, 10), ref, np.nan)
-        sigma = floor_scale(_shift(robust_sigma(st), p.short - 1), ref, p.rel_floor, p.abs_floor)
-        z_level = (recent - ref) / sigma
-        z = np.abs(nan_to_num(z_level, nan=0.0))
+            recent[k:] = rolling_median(vs, p.short)
+        hop = max(1, p.long // 5)
+        st = hopping_window_blocks(vs, p.long, hop, mad=True)
+        # per block of `hop` points (they share one window), then spread over the points k later
+        ref_b = np.where(st["count"] >= min(p.long, 10), st["median"], np.nan)
+        sigma_b = floor_scale(robust_sigma(st), ref_b, p.rel_floor, p.abs_floor)
+        nan1 = np.full(1, np.nan)
+        sigma_fill = float(floor_scale(nan1, nan1, p.rel_floor, p.abs_floor)[0])  # no reference yet
+        ref = expand(ref_b, hop, n, k)
+        sigma = expand(sigma_b, hop, n, k, sigma_fill)
+        # z = |nan_to_num((recent - ref) / sigma, nan=0)|: NaN -> 0, +-Inf -> the float max
+        z = np.subtract(recent, ref, out=recent)
+        z /= sigma
+        np.abs(z, out=z)
+        np.fmax(z, 0.0, out=z)
+        np.minimum(z, _BIG, out=z)
         kind = np.full(n, LEVEL_SHIFT, dtype=np.int8)
-        if p.trend and n > 2 * p.trend_window:
-            w = p.trend_window
+        w = p.trend_window
+        s0 = 2 * w - 1  # first point with both slopes; before it the trend z is 0 (no effect)
+        if p.trend and n > 2 * w:
             h = max(2, w // 2)
-            old = _shift(rolling_slope(vs, w), w)
-            half = rolling_slope(vs, h)
-            late = half - old  # slope change over the last half window
-            early = _shift(half, h) - old  # ... and over the half before it
+            m = n - s0
+            old = _slope_valid(vs, w)[:m]  # slope over the w points before the last w, at s0..n-1
+            half = _slope_valid(vs, h)
+            late = half[s0 - h + 1 : s0 - h + 1 + m] - old  # slope change over the last half window
+            early = half[s0 - 2 * h + 1 : s0 - 2 * h + 1 + m] - old  # ... and over the half before it
             # a ramp changes the slope in both halves; a step only in the half that holds it
             same = np.sign(late) == np.sign(early)
-            dslope = np.where(same, np.minimum(np.abs(late), np.abs(early)), 0.0)
+            np.abs(late, out=late)
+            np.abs(early, out=early)
+            dslope = np.minimum(late, early, out=late)
+            np.copyto(dslope, 0.0, where=~same)
             # in units of the standard error of a slope fitted to h points of noise sigma
-            se = sigma * np.sqrt(12.0 / (h**3 - h))
-            z_trend = nan_to_num(dslope / se, nan=0.0)
-            trend_wins = z_trend >= 0.5 * z
-            kind[trend_wins] = TREND_CHANGE
-            z = np.maximum(z, z_trend)
-        score = np.where(np.isfinite(ref), z_to_score(z, p.threshold), 0.0)
-        kind[score <= 0] = NONE
-        conf = np.minimum(nan_to_num(cnt) / p.long, 1.0)
+            se = sigma[s0:] * np.sqrt(12.0 / (h**3 - h))
+            z_trend = np.divide(dslope, se, out=se)
+            np.fmax(z_trend, 0.0, out=z_trend)  # nan_to_num(nan=0) of a value >= 0
+            np.minimum(z_trend, _BIG, out=z_trend)
+            zs = z[s0:]
+            trend_wins = z_trend >= 0.5 * zs
+            kind[s0:][trend_wins] = TREND_CHANGE
+            np.maximum(zs, z_trend, out=zs)
+        score = z_to_score_inplace(z, p.threshold)
+        bad = ~np.isfinite(ref_b)
+        if bad.any() or k > 0:
+            score[expand(bad, hop, n, k, True)] = 0.0
+        kind *= (score > 0).view(np.int8)
+        conf = expand(np.minimum(st["count"] / p.long, 1.0), hop, n, k, 0.0)
         return AnomalyFrame(score, kind, ref, vs, conf)

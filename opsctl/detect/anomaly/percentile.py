@@ -12,14 +12,14 @@ import numpy as np
 from pydantic import Field
 
 from opsctl.detect.anomaly.base import (
-    NONE,
     SPIKE,
     AnomalyDetector,
     AnomalyFrame,
     Params,
+    blockwise,
+    expand,
     floor_scale,
-    hopping_window_stats,
-    nan_to_num,
+    hopping_window_blocks,
 )
 
 
@@ -43,12 +43,20 @@ class RollingPercentile(AnomalyDetector):
         assert isinstance(p, PercentileParams)
         q = p.percentile / 100.0
         hop = p.hop or max(1, p.window // 5)
-        st = hopping_window_stats(vs, p.window, hop, quantiles=(q,))
+        n = vs.shape[0]
+        # everything but the point's own value is per block of `hop` points (they share one window)
+        st = hopping_window_blocks(vs, p.window, hop, quantiles=(q,))
         med = st["median"]
         hi = np.where(st["count"] >= p.min_periods, st[f"q{q}"], np.nan)
         scale = floor_scale(hi - med, med, p.rel_floor, p.abs_floor)
-        excess = np.clip(nan_to_num((vs - hi) / scale, nan=0.0), 0.0, None)
-        score = excess / (excess + p.threshold)
-        kind = np.where(score > 0, SPIKE, NONE).astype(np.int8)
-        conf = np.minimum(st["count"] / p.window, 1.0)
-        return AnomalyFrame(score, kind, hi, vs, conf)
+        e = blockwise(np.subtract, vs, hi, hop)
+        blockwise(np.divide, e, scale, hop, out=e)
+        # clip(nan_to_num(e, nan=0), 0, None): positive values stay (+Inf as the float max), the rest is 0
+        excess = np.where(e > 0, e, 0.0)
+        if excess.size and excess.max() == np.inf:
+            excess[excess == np.inf] = np.finfo(np.float64).max
+        np.add(excess, p.threshold, out=e)
+        score = np.divide(excess, e, out=excess)
+        kind = (score > 0).view(np.int8) * np.int8(SPIKE)
+        conf = expand(np.minimum(st["count"] / p.window, 1.0), hop, n)
+        return AnomalyFrame(score, kind, expand(hi, hop, n), vs, conf)

@@ -13,15 +13,16 @@ import numpy as np
 from pydantic import Field
 
 from opsctl.detect.anomaly.base import (
-    NONE,
     OUTLIER,
     AnomalyDetector,
     AnomalyFrame,
     Params,
+    blockwise,
+    expand,
     floor_scale,
-    hopping_window_stats,
+    hopping_window_blocks,
     robust_sigma,
-    z_to_score,
+    z_to_score_inplace,
 )
 
 
@@ -43,12 +44,16 @@ class RobustZ(AnomalyDetector):
         p = self.params
         assert isinstance(p, RobustZParams)
         hop = p.hop or max(1, p.window // 5)
-        st = hopping_window_stats(vs, p.window, hop, mad=True)
-        base = st["median"]
-        base = np.where(st["count"] >= p.min_periods, base, np.nan)
+        n = vs.shape[0]
+        # everything but the point's own value is per block of `hop` points (they share one window)
+        st = hopping_window_blocks(vs, p.window, hop, mad=True)
+        base = np.where(st["count"] >= p.min_periods, st["median"], np.nan)
         scale = floor_scale(robust_sigma(st), base, p.rel_floor, p.abs_floor)
-        z = (vs - base) / scale
-        score = np.where(np.isfinite(base), z_to_score(z, p.threshold), 0.0)
-        kind = np.where(score > 0, OUTLIER, NONE).astype(np.int8)
-        conf = np.minimum(st["count"] / p.window, 1.0)
-        return AnomalyFrame(score, kind, base, vs, conf)
+        z = blockwise(np.subtract, vs, base, hop)
+        blockwise(np.divide, z, scale, hop, out=z)
+        score = z_to_score_inplace(z, p.threshold)  # 0 where the baseline is NaN (z is NaN there)
+        if np.isinf(base).any():
+            score[expand(np.isinf(base), hop, n)] = 0.0
+        kind = (score > 0).view(np.int8) * np.int8(OUTLIER)
+        conf = expand(np.minimum(st["count"] / p.window, 1.0), hop, n)
+        return AnomalyFrame(score, kind, expand(base, hop, n), vs, conf)

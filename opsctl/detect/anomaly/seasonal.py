@@ -15,12 +15,14 @@ from opsctl.detect.anomaly.base import (
     AnomalyDetector,
     AnomalyFrame,
     Params,
-    direction_kind,
+    expand,
     floor_scale,
+    hopping_window_blocks,
     hopping_window_stats,
     nan_to_num,
     robust_sigma,
-    z_to_score,
+    scored_direction_kind,
+    z_to_score_inplace,
 )
 
 
@@ -50,6 +52,41 @@ def _left_insertion(ts: np.ndarray, target: np.ndarray, back: float) -> np.ndarr
     return j
 
 
+def _shifted(a: np.ndarray, b: int) -> np.ndarray:
+    """a[clip(arange(n) - b, 0, n - 1)] for b >= 0, by slices."""
+    n = a.shape[0]
+    b = min(b, n)
+    out = np.empty_like(a)
+    out[:b] = a[0]
+    out[b:] = a[: n - b]
+    return out
+
+
+def _regular_shift(ts: np.ndarray, target: np.ndarray, back: float) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """(b, ts[j], ts[j - 1]) when _left_insertion's guess j = clip(i - b, 0, n - 1) holds at every i
+    (a regular clock), checked by slices; None when it fails somewhere."""
+    n = ts.shape[0]
+    b = round(min(back, float(n))) if np.isfinite(back) else 0
+    if b < 0:
+        return None
+    ts_j, ts_jm = _shifted(ts, b), _shifted(ts, b + 1)
+    if not (ts_j >= target).all():
+        return None
+    before = ts_jm < target  # the time before j is earlier than the target (or j is 0: i <= b)
+    before[: b + 1] = True
+    if not before.all():
+        return None
+    return b, ts_j, ts_jm
+
+
+def _median_step(ts: np.ndarray) -> float:
+    """float(np.median(np.diff(ts))) without the selection when the clock is regular."""
+    d = np.diff(ts)
+    if d.size and d.min() == d.max():
+        return float(np.median(d[: 2 - d.size % 2]))  # the same middle value(s) and arithmetic
+    return float(np.median(d))
+
+
 class Seasonal(AnomalyDetector):
     id = "seasonal"
     summary = "same time last day/week (median of past seasons); spikes and drops against it"
@@ -61,43 +98,70 @@ class Seasonal(AnomalyDetector):
         n = vs.shape[0]
         if n < 2:
             return AnomalyFrame(np.zeros(n), np.zeros(n, np.int8), np.full(n, np.nan), vs, np.zeros(n))
-        step = float(np.median(np.diff(ts)))
+        step = _median_step(ts)
         tol = p.tolerance or step / 2.0
         cands = np.full((p.seasons, n), np.nan)
         for k in range(1, p.seasons + 1):
             target = ts - k * p.period
-            j = _left_insertion(ts, target, k * p.period / step if step > 0 else 0.0)
+            back = k * p.period / step if step > 0 else 0.0
+            reg = _regular_shift(ts, target, back)
+            if reg is not None:  # j = max(i - b, 0): slices instead of gathers, same values
+                b, ts_j, ts_jm = reg
+                d_j = np.abs(np.subtract(ts_j, target, out=ts_j), out=ts_j)
+                d_jm = np.abs(np.subtract(ts_jm, target, out=ts_jm), out=ts_jm)
+                use_jm = d_jm < d_j  # the point before is nearer
+                ok = np.minimum(d_jm, d_j, out=d_j) <= tol  # the distance of the nearer one
+                # the nearer point lies before i: jm < i for i > 0; j < i for i > 0 when b >= 1
+                ok[:1] = False
+                if b == 0:
+                    ok &= use_jm
+                c = _shifted(vs, b)
+                if use_jm.any():
+                    np.copyto(c, _shifted(vs, b + 1), where=use_jm)
+                np.copyto(c, np.nan, where=~ok)
+                cands[k - 1] = c
+                continue
+            j = _left_insertion(ts, target, back)
             jm = np.clip(j - 1, 0, n - 1)
             nearer = np.where(np.abs(ts[jm] - target) < np.abs(ts[j] - target), jm, j)
             ok = (np.abs(ts[nearer] - target) <= tol) & (nearer < np.arange(n))
             cands[k - 1] = np.where(ok, vs[nearer], np.nan)
-        have = np.isfinite(cands).any(axis=0)
         if p.seasons == 1:
             base = cands[0]
+            have = np.isfinite(base)
         else:
+            have = np.isfinite(cands).any(axis=0)
             base = np.full(n, np.nan)
             if have.any():
                 base[have] = np.nanmedian(cands[:, have], axis=0)
         resid = vs - base
-        idx = np.flatnonzero(have)
-        if idx.size and idx[-1] - idx[0] + 1 == idx.size:  # usually all but the first period(s): slices
-            first = int(idx[0])
-            sub = hopping_window_stats(resid[first:], p.window, max(1, p.window // 5), mad=True)
-            st = {}
-            for key, fill in (("median", np.nan), ("mad", np.nan), ("meanad", np.nan), ("count", 0.0)):
-                st[key] = np.empty(n)
-                st[key][:first] = fill
-                st[key][first:] = sub[key]
+        hop = max(1, p.window // 5)
+        first = int(np.argmax(have)) if n else 0
+        last = n - 1 - int(np.argmax(have[::-1])) if n else -1
+        if have.any() and int(np.count_nonzero(have)) == last - first + 1:
+            # usually all but the first period(s): block statistics of resid[first:], spread from first on
+            sub = hopping_window_blocks(resid[first:], p.window, hop, mad=True)
+            count_b = sub["count"]
+            sig = expand(robust_sigma(sub), hop, n, first)
+            med0 = expand(nan_to_num(sub["median"], nan=0.0), hop, n, first, 0.0)
+            counted = expand(count_b >= 10, hop, n, first, False)
+            conf = expand(np.minimum(count_b / p.window, 1.0), hop, n, first, 0.0)
         else:
             st = {"median": np.full(n, np.nan), "mad": np.full(n, np.nan), "meanad": np.full(n, np.nan),
                   "count": np.zeros(n)}
-            if idx.size:
-                sub = hopping_window_stats(resid[have], p.window, max(1, p.window // 5), mad=True)
+            if have.any():
+                sub = hopping_window_stats(resid[have], p.window, hop, mad=True)
                 for key in st:
                     st[key][have] = sub[key]
-        sigma = floor_scale(robust_sigma(st), base, p.rel_floor, p.abs_floor)
-        z = (resid - nan_to_num(st["median"], nan=0.0)) / sigma
-        score = np.where(np.isfinite(base) & (st["count"] >= 10), z_to_score(z, p.threshold), 0.0)
-        conf = np.minimum(st["count"] / p.window, 1.0)
+            sig = robust_sigma(st)
+            med0 = nan_to_num(st["median"], nan=0.0)
+            counted = st["count"] >= 10
+            conf = np.minimum(st["count"] / p.window, 1.0)
+        sigma = floor_scale(sig, base, p.rel_floor, p.abs_floor)
+        z = np.subtract(resid, med0, out=resid)
+        z /= sigma
+        score = z_to_score_inplace(z, p.threshold)
+        counted &= np.isfinite(base)
+        np.copyto(score, 0.0, where=~counted)
         conf *= have if p.seasons == 1 else np.isfinite(cands).mean(axis=0)
-        return AnomalyFrame(score, direction_kind(vs, base, score), base, vs, conf)
+        return AnomalyFrame(score, scored_direction_kind(vs, base, score), base, vs, conf)

@@ -13,11 +13,19 @@ from opsctl.detect.anomaly.base import (
     AnomalyDetector,
     AnomalyFrame,
     Params,
-    direction_kind,
     floor_scale,
     history_confidence,
-    z_to_score,
+    scored_direction_kind,
+    z_to_score_inplace,
 )
+
+
+def _lag1(a: np.ndarray) -> np.ndarray:
+    """pd.Series(a).shift(1) as an array: NaN, a[0], ..., a[n-2]."""
+    out = np.empty_like(a)
+    out[:1] = np.nan
+    out[1:] = a[:-1]
+    return out
 
 
 class ZScoreParams(Params):
@@ -37,10 +45,14 @@ class ZScore(AnomalyDetector):
         p = self.params
         assert isinstance(p, ZScoreParams)
         roll = pd.Series(vs).rolling(p.window, min_periods=min(p.min_periods, p.window))
-        base = roll.mean().shift(1).to_numpy()
-        sd = roll.std(ddof=0).shift(1).to_numpy()
+        base = _lag1(roll.mean().to_numpy())
+        sd = _lag1(roll.std(ddof=0).to_numpy())
         scale = floor_scale(sd, base, p.rel_floor, p.abs_floor)
-        z = (vs - base) / scale
-        score = np.where(np.isfinite(base), z_to_score(z, p.threshold), 0.0)
+        z = np.subtract(vs, base)
+        z /= scale
+        score = z_to_score_inplace(z, p.threshold)  # 0 where the baseline is NaN (z is NaN there)
+        inf = np.isinf(base)
+        if inf.any():
+            score[inf] = 0.0
         conf = history_confidence(vs.shape[0], p.window)
-        return AnomalyFrame(score, direction_kind(vs, base, score), base, vs, conf)
+        return AnomalyFrame(score, scored_direction_kind(vs, base, score), base, vs, conf)
