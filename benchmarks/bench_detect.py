@@ -1,7 +1,8 @@
 """Throughput of every anomaly detector on 1,000,000 points, and the NAB scores (benchmarks/nab.py).
 
-Target: all detectors together score 1,000,000 points in under 2 s of CPU. The NAB part's headline is
-the held-out (leave-one-category-out) score of the procedure that chooses the default (`nab_headline`).
+Target: all detectors together score 1,000,000 points in under 2 s of CPU (issue 13);
+`margin_cpu_seconds` is what is left of it, the room for a slower or busier machine. The NAB part's
+headline is the held-out (leave-one-category-out) score of the procedure that chooses the default (`nab_headline`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def throughput(n: int = N, repeat: int = 3) -> dict[str, object]:
     return {"points": n, "seconds_per_detector": per, "seconds_all_detectors": round(total, 4),
             "cpu_seconds_per_detector": cpu, "cpu_seconds_all_detectors": round(total_cpu, 4),
             "points_per_second_all": round(n / total), "target_cpu_seconds": 2.0,
-            "meets_target": total_cpu < 2.0,
+            "meets_target": total_cpu < 2.0, "margin_cpu_seconds": round(2.0 - total_cpu, 4),
             "load_average_1m": round(os.getloadavg()[0], 2)}
 
 
