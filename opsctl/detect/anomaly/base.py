@@ -138,14 +138,17 @@ _BIG = float(np.finfo(np.float64).max)
 def floor_scale(scale: np.ndarray, level: np.ndarray, rel_floor: float, abs_floor: float) -> np.ndarray:
     """The scale never drops below rel_floor*|level| nor abs_floor, so flat series don't divide by ~0.
 
-    max(nan_to_num(scale, nan=0), max(rel_floor * nan_to_num(|level|, nan=0), abs_floor)), in fewer
-    passes: minimum(., float max) is nan_to_num's +Inf mapping, fmax(NaN, f) = f its NaN one (f >= 0)."""
+    np.maximum(nan_to_num(scale, nan=0), np.maximum(rel_floor * nan_to_num(|level|, nan=0), abs_floor)),
+    in place: minimum(., float max) is nan_to_num's +Inf mapping; the floor f >= 0 replaces NaN by
+    fmax afterwards (np.maximum returns its second operand on a tie such as -0.0 vs 0.0, which fmax
+    does not always, so the tie is decided by np.maximum first)."""
     lv = np.abs(level)
     np.minimum(lv, _BIG, out=lv)
     np.multiply(lv, rel_floor, out=lv)
-    np.fmax(lv, abs_floor, out=lv)
+    np.fmax(lv, abs_floor, out=lv)  # NaN -> abs_floor; no signed-zero tie (both >= +0)
     out = np.minimum(scale, _BIG)
-    return np.fmax(out, lv, out=out)
+    np.maximum(out, lv, out=out)
+    return np.fmax(out, lv, out=out)  # NaN -> the floor; elsewhere out is lv's bits or above
 
 
 def robust_sigma(stats: dict[str, np.ndarray]) -> np.ndarray:
