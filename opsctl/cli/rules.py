@@ -310,8 +310,8 @@ def coverage_cmd(
 def promqltest_cmd(
     paths: list[Path] = typer.Argument(..., help="promqltest files (*.test) or directories of them."),
     prometheus_version: str | None = typer.Option(
-        None, "--prometheus-version", help="Semantics of this Prometheus version (2.42 or 3.x; default: the "
-        "newest 3.x): 3.x has left-open range selectors, `.` matching newlines and the v3 functions."),
+        None, "--prometheus-version", help="Semantics of this Prometheus version (2.42 or 3.x; default: "
+        "3.0): 3.x has left-open range selectors, `.` matching newlines and the v3 functions."),
     v3: bool = typer.Option(False, "--v3", help="Same as --prometheus-version 3.0 (kept for old scripts)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show each failing case with a diagnostic."),
     fmt: Format = FORMAT_OPTION,
