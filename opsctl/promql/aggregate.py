@@ -336,12 +336,14 @@ def _sum_avg_h(ev: _Evaluator, node: Any, vec: Vec, times: np.ndarray, op: str) 
     """sum/avg over a vector holding native histograms: floats aggregate as usual, histograms add up
     (avg: their mean, incremental as in 3.5; Engine.hist_kahan: with Prometheus >= 3.10's Kahan compensation); a
     group mixing floats and histograms at a step gives nothing (Prometheus warns), as does a group whose
-    histograms cannot be added (custom vs exponential)."""
+    histograms cannot be added (custom vs exponential; custom buckets of different bounds unless
+    Engine.nhcb_reconcile, Prometheus >= 3.8, which adds them on the bounds they have in common)."""
     from opsctl.promql.histogram import HistogramError, incremental_mean, kahan_mean, kahan_sum
     from opsctl.promql.values import is_hist
 
     t = len(times)
     kahan = ev.engine.hist_kahan
+    rec = ev.engine.nhcb_reconcile
     fvec = vec.floats()
     hists = vec.hists
     assert hists is not None
@@ -368,13 +370,13 @@ def _sum_avg_h(ev: _Evaluator, node: Any, vec: Vec, times: np.ndarray, op: str) 
         rows = np.flatnonzero((gid == g) & ishist[:, j])
         try:
             if kahan:  # Prometheus >= 3.10: FloatHistogram.KahanAdd
-                acc = (kahan_sum if op == "sum" else kahan_mean)([hists[r, j] for r in rows])
+                acc = (kahan_sum if op == "sum" else kahan_mean)([hists[r, j] for r in rows], rec)
             elif op == "avg":  # 3.5 to 3.9: an incremental mean
-                acc = incremental_mean([hists[r, j] for r in rows])
+                acc = incremental_mean([hists[r, j] for r in rows], rec)
             else:
                 acc = hists[rows[0], j].copy()
                 for r in rows[1:]:
-                    acc = acc.add(hists[r, j])
+                    acc = acc.add(hists[r, j], rec)
         except HistogramError:
             continue
         hout[g, j] = acc.compact(0)

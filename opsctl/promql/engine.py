@@ -109,13 +109,14 @@ def _binop(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def _hist_binop(
     op: str, a: np.ndarray, b: np.ndarray, ha: np.ndarray | None, hb: np.ndarray | None, return_bool: bool,
-    shape: tuple[int, ...],
+    shape: tuple[int, ...], reconcile: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
     """_binop where either side may hold native histograms (Prometheus's vectorElemBinop).
 
     Returns (value, keep or None, histograms (object array), dropped): `dropped` marks elements whose
     operand types are incompatible (float + histogram, histogram > histogram, ...) or whose histogram
-    operation fails; Prometheus skips those (with an annotation) even under `bool`."""
+    operation fails; Prometheus skips those (with an annotation) even under `bool`. `reconcile`:
+    Engine.nhcb_reconcile."""
     from opsctl.promql.histogram import CounterResetHint, HistogramError
 
     val, keep = _binop(op, a, b)
@@ -149,9 +150,9 @@ def _hist_binop(
                 else:
                     ok = False
             elif op == "+":
-                res = x.add(y).compact(0)
+                res = x.add(y, reconcile).compact(0)
             elif op == "-":
-                res = x.sub(y)
+                res = x.sub(y, reconcile)
                 res.counter_reset_hint = CounterResetHint.GAUGE
                 res = res.compact(0)
             elif op in ("==", "!="):
@@ -241,6 +242,7 @@ class Engine:
         hist_rate_zero_cap: bool = False,
         delayed_name_removal: bool = False,
         hist_kahan: bool = False,
+        nhcb_reconcile: bool = False,
     ) -> None:
         self.storage = storage
         # Prometheus's `promql-delayed-name-removal` feature: `__name__` stays on the series until the
@@ -258,6 +260,11 @@ class Engine:
         # with Kahan compensation (FloatHistogram.KahanAdd); avg switches to an incremental mean only when
         # the running sum overflows. False: plain additions (3.5).
         self.hist_kahan = hist_kahan
+        # Prometheus >= 3.8 (#17278): custom-bucket histograms (NHCB) with different bounds are added and
+        # subtracted on the intersection of their bounds (+, -, sum, avg, *_over_time, rate, increase,
+        # delta, irate, idelta), and a change of bounds is a counter reset only if a count on a common
+        # bound went down. False (3.0 to 3.7): such pairs give nothing, and a change of bounds is a reset.
+        self.nhcb_reconcile = nhcb_reconcile
         self.default_subquery_step_ms = round(default_subquery_step * 1000)
         self.max_chunk_elements = max_chunk_elements
         # exact=True reproduces Prometheus' floating-point arithmetic (Kahan sums, running means)
@@ -1085,7 +1092,8 @@ class _Evaluator:
                 oh = one.hists[opick, np.arange(t)] if one.hists is not None else None
                 mh = many.hists[i] if many.hists is not None else None
                 hl, hr = (oh, mh) if swapped else (mh, oh)
-                val, keep, hrow, dropped = _hist_binop(op, vl, vr, hl, hr, return_bool, (t,))
+                val, keep, hrow, dropped = _hist_binop(op, vl, vr, hl, hr, return_bool, (t,),
+                                                       self.engine.nhcb_reconcile)
                 m = m & ~dropped
                 if not m.any():
                     continue

@@ -78,10 +78,14 @@ def range_call_hist(
     hout = np.full(vals.shape, None, dtype=object)
     # Per sample: does it reset the counter against the sample before it (both histograms)? Computed
     # once per stored sample, not once per window holding the pair (windows overlap).
-    flags = flat.shared.get("hist_reset_flags")
+    rec = ev.engine.nhcb_reconcile
+    # Cached with the storage's arrays, which engines of other versions may share: keyed by the one
+    # version-dependent part of DetectReset (custom bounds that differ: Engine.nhcb_reconcile).
+    flags_key = "hist_reset_flags_nhcb_reconcile" if rec else "hist_reset_flags"
+    flags = flat.shared.get(flags_key)
     if not isinstance(flags, np.ndarray):
         flags = np.full(len(flat.ts), -1, dtype=np.int8)
-        flat.shared["hist_reset_flags"] = flags
+        flat.shared[flags_key] = flags
 
     def resets(lo: int, hi: int) -> list[bool]:
         """resets(lo, hi)[i]: sample lo+i+1 resets against sample lo+i."""
@@ -90,7 +94,7 @@ def range_call_hist(
 
     def fill(lo: int, hi: int) -> None:
         for k in np.flatnonzero(flags[lo + 1 : hi] < 0) + lo + 1:
-            flags[k] = 1 if (ish[k] and ish[k - 1] and hs[k].detect_reset(hs[k - 1])) else 0
+            flags[k] = 1 if (ish[k] and ish[k - 1] and hs[k].detect_reset(hs[k - 1], rec)) else 0
 
     rate_like = name in ("rate", "increase", "delta")
     if rate_like:
@@ -107,7 +111,8 @@ def range_call_hist(
                     fill(lo, hi)
                 end = int(m.ends[j])
                 rres = _rate_window(flat.ts, hs, flags, schemas, custom, lo, hi, end - m.range_ms, end,
-                                    m.range_ms, name != "delta", name == "rate", ev.engine.hist_rate_zero_cap)
+                                    m.range_ms, name != "delta", name == "rate", ev.engine.hist_rate_zero_cap,
+                                    rec)
             if rres is None:
                 ok[i, j] = False
             else:
@@ -122,7 +127,7 @@ def range_call_hist(
             lo = max(lo, hi - 2)
         samples = [(int(flat.ts[k]), hs[k] if ish[k] else float(flat.vs[k])) for k in range(lo, hi)]
         pair_resets = resets(lo, hi) if name in ("resets", "irate") else []
-        res = _window(name, samples, pair_resets, ev.engine.hist_kahan)
+        res = _window(name, samples, pair_resets, ev.engine.hist_kahan, rec)
         if res is None:
             ok[i, j] = False
         elif isinstance(res, float):
@@ -134,9 +139,10 @@ def range_call_hist(
 
 def _rate_window(ts: np.ndarray, hs: np.ndarray, flags: np.ndarray, schemas: np.ndarray, custom: np.ndarray,
                  lo: int, hi: int, range_start: int, range_end: int, range_ms: int, is_counter: bool,
-                 is_rate: bool, zero_cap: bool = False) -> FloatHistogram | None:
+                 is_rate: bool, zero_cap: bool = False, reconcile: bool = False) -> FloatHistogram | None:
     """extrapolatedRate + histogramRate over histogram samples lo..hi-1 (all histograms, >= 2), with
-    the per-sample reset flags, schemas and custom-bucket flags precomputed."""
+    the per-sample reset flags, schemas and custom-bucket flags precomputed. `reconcile`:
+    Engine.nhcb_reconcile (custom bounds that change within the range)."""
     from opsctl.promql.histogram import CounterResetHint, FloatHistogram, HistogramError
 
     first, last = hs[lo], hs[hi - 1]
@@ -156,12 +162,12 @@ def _rate_window(ts: np.ndarray, hs: np.ndarray, flags: np.ndarray, schemas: np.
         if bool((custom[lo + 1 : hi - 1] != using_custom).any()):
             return None
     try:
-        h = last.copy_to_schema(min_schema).sub(prev)
+        h = last.copy_to_schema(min_schema).sub(prev, reconcile)
         if is_counter:
             for k in np.flatnonzero(flags[lo + 1 : hi] == 1) + lo + 1:
                 if k == lo + 1 and replaced:
                     continue  # compared with the empty histogram: adding it changes nothing
-                h = h.add(hs[k - 1])
+                h = h.add(hs[k - 1], reconcile)
     except HistogramError:
         return None
     h.counter_reset_hint = CounterResetHint.GAUGE
@@ -194,7 +200,7 @@ def _is_h(v: Any) -> bool:
 
 
 def _window(name: str, samples: list[tuple[int, Any]], pair_resets: list[bool],
-            kahan: bool = False) -> float | FloatHistogram | None:
+            kahan: bool = False, reconcile: bool = False) -> float | FloatHistogram | None:
     """One window's result; pair_resets[i]: histogram sample i+1 resets against sample i."""
     if not samples:
         return None
@@ -205,7 +211,7 @@ def _window(name: str, samples: list[tuple[int, Any]], pair_resets: list[bool],
     if name in ("changes", "resets"):
         return _changes_resets(name, [v for _, v in samples], pair_resets)
     if name in ("irate", "idelta"):
-        return _instant_value(samples, name == "irate", pair_resets[-1] if pair_resets else False)
+        return _instant_value(samples, name == "irate", pair_resets[-1] if pair_resets else False, reconcile)
     hists = [v for _, v in samples if _is_h(v)]
     if len(hists) != len(samples):
         return None  # floats and histograms mixed in the window: Prometheus warns and gives nothing
@@ -215,15 +221,15 @@ def _window(name: str, samples: list[tuple[int, Any]], pair_resets: list[bool],
         if kahan:  # Prometheus >= 3.10: FloatHistogram.KahanAdd
             from opsctl.promql.histogram import kahan_mean, kahan_sum
 
-            acc = (kahan_mean if name == "avg_over_time" else kahan_sum)(hists)
+            acc = (kahan_mean if name == "avg_over_time" else kahan_sum)(hists, reconcile)
         elif name == "avg_over_time":  # 3.5 to 3.9: an incremental mean
             from opsctl.promql.histogram import incremental_mean
 
-            acc = incremental_mean(hists)
+            acc = incremental_mean(hists, reconcile)
         else:
             acc = hists[0].copy()
             for h in hists[1:]:
-                acc = acc.add(h)
+                acc = acc.add(h, reconcile)
     except HistogramError:
         return None
     return acc.compact(0)
@@ -251,7 +257,8 @@ def _changes_resets(name: str, vals: list[Any], pair_resets: list[bool]) -> floa
     return float(n)
 
 
-def _instant_value(samples: list[tuple[int, Any]], is_rate: bool, last_resets: bool) -> float | FloatHistogram | None:
+def _instant_value(samples: list[tuple[int, Any]], is_rate: bool, last_resets: bool,
+                   reconcile: bool = False) -> float | FloatHistogram | None:
     if len(samples) < 2:
         return None
     from opsctl.promql.histogram import CounterResetHint, HistogramError
@@ -268,7 +275,7 @@ def _instant_value(samples: list[tuple[int, Any]], is_rate: bool, last_resets: b
     h = v1.copy()
     if not is_rate or not last_resets:
         try:
-            h = h.sub(v0)
+            h = h.sub(v0, reconcile)
         except HistogramError:
             return None
     h.counter_reset_hint = CounterResetHint.GAUGE

@@ -10,7 +10,10 @@ Differences from the Go API, on purpose:
   `Mul`, `Div` and `Compact` change the receiver in place);
 - an incompatible schema mix or custom bounds mismatch raises `HistogramError` (a subclass per case)
   where Go returns `ErrHistogramsIncompatibleSchema` / `ErrHistogramsIncompatibleBounds`; layouts on
-  which Prometheus panics raise `HistogramError` too.
+  which Prometheus panics raise `HistogramError` too;
+- the version-dependent parts are arguments: `reconcile=True` (add, sub, kahan_add, detect_reset and
+  the sum/mean helpers) is Prometheus >= 3.8, which reconciles custom bounds that differ (Go returns the
+  `nhcbBoundsReconciled` flag for an info annotation; not here) instead of failing (3.0 to 3.7).
 
 Results are Prometheus 3.5.0's bit for bit (tests/promql/test_histogram_oracle.py runs Prometheus's own
 code on random histograms): interpolations use ports of Go's math.Log2 / math.Exp2, and three quirks of
@@ -236,27 +239,32 @@ class FloatHistogram:
         h.negative_buckets = [b / scalar for b in h.negative_buckets]
         return h
 
-    def add(self, other: FloatHistogram) -> FloatHistogram:
+    def add(self, other: FloatHistogram, reconcile: bool = False) -> FloatHistogram:
         """self + other (Go's Add): the result takes the lower of both schemas and the larger zero bucket;
         the counter reset hint follows Prometheus's rules. The result may hold empty buckets or adjacent
-        spans; call compact() to normalise. Raises IncompatibleSchemaError / IncompatibleBoundsError."""
-        return self._add_sub(other, False)
+        spans; call compact() to normalise. Raises IncompatibleSchemaError / IncompatibleBoundsError.
 
-    def sub(self, other: FloatHistogram) -> FloatHistogram:
+        `reconcile` (Prometheus >= 3.8): custom-bucket histograms with different bounds are added on the
+        intersection of their bounds (`reconcile_custom_buckets`) instead of raising
+        IncompatibleBoundsError."""
+        return self._add_sub(other, False, reconcile)
+
+    def sub(self, other: FloatHistogram, reconcile: bool = False) -> FloatHistogram:
         """self - other (Go's Sub); like add, but the counter reset hint of self is kept."""
-        return self._add_sub(other, True)
+        return self._add_sub(other, True, reconcile)
 
-    def _add_sub(self, other: FloatHistogram, negate: bool) -> FloatHistogram:
+    def _add_sub(self, other: FloatHistogram, negate: bool, reconcile: bool) -> FloatHistogram:
         try:
-            return self._add_sub_unchecked(other, negate)
+            return self._add_sub_unchecked(other, negate, reconcile)
         except IndexError:  # Prometheus panics on such layouts (a span holding more buckets than given)
             raise HistogramError("histogram spans and buckets do not match") from None
 
-    def _add_sub_unchecked(self, other: FloatHistogram, negate: bool) -> FloatHistogram:
+    def _add_sub_unchecked(self, other: FloatHistogram, negate: bool, reconcile: bool) -> FloatHistogram:
         custom = self.uses_custom_buckets()
         if custom != other.uses_custom_buckets():
             raise IncompatibleSchemaError()
-        if custom and not _floats_match(self.custom_values, other.custom_values):
+        mismatched = custom and not _floats_match(self.custom_values, other.custom_values)
+        if mismatched and not reconcile:
             raise IncompatibleBoundsError()
         h = self._shallow()  # every list of h is replaced below, none is changed in place
         if not negate:
@@ -271,6 +279,14 @@ class FloatHistogram:
             h.count += other.count
             h.sum += other.sum
         o_pos_spans, o_pos_buckets = other.positive_spans, other.positive_buckets
+        if mismatched:
+            inter = intersect_custom_bounds(h.custom_values, other.custom_values)
+            h.positive_spans, h.positive_buckets, _ = _add_custom_mismatched(
+                negate, h.positive_spans, h.positive_buckets, h.custom_values, None,
+                o_pos_spans, o_pos_buckets, other.custom_values, inter,
+            )
+            h.custom_values = inter
+            return h
         if custom:
             h.positive_spans, h.positive_buckets = _add_buckets(
                 h.schema, h.zero_threshold, negate, h.positive_spans, h.positive_buckets, o_pos_spans, o_pos_buckets
@@ -317,21 +333,26 @@ class FloatHistogram:
             counter_reset_hint=self.counter_reset_hint,
         )
 
-    def kahan_add(self, other: FloatHistogram, c: FloatHistogram | None) -> tuple[FloatHistogram, FloatHistogram]:
+    def kahan_add(self, other: FloatHistogram, c: FloatHistogram | None,
+                  reconcile: bool = False) -> tuple[FloatHistogram, FloatHistogram]:
         """Go's KahanAdd (Prometheus >= 3.10): self + other with Kahan (Neumaier) compensation of every
         count, the sum and every bucket. `c` holds the compensation of self (None: none yet, as Go's nil);
         returns (sum, compensation), both new: self, other and c are left unchanged. The compensation has
-        the sum's layout; the caller adds it at the end (`add`). Raises like add()."""
+        the sum's layout; the caller adds it at the end (`add`). Raises like add(); `reconcile` as there
+        (with different custom bounds, self's compensation is folded into the reconciled buckets and the
+        new compensation is that of the reconciliation)."""
         try:
-            return self._kahan_add(other, c)
+            return self._kahan_add(other, c, reconcile)
         except IndexError:  # Prometheus panics on such layouts (a span holding more buckets than given)
             raise HistogramError("histogram spans and buckets do not match") from None
 
-    def _kahan_add(self, other: FloatHistogram, c0: FloatHistogram | None) -> tuple[FloatHistogram, FloatHistogram]:
+    def _kahan_add(self, other: FloatHistogram, c0: FloatHistogram | None,
+                   reconcile: bool) -> tuple[FloatHistogram, FloatHistogram]:
         custom = self.uses_custom_buckets()
         if custom != other.uses_custom_buckets():
             raise IncompatibleSchemaError()
-        if custom and not _floats_match(self.custom_values, other.custom_values):
+        mismatched = custom and not _floats_match(self.custom_values, other.custom_values)
+        if mismatched and not reconcile:
             raise IncompatibleBoundsError()
         h = self._shallow()  # every list of h and c is replaced below, none is changed in place
         h.counter_reset_hint = _add_hint(h.counter_reset_hint, other.counter_reset_hint)
@@ -343,6 +364,16 @@ class FloatHistogram:
         h.count, c.count = _kahan_inc(other.count, h.count, c.count)
         h.sum, c.sum = _kahan_inc(other.sum, h.sum, c.sum)
         o_pos_spans, o_pos_buckets = other.positive_spans, other.positive_buckets
+        if mismatched:
+            inter = intersect_custom_bounds(h.custom_values, other.custom_values)
+            h.positive_spans, h.positive_buckets, c.positive_buckets = _add_custom_mismatched(
+                False, h.positive_spans, h.positive_buckets, h.custom_values, c.positive_buckets,
+                o_pos_spans, o_pos_buckets, other.custom_values, inter,
+            )
+            h.custom_values = inter
+            c.custom_values = list(inter)
+            c.positive_spans = h.positive_spans
+            return h, c
         if custom:
             h.positive_spans, h.positive_buckets, c.positive_buckets = _kahan_add_buckets(
                 h.schema, h.zero_threshold, h.positive_spans, h.positive_buckets, c.positive_buckets,
@@ -580,18 +611,22 @@ class FloatHistogram:
 
     # -- counter resets ---------------------------------------------------------------------------------
 
-    def detect_reset(self, previous: FloatHistogram) -> bool:
-        """Go's DetectReset: True if self (the later sample) is a counter reset relative to previous."""
+    def detect_reset(self, previous: FloatHistogram, reconcile: bool = False) -> bool:
+        """Go's DetectReset: True if self (the later sample) is a counter reset relative to previous.
+
+        Custom-bucket histograms with different bounds: a reset (Prometheus 3.0 to 3.7), or with
+        `reconcile` (>= 3.8) a reset if, on a bound both have, the count of the observations up to that
+        bound went down (Go's detectResetWithMismatchedCustomBounds)."""
         if self.counter_reset_hint == CounterResetHint.COUNTER_RESET:
             return True
         if self.counter_reset_hint == CounterResetHint.NOT_COUNTER_RESET:
             return False
         if self.count < previous.count:
             return True
-        if self.uses_custom_buckets() != previous.uses_custom_buckets() or (
-            self.uses_custom_buckets() and not _floats_match(self.custom_values, previous.custom_values)
-        ):
+        if self.uses_custom_buckets() != previous.uses_custom_buckets():
             return True
+        if self.uses_custom_buckets() and not _floats_match(self.custom_values, previous.custom_values):
+            return not reconcile or _reset_with_mismatched_bounds(self, previous)
         if self.schema > previous.schema:
             return True
         if self.zero_threshold < previous.zero_threshold:
@@ -1240,6 +1275,133 @@ def _add_buckets(
     return [Span(o, ln) for o, ln in zip(a_off, a_len, strict=True)], ba
 
 
+def intersect_custom_bounds(a: list[float], b: list[float]) -> list[float]:
+    """Go's intersectCustomBucketBounds: the bounds both ascending lists have (compared with ==)."""
+    out: list[float] = []
+    if not a or not b:
+        return out
+    i = j = 0
+    na, nb = len(a), len(b)
+    while i < na and j < nb:
+        x, y = a[i], b[j]
+        if x == y:
+            out.append(x)
+            i += 1
+            j += 1
+        elif x < y:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _add_custom_mismatched(
+    negative: bool,
+    spans_a: list[Span],
+    buckets_a: list[float],
+    bounds_a: list[float],
+    comp_a: list[float] | None,
+    spans_b: list[Span],
+    buckets_b: list[float],
+    bounds_b: list[float],
+    inter: list[float],
+) -> tuple[list[Span], list[float], list[float]]:
+    """Go's addCustomBucketsWithMismatches (Prometheus >= 3.8): A + B (or A - B) for custom-bucket
+    histograms of different bounds, on the bounds `inter` both have. A source bucket goes, whole, into the
+    first target bucket whose upper bound is >= its own (the +Inf bucket when there is none): observations
+    of buckets only one side has roll up into the next bucket both have. Every bucket goes in with a Kahan
+    increment; `comp_a` (KahanAdd: A's compensation buckets) is added after each bucket of A. Returns the
+    spans and buckets (empty target buckets left out, one span per run of consecutive ones) and the
+    compensation of the reconciliation, in the same layout."""
+    n = len(inter) + 1
+    tb = [0.0] * n
+    tc = [0.0] * n
+    n_inter = len(inter)
+    inc = _kahan_inc
+    for src_spans, buckets, bounds, neg, comp in (
+        (spans_a, buckets_a, bounds_a, False, comp_a),
+        (spans_b, buckets_b, bounds_b, negative, None),
+    ):
+        src = 0
+        pos = 0
+        ii = 0
+        nb = len(buckets)
+        nbounds = len(bounds)
+        for s in src_spans:
+            src += s.offset
+            for _ in range(s.length):
+                if pos < nb:
+                    t = n - 1  # the +Inf bucket
+                    if src < nbounds:
+                        sb = bounds[src]
+                        while ii < n_inter:  # both ascending: go on from where the last bucket stopped
+                            if inter[ii] >= sb:
+                                t = ii
+                                break
+                            ii += 1
+                    v = buckets[pos]
+                    if neg:
+                        tb[t], tc[t] = inc(-v, tb[t], tc[t])
+                    else:
+                        tb[t], tc[t] = inc(v, tb[t], tc[t])
+                        if comp is not None:
+                            tb[t], tc[t] = inc(comp[pos], tb[t], tc[t])
+                src += 1
+                pos += 1
+    spans: list[Span] = []
+    out_b: list[float] = []
+    out_c: list[float] = []
+    last = -1
+    for i in range(n):
+        if tb[i] == 0 and tc[i] == 0:
+            continue
+        out_b.append(tb[i])
+        out_c.append(tc[i])
+        if spans and i == last + 1:
+            spans[-1].length += 1
+        else:
+            spans.append(Span(i - last - 1 if spans else i, 1))
+        last = i
+    return spans, out_b, out_c
+
+
+def _reset_with_mismatched_bounds(curr: FloatHistogram, prev: FloatHistogram) -> bool:
+    """Go's detectResetWithMismatchedCustomBounds: walking the bounds both custom-bucket histograms have
+    (and +Inf), a reset if the observations of curr's buckets up to the bound (those not counted at an
+    earlier common bound) are fewer than prev's."""
+    def uppers(h: FloatHistogram) -> list[tuple[float, float]]:
+        cv = h.custom_values
+        return [(cv[i] if i < len(cv) else _INF, c) for i, c in _iter_indexed(h.positive_spans, h.positive_buckets)]
+
+    cb, pb = uppers(curr), uppers(prev)
+    c_bounds, p_bounds = curr.custom_values, prev.custom_values
+    ci = pi = 0  # bound positions
+    ck = pk = 0  # bucket positions
+
+    def rollup(bk: list[tuple[float, float]], k: int, bound: float) -> tuple[float, int]:
+        total = 0.0
+        while k < len(bk) and bk[k][0] <= bound:
+            total += bk[k][1]
+            k += 1
+        return total, k
+
+    while ci <= len(c_bounds) and pi <= len(p_bounds):
+        c_bound = c_bounds[ci] if ci < len(c_bounds) else _INF
+        p_bound = p_bounds[pi] if pi < len(p_bounds) else _INF
+        if c_bound == p_bound:
+            c_sum, ck = rollup(cb, ck, c_bound)
+            p_sum, pk = rollup(pb, pk, c_bound)
+            if c_sum < p_sum:
+                return True
+            ci += 1
+            pi += 1
+        elif c_bound < p_bound:
+            ci += 1
+        else:
+            pi += 1
+    return False
+
+
 def _kahan_compact(
     buckets: list[float], comp: list[float], spans: list[Span]
 ) -> tuple[list[float], list[float], list[Span]]:
@@ -1824,20 +1986,20 @@ def histogram_stddev(h: FloatHistogram) -> float:
     return math.sqrt(v) if v >= 0 or v != v else math.nan
 
 
-def kahan_sum(hists: list[FloatHistogram]) -> FloatHistogram:
+def kahan_sum(hists: list[FloatHistogram], reconcile: bool = False) -> FloatHistogram:
     """Prometheus >= 3.10's sum of histograms (the `sum` aggregation, sum_over_time): Kahan-added in
-    order, the compensation added at the end. Not compacted. Raises like add()."""
+    order, the compensation added at the end. Not compacted. Raises like add(); `reconcile` as there."""
     acc = hists[0].copy()
     comp: FloatHistogram | None = None
     for h in hists[1:]:
-        acc, comp = acc.kahan_add(h, comp)
-    return acc if comp is None else acc.add(comp)
+        acc, comp = acc.kahan_add(h, comp, reconcile)
+    return acc if comp is None else acc.add(comp, reconcile)
 
 
-def kahan_mean(hists: list[FloatHistogram]) -> FloatHistogram:
+def kahan_mean(hists: list[FloatHistogram], reconcile: bool = False) -> FloatHistogram:
     """Prometheus >= 3.10's mean of histograms (the `avg` aggregation, avg_over_time): the Kahan sum
     divided by the count, switching to an incremental mean (Kahan-compensated too) from the sample on
-    which the running sum would overflow. Not compacted. Raises like add()."""
+    which the running sum would overflow. Not compacted. Raises like add(); `reconcile` as there."""
     total = hists[0].copy()
     comp: FloatHistogram | None = None
     mean: FloatHistogram | None = None
@@ -1845,7 +2007,7 @@ def kahan_mean(hists: list[FloatHistogram]) -> FloatHistogram:
     for h in hists[1:]:
         count += 1.0
         if mean is None:
-            t, c = total.kahan_add(h, comp)
+            t, c = total.kahan_add(h, comp, reconcile)
             if not t.has_overflow():
                 total, comp = t, c
                 continue
@@ -1855,18 +2017,19 @@ def kahan_mean(hists: list[FloatHistogram]) -> FloatHistogram:
         q = (count - 1) / count
         if comp is not None:
             comp = comp.mul(q)
-        mean, comp = mean.mul(q).kahan_add(h.div(count), comp)
+        mean, comp = mean.mul(q).kahan_add(h.div(count), comp, reconcile)
     if mean is not None:
-        return mean if comp is None else mean.add(comp)
+        return mean if comp is None else mean.add(comp, reconcile)
     total = total.div(count)
-    return total if comp is None else total.add(comp.div(count))
+    return total if comp is None else total.add(comp.div(count), reconcile)
 
 
-def incremental_mean(hists: list[FloatHistogram]) -> FloatHistogram:
+def incremental_mean(hists: list[FloatHistogram], reconcile: bool = False) -> FloatHistogram:
     """Prometheus 3.5 to 3.9's mean of histograms (the `avg` aggregation, avg_over_time): an incremental
-    mean, mean += h/n - mean/n, without compensation. Not compacted. Raises like add()."""
+    mean, mean += h/n - mean/n, without compensation. Not compacted. Raises like add(); `reconcile` as
+    there."""
     mean = hists[0].copy()
     for i, h in enumerate(hists[1:]):
         n = float(i + 2)
-        mean = mean.add(h.div(n).sub(mean.div(n)))
+        mean = mean.add(h.div(n).sub(mean.div(n), reconcile), reconcile)
     return mean

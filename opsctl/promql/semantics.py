@@ -5,9 +5,16 @@ options of `Engine`, used by every command that evaluates PromQL for a given `--
 |---|---|---|
 | `v3` | Prometheus 3 (left-open range selectors, `.` matching newlines, UTF-8 names, the 3.x functions) | 3.0 |
 | `hist_rate_zero_cap` | rate/increase of a counter histogram stop extrapolating at its count's zero point | 3.6 |
+| `nhcb_reconcile` | custom-bucket histograms of different bounds add/subtract on their common bounds | 3.8 |
 | `hist_kahan` | sum/avg and sum_over_time/avg_over_time add histograms with Kahan compensation | 3.10 |
 | `delayed_name_removal` | `--enable-feature=promql-delayed-name-removal` (3.x only) | feature |
 | `experimental` | `--enable-feature=promql-experimental-functions` (always on for 2.x) | feature |
+
+`nhcb_reconcile`: "Reconcile mismatched NHCB bounds in `Add` and `Sub`" (prometheus/prometheus #17278,
+CHANGELOG 3.8.0; FloatHistogram.Add/Sub/KahanAdd, intersectCustomBucketBounds,
+addCustomBucketsWithMismatches, detectResetWithMismatchedCustomBounds), checked against promtool 3.16.
+Before it (3.0 to 3.7), such an addition fails (the pair or the group gives nothing, with a warning) and
+DetectReset calls any change of bounds a counter reset.
 
 `hist_kahan`: FloatHistogram.KahanAdd (prometheus/prometheus #15687), absent from v3.9.0's
 model/histogram/float_histogram.go and promql/engine.go, present in v3.10.0's.
@@ -42,6 +49,7 @@ class EngineOptions(TypedDict):
     v3: bool
     hist_rate_zero_cap: bool
     hist_kahan: bool
+    nhcb_reconcile: bool
     delayed_name_removal: bool
     experimental: bool
 
@@ -63,6 +71,7 @@ def engine_options(version: _HasVersion, features: frozenset[str] | None = None)
         v3=v3,
         hist_rate_zero_cap=at_least((3, 6)),
         hist_kahan=at_least((3, 10)),
+        nhcb_reconcile=at_least((3, 8)),
         delayed_name_removal=delayed,
         experimental=experimental,
     )
