@@ -95,8 +95,9 @@ def _live_evidence(cfg: RulesConfig, files: list[Path], url: str, token_file: Pa
 
 CONFIG_OPTION = typer.Option(None, "--config", "-c", help="Configuration file (.opsctl.yaml or pyproject.toml); "
                              "default: discovered from the current directory upwards.", exists=False)
-VERSION_OPTION = typer.Option(None, "--prometheus-version", help="Target Prometheus version (e.g. 2.42, 3.0): "
-                              "decides which fields and functions are accepted.")
+VERSION_OPTION = typer.Option(None, "--prometheus-version", help="Target Prometheus version (e.g. 2.42, 3.5): "
+                              "decides which fields and functions are accepted; default: 3.16, the newest "
+                              "supported.")
 
 
 @app.command("validate")
@@ -311,7 +312,8 @@ def promqltest_cmd(
     paths: list[Path] = typer.Argument(..., help="promqltest files (*.test) or directories of them."),
     prometheus_version: str | None = typer.Option(
         None, "--prometheus-version", help="Semantics of this Prometheus version (2.42 or 3.x; default: "
-        "3.0): 3.x has left-open range selectors, `.` matching newlines and the v3 functions."),
+        "3.16, the newest supported): 3.x has left-open range selectors, `.` matching newlines and the v3 "
+        "functions; later 3.x releases changed native-histogram arithmetic (run the v3.5 corpus with 3.5)."),
     v3: bool = typer.Option(False, "--v3", help="Same as --prometheus-version 3.0 (kept for old scripts)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show each failing case with a diagnostic."),
     fmt: Format = FORMAT_OPTION,
@@ -320,13 +322,13 @@ def promqltest_cmd(
 
     Exit 0 when every case passes, 1 when one fails, 2 for a missing path."""
     from opsctl.promql.promqltest import run_path
+    from opsctl.rules.versions import PromVersion
 
-    if not v3:
-        v3 = _config(None, prometheus_version).prometheus_version.at_least(3, 0)
+    version = PromVersion(3, 0) if v3 else _config(None, prometheus_version).prometheus_version
     for p in paths:
         if not p.exists():
             raise InputError("no such file or directory", str(p))
-    results = [fr for p in paths for fr in run_path(p, v3=v3)]
+    results = [fr for p in paths for fr in run_path(p, v3=version.at_least(3, 0), version=version)]
     total = sum(fr.total for fr in results)
     passed = sum(fr.passed for fr in results)
     if fmt == Format.json:

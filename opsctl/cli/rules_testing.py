@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         prometheus_version: str | None = typer.Option(
             None, "--prometheus-version", help="Target Prometheus version (e.g. 2.42): decides which rule-file "
             "fields and functions are accepted, as in `rules validate`, and the PromQL semantics (3.x: "
-            "left-open range selectors, `.` matching newlines); default: 3.0."),
+            "left-open range selectors, `.` matching newlines); default: 3.16, the newest supported."),
         enable_feature: list[str] = typer.Option(
             [], "--enable-feature", help="Prometheus feature flags, comma separated or repeated, as promtool's: "
             "promql-experimental-functions lets 3.x rules and tests use sort_by_label, limitk, mad_over_time..."),
@@ -119,7 +119,7 @@ def register(app: typer.Typer) -> None:
         fmt: Format = typer.Option(Format.text, "--format", "-f", case_sensitive=False, help="Output format."),
         prometheus_version: str | None = typer.Option(
             None, "--prometheus-version", help="Replay with this Prometheus version's rule-file rules and PromQL "
-            "semantics (e.g. 2.42); default: 3.0."),
+            "semantics (e.g. 2.42); default: 3.16, the newest supported."),
     ) -> None:
         """Replay alerting rules over exported series: how often each alert fires, for how long, how it flaps.
 

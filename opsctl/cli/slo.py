@@ -225,7 +225,7 @@ def report_cmd(
                                        "have fired and resolved (export input; reads the export into memory)."),
     prometheus_version: str | None = typer.Option(None, "--prometheus-version", help="--alert-history: replay "
                                                   "with this Prometheus version's semantics (e.g. 2.42; default "
-                                                  "3.0, as rules backtest)."),
+                                                  "3.16, as rules backtest)."),
     group_by: str | None = typer.Option(None, "--group-by", help="Split each SLI by these labels (comma-separated): "
                                         "one SLI, budget and alert state per label set, plus the total. Default: "
                                         "the labels the SLI queries keep (sum by (...))."),

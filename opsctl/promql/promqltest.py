@@ -29,7 +29,7 @@ from opsctl.promql.headchunks import assign_hints
 from opsctl.promql.histogram import CUSTOM_BUCKETS_SCHEMA, FloatHistogram, Span
 from opsctl.promql.model import Labels, PromQLError, Result, Storage
 from opsctl.promql.notation import parse_number, parse_series_desc
-from opsctl.promql.semantics import Version, engine_options
+from opsctl.promql.semantics import Version, _HasVersion, engine_options
 
 __all__ = ["CaseResult", "FileResult", "run_file", "run_path", "run_text"]
 
@@ -287,12 +287,15 @@ def _fmt(items: Sequence[tuple[Labels, Any]]) -> str:
 _PROMQLTEST_FEATURES = frozenset({"promql-delayed-name-removal", "promql-experimental-functions"})
 
 
-def run_text(text: str, name: str = "<text>", v3: bool = False) -> FileResult:
+def run_text(text: str, name: str = "<text>", v3: bool = False, version: _HasVersion | None = None) -> FileResult:
+    """`version`: the Prometheus whose semantics to evaluate with; None: 3.5 with `v3`, else 2.42 (the
+    versions of the two corpora in ../shared/data/prometheus)."""
     result = FileResult(name)
     storage = Storage()
-    # The corpora are Prometheus 2.42's and 3.5's; 3.x's promqltest runs with delayed `__name__` removal
-    # and the experimental functions on.
-    engine = Engine(storage, **engine_options(Version(3, 5) if v3 else Version(2, 42), _PROMQLTEST_FEATURES))
+    if version is None:
+        version = Version(3, 5) if v3 else Version(2, 42)
+    # 3.x's promqltest runs with delayed `__name__` removal and the experimental functions on.
+    engine = Engine(storage, **engine_options(version, _PROMQLTEST_FEATURES))
     lines = text.splitlines()
     i = 0
     current: _Eval | None = None
@@ -495,12 +498,12 @@ def _parse_expect(ev: _Eval, text: str) -> None:
         raise ValueError(f"unsupported expect line {text!r}")
 
 
-def run_file(path: str | Path, v3: bool = False) -> FileResult:
+def run_file(path: str | Path, v3: bool = False, version: _HasVersion | None = None) -> FileResult:
     p = Path(path)
-    return run_text(p.read_text(encoding="utf-8"), str(p), v3=v3)
+    return run_text(p.read_text(encoding="utf-8"), str(p), v3=v3, version=version)
 
 
-def run_path(path: str | Path, v3: bool = False) -> list[FileResult]:
+def run_path(path: str | Path, v3: bool = False, version: _HasVersion | None = None) -> list[FileResult]:
     p = Path(path)
     files = sorted(p.glob("*.test")) if p.is_dir() else [p]
-    return [run_file(f, v3=v3) for f in files]
+    return [run_file(f, v3=v3, version=version) for f in files]

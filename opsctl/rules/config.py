@@ -3,7 +3,7 @@
 Example (.opsctl.yaml)::
 
     rules:
-      prometheus_version: "3.0"      # target Prometheus: decides accepted fields and functions
+      prometheus_version: "3.16"      # target Prometheus: decides accepted fields and functions
       evaluation_interval: 1m         # default group interval for checks that depend on it
       fail_on: warning                # error | warning | info
       disable: [alert-for-missing]    # check ids switched off
@@ -33,7 +33,7 @@ from typing import Any
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.rules.model import Severity
-from opsctl.rules.versions import PromVersion
+from opsctl.rules.versions import NEWEST_VERSION, PromVersion
 from opsctl.yamlutil import PosDict, load_one
 
 
@@ -80,7 +80,7 @@ class CoveragePolicy:
 
 @dataclass
 class RulesConfig:
-    prometheus_version: PromVersion = field(default_factory=lambda: PromVersion(3, 0))
+    prometheus_version: PromVersion = NEWEST_VERSION
     evaluation_interval: float = 60.0
     fail_on: Severity = Severity.warning
     disable: set[str] = field(default_factory=set)
@@ -147,7 +147,7 @@ class RulesConfig:
 # The `rules:` section: key -> (kind, default). Kinds: str, str? (or null), [str], {str: str}, bool. The
 # reference schema (with the same defaults) is opsctl.rules.config_schema; test_config_plain.py compares both.
 _FIELDS: dict[str, tuple[str, Any]] = {
-    "prometheus_version": ("version", "3.0"),
+    "prometheus_version": ("version", str(NEWEST_VERSION)),
     "evaluation_interval": ("str", "1m"),
     "fail_on": ("str", "warning"),
     "disable": ("[str]", ()),

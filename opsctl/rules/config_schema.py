@@ -66,7 +66,7 @@ class _PolicyModel(BaseModel):
 
 class _RulesModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    prometheus_version: str = "3.0"
+    prometheus_version: str = "3.16"
     evaluation_interval: str = "1m"
     fail_on: str = "warning"
     disable: list[str] = Field(default_factory=list)

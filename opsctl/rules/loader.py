@@ -34,6 +34,7 @@ from opsctl.rules.versions import (
     EXPERIMENTAL_FUNCTIONS,
     FUNCTION_REMOVED,
     FUNCTION_SINCE,
+    NEWEST_VERSION,
     PromVersion,
     function_problem,
     selector_problems,
@@ -50,7 +51,7 @@ RULE_FIELDS = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "a
 K8S_GROUP_EXTRA = {"partial_response_strategy"}
 
 
-DEFAULT_VERSION = PromVersion(3, 0)
+DEFAULT_VERSION = NEWEST_VERSION
 
 # (expression, major, minor, experimental functions allowed) -> what _Reader.parse_expr found
 _PARSED: dict[tuple[str, int, int, bool], tuple[Any, list[Any], list[str]]] = {}

@@ -85,6 +85,11 @@ class PromVersion:
         return f"{self.major}.{self.minor}"
 
 
+# The newest Prometheus opsctl models (its functions, rule-file fields, template functions and PromQL engine
+# semantics, checked against that version's promtool): the default target of every command.
+NEWEST_VERSION = PromVersion(3, 16)
+
+
 _GATED = {*FUNCTION_SINCE, *FUNCTION_REMOVED, *AGGREGATION_SINCE, *EXPERIMENTAL_FUNCTIONS}
 _VERSIONED_NAMES = re.compile(
     r"(?<![A-Za-z0-9_:])(?:" + "|".join(sorted(_GATED, key=lambda n: (-len(n), n))) + r")(?![A-Za-z0-9_:])",

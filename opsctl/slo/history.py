@@ -44,7 +44,7 @@ def alert_history(slo: SLO, series: list[Series], start: float, end: float, step
                   windows: WindowCatalog | None = None, prometheus_version: str | None = None) -> dict[str, Any]:
     """{"alerts": [episode...], "warnings": [...]} for `slo` over [start, end] (Unix seconds).
 
-    `prometheus_version` ("2.42", "3.0"; default: backtest's, 3.0) chooses the engine's semantics
+    `prometheus_version` ("2.42", "3.5"; default: backtest's, 3.16) chooses the engine's semantics
     (range selectors left-closed in 2.x, left-open in 3.x: an alert can fire one evaluation apart)."""
     from opsctl.rules.backtest import backtest
     from opsctl.rules.versions import PromVersion
