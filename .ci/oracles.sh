@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the newest upstream tools as test oracles beside the Debian ones (promtool 2.42, amtool 0.25):
-# promtool/prometheus 3.16, amtool/alertmanager 0.35 and sloth 0.16, from the Go module proxy.
+# promtool/prometheus 3.16, amtool/alertmanager 0.35 and sloth 0.16, from the Go module proxy, and 3.16's
+# promqltest corpus.
 # Binaries are cached between runs in $OPSCTL_ORACLES (default ~/.cache/opsctl-oracles/bin) under
 # versioned names (promtool-3.16, ...), so a second run builds nothing. Prints the bin folder.
 # pint and pyrra are not served by the module proxy here; their tests use their published outputs
@@ -70,6 +71,18 @@ if [ -f "$HIST_SRC/go.mod" ]; then
     echo "oracles: building $HIST_NAME (prometheus v3.5.0 model/histogram)" >&2
     (cd "$HIST_SRC" && GOFLAGS=-mod=readonly go build -o "$BIN/$HIST_NAME" .) >&2 \
       || echo "oracles: building $HIST_NAME failed" >&2
+  fi
+fi
+# Prometheus 3.16's own promqltest corpus (promql/promqltest/testdata of the module built above): the
+# corpus of the default --prometheus-version (tests/promql/test_promqltest_corpus_316.py), kept beside bin.
+CORPUS316="$BIN/../promqltest-3.16"
+if [ ! -f "$CORPUS316/functions.test" ]; then
+  if GOFLAGS=-mod=mod go mod download github.com/prometheus/prometheus@v0.316.0 >&2; then
+    src="$(go env GOMODCACHE)/github.com/prometheus/prometheus@v0.316.0/promql/promqltest/testdata"
+    mkdir -p "$CORPUS316"
+    cp "$src"/*.test "$CORPUS316/" && chmod u+w "$CORPUS316"/*.test
+  else
+    echo "oracles: downloading prometheus v0.316.0 (promqltest corpus) failed" >&2
   fi
 fi
 echo "$BIN"

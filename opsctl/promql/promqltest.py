@@ -114,11 +114,13 @@ class _Eval:
     series: list[tuple[Labels, list[Any]]] = field(default_factory=list)
     hints: list[list[bool]] = field(default_factory=list)  # per expected series: counter_reset_hint given
     error: str | None = None
+    # `expect range vector from <start> to <end> step <step>` (3.x): an instant query's range-vector result
+    range_vector: tuple[float, float, float] | None = None
 
 
 def _parse_expected(ev: _Eval, text: str) -> None:
     text = text.strip()
-    if ev.kind == "instant":
+    if ev.kind == "instant" and ev.range_vector is None:
         try:
             ev.scalar = parse_number(text)
             return
@@ -169,7 +171,9 @@ def _compare(ev: _Eval, res: Result) -> str | None:
                 return f"expected scalar {ev.scalar}, got {res.scalar}"
             return None
         if res.type == "matrix":
-            return "received range result on instant evaluation"
+            if ev.range_vector is None:
+                return "received range result on instant evaluation"
+            return _compare_matrix(ev, res, *ev.range_vector)
         if res.type == "string":
             return f"unexpected string result {res.string!r}"
         if ev.scalar is not None:
@@ -190,11 +194,18 @@ def _compare(ev: _Eval, res: Result) -> str | None:
             if ev.ordered and got[i][0] != lab:
                 return f"order mismatch at {i}: expected {lab}, got {got[i][0]}"
         return None
-    # range
+    if ev.range_vector is not None:
+        return "expected a range vector, got a range query's result"
+    return _compare_matrix(ev, res, ev.start, ev.end, ev.step)
+
+
+def _compare_matrix(ev: _Eval, res: Result, start: float, end: float, step: float) -> str | None:
+    """A range query's result, or an instant query's range vector (`expect range vector`), against the
+    expected series: point i of a series is expected at start + i * step."""
     gotm = {s.labels: s for s in res.series}
     if len(gotm) != len(ev.series):
         return f"expected {len(ev.series)} series, got {len(gotm)}: {sorted(str(k) for k in gotm)}"
-    times = np.arange(round(ev.start * 1000), round(ev.end * 1000) + 1, round(ev.step * 1000))
+    times = np.arange(round(start * 1000), round(end * 1000) + 1, round(step * 1000))
     for (lab, vals), hints in zip(ev.series, ev.hints, strict=True):
         s = gotm.get(lab)
         if s is None:
@@ -479,6 +490,9 @@ def _convert_temp(temp: dict[str, Any]) -> FloatHistogram | None:
     return h.compact(2 if integer else 0)
 
 
+_EXPECT_RANGE_RE = re.compile(r"^range vector\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+)$")
+
+
 def _parse_expect(ev: _Eval, text: str) -> None:
     if text.startswith("fail"):
         ev.fail = True
@@ -489,6 +503,14 @@ def _parse_expect(ev: _Eval, text: str) -> None:
             ev.fail_regex = rest[6:].strip()
     elif text == "ordered":
         ev.ordered = True
+    elif text.startswith("range vector"):
+        m = _EXPECT_RANGE_RE.match(text)
+        if m is None:
+            raise ValueError(f"invalid range vector definition {text!r}")
+        start, end, step = (parse_duration(g.strip()) for g in m.groups())
+        if end < start:
+            raise ValueError(f"invalid range vector definition {text!r}: end before start")
+        ev.range_vector = (start, end, step)
     elif text.startswith("string"):
         rest = text[6:].strip()
         ev.expect_string = rest[1:-1] if len(rest) >= 2 and rest[0] in "\"'`" else rest
