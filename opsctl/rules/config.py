@@ -49,7 +49,8 @@ def compile_record_pattern(pattern: str) -> Any:
 
 # Prometheus 3 feature flags that change what a rule file may contain (`--enable-feature` of Prometheus and
 # promtool 3.16)
-FEATURES = ("promql-experimental-functions", "promql-delayed-name-removal", "promql-unquoted-utf8-names")
+FEATURES = ("promql-experimental-functions", "promql-delayed-name-removal", "promql-unquoted-utf8-names",
+            "promql-extended-range-selectors")
 
 
 def check_feature(name: str) -> None:

@@ -25,6 +25,7 @@ from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.gotemplate.quick import plainly_valid
 from opsctl.rules.model import Finding, Rule, RuleFile, RuleGroup, Severity
+from opsctl.rules.newsyntax import SyntaxProblem, readable
 from opsctl.rules.promql_ast import node_list
 from opsctl.rules.promql_ast import parse as parse_promql
 from opsctl.rules.syntax_gate import syntax_problems
@@ -393,13 +394,19 @@ class _Reader:
         found = _PARSED.get(key)
         if found is not None:
             return found
+        text = expr
+        if version.at_least(3, 7):  # syntax newer than promql-parser: `</`, `>/`, anchored, smoothed
+            try:
+                text = readable(expr, version, self.options.features)
+            except SyntaxProblem as exc:
+                return str(exc)
         try:
-            ast = parse_promql(_duration_exprs(expr) if version.at_least(3, 0) else expr)
+            ast = parse_promql(_duration_exprs(text) if version.at_least(3, 0) else text)
         except (ValueError, RuntimeError, OverflowError) as exc:
             # promtool's wording and position where the port finds it
             from opsctl.promql_goparse import syntax_error as go_syntax_error  # only for a message
 
-            return str(go_syntax_error(expr) or exc)
+            return str(go_syntax_error(text) or exc)
         nodes = node_list(ast)
         messages = list(syntax_problems(expr, version))
         gated, selectors_to_check = _screen(nodes)
