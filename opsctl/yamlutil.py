@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +38,14 @@ _IMPLICIT = {first: tuple(resolvers) for first, resolvers in yaml.SafeLoader.yam
 _WILDCARD = _IMPLICIT.pop(None, ())
 
 
+def _plain_tag(value: str) -> str:
+    """The tag of a plain (unquoted) scalar, by the safe schema's implicit resolvers."""
+    for tag, regexp in _IMPLICIT.get(value[:1], ()) + _WILDCARD:
+        if regexp.match(value):
+            return tag
+    return _STR_TAG
+
+
 class _BaseLoader(_SafeLoader):
     """SafeLoader whose tag resolution is a table lookup: the composer calls it for every scalar.
 
@@ -45,11 +54,7 @@ class _BaseLoader(_SafeLoader):
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is ScalarNode:
-            if implicit[0]:
-                for tag, regexp in _IMPLICIT.get(value[:1], ()) + _WILDCARD:
-                    if regexp.match(value):
-                        return tag
-            return _STR_TAG
+            return _plain_tag(value) if implicit[0] else _STR_TAG
         return super().resolve(kind, value, implicit)
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
@@ -291,6 +296,10 @@ def loads_documents(text: str | bytes, filename: str = "<input>", limits: Limits
         raise InputError(f"file too large ({len(text)} characters, limit {limits.max_bytes})", filename)
     if "\x00" in text:
         raise InputError("binary data (NUL byte) in YAML file", filename, *_offset_loc(text, text.index("\x00")))
+    with paused_gc():
+        fast = _fast_documents(text, filename, limits, stats)
+    if fast is not None:
+        return fast
     loader = _BaseLoader(text)
     builder = _Builder(filename, limits)
     docs: list[Any] = []
@@ -312,6 +321,249 @@ def loads_documents(text: str | bytes, filename: str = "<input>", limits: Limits
         if stats is not None:
             stats["nodes"] = builder.nodes
     return docs
+
+
+
+# -- fast path ----------------------------------------------------------------------------------------------
+# Most rule files use a small part of YAML: block mappings and sequences, one scalar per line, plain or quoted
+# on that line, comments. `_fast_documents` reads such a file straight from its lines into the same Pos*
+# values (same positions, same end marks, same node count) as the composer and _Builder, several times
+# faster; on anything else (flow style, block or multi-line scalars, anchors, aliases, tags, several
+# documents, tabs, non-ASCII text, duplicate keys, odd indentation, an empty value...) it gives up and the
+# full path reads the file, with its errors and limits.
+
+class _GiveUp(Exception):
+    pass
+
+
+_FAST_BAD = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # control characters, \t and \r too
+_FAST_KEY = re.compile(r"([^\s\-?:,\[\]{}#&*!|>'\"%@`=<][^\s#:]*(?::[^\s#:]+)*):(?: +|$)")
+_FAST_DQ = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"')
+_FAST_SQ = re.compile(r"'([^']*(?:''[^']*)*)'")
+_FAST_ESCAPES = {"0": "\0", "a": "\x07", "b": "\x08", "t": "\t", "n": "\n", "v": "\x0b", "f": "\x0c", "r": "\r",
+                 "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0",
+                 "L": "\u2028", "P": "\u2029"}
+_FAST_ESCAPE = re.compile(r"\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))")
+_FAST_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@`")
+# first characters of a plain scalar that is a string whatever follows (no implicit resolver starts with them)
+_FAST_STR_FIRST = frozenset() if _WILDCARD else \
+    frozenset(map(chr, range(33, 127))) - _FAST_PLAIN_START - frozenset(_IMPLICIT)
+
+
+def _fast_unescape(m: re.Match[str]) -> str:
+    code = m.group(1) or m.group(2) or m.group(3)
+    if code is not None:  # \xXX, \uXXXX, \UXXXXXXXX: a code point (libyaml refuses surrogates and beyond)
+        value = int(code, 16)
+        if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+            raise _GiveUp
+        return chr(value)
+    found = _FAST_ESCAPES.get(m.group(4))
+    if found is None:  # an unknown escape: the full path words the error
+        raise _GiveUp
+    return found
+
+
+class _FastReader:
+    def __init__(self, text: str, builder: _Builder) -> None:
+        lines = text.split("\n")
+        rows: list[tuple[int, int, str]] = []  # (0-based line, indent, line) of lines with content
+        for number, line in enumerate(lines):
+            content = line.lstrip(" ")
+            if content and content[0] != "#":
+                indent = len(line) - len(content)
+                if not indent and content.startswith(("---", "...", "%")):
+                    raise _GiveUp  # several documents, or directives
+                rows.append((number, indent, line))
+        if lines[-1] and (not rows or rows[-1][0] != len(lines) - 1):
+            # the text ends in a comment or spaces without a newline: libyaml ends the blocks deeper than
+            # that last line's length on it, the others on the next line; not worth the care
+            raise _GiveUp
+        self.rows = rows
+        self.k = 0
+        self.keys: dict[str, str] = {}  # key text -> mapping key
+        self.builder = builder
+        count = text.count("\n")
+        self.stream_end = ((count if text.endswith("\n") else count + 1) + 1, 1)
+
+    def next_indent(self) -> int:
+        """Indent of the next row, -1 at the end."""
+        return self.rows[self.k][1] if self.k < len(self.rows) else -1
+
+    def end_mark(self) -> Loc:
+        if self.k < len(self.rows):
+            number, indent, _ = self.rows[self.k]
+            return (number + 1, indent + 1)
+        return self.stream_end
+
+    def scalar(self, line: str, col: int) -> tuple[Any, str]:
+        """(value, text) of the scalar starting at `col` and ending the line."""
+        first = line[col]
+        if first == '"':
+            m = _FAST_DQ.match(line, col)
+            if m is None:
+                raise _GiveUp
+            text = m.group(1)
+            if "\\" in text:
+                text = _FAST_ESCAPE.sub(_fast_unescape, text)
+            self.tail(line, m.end())
+            return text, text
+        if first == "'":
+            m = _FAST_SQ.match(line, col)
+            if m is None:
+                raise _GiveUp
+            text = m.group(1).replace("''", "'")
+            self.tail(line, m.end())
+            return text, text
+        if first in _FAST_PLAIN_START and not (first == "-" and line[col + 1:col + 2] not in ("", " ")):
+            raise _GiveUp
+        end = line.find(" #", col)
+        text = (line[col:] if end < 0 else line[col:end]).rstrip(" ")
+        if ": " in text or text.endswith(":"):
+            raise _GiveUp
+        return self.resolve(text), text
+
+    @staticmethod
+    def tail(line: str, end: int) -> None:
+        rest = line[end:]
+        if rest and (rest[0] != " " or (rest.strip(" ") and rest.lstrip(" ")[0] != "#")):
+            raise _GiveUp
+
+    def resolve(self, text: str) -> Any:
+        tag = _plain_tag(text)
+        if tag == _STR_TAG:
+            return text
+        if tag == _MERGE_TAG or tag == _VALUE_TAG:
+            raise _GiveUp
+        try:
+            return self.builder.constructor.construct_object(ScalarNode(tag, text), deep=True)
+        except Exception:  # the full path words the error
+            raise _GiveUp from None
+
+    def node(self, col: int, depth: int) -> Any:
+        """The block node starting at `col` of the current row (a mapping, a sequence or a scalar)."""
+        if depth > 100:
+            raise _GiveUp
+        line = self.rows[self.k][2]
+        if line.startswith("-", col) and line[col + 1:col + 2] in (" ", ""):
+            return self.sequence(col, depth)
+        if _FAST_KEY.match(line, col):
+            return self.mapping(col, depth)
+        raise _GiveUp
+
+    def key(self, text: str) -> str:
+        """The mapping key a plain key text stands for (as _Builder makes it)."""
+        key = self.resolve(text)
+        return key if key is text else _key_text(key)
+
+    def mapping(self, col: int, depth: int) -> PosDict:
+        rows, keys = self.rows, self.keys
+        count = len(rows)
+        k = self.k
+        mapping = dict.__new__(PosDict)
+        info: dict[str, tuple[Loc, Loc, str | None]] = {}
+        mapping.info = info
+        mapping.loc = (rows[k][0] + 1, col + 1)
+        key_match = _FAST_KEY.match
+        nodes = 1
+        while True:
+            number, _, line = rows[k]
+            m = key_match(line, col)
+            if m is None:
+                raise _GiveUp
+            text = m.group(1)
+            skey = keys.get(text)
+            if skey is None:
+                skey = keys[text] = self.key(text)
+            if skey in mapping:
+                raise _GiveUp
+            vcol = m.end()
+            nodes += 1
+            if vcol < len(line) and line[vcol] != "#":
+                nodes += 1
+                if line[vcol] in _FAST_STR_FIRST:  # a plain scalar that can only be a string
+                    cut = line.find(" #", vcol)
+                    text = (line[vcol:] if cut < 0 else line[vcol:cut]).rstrip(" ")
+                    if ": " in text or text[-1] == ":":
+                        raise _GiveUp
+                    mapping[skey] = text
+                else:
+                    mapping[skey], text = self.scalar(line, vcol)
+                info[skey] = ((number + 1, col + 1), (number + 1, vcol + 1), text)
+                k += 1
+            else:
+                k += 1
+                indent = rows[k][1] if k < count else -1
+                if indent > col or (indent == col and rows[k][2].startswith("- ", indent)):
+                    self.k = k
+                    self.builder.nodes += nodes
+                    nodes = 0
+                    value_loc = (rows[k][0] + 1, indent + 1)
+                    mapping[skey] = self.node(indent, depth + 1)
+                    info[skey] = ((number + 1, col + 1), value_loc, None)
+                    k = self.k
+                else:
+                    raise _GiveUp  # an empty value (null): the full path
+            if k < count:
+                number, indent, line = rows[k]
+                if indent == col:
+                    if line.startswith("-", col):
+                        raise _GiveUp
+                    continue
+                if indent > col:
+                    raise _GiveUp  # a continuation line
+                mapping.end = (number + 1, indent + 1)
+            else:
+                mapping.end = self.stream_end
+            self.k = k
+            self.builder.nodes += nodes
+            return mapping
+
+    def sequence(self, col: int, depth: int) -> PosList:
+        builder = self.builder
+        builder.nodes += 1
+        rows = self.rows
+        seq = PosList()
+        seq.loc = (rows[self.k][0] + 1, col + 1)
+        locs = seq.item_locs
+        while True:
+            number, _, line = rows[self.k]
+            item = col + 1
+            while line.startswith(" ", item):
+                item += 1
+            if item >= len(line) or line[item] == "#" or line.startswith("-", item):
+                raise _GiveUp  # `-` alone (a null, or the item on the next line), `- - x`
+            locs.append((number + 1, item + 1))
+            if _FAST_KEY.match(line, item):
+                seq.append(self.mapping(item, depth + 1))
+            else:
+                builder.nodes += 1
+                seq.append(self.scalar(line, item)[0])
+                self.k += 1
+            indent = self.next_indent()
+            if indent == col and rows[self.k][2].startswith("- ", col):
+                continue
+            if indent > col:
+                raise _GiveUp
+            return seq
+
+
+def _fast_documents(text: str, filename: str, limits: Limits, stats: dict[str, int] | None) -> list[Any] | None:
+    """The one document of `text` by the fast path, or None when it is not for the fast path."""
+    if not text.isascii() or _FAST_BAD.search(text):
+        return None
+    builder = _Builder(filename, limits)
+    try:
+        reader = _FastReader(text, builder)
+        if not reader.rows:
+            return None
+        doc = reader.node(reader.rows[0][1], 0)
+    except (_GiveUp, IndexError):
+        return None
+    if reader.k != len(reader.rows) or builder.nodes > limits.max_nodes:
+        return None
+    if stats is not None:
+        stats["nodes"] = builder.nodes
+    return [doc]
 
 
 def _offset_loc(text: str, offset: int) -> Loc:
