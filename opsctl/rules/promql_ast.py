@@ -103,75 +103,104 @@ _SCALARISH = {"scalar", "time", "pi", "vector"}
 
 def output_labels(node: Any) -> LabelSet:
     """A conservative description of the labels the result of `node` can carry."""
-    if isinstance(node, (pp.NumberLiteral, pp.StringLiteral)):
-        return NONE
-    if isinstance(node, pp.VectorSelector):
-        return OPEN
-    if isinstance(node, pp.MatrixSelector):
-        return output_labels(node.vector_selector)
-    if isinstance(node, (pp.ParenExpr, pp.UnaryExpr, pp.SubqueryExpr)):
-        return output_labels(node.expr)
-    if isinstance(node, pp.AggregateExpr):
-        op = op_name(node.op)
-        inner = output_labels(node.expr)
-        mod = node.modifier
-        if op in ("topk", "bottomk", "limitk", "limit_ratio"):
-            return inner
-        if mod is None:
-            result = NONE
-        elif "By" in str(mod.type):
-            result = LabelSet(True, frozenset(x for x in mod.labels if inner.may_have(x)))
-        else:
-            result = inner.drop(set(mod.labels))
-        if op == "count_values" and isinstance(node.param, pp.StringLiteral):
-            result = result.add({node.param.val})
-        return result
-    if isinstance(node, pp.Call):
-        name = node.func.name
-        if name in _SCALARISH:
-            return NONE
-        if name in ("absent", "absent_over_time"):
-            labels: set[str] = set()
-            for n, _ in walk(node):
-                if isinstance(n, pp.VectorSelector):
-                    labels |= {m.name for m in matchers(n) if m.op == "Equal"}
-            return LabelSet(True, frozenset(labels - {"__name__"}))
-        if name == "label_replace" and len(node.args) >= 2 and isinstance(node.args[1], pp.StringLiteral):
-            return output_labels(node.args[0]).add({node.args[1].val})
-        if name == "label_join" and len(node.args) >= 2 and isinstance(node.args[1], pp.StringLiteral):
-            return output_labels(node.args[0]).add({node.args[1].val})
-        if name == "histogram_quantile" and len(node.args) == 2:
-            return output_labels(node.args[1]).drop({"le"})
-        vec_args = [a for a in node.args if not isinstance(a, (pp.NumberLiteral, pp.StringLiteral))]
-        return output_labels(vec_args[0]) if vec_args else NONE
-    if isinstance(node, pp.BinaryExpr):
-        lhs, rhs = output_labels(node.lhs), output_labels(node.rhs)
-        op = op_name(node.op)
-        bmod = node.modifier
-        lhs_scalar = _is_scalar(node.lhs)
-        rhs_scalar = _is_scalar(node.rhs)
-        if lhs_scalar and rhs_scalar:
-            return NONE
-        if lhs_scalar:
-            return rhs
-        if rhs_scalar:
-            return lhs
-        if op == "or":
-            return _union(lhs, rhs)
-        card = str(getattr(bmod, "card", "")) if bmod is not None else ""
-        matching = getattr(bmod, "matching", None) if bmod is not None else None
-        if "OneToMany" in card:  # group_right: result carries the right side's labels
-            extra = set(getattr(bmod, "group_labels", []) or [])
-            return rhs.add(extra)
-        if "ManyToOne" in card:
-            extra = set(getattr(bmod, "group_labels", []) or [])
-            return lhs.add(extra)
-        if matching is not None and "Include" in str(getattr(matching, "type", "")) and op not in ("and", "unless"):
-            return LabelSet(True, frozenset(x for x in matching.labels if lhs.may_have(x)))
-        if matching is not None and "Exclude" in str(getattr(matching, "type", "")) and op not in ("and", "unless"):
-            return lhs.drop(set(matching.labels))
-        return lhs
+    handler = _OUTPUT_BY_TYPE.get(type(node))  # one look-up rather than a chain of isinstance() per node
+    if handler is not None:
+        return handler(node)
+    for kind, handler in _OUTPUT_BY_TYPE.items():  # a subclass of one of promql_parser's types
+        if isinstance(node, kind):
+            return handler(node)
     return OPEN
+
+
+def _none(node: Any) -> LabelSet:
+    return NONE
+
+
+def _open(node: Any) -> LabelSet:
+    return OPEN
+
+
+def _matrix_labels(node: Any) -> LabelSet:
+    return output_labels(node.vector_selector)
+
+
+def _inner_labels(node: Any) -> LabelSet:
+    return output_labels(node.expr)
+
+
+def _aggregate_labels(node: Any) -> LabelSet:
+    op = op_name(node.op)
+    inner = output_labels(node.expr)
+    mod = node.modifier
+    if op in ("topk", "bottomk", "limitk", "limit_ratio"):
+        return inner
+    if mod is None:
+        result = NONE
+    elif "By" in str(mod.type):
+        result = LabelSet(True, frozenset(x for x in mod.labels if inner.may_have(x)))
+    else:
+        result = inner.drop(set(mod.labels))
+    if op == "count_values" and isinstance(node.param, pp.StringLiteral):
+        result = result.add({node.param.val})
+    return result
+
+
+def _call_labels(node: Any) -> LabelSet:
+    name = node.func.name
+    if name in _SCALARISH:
+        return NONE
+    if name in ("absent", "absent_over_time"):
+        labels: set[str] = set()
+        for n, _ in walk(node):
+            if isinstance(n, pp.VectorSelector):
+                labels |= {m.name for m in matchers(n) if m.op == "Equal"}
+        return LabelSet(True, frozenset(labels - {"__name__"}))
+    if name == "label_replace" and len(node.args) >= 2 and isinstance(node.args[1], pp.StringLiteral):
+        return output_labels(node.args[0]).add({node.args[1].val})
+    if name == "label_join" and len(node.args) >= 2 and isinstance(node.args[1], pp.StringLiteral):
+        return output_labels(node.args[0]).add({node.args[1].val})
+    if name == "histogram_quantile" and len(node.args) == 2:
+        return output_labels(node.args[1]).drop({"le"})
+    vec_args = [a for a in node.args if not isinstance(a, (pp.NumberLiteral, pp.StringLiteral))]
+    return output_labels(vec_args[0]) if vec_args else NONE
+
+
+def _binary_labels(node: Any) -> LabelSet:
+    lhs, rhs = output_labels(node.lhs), output_labels(node.rhs)
+    op = op_name(node.op)
+    bmod = node.modifier
+    lhs_scalar = _is_scalar(node.lhs)
+    rhs_scalar = _is_scalar(node.rhs)
+    if lhs_scalar and rhs_scalar:
+        return NONE
+    if lhs_scalar:
+        return rhs
+    if rhs_scalar:
+        return lhs
+    if op == "or":
+        return _union(lhs, rhs)
+    card = str(getattr(bmod, "card", "")) if bmod is not None else ""
+    matching = getattr(bmod, "matching", None) if bmod is not None else None
+    if "OneToMany" in card:  # group_right: result carries the right side's labels
+        extra = set(getattr(bmod, "group_labels", []) or [])
+        return rhs.add(extra)
+    if "ManyToOne" in card:
+        extra = set(getattr(bmod, "group_labels", []) or [])
+        return lhs.add(extra)
+    if matching is not None and "Include" in str(getattr(matching, "type", "")) and op not in ("and", "unless"):
+        return LabelSet(True, frozenset(x for x in matching.labels if lhs.may_have(x)))
+    if matching is not None and "Exclude" in str(getattr(matching, "type", "")) and op not in ("and", "unless"):
+        return lhs.drop(set(matching.labels))
+    return lhs
+
+
+# promql_parser's node types are unrelated classes (each derives from Expr only): the order of the
+# isinstance() chain this table replaced did not matter
+_OUTPUT_BY_TYPE: dict[type, Any] = {
+    pp.NumberLiteral: _none, pp.StringLiteral: _none, pp.VectorSelector: _open, pp.MatrixSelector: _matrix_labels,
+    pp.ParenExpr: _inner_labels, pp.UnaryExpr: _inner_labels, pp.SubqueryExpr: _inner_labels,
+    pp.AggregateExpr: _aggregate_labels, pp.Call: _call_labels, pp.BinaryExpr: _binary_labels,
+}
 
 
 def _union(a: LabelSet, b: LabelSet) -> LabelSet:

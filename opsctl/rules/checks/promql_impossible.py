@@ -74,6 +74,7 @@ class _Src(NamedTuple):
 
 
 _SPACES = re.compile(r"\s+")
+_new = tuple.__new__  # _Src(...) from a tuple of all its fields, without namedtuple's Python-level __new__
 _OPEN = _Src(False, EMPTY, EMPTY, EMPTY, "")
 
 
@@ -105,32 +106,51 @@ def _frag(node: Any) -> str:
 
 
 def _walk(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
-    if isinstance(node, pp.NumberLiteral):
-        return _const(float(node.val), "a number has no labels", True)
-    if isinstance(node, pp.VectorSelector):
-        guaranteed: set[str] = set()
-        excluded: set[str] = set()
-        if not node.matchers.or_matchers:
-            for m in matchers(node):
-                if m.op == "Equal" and m.name != "__name__":
-                    (guaranteed if m.value else excluded).add(m.name)
-        return _Src(False, EMPTY, frozenset(excluded), frozenset(guaranteed), "")
-    if isinstance(node, (pp.ParenExpr, pp.SubqueryExpr)):
-        return _walk(node.expr, out)
-    if isinstance(node, pp.UnaryExpr):
-        inner = _walk(node.expr, out)
-        return inner._replace(value=-inner.value) if inner.value is not None else inner
-    if isinstance(node, pp.MatrixSelector):
-        return _walk(node.vector_selector, out)
-    if isinstance(node, pp.AggregateExpr):
-        return _aggregate(node, out)
-    if isinstance(node, pp.Call):
-        return _call(node, out)
-    if isinstance(node, pp.BinaryExpr):
-        return _binary(node, out)
-    if isinstance(node, pp.StringLiteral):
-        return _const(None, "a string has no labels", True)
+    handler = _BY_TYPE.get(type(node))  # one look-up instead of a chain of isinstance() per node
+    if handler is not None:
+        return handler(node, out)
+    return _walk_subclass(node, out)
+
+
+def _walk_subclass(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
+    """_walk for a node whose type is not one of promql_parser's own (a subclass), by isinstance()."""
+    for kind, handler in _BY_TYPE.items():
+        if isinstance(node, kind):
+            return handler(node, out)
     return _OPEN
+
+
+def _number(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
+    return _const(float(node.val), "a number has no labels", True)
+
+
+def _string(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
+    return _const(None, "a string has no labels", True)
+
+
+def _selector(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
+    ms = node.matchers
+    if ms.or_matchers:
+        return _Src(False, EMPTY, EMPTY, EMPTY, "")
+    guaranteed: set[str] = set()
+    excluded: set[str] = set()
+    for m in matchers(node):
+        if m.op == "Equal" and m.name != "__name__":
+            (guaranteed if m.value else excluded).add(m.name)
+    return _Src(False, EMPTY, frozenset(excluded), frozenset(guaranteed), "")
+
+
+def _inner(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
+    return _walk(node.expr, out)
+
+
+def _unary(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
+    inner = _walk(node.expr, out)
+    return inner._replace(value=-inner.value) if inner.value is not None else inner
+
+
+def _matrix(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
+    return _walk(node.vector_selector, out)
 
 
 def _aggregate(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
@@ -164,7 +184,9 @@ def _aggregate(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
         result = result._replace(possible=result.possible | {label}, excluded=result.excluded - {label},
                                  guaranteed=result.guaranteed | {label})
     # an aggregation of something always there is always there too (sum(vector(1)))
-    return result._replace(always=inner.always and not inner.cond, value=None, cond=False, scalar=False)
+    # result._replace(always=inner.always and not inner.cond, value=None, cond=False, scalar=False)
+    return _new(_Src, (result[0], result[1], result[2], result[3], result[4], inner.always and not inner.cond,
+                       None, False, False, result[9]))
 
 
 def _call(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
@@ -201,7 +223,7 @@ def _call(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
             first = src
     if first is None:
         return _OPEN
-    result = first._replace(always=False, value=None, cond=False)
+    result = _new(_Src, (*first[:5], False, None, False, *first[8:]))  # first._replace(always=False, ...)
     if name in ("label_replace", "label_join") and len(args) >= 2 and isinstance(args[1], pp.StringLiteral):
         label = args[1].val
         result = result._replace(possible=result.possible | {label}, excluded=result.excluded - {label})
@@ -269,8 +291,10 @@ def _binary(node: Any, out: list[tuple[str, Severity | None]]) -> _Src:
             _report_const(node, op, lhs.value, rhs.value, is_bool, out)
             return result._replace(always=False, value=None, cond=False, scalar=False)
         return result._replace(always=True, value=value, cond=False, scalar=False)
-    return result._replace(always=lhs.always and rhs.always and not never and not filtering, value=None,
-                           cond=filtering or lhs.cond or rhs.cond, scalar=False)
+    # result._replace(always=..., value=None, cond=..., scalar=False), built directly
+    return _new(_Src, (result[0], result[1], result[2], result[3], result[4],
+                       lhs.always and rhs.always and not never and not filtering, None,
+                       filtering or lhs.cond or rhs.cond, False, result[9]))
 
 
 def _with_scalar(node: Any, op: str, lhs: _Src, rhs: _Src, is_bool: bool,
@@ -279,8 +303,10 @@ def _with_scalar(node: Any, op: str, lhs: _Src, rhs: _Src, is_bool: bool,
     scalar = lhs.scalar and rhs.scalar
     filtering = op in CMP and not is_bool
     if lhs.value is None or rhs.value is None or not lhs.always or not rhs.always:
-        return side._replace(cond=side.cond or filtering, always=side.always and not filtering, value=None,
-                             scalar=scalar)
+        # side._replace(cond=side.cond or filtering, always=side.always and not filtering, value=None,
+        # scalar=scalar), built directly (the common case: a vector compared with a number)
+        return _new(_Src, (side[0], side[1], side[2], side[3], side[4], side[5] and not filtering, None,
+                           side[7] or filtering, scalar, side[9]))
     value, dead = _fold(op, lhs.value, rhs.value, is_bool)
     if dead:
         _report_const(node, op, lhs.value, rhs.value, is_bool, out)
@@ -409,3 +435,11 @@ def _orphaned_joined(node: Any, op: str, card: str, on: bool, labels: list[str],
             out.append((f"`{_frag(node)}`: `{label}`, added by a group_left/group_right join on the {name} side, "
                         f"does not reach the result: `{'on' if on else 'ignoring'} ({', '.join(labels)})` leaves it "
                         "out", Severity.info))
+
+
+# the order is that of the isinstance() chain this replaced (it decides for subclasses)
+_BY_TYPE: dict[type, Any] = {
+    pp.NumberLiteral: _number, pp.VectorSelector: _selector, pp.ParenExpr: _inner, pp.SubqueryExpr: _inner,
+    pp.UnaryExpr: _unary, pp.MatrixSelector: _matrix, pp.AggregateExpr: _aggregate, pp.Call: _call,
+    pp.BinaryExpr: _binary, pp.StringLiteral: _string,
+}
