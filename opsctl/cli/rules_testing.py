@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
         elif fmt is TestFormat.junit:
             typer.echo(render_junit(results), nl=False)
         else:
-            typer.echo(render_text(results), nl=False)
+            typer.echo(render_text(results, version), nl=False)
         err = console(stderr=True)
         for r in results:
             if r.error is not None:

@@ -23,6 +23,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +107,7 @@ class TestGroup:
     external_labels: dict[str, str] = field(default_factory=dict)
     external_url: str = ""
     name: str = ""
+    start_ms: int = 0  # `start_timestamp` (promtool 3.9+): where time 0 of the group is, Unix ms
     index: int = 0  # 0-based position in `tests:`
     line: int = 0
     column: int = 0
@@ -376,10 +378,45 @@ def _labels_error(text: str, exc: Exception) -> str:
     return f"labels {_go_quote(text)}: {go.replace(' in label matching', ' in label set') if go else _first_line(exc)}"
 
 
+def _start_timestamp_ms(r: _Reader, d: PosDict) -> int:
+    """A test group's `start_timestamp` as promtool's parseTime reads it: Unix seconds (a float) or an
+    RFC 3339 time; 0 when absent."""
+    text = r.string(d, "start_timestamp")
+    if text == "":
+        return 0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = None
+    if seconds is not None and math.isfinite(seconds):
+        whole = math.trunc(seconds)
+        return whole * 1000 + math.trunc((seconds - whole) * 1e9) // 1_000_000
+    m = _RFC3339.match(text)
+    if m is not None:
+        date, frac, zone = m.groups()
+        try:
+            when = datetime.fromisoformat(date.upper() + ("+00:00" if zone in "Zz" else zone))
+        except ValueError:
+            when = None
+        if when is not None:  # Go truncates to milliseconds (timestamp.FromTime)
+            ms = (frac[1:] + "000")[:3] if frac else "000"
+            return int((when - _EPOCH).total_seconds()) * 1000 + int(ms)
+    raise r.err(f"cannot parse {_go_quote(text)} to a valid timestamp", d.value_loc("start_timestamp"))
+
+
+# time.RFC3339Nano: a date, T, a time with optional fraction, and Z or a numeric zone
+_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _read_group(r: _Reader, raw: Any, loc: tuple[int, int], index: int) -> TestGroup:
-    d = r.mapping(raw, loc, "main.testGroup", _GROUP_FIELDS)
+    # `start_timestamp`: promtool 3.9+ (prometheus#17636)
+    start_field = r.version is None or r.version.at_least(3, 9)
+    d = r.mapping(raw, loc, "main.testGroup", _GROUP_FIELDS | {"start_timestamp"} if start_field else _GROUP_FIELDS)
     tg = TestGroup(index=index, line=loc[0], column=loc[1])
     tg.interval_ms = r.duration_ms(d, "interval")
+    if start_field:
+        tg.start_ms = _start_timestamp_ms(r, d)
     tg.name = r.string(d, "name")
     tg.external_url = r.string(d, "external_url")
     tg.external_labels = r.string_map(d, "external_labels")

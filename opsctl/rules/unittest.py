@@ -185,7 +185,7 @@ def _load_inputs(tg: TestGroup) -> dict[Labels, list[tuple[int, Any]]]:
         for i, v in enumerate(s.samples):
             if v is None:
                 continue
-            t = i * tg.interval_ms
+            t = tg.start_ms + i * tg.interval_ms
             if t == last_t:
                 continue
             samples.append((t, v))
@@ -243,14 +243,17 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup],
     inputs = _load_inputs(tg)
     cursors = dict.fromkeys(inputs, 0)
     interval = utf.evaluation_interval_ms
-    maxt = tg.max_eval_time_ms()
+    # `start_timestamp` (promtool 3.9+) moves the group's time 0: inputs, evaluations and queries start
+    # there; eval_time and the times printed for tests stay relative to it
+    mint = tg.start_ms
+    maxt = mint + tg.max_eval_time_ms()
     name_prefix = f"    name: {tg.name},\n" if tg.name else ""
 
-    if interval > 0 and maxt >= 0:
-        _precompute(evaluator, inputs, interval, maxt, utf.evaluation_interval_ms / 1000.0, options)
+    if interval > 0 and maxt >= mint:
+        _precompute(evaluator, inputs, interval, mint, maxt, utf.evaluation_interval_ms / 1000.0, options)
     alert_times = sorted({t.eval_time_ms for t in tg.alert_rule_tests})
     curr = 0
-    ts = 0
+    ts = mint
     while ts <= maxt:
         for labels, samples in inputs.items():
             i = cursors[labels]
@@ -266,7 +269,7 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup],
                     "rule_error", f"    rule: {rule.name}, time: {go_duration(ts)}, err: {err}",
                     eval_time=go_duration(ts), eval_time_ms=ts, rule=rule.name, error=err))
             return result
-        while curr < len(alert_times) and ts <= alert_times[curr] < ts + interval:
+        while curr < len(alert_times) and ts - mint <= alert_times[curr] < ts - mint + interval:
             t = alert_times[curr]
             for case in (c for c in tg.alert_rule_tests if c.eval_time_ms == t):
                 got = sorted(
@@ -295,7 +298,7 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup],
         why: str | None = pcase.expr_error
         if why is None:
             try:
-                vec = query_vector(engine, pcase.expr, pcase.eval_time_ms)
+                vec = query_vector(engine, pcase.expr, mint + pcase.eval_time_ms)
             except RuleEvalError as exc:
                 why = str(exc)
         if why is None:
@@ -324,18 +327,18 @@ def run_test_group(utf: UnitTestFile, tg: TestGroup, groups: list[RuleGroup],
     return result
 
 
-def _precompute(evaluator: RuleEvaluator, inputs: dict[Labels, list[tuple[int, Any]]], interval: int, maxt: int,
-                subquery_step_s: float, options: EngineOptions) -> None:
+def _precompute(evaluator: RuleEvaluator, inputs: dict[Labels, list[tuple[int, Any]]], interval: int, mint: int,
+                maxt: int, subquery_step_s: float, options: EngineOptions) -> None:
     """Vectorised evaluation of the rules that read only input series (RuleEvaluator.precompute), over
     a storage holding the input samples the loop below loads, with the same series creation order."""
-    times = list(range(0, maxt + 1, interval))
+    times = list(range(mint, maxt + 1, interval))
     last = times[-1]
     storage = Storage()
     store = AppendStore(storage)
 
     def first_step(item: tuple[int, Labels]) -> tuple[int, int]:
         samples = inputs[item[1]]
-        return (-(-samples[0][0] // interval) if samples else 0, item[0])
+        return (-(-(samples[0][0] - mint) // interval) if samples else 0, item[0])
 
     for _, labels in sorted(enumerate(inputs), key=first_step):
         for t, v in inputs[labels]:
@@ -403,11 +406,13 @@ def results_to_json(results: list[FileResult]) -> dict[str, Any]:
     }
 
 
-def render_text(results: list[FileResult]) -> str:
-    """promtool's report: `Unit Testing:  FILE`, then `  SUCCESS` or `  FAILED:` and each difference."""
+def render_text(results: list[FileResult], version: PromVersion | None = None) -> str:
+    """promtool's report: `Unit Testing:  FILE` (promtool 2.x; 3.16: `Processing test file: FILE`, #18271;
+    3.0-3.15 print no such line, opsctl keeps 2.x's), then `  SUCCESS` or `  FAILED:` and each difference."""
+    header = "Processing test file: " if (version or DEFAULT_VERSION).at_least(3, 16) else "Unit Testing:  "
     out: list[str] = []
     for r in results:
-        out.append(f"Unit Testing:  {r.path}")
+        out.append(f"{header}{r.path}")
         for w in r.warnings:
             out.append(f"  WARNING: {w}")
         if r.status == "passed":
