@@ -132,6 +132,7 @@ class _Reader:
         self.options = options
         self.result = RuleFile(path=path)
         self.stats: dict[str, int] = {}
+        self.utf8_names = options.prometheus_version.at_least(3, 0)  # asked for every name
 
     # -- findings -------------------------------------------------------------------------------
     def problem(self, check: str, message: str, loc: tuple[int, int], *, group: str | None = None,
@@ -184,7 +185,8 @@ class _Reader:
                 continue
             found = info.get(k)  # value.text(k) or "", without the method calls (two per label)
             out[k] = (found[2] or "") if found is not None and v is not None else ""
-        return out, {k: value.key_loc(k) for k in value}
+        loc = value.loc  # value.key_loc(k) for every key, without the method calls
+        return out, {k: info[k][0] if k in info else loc for k in value}
 
     def unknown_fields(self, d: PosDict, allowed: set[str], gotype: str, **ctx: Any) -> None:
         for key in d:
@@ -304,14 +306,16 @@ class _Reader:
 
     def valid_name(self, name: str, metric: bool = False) -> bool:
         """Prometheus 3 validates names as UTF-8 (any non-empty valid string); 2.x as legacy names."""
-        if self.options.prometheus_version.at_least(3, 0):
+        if self.utf8_names:
+            if name.isascii():  # (a constant-time test) no U+FFFD, no surrogate
+                return bool(name)
             return bool(name) and "\ufffd" not in name and not _SURROGATE.search(name)
         return bool((METRIC_NAME_RE if metric else LABEL_NAME_RE).match(name))
 
     def check_label(self, k: str, v: str, loc: tuple[int, int], **ctx: Any) -> None:
         if not self.valid_name(k) or k == "__name__":
             self.problem("label-name", f"invalid label name: {k}", loc, **ctx)
-        if "\ufffd" in v or _SURROGATE.search(v):
+        if not v.isascii() and ("\ufffd" in v or _SURROGATE.search(v)):  # isascii: constant time
             self.problem("label-name", f"invalid label value: {v}", loc, **ctx)
 
     def read_rule(self, r: Any, loc: tuple[int, int], group: str, index: int) -> Rule | None:
@@ -341,7 +345,8 @@ class _Reader:
             kind="alert" if alert else "record", name=name, expr=expr, file=self.path, group=group,
             index=index, line=r.loc[0], column=r.loc[1], end_line=r.end[0] if r.end[1] > 1 else r.end[0] - 1,
         )
-        rule.field_locs = {k: r.value_loc(k) for k in r}
+        info, rule_loc = r.info, r.loc  # r.value_loc(k) for every key, without the method calls
+        rule.field_locs = {k: info[k][1] if k in info else rule_loc for k in r}
         rule.field_locs["rule"] = r.loc
         for_ = self.duration(r, "for", **ctx)
         rule.has_for = for_ is not None and "for" in r
