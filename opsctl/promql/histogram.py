@@ -288,7 +288,7 @@ class FloatHistogram:
             h.custom_values = inter
             return h
         if custom:
-            h.positive_spans, h.positive_buckets = _add_buckets(
+            h.positive_spans, h.positive_buckets, _ = _add_buckets(
                 h.schema, h.zero_threshold, negate, h.positive_spans, h.positive_buckets, o_pos_spans, o_pos_buckets
             )
             return h
@@ -304,10 +304,10 @@ class FloatHistogram:
         elif other.schema > h.schema:
             o_pos_spans, o_pos_buckets = _reduce_resolution(o_pos_spans, o_pos_buckets, other.schema, h.schema)
             o_neg_spans, o_neg_buckets = _reduce_resolution(o_neg_spans, o_neg_buckets, other.schema, h.schema)
-        h.positive_spans, h.positive_buckets = _add_buckets(
+        h.positive_spans, h.positive_buckets, _ = _add_buckets(
             h.schema, h.zero_threshold, negate, h.positive_spans, h.positive_buckets, o_pos_spans, o_pos_buckets
         )
-        h.negative_spans, h.negative_buckets = _add_buckets(
+        h.negative_spans, h.negative_buckets, _ = _add_buckets(
             h.schema, h.zero_threshold, negate, h.negative_spans, h.negative_buckets, o_neg_spans, o_neg_buckets
         )
         return h
@@ -375,9 +375,9 @@ class FloatHistogram:
             c.positive_spans = h.positive_spans
             return h, c
         if custom:
-            h.positive_spans, h.positive_buckets, c.positive_buckets = _kahan_add_buckets(
-                h.schema, h.zero_threshold, h.positive_spans, h.positive_buckets, c.positive_buckets,
-                o_pos_spans, o_pos_buckets, None,
+            h.positive_spans, h.positive_buckets, c.positive_buckets = _add_buckets(
+                h.schema, h.zero_threshold, False, h.positive_spans, h.positive_buckets,
+                o_pos_spans, o_pos_buckets, c.positive_buckets,
             )
             c.positive_spans = h.positive_spans
             return h, c
@@ -401,13 +401,13 @@ class FloatHistogram:
                 o_neg_spans, o_neg_buckets, o_neg_comp = _kahan_reduce_resolution(
                     o_neg_spans, o_neg_buckets, [0.0] * len(o_neg_buckets), other.schema, h.schema
                 )
-        h.positive_spans, h.positive_buckets, c.positive_buckets = _kahan_add_buckets(
-            h.schema, h.zero_threshold, h.positive_spans, h.positive_buckets, c.positive_buckets,
-            o_pos_spans, o_pos_buckets, o_pos_comp,
+        h.positive_spans, h.positive_buckets, c.positive_buckets = _add_buckets(
+            h.schema, h.zero_threshold, False, h.positive_spans, h.positive_buckets,
+            o_pos_spans, o_pos_buckets, c.positive_buckets, o_pos_comp,
         )
-        h.negative_spans, h.negative_buckets, c.negative_buckets = _kahan_add_buckets(
-            h.schema, h.zero_threshold, h.negative_spans, h.negative_buckets, c.negative_buckets,
-            o_neg_spans, o_neg_buckets, o_neg_comp,
+        h.negative_spans, h.negative_buckets, c.negative_buckets = _add_buckets(
+            h.schema, h.zero_threshold, False, h.negative_spans, h.negative_buckets,
+            o_neg_spans, o_neg_buckets, c.negative_buckets, o_neg_comp,
         )
         c.schema = h.schema
         c.zero_threshold = h.zero_threshold
@@ -1168,10 +1168,18 @@ def _add_buckets(
     buckets_a: list[float],
     spans_b: list[Span],
     buckets_b: list[float],
-) -> tuple[list[Span], list[float]]:
-    """Go's addBuckets: add (or subtract) B's buckets into A, inserting missing buckets into A's spans the
-    way Prometheus does (so the span layout is the same as Prometheus's). Buckets of B with an absolute
-    upper bound <= threshold are skipped (exponential schemas). A's lists are not modified."""
+    comp_a: list[float] | None = None,
+    comp_b: list[float] | None = None,
+) -> tuple[list[Span], list[float], list[float]]:
+    """Go's addBuckets and kahanAddBuckets, one merge walk: add (or subtract) B's buckets into A,
+    inserting missing buckets into A's spans the way Prometheus does (so the span layout is the same as
+    Prometheus's). Buckets of B with an absolute upper bound <= threshold are skipped (exponential
+    schemas). A's lists are not modified. Returns (spans, buckets, compensation buckets).
+
+    comp_a None (addBuckets): plain additions; the compensation returned is []. comp_a a list
+    (kahanAddBuckets, addition only: `negative` False): A's compensation buckets; each bucket of B is
+    Kahan-added into A's bucket and compensation, then B's compensation (comp_b, when given and the
+    bucket's is non-zero) the same way; a bucket inserted into A brings B's compensation along."""
     a_off = [s.offset for s in spans_a]
     a_len = [s.length for s in spans_a]
     if (
@@ -1184,36 +1192,48 @@ def _add_buckets(
     ):
         # Same layout and no bucket of B inside the zero bucket: bucket by bucket (what the general
         # algorithm below does then too; x + -y is x - y exactly).
-        if negative:
-            return [Span(o, n) for o, n in zip(a_off, a_len, strict=True)], [
-                x - y for x, y in zip(buckets_a, buckets_b, strict=True)
-            ]
-        return [Span(o, n) for o, n in zip(a_off, a_len, strict=True)], [
-            x + y for x, y in zip(buckets_a, buckets_b, strict=True)
-        ]
+        spans = [Span(o, n) for o, n in zip(a_off, a_len, strict=True)]
+        if comp_a is None:
+            if negative:
+                return spans, [x - y for x, y in zip(buckets_a, buckets_b, strict=True)], []
+            return spans, [x + y for x, y in zip(buckets_a, buckets_b, strict=True)], []
+        inc = _kahan_inc
+        ba, ca = list(buckets_a), list(comp_a)
+        for i, b in enumerate(buckets_b):
+            ba[i], ca[i] = inc(b, ba[i], ca[i])
+            if comp_b is not None and comp_b[i] != 0:
+                ba[i], ca[i] = inc(comp_b[i], ba[i], ca[i])
+        return spans, ba, ca
+    kahan = comp_a is not None
+    inc = _kahan_inc
     ba = list(buckets_a)
+    ca = list(comp_a) if comp_a is not None else []
     i_span = -1
     i_bucket = -1
     i_in_span = 0
     index_a = 0
-    index_b = 0
+    next_b = 0  # the index of B's bucket after the last span's
     b_idx = 0
     lower_than_threshold = is_exponential_schema(schema)
+    # Where B's bucket meets A (added into A's bucket, or inserted), the arithmetic depends on `kahan`:
+    # plain `+=` / insert; or Kahan increments of the bucket, then of B's compensation / B's compensation
+    # (0 without comp_b) inserted alongside. The walk itself is the same.
     for span_b in spans_b:
-        index_b += span_b.offset
-        for _ in range(span_b.length):
+        start_b = next_b + span_b.offset
+        next_b = start_b + span_b.length
+        for index_b in range(start_b, next_b):
             if lower_than_threshold and _get_bound_exponential(index_b, schema) <= threshold:
                 index_a = index_b
-                index_b += 1
                 b_idx += 1
                 continue
             lower_than_threshold = False
             bucket_b = -buckets_b[b_idx] if negative else buckets_b[b_idx]
-            done = False
             if i_span == -1:
                 if not a_off or a_off[0] > index_b:
                     # Add the bucket before all others.
                     ba.insert(0, bucket_b)
+                    if kahan:
+                        ca.insert(0, comp_b[b_idx] if comp_b is not None else 0.0)
                     if a_off and a_off[0] == index_b + 1:
                         a_len[0] += 1
                         a_off[0] -= 1
@@ -1222,57 +1242,70 @@ def _add_buckets(
                         a_len.insert(0, 1)
                         if len(a_off) > 1:
                             a_off[1] -= index_b + 1
-                    done = True
-                elif a_off[0] == index_b:
-                    ba[0] += bucket_b
-                    done = True
-                else:
-                    i_span, i_bucket, i_in_span = 0, 0, 0
-                    index_a = a_off[0]
-            if not done:
-                delta = index_b - index_a
-                while True:
-                    remaining = a_len[i_span] - i_in_span
-                    if delta < remaining:
-                        # The bucket is in the current span.
-                        i_bucket += delta
-                        i_in_span += delta
+                    index_a = index_b
+                    b_idx += 1
+                    continue
+                if a_off[0] == index_b:
+                    if kahan:
+                        ba[0], ca[0] = inc(bucket_b, ba[0], ca[0])
+                        if comp_b is not None and comp_b[b_idx] != 0:
+                            ba[0], ca[0] = inc(comp_b[b_idx], ba[0], ca[0])
+                    else:
+                        ba[0] += bucket_b
+                    index_a = index_b
+                    b_idx += 1
+                    continue
+                i_span, i_bucket, i_in_span = 0, 0, 0
+                index_a = a_off[0]
+            delta = index_b - index_a
+            while True:
+                remaining = a_len[i_span] - i_in_span
+                if delta < remaining:
+                    # The bucket is in the current span.
+                    i_bucket += delta
+                    i_in_span += delta
+                    if kahan:
+                        ba[i_bucket], ca[i_bucket] = inc(bucket_b, ba[i_bucket], ca[i_bucket])
+                        if comp_b is not None and comp_b[b_idx] != 0:
+                            ba[i_bucket], ca[i_bucket] = inc(comp_b[b_idx], ba[i_bucket], ca[i_bucket])
+                    else:
                         ba[i_bucket] += bucket_b
-                        break
-                    delta -= remaining
-                    i_bucket += remaining
-                    i_span += 1
-                    n_spans = len(a_off)
-                    if i_span == n_spans or delta < a_off[i_span]:
-                        # In the gap behind the previous span (or there are no further spans).
-                        ba.insert(i_bucket, bucket_b)
-                        if delta == 0:
-                            # Directly after the previous span: extend it.
-                            if i_span < n_spans:
-                                a_off[i_span] -= 1
-                            i_span -= 1
-                            i_in_span = a_len[i_span]
-                            a_len[i_span] += 1
-                        elif i_span < n_spans and delta == a_off[i_span] - 1:
-                            # Directly before the next span: extend it.
-                            i_in_span = 0
+                    break
+                delta -= remaining
+                i_bucket += remaining
+                i_span += 1
+                n_spans = len(a_off)
+                if i_span == n_spans or delta < a_off[i_span]:
+                    # In the gap behind the previous span (or there are no further spans).
+                    ba.insert(i_bucket, bucket_b)
+                    if kahan:
+                        ca.insert(i_bucket, comp_b[b_idx] if comp_b is not None else 0.0)
+                    if delta == 0:
+                        # Directly after the previous span: extend it.
+                        if i_span < n_spans:
                             a_off[i_span] -= 1
-                            a_len[i_span] += 1
-                        else:
-                            # A new span.
-                            i_in_span = 0
-                            if i_span < n_spans:
-                                a_off[i_span] -= delta + 1
-                            a_off.insert(i_span, delta)
-                            a_len.insert(i_span, 1)
-                        break
-                    # Try the start of the next span.
-                    delta -= a_off[i_span]
-                    i_in_span = 0
+                        i_span -= 1
+                        i_in_span = a_len[i_span]
+                        a_len[i_span] += 1
+                    elif i_span < n_spans and delta == a_off[i_span] - 1:
+                        # Directly before the next span: extend it.
+                        i_in_span = 0
+                        a_off[i_span] -= 1
+                        a_len[i_span] += 1
+                    else:
+                        # A new span.
+                        i_in_span = 0
+                        if i_span < n_spans:
+                            a_off[i_span] -= delta + 1
+                        a_off.insert(i_span, delta)
+                        a_len.insert(i_span, 1)
+                    break
+                # Try the start of the next span.
+                delta -= a_off[i_span]
+                i_in_span = 0
             index_a = index_b
-            index_b += 1
             b_idx += 1
-    return [Span(o, ln) for o, ln in zip(a_off, a_len, strict=True)], ba
+    return [Span(o, ln) for o, ln in zip(a_off, a_len, strict=True)], ba, ca
 
 
 def intersect_custom_bounds(a: list[float], b: list[float]) -> list[float]:
@@ -1461,124 +1494,6 @@ def _kahan_reduce_resolution(
             idx += 1
             pos += 1
     return [Span(o, ln) for o, ln in zip(t_off, t_len, strict=True)], t_b, t_c
-
-
-def _kahan_add_buckets(
-    schema: int,
-    threshold: float,
-    spans_a: list[Span],
-    buckets_a: list[float],
-    comp_a: list[float],
-    spans_b: list[Span],
-    buckets_b: list[float],
-    comp_b: list[float] | None,
-) -> tuple[list[Span], list[float], list[float]]:
-    """Go's kahanAddBuckets (addition only): _add_buckets with each bucket of B Kahan-added into A's bucket
-    and A's compensation, then B's compensation (when non-zero) the same way; a bucket inserted into A
-    brings B's compensation along. A's lists are not modified."""
-    a_off = [s.offset for s in spans_a]
-    a_len = [s.length for s in spans_a]
-    inc = _kahan_inc
-    if (
-        len(spans_a) == len(spans_b)
-        and a_off == [s.offset for s in spans_b]
-        and a_len == [s.length for s in spans_b]
-        and len(buckets_a) == len(buckets_b)
-        and all(n > 0 for n in a_len)
-        and (not a_off or not is_exponential_schema(schema) or _get_bound_exponential(a_off[0], schema) > threshold)
-    ):
-        # Same layout and no bucket of B inside the zero bucket: bucket by bucket.
-        ba, ca = list(buckets_a), list(comp_a)
-        for i, b in enumerate(buckets_b):
-            ba[i], ca[i] = inc(b, ba[i], ca[i])
-            if comp_b is not None and comp_b[i] != 0:
-                ba[i], ca[i] = inc(comp_b[i], ba[i], ca[i])
-        return [Span(o, n) for o, n in zip(a_off, a_len, strict=True)], ba, ca
-    ba, ca = list(buckets_a), list(comp_a)
-    i_span = -1
-    i_bucket = -1
-    i_in_span = 0
-    index_a = 0
-    index_b = 0
-    b_idx = 0
-    lower_than_threshold = is_exponential_schema(schema)
-    for span_b in spans_b:
-        index_b += span_b.offset
-        for _ in range(span_b.length):
-            if lower_than_threshold and _get_bound_exponential(index_b, schema) <= threshold:
-                index_a = index_b
-                index_b += 1
-                b_idx += 1
-                continue
-            lower_than_threshold = False
-            bucket_b = buckets_b[b_idx]
-            comp_bb = comp_b[b_idx] if comp_b is not None else 0.0
-            done = False
-            if i_span == -1:
-                if not a_off or a_off[0] > index_b:
-                    # Add the bucket before all others.
-                    ba.insert(0, bucket_b)
-                    ca.insert(0, comp_bb)
-                    if a_off and a_off[0] == index_b + 1:
-                        a_len[0] += 1
-                        a_off[0] -= 1
-                    else:
-                        a_off.insert(0, index_b)
-                        a_len.insert(0, 1)
-                        if len(a_off) > 1:
-                            a_off[1] -= index_b + 1
-                    done = True
-                elif a_off[0] == index_b:
-                    ba[0], ca[0] = inc(bucket_b, ba[0], ca[0])
-                    if comp_bb != 0:
-                        ba[0], ca[0] = inc(comp_bb, ba[0], ca[0])
-                    done = True
-                else:
-                    i_span, i_bucket, i_in_span = 0, 0, 0
-                    index_a = a_off[0]
-            if not done:
-                delta = index_b - index_a
-                while True:
-                    remaining = a_len[i_span] - i_in_span
-                    if delta < remaining:
-                        # The bucket is in the current span.
-                        i_bucket += delta
-                        i_in_span += delta
-                        ba[i_bucket], ca[i_bucket] = inc(bucket_b, ba[i_bucket], ca[i_bucket])
-                        if comp_bb != 0:
-                            ba[i_bucket], ca[i_bucket] = inc(comp_bb, ba[i_bucket], ca[i_bucket])
-                        break
-                    delta -= remaining
-                    i_bucket += remaining
-                    i_span += 1
-                    n_spans = len(a_off)
-                    if i_span == n_spans or delta < a_off[i_span]:
-                        # In the gap behind the previous span (or there are no further spans).
-                        ba.insert(i_bucket, bucket_b)
-                        ca.insert(i_bucket, comp_bb)
-                        if delta == 0:
-                            if i_span < n_spans:
-                                a_off[i_span] -= 1
-                            i_span -= 1
-                            i_in_span = a_len[i_span]
-                            a_len[i_span] += 1
-                        elif i_span < n_spans and delta == a_off[i_span] - 1:
-                            i_in_span = 0
-                            a_off[i_span] -= 1
-                            a_len[i_span] += 1
-                        else:
-                            i_in_span = 0
-                            if i_span < n_spans:
-                                a_off[i_span] -= delta + 1
-                            a_off.insert(i_span, delta)
-                            a_len.insert(i_span, 1)
-                        break
-                    delta -= a_off[i_span]
-                    i_in_span = 0
-            index_a = index_b
-            index_b += 1
-            b_idx += 1
-    return [Span(o, ln) for o, ln in zip(a_off, a_len, strict=True)], ba, ca
 
 
 def _compact_buckets(buckets: list[float], spans: list[Span], max_empty: int,
