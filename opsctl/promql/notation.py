@@ -172,7 +172,7 @@ def _parse_histogram(text: str, pos: int) -> tuple[Any, bool, int]:
     return h, "counter_reset_hint" in desc, i
 
 
-def _histogram_item(text: str, pos: int, out: list[Any], hints: list[bool] | None) -> int:
+def _histogram_item(text: str, pos: int, out: list[Any], hints: list[bool] | None, reconcile: bool = False) -> int:
     """Expand one histogram item (`{{..}}`, `{{..}}xN`, `{{..}}+{{..}}xN`, `{{..}}-{{..}}xN`)."""
     base, base_hint, pos = _parse_histogram(text, pos)
     n = len(text)
@@ -197,7 +197,7 @@ def _histogram_item(text: str, pos: int, out: list[Any], hints: list[bool] | Non
                     f"error combining histograms: cannot merge from schema {inc.schema} to {cur.schema}"
                 )
             try:
-                cur = cur.copy().add(inc) if op == "+" else cur.copy().sub(inc)
+                cur = cur.copy().add(inc, reconcile) if op == "+" else cur.copy().sub(inc, reconcile)
             except HistogramError as exc:
                 raise ValueError(str(exc)) from None
             vals.append(cur)
@@ -220,13 +220,15 @@ def _histogram_item(text: str, pos: int, out: list[Any], hints: list[bool] | Non
     return pos
 
 
-def expand_values(text: str, hints: list[bool] | None = None) -> list[Any]:
+def expand_values(text: str, hints: list[bool] | None = None, reconcile: bool = False) -> list[Any]:
     """Expand a series value sequence such as `1+2x3 _ stale 5x2`.
 
     Elements are floats, None (a missing sample) or, for `{{...}}` native-histogram samples,
     `opsctl.promql.histogram.FloatHistogram` objects. If `hints` is a list, one bool per value is
     appended to it: whether that value is a histogram whose `counter_reset_hint` was given explicitly
-    (promqltest compares the hint only then).
+    (promqltest compares the hint only then). `reconcile` (Prometheus >= 3.8, the engine option
+    `nhcb_reconcile`): `{{..}}+{{..}}xN` / `-` with custom buckets of different bounds adds on their
+    common bounds, as the parser's FloatHistogram.Add does from 3.8 on; else (3.0 to 3.7) an error.
     """
     out: list[Any] = []
     if "{{" not in text:
@@ -245,7 +247,7 @@ def expand_values(text: str, hints: list[bool] | None = None) -> list[Any]:
         if pos >= n:
             break
         if text.startswith("{{", pos):
-            pos = _histogram_item(text, pos, out, hints)
+            pos = _histogram_item(text, pos, out, hints, reconcile)
         else:
             end = pos
             while end < n and text[end] not in " \t\r\n":
@@ -382,11 +384,12 @@ def parse_labels(text: str) -> tuple[dict[str, str], int]:
     return {k: v for k, v in labels.items() if v != ""}, pos
 
 
-def parse_series_desc(text: str, hints: list[bool] | None = None) -> tuple[dict[str, str], list[Any]]:
+def parse_series_desc(text: str, hints: list[bool] | None = None,
+                      reconcile: bool = False) -> tuple[dict[str, str], list[Any]]:
     """Parse `metric{labels} values...` into (labels incl. `__name__`, expanded values); see
-    expand_values() for the value types and `hints`."""
+    expand_values() for the value types, `hints` and `reconcile`."""
     labels, pos = parse_labels(text)
     rest = text[pos:]
     if rest and rest[0] not in " \t":
         raise ValueError(f"unexpected {rest[:20]!r} after series labels")
-    return labels, expand_values(rest, hints)
+    return labels, expand_values(rest, hints, reconcile)

@@ -295,3 +295,40 @@ def test_reconciled_detect_reset() -> None:
     assert not _c([2, 5], [1, 2, 1]).detect_reset(_c([5, 10], [3, 1, 0]), reconcile=True)
     assert _c([5], [3, 2]).detect_reset(prev)  # 3.0 to 3.7: a change of bounds is a reset
     assert _c([5], [3, 0]).detect_reset(prev, reconcile=True)  # the count went down
+
+
+# -- the series notation ---------------------------------------------------------------------------------
+
+NOTATION = ("{{schema:-53 sum:1 count:1 custom_values:[5] buckets:[1] counter_reset_hint:gauge}}"
+            "+{{schema:-53 sum:1 count:1 custom_values:[5 10] buckets:[0 1] counter_reset_hint:gauge}}x2")
+
+
+def _notation_texts() -> list[str]:
+    _, vals = parse_series_desc("x " + NOTATION, reconcile=True)
+    return [h.compact(0).test_expression() for h in vals]
+
+
+def test_series_notation_reconciles_only_when_asked() -> None:
+    """`{{..}}+{{..}}xN` of different custom bounds: the parser's Add reconciles them from 3.8 on
+    (parse_series_desc(..., reconcile=True)); 3.0 to 3.7 refuse the series."""
+    with pytest.raises(ValueError, match="different custom bounds"):
+        parse_series_desc("x " + NOTATION)
+    assert _notation_texts() == [
+        "{{schema:-53 count:1 sum:1 custom_values:[5] counter_reset_hint:gauge buckets:[1]}}",
+        "{{schema:-53 count:2 sum:2 custom_values:[5] counter_reset_hint:gauge buckets:[1 1]}}",
+        "{{schema:-53 count:3 sum:3 custom_values:[5] counter_reset_hint:gauge buckets:[1 2]}}",
+    ]
+
+
+@pytest.mark.oracle
+def test_series_notation_expands_as_promtool_316(tmp_path: Path) -> None:
+    lines = ["rule_files: []", "evaluation_interval: 1m", "tests:", "  - interval: 1m", "    input_series:",
+             "      - series: 'x'", f"        values: {json.dumps(NOTATION)}", "    promql_expr_test:"]
+    for at in ("0m", "1m", "2m"):
+        lines += ["      - expr: x", f"        eval_time: {at}", "        exp_samples: []"]
+    p = tmp_path / "notation_test.yml"
+    p.write_text("\n".join(lines) + "\n")
+    proc = _promtool(p)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    got = [line.split("got: ", 1)[1] for line in proc.stderr.splitlines() if "got: " in line]
+    assert got == ['{__name__="x"} ' + t for t in _notation_texts()]
