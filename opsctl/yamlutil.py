@@ -366,15 +366,15 @@ def _fast_unescape(m: re.Match[str]) -> str:
 class _FastReader:
     def __init__(self, text: str, builder: _Builder) -> None:
         lines = text.split("\n")
-        rows: list[tuple[int, int, str]] = []  # (0-based line, indent, line) of lines with content
+        rows: list[tuple[int, int, str]] = []  # (1-based line number, indent, line) of lines with content
         for number, line in enumerate(lines):
             content = line.lstrip(" ")
             if content and content[0] != "#":
                 indent = len(line) - len(content)
                 if not indent and content.startswith(("---", "...", "%")):
                     raise _GiveUp  # several documents, or directives
-                rows.append((number, indent, line))
-        if lines[-1] and (not rows or rows[-1][0] != len(lines) - 1):
+                rows.append((number + 1, indent, line))
+        if lines[-1] and (not rows or rows[-1][0] != len(lines)):
             # the text ends in a comment or spaces without a newline: libyaml ends the blocks deeper than
             # that last line's length on it, the others on the next line; not worth the care
             raise _GiveUp
@@ -392,7 +392,7 @@ class _FastReader:
     def end_mark(self) -> Loc:
         if self.k < len(self.rows):
             number, indent, _ = self.rows[self.k]
-            return (number + 1, indent + 1)
+            return (number, indent + 1)
         return self.stream_end
 
     def scalar(self, line: str, col: int) -> tuple[Any, str]:
@@ -462,7 +462,8 @@ class _FastReader:
         mapping = dict.__new__(PosDict)
         info: dict[str, tuple[Loc, Loc, str | None]] = {}
         mapping.info = info
-        mapping.loc = (rows[k][0] + 1, col + 1)
+        key_col = col + 1
+        mapping.loc = (rows[k][0], key_col)
         key_match = _FAST_KEY.match
         nodes = 1
         while True:
@@ -488,7 +489,7 @@ class _FastReader:
                     mapping[skey] = text
                 else:
                     mapping[skey], text = self.scalar(line, vcol)
-                info[skey] = ((number + 1, col + 1), (number + 1, vcol + 1), text)
+                info[skey] = ((number, key_col), (number, vcol + 1), text)
                 k += 1
             else:
                 k += 1
@@ -497,9 +498,9 @@ class _FastReader:
                     self.k = k
                     self.builder.nodes += nodes
                     nodes = 0
-                    value_loc = (rows[k][0] + 1, indent + 1)
+                    value_loc = (rows[k][0], indent + 1)
                     mapping[skey] = self.node(indent, depth + 1)
-                    info[skey] = ((number + 1, col + 1), value_loc, None)
+                    info[skey] = ((number, key_col), value_loc, None)
                     k = self.k
                 else:
                     raise _GiveUp  # an empty value (null): the full path
@@ -511,7 +512,7 @@ class _FastReader:
                     continue
                 if indent > col:
                     raise _GiveUp  # a continuation line
-                mapping.end = (number + 1, indent + 1)
+                mapping.end = (number, indent + 1)
             else:
                 mapping.end = self.stream_end
             self.k = k
@@ -523,7 +524,7 @@ class _FastReader:
         builder.nodes += 1
         rows = self.rows
         seq = PosList()
-        seq.loc = (rows[self.k][0] + 1, col + 1)
+        seq.loc = (rows[self.k][0], col + 1)
         locs = seq.item_locs
         while True:
             number, _, line = rows[self.k]
@@ -532,7 +533,7 @@ class _FastReader:
                 item += 1
             if item >= len(line) or line[item] == "#" or line.startswith("-", item):
                 raise _GiveUp  # `-` alone (a null, or the item on the next line), `- - x`
-            locs.append((number + 1, item + 1))
+            locs.append((number, item + 1))
             if _FAST_KEY.match(line, item):
                 seq.append(self.mapping(item, depth + 1))
             else:
