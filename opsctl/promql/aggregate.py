@@ -60,7 +60,7 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
     label: str | None = None
     if op in ("topk", "bottomk", "quantile", "limitk", "limit_ratio"):
         param = ev.eval_scalar(node.param, times)
-        if op in ("topk", "bottomk", "limitk"):
+        if op in ("topk", "bottomk", "limitk") and not ev.engine.agg_param_checks:
             _topk_k(param)  # checked at every step, as Prometheus does, samples or not
     elif op == "count_values":
         label = ev.eval_str(node.param, times)
@@ -74,6 +74,8 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
             raise PromQLError(f'invalid label name "{label}"')
     vec = ev.eval_vec_h(node.expr, times)
     ev.pending_order = None
+    if param is not None and ev.engine.agg_param_checks and op != "quantile" and _param_checks(op, param):
+        return _empty(t)
     if vec.n == 0:
         return _empty(t)
     mod = node.modifier
@@ -126,7 +128,7 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
             val = np.full((ng, t), np.nan)
             for g in range(ng):
                 rows = np.flatnonzero(gid == g)
-                val[g] = _quantile_cols(param, vec.vals[rows], mask[rows])
+                val[g] = _quantile_cols(param, vec.vals[rows], mask[rows], ev.engine.quantile_exact_rank)
         else:
             raise PromQLError(f"unsupported aggregation operator {op!r}")
     return Vec(glabels, val, present)
@@ -238,8 +240,11 @@ def _running(op: str, vec: Vec, gid: np.ndarray, ng: int, v3: bool = False) -> n
     return np.sqrt(var) if op == "stddev" else var
 
 
-def _quantile_cols(q: np.ndarray, vals: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Prometheus' quantile() over the present values of each column (NaNs sort first)."""
+def _quantile_cols(q: np.ndarray, vals: np.ndarray, mask: np.ndarray, exact_rank: bool = False) -> np.ndarray:
+    """Prometheus' quantile() over the present values of each column (NaNs sort first).
+
+    exact_rank (Engine.quantile_exact_rank, Prometheus >= 3.16): a rank that falls on a sample gives that
+    sample, not a zero-weight interpolation with its neighbour (which is NaN next to an infinity)."""
     isnan = np.isnan(vals)
     cat = np.where(mask, np.where(isnan, 0, 1), 2)
     clean = np.where(cat == 1, vals, 0.0)
@@ -255,9 +260,39 @@ def _quantile_cols(q: np.ndarray, vals: np.ndarray, mask: np.ndarray) -> np.ndar
         weight = rank - fl
         cols = np.arange(vals.shape[1])
         res = srt[lower, cols] * (1 - weight) + srt[upper, cols] * weight
+        if exact_rank:
+            res = np.where(weight == 0, srt[lower, cols], res)
         res = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, res))
         res = np.where(np.isnan(q), np.nan, res)
     return np.where(n > 0, res, np.nan)
+
+
+def _param_checks(op: str, param: np.ndarray) -> bool:
+    """Prometheus >= 3.6's checks of the parameter of topk/bottomk/limitk/limit_ratio over all steps at
+    once (Engine.agg_param_checks, #16725), after the inner expression ran, samples or not.
+    True: no step can keep a sample (every k < 1, every ratio 0), the result is empty."""
+    from opsctl.promql.engine import go_float
+
+    if len(param) == 0:
+        return True
+    has_nan = bool(np.isnan(param).any())
+    mx = float("nan") if has_nan else float(param.max())  # Go's math.Max/Min propagate NaN
+    mn = float("nan") if has_nan else float(param.min())
+    if op == "limit_ratio":
+        if mx == 0 and mn == 0:
+            return True
+        if has_nan:
+            raise PromQLError("Ratio value is NaN")
+        return False
+    if mx < 1:
+        return True
+    if has_nan:
+        raise PromQLError("Parameter value is NaN")
+    if mn <= -9223372036854775808.0:
+        raise PromQLError(f"Scalar value {go_float(mn)} underflows int64")
+    if mx >= 9223372036854774784.0:
+        raise PromQLError(f"Scalar value {go_float(mx)} overflows int64")
+    return False
 
 
 def _topk_k(param: np.ndarray) -> np.ndarray:

@@ -243,6 +243,11 @@ class Engine:
         delayed_name_removal: bool = False,
         hist_kahan: bool = False,
         nhcb_reconcile: bool = False,
+        agg_param_checks: bool = False,
+        quantile_exact_rank: bool = False,
+        mad_nan: bool = False,
+        hist_fraction_inf_bucket: bool = False,
+        nhcb_fraction_zero: bool = False,
     ) -> None:
         self.storage = storage
         # Prometheus's `promql-delayed-name-removal` feature: `__name__` stays on the series until the
@@ -265,6 +270,20 @@ class Engine:
         # delta, irate, idelta), and a change of bounds is a counter reset only if a count on a common
         # bound went down. False (3.0 to 3.7): such pairs give nothing, and a change of bounds is a reset.
         self.nhcb_reconcile = nhcb_reconcile
+        # Prometheus >= 3.16 (#19899): quantile and quantile_over_time return the sample at an exact rank
+        # instead of a zero-weight interpolation with its neighbour (NaN next to ±Inf).
+        self.quantile_exact_rank = quantile_exact_rank
+        # Prometheus >= 3.6 (#16725): topk/bottomk/limitk/limit_ratio check their parameter over all steps
+        # before evaluating: NaN is an error, k < 1 everywhere (ratio 0 everywhere) an empty result.
+        self.agg_param_checks = agg_param_checks
+        # Prometheus >= 3.14 (#19040): mad_over_time of a range holding a NaN sample is NaN.
+        self.mad_nan = mad_nan
+        # Prometheus >= 3.16 (#19657): histogram_fraction of custom buckets has no zero bucket; only a first
+        # bucket with a positive upper bound starts at 0.
+        self.nhcb_fraction_zero = nhcb_fraction_zero
+        # Prometheus >= 3.8 (#17424): histogram_fraction takes the whole count of a bucket starting at -Inf
+        # instead of NaN; a classic first bucket with a positive bound starts at 0.
+        self.hist_fraction_inf_bucket = hist_fraction_inf_bucket
         self.default_subquery_step_ms = round(default_subquery_step * 1000)
         self.max_chunk_elements = max_chunk_elements
         # exact=True reproduces Prometheus' floating-point arithmetic (Kahan sums, running means)

@@ -1871,14 +1871,21 @@ def histogram_quantile_info(q: float, h: FloatHistogram) -> tuple[float, str | N
     return -go_exp2(log_upper + (log_lower - log_upper) * (1 - fraction)), info
 
 
-def histogram_fraction(lower: float, upper: float, h: FloatHistogram) -> float:
+def histogram_fraction(lower: float, upper: float, h: FloatHistogram, inf_bucket: bool = False,
+                       nhcb_zero: bool = False) -> float:
     """histogram_fraction(lower, upper, h) of a native histogram (Prometheus's HistogramFraction)."""
-    return histogram_fraction_info(lower, upper, h)[0]
+    return histogram_fraction_info(lower, upper, h, inf_bucket, nhcb_zero)[0]
 
 
-def histogram_fraction_info(lower: float, upper: float, h: FloatHistogram) -> tuple[float, str | None]:
+def histogram_fraction_info(lower: float, upper: float, h: FloatHistogram, inf_bucket: bool = False,
+                            nhcb_zero: bool = False) -> tuple[float, str | None]:
     """HistogramFraction with its annotation (None or FRACTION_NAN_INFO). An empty histogram or a NaN bound
-    gives NaN; lower >= upper gives 0; NaN observations count in no bucket."""
+    gives NaN; lower >= upper gives 0; NaN observations count in no bucket.
+
+    inf_bucket (Prometheus >= 3.8, #17424): a bound inside a bucket whose lower bound is -Inf takes that
+    bucket's whole count, not NaN (no interpolation in an infinite bucket).
+    nhcb_zero (Prometheus >= 3.16, #19657): custom buckets have no zero bucket; only a first bucket whose
+    upper bound is positive starts at 0 (before: any bucket spanning 0 was the zero bucket, starting at 0)."""
     if h.count == 0 or lower != lower or upper != upper:
         return math.nan, None
     if lower >= upper:
@@ -1893,7 +1900,10 @@ def histogram_fraction_info(lower: float, upper: float, h: FloatHistogram) -> tu
         count += b.count
         b_lower, b_upper, b_count = b.lower, b.upper, b.count
         zero_bucket = False
-        if b_lower <= 0 and b_upper >= 0:
+        if custom and nhcb_zero:
+            if b_lower == -_INF and b_upper > 0:
+                b_lower = 0.0
+        elif b_lower <= 0 and b_upper >= 0:
             zero_bucket = True
             if only_pos:
                 b_lower = 0.0
@@ -1907,10 +1917,12 @@ def histogram_fraction_info(lower: float, upper: float, h: FloatHistogram) -> tu
             break
         linear = custom or zero_bucket
         if not lower_set and b_lower < lower < b_upper:
-            lower_rank = _interpolate(linear, lower, rank, b_lower, b_upper, b_count)
+            lower_rank = (b_count if inf_bucket and linear and b_lower == -_INF
+                          else _interpolate(linear, lower, rank, b_lower, b_upper, b_count))
             lower_set = True
         if not upper_set and b_lower < upper < b_upper:
-            upper_rank = _interpolate(linear, upper, rank, b_lower, b_upper, b_count)
+            upper_rank = (b_count if inf_bucket and linear and b_lower == -_INF
+                          else _interpolate(linear, upper, rank, b_lower, b_upper, b_count))
             upper_set = True
         if lower_set and upper_set:
             break

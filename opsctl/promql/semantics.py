@@ -7,6 +7,11 @@ options of `Engine`, used by every command that evaluates PromQL for a given `--
 | `hist_rate_zero_cap` | rate/increase of a counter histogram stop extrapolating at its count's zero point | 3.6 |
 | `nhcb_reconcile` | custom-bucket histograms of different bounds add/subtract on their common bounds | 3.8 |
 | `hist_kahan` | sum/avg and sum_over_time/avg_over_time add histograms with Kahan compensation | 3.10 |
+| `agg_param_checks` | topk/bottomk/limitk/limit_ratio(NaN, ...) are errors, checked up front | 3.6 |
+| `quantile_exact_rank` | quantile/quantile_over_time at an exact rank give that sample (±Inf kept, not NaN) | 3.16 |
+| `mad_nan` | mad_over_time of a range holding a NaN sample is NaN (was the MAD of the rest) | 3.14 |
+| `hist_fraction_inf_bucket` | histogram_fraction: a bound in a bucket from -Inf takes its whole count (not NaN) | 3.8 |
+| `nhcb_fraction_zero` | histogram_fraction of custom buckets: no zero bucket | 3.16 |
 | `delayed_name_removal` | `--enable-feature=promql-delayed-name-removal` (3.x only) | feature |
 | `experimental` | `--enable-feature=promql-experimental-functions` (always on for 2.x) | feature |
 
@@ -15,6 +20,25 @@ CHANGELOG 3.8.0; FloatHistogram.Add/Sub/KahanAdd, intersectCustomBucketBounds,
 addCustomBucketsWithMismatches, detectResetWithMismatchedCustomBounds), checked against promtool 3.16.
 Before it (3.0 to 3.7), such an addition fails (the pair or the group gives nothing, with a warning) and
 DetectReset calls any change of bounds a counter reset.
+
+`agg_param_checks`: "Fail when `NaN` is passed as parameter to `topk()`, `bottomk()`, `limitk()` and
+`limit_ratio()`" (prometheus/prometheus #16725, CHANGELOG 3.6.0; fParams.HasAnyNaN in promql/value.go, the
+checks before rangeEvalAgg's loop in promql/engine.go, absent from v3.5.0's, present in v3.9.0's). 3.5 checks k
+per step only while a sample is there ("Scalar value NaN overflows int64").
+
+`quantile_exact_rank`: "Preserve infinite values at exact quantile ranks" (prometheus/prometheus #19899,
+CHANGELOG 3.16.0; `if weight == 0 { return values[lowerIndex].F }` in promql/quantile.go's quantile).
+
+`mad_nan`: "Fix `mad_over_time` returning 0 instead of `NaN` when the range contains a `NaN` sample"
+(prometheus/prometheus #19040, CHANGELOG 3.14.0; funcMadOverTime).
+
+`hist_fraction_inf_bucket`: "Fix `histogram_fraction` for classic histograms and NHCB if lower bound is in the
+first bucket" (prometheus/prometheus #17424, CHANGELOG 3.8.0; BucketFraction and HistogramFraction in
+promql/quantile.go, v3.5.0 against v3.9.0).
+
+`nhcb_fraction_zero`: "Fix histogram_fraction returning wrong results for native histograms with custom
+buckets when a bucket boundary is exactly 0" (prometheus/prometheus #19657, CHANGELOG 3.16.0; the
+`h.UsesCustomBuckets()` branch of HistogramFraction).
 
 `hist_kahan`: FloatHistogram.KahanAdd (prometheus/prometheus #15687), absent from v3.9.0's
 model/histogram/float_histogram.go and promql/engine.go, present in v3.10.0's.
@@ -50,6 +74,11 @@ class EngineOptions(TypedDict):
     hist_rate_zero_cap: bool
     hist_kahan: bool
     nhcb_reconcile: bool
+    agg_param_checks: bool
+    quantile_exact_rank: bool
+    mad_nan: bool
+    hist_fraction_inf_bucket: bool
+    nhcb_fraction_zero: bool
     delayed_name_removal: bool
     experimental: bool
 
@@ -72,6 +101,11 @@ def engine_options(version: _HasVersion, features: frozenset[str] | None = None)
         hist_rate_zero_cap=at_least((3, 6)),
         hist_kahan=at_least((3, 10)),
         nhcb_reconcile=at_least((3, 8)),
+        agg_param_checks=at_least((3, 6)),
+        quantile_exact_rank=at_least((3, 16)),
+        mad_nan=at_least((3, 14)),
+        hist_fraction_inf_bucket=at_least((3, 8)),
+        nhcb_fraction_zero=at_least((3, 16)),
         delayed_name_removal=delayed,
         experimental=experimental,
     )

@@ -1,0 +1,243 @@
+"""Results of existing functions and operators that later Prometheus 3.x releases changed, gated by version
+(opsctl.promql.semantics): each case is the promqltest case of the Prometheus 3.16 corpus cited
+(promql/promqltest/testdata/FILE:LINE), evaluated at the version that made the change (it must pass) and at
+the version before (it must fail there, and the old answer must pass)."""
+
+from __future__ import annotations
+
+import pytest
+
+from opsctl.promql.promqltest import run_text
+from opsctl.promql.semantics import Version
+
+V316 = Version(3, 16)
+
+# (id, 3.16 corpus reference, first version with the change, the case with 3.16's answer, the same case
+# with the answer of the version before)
+CASES: list[tuple[str, str, Version, str, str]] = [
+    (
+        "quantile_exact_rank_inf", "aggregators.test:574", Version(3, 16),
+        """
+load 10s
+	data{test="finite before +Inf",point="a"} 1
+	data{test="finite before +Inf",point="b"} 2
+	data{test="finite before +Inf",point="c"} Inf
+	data{test="positive infinity",point="a"} 1
+	data{test="positive infinity",point="b"} Inf
+	data{test="mixed infinities",point="a"} -Inf
+	data{test="mixed infinities",point="b"} Inf
+
+eval instant at 0m quantile without(point)(0.5, data)
+	{test="finite before +Inf"} 2
+	{test="positive infinity"} +Inf
+	{test="mixed infinities"} NaN
+
+eval instant at 0m quantile without(point)(1, data{test="positive infinity"})
+	{test="positive infinity"} +Inf
+""",
+        """
+load 10s
+	data{test="finite before +Inf",point="a"} 1
+	data{test="finite before +Inf",point="b"} 2
+	data{test="finite before +Inf",point="c"} Inf
+	data{test="positive infinity",point="a"} 1
+	data{test="positive infinity",point="b"} Inf
+	data{test="mixed infinities",point="a"} -Inf
+	data{test="mixed infinities",point="b"} Inf
+
+eval instant at 0m quantile without(point)(0.5, data)
+	{test="finite before +Inf"} NaN
+	{test="positive infinity"} +Inf
+	{test="mixed infinities"} NaN
+
+eval instant at 0m quantile without(point)(1, data{test="positive infinity"})
+	{test="positive infinity"} NaN
+""",
+    ),
+    (
+        "quantile_over_time_exact_rank_inf", "functions.test:1724", Version(3, 16),
+        """
+load 10s
+	data{test="finite before +Inf"} 1 2 Inf
+	data{test="finite after -Inf"} -Inf 2 3
+	data{test="negative infinity"} -Inf
+
+eval instant at 1m quantile_over_time(0.5, data[2m])
+	{test="finite before +Inf"} 2
+	{test="finite after -Inf"} 2
+	{test="negative infinity"} -Inf
+
+eval instant at 1m quantile_over_time(0, data{test="negative infinity"}[2m])
+	{test="negative infinity"} -Inf
+""",
+        """
+load 10s
+	data{test="finite before +Inf"} 1 2 Inf
+	data{test="finite after -Inf"} -Inf 2 3
+	data{test="negative infinity"} -Inf
+
+eval instant at 1m quantile_over_time(0.5, data[2m])
+	{test="finite before +Inf"} NaN
+	{test="finite after -Inf"} 2
+	{test="negative infinity"} NaN
+
+eval instant at 1m quantile_over_time(0, data{test="negative infinity"}[2m])
+	{test="negative infinity"} NaN
+""",
+    ),
+    (
+        "mad_over_time_nan", "functions.test:1574", Version(3, 14),
+        """
+load 10s
+	metric_nan 1 2 NaN 3 4
+
+eval instant at 30s mad_over_time(metric_nan[40s])
+	{} NaN
+""",
+        """
+load 10s
+	metric_nan 1 2 NaN 3 4
+
+eval instant at 30s mad_over_time(metric_nan[40s])
+	{} 0.5
+""",
+    ),
+    (
+        "topk_nan_parameter", "aggregators.test:422", Version(3, 6),
+        """
+load 1m
+	m{i="1"} 1
+	m{i="2"} 2
+
+eval instant at 0m topk(NaN, non_existent)
+	expect fail msg: Parameter value is NaN
+
+eval instant at 0m bottomk(NaN, m)
+	expect fail msg: Parameter value is NaN
+
+eval instant at 0m limitk(NaN, non_existent)
+	expect fail msg: Parameter value is NaN
+
+eval instant at 0m limit_ratio(NaN, non_existent)
+	expect fail msg: Ratio value is NaN
+
+eval instant at 0m limit_ratio(NaN, m)
+	expect fail msg: Ratio value is NaN
+""",
+        """
+load 1m
+	m{i="1"} 1
+	m{i="2"} 2
+
+eval instant at 0m topk(NaN, non_existent)
+	expect fail msg: Scalar value NaN overflows int64
+
+eval instant at 0m bottomk(NaN, m)
+	expect fail msg: Scalar value NaN overflows int64
+
+eval instant at 0m limitk(NaN, non_existent)
+	expect fail msg: Scalar value NaN overflows int64
+
+eval instant at 0m limit_ratio(NaN, non_existent)
+
+eval instant at 0m limit_ratio(NaN, m)
+""",
+    ),
+    (
+        "histogram_fraction_nhcb_zero_bound", "histograms.test:147", Version(3, 16),
+        """
+load_with_nhcb 5m
+	testhistogram4_bucket{le="0"}	 0+4x10
+	testhistogram4_bucket{le="1"}	 0+7x10
+	testhistogram4_bucket{le="2"}	 0+9x10
+	testhistogram4_bucket{le="+Inf"} 0+10x10
+	testhistogram5_bucket{le="-5"}	 0+1x10
+	testhistogram5_bucket{le="1"}	 0+3x10
+	testhistogram5_bucket{le="+Inf"} 0+4x10
+
+eval instant at 50m histogram_fraction(-Inf, 0, testhistogram4)
+	{} 0.4
+
+eval instant at 50m histogram_fraction(0, Inf, testhistogram4)
+	{} 0.6
+
+eval instant at 50m histogram_fraction(-Inf, 0, testhistogram5)
+	{} 0.6666666666666666
+""",
+        """
+load_with_nhcb 5m
+	testhistogram4_bucket{le="0"}	 0+4x10
+	testhistogram4_bucket{le="1"}	 0+7x10
+	testhistogram4_bucket{le="2"}	 0+9x10
+	testhistogram4_bucket{le="+Inf"} 0+10x10
+	testhistogram5_bucket{le="-5"}	 0+1x10
+	testhistogram5_bucket{le="1"}	 0+3x10
+	testhistogram5_bucket{le="+Inf"} 0+4x10
+
+eval instant at 50m histogram_fraction(-Inf, 0, testhistogram4)
+	{} 0
+
+eval instant at 50m histogram_fraction(0, Inf, testhistogram4)
+	{} 1
+
+eval instant at 50m histogram_fraction(-Inf, 0, testhistogram5)
+	{} 0.25
+""",
+    ),
+    (
+        "histogram_fraction_infinite_first_bucket", "histograms.test:230", Version(3, 8),
+        """
+load_with_nhcb 5m
+	negative_buckets_lower_falls_in_the_first_bucket_bucket{le="-3"}	 10+0x10
+	negative_buckets_lower_falls_in_the_first_bucket_bucket{le="-2"}	 12+0x10
+	negative_buckets_lower_falls_in_the_first_bucket_bucket{le="-1"}	 15+0x10
+	negative_buckets_lower_falls_in_the_first_bucket_bucket{le="+Inf"} 100+0x10
+
+eval instant at 50m histogram_fraction(-4, -2, negative_buckets_lower_falls_in_the_first_bucket_bucket)
+	{} 0.02
+
+eval instant at 50m histogram_fraction(-4, -2, negative_buckets_lower_falls_in_the_first_bucket)
+	{} 0.02
+""",
+        """
+load_with_nhcb 5m
+	negative_buckets_lower_falls_in_the_first_bucket_bucket{le="-3"}	 10+0x10
+	negative_buckets_lower_falls_in_the_first_bucket_bucket{le="-2"}	 12+0x10
+	negative_buckets_lower_falls_in_the_first_bucket_bucket{le="-1"}	 15+0x10
+	negative_buckets_lower_falls_in_the_first_bucket_bucket{le="+Inf"} 100+0x10
+
+eval instant at 50m histogram_fraction(-4, -2, negative_buckets_lower_falls_in_the_first_bucket_bucket)
+	{} NaN
+
+eval instant at 50m histogram_fraction(-4, -2, negative_buckets_lower_falls_in_the_first_bucket)
+	{} NaN
+""",
+    ),
+]
+
+
+def _failures(text: str, version: Version) -> list[str]:
+    res = run_text(text, version=version)
+    assert res.total > 0
+    return [f"line {c.line}: {c.message}" for c in res.cases if not c.passed]
+
+
+def _before(version: Version) -> Version:
+    return Version(version.major, version.minor - 1)
+
+
+@pytest.mark.parametrize(("ident", "ref", "since", "new", "old"), CASES, ids=[c[0] for c in CASES])
+def test_new_answer_from_its_version_on(ident: str, ref: str, since: Version, new: str, old: str) -> None:
+    for version in {V316, since}:
+        assert _failures(new, version) == [], (ref, version)
+
+
+@pytest.mark.parametrize(("ident", "ref", "since", "new", "old"), CASES, ids=[c[0] for c in CASES])
+def test_old_answer_before_its_version(ident: str, ref: str, since: Version, new: str, old: str) -> None:
+    before = _before(since)
+    assert _failures(old, before) == [], (ref, before)
+    assert _failures(old, Version(3, 5)) == [], ref
+    # every eval of the case changed
+    res_new, res_old = run_text(new, version=before), run_text(old, version=since)
+    assert all(not c.passed for c in res_new.cases), ref
+    assert all(not c.passed for c in res_old.cases), ref
