@@ -248,6 +248,7 @@ class Engine:
         mad_nan: bool = False,
         hist_fraction_inf_bucket: bool = False,
         nhcb_fraction_zero: bool = False,
+        binop_match_before_filter: bool = False,
     ) -> None:
         self.storage = storage
         # Prometheus's `promql-delayed-name-removal` feature: `__name__` stays on the series until the
@@ -278,6 +279,9 @@ class Engine:
         self.agg_param_checks = agg_param_checks
         # Prometheus >= 3.14 (#19040): mad_over_time of a range holding a NaN sample is NaN.
         self.mad_nan = mad_nan
+        # Prometheus >= 3.9 (#17668): the one-to-one and many-to-one matching errors of a vector binary
+        # operation count the pairs a filter comparison drops.
+        self.binop_match_before_filter = binop_match_before_filter
         # Prometheus >= 3.16 (#19657): histogram_fraction of custom buckets has no zero bucket; only a first
         # bucket with a positive upper bound starts at 0.
         self.nhcb_fraction_zero = nhcb_fraction_zero
@@ -1096,6 +1100,7 @@ class _Evaluator:
             drop = False
         delayed = _DELAYED_NAME.get()
         one_to_one = card == pp.VectorMatchCardinality.OneToOne
+        match_before_filter = self.engine.binop_match_before_filter
         for i, lab in enumerate(many.labels):
             s = sig(lab)
             g = gvals.get(s)
@@ -1118,25 +1123,31 @@ class _Evaluator:
                     continue
             else:
                 val, keep = _binop(op, vl, vr)
+            # Prometheus >= 3.9 (Engine.binop_match_before_filter): the matching checks below also count
+            # the pairs a filter comparison drops.
+            mc = m
             if keep is not None:
                 if return_bool:
                     val = keep.astype(float)
                 else:
                     m = m & keep
+            if not match_before_filter:
+                mc = m
             if one_to_one:
                 if s in matched_count:
-                    if (matched_count[s] & m).any():
+                    if (matched_count[s] & mc).any():
                         raise _err(
                             "multiple matches for labels: many-to-one matching must be explicit "
                             "(group_left/group_right)"
                         )
-                    matched_count[s] |= m
+                    matched_count[s] |= mc
                 else:
-                    matched_count[s] = m.copy()
+                    matched_count[s] = mc.copy()
             # Result labels may depend on which "one" series matched (group_x include labels).
-            picks = np.unique(opick[m]) if include else np.array([-1])
+            picks = np.unique(opick[mc]) if include else np.array([-1])
             for p in picks:
                 pm = m if p < 0 else (m & (opick == p))
+                pmc = mc if p < 0 else (mc & (opick == p))
                 other = one.labels[int(p)] if p >= 0 else Labels()
                 key = (lab, other)
                 res = result_cache.get(key)
@@ -1148,11 +1159,13 @@ class _Evaluator:
                 if not one_to_one:
                     k2 = (s, res)
                     if k2 in seen_result:
-                        if (seen_result[k2] & pm).any():
+                        if (seen_result[k2] & pmc).any():
                             raise _err("multiple matches for labels: grouping labels must ensure unique matches")
-                        seen_result[k2] = seen_result[k2] | pm
+                        seen_result[k2] = seen_result[k2] | pmc
                     else:
-                        seen_result[k2] = pm
+                        seen_result[k2] = pmc
+                if not pm.any():
+                    continue
                 out_labels.append(res)
                 out_vals.append(val)
                 out_mask.append(pm)

@@ -12,6 +12,7 @@ options of `Engine`, used by every command that evaluates PromQL for a given `--
 | `mad_nan` | mad_over_time of a range holding a NaN sample is NaN (was the MAD of the rest) | 3.14 |
 | `hist_fraction_inf_bucket` | histogram_fraction: a bound in a bucket from -Inf takes its whole count (not NaN) | 3.8 |
 | `nhcb_fraction_zero` | histogram_fraction of custom buckets: no zero bucket | 3.16 |
+| `binop_match_before_filter` | vector matching errors count the pairs a filter comparison drops | 3.9 |
 | `delayed_name_removal` | `--enable-feature=promql-delayed-name-removal` (3.x only) | feature |
 | `experimental` | `--enable-feature=promql-experimental-functions` (always on for 2.x) | feature |
 
@@ -39,6 +40,10 @@ promql/quantile.go, v3.5.0 against v3.9.0).
 `nhcb_fraction_zero`: "Fix histogram_fraction returning wrong results for native histograms with custom
 buckets when a bucket boundary is exactly 0" (prometheus/prometheus #19657, CHANGELOG 3.16.0; the
 `h.UsesCustomBuckets()` branch of HistogramFraction).
+
+`binop_match_before_filter`: "Check more consistently for many-to-one matching in filter binary operators"
+(prometheus/prometheus #17668, CHANGELOG 3.9.0; VectorBinop in promql/engine.go checks matchedSigs before
+`if !keep && !returnBool { continue }`, after it in v3.5.0).
 
 `hist_kahan`: FloatHistogram.KahanAdd (prometheus/prometheus #15687), absent from v3.9.0's
 model/histogram/float_histogram.go and promql/engine.go, present in v3.10.0's.
@@ -79,6 +84,7 @@ class EngineOptions(TypedDict):
     mad_nan: bool
     hist_fraction_inf_bucket: bool
     nhcb_fraction_zero: bool
+    binop_match_before_filter: bool
     delayed_name_removal: bool
     experimental: bool
 
@@ -106,6 +112,7 @@ def engine_options(version: _HasVersion, features: frozenset[str] | None = None)
         mad_nan=at_least((3, 14)),
         hist_fraction_inf_bucket=at_least((3, 8)),
         nhcb_fraction_zero=at_least((3, 16)),
+        binop_match_before_filter=at_least((3, 9)),
         delayed_name_removal=delayed,
         experimental=experimental,
     )

@@ -213,6 +213,32 @@ eval instant at 50m histogram_fraction(-4, -2, negative_buckets_lower_falls_in_t
 	{} NaN
 """,
     ),
+    (
+        "many_to_one_filter_checked_before_filtering", "operators.test:329", Version(3, 9),
+        """
+load 5m
+	many_side{label="foo",job="test"} 0
+	many_side{label="bar",job="test"} 1
+	one_side{job="test"} 1
+
+eval instant at 0m many_side > on(job) one_side
+	expect fail msg: multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)
+
+eval instant at 0m many_side >= on(job) one_side
+	expect fail msg: multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)
+""",
+        """
+load 5m
+	many_side{label="foo",job="test"} 0
+	many_side{label="bar",job="test"} 1
+	one_side{job="test"} 1
+
+eval instant at 0m many_side > on(job) one_side
+
+eval instant at 0m many_side >= on(job) one_side
+	{job="test"} 1
+""",
+    ),
 ]
 
 

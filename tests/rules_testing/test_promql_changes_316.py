@@ -110,6 +110,43 @@ tests:
 """
 _NAN_ERRORS = ["err: Parameter value is NaN", "err: Ratio value is NaN"]
 
+# a one-to-one filter comparison whose pairs would all be dropped still fails on many-to-one (3.9, #17668)
+_MANY_TO_ONE = """rule_files: []
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'many_side{label="foo", job="test"}'
+        values: '0'
+      - series: 'many_side{label="bar", job="test"}'
+        values: '1'
+      - series: 'one_side{job="test"}'
+        values: '1'
+    promql_expr_test:
+      - expr: many_side > on(job) one_side
+        eval_time: 0s
+        exp_samples: []
+"""
+_MANY_TO_ONE_ERROR = "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+
+
+def test_filtered_many_to_one_errors_from_3_9(tmp_path: Path) -> None:
+    p = tmp_path / "many_to_one_test.yml"
+    p.write_text(_MANY_TO_ONE)
+    for version in (V316, PromVersion(3, 9)):
+        assert _MANY_TO_ONE_ERROR in _messages(p, version), version
+    assert run_test_file(p, PromVersion(3, 8), FEATURES).status == "passed"
+
+
+@pytest.mark.oracle
+def test_filtered_many_to_one_errors_of_promtool_316(tmp_path: Path) -> None:
+    p = tmp_path / "many_to_one_test.yml"
+    p.write_text(_MANY_TO_ONE)
+    proc = subprocess.run([find_tool("promtool-3.16"), "test", "rules", p.name], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
+    assert proc.returncode == 1
+    assert f"err: {_MANY_TO_ONE_ERROR}" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
 
 def _messages(path: Path, version: PromVersion) -> str:
     res = run_test_file(path, version, FEATURES)
