@@ -249,6 +249,8 @@ class Engine:
         hist_fraction_inf_bucket: bool = False,
         nhcb_fraction_zero: bool = False,
         binop_match_before_filter: bool = False,
+        hist_nan_le_ignored: bool = False,
+        hist_quantile_nan_bucket: bool = False,
     ) -> None:
         self.storage = storage
         # Prometheus's `promql-delayed-name-removal` feature: `__name__` stays on the series until the
@@ -279,6 +281,12 @@ class Engine:
         self.agg_param_checks = agg_param_checks
         # Prometheus >= 3.14 (#19040): mad_over_time of a range holding a NaN sample is NaN.
         self.mad_nan = mad_nan
+        # Prometheus >= 3.16 (#19973): histogram_quantile of a native histogram whose sum is NaN
+        # interpolates in the bucket where the rank is reached, not in the last bucket.
+        self.hist_quantile_nan_bucket = hist_quantile_nan_bucket
+        # Prometheus >= 3.16 (#20057): histogram_quantile leaves out the classic buckets whose `le` is NaN,
+        # as malformed ones.
+        self.hist_nan_le_ignored = hist_nan_le_ignored
         # Prometheus >= 3.9 (#17668): the one-to-one and many-to-one matching errors of a vector binary
         # operation count the pairs a filter comparison drops.
         self.binop_match_before_filter = binop_match_before_filter

@@ -868,7 +868,7 @@ def _histogram_quantile(ev: _Evaluator, q: np.ndarray, vec: Vec) -> Vec:
     ishist = is_hist(vec.hists) & vec.mask
     vals = np.full(vec.vals.shape, np.nan)
     for i, j in zip(*np.nonzero(ishist), strict=True):
-        vals[i, j] = nh.histogram_quantile(float(q[j]), vec.hists[i, j])
+        vals[i, j] = nh.histogram_quantile(float(q[j]), vec.hists[i, j], ev.engine.hist_quantile_nan_bucket)
     mask = ishist.copy()
     # A native histogram and classic buckets with the same labels at a step: neither is evaluated.
     cidx = {lab: k for k, lab in enumerate(classic.labels)}
@@ -1030,9 +1030,11 @@ def _histogram_quantile_classic(ev: _Evaluator, q: np.ndarray, vec: Vec, keep_gr
 
     t = len(q)
     groups: dict[Labels, list[tuple[float, int]]] = {}
+    # Prometheus >= 3.16 (Engine.hist_nan_le_ignored): a bucket of `le="NaN"` is left out like a malformed one.
+    skip_nan = ev.engine.hist_nan_le_ignored
     for i, lab in enumerate(vec.labels):
         ub = _bucket_bound(lab.get("le"))
-        if ub is None:
+        if ub is None or (skip_nan and ub != ub):
             continue
         groups.setdefault(lab.without(("le",)), []).append((ub, i))
     out_l: list[Labels] = []

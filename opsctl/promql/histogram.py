@@ -1795,14 +1795,17 @@ FRACTION_NAN_INFO = (
 )
 
 
-def histogram_quantile(q: float, h: FloatHistogram) -> float:
+def histogram_quantile(q: float, h: FloatHistogram, keep_bucket: bool = False) -> float:
     """histogram_quantile(q, h) of a native histogram (Prometheus's HistogramQuantile)."""
-    return histogram_quantile_info(q, h)[0]
+    return histogram_quantile_info(q, h, keep_bucket)[0]
 
 
-def histogram_quantile_info(q: float, h: FloatHistogram) -> tuple[float, str | None]:
+def histogram_quantile_info(q: float, h: FloatHistogram, keep_bucket: bool = False) -> tuple[float, str | None]:
     """HistogramQuantile with its annotation: the quantile and None, or QUANTILE_NAN_RESULT_INFO /
     QUANTILE_NAN_SKEW_INFO (Prometheus appends the quoted metric name).
+
+    keep_bucket (Prometheus >= 3.16, #19973): with a NaN sum, interpolate in the bucket where the rank is
+    reached; before, in the histogram's last bucket (see below).
 
     q < 0 gives -Inf, q > 1 +Inf, q NaN or an empty histogram NaN. Exponential buckets interpolate
     exponentially, custom buckets and the zero bucket linearly; a zero bucket with only positive (negative)
@@ -1857,8 +1860,9 @@ def histogram_quantile_info(q: float, h: FloatHistogram) -> tuple[float, str | N
         # Prometheus 3.5 reuses its `bucket` variable here, so the interpolation below then happens in the
         # last bucket of the histogram (if any follows the one found); kept for identical results.
         for b in it:
-            lower, upper, b_count = b.lower, b.upper, b.count
-            count += b_count
+            if not keep_bucket:
+                lower, upper, b_count = b.lower, b.upper, b.count
+            count += b.count
         if count < h.count:
             info = QUANTILE_NAN_SKEW_INFO
     fraction = _fdiv(rank, b_count)

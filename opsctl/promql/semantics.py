@@ -13,6 +13,8 @@ options of `Engine`, used by every command that evaluates PromQL for a given `--
 | `hist_fraction_inf_bucket` | histogram_fraction: a bound in a bucket from -Inf takes its whole count (not NaN) | 3.8 |
 | `nhcb_fraction_zero` | histogram_fraction of custom buckets: no zero bucket | 3.16 |
 | `binop_match_before_filter` | vector matching errors count the pairs a filter comparison drops | 3.9 |
+| `hist_nan_le_ignored` | histogram_quantile leaves out classic buckets of `le="NaN"` | 3.16 |
+| `hist_quantile_nan_bucket` | histogram_quantile, NaN sum: interpolation in the rank's bucket | 3.16 |
 | `delayed_name_removal` | `--enable-feature=promql-delayed-name-removal` (3.x only) | feature |
 | `experimental` | `--enable-feature=promql-experimental-functions` (always on for 2.x) | feature |
 
@@ -44,6 +46,14 @@ buckets when a bucket boundary is exactly 0" (prometheus/prometheus #19657, CHAN
 `binop_match_before_filter`: "Check more consistently for many-to-one matching in filter binary operators"
 (prometheus/prometheus #17668, CHANGELOG 3.9.0; VectorBinop in promql/engine.go checks matchedSigs before
 `if !keep && !returnBool { continue }`, after it in v3.5.0).
+
+`hist_nan_le_ignored`: "Ignore NaN classic histogram bucket boundaries in `histogram_quantile`,
+`histogram_quantiles` and `histogram_fraction`" (prometheus/prometheus #20057, CHANGELOG 3.16.0;
+resetHistograms in promql/engine.go). opsctl's histogram_fraction left them out for every version already.
+
+`hist_quantile_nan_bucket`: "Fix histogram_quantile and histogram_quantiles interpolating within the wrong
+bucket for native histograms whose sum is NaN" (prometheus/prometheus #19973, CHANGELOG 3.16.0;
+HistogramQuantile in promql/quantile.go no longer reassigns `bucket` while counting the remaining buckets).
 
 `hist_kahan`: FloatHistogram.KahanAdd (prometheus/prometheus #15687), absent from v3.9.0's
 model/histogram/float_histogram.go and promql/engine.go, present in v3.10.0's.
@@ -85,6 +95,8 @@ class EngineOptions(TypedDict):
     hist_fraction_inf_bucket: bool
     nhcb_fraction_zero: bool
     binop_match_before_filter: bool
+    hist_nan_le_ignored: bool
+    hist_quantile_nan_bucket: bool
     delayed_name_removal: bool
     experimental: bool
 
@@ -113,6 +125,8 @@ def engine_options(version: _HasVersion, features: frozenset[str] | None = None)
         hist_fraction_inf_bucket=at_least((3, 8)),
         nhcb_fraction_zero=at_least((3, 16)),
         binop_match_before_filter=at_least((3, 9)),
+        hist_nan_le_ignored=at_least((3, 16)),
+        hist_quantile_nan_bucket=at_least((3, 16)),
         delayed_name_removal=delayed,
         experimental=experimental,
     )
