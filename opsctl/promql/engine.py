@@ -251,6 +251,7 @@ class Engine:
         binop_match_before_filter: bool = False,
         hist_nan_le_ignored: bool = False,
         hist_quantile_nan_bucket: bool = False,
+        rad_deg_factor: bool = False,
     ) -> None:
         self.storage = storage
         # Prometheus's `promql-delayed-name-removal` feature: `__name__` stays on the series until the
@@ -281,6 +282,9 @@ class Engine:
         self.agg_param_checks = agg_param_checks
         # Prometheus >= 3.14 (#19040): mad_over_time of a range holding a NaN sample is NaN.
         self.mad_nan = mad_nan
+        # Prometheus >= 3.16 (#19901): rad(v) = v * (Pi/180) and deg(v) = v * (180/Pi), no intermediate
+        # overflow (the last bit may differ from (v*Pi)/180).
+        self.rad_deg_factor = rad_deg_factor
         # Prometheus >= 3.16 (#19973): histogram_quantile of a native histogram whose sum is NaN
         # interpolates in the bucket where the rank is reached, not in the last bucket.
         self.hist_quantile_nan_bucket = hist_quantile_nan_bucket

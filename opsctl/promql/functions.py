@@ -1175,7 +1175,11 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
     if name in _SIMPLE:
         vec = ev.eval_vec(args[0], times)
         with np.errstate(all="ignore"):
-            vals = _SIMPLE[name](vec.vals)
+            if name in ("rad", "deg") and ev.engine.rad_deg_factor:
+                # Prometheus >= 3.16: v * (Pi/180), v * (180/Pi) (one rounded factor, no overflow of v * 180)
+                vals = vec.vals * (math.pi / 180 if name == "rad" else 180 / math.pi)
+            else:
+                vals = _SIMPLE[name](vec.vals)
         return _finish(vec.labels, vals, vec.mask)
     if name == "round":
         vec = ev.eval_vec(args[0], times)

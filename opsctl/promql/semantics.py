@@ -15,6 +15,7 @@ options of `Engine`, used by every command that evaluates PromQL for a given `--
 | `binop_match_before_filter` | vector matching errors count the pairs a filter comparison drops | 3.9 |
 | `hist_nan_le_ignored` | histogram_quantile leaves out classic buckets of `le="NaN"` | 3.16 |
 | `hist_quantile_nan_bucket` | histogram_quantile, NaN sum: interpolation in the rank's bucket | 3.16 |
+| `rad_deg_factor` | rad/deg multiply by one factor (no intermediate overflow) | 3.16 |
 | `delayed_name_removal` | `--enable-feature=promql-delayed-name-removal` (3.x only) | feature |
 | `experimental` | `--enable-feature=promql-experimental-functions` (always on for 2.x) | feature |
 
@@ -54,6 +55,10 @@ resetHistograms in promql/engine.go). opsctl's histogram_fraction left them out 
 `hist_quantile_nan_bucket`: "Fix histogram_quantile and histogram_quantiles interpolating within the wrong
 bucket for native histograms whose sum is NaN" (prometheus/prometheus #19973, CHANGELOG 3.16.0;
 HistogramQuantile in promql/quantile.go no longer reassigns `bucket` while counting the remaining buckets).
+
+`rad_deg_factor`: "Avoid intermediate overflow in `rad()` and `deg()` conversions" (prometheus/prometheus
+#19901, CHANGELOG 3.16.0; funcRad/funcDeg compute `v * (math.Pi / 180)`, `v * (180 / math.Pi)`; the
+constants equal Python's `math.pi / 180` and `180 / math.pi` to the bit).
 
 `hist_kahan`: FloatHistogram.KahanAdd (prometheus/prometheus #15687), absent from v3.9.0's
 model/histogram/float_histogram.go and promql/engine.go, present in v3.10.0's.
@@ -97,6 +102,7 @@ class EngineOptions(TypedDict):
     binop_match_before_filter: bool
     hist_nan_le_ignored: bool
     hist_quantile_nan_bucket: bool
+    rad_deg_factor: bool
     delayed_name_removal: bool
     experimental: bool
 
@@ -127,6 +133,7 @@ def engine_options(version: _HasVersion, features: frozenset[str] | None = None)
         binop_match_before_filter=at_least((3, 9)),
         hist_nan_le_ignored=at_least((3, 16)),
         hist_quantile_nan_bucket=at_least((3, 16)),
+        rad_deg_factor=at_least((3, 16)),
         delayed_name_removal=delayed,
         experimental=experimental,
     )

@@ -300,6 +300,23 @@ eval instant at 1m histogram_quantile(0.375, histogram_inf_obs)
 	{} +Inf
 """,
     ),
+    (
+        "rad_deg_no_intermediate_overflow", "trig_functions.test:98", Version(3, 16),
+        """
+eval instant at 1m rad(vector(1e308))
+	{} 1.7453292519943295e+306
+
+eval instant at 1m deg(vector(1e306))
+	{} 5.729577951308232e+307
+""",
+        """
+eval instant at 1m rad(vector(1e308))
+	{} +Inf
+
+eval instant at 1m deg(vector(1e306))
+	{} +Inf
+""",
+    ),
 ]
 
 
