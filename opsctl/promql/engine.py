@@ -109,14 +109,15 @@ def _binop(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def _hist_binop(
     op: str, a: np.ndarray, b: np.ndarray, ha: np.ndarray | None, hb: np.ndarray | None, return_bool: bool,
-    shape: tuple[int, ...], reconcile: bool = False,
+    shape: tuple[int, ...], reconcile: bool = False, gauge: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
     """_binop where either side may hold native histograms (Prometheus's vectorElemBinop).
 
     Returns (value, keep or None, histograms (object array), dropped): `dropped` marks elements whose
     operand types are incompatible (float + histogram, histogram > histogram, ...) or whose histogram
     operation fails; Prometheus skips those (with an annotation) even under `bool`. `reconcile`:
-    Engine.nhcb_reconcile."""
+    Engine.nhcb_reconcile. `gauge`: Engine.hist_negative_gauge (a difference, or a product or quotient by a
+    negative number, is a gauge histogram; before, it kept the histogram's hint)."""
     from opsctl.promql.histogram import CounterResetHint, HistogramError
 
     val, keep = _binop(op, a, b)
@@ -140,6 +141,8 @@ def _hist_binop(
             if x is None:  # float op histogram
                 if op == "*":
                     res = y.mul(float(fa[idx])).compact(0)
+                    if gauge and fa[idx] < 0:
+                        res.counter_reset_hint = CounterResetHint.GAUGE
                 else:
                     ok = False
             elif y is None:  # histogram op float
@@ -149,11 +152,14 @@ def _hist_binop(
                     res = x.div(float(fb[idx])).compact(0)
                 else:
                     ok = False
+                if res is not None and gauge and fb[idx] < 0:
+                    res.counter_reset_hint = CounterResetHint.GAUGE
             elif op == "+":
                 res = x.add(y, reconcile).compact(0)
             elif op == "-":
                 res = x.sub(y, reconcile)
-                res.counter_reset_hint = CounterResetHint.GAUGE
+                if gauge:
+                    res.counter_reset_hint = CounterResetHint.GAUGE
                 res = res.compact(0)
             elif op in ("==", "!="):
                 eq = x.equals(y)
@@ -252,6 +258,7 @@ class Engine:
         hist_nan_le_ignored: bool = False,
         hist_quantile_nan_bucket: bool = False,
         rad_deg_factor: bool = False,
+        hist_negative_gauge: bool = False,
     ) -> None:
         self.storage = storage
         # Prometheus's `promql-delayed-name-removal` feature: `__name__` stays on the series until the
@@ -282,6 +289,9 @@ class Engine:
         self.agg_param_checks = agg_param_checks
         # Prometheus >= 3.14 (#19040): mad_over_time of a range holding a NaN sample is NaN.
         self.mad_nan = mad_nan
+        # Prometheus >= 3.7 (#17004): a difference of histograms, -h, and h times or divided by a negative
+        # number are gauge histograms; before, they kept the hint of the (left) histogram.
+        self.hist_negative_gauge = hist_negative_gauge
         # Prometheus >= 3.16 (#19901): rad(v) = v * (Pi/180) and deg(v) = v * (180/Pi), no intermediate
         # overflow (the last bit may differ from (v*Pi)/180).
         self.rad_deg_factor = rad_deg_factor
@@ -938,8 +948,13 @@ class _Evaluator:
             hists = v.hists
             if hists is not None:
                 hists = hists.copy()
+                from opsctl.promql.histogram import CounterResetHint
+
+                gauge = self.engine.hist_negative_gauge
                 for i, j in zip(*np.nonzero(is_hist(hists)), strict=True):
                     hists[i, j] = hists[i, j].mul(-1.0)
+                    if gauge:  # Prometheus >= 3.7: Mul(-1) makes it a gauge histogram
+                        hists[i, j].counter_reset_hint = CounterResetHint.GAUGE
             return merge_rows(drop_name(v.labels), -v.vals, v.mask, hists)
         raise _err("unary expression only allowed on expressions of type scalar or instant vector")
 
@@ -989,7 +1004,8 @@ class _Evaluator:
         assert vec.hists is not None
         a, b = (sc[None, :], vec.vals) if swap else (vec.vals, sc[None, :])
         ha, hb = (None, vec.hists) if swap else (vec.hists, None)
-        val, keep, hout, dropped = _hist_binop(op, a, b, ha, hb, return_bool, vec.vals.shape)
+        val, keep, hout, dropped = _hist_binop(op, a, b, ha, hb, return_bool, vec.vals.shape,
+                                               gauge=self.engine.hist_negative_gauge)
         mask = vec.mask & ~dropped
         if keep is not None:
             val = np.where(is_hist(vec.hists), np.nan, vec.vals)
@@ -1129,7 +1145,7 @@ class _Evaluator:
                 mh = many.hists[i] if many.hists is not None else None
                 hl, hr = (oh, mh) if swapped else (mh, oh)
                 val, keep, hrow, dropped = _hist_binop(op, vl, vr, hl, hr, return_bool, (t,),
-                                                       self.engine.nhcb_reconcile)
+                                                       self.engine.nhcb_reconcile, self.engine.hist_negative_gauge)
                 m = m & ~dropped
                 if not m.any():
                     continue

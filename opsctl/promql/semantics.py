@@ -16,6 +16,7 @@ options of `Engine`, used by every command that evaluates PromQL for a given `--
 | `hist_nan_le_ignored` | histogram_quantile leaves out classic buckets of `le="NaN"` | 3.16 |
 | `hist_quantile_nan_bucket` | histogram_quantile, NaN sum: interpolation in the rank's bucket | 3.16 |
 | `rad_deg_factor` | rad/deg multiply by one factor (no intermediate overflow) | 3.16 |
+| `hist_negative_gauge` | h1 - h2, -h, h * (negative), h / (negative) are gauge histograms | 3.7 |
 | `delayed_name_removal` | `--enable-feature=promql-delayed-name-removal` (3.x only) | feature |
 | `experimental` | `--enable-feature=promql-experimental-functions` (always on for 2.x) | feature |
 
@@ -60,6 +61,10 @@ HistogramQuantile in promql/quantile.go no longer reassigns `bucket` while count
 #19901, CHANGELOG 3.16.0; funcRad/funcDeg compute `v * (math.Pi / 180)`, `v * (180 / math.Pi)`; the
 constants equal Python's `math.pi / 180` and `180 / math.pi` to the bit).
 
+`hist_negative_gauge`: "Set native histogram to gauge type when subtracting or multiplying/dividing with
+negative factors" (prometheus/prometheus #17004, CHANGELOG 3.7.0; FloatHistogram.Mul/Div and the SUB case
+of vectorElemBinop, absent from v3.5.0). Before, the result kept the (left) histogram's hint.
+
 `hist_kahan`: FloatHistogram.KahanAdd (prometheus/prometheus #15687), absent from v3.9.0's
 model/histogram/float_histogram.go and promql/engine.go, present in v3.10.0's.
 """
@@ -103,6 +108,7 @@ class EngineOptions(TypedDict):
     hist_nan_le_ignored: bool
     hist_quantile_nan_bucket: bool
     rad_deg_factor: bool
+    hist_negative_gauge: bool
     delayed_name_removal: bool
     experimental: bool
 
@@ -134,6 +140,7 @@ def engine_options(version: _HasVersion, features: frozenset[str] | None = None)
         hist_nan_le_ignored=at_least((3, 16)),
         hist_quantile_nan_bucket=at_least((3, 16)),
         rad_deg_factor=at_least((3, 16)),
+        hist_negative_gauge=at_least((3, 7)),
         delayed_name_removal=delayed,
         experimental=experimental,
     )

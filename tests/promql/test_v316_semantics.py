@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from opsctl.promql.promqltest import run_text
-from opsctl.promql.semantics import Version
+from opsctl.promql.semantics import Version, engine_options
 
 V316 = Version(3, 16)
 
@@ -317,6 +317,41 @@ eval instant at 1m deg(vector(1e306))
 	{} +Inf
 """,
     ),
+    (
+        "negated_histogram_is_a_gauge", "native_histograms.test:1863", Version(3, 7),
+        """
+load 5m
+	metric{id="1"} {{schema:0 sum:4 count:4 buckets:[1 2 1]}}x10
+
+eval instant at 5m -metric
+	{id="1"} {{count:-4 sum:-4 counter_reset_hint:gauge buckets:[-1 -2 -1]}}
+
+eval instant at 5m metric - 0.5 * metric
+	{id="1"} {{count:2 sum:2 counter_reset_hint:gauge buckets:[0.5 1 0.5]}}
+
+eval instant at 5m metric * -1
+	{id="1"} {{count:-4 sum:-4 counter_reset_hint:gauge buckets:[-1 -2 -1]}}
+
+eval instant at 5m metric / -1
+	{id="1"} {{count:-4 sum:-4 counter_reset_hint:gauge buckets:[-1 -2 -1]}}
+""",
+        """
+load 5m
+	metric{id="1"} {{schema:0 sum:4 count:4 buckets:[1 2 1]}}x10
+
+eval instant at 5m -metric
+	{id="1"} {{count:-4 sum:-4 counter_reset_hint:not_reset buckets:[-1 -2 -1]}}
+
+eval instant at 5m metric - 0.5 * metric
+	{id="1"} {{count:2 sum:2 counter_reset_hint:not_reset buckets:[0.5 1 0.5]}}
+
+eval instant at 5m metric * -1
+	{id="1"} {{count:-4 sum:-4 counter_reset_hint:not_reset buckets:[-1 -2 -1]}}
+
+eval instant at 5m metric / -1
+	{id="1"} {{count:-4 sum:-4 counter_reset_hint:not_reset buckets:[-1 -2 -1]}}
+""",
+    ),
 ]
 
 
@@ -358,3 +393,15 @@ def test_old_answer_before_its_version(ident: str, ref: str, since: Version, new
     res_new, res_old = run_text(_expand(new), version=before), run_text(_expand(old), version=since)
     assert all(not c.passed for c in res_new.cases), ref
     assert all(not c.passed for c in res_old.cases), ref
+
+
+def test_every_option_is_off_at_3_5_and_on_at_3_16() -> None:
+    """The options of these changes: all off for 3.5 (and 2.42), all on for 3.16, each from its version."""
+    since = {"agg_param_checks": (3, 6), "hist_negative_gauge": (3, 7), "hist_fraction_inf_bucket": (3, 8),
+             "binop_match_before_filter": (3, 9), "mad_nan": (3, 14), "quantile_exact_rank": (3, 16),
+             "nhcb_fraction_zero": (3, 16), "hist_nan_le_ignored": (3, 16), "hist_quantile_nan_bucket": (3, 16),
+             "rad_deg_factor": (3, 16)}
+    for name, (major, minor) in since.items():
+        versions = [Version(2, 42), Version(3, 5), Version(major, minor - 1), Version(major, minor), V316]
+        got = [dict(engine_options(v))[name] for v in versions]
+        assert got == [False, False, False, True, True], name

@@ -183,3 +183,45 @@ def test_nan_parameter_errors_of_promtool_316(tmp_path: Path) -> None:
                           cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
     assert proc.returncode == 1
     assert all(e in proc.stdout + proc.stderr for e in _NAN_ERRORS), proc.stdout + proc.stderr
+
+
+# -h (and h1 - h2, h * -1, h / -1) is a gauge histogram from 3.7 on (#17004); promtool compares the hints
+def _negated(hint: str) -> str:
+    return f"""rule_files: []
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: h
+        values: '{{{{schema:0 sum:4 count:4 buckets:[1 2 1]}}}}x2'
+    promql_expr_test:
+      - expr: -h
+        eval_time: 1m
+        exp_samples:
+          - labels: '{{}}'
+            histogram: '{{{{count:-4 sum:-4 counter_reset_hint:{hint} buckets:[-1 -2 -1]}}}}'
+      - expr: h / -1
+        eval_time: 1m
+        exp_samples:
+          - labels: '{{}}'
+            histogram: '{{{{count:-4 sum:-4 counter_reset_hint:{hint} buckets:[-1 -2 -1]}}}}'
+"""
+
+
+@pytest.mark.parametrize(("hint", "new"), [("gauge", True), ("not_reset", False)])
+def test_negated_histogram_is_a_gauge_from_3_7(tmp_path: Path, hint: str, new: bool) -> None:
+    p = tmp_path / "negated_test.yml"
+    p.write_text(_negated(hint))
+    for version in (V316, PromVersion(3, 7)):
+        assert (run_test_file(p, version).status == "passed") == new, version
+    assert (run_test_file(p, PromVersion(3, 6)).status == "passed") == (not new)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(("hint", "rc"), [("gauge", 0), ("not_reset", 1)])
+def test_negated_histogram_hint_of_promtool_316(tmp_path: Path, hint: str, rc: int) -> None:
+    p = tmp_path / "negated_test.yml"
+    p.write_text(_negated(hint))
+    proc = subprocess.run([find_tool("promtool-3.16"), "test", "rules", p.name], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
+    assert proc.returncode == rc, proc.stdout + proc.stderr
