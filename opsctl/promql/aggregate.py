@@ -43,6 +43,21 @@ def _groups(keys: list[Labels]) -> tuple[list[Labels], np.ndarray]:
     return list(ids), gid
 
 
+def _any_pending_drop(glabels: list[Labels], gid: np.ndarray, vec: Vec) -> list[Labels]:
+    """Prometheus >= 3.9 (Engine.agg_any_drop_name, #17161): an aggregation group that keeps `__name__`
+    (`by (__name__)`) drops it at the end when any of its series with a sample was to drop it; before, the
+    group followed its first series."""
+    pend = [i for i, lab in enumerate(vec.labels) if lab.pending_drop]
+    if not pend:  # without delayed name removal, always
+        return glabels
+    out = list(glabels)
+    for i in pend:
+        g = int(gid[i])
+        if not out[g].pending_drop and vec.mask[i].any():
+            out[g] = out[g].with_pending_drop()
+    return out
+
+
 def _reduce(ufunc: Any, arr: np.ndarray, gid: np.ndarray, ngroups: int) -> np.ndarray:
     order = np.argsort(gid, kind="stable")
     sg = gid[order]
@@ -92,6 +107,8 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
             vec = vec.floats()
     gf = _group_fn(mod)
     glabels, gid = _groups([gf(lab) for lab in vec.labels])
+    if ev.engine.agg_any_drop_name:
+        glabels = _any_pending_drop(glabels, gid, vec)
     ng = len(glabels)
     mask = vec.mask
     with np.errstate(all="ignore"):
@@ -384,6 +401,8 @@ def _sum_avg_h(ev: _Evaluator, node: Any, vec: Vec, times: np.ndarray, op: str) 
     assert hists is not None
     gf = _group_fn(node.modifier)
     glabels, gid = _groups([gf(lab) for lab in vec.labels])
+    if ev.engine.agg_any_drop_name:
+        glabels = _any_pending_drop(glabels, gid, vec)
     ng = len(glabels)
     ishist = is_hist(hists) & vec.mask
     isfloat = fvec.mask

@@ -259,6 +259,7 @@ class Engine:
         hist_quantile_nan_bucket: bool = False,
         rad_deg_factor: bool = False,
         hist_negative_gauge: bool = False,
+        agg_any_drop_name: bool = False,
     ) -> None:
         self.storage = storage
         # Prometheus's `promql-delayed-name-removal` feature: `__name__` stays on the series until the
@@ -289,6 +290,9 @@ class Engine:
         self.agg_param_checks = agg_param_checks
         # Prometheus >= 3.14 (#19040): mad_over_time of a range holding a NaN sample is NaN.
         self.mad_nan = mad_nan
+        # Prometheus >= 3.9 (#17161): with delayed name removal, an aggregation group that keeps __name__
+        # drops it at the end if any of its series was to drop it.
+        self.agg_any_drop_name = agg_any_drop_name
         # Prometheus >= 3.7 (#17004): a difference of histograms, -h, and h times or divided by a negative
         # number are gauge histograms; before, they kept the hint of the (left) histogram.
         self.hist_negative_gauge = hist_negative_gauge

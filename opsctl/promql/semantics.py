@@ -17,6 +17,7 @@ options of `Engine`, used by every command that evaluates PromQL for a given `--
 | `hist_quantile_nan_bucket` | histogram_quantile, NaN sum: interpolation in the rank's bucket | 3.16 |
 | `rad_deg_factor` | rad/deg multiply by one factor (no intermediate overflow) | 3.16 |
 | `hist_negative_gauge` | h1 - h2, -h, h * (negative), h / (negative) are gauge histograms | 3.7 |
+| `agg_any_drop_name` | delayed name removal: `by (__name__)` drops it if any series of the group does | 3.9 |
 | `delayed_name_removal` | `--enable-feature=promql-delayed-name-removal` (3.x only) | feature |
 | `experimental` | `--enable-feature=promql-experimental-functions` (always on for 2.x) | feature |
 
@@ -65,6 +66,10 @@ constants equal Python's `math.pi / 180` and `180 / math.pi` to the bit).
 negative factors" (prometheus/prometheus #17004, CHANGELOG 3.7.0; FloatHistogram.Mul/Div and the SUB case
 of vectorElemBinop, absent from v3.5.0). Before, the result kept the (left) histogram's hint.
 
+`agg_any_drop_name`: "Fix bug with inconsistent results for queries with OR expression when experimental
+delayed name removal is enabled" (prometheus/prometheus #17161, CHANGELOG 3.9.0; groupedAggregation.dropName
+in promql/engine.go; 3.5 took `inputMatrix[ri].DropName`).
+
 `hist_kahan`: FloatHistogram.KahanAdd (prometheus/prometheus #15687), absent from v3.9.0's
 model/histogram/float_histogram.go and promql/engine.go, present in v3.10.0's.
 """
@@ -109,6 +114,7 @@ class EngineOptions(TypedDict):
     hist_quantile_nan_bucket: bool
     rad_deg_factor: bool
     hist_negative_gauge: bool
+    agg_any_drop_name: bool
     delayed_name_removal: bool
     experimental: bool
 
@@ -141,6 +147,7 @@ def engine_options(version: _HasVersion, features: frozenset[str] | None = None)
         hist_quantile_nan_bucket=at_least((3, 16)),
         rad_deg_factor=at_least((3, 16)),
         hist_negative_gauge=at_least((3, 7)),
+        agg_any_drop_name=at_least((3, 9)),
         delayed_name_removal=delayed,
         experimental=experimental,
     )

@@ -352,6 +352,25 @@ eval instant at 5m metric / -1
 	{id="1"} {{count:-4 sum:-4 counter_reset_hint:not_reset buckets:[-1 -2 -1]}}
 """,
     ),
+    (
+        "by_name_drops_name_if_any_series_does", "name_label_dropping.test:119", Version(3, 9),
+        """
+load 1m
+	metric_total{env="1"} 0+1x10
+	metric_total{env="2"} 0+3x10
+
+eval instant at 10m sum by (__name__) (metric_total{env="1"} or rate(metric_total{env="2"}[5m]))
+	{} 10.05
+""",
+        """
+load 1m
+	metric_total{env="1"} 0+1x10
+	metric_total{env="2"} 0+3x10
+
+eval instant at 10m sum by (__name__) (metric_total{env="1"} or rate(metric_total{env="2"}[5m]))
+	metric_total 10.05
+""",
+    ),
 ]
 
 
@@ -398,7 +417,8 @@ def test_old_answer_before_its_version(ident: str, ref: str, since: Version, new
 def test_every_option_is_off_at_3_5_and_on_at_3_16() -> None:
     """The options of these changes: all off for 3.5 (and 2.42), all on for 3.16, each from its version."""
     since = {"agg_param_checks": (3, 6), "hist_negative_gauge": (3, 7), "hist_fraction_inf_bucket": (3, 8),
-             "binop_match_before_filter": (3, 9), "mad_nan": (3, 14), "quantile_exact_rank": (3, 16),
+             "binop_match_before_filter": (3, 9),
+             "agg_any_drop_name": (3, 9), "mad_nan": (3, 14), "quantile_exact_rank": (3, 16),
              "nhcb_fraction_zero": (3, 16), "hist_nan_le_ignored": (3, 16), "hist_quantile_nan_bucket": (3, 16),
              "rad_deg_factor": (3, 16)}
     for name, (major, minor) in since.items():

@@ -225,3 +225,46 @@ def test_negated_histogram_hint_of_promtool_316(tmp_path: Path, hint: str, rc: i
     proc = subprocess.run([find_tool("promtool-3.16"), "test", "rules", p.name], capture_output=True, text=True,
                           timeout=120, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
     assert proc.returncode == rc, proc.stdout + proc.stderr
+
+
+# with delayed name removal, `by (__name__)` drops the name when any series of the group does (3.9, #17161)
+def _by_name(labels: str) -> str:
+    return f"""rule_files: []
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'metric_total{{env="1"}}'
+        values: '0+1x10'
+      - series: 'metric_total{{env="2"}}'
+        values: '0+3x10'
+    promql_expr_test:
+      - expr: sum by (__name__) (metric_total{{env="1"}} or rate(metric_total{{env="2"}}[5m]))
+        eval_time: 10m
+        exp_samples:
+          - labels: '{labels}'
+            value: 10.05
+"""
+
+
+_DELAYED = frozenset({"promql-delayed-name-removal"})
+
+
+@pytest.mark.parametrize(("labels", "new"), [("{}", True), ("metric_total", False)])
+def test_by_name_drops_the_name_if_any_series_does_from_3_9(tmp_path: Path, labels: str, new: bool) -> None:
+    p = tmp_path / "by_name_test.yml"
+    p.write_text(_by_name(labels))
+    for version in (V316, PromVersion(3, 9)):
+        assert (run_test_file(p, version, _DELAYED).status == "passed") == new, version
+    assert (run_test_file(p, PromVersion(3, 8), _DELAYED).status == "passed") == (not new)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(("labels", "rc"), [("{}", 0), ("metric_total", 1)])
+def test_by_name_drop_of_promtool_316(tmp_path: Path, labels: str, rc: int) -> None:
+    p = tmp_path / "by_name_test.yml"
+    p.write_text(_by_name(labels))
+    proc = subprocess.run([find_tool("promtool-3.16"), "test", "rules", "--enable-feature",
+                           "promql-delayed-name-removal", p.name], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
+    assert proc.returncode == rc, proc.stdout + proc.stderr
