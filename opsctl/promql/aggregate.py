@@ -20,11 +20,13 @@ def _empty(t: int) -> Vec:
     return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
 
 
-def _group_fn(mod: Any, extra: str | None = None) -> Any:
+def _group_fn(mod: Any, extra: str | None = None, metadata: bool = False) -> Any:
+    """The grouping labels of a series. metadata (Engine.type_unit_transparent, Prometheus >= 3.16):
+    `without` drops `__type__` and `__unit__` as it drops `__name__`."""
     without = mod is not None and mod.type == pp.AggModifierType.Without
     names = list(mod.labels) if mod is not None else []
     if without:
-        drop = {*names, "__name__"}
+        drop = {*names, "__name__", "__type__", "__unit__"} if metadata else {*names, "__name__"}
         return lambda lab: lab.without(drop)
     keep = set(names)
     if extra is not None:
@@ -97,15 +99,15 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
     if op == "count_values":
         assert label is not None
         if vec.hists is not None:
-            return _count_values_h(vec, mod, label, t)
-        return _count_values(vec, mod, label, t)
+            return _count_values_h(vec, mod, label, t, ev.engine.type_unit_transparent)
+        return _count_values(vec, mod, label, t, ev.engine.type_unit_transparent)
     if vec.hists is not None:
         if op in ("sum", "avg"):
             return _sum_avg_h(ev, node, vec, times, op)
         if op not in ("count", "group", "limitk", "limit_ratio"):
             # Prometheus ignores histogram samples here (with an info annotation).
             vec = vec.floats()
-    gf = _group_fn(mod)
+    gf = _group_fn(mod, metadata=ev.engine.type_unit_transparent)
     glabels, gid = _groups([gf(lab) for lab in vec.labels])
     if ev.engine.agg_any_drop_name:
         glabels = _any_pending_drop(glabels, gid, vec)
@@ -399,7 +401,7 @@ def _sum_avg_h(ev: _Evaluator, node: Any, vec: Vec, times: np.ndarray, op: str) 
     fvec = vec.floats()
     hists = vec.hists
     assert hists is not None
-    gf = _group_fn(node.modifier)
+    gf = _group_fn(node.modifier, metadata=ev.engine.type_unit_transparent)
     glabels, gid = _groups([gf(lab) for lab in vec.labels])
     if ev.engine.agg_any_drop_name:
         glabels = _any_pending_drop(glabels, gid, vec)
@@ -439,12 +441,12 @@ def _sum_avg_h(ev: _Evaluator, node: Any, vec: Vec, times: np.ndarray, op: str) 
     return Vec(glabels, val, present, hists=hout)
 
 
-def _count_values_h(vec: Vec, mod: Any, label: str, t: int) -> Vec:
+def _count_values_h(vec: Vec, mod: Any, label: str, t: int, metadata: bool = False) -> Vec:
     """count_values over a vector with histograms: a histogram's value label is its String()."""
     from opsctl.promql.engine import go_float, merge_rows
     from opsctl.promql.values import is_hist
 
-    gf = _group_fn(mod, extra=label)
+    gf = _group_fn(mod, extra=label, metadata=metadata)
     hists = vec.hists
     assert hists is not None
     ishist = is_hist(hists)
@@ -571,10 +573,10 @@ def _heap_select(v: np.ndarray, m: np.ndarray, k: np.ndarray, top: bool,
     return heap, size
 
 
-def _count_values(vec: Vec, mod: Any, label: str, t: int) -> Vec:
+def _count_values(vec: Vec, mod: Any, label: str, t: int, metadata: bool = False) -> Vec:
     from opsctl.promql.engine import go_float, merge_rows
 
-    gf = _group_fn(mod, extra=label)
+    gf = _group_fn(mod, extra=label, metadata=metadata)
     bits = vec.vals.view(np.uint64)
     uniq = np.unique(bits[vec.mask])
     by_text: dict[str, list[np.uint64]] = {}

@@ -260,6 +260,7 @@ class Engine:
         rad_deg_factor: bool = False,
         hist_negative_gauge: bool = False,
         agg_any_drop_name: bool = False,
+        type_unit_transparent: bool = False,
     ) -> None:
         self.storage = storage
         # Prometheus's `promql-delayed-name-removal` feature: `__name__` stays on the series until the
@@ -290,6 +291,10 @@ class Engine:
         self.agg_param_checks = agg_param_checks
         # Prometheus >= 3.14 (#19040): mad_over_time of a range holding a NaN sample is NaN.
         self.mad_nan = mad_nan
+        # Prometheus >= 3.16 (#18680, #19986): __type__ and __unit__ are left out of vector-matching
+        # signatures (without on), dropped by without aggregations and count_values, and give no label in
+        # absent().
+        self.type_unit_transparent = type_unit_transparent
         # Prometheus >= 3.9 (#17161): with delayed name removal, an aggregation group that keeps __name__
         # drops it at the end if any of its series was to drop it.
         self.agg_any_drop_name = agg_any_drop_name
@@ -1025,17 +1030,21 @@ class _Evaluator:
         return merge_rows(list(labels), val, mask, hout) if has_hist(hout) else Vec(list(labels), val, mask)
 
     @staticmethod
-    def _sig_fn(mod: Any) -> Callable[[Labels], tuple[tuple[str, str], ...]]:
+    def _sig_fn(mod: Any, metadata: bool = False) -> Callable[[Labels], tuple[tuple[str, str], ...]]:
+        """The matching signature of a series; metadata (Engine.type_unit_transparent, Prometheus >= 3.16):
+        without `on`, `__type__` and `__unit__` are left out like `__name__`."""
         matching = mod.matching if mod is not None else None
         if matching is not None and matching.type == pp.LabelModifierType.Include:
             names = set(matching.labels)
             return lambda lab: tuple((k, v) for k, v in lab.items_tuple if k in names)
         names = set(matching.labels) if matching is not None else set()
         names.add("__name__")
+        if metadata:
+            names.update(("__type__", "__unit__"))
         return lambda lab: tuple((k, v) for k, v in lab.items_tuple if k not in names)
 
     def _set_op(self, op: str, lhs: Vec, rhs: Vec, mod: Any, t: int) -> Vec:
-        sig = self._sig_fn(mod)
+        sig = self._sig_fn(mod, self.engine.type_unit_transparent)
         lsig = [sig(lab) for lab in lhs.labels]
         rsig = [sig(lab) for lab in rhs.labels]
         if op in ("and", "unless"):
@@ -1086,7 +1095,7 @@ class _Evaluator:
         with_h = lhs.hists is not None or rhs.hists is not None
         swapped = card == pp.VectorMatchCardinality.OneToMany
         many, one = (rhs, lhs) if swapped else (lhs, rhs)
-        sig = self._sig_fn(mod)
+        sig = self._sig_fn(mod, self.engine.type_unit_transparent)
         # The "one" side: at most one series per signature per step.
         groups: dict[Any, list[int]] = {}
         for i, lab in enumerate(one.labels):

@@ -679,7 +679,9 @@ def _instant_rate(m: Mat, is_rate: bool) -> tuple[np.ndarray, np.ndarray]:
     return res, ok
 
 
-def _absent_labels(node: Any) -> Labels:
+def _absent_labels(node: Any, skip_metadata: bool = False) -> Labels:
+    """The labels of absent()/absent_over_time()'s result. skip_metadata (Engine.type_unit_transparent,
+    Prometheus >= 3.16): matchers on `__type__` and `__unit__` give no label."""
     node = _unwrap(node)
     if isinstance(node, pp.MatrixSelector):
         node = node.vector_selector
@@ -691,7 +693,7 @@ def _absent_labels(node: Any) -> Labels:
     d: dict[str, str] = {}
     seen: set[str] = set()
     for op, name, value in groups[0]:
-        if name == "__name__":
+        if name == "__name__" or (skip_metadata and name in ("__type__", "__unit__")):
             continue
         if op == "=" and name not in seen:
             d[name] = value
@@ -1171,7 +1173,7 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
     if name == "absent":
         vec = ev.eval_vec_h(args[0], times)
         present = np.asarray(vec.mask.any(axis=0)) if vec.n else np.zeros(t, dtype=bool)
-        return Vec([_absent_labels(args[0])], np.ones((1, t)), ~present[None, :])
+        return Vec([_absent_labels(args[0], ev.engine.type_unit_transparent)], np.ones((1, t)), ~present[None, :])
     if name in _SIMPLE:
         vec = ev.eval_vec(args[0], times)
         with np.errstate(all="ignore"):
@@ -1282,7 +1284,8 @@ def _range_call(ev: _Evaluator, name: str, args: list[Any], times: np.ndarray) -
         raise _err(f"expected type range vector in call to function {name}()")
     if name == "absent_over_time":
         any_present = ((m.hi - m.lo) > 0).any(axis=0) if m.n else np.zeros(t, dtype=bool)
-        return Vec([_absent_labels(marg)], np.ones((1, t)), ~any_present[None, :])
+        return Vec([_absent_labels(marg, ev.engine.type_unit_transparent)], np.ones((1, t)),
+                   ~any_present[None, :])
     keep_name = name in ("last_over_time", "first_over_time")
     if m.flat.hs is not None:
         from opsctl.promql.histfuncs import range_call_hist

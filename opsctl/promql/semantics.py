@@ -18,6 +18,7 @@ options of `Engine`, used by every command that evaluates PromQL for a given `--
 | `rad_deg_factor` | rad/deg multiply by one factor (no intermediate overflow) | 3.16 |
 | `hist_negative_gauge` | h1 - h2, -h, h * (negative), h / (negative) are gauge histograms | 3.7 |
 | `agg_any_drop_name` | delayed name removal: `by (__name__)` drops it if any series of the group does | 3.9 |
+| `type_unit_transparent` | `__type__`/`__unit__` left out of `without` groups, vector matching and absent() | 3.16 |
 | `delayed_name_removal` | `--enable-feature=promql-delayed-name-removal` (3.x only) | feature |
 | `experimental` | `--enable-feature=promql-experimental-functions` (always on for 2.x) | feature |
 
@@ -70,6 +71,12 @@ of vectorElemBinop, absent from v3.5.0). Before, the result kept the (left) hist
 delayed name removal is enabled" (prometheus/prometheus #17161, CHANGELOG 3.9.0; groupedAggregation.dropName
 in promql/engine.go; 3.5 took `inputMatrix[ri].DropName`).
 
+`type_unit_transparent`: "Drop __type__ and __unit__ in binary operations so they are transparent to users,
+similar to how __name__ is handled" (prometheus/prometheus #18680) and "Consistently ignore and drop
+`__type__` and `__unit__` labels in `without` aggregations, `absent()`, `info()`, and binary operator fill
+matching" (#19986), CHANGELOG 3.16.0; matchLabels, the binary-operation signature and sortedGrouping in
+promql/engine.go, createLabelsForAbsentFunction in promql/functions.go (absent from v3.10.0).
+
 `hist_kahan`: FloatHistogram.KahanAdd (prometheus/prometheus #15687), absent from v3.9.0's
 model/histogram/float_histogram.go and promql/engine.go, present in v3.10.0's.
 """
@@ -115,6 +122,7 @@ class EngineOptions(TypedDict):
     rad_deg_factor: bool
     hist_negative_gauge: bool
     agg_any_drop_name: bool
+    type_unit_transparent: bool
     delayed_name_removal: bool
     experimental: bool
 
@@ -148,6 +156,7 @@ def engine_options(version: _HasVersion, features: frozenset[str] | None = None)
         rad_deg_factor=at_least((3, 16)),
         hist_negative_gauge=at_least((3, 7)),
         agg_any_drop_name=at_least((3, 9)),
+        type_unit_transparent=at_least((3, 16)),
         delayed_name_removal=delayed,
         experimental=experimental,
     )

@@ -371,6 +371,40 @@ eval instant at 10m sum by (__name__) (metric_total{env="1"} or rate(metric_tota
 	metric_total 10.05
 """,
     ),
+    (
+        "type_and_unit_labels_transparent", "type_and_unit.test:39", Version(3, 16),
+        """
+load 5m
+	http_requests_total{__type__="counter", __unit__="request", job="api-server", instance="0"}	0+10x10
+	http_requests_total{__type__="counter", __unit__="request", job="api-server", instance="1"}	0+20x10
+	cap_bytes{__type__="gauge", __unit__="bytes", pvc="data-0"} 100
+	avail_bytes{__type__="gauge", __unit__="bytes", pvc="data-0"} 40
+
+eval instant at 50m SUM(http_requests_total) WITHOUT (instance)
+	{job="api-server"} 300
+
+eval instant at 50m absent(http_requests_total{__type__="counter", __unit__="request", job="nonexistent"})
+	{job="nonexistent"} 1
+
+eval instant at 0m (cap_bytes - avail_bytes) / cap_bytes * 100
+	{pvc="data-0"} 60
+""",
+        """
+load 5m
+	http_requests_total{__type__="counter", __unit__="request", job="api-server", instance="0"}	0+10x10
+	http_requests_total{__type__="counter", __unit__="request", job="api-server", instance="1"}	0+20x10
+	cap_bytes{__type__="gauge", __unit__="bytes", pvc="data-0"} 100
+	avail_bytes{__type__="gauge", __unit__="bytes", pvc="data-0"} 40
+
+eval instant at 50m SUM(http_requests_total) WITHOUT (instance)
+	{__type__="counter", __unit__="request", job="api-server"} 300
+
+eval instant at 50m absent(http_requests_total{__type__="counter", __unit__="request", job="nonexistent"})
+	{__type__="counter", __unit__="request", job="nonexistent"} 1
+
+eval instant at 0m (cap_bytes - avail_bytes) / cap_bytes * 100
+""",
+    ),
 ]
 
 
@@ -420,7 +454,7 @@ def test_every_option_is_off_at_3_5_and_on_at_3_16() -> None:
              "binop_match_before_filter": (3, 9),
              "agg_any_drop_name": (3, 9), "mad_nan": (3, 14), "quantile_exact_rank": (3, 16),
              "nhcb_fraction_zero": (3, 16), "hist_nan_le_ignored": (3, 16), "hist_quantile_nan_bucket": (3, 16),
-             "rad_deg_factor": (3, 16)}
+             "rad_deg_factor": (3, 16), "type_unit_transparent": (3, 16)}
     for name, (major, minor) in since.items():
         versions = [Version(2, 42), Version(3, 5), Version(major, minor - 1), Version(major, minor), V316]
         got = [dict(engine_options(v))[name] for v in versions]

@@ -268,3 +268,57 @@ def test_by_name_drop_of_promtool_316(tmp_path: Path, labels: str, rc: int) -> N
                            "promql-delayed-name-removal", p.name], capture_output=True, text=True, timeout=120,
                           cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
     assert proc.returncode == rc, proc.stdout + proc.stderr
+
+
+# __type__/__unit__ are transparent to vector matching, `without` and absent() from 3.16 on (#18680, #19986)
+_TYPE_UNIT = """rule_files: []
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'cap_bytes{__type__="gauge", __unit__="bytes", pvc="data-0"}'
+        values: '100'
+      - series: 'avail_bytes{__type__="gauge", __unit__="bytes", pvc="data-0"}'
+        values: '40'
+      - series: 'req{__type__="counter", __unit__="request", job="a", instance="0"}'
+        values: '1'
+      - series: 'req{__type__="counter", __unit__="request", job="a", instance="1"}'
+        values: '2'
+    promql_expr_test:
+      - expr: (cap_bytes - avail_bytes) / cap_bytes * 100
+        eval_time: 0s
+        exp_samples:
+          - labels: '{pvc="data-0"}'
+            value: 60
+      - expr: sum without (instance) (req)
+        eval_time: 0s
+        exp_samples:
+          - labels: '{job="a"}'
+            value: 3
+      - expr: absent(req{__type__="counter", job="x"})
+        eval_time: 0s
+        exp_samples:
+          - labels: '{job="x"}'
+            value: 1
+"""
+
+
+# With delayed name removal, as the corpus runs: without it opsctl keeps `__type__`/`__unit__` where an
+# arithmetic operation or function drops `__name__` (Prometheus 3.5+ drops them all; not done yet).
+def test_type_and_unit_labels_transparent_from_3_16(tmp_path: Path) -> None:
+    p = tmp_path / "type_unit_test.yml"
+    p.write_text(_TYPE_UNIT)
+    assert run_test_file(p, V316, _DELAYED).status == "passed"
+    res = run_test_file(p, PromVersion(3, 15), _DELAYED)
+    assert res.status == "failed"
+    assert len([f for g in res.groups for f in g.failures]) == 3  # every expression changed
+
+
+@pytest.mark.oracle
+def test_type_and_unit_labels_of_promtool_316(tmp_path: Path) -> None:
+    p = tmp_path / "type_unit_test.yml"
+    p.write_text(_TYPE_UNIT)
+    proc = subprocess.run([find_tool("promtool-3.16"), "test", "rules", "--enable-feature",
+                           "promql-delayed-name-removal", p.name], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
