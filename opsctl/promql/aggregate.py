@@ -20,11 +20,13 @@ def _empty(t: int) -> Vec:
     return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
 
 
-def _group_fn(mod: Any, extra: str | None = None) -> Any:
+def _group_fn(mod: Any, extra: str | None = None, metadata: bool = False) -> Any:
+    """The grouping labels of a series. metadata (Engine.type_unit_transparent, Prometheus >= 3.16):
+    `without` drops `__type__` and `__unit__` as it drops `__name__`."""
     without = mod is not None and mod.type == pp.AggModifierType.Without
     names = list(mod.labels) if mod is not None else []
     if without:
-        drop = {*names, "__name__"}
+        drop = {*names, "__name__", "__type__", "__unit__"} if metadata else {*names, "__name__"}
         return lambda lab: lab.without(drop)
     keep = set(names)
     if extra is not None:
@@ -41,6 +43,21 @@ def _groups(keys: list[Labels]) -> tuple[list[Labels], np.ndarray]:
     for i, k in enumerate(keys):
         gid[i] = ids.setdefault(k, len(ids))
     return list(ids), gid
+
+
+def _any_pending_drop(glabels: list[Labels], gid: np.ndarray, vec: Vec) -> list[Labels]:
+    """Prometheus >= 3.9 (Engine.agg_any_drop_name, #17161): an aggregation group that keeps `__name__`
+    (`by (__name__)`) drops it at the end when any of its series with a sample was to drop it; before, the
+    group followed its first series."""
+    pend = [i for i, lab in enumerate(vec.labels) if lab.pending_drop]
+    if not pend:  # without delayed name removal, always
+        return glabels
+    out = list(glabels)
+    for i in pend:
+        g = int(gid[i])
+        if not out[g].pending_drop and vec.mask[i].any():
+            out[g] = out[g].with_pending_drop()
+    return out
 
 
 def _reduce(ufunc: Any, arr: np.ndarray, gid: np.ndarray, ngroups: int) -> np.ndarray:
@@ -60,7 +77,7 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
     label: str | None = None
     if op in ("topk", "bottomk", "quantile", "limitk", "limit_ratio"):
         param = ev.eval_scalar(node.param, times)
-        if op in ("topk", "bottomk", "limitk"):
+        if op in ("topk", "bottomk", "limitk") and not ev.engine.agg_param_checks:
             _topk_k(param)  # checked at every step, as Prometheus does, samples or not
     elif op == "count_values":
         label = ev.eval_str(node.param, times)
@@ -74,22 +91,26 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
             raise PromQLError(f'invalid label name "{label}"')
     vec = ev.eval_vec_h(node.expr, times)
     ev.pending_order = None
+    if param is not None and ev.engine.agg_param_checks and op != "quantile" and _param_checks(op, param):
+        return _empty(t)
     if vec.n == 0:
         return _empty(t)
     mod = node.modifier
     if op == "count_values":
         assert label is not None
         if vec.hists is not None:
-            return _count_values_h(vec, mod, label, t)
-        return _count_values(vec, mod, label, t)
+            return _count_values_h(vec, mod, label, t, ev.engine.type_unit_transparent)
+        return _count_values(vec, mod, label, t, ev.engine.type_unit_transparent)
     if vec.hists is not None:
         if op in ("sum", "avg"):
             return _sum_avg_h(ev, node, vec, times, op)
         if op not in ("count", "group", "limitk", "limit_ratio"):
             # Prometheus ignores histogram samples here (with an info annotation).
             vec = vec.floats()
-    gf = _group_fn(mod)
+    gf = _group_fn(mod, metadata=ev.engine.type_unit_transparent)
     glabels, gid = _groups([gf(lab) for lab in vec.labels])
+    if ev.engine.agg_any_drop_name:
+        glabels = _any_pending_drop(glabels, gid, vec)
     ng = len(glabels)
     mask = vec.mask
     with np.errstate(all="ignore"):
@@ -126,7 +147,7 @@ def aggregate(ev: _Evaluator, node: Any, times: np.ndarray) -> Vec:
             val = np.full((ng, t), np.nan)
             for g in range(ng):
                 rows = np.flatnonzero(gid == g)
-                val[g] = _quantile_cols(param, vec.vals[rows], mask[rows])
+                val[g] = _quantile_cols(param, vec.vals[rows], mask[rows], ev.engine.quantile_exact_rank)
         else:
             raise PromQLError(f"unsupported aggregation operator {op!r}")
     return Vec(glabels, val, present)
@@ -238,8 +259,11 @@ def _running(op: str, vec: Vec, gid: np.ndarray, ng: int, v3: bool = False) -> n
     return np.sqrt(var) if op == "stddev" else var
 
 
-def _quantile_cols(q: np.ndarray, vals: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Prometheus' quantile() over the present values of each column (NaNs sort first)."""
+def _quantile_cols(q: np.ndarray, vals: np.ndarray, mask: np.ndarray, exact_rank: bool = False) -> np.ndarray:
+    """Prometheus' quantile() over the present values of each column (NaNs sort first).
+
+    exact_rank (Engine.quantile_exact_rank, Prometheus >= 3.16): a rank that falls on a sample gives that
+    sample, not a zero-weight interpolation with its neighbour (which is NaN next to an infinity)."""
     isnan = np.isnan(vals)
     cat = np.where(mask, np.where(isnan, 0, 1), 2)
     clean = np.where(cat == 1, vals, 0.0)
@@ -255,9 +279,39 @@ def _quantile_cols(q: np.ndarray, vals: np.ndarray, mask: np.ndarray) -> np.ndar
         weight = rank - fl
         cols = np.arange(vals.shape[1])
         res = srt[lower, cols] * (1 - weight) + srt[upper, cols] * weight
+        if exact_rank:
+            res = np.where(weight == 0, srt[lower, cols], res)
         res = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, res))
         res = np.where(np.isnan(q), np.nan, res)
     return np.where(n > 0, res, np.nan)
+
+
+def _param_checks(op: str, param: np.ndarray) -> bool:
+    """Prometheus >= 3.6's checks of the parameter of topk/bottomk/limitk/limit_ratio over all steps at
+    once (Engine.agg_param_checks, #16725), after the inner expression ran, samples or not.
+    True: no step can keep a sample (every k < 1, every ratio 0), the result is empty."""
+    from opsctl.promql.engine import go_float
+
+    if len(param) == 0:
+        return True
+    has_nan = bool(np.isnan(param).any())
+    mx = float("nan") if has_nan else float(param.max())  # Go's math.Max/Min propagate NaN
+    mn = float("nan") if has_nan else float(param.min())
+    if op == "limit_ratio":
+        if mx == 0 and mn == 0:
+            return True
+        if has_nan:
+            raise PromQLError("Ratio value is NaN")
+        return False
+    if mx < 1:
+        return True
+    if has_nan:
+        raise PromQLError("Parameter value is NaN")
+    if mn <= -9223372036854775808.0:
+        raise PromQLError(f"Scalar value {go_float(mn)} underflows int64")
+    if mx >= 9223372036854774784.0:
+        raise PromQLError(f"Scalar value {go_float(mx)} overflows int64")
+    return False
 
 
 def _topk_k(param: np.ndarray) -> np.ndarray:
@@ -347,8 +401,10 @@ def _sum_avg_h(ev: _Evaluator, node: Any, vec: Vec, times: np.ndarray, op: str) 
     fvec = vec.floats()
     hists = vec.hists
     assert hists is not None
-    gf = _group_fn(node.modifier)
+    gf = _group_fn(node.modifier, metadata=ev.engine.type_unit_transparent)
     glabels, gid = _groups([gf(lab) for lab in vec.labels])
+    if ev.engine.agg_any_drop_name:
+        glabels = _any_pending_drop(glabels, gid, vec)
     ng = len(glabels)
     ishist = is_hist(hists) & vec.mask
     isfloat = fvec.mask
@@ -385,12 +441,12 @@ def _sum_avg_h(ev: _Evaluator, node: Any, vec: Vec, times: np.ndarray, op: str) 
     return Vec(glabels, val, present, hists=hout)
 
 
-def _count_values_h(vec: Vec, mod: Any, label: str, t: int) -> Vec:
+def _count_values_h(vec: Vec, mod: Any, label: str, t: int, metadata: bool = False) -> Vec:
     """count_values over a vector with histograms: a histogram's value label is its String()."""
     from opsctl.promql.engine import go_float, merge_rows
     from opsctl.promql.values import is_hist
 
-    gf = _group_fn(mod, extra=label)
+    gf = _group_fn(mod, extra=label, metadata=metadata)
     hists = vec.hists
     assert hists is not None
     ishist = is_hist(hists)
@@ -517,10 +573,10 @@ def _heap_select(v: np.ndarray, m: np.ndarray, k: np.ndarray, top: bool,
     return heap, size
 
 
-def _count_values(vec: Vec, mod: Any, label: str, t: int) -> Vec:
+def _count_values(vec: Vec, mod: Any, label: str, t: int, metadata: bool = False) -> Vec:
     from opsctl.promql.engine import go_float, merge_rows
 
-    gf = _group_fn(mod, extra=label)
+    gf = _group_fn(mod, extra=label, metadata=metadata)
     bits = vec.vals.view(np.uint64)
     uniq = np.unique(bits[vec.mask])
     by_text: dict[str, list[np.uint64]] = {}

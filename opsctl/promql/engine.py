@@ -109,14 +109,15 @@ def _binop(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def _hist_binop(
     op: str, a: np.ndarray, b: np.ndarray, ha: np.ndarray | None, hb: np.ndarray | None, return_bool: bool,
-    shape: tuple[int, ...], reconcile: bool = False,
+    shape: tuple[int, ...], reconcile: bool = False, gauge: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
     """_binop where either side may hold native histograms (Prometheus's vectorElemBinop).
 
     Returns (value, keep or None, histograms (object array), dropped): `dropped` marks elements whose
     operand types are incompatible (float + histogram, histogram > histogram, ...) or whose histogram
     operation fails; Prometheus skips those (with an annotation) even under `bool`. `reconcile`:
-    Engine.nhcb_reconcile."""
+    Engine.nhcb_reconcile. `gauge`: Engine.hist_negative_gauge (a difference, or a product or quotient by a
+    negative number, is a gauge histogram; before, it kept the histogram's hint)."""
     from opsctl.promql.histogram import CounterResetHint, HistogramError
 
     val, keep = _binop(op, a, b)
@@ -140,6 +141,8 @@ def _hist_binop(
             if x is None:  # float op histogram
                 if op == "*":
                     res = y.mul(float(fa[idx])).compact(0)
+                    if gauge and fa[idx] < 0:
+                        res.counter_reset_hint = CounterResetHint.GAUGE
                 else:
                     ok = False
             elif y is None:  # histogram op float
@@ -149,11 +152,14 @@ def _hist_binop(
                     res = x.div(float(fb[idx])).compact(0)
                 else:
                     ok = False
+                if res is not None and gauge and fb[idx] < 0:
+                    res.counter_reset_hint = CounterResetHint.GAUGE
             elif op == "+":
                 res = x.add(y, reconcile).compact(0)
             elif op == "-":
                 res = x.sub(y, reconcile)
-                res.counter_reset_hint = CounterResetHint.GAUGE
+                if gauge:
+                    res.counter_reset_hint = CounterResetHint.GAUGE
                 res = res.compact(0)
             elif op in ("==", "!="):
                 eq = x.equals(y)
@@ -243,6 +249,18 @@ class Engine:
         delayed_name_removal: bool = False,
         hist_kahan: bool = False,
         nhcb_reconcile: bool = False,
+        agg_param_checks: bool = False,
+        quantile_exact_rank: bool = False,
+        mad_nan: bool = False,
+        hist_fraction_inf_bucket: bool = False,
+        nhcb_fraction_zero: bool = False,
+        binop_match_before_filter: bool = False,
+        hist_nan_le_ignored: bool = False,
+        hist_quantile_nan_bucket: bool = False,
+        rad_deg_factor: bool = False,
+        hist_negative_gauge: bool = False,
+        agg_any_drop_name: bool = False,
+        type_unit_transparent: bool = False,
     ) -> None:
         self.storage = storage
         # Prometheus's `promql-delayed-name-removal` feature: `__name__` stays on the series until the
@@ -265,6 +283,42 @@ class Engine:
         # delta, irate, idelta), and a change of bounds is a counter reset only if a count on a common
         # bound went down. False (3.0 to 3.7): such pairs give nothing, and a change of bounds is a reset.
         self.nhcb_reconcile = nhcb_reconcile
+        # Prometheus >= 3.16 (#19899): quantile and quantile_over_time return the sample at an exact rank
+        # instead of a zero-weight interpolation with its neighbour (NaN next to ±Inf).
+        self.quantile_exact_rank = quantile_exact_rank
+        # Prometheus >= 3.6 (#16725): topk/bottomk/limitk/limit_ratio check their parameter over all steps
+        # before evaluating: NaN is an error, k < 1 everywhere (ratio 0 everywhere) an empty result.
+        self.agg_param_checks = agg_param_checks
+        # Prometheus >= 3.14 (#19040): mad_over_time of a range holding a NaN sample is NaN.
+        self.mad_nan = mad_nan
+        # Prometheus >= 3.16 (#18680, #19986): __type__ and __unit__ are left out of vector-matching
+        # signatures (without on), dropped by without aggregations and count_values, and give no label in
+        # absent().
+        self.type_unit_transparent = type_unit_transparent
+        # Prometheus >= 3.9 (#17161): with delayed name removal, an aggregation group that keeps __name__
+        # drops it at the end if any of its series was to drop it.
+        self.agg_any_drop_name = agg_any_drop_name
+        # Prometheus >= 3.7 (#17004): a difference of histograms, -h, and h times or divided by a negative
+        # number are gauge histograms; before, they kept the hint of the (left) histogram.
+        self.hist_negative_gauge = hist_negative_gauge
+        # Prometheus >= 3.16 (#19901): rad(v) = v * (Pi/180) and deg(v) = v * (180/Pi), no intermediate
+        # overflow (the last bit may differ from (v*Pi)/180).
+        self.rad_deg_factor = rad_deg_factor
+        # Prometheus >= 3.16 (#19973): histogram_quantile of a native histogram whose sum is NaN
+        # interpolates in the bucket where the rank is reached, not in the last bucket.
+        self.hist_quantile_nan_bucket = hist_quantile_nan_bucket
+        # Prometheus >= 3.16 (#20057): histogram_quantile leaves out the classic buckets whose `le` is NaN,
+        # as malformed ones.
+        self.hist_nan_le_ignored = hist_nan_le_ignored
+        # Prometheus >= 3.9 (#17668): the one-to-one and many-to-one matching errors of a vector binary
+        # operation count the pairs a filter comparison drops.
+        self.binop_match_before_filter = binop_match_before_filter
+        # Prometheus >= 3.16 (#19657): histogram_fraction of custom buckets has no zero bucket; only a first
+        # bucket with a positive upper bound starts at 0.
+        self.nhcb_fraction_zero = nhcb_fraction_zero
+        # Prometheus >= 3.8 (#17424): histogram_fraction takes the whole count of a bucket starting at -Inf
+        # instead of NaN; a classic first bucket with a positive bound starts at 0.
+        self.hist_fraction_inf_bucket = hist_fraction_inf_bucket
         self.default_subquery_step_ms = round(default_subquery_step * 1000)
         self.max_chunk_elements = max_chunk_elements
         # exact=True reproduces Prometheus' floating-point arithmetic (Kahan sums, running means)
@@ -903,8 +957,13 @@ class _Evaluator:
             hists = v.hists
             if hists is not None:
                 hists = hists.copy()
+                from opsctl.promql.histogram import CounterResetHint
+
+                gauge = self.engine.hist_negative_gauge
                 for i, j in zip(*np.nonzero(is_hist(hists)), strict=True):
                     hists[i, j] = hists[i, j].mul(-1.0)
+                    if gauge:  # Prometheus >= 3.7: Mul(-1) makes it a gauge histogram
+                        hists[i, j].counter_reset_hint = CounterResetHint.GAUGE
             return merge_rows(drop_name(v.labels), -v.vals, v.mask, hists)
         raise _err("unary expression only allowed on expressions of type scalar or instant vector")
 
@@ -954,7 +1013,8 @@ class _Evaluator:
         assert vec.hists is not None
         a, b = (sc[None, :], vec.vals) if swap else (vec.vals, sc[None, :])
         ha, hb = (None, vec.hists) if swap else (vec.hists, None)
-        val, keep, hout, dropped = _hist_binop(op, a, b, ha, hb, return_bool, vec.vals.shape)
+        val, keep, hout, dropped = _hist_binop(op, a, b, ha, hb, return_bool, vec.vals.shape,
+                                               gauge=self.engine.hist_negative_gauge)
         mask = vec.mask & ~dropped
         if keep is not None:
             val = np.where(is_hist(vec.hists), np.nan, vec.vals)
@@ -970,17 +1030,21 @@ class _Evaluator:
         return merge_rows(list(labels), val, mask, hout) if has_hist(hout) else Vec(list(labels), val, mask)
 
     @staticmethod
-    def _sig_fn(mod: Any) -> Callable[[Labels], tuple[tuple[str, str], ...]]:
+    def _sig_fn(mod: Any, metadata: bool = False) -> Callable[[Labels], tuple[tuple[str, str], ...]]:
+        """The matching signature of a series; metadata (Engine.type_unit_transparent, Prometheus >= 3.16):
+        without `on`, `__type__` and `__unit__` are left out like `__name__`."""
         matching = mod.matching if mod is not None else None
         if matching is not None and matching.type == pp.LabelModifierType.Include:
             names = set(matching.labels)
             return lambda lab: tuple((k, v) for k, v in lab.items_tuple if k in names)
         names = set(matching.labels) if matching is not None else set()
         names.add("__name__")
+        if metadata:
+            names.update(("__type__", "__unit__"))
         return lambda lab: tuple((k, v) for k, v in lab.items_tuple if k not in names)
 
     def _set_op(self, op: str, lhs: Vec, rhs: Vec, mod: Any, t: int) -> Vec:
-        sig = self._sig_fn(mod)
+        sig = self._sig_fn(mod, self.engine.type_unit_transparent)
         lsig = [sig(lab) for lab in lhs.labels]
         rsig = [sig(lab) for lab in rhs.labels]
         if op in ("and", "unless"):
@@ -1031,7 +1095,7 @@ class _Evaluator:
         with_h = lhs.hists is not None or rhs.hists is not None
         swapped = card == pp.VectorMatchCardinality.OneToMany
         many, one = (rhs, lhs) if swapped else (lhs, rhs)
-        sig = self._sig_fn(mod)
+        sig = self._sig_fn(mod, self.engine.type_unit_transparent)
         # The "one" side: at most one series per signature per step.
         groups: dict[Any, list[int]] = {}
         for i, lab in enumerate(one.labels):
@@ -1077,6 +1141,7 @@ class _Evaluator:
             drop = False
         delayed = _DELAYED_NAME.get()
         one_to_one = card == pp.VectorMatchCardinality.OneToOne
+        match_before_filter = self.engine.binop_match_before_filter
         for i, lab in enumerate(many.labels):
             s = sig(lab)
             g = gvals.get(s)
@@ -1093,31 +1158,37 @@ class _Evaluator:
                 mh = many.hists[i] if many.hists is not None else None
                 hl, hr = (oh, mh) if swapped else (mh, oh)
                 val, keep, hrow, dropped = _hist_binop(op, vl, vr, hl, hr, return_bool, (t,),
-                                                       self.engine.nhcb_reconcile)
+                                                       self.engine.nhcb_reconcile, self.engine.hist_negative_gauge)
                 m = m & ~dropped
                 if not m.any():
                     continue
             else:
                 val, keep = _binop(op, vl, vr)
+            # Prometheus >= 3.9 (Engine.binop_match_before_filter): the matching checks below also count
+            # the pairs a filter comparison drops.
+            mc = m
             if keep is not None:
                 if return_bool:
                     val = keep.astype(float)
                 else:
                     m = m & keep
+            if not match_before_filter:
+                mc = m
             if one_to_one:
                 if s in matched_count:
-                    if (matched_count[s] & m).any():
+                    if (matched_count[s] & mc).any():
                         raise _err(
                             "multiple matches for labels: many-to-one matching must be explicit "
                             "(group_left/group_right)"
                         )
-                    matched_count[s] |= m
+                    matched_count[s] |= mc
                 else:
-                    matched_count[s] = m.copy()
+                    matched_count[s] = mc.copy()
             # Result labels may depend on which "one" series matched (group_x include labels).
-            picks = np.unique(opick[m]) if include else np.array([-1])
+            picks = np.unique(opick[mc]) if include else np.array([-1])
             for p in picks:
                 pm = m if p < 0 else (m & (opick == p))
+                pmc = mc if p < 0 else (mc & (opick == p))
                 other = one.labels[int(p)] if p >= 0 else Labels()
                 key = (lab, other)
                 res = result_cache.get(key)
@@ -1129,11 +1200,13 @@ class _Evaluator:
                 if not one_to_one:
                     k2 = (s, res)
                     if k2 in seen_result:
-                        if (seen_result[k2] & pm).any():
+                        if (seen_result[k2] & pmc).any():
                             raise _err("multiple matches for labels: grouping labels must ensure unique matches")
-                        seen_result[k2] = seen_result[k2] | pm
+                        seen_result[k2] = seen_result[k2] | pmc
                     else:
-                        seen_result[k2] = pm
+                        seen_result[k2] = pmc
+                if not pm.any():
+                    continue
                 out_labels.append(res)
                 out_vals.append(val)
                 out_mask.append(pm)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -284,12 +285,14 @@ def _g_stdvar_fast(
 
 
 def _g_quantile(
-    v: np.ndarray, ts: np.ndarray, valid: np.ndarray, c: np.ndarray, ex: dict[str, np.ndarray]
+    v: np.ndarray, ts: np.ndarray, valid: np.ndarray, c: np.ndarray, ex: dict[str, np.ndarray],
+    exact_rank: bool = False,
 ) -> np.ndarray:
+    """quantile_over_time; exact_rank: see aggregate._quantile_cols (Prometheus >= 3.16)."""
     from opsctl.promql.aggregate import _quantile_cols
 
     if np.isnan(np.where(valid, v, 0.0)).any():
-        return _quantile_cols(ex["q"], v.T, valid.T)
+        return _quantile_cols(ex["q"], v.T, valid.T, exact_rank)
     # No NaNs: a plain sort with padding at the end gives Prometheus' order.
     srt = np.sort(np.where(valid, v, np.inf), axis=1)
     q = ex["q"]
@@ -302,15 +305,23 @@ def _g_quantile(
     weight = rank - fl
     rows = np.arange(len(c))
     res = srt[rows, lower] * (1 - weight) + srt[rows, upper] * weight
+    if exact_rank:
+        res = np.where(weight == 0, srt[rows, lower], res)
     res = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, res))
     return np.where(np.isnan(q), np.nan, res)
 
 
-def _g_mad(v: np.ndarray, ts: np.ndarray, valid: np.ndarray, c: np.ndarray, ex: dict[str, np.ndarray]) -> np.ndarray:
-    """mad_over_time: the median of the absolute deviations from the median (Prometheus 3)."""
+def _g_mad(v: np.ndarray, ts: np.ndarray, valid: np.ndarray, c: np.ndarray, ex: dict[str, np.ndarray],
+           nan: bool = False, exact_rank: bool = False) -> np.ndarray:
+    """mad_over_time: the median of the absolute deviations from the median (Prometheus 3).
+
+    nan (Engine.mad_nan, Prometheus >= 3.14): a window holding a NaN sample gives NaN."""
     half = {"q": np.full(len(c), 0.5)}
-    med = _g_quantile(v, ts, valid, c, half)
-    return _g_quantile(np.abs(v - med[:, None]), ts, valid, c, half)
+    med = _g_quantile(v, ts, valid, c, half, exact_rank)
+    res = _g_quantile(np.abs(v - med[:, None]), ts, valid, c, half, exact_rank)
+    if nan:
+        res = np.where(np.isnan(np.where(valid, v, 0.0)).any(axis=1), np.nan, res)
+    return res
 
 
 def _g_ts_of_extreme(
@@ -668,7 +679,9 @@ def _instant_rate(m: Mat, is_rate: bool) -> tuple[np.ndarray, np.ndarray]:
     return res, ok
 
 
-def _absent_labels(node: Any) -> Labels:
+def _absent_labels(node: Any, skip_metadata: bool = False) -> Labels:
+    """The labels of absent()/absent_over_time()'s result. skip_metadata (Engine.type_unit_transparent,
+    Prometheus >= 3.16): matchers on `__type__` and `__unit__` give no label."""
     node = _unwrap(node)
     if isinstance(node, pp.MatrixSelector):
         node = node.vector_selector
@@ -680,7 +693,7 @@ def _absent_labels(node: Any) -> Labels:
     d: dict[str, str] = {}
     seen: set[str] = set()
     for op, name, value in groups[0]:
-        if name == "__name__":
+        if name == "__name__" or (skip_metadata and name in ("__type__", "__unit__")):
             continue
         if op == "=" and name not in seen:
             d[name] = value
@@ -857,7 +870,7 @@ def _histogram_quantile(ev: _Evaluator, q: np.ndarray, vec: Vec) -> Vec:
     ishist = is_hist(vec.hists) & vec.mask
     vals = np.full(vec.vals.shape, np.nan)
     for i, j in zip(*np.nonzero(ishist), strict=True):
-        vals[i, j] = nh.histogram_quantile(float(q[j]), vec.hists[i, j])
+        vals[i, j] = nh.histogram_quantile(float(q[j]), vec.hists[i, j], ev.engine.hist_quantile_nan_bucket)
     mask = ishist.copy()
     # A native histogram and classic buckets with the same labels at a step: neither is evaluated.
     cidx = {lab: k for k, lab in enumerate(classic.labels)}
@@ -887,7 +900,7 @@ def _native_hist_func(ev: _Evaluator, name: str, args: list[Any], times: np.ndar
     else:
         vec = ev.eval_vec_h(args[0], times)
     if name == "histogram_fraction":
-        classic = _classic_fraction(lower, upper, vec.floats())
+        classic = _classic_fraction(lower, upper, vec.floats(), ev.engine.hist_fraction_inf_bucket)
         if vec.hists is None:
             return _finish(classic.labels, classic.vals, classic.mask)
     if vec.hists is None:
@@ -908,7 +921,8 @@ def _native_hist_func(ev: _Evaluator, name: str, args: list[Any], times: np.ndar
             elif name == "histogram_stdvar":
                 v = nh.histogram_stdvar(h)
             else:
-                v = nh.histogram_fraction(float(lower[j]), float(upper[j]), h)
+                v = nh.histogram_fraction(float(lower[j]), float(upper[j]), h, ev.engine.hist_fraction_inf_bucket,
+                                          ev.engine.nhcb_fraction_zero)
         vals[i, j] = v
     if name == "histogram_fraction" and classic.n:
         return _without_clashes(vec.labels, vals, ishist, classic)
@@ -931,9 +945,9 @@ def _without_clashes(labels: list[Labels], vals: np.ndarray, mask: np.ndarray, c
     return _finish(all_labels, np.vstack([vals, classic.vals]), np.vstack([mask, cmask]))
 
 
-def _classic_fraction(lower: np.ndarray, upper: np.ndarray, vec: Vec) -> Vec:
+def _classic_fraction(lower: np.ndarray, upper: np.ndarray, vec: Vec, inf_bucket: bool = True) -> Vec:
     """histogram_fraction over classic buckets (Prometheus's BucketFraction), per `le` group and step;
-    the group labels keep the metric name (the caller drops it)."""
+    the group labels keep the metric name (the caller drops it). inf_bucket: see _bucket_fraction."""
     t = len(lower)
     groups: dict[Labels, list[tuple[float, int]]] = {}
     for i, lab in enumerate(vec.labels):
@@ -952,7 +966,7 @@ def _classic_fraction(lower: np.ndarray, upper: np.ndarray, vec: Vec) -> Vec:
             if not buckets:
                 continue
             present[j] = True
-            res[j] = _bucket_fraction(float(lower[j]), float(upper[j]), buckets)
+            res[j] = _bucket_fraction(float(lower[j]), float(upper[j]), buckets, inf_bucket)
         out_l.append(glab)
         out_v.append(res)
         out_m.append(present)
@@ -961,7 +975,11 @@ def _classic_fraction(lower: np.ndarray, upper: np.ndarray, vec: Vec) -> Vec:
     return Vec(out_l, np.vstack(out_v), np.vstack(out_m))
 
 
-def _bucket_fraction(lower: float, upper: float, buckets: list[tuple[float, float]]) -> float:
+def _bucket_fraction(lower: float, upper: float, buckets: list[tuple[float, float]], inf_bucket: bool = True) -> float:
+    """BucketFraction. inf_bucket (Engine.hist_fraction_inf_bucket, Prometheus >= 3.8, #17424): the first
+    bucket starts at 0 when its upper bound is positive (else at -Inf), and a bound inside a bucket starting
+    at -Inf takes the bucket's whole count; before, the first bucket started at -Inf and such a bound gave
+    NaN (Inf/Inf)."""
     if not math.isinf(buckets[-1][0]) or buckets[-1][0] < 0:
         return math.nan
     co: list[list[float]] = []
@@ -977,14 +995,14 @@ def _bucket_fraction(lower: float, upper: float, buckets: list[tuple[float, floa
         return 0.0
     rank = lower_rank = upper_rank = 0.0
     lower_set = upper_set = False
-    lower_bound = -math.inf if co[0][0] <= 0 else 0.0
+    lower_bound = -math.inf if co[0][0] <= 0 or not inf_bucket else 0.0
     for i, (upper_bound, bcount) in enumerate(co):
         if i > 0:
             lower_bound = co[i - 1][0]
 
         def interp(v: float, lb: float = lower_bound, ubd: float = upper_bound, bc: float = bcount,
                    rk: float = rank) -> float:
-            if lb == -math.inf:
+            if lb == -math.inf and inf_bucket:
                 return bc
             with np.errstate(all="ignore"):
                 return float(rk + (bc - rk) * np.float64(v - lb) / np.float64(ubd - lb))
@@ -1014,9 +1032,11 @@ def _histogram_quantile_classic(ev: _Evaluator, q: np.ndarray, vec: Vec, keep_gr
 
     t = len(q)
     groups: dict[Labels, list[tuple[float, int]]] = {}
+    # Prometheus >= 3.16 (Engine.hist_nan_le_ignored): a bucket of `le="NaN"` is left out like a malformed one.
+    skip_nan = ev.engine.hist_nan_le_ignored
     for i, lab in enumerate(vec.labels):
         ub = _bucket_bound(lab.get("le"))
-        if ub is None:
+        if ub is None or (skip_nan and ub != ub):
             continue
         groups.setdefault(lab.without(("le",)), []).append((ub, i))
     out_l: list[Labels] = []
@@ -1153,11 +1173,15 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
     if name == "absent":
         vec = ev.eval_vec_h(args[0], times)
         present = np.asarray(vec.mask.any(axis=0)) if vec.n else np.zeros(t, dtype=bool)
-        return Vec([_absent_labels(args[0])], np.ones((1, t)), ~present[None, :])
+        return Vec([_absent_labels(args[0], ev.engine.type_unit_transparent)], np.ones((1, t)), ~present[None, :])
     if name in _SIMPLE:
         vec = ev.eval_vec(args[0], times)
         with np.errstate(all="ignore"):
-            vals = _SIMPLE[name](vec.vals)
+            if name in ("rad", "deg") and ev.engine.rad_deg_factor:
+                # Prometheus >= 3.16: v * (Pi/180), v * (180/Pi) (one rounded factor, no overflow of v * 180)
+                vals = vec.vals * (math.pi / 180 if name == "rad" else 180 / math.pi)
+            else:
+                vals = _SIMPLE[name](vec.vals)
         return _finish(vec.labels, vals, vec.mask)
     if name == "round":
         vec = ev.eval_vec(args[0], times)
@@ -1260,7 +1284,8 @@ def _range_call(ev: _Evaluator, name: str, args: list[Any], times: np.ndarray) -
         raise _err(f"expected type range vector in call to function {name}()")
     if name == "absent_over_time":
         any_present = ((m.hi - m.lo) > 0).any(axis=0) if m.n else np.zeros(t, dtype=bool)
-        return Vec([_absent_labels(marg)], np.ones((1, t)), ~any_present[None, :])
+        return Vec([_absent_labels(marg, ev.engine.type_unit_transparent)], np.ones((1, t)),
+                   ~any_present[None, :])
     keep_name = name in ("last_over_time", "first_over_time")
     if m.flat.hs is not None:
         from opsctl.promql.histfuncs import range_call_hist
@@ -1312,7 +1337,8 @@ def _compute_range(
         elif name in ("ts_of_min_over_time", "ts_of_max_over_time"):
             vals, ok = _gather(m, _g_ts_of_extreme, 1, {"max": np.full(cnt.shape, name == "ts_of_max_over_time")})
         elif name == "mad_over_time":
-            vals, ok = _gather(m, _g_mad, 1)
+            vals, ok = _gather(m, functools.partial(_g_mad, nan=ev.engine.mad_nan,
+                                                    exact_rank=ev.engine.quantile_exact_rank), 1)
         elif name == "sum_over_time":
             vals, ok = (_window_sum_exact(m) if exact else _window_sum(m)), cnt > 0
         elif name == "avg_over_time" and ev.engine.v3:
@@ -1338,7 +1364,8 @@ def _compute_range(
             if name == "stddev_over_time":
                 vals = np.sqrt(vals)
         elif name == "quantile_over_time":
-            vals, ok = _gather(m, _g_quantile, 1, extra)
+            gq = functools.partial(_g_quantile, exact_rank=True) if ev.engine.quantile_exact_rank else _g_quantile
+            vals, ok = _gather(m, gq, 1, extra)
         elif name == "deriv":
             if exact and int((m.hi - m.lo).max(initial=0)) <= _EXACT_WINDOW:
                 vals, ok = _gather(m, _g_deriv, 2)

@@ -1710,14 +1710,17 @@ FRACTION_NAN_INFO = (
 )
 
 
-def histogram_quantile(q: float, h: FloatHistogram) -> float:
+def histogram_quantile(q: float, h: FloatHistogram, keep_bucket: bool = False) -> float:
     """histogram_quantile(q, h) of a native histogram (Prometheus's HistogramQuantile)."""
-    return histogram_quantile_info(q, h)[0]
+    return histogram_quantile_info(q, h, keep_bucket)[0]
 
 
-def histogram_quantile_info(q: float, h: FloatHistogram) -> tuple[float, str | None]:
+def histogram_quantile_info(q: float, h: FloatHistogram, keep_bucket: bool = False) -> tuple[float, str | None]:
     """HistogramQuantile with its annotation: the quantile and None, or QUANTILE_NAN_RESULT_INFO /
     QUANTILE_NAN_SKEW_INFO (Prometheus appends the quoted metric name).
+
+    keep_bucket (Prometheus >= 3.16, #19973): with a NaN sum, interpolate in the bucket where the rank is
+    reached; before, in the histogram's last bucket (see below).
 
     q < 0 gives -Inf, q > 1 +Inf, q NaN or an empty histogram NaN. Exponential buckets interpolate
     exponentially, custom buckets and the zero bucket linearly; a zero bucket with only positive (negative)
@@ -1772,8 +1775,9 @@ def histogram_quantile_info(q: float, h: FloatHistogram) -> tuple[float, str | N
         # Prometheus 3.5 reuses its `bucket` variable here, so the interpolation below then happens in the
         # last bucket of the histogram (if any follows the one found); kept for identical results.
         for b in it:
-            lower, upper, b_count = b.lower, b.upper, b.count
-            count += b_count
+            if not keep_bucket:
+                lower, upper, b_count = b.lower, b.upper, b.count
+            count += b.count
         if count < h.count:
             info = QUANTILE_NAN_SKEW_INFO
     fraction = _fdiv(rank, b_count)
@@ -1786,14 +1790,21 @@ def histogram_quantile_info(q: float, h: FloatHistogram) -> tuple[float, str | N
     return -go_exp2(log_upper + (log_lower - log_upper) * (1 - fraction)), info
 
 
-def histogram_fraction(lower: float, upper: float, h: FloatHistogram) -> float:
+def histogram_fraction(lower: float, upper: float, h: FloatHistogram, inf_bucket: bool = False,
+                       nhcb_zero: bool = False) -> float:
     """histogram_fraction(lower, upper, h) of a native histogram (Prometheus's HistogramFraction)."""
-    return histogram_fraction_info(lower, upper, h)[0]
+    return histogram_fraction_info(lower, upper, h, inf_bucket, nhcb_zero)[0]
 
 
-def histogram_fraction_info(lower: float, upper: float, h: FloatHistogram) -> tuple[float, str | None]:
+def histogram_fraction_info(lower: float, upper: float, h: FloatHistogram, inf_bucket: bool = False,
+                            nhcb_zero: bool = False) -> tuple[float, str | None]:
     """HistogramFraction with its annotation (None or FRACTION_NAN_INFO). An empty histogram or a NaN bound
-    gives NaN; lower >= upper gives 0; NaN observations count in no bucket."""
+    gives NaN; lower >= upper gives 0; NaN observations count in no bucket.
+
+    inf_bucket (Prometheus >= 3.8, #17424): a bound inside a bucket whose lower bound is -Inf takes that
+    bucket's whole count, not NaN (no interpolation in an infinite bucket).
+    nhcb_zero (Prometheus >= 3.16, #19657): custom buckets have no zero bucket; only a first bucket whose
+    upper bound is positive starts at 0 (before: any bucket spanning 0 was the zero bucket, starting at 0)."""
     if h.count == 0 or lower != lower or upper != upper:
         return math.nan, None
     if lower >= upper:
@@ -1808,7 +1819,10 @@ def histogram_fraction_info(lower: float, upper: float, h: FloatHistogram) -> tu
         count += b.count
         b_lower, b_upper, b_count = b.lower, b.upper, b.count
         zero_bucket = False
-        if b_lower <= 0 and b_upper >= 0:
+        if custom and nhcb_zero:
+            if b_lower == -_INF and b_upper > 0:
+                b_lower = 0.0
+        elif b_lower <= 0 and b_upper >= 0:
             zero_bucket = True
             if only_pos:
                 b_lower = 0.0
@@ -1822,10 +1836,12 @@ def histogram_fraction_info(lower: float, upper: float, h: FloatHistogram) -> tu
             break
         linear = custom or zero_bucket
         if not lower_set and b_lower < lower < b_upper:
-            lower_rank = _interpolate(linear, lower, rank, b_lower, b_upper, b_count)
+            lower_rank = (b_count if inf_bucket and linear and b_lower == -_INF
+                          else _interpolate(linear, lower, rank, b_lower, b_upper, b_count))
             lower_set = True
         if not upper_set and b_lower < upper < b_upper:
-            upper_rank = _interpolate(linear, upper, rank, b_lower, b_upper, b_count)
+            upper_rank = (b_count if inf_bucket and linear and b_lower == -_INF
+                          else _interpolate(linear, upper, rank, b_lower, b_upper, b_count))
             upper_set = True
         if lower_set and upper_set:
             break
