@@ -23,7 +23,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,6 +136,8 @@ class _Reader:
         self.path = path
         self.v3 = v3  # Prometheus 3 syntax: duration expressions, `x @ 6m`
         self.version = version  # the target's functions (None: any)
+        # `{{..}}+{{..}}xN` across custom buckets of different bounds expands from 3.8 (prometheus#17278)
+        self.reconcile = version is None or version.at_least(3, 8)
 
     def err(self, message: str, loc: tuple[int, int]) -> InputError:
         return InputError(message, self.path, loc[0], loc[1])
@@ -406,7 +408,7 @@ def _start_timestamp_ms(r: _Reader, d: PosDict) -> int:
 
 # time.RFC3339Nano: a date, T, a time with optional fraction, and Z or a numeric zone
 _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _read_group(r: _Reader, raw: Any, loc: tuple[int, int], index: int) -> TestGroup:
@@ -432,7 +434,7 @@ def _read_group(r: _Reader, raw: Any, loc: tuple[int, int], index: int) -> TestG
             # promtool 2.42's series lexer has no native-histogram notation.
             raise r.err(f"input series {series!r}: unexpected character in series sequence: '{{'", sloc)
         try:
-            labels, samples = parse_series_desc(f"{series} {values}")
+            labels, samples = parse_series_desc(f"{series} {values}", reconcile=r.reconcile)
         except ValueError as exc:
             raise r.err(f"input series {series!r}: {exc}", sloc) from None
         tg.input_series.append(InputSeries(series, values, labels, samples, sloc[0], sloc[1]))
