@@ -243,8 +243,17 @@ class Engine:
         delayed_name_removal: bool = False,
         hist_kahan: bool = False,
         nhcb_reconcile: bool = False,
+        unknown_functions: frozenset[str] = frozenset(),
     ) -> None:
         self.storage = storage
+        # Functions the target Prometheus does not know yet (semantics.unknown_functions): a call is a
+        # parse error; "duration:NAME": NAME() is not read inside duration expressions.
+        self.unknown_functions = unknown_functions
+        self._unknown_rx = (
+            re.compile(r"(?<![A-Za-z0-9_:])(?:" + "|".join(sorted(n for n in unknown_functions if ":" not in n))
+                       + r")\s*\(")
+            if any(":" not in n for n in unknown_functions) else None)
+        self._dur_unknown = frozenset(n.split(":", 1)[1] for n in unknown_functions if n.startswith("duration:"))
         # Prometheus's `promql-delayed-name-removal` feature: `__name__` stays on the series until the
         # end of the evaluation (so label_replace can read it), then goes where it was to be dropped.
         self.delayed_name_removal = delayed_name_removal
@@ -287,7 +296,7 @@ class Engine:
     # -- public API ---------------------------------------------------------------------------
 
     def instant(self, query: str, t: float) -> Result:
-        expr = self._parse(query)
+        expr = self._parse(query, 0, 0)
         ms = round(t * 1000)
         ev = _Evaluator(self, ms, ms)
         if self.v3 and "\\" in query:
@@ -307,10 +316,12 @@ class Engine:
             raise _err("zero or negative query resolution step widths are not accepted. Try a positive integer")
         if end < start:
             raise _err("end timestamp must not be before start time")
-        expr = self._parse(query)
         start_ms, end_ms, step_ms = round(start * 1000), round(end * 1000), round(step * 1000)
         if step_ms <= 0:
             raise _err("zero or negative query resolution step widths are not accepted. Try a positive integer")
+        # Prometheus's step() is 0 when start == end (foldQueryContextFunctions)
+        q_step = step_ms if end_ms != start_ms else 0
+        expr = self._parse(query, q_step, end_ms - start_ms)
         times = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
         chunk = max(64, self.max_chunk_elements // max(1, len(self.storage)))
         chunks = [times[i : i + chunk] for i in range(0, len(times), chunk)]
@@ -318,6 +329,7 @@ class Engine:
         def run(tchunk: np.ndarray) -> Value:
             ev = _Evaluator(self, start_ms, end_ms)
             ev.grid = (start_ms, step_ms)
+            ev.query_step_ms = q_step
             if self.v3 and "\\" in query:
                 ev.invalid_strings = invalid_utf8_strings(query)
             if not self.delayed_name_removal:
@@ -408,7 +420,7 @@ class Engine:
                 if node.param is not None:
                     stack.append(node.param)
             elif isinstance(node, pp.Call):
-                if node.func.name in _ORDERING_FUNCS:
+                if node.func.name in _ORDERING_FUNCS or node.func.name in durexpr.QUERY_FUNCS:
                     return None
                 stack += list(node.args)
             elif isinstance(node, pp.MatrixSelector):
@@ -438,7 +450,7 @@ class Engine:
         name removal (callers then use instant(), which does it)."""
         if self.delayed_name_removal or self.selected_names(query) is None:
             return None
-        expr = self._parse(query)
+        expr = self._parse(query, 0, 0)
         out: list[list[tuple[Labels, float]]] = []
         times = np.asarray(times_ms, dtype=np.int64)
         if len(times) == 0:
@@ -472,13 +484,20 @@ class Engine:
                 return None
         return out
 
-    def _parse(self, query: str) -> Any:
+    def _parse(self, query: str, step_ms: int | None = None, range_ms: int | None = None) -> Any:
+        """The AST of `query`; step_ms and range_ms: the query's step (0 for an instant query) and
+        end - start, the values of step() and range() in duration expressions."""
         # Rule evaluation parses the same few expressions at every step; the AST is never mutated.
-        expr = self._parse_cache.get(query)
+        ctx = None
+        key: Any = query
+        if self.v3 and step_ms is not None and range_ms is not None and durexpr.needs_context(query):
+            ctx = durexpr.Context(durexpr.go_seconds(step_ms), durexpr.go_seconds(range_ms), self._dur_unknown)
+            key = (query, step_ms, range_ms)
+        expr = self._parse_cache.get(key)
         if expr is None:
             try:
                 # Prometheus 3 duration expressions (`[5m * 2]`, `offset (1h + 5m)`) become literals.
-                expr = ast.parse(durexpr.rewrite(query) if self.v3 else query)
+                expr = ast.parse(durexpr.rewrite(query, ctx) if self.v3 else query)
             except PromQLError:
                 # Prometheus' own wording and position where the port of its parser finds the error.
                 go = promql_goparse.syntax_error(query)
@@ -487,13 +506,15 @@ class Engine:
                 raise
             # `x @ 6m`: Prometheus 2.42 rejects it, 3.x (and promql-parser) read 360 s.
             at_err = None if self.v3 else promql_goparse.at_duration_error(query)
+            if at_err is None and self._unknown_rx is not None and self._unknown_rx.search(query):
+                at_err = _unknown_function_error(query, expr, self.unknown_functions)
             if at_err is None and self.v3 and not self.experimental:
                 at_err = ast.experimental_error(query, expr)
             if at_err is not None:
                 raise PromQLError(at_err)
             if len(self._parse_cache) > 4096:
                 self._parse_cache.clear()
-            self._parse_cache[query] = expr
+            self._parse_cache[key] = expr
         return expr
 
     # -- storage access -----------------------------------------------------------------------
@@ -579,6 +600,30 @@ class Engine:
                 self._sel_cache.clear()
             self._sel_cache[key] = (stamp, full, res)
             return res
+
+
+def _unknown_function_error(text: str, node: Any, unknown: frozenset[str]) -> str | None:
+    """Prometheus's parse error for the first call of a function its version does not know."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, pp.Call):
+            if n.func.name in unknown:
+                pos = ast.name_position(text, n.func.name)
+                where = f"{pos[0]}:{pos[1]}: " if pos else ""
+                return f'{where}parse error: unknown function with name "{n.func.name}"'
+            stack.extend(reversed(list(n.args)))
+        elif isinstance(n, pp.AggregateExpr):
+            stack.append(n.expr)
+            if n.param is not None:
+                stack.append(n.param)
+        elif isinstance(n, pp.BinaryExpr):
+            stack.extend([n.rhs, n.lhs])
+        elif isinstance(n, pp.ParenExpr | pp.UnaryExpr | pp.SubqueryExpr):
+            stack.append(n.expr)
+        elif isinstance(n, pp.MatrixSelector):
+            stack.append(n.vector_selector)
+    return None
 
 
 def _contiguous(arrays: list[np.ndarray]) -> np.ndarray | None:
@@ -688,6 +733,8 @@ class _Evaluator:
         self.engine = engine
         self.start_ms = start_ms
         self.end_ms = end_ms
+        # The query's step (ms) as Prometheus's step() sees it: 0 for an instant query.
+        self.query_step_ms = 0
         self.order: list[int] | None = None  # output order of the top-level vector (sort, topk, ...)
         self.pending_order: list[int] | None = None
         # (phase, step) when the times being evaluated are phase + step*k (range queries, subqueries).

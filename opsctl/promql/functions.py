@@ -13,6 +13,8 @@ import promql_parser as pp
 
 from opsctl.gosem import regexp as gosem_regexp
 from opsctl.promql import ast
+from opsctl.promql.durexpr import QUERY_FUNCS
+from opsctl.promql.durexpr import go_seconds as _go_seconds
 from opsctl.promql.model import Labels, PromQLError
 from opsctl.promql.values import Flat, Mat, Scalar, Str, Vec
 
@@ -1115,6 +1117,18 @@ _RANGE_FUNCS = {
 }
 
 
+def _go_min_max(a: np.ndarray, b: np.ndarray, is_max: bool) -> np.ndarray:
+    """math.Max / math.Min element-wise: NaN if either is NaN, max(+0, -0) = +0, min(+0, -0) = -0."""
+    with np.errstate(all="ignore"):
+        r = np.maximum(a, b) if is_max else np.minimum(a, b)  # NaN-propagating
+        z = (a == 0) & (b == 0)
+        if z.any():
+            sa, sb = np.signbit(a), np.signbit(b)
+            neg = (sa & sb) if is_max else (sa | sb)
+            r = np.where(z, np.where(neg, -0.0, 0.0), r)
+    return r
+
+
 def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
     name = node.func.name
     args = list(node.args)
@@ -1125,6 +1139,18 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
         return _range_call(ev, name, args, times)
     if name == "time":
         return Scalar(times / 1000.0)
+    if name in QUERY_FUNCS:  # Prometheus 3.12+ (#17877): constants of the query (foldQueryContextFunctions)
+        if name == "start":
+            v = ev.start_ms / 1000.0
+        elif name == "end":
+            v = ev.end_ms / 1000.0
+        elif name == "range":
+            v = _go_seconds(ev.end_ms - ev.start_ms)
+        else:
+            v = _go_seconds(ev.query_step_ms)
+        return Scalar(np.full(t, v))
+    if name in ("min_of", "max_of"):  # Prometheus 3.13+ (#18687): Go's math.Min / math.Max
+        return Scalar(_go_min_max(ev.eval_scalar(args[0], times), ev.eval_scalar(args[1], times), name == "max_of"))
     if name == "pi":
         return Scalar(np.full(t, math.pi))
     if name == "vector":
