@@ -849,6 +849,70 @@ def _bucket_bound(s: str | None) -> float | None:
         return None
 
 
+def openmetrics_float(f: float) -> str:
+    """Prometheus's labels.FormatOpenMetricsFloat: strconv.FormatFloat(f, 'g', -1, 64), with ".0" appended
+    when that has neither "." nor "e" (1 -> "1.0", 0.25 -> "0.25", 1e-05 -> "1e-05", 1e+06 -> "1e+06")."""
+    if f == 1:
+        return "1.0"
+    if f == 0:
+        return "0.0"
+    if f == -1:
+        return "-1.0"
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "+Inf" if f > 0 else "-Inf"
+    from decimal import Decimal
+
+    sign, digits, exponent = Decimal(repr(f)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    ds = "".join(map(str, digits))
+    exp = len(ds) + exponent - 1
+    neg = "-" if sign else ""
+    if exp < -4 or exp >= 6:  # Go's %g with the shortest digits decides with precision 6
+        mant = ds[0] + ("." + ds[1:] if len(ds) > 1 else "")
+        return f"{neg}{mant}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    if exp < 0:
+        text = "0." + "0" * (-exp - 1) + ds
+    elif len(ds) <= exp + 1:
+        text = ds + "0" * (exp + 1 - len(ds))
+    else:
+        text = ds[: exp + 1] + "." + ds[exp + 1 :]
+    text = neg + text
+    return text if "." in text else text + ".0"
+
+
+def _histogram_quantiles(ev: _Evaluator, args: list[Any], times: np.ndarray) -> Vec:
+    """histogram_quantiles(v, "label", q1, q2, ...) (Prometheus 3.11+, #17285): histogram_quantile for
+    each q, its result series labelled `label`="q" (FormatOpenMetricsFloat, set over any such label: the
+    same label set twice at a step is an error)."""
+    from opsctl.promql.engine import merge_rows
+
+    vec = ev.eval_vec_h(args[0], times)
+    label = ev.eval_str(args[1], times)
+    qs = [ev.eval_scalar(a, times) for a in args[2:]]
+    out_l: list[Labels] = []
+    out_v: list[np.ndarray] = []
+    out_m: list[np.ndarray] = []
+    for q in qs:
+        res = _histogram_quantile(ev, q, vec)
+        if res.n == 0:
+            continue
+        # q is one number per step; a q that changes over the steps labels each step with its value
+        texts = [openmetrics_float(float(x)) for x in q] if len(q) > 1 and not (q == q[0]).all() else None
+        for text in (sorted(set(texts)) if texts is not None else [openmetrics_float(float(q[0]))]):
+            steps = np.array([x == text for x in texts]) if texts is not None else None
+            for i, lab in enumerate(res.labels):
+                new = lab.set(label, text)
+                out_l.append(new.with_pending_drop() if lab.pending_drop else new)
+                out_v.append(res.vals[i])
+                out_m.append(res.mask[i] & steps if steps is not None else res.mask[i])
+    t = len(times)
+    if not out_l:
+        return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
+    return merge_rows(out_l, np.vstack(out_v), np.vstack(out_m))
+
+
 def _histogram_quantile(ev: _Evaluator, q: np.ndarray, vec: Vec) -> Vec:
     if vec.hists is None:
         return _histogram_quantile_classic(ev, q, vec)
@@ -1225,6 +1289,8 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
         q = ev.eval_scalar(args[0], times)
         vec = ev.eval_vec_h(args[1], times)
         return _histogram_quantile(ev, q, vec)
+    if name == "histogram_quantiles":
+        return _histogram_quantiles(ev, args, times)
     if name == "label_replace":
         vec = ev.eval_vec_h(args[0], times)
         dst, repl, src, regex = (ev.eval_str(a, times) for a in args[1:5])
