@@ -257,6 +257,46 @@ def _g_avg_kahan3(
     return np.where(incr, mean + comp, (total + comp) / c)
 
 
+def _g_integral(
+    v: np.ndarray, ts: np.ndarray, valid: np.ndarray, c: np.ndarray, ex: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Prometheus 3.16's integral (funcIntegral, #14440): the Kahan sum over consecutive sample pairs of
+    value * (t - t_prev), value by ex["strategy"]: 0 the previous sample's, 1 the current one's, 2 their
+    mean (itself a Kahan pair, halved); NaN samples count as 0. One sample: 0."""
+    from opsctl.promql.aggregate import _kahan_inc as kinc
+
+    n = len(c)
+    strat = ex["strategy"]
+    left, right = strat == 0, strat == 1
+    total, comp = np.zeros(n), np.zeros(n)
+    prev_v, prev_t = np.zeros(n), np.zeros(n, dtype=np.int64)
+    zero = np.zeros(n)
+    for i in range(v.shape[1]):
+        act = valid[:, i]
+        x = v[:, i]
+        cur = np.where(np.isnan(x), 0.0, x)
+        prv = np.where(np.isnan(prev_v), 0.0, prev_v)
+        if i > 0:
+            t1, c1 = kinc(cur, prv, zero)
+            over = np.isinf(t1) & ~np.isinf(cur) & ~np.isinf(prv)
+            if over.any():
+                t2, c2 = kinc(cur / 2, prv / 2, zero)
+                tv, tc = np.where(over, t2, t1 / 2), np.where(over, c2, c1 / 2)
+            else:
+                tv, tc = t1 / 2, c1 / 2
+            nz = (prv != 0) | (cur != 0)
+            val = np.where(left, prv, np.where(right, cur, np.where(nz, tv, 0.0)))
+            cval = np.where(left | right | ~nz, 0.0, tc)
+            upd = act & ((val != 0) | (cval != 0))
+            dt = (ts[:, i] - prev_t) / 1000
+            ns, nc = kinc(val * dt, total, comp + cval * dt)
+            total = np.where(upd, ns, total)
+            comp = np.where(upd, nc, comp)
+        prev_v = np.where(act, x, prev_v)
+        prev_t = np.where(act, ts[:, i], prev_t)
+    return np.where(np.isinf(total), total, total + comp)
+
+
 def _g_stdvar(
     v: np.ndarray, ts: np.ndarray, valid: np.ndarray, c: np.ndarray, ex: dict[str, np.ndarray]
 ) -> np.ndarray:
@@ -1150,6 +1190,7 @@ def _bucket_quantile(q: np.ndarray, ub: np.ndarray, counts: np.ndarray) -> np.nd
 
 
 _RANGE_FUNCS = {
+    "integral",
     "rate",
     "increase",
     "delta",
@@ -1405,6 +1446,14 @@ def _compute_range(
             vals, ok = _gather(m, _g_ts_of_extreme, 1, {"max": np.full(cnt.shape, name == "ts_of_max_over_time")})
         elif name == "mad_over_time":
             vals, ok = _gather(m, _g_mad, 1)
+        elif name == "integral":
+            strategy = np.full(t, 2.0)
+            if len(args) > 1:
+                sa = ev.eval_scalar(args[1], times)
+                # an invalid strategy (not 0, 1 or 2) is Prometheus's warning, and the default (2)
+                good = np.isfinite(sa) & (np.trunc(sa) == sa) & (sa >= 0) & (sa <= 2)
+                strategy = np.where(good, sa, 2.0)
+            vals, ok = _gather(m, _g_integral, 1, {"strategy": strategy[None, :]})
         elif name == "sum_over_time":
             vals, ok = (_window_sum_exact(m) if exact else _window_sum(m)), cnt > 0
         elif name == "avg_over_time" and ev.engine.v3:
@@ -1466,7 +1515,7 @@ def _compute_range(
 # Functions whose per-series result depends only on the series' samples, the window and the step
 # times: their results are cached per stored series, so rules selecting overlapping series with the
 # same function and window (common in rule sets, and in backtests of many rules) compute them once.
-_CACHEABLE = _RANGE_FUNCS - {"quantile_over_time", "predict_linear", "holt_winters",
+_CACHEABLE = _RANGE_FUNCS - {"integral", "quantile_over_time", "predict_linear", "holt_winters",
                              "double_exponential_smoothing", "absent_over_time"}
 _CACHE_BUDGET = 3 * 1024**3
 
