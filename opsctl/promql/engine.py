@@ -506,6 +506,8 @@ class Engine:
                 raise
             # `x @ 6m`: Prometheus 2.42 rejects it, 3.x (and promql-parser) read 360 s.
             at_err = None if self.v3 else promql_goparse.at_duration_error(query)
+            if at_err is None and _FILL_RX.search(query):
+                at_err = _fill_error(expr)
             if at_err is None and self._unknown_rx is not None and self._unknown_rx.search(query):
                 at_err = _unknown_function_error(query, expr, self.unknown_functions)
             if at_err is None and self.v3 and not self.experimental:
@@ -600,6 +602,32 @@ class Engine:
                 self._sel_cache.clear()
             self._sel_cache[key] = (stamp, full, res)
             return res
+
+
+_FILL_RX = re.compile(r"(?<![A-Za-z0-9_:])fill(?:_left|_right)?\s*\(", re.IGNORECASE)
+
+
+def _fill_error(node: Any) -> str | None:
+    """An error for the binary-operator fill modifiers (`a + fill(0) b`, Prometheus 3.16's
+    promql-binop-fill-modifiers feature), which promql-parser reads but the engine does not evaluate."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, pp.BinaryExpr):
+            fv = n.modifier.fill_values if n.modifier is not None else None
+            if fv is not None and (fv.lhs is not None or fv.rhs is not None):
+                return ("parse error: the fill modifiers of binary operators (fill, fill_left, fill_right) "
+                        "are not supported")
+            stack.extend([n.rhs, n.lhs])
+        elif isinstance(n, pp.Call):
+            stack.extend(n.args)
+        elif isinstance(n, pp.AggregateExpr):
+            stack.append(n.expr)
+            if n.param is not None:
+                stack.append(n.param)
+        elif isinstance(n, pp.ParenExpr | pp.UnaryExpr | pp.SubqueryExpr):
+            stack.append(n.expr)
+    return None
 
 
 def _unknown_function_error(text: str, node: Any, unknown: frozenset[str]) -> str | None:
