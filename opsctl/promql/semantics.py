@@ -41,7 +41,8 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol, TypedDict
 
-__all__ = ["DURATION_FUNCTIONS", "NEW_FUNCTIONS", "EngineOptions", "Version", "engine_options", "unknown_functions"]
+__all__ = ["DURATION_FUNCTIONS", "NEW_FUNCTIONS", "EngineOptions", "Version", "engine_options",
+           "unknown_duration_functions", "unknown_functions"]
 
 DELAYED_NAME_REMOVAL = "promql-delayed-name-removal"
 EXPERIMENTAL_FUNCTIONS = "promql-experimental-functions"
@@ -75,6 +76,12 @@ def unknown_functions(version: _HasVersion) -> frozenset[str]:
         [n for n, (since, _) in NEW_FUNCTIONS.items() if at < since]
         + ["duration:" + n for n, (since, _) in DURATION_FUNCTIONS.items() if at < since]
     )
+
+
+def unknown_duration_functions(version: _HasVersion) -> frozenset[str]:
+    """The DURATION_FUNCTIONS `version` does not read inside duration expressions (durexpr.Context.unknown)."""
+    at = (version.major, version.minor)
+    return frozenset(n for n, (since, _) in DURATION_FUNCTIONS.items() if at < since)
 
 
 class _HasVersion(Protocol):

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from opsctl.rules.loader import LoadOptions, parse_rule_file
 from opsctl.rules.unittest import run_test_file
 from opsctl.rules.versions import PromVersion
 from tests.conftest import find_tool
@@ -102,8 +103,9 @@ def expected(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[tuple
 
 
 def _promtool(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([find_tool("promtool-3.16"), "test", "rules", "--enable-feature=promql-experimental-functions",
-                           path.name], capture_output=True, text=True, timeout=300, cwd=path.parent,
+    return subprocess.run([find_tool("promtool-3.16"), "test", "rules",
+                           "--enable-feature=promql-experimental-functions", path.name],
+                          capture_output=True, text=True, timeout=300, cwd=path.parent,
                           env={**os.environ, "NO_COLOR": "1"})
 
 
@@ -147,3 +149,36 @@ def test_older_targets_do_not_know_them(expected: tuple[Path, dict[tuple[str, st
     text = str(res.error) + " ".join(f.message for g in res.groups for f in g.failures)
     assert res.status != "passed"
     assert f'unknown function with name \\"{unknown}\\"' in text or f'unknown function with name "{unknown}"' in text
+
+
+# A rule is evaluated as an instant query: step() and range() are 0 in its duration expressions.
+DURATION_RULES = """groups:
+  - name: g
+    rules:
+      - record: job:m:count
+        expr: count_over_time(m[5m + step()] offset min_of(step(), 1m))
+      - record: job:m:count2
+        expr: count_over_time(m[max_of(range(), 2m)]) + count_over_time(m[5m] offset step())
+"""
+
+
+@pytest.mark.parametrize(("version", "errors"), [
+    (PromVersion(3, 16), 0), (PromVersion(3, 13), 0),
+    (PromVersion(3, 12), 2),  # min_of / max_of in durations from 3.13
+    (PromVersion(3, 5), 2),  # step() from 3.6
+])
+def test_rule_files_with_duration_functions(tmp_path: Path, version: PromVersion, errors: int) -> None:
+    p = tmp_path / "dur_rules.yml"
+    p.write_text(DURATION_RULES)
+    rf = parse_rule_file(p, LoadOptions(prometheus_version=version))
+    assert len(rf.errors) == errors, [f.message for f in rf.errors]
+
+
+@pytest.mark.oracle
+def test_promtool_316_checks_the_duration_rules(tmp_path: Path) -> None:
+    p = tmp_path / "dur_rules.yml"
+    p.write_text(DURATION_RULES)
+    proc = subprocess.run([find_tool("promtool-3.16"), "check", "rules", p.name], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS: 2 rules found" in proc.stdout
