@@ -1281,6 +1281,16 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
         else:
             vals = np.broadcast_to(times / 1000.0, vec.vals.shape).copy()
         return _finish(vec.labels, vals, vec.mask)
+    if name == "start_timestamp":  # Prometheus 3.14+ (#19089), with start timestamps kept
+        arg = _unwrap(args[0])
+        vec = ev.eval_vec_h(arg, times)
+        if (ev.engine.storage.start_timestamps is None or not isinstance(arg, pp.VectorSelector)
+                or vec.sample_ts is None or vec.n == 0):
+            # not kept, or not a selector's samples (`start_timestamp(x * 1)`): nothing, as Prometheus
+            return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
+        sts = np.vstack([ev.engine.storage.start_timestamps_at(lab, vec.sample_ts[i])
+                         for i, lab in enumerate(vec.labels)])
+        return _finish(vec.labels, sts / 1000.0, vec.mask)
     if name == "absent":
         vec = ev.eval_vec_h(args[0], times)
         present = np.asarray(vec.mask.any(axis=0)) if vec.n else np.zeros(t, dtype=bool)

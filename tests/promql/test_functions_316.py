@@ -665,6 +665,25 @@ eval instant at 50s metric1_total offset range()
 """
 
 
+# Prometheus 3.16 promql/promqltest/testdata/start_timestamps.test:529-542
+START_TIMESTAMPS = r"""
+# Tests for start_timestamp().
+load 10s
+    series{case="a"}@st  _  1ms   _   0  -1ms       -10ms       -100ms  -999ms  -1s       -10s        -20s  -30s
+    series{case="a"}     _   10  20  30    40  {{sum:50}}   {{sum:60}}      70   80 {{sum:90}} {{sum:100}}   110
+    series{case="b"}@st  _    _   _   _   -3s           _            _    -40s
+    series{case="b"}     _    _   _   _    40           _            _      70
+
+eval range from 0s to 110s step 5s start_timestamp(series)
+    {case="a"}  _  _  10.001  10.001  0  0  30  30  39.999  39.999  49.99  49.99  59.9  59.9  69.001 69.001 79  79  80  80  80  80  80
+    {case="b"}  _  _   _       _      _  _   _   _  37      37      37     37     37    37    30     30     30  30  30  30  30  30  30
+
+# The start timestamp data is lost if the input is an expression.
+eval range from 10s to 50s step 10s start_timestamp(series * 1)
+    # no results
+"""
+
+
 def _run(text: str, version: Version) -> FileResult:
     return run_text(text, "<3.16 corpus>", v3=version >= (3, 0), version=version)
 
@@ -809,3 +828,30 @@ def test_syntax_out_of_scope_is_a_parse_error(query: str) -> None:
     eng = Engine(Storage(), **engine_options(V316))
     with pytest.raises(PromQLError, match="parse error"):
         eng.instant(query, 100)
+
+
+def test_start_timestamp_from_314() -> None:
+    # the `@st` offsets of the samples; start_timestamp() of a selector's samples (0 where none is given),
+    # nothing for an expression (`series * 1`)
+    res = _run(START_TIMESTAMPS, V316)
+    assert res.failed == 0 and len(res.cases) == 2, _fails(res)
+    assert _run(START_TIMESTAMPS, Version(3, 14)).failed == 0
+    old = _fails(_run(START_TIMESTAMPS, Version(3, 13)))
+    assert len(old) == 2 and all('unknown function with name "start_timestamp"' in m for _, m in old.values())
+
+
+def test_st_sequence_notation() -> None:
+    from opsctl.promql.notation import parse_st_sequence
+
+    assert parse_st_sequence("_ _ -30s-1mx2 -1m") == [None, None, -30_000, -90_000, -150_000, -60_000]
+    assert parse_st_sequence("_x2 1ms -0msx1 +5s+1sx1") == [None, None, 1, 0, 0, 5000, 6000]
+    with pytest.raises(ValueError):
+        parse_st_sequence("1m*2")
+
+
+def test_start_timestamp_without_kept_start_timestamps_is_empty() -> None:
+    # outside promqltest (rules test, backtests) no start timestamps are kept: nothing, as Prometheus
+    # without the use-start-timestamps feature
+    st = Storage()
+    st.add(Labels({"__name__": "m"}), np.array([0], dtype=np.int64), np.array([1.0]))
+    assert Engine(st, **engine_options(V316)).instant("start_timestamp(m)", 0).series == []
