@@ -319,9 +319,10 @@ class Engine:
         start_ms, end_ms, step_ms = round(start * 1000), round(end * 1000), round(step * 1000)
         if step_ms <= 0:
             raise _err("zero or negative query resolution step widths are not accepted. Try a positive integer")
-        # Prometheus's step() is 0 when start == end (foldQueryContextFunctions)
+        # Prometheus's step() function is 0 when start == end (foldQueryContextFunctions); step() in a
+        # duration expression is the step still (durationVisitor)
         q_step = step_ms if end_ms != start_ms else 0
-        expr = self._parse(query, q_step, end_ms - start_ms)
+        expr = self._parse(query, step_ms, end_ms - start_ms)
         times = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
         chunk = max(64, self.max_chunk_elements // max(1, len(self.storage)))
         chunks = [times[i : i + chunk] for i in range(0, len(times), chunk)]

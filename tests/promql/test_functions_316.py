@@ -765,6 +765,10 @@ def test_query_funcs_values_and_instant_many() -> None:
     # range query from 10s to 30s step 5s: constants of the query, also inside a subquery
     r = eng.range("max_over_time((vector(start()) + end() * 100 + step() * 10000)[1m:1s])", 10, 30, 5)
     assert list(r.series[0].values) == [3000 + 10 + 50000] * 5
+    # a range query with start == end: step() is 0, but step() in a duration expression is the step
+    st.add(Labels({"__name__": "n"}), np.arange(0, 30_000, 1000, dtype=np.int64), np.ones(30))
+    r = eng.range("count_over_time(n[step()]) + step()", 20, 20, 5)
+    assert list(r.series[0].values) == [5.0]
     # instant_many (rules test) evaluates several instant queries together: not with these functions
     assert eng.instant_many("m * step()", [10_000, 20_000]) is None
     assert eng.instant_many("m", [10_000, 20_000]) is not None
