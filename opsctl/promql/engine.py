@@ -286,7 +286,9 @@ class Engine:
         self._rx_cache: dict[tuple[str, str, str], _Compiled] = {}
         self._base: tuple[Flat, Flat] | None = None
         self._name_base: dict[str, tuple[int, Flat, Flat]] = {}
-        self._parse_cache: dict[str, Any] = {}
+        self._parse_cache: dict[Any, Any] = {}
+        # query -> whether its parse depends on the query's step and range (durexpr.needs_context)
+        self._ctx_needed: dict[str, bool] = {}
         self._lock = threading.RLock()
         # Cached range-function results (functions._cached_range) over all bases, least recently used
         # first: (id of the base's shared dict, key) -> (shared dict, bytes).
@@ -491,7 +493,12 @@ class Engine:
         # Rule evaluation parses the same few expressions at every step; the AST is never mutated.
         ctx = None
         key: Any = query
-        if self.v3 and step_ms is not None and range_ms is not None and durexpr.needs_context(query):
+        need = self._ctx_needed.get(query)
+        if need is None:
+            need = self._ctx_needed[query] = self.v3 and durexpr.needs_context(query)
+            if len(self._ctx_needed) > 4096:
+                self._ctx_needed.clear()
+        if need and step_ms is not None and range_ms is not None:
             ctx = durexpr.Context(durexpr.go_seconds(step_ms), durexpr.go_seconds(range_ms), self._dur_unknown)
             key = (query, step_ms, range_ms)
         expr = self._parse_cache.get(key)
