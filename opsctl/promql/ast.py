@@ -111,6 +111,11 @@ def experimental_error(text: str, node: Any) -> str | None:
     return f'{where}parse error: function "{name}" is not enabled'
 
 
+def name_position(text: str, name: str) -> tuple[int, int] | None:
+    """line:column (1-based) of the first call of function `name` in `text`, outside strings and comments."""
+    return _name_position(text, name)
+
+
 def _name_position(text: str, name: str) -> tuple[int, int] | None:
     pat = re.compile(r"(?<![A-Za-z0-9_:])" + re.escape(name) + r"\s*\(")
     i = 0

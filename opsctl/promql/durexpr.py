@@ -4,26 +4,67 @@ promql-parser reads only literal durations there, so `rewrite(query)` evaluates 
 expression (numbers are seconds, durations like `1h30m` or `8000ms`; `+ - * / % ^`, parentheses, unary
 minus, Prometheus's precedence) and writes the result back as a literal (`1800000ms`) before parsing.
 Strings and comments are left alone; a query without such expressions is returned unchanged.
+
+Prometheus 3.6+ also reads `step()`, 3.10+ `range()` and 3.13+ `min_of(a, b)` / `max_of(a, b)` there
+(`x[step()+1ms]`, `x offset min_of(step(), 1s)`): their values are the query's (`Context`: step and
+end - start in seconds, both 0 for an instant query), so such a query is rewritten per query shape. After
+`offset` without parentheses only one such term is the offset (`x offset step()*2` is `(x offset step())*2`,
+as in Prometheus's offset_duration_expr).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from typing import NamedTuple
 
 from opsctl.promql.model import PromQLError
 
-__all__ = ["rewrite"]
+__all__ = ["QUERY_FUNCS", "Context", "go_seconds", "needs_context", "rewrite"]
+
+# Functions whose value is the query's start, end, end - start or step (Prometheus's
+# foldQueryContextFunctions, 3.12+): constants of a query; instant_many's per-time queries differ.
+QUERY_FUNCS = frozenset({"start", "end", "range", "step"})
+
+
+def go_seconds(ms: int) -> float:
+    """time.Duration(ms * time.Millisecond).Seconds()."""
+    sec, rem = divmod(abs(ms), 1000)
+    v = float(sec) + float(rem * 1_000_000) / 1e9
+    return -v if ms < 0 else v
+
+
+class Context(NamedTuple):
+    """What `step()` and `range()` stand for in a query's duration expressions (seconds), and the
+    duration functions the target Prometheus does not read there (names, see semantics.DURATION_FUNCTIONS)."""
+
+    step: float
+    range: float
+    unknown: frozenset[str] = frozenset()
+
+
+_CTX_FUNC = re.compile(r"(step|range)\s*\(\s*\)", re.IGNORECASE)
+_MINMAX = re.compile(r"(min_of|max_of)\s*\(", re.IGNORECASE)
+_OFFSET_TERM = re.compile(r"offset(\s*)([+-]?)(\s*)(?:(step|range)\s*\(\s*\)|(min_of|max_of)\s*\(|\()",
+                          re.IGNORECASE)
+_MAYBE_CTX = re.compile(r"(?:step|range|min_of|max_of)\s*\(", re.IGNORECASE)
+
+
+def needs_context(query: str) -> bool:
+    """Whether `query` may hold step()/range()/min_of()/max_of() (whose rewrite depends on the Context)."""
+    low = query.lower()
+    if "step" not in low and "range" not in low and "min_of" not in low and "max_of" not in low:
+        return False  # (the regex alone costs tens of microseconds on a long query)
+    return _MAYBE_CTX.search(query) is not None
 
 _DUR_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
 _DURATION = re.compile(r"(?:[0-9]+(?:ms|s|m|h|d|w|y))+")
 _DUR_PART = re.compile(r"([0-9]+)(ms|s|m|h|d|w|y)")
 _NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_OFFSET = re.compile(r"offset(\s*)(-?)(\s*)\(", re.IGNORECASE)
 _PLAIN = re.compile(r"\s*(?:-?\s*(?:[0-9]+(?:ms|s|m|h|d|w|y))+|[0-9]+(?:\.[0-9]+)?)?\s*")
 
 
-def _tokens(text: str) -> list[str | float]:
+def _tokens(text: str, ctx: Context | None = None) -> list[str | float]:
     out: list[str | float] = []
     i, n = 0, len(text)
     while i < n:
@@ -31,7 +72,24 @@ def _tokens(text: str) -> list[str | float]:
         if c.isspace():
             i += 1
             continue
-        if c in "+-*/%^()":
+        if c in "sSrRmM":
+            m = _CTX_FUNC.match(text, i)
+            if m:
+                fn = m.group(1).lower()
+                if ctx is None or fn in ctx.unknown:
+                    raise PromQLError(f"unexpected {fn}() in duration expression")
+                out.append(ctx.step if fn == "step" else ctx.range)
+                i = m.end()
+                continue
+            m = _MINMAX.match(text, i)
+            if m:
+                fn = m.group(1).lower()
+                if ctx is not None and fn in ctx.unknown:
+                    raise PromQLError(f"unexpected {fn}() in duration expression")
+                out.append(fn)
+                i = m.end()
+                continue
+        if c in "+-*/%^(),":
             out.append(c)
             i += 1
             continue
@@ -106,12 +164,26 @@ class _Parser:
             return v
         if isinstance(t, float):
             return t
+        if t in ("min_of", "max_of"):  # Go's math.Min / math.Max
+            a = self.expr()
+            if self.take() != ",":
+                raise PromQLError(f"expected 2 arguments in {t}() in duration expression")
+            b = self.expr()
+            if self.take() != ")":
+                raise PromQLError(f"unclosed {t}( in duration expression")
+            if math.isnan(a) or math.isnan(b):
+                return math.nan
+            if a == b == 0:
+                neg = math.copysign(1.0, a) < 0 and math.copysign(1.0, b) < 0
+                pos = math.copysign(1.0, a) > 0 and math.copysign(1.0, b) > 0
+                return (0.0 if not neg else -0.0) if t == "max_of" else (-0.0 if not pos else 0.0)
+            return min(a, b) if t == "min_of" else max(a, b)
         raise PromQLError("unexpected token in duration expression")
 
 
-def evaluate(text: str) -> float:
+def evaluate(text: str, ctx: Context | None = None) -> float:
     """The value in seconds of a duration expression."""
-    p = _Parser(_tokens(text))
+    p = _Parser(_tokens(text, ctx))
     v = p.expr()
     if p.peek() is not None:
         raise PromQLError("unexpected token in duration expression")
@@ -155,13 +227,23 @@ def _closing(q: str, i: int, open_: str, close: str) -> int:
     return -1
 
 
-def _part(text: str) -> str:
+def _part(text: str, ctx: Context | None) -> str:
     if _PLAIN.fullmatch(text):
         return text
-    return _literal(evaluate(text))
+    return _literal(evaluate(text, ctx))
 
 
-def rewrite(query: str) -> str:
+def _term_end(q: str, m: re.Match[str]) -> int:
+    """End (exclusive) of the offset term `m` matched (`step()`, `min_of(...)`, `(...)`), or -1."""
+    if m.group(4):
+        return m.end()
+    j = _closing(q, m.end() - 1, "(", ")")
+    return j + 1 if j > 0 else -1
+
+
+def rewrite(query: str, ctx: Context | None = None) -> str:
+    """`query` with its duration expressions as literals; `ctx`: the values of step() and range() (None:
+    they stay as written, for the parser to reject)."""
     if "[" not in query and "offset" not in query.lower():
         return query
     out: list[str] = []
@@ -187,24 +269,30 @@ def rewrite(query: str) -> str:
             parts = inner.split(":")
             if len(parts) <= 2 and all(p.strip() or k == 1 for k, p in enumerate(parts)):
                 try:
-                    inner = ":".join(_part(p) if p.strip() else p for p in parts)
+                    inner = ":".join(_part(p, ctx) if p.strip() else p for p in parts)
                 except PromQLError:
                     inner = query[i + 1 : j]  # leave it to the parser's error
             out.append("[" + inner + "]")
             i = j + 1
             continue
-        m = _OFFSET.match(query, i) if c in "oO" else None
+        m = _OFFSET_TERM.match(query, i) if c in "oO" else None
         if m and (i == 0 or not (query[i - 1].isalnum() or query[i - 1] in "_:")):
             start = m.end() - 1
-            j = _closing(query, start, "(", ")")
+            if m.group(4):
+                start = m.start(4)
+            elif m.group(5):
+                start = m.start(5)
+            j = _term_end(query, m)
             if j > 0:
                 try:
-                    v = evaluate(query[start : j + 1])
+                    v = evaluate(query[start:j], ctx)
                 except PromQLError:
                     v = None
                 if v is not None:
-                    out.append("offset " + _literal(-v if m.group(2) else v))
-                    i = j + 1
+                    lit = _literal(-v if m.group(2) == "-" else v)
+                    # promql-parser refuses `offset 0ms`, which is no offset at all
+                    out.append("" if lit in ("0ms", "-0ms") else "offset " + lit)
+                    i = j
                     continue
         out.append(c)
         i += 1

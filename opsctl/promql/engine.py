@@ -261,8 +261,17 @@ class Engine:
         hist_negative_gauge: bool = False,
         agg_any_drop_name: bool = False,
         type_unit_transparent: bool = False,
+        unknown_functions: frozenset[str] = frozenset(),
     ) -> None:
         self.storage = storage
+        # Functions the target Prometheus does not know yet (semantics.unknown_functions): a call is a
+        # parse error; "duration:NAME": NAME() is not read inside duration expressions.
+        self.unknown_functions = unknown_functions
+        self._unknown_rx = (
+            re.compile(r"(?<![A-Za-z0-9_:])(?:" + "|".join(sorted(n for n in unknown_functions if ":" not in n))
+                       + r")\s*\(")
+            if any(":" not in n for n in unknown_functions) else None)
+        self._dur_unknown = frozenset(n.split(":", 1)[1] for n in unknown_functions if n.startswith("duration:"))
         # Prometheus's `promql-delayed-name-removal` feature: `__name__` stays on the series until the
         # end of the evaluation (so label_replace can read it), then goes where it was to be dropped.
         self.delayed_name_removal = delayed_name_removal
@@ -331,7 +340,9 @@ class Engine:
         self._rx_cache: dict[tuple[str, str, str], _Compiled] = {}
         self._base: tuple[Flat, Flat] | None = None
         self._name_base: dict[str, tuple[int, Flat, Flat]] = {}
-        self._parse_cache: dict[str, Any] = {}
+        self._parse_cache: dict[Any, Any] = {}
+        # query -> whether its parse depends on the query's step and range (durexpr.needs_context)
+        self._ctx_needed: dict[str, bool] = {}
         self._lock = threading.RLock()
         # Cached range-function results (functions._cached_range) over all bases, least recently used
         # first: (id of the base's shared dict, key) -> (shared dict, bytes).
@@ -341,7 +352,7 @@ class Engine:
     # -- public API ---------------------------------------------------------------------------
 
     def instant(self, query: str, t: float) -> Result:
-        expr = self._parse(query)
+        expr = self._parse(query, 0, 0)
         ms = round(t * 1000)
         ev = _Evaluator(self, ms, ms)
         if self.v3 and "\\" in query:
@@ -361,10 +372,13 @@ class Engine:
             raise _err("zero or negative query resolution step widths are not accepted. Try a positive integer")
         if end < start:
             raise _err("end timestamp must not be before start time")
-        expr = self._parse(query)
         start_ms, end_ms, step_ms = round(start * 1000), round(end * 1000), round(step * 1000)
         if step_ms <= 0:
             raise _err("zero or negative query resolution step widths are not accepted. Try a positive integer")
+        # Prometheus's step() function is 0 when start == end (foldQueryContextFunctions); step() in a
+        # duration expression is the step still (durationVisitor)
+        q_step = step_ms if end_ms != start_ms else 0
+        expr = self._parse(query, step_ms, end_ms - start_ms)
         times = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
         chunk = max(64, self.max_chunk_elements // max(1, len(self.storage)))
         chunks = [times[i : i + chunk] for i in range(0, len(times), chunk)]
@@ -372,6 +386,7 @@ class Engine:
         def run(tchunk: np.ndarray) -> Value:
             ev = _Evaluator(self, start_ms, end_ms)
             ev.grid = (start_ms, step_ms)
+            ev.query_step_ms = q_step
             if self.v3 and "\\" in query:
                 ev.invalid_strings = invalid_utf8_strings(query)
             if not self.delayed_name_removal:
@@ -462,7 +477,7 @@ class Engine:
                 if node.param is not None:
                     stack.append(node.param)
             elif isinstance(node, pp.Call):
-                if node.func.name in _ORDERING_FUNCS:
+                if node.func.name in _ORDERING_FUNCS or node.func.name in durexpr.QUERY_FUNCS:
                     return None
                 stack += list(node.args)
             elif isinstance(node, pp.MatrixSelector):
@@ -492,7 +507,7 @@ class Engine:
         name removal (callers then use instant(), which does it)."""
         if self.delayed_name_removal or self.selected_names(query) is None:
             return None
-        expr = self._parse(query)
+        expr = self._parse(query, 0, 0)
         out: list[list[tuple[Labels, float]]] = []
         times = np.asarray(times_ms, dtype=np.int64)
         if len(times) == 0:
@@ -526,13 +541,25 @@ class Engine:
                 return None
         return out
 
-    def _parse(self, query: str) -> Any:
+    def _parse(self, query: str, step_ms: int | None = None, range_ms: int | None = None) -> Any:
+        """The AST of `query`; step_ms and range_ms: the query's step (0 for an instant query) and
+        end - start, the values of step() and range() in duration expressions."""
         # Rule evaluation parses the same few expressions at every step; the AST is never mutated.
-        expr = self._parse_cache.get(query)
+        ctx = None
+        key: Any = query
+        need = self._ctx_needed.get(query)
+        if need is None:
+            need = self._ctx_needed[query] = self.v3 and durexpr.needs_context(query)
+            if len(self._ctx_needed) > 4096:
+                self._ctx_needed.clear()
+        if need and step_ms is not None and range_ms is not None:
+            ctx = durexpr.Context(durexpr.go_seconds(step_ms), durexpr.go_seconds(range_ms), self._dur_unknown)
+            key = (query, step_ms, range_ms)
+        expr = self._parse_cache.get(key)
         if expr is None:
             try:
                 # Prometheus 3 duration expressions (`[5m * 2]`, `offset (1h + 5m)`) become literals.
-                expr = ast.parse(durexpr.rewrite(query) if self.v3 else query)
+                expr = ast.parse(durexpr.rewrite(query, ctx) if self.v3 else query)
             except PromQLError:
                 # Prometheus' own wording and position where the port of its parser finds the error.
                 go = promql_goparse.syntax_error(query)
@@ -541,13 +568,17 @@ class Engine:
                 raise
             # `x @ 6m`: Prometheus 2.42 rejects it, 3.x (and promql-parser) read 360 s.
             at_err = None if self.v3 else promql_goparse.at_duration_error(query)
+            if at_err is None and _FILL_RX.search(query):
+                at_err = _fill_error(expr)
+            if at_err is None and self._unknown_rx is not None and self._unknown_rx.search(query):
+                at_err = _unknown_function_error(query, expr, self.unknown_functions)
             if at_err is None and self.v3 and not self.experimental:
                 at_err = ast.experimental_error(query, expr)
             if at_err is not None:
                 raise PromQLError(at_err)
             if len(self._parse_cache) > 4096:
                 self._parse_cache.clear()
-            self._parse_cache[query] = expr
+            self._parse_cache[key] = expr
         return expr
 
     # -- storage access -----------------------------------------------------------------------
@@ -633,6 +664,56 @@ class Engine:
                 self._sel_cache.clear()
             self._sel_cache[key] = (stamp, full, res)
             return res
+
+
+_FILL_RX = re.compile(r"(?<![A-Za-z0-9_:])fill(?:_left|_right)?\s*\(", re.IGNORECASE)
+
+
+def _fill_error(node: Any) -> str | None:
+    """An error for the binary-operator fill modifiers (`a + fill(0) b`, Prometheus 3.16's
+    promql-binop-fill-modifiers feature), which promql-parser reads but the engine does not evaluate."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, pp.BinaryExpr):
+            fv = n.modifier.fill_values if n.modifier is not None else None
+            if fv is not None and (fv.lhs is not None or fv.rhs is not None):
+                return ("parse error: the fill modifiers of binary operators (fill, fill_left, fill_right) "
+                        "are not supported")
+            stack.extend([n.rhs, n.lhs])
+        elif isinstance(n, pp.Call):
+            stack.extend(n.args)
+        elif isinstance(n, pp.AggregateExpr):
+            stack.append(n.expr)
+            if n.param is not None:
+                stack.append(n.param)
+        elif isinstance(n, pp.ParenExpr | pp.UnaryExpr | pp.SubqueryExpr):
+            stack.append(n.expr)
+    return None
+
+
+def _unknown_function_error(text: str, node: Any, unknown: frozenset[str]) -> str | None:
+    """Prometheus's parse error for the first call of a function its version does not know."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, pp.Call):
+            if n.func.name in unknown:
+                pos = ast.name_position(text, n.func.name)
+                where = f"{pos[0]}:{pos[1]}: " if pos else ""
+                return f'{where}parse error: unknown function with name "{n.func.name}"'
+            stack.extend(reversed(list(n.args)))
+        elif isinstance(n, pp.AggregateExpr):
+            stack.append(n.expr)
+            if n.param is not None:
+                stack.append(n.param)
+        elif isinstance(n, pp.BinaryExpr):
+            stack.extend([n.rhs, n.lhs])
+        elif isinstance(n, pp.ParenExpr | pp.UnaryExpr | pp.SubqueryExpr):
+            stack.append(n.expr)
+        elif isinstance(n, pp.MatrixSelector):
+            stack.append(n.vector_selector)
+    return None
 
 
 def _contiguous(arrays: list[np.ndarray]) -> np.ndarray | None:
@@ -742,6 +823,8 @@ class _Evaluator:
         self.engine = engine
         self.start_ms = start_ms
         self.end_ms = end_ms
+        # The query's step (ms) as Prometheus's step() sees it: 0 for an instant query.
+        self.query_step_ms = 0
         self.order: list[int] | None = None  # output order of the top-level vector (sort, topk, ...)
         self.pending_order: list[int] | None = None
         # (phase, step) when the times being evaluated are phase + step*k (range queries, subqueries).

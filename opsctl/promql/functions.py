@@ -14,6 +14,8 @@ import promql_parser as pp
 
 from opsctl.gosem import regexp as gosem_regexp
 from opsctl.promql import ast
+from opsctl.promql.durexpr import QUERY_FUNCS
+from opsctl.promql.durexpr import go_seconds as _go_seconds
 from opsctl.promql.model import Labels, PromQLError
 from opsctl.promql.values import Flat, Mat, Scalar, Str, Vec
 
@@ -254,6 +256,46 @@ def _g_avg_kahan3(
         mean = np.where(go, nm, np.where(act, m_sw, mean))
         incr = incr | switch
     return np.where(incr, mean + comp, (total + comp) / c)
+
+
+def _g_integral(
+    v: np.ndarray, ts: np.ndarray, valid: np.ndarray, c: np.ndarray, ex: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Prometheus 3.16's integral (funcIntegral, #14440): the Kahan sum over consecutive sample pairs of
+    value * (t - t_prev), value by ex["strategy"]: 0 the previous sample's, 1 the current one's, 2 their
+    mean (itself a Kahan pair, halved); NaN samples count as 0. One sample: 0."""
+    from opsctl.promql.aggregate import _kahan_inc as kinc
+
+    n = len(c)
+    strat = ex["strategy"]
+    left, right = strat == 0, strat == 1
+    total, comp = np.zeros(n), np.zeros(n)
+    prev_v, prev_t = np.zeros(n), np.zeros(n, dtype=np.int64)
+    zero = np.zeros(n)
+    for i in range(v.shape[1]):
+        act = valid[:, i]
+        x = v[:, i]
+        cur = np.where(np.isnan(x), 0.0, x)
+        prv = np.where(np.isnan(prev_v), 0.0, prev_v)
+        if i > 0:
+            t1, c1 = kinc(cur, prv, zero)
+            over = np.isinf(t1) & ~np.isinf(cur) & ~np.isinf(prv)
+            if over.any():
+                t2, c2 = kinc(cur / 2, prv / 2, zero)
+                tv, tc = np.where(over, t2, t1 / 2), np.where(over, c2, c1 / 2)
+            else:
+                tv, tc = t1 / 2, c1 / 2
+            nz = (prv != 0) | (cur != 0)
+            val = np.where(left, prv, np.where(right, cur, np.where(nz, tv, 0.0)))
+            cval = np.where(left | right | ~nz, 0.0, tc)
+            upd = act & ((val != 0) | (cval != 0))
+            dt = (ts[:, i] - prev_t) / 1000
+            ns, nc = kinc(val * dt, total, comp + cval * dt)
+            total = np.where(upd, ns, total)
+            comp = np.where(upd, nc, comp)
+        prev_v = np.where(act, x, prev_v)
+        prev_t = np.where(act, ts[:, i], prev_t)
+    return np.where(np.isinf(total), total, total + comp)
 
 
 def _g_stdvar(
@@ -860,6 +902,70 @@ def _bucket_bound(s: str | None) -> float | None:
         return None
 
 
+def openmetrics_float(f: float) -> str:
+    """Prometheus's labels.FormatOpenMetricsFloat: strconv.FormatFloat(f, 'g', -1, 64), with ".0" appended
+    when that has neither "." nor "e" (1 -> "1.0", 0.25 -> "0.25", 1e-05 -> "1e-05", 1e+06 -> "1e+06")."""
+    if f == 1:
+        return "1.0"
+    if f == 0:
+        return "0.0"
+    if f == -1:
+        return "-1.0"
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "+Inf" if f > 0 else "-Inf"
+    from decimal import Decimal
+
+    sign, digits, exponent = Decimal(repr(f)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    ds = "".join(map(str, digits))
+    exp = len(ds) + exponent - 1
+    neg = "-" if sign else ""
+    if exp < -4 or exp >= 6:  # Go's %g with the shortest digits decides with precision 6
+        mant = ds[0] + ("." + ds[1:] if len(ds) > 1 else "")
+        return f"{neg}{mant}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    if exp < 0:
+        text = "0." + "0" * (-exp - 1) + ds
+    elif len(ds) <= exp + 1:
+        text = ds + "0" * (exp + 1 - len(ds))
+    else:
+        text = ds[: exp + 1] + "." + ds[exp + 1 :]
+    text = neg + text
+    return text if "." in text else text + ".0"
+
+
+def _histogram_quantiles(ev: _Evaluator, args: list[Any], times: np.ndarray) -> Vec:
+    """histogram_quantiles(v, "label", q1, q2, ...) (Prometheus 3.11+, #17285): histogram_quantile for
+    each q, its result series labelled `label`="q" (FormatOpenMetricsFloat, set over any such label: the
+    same label set twice at a step is an error)."""
+    from opsctl.promql.engine import merge_rows
+
+    vec = ev.eval_vec_h(args[0], times)
+    label = ev.eval_str(args[1], times)
+    qs = [ev.eval_scalar(a, times) for a in args[2:]]
+    out_l: list[Labels] = []
+    out_v: list[np.ndarray] = []
+    out_m: list[np.ndarray] = []
+    for q in qs:
+        res = _histogram_quantile(ev, q, vec)
+        if res.n == 0:
+            continue
+        # q is one number per step; a q that changes over the steps labels each step with its value
+        texts = [openmetrics_float(float(x)) for x in q] if len(q) > 1 and not (q == q[0]).all() else None
+        for text in (sorted(set(texts)) if texts is not None else [openmetrics_float(float(q[0]))]):
+            steps = np.array([x == text for x in texts]) if texts is not None else None
+            for i, lab in enumerate(res.labels):
+                new = lab.set(label, text)
+                out_l.append(new.with_pending_drop() if lab.pending_drop else new)
+                out_v.append(res.vals[i])
+                out_m.append(res.mask[i] & steps if steps is not None else res.mask[i])
+    t = len(times)
+    if not out_l:
+        return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
+    return merge_rows(out_l, np.vstack(out_v), np.vstack(out_m))
+
+
 def _histogram_quantile(ev: _Evaluator, q: np.ndarray, vec: Vec) -> Vec:
     if vec.hists is None:
         return _histogram_quantile_classic(ev, q, vec)
@@ -1104,6 +1210,7 @@ def _bucket_quantile(q: np.ndarray, ub: np.ndarray, counts: np.ndarray) -> np.nd
 
 
 _RANGE_FUNCS = {
+    "integral",
     "rate",
     "increase",
     "delta",
@@ -1135,6 +1242,18 @@ _RANGE_FUNCS = {
 }
 
 
+def _go_min_max(a: np.ndarray, b: np.ndarray, is_max: bool) -> np.ndarray:
+    """math.Max / math.Min element-wise: NaN if either is NaN, max(+0, -0) = +0, min(+0, -0) = -0."""
+    with np.errstate(all="ignore"):
+        r = np.maximum(a, b) if is_max else np.minimum(a, b)  # NaN-propagating
+        z = (a == 0) & (b == 0)
+        if z.any():
+            sa, sb = np.signbit(a), np.signbit(b)
+            neg = (sa & sb) if is_max else (sa | sb)
+            r = np.where(z, np.where(neg, -0.0, 0.0), r)
+    return r
+
+
 def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
     name = node.func.name
     args = list(node.args)
@@ -1145,6 +1264,18 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
         return _range_call(ev, name, args, times)
     if name == "time":
         return Scalar(times / 1000.0)
+    if name in QUERY_FUNCS:  # Prometheus 3.12+ (#17877): constants of the query (foldQueryContextFunctions)
+        if name == "start":
+            v = ev.start_ms / 1000.0
+        elif name == "end":
+            v = ev.end_ms / 1000.0
+        elif name == "range":
+            v = _go_seconds(ev.end_ms - ev.start_ms)
+        else:
+            v = _go_seconds(ev.query_step_ms)
+        return Scalar(np.full(t, v))
+    if name in ("min_of", "max_of"):  # Prometheus 3.13+ (#18687): Go's math.Min / math.Max
+        return Scalar(_go_min_max(ev.eval_scalar(args[0], times), ev.eval_scalar(args[1], times), name == "max_of"))
     if name == "pi":
         return Scalar(np.full(t, math.pi))
     if name == "vector":
@@ -1170,6 +1301,16 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
         else:
             vals = np.broadcast_to(times / 1000.0, vec.vals.shape).copy()
         return _finish(vec.labels, vals, vec.mask)
+    if name == "start_timestamp":  # Prometheus 3.14+ (#19089), with start timestamps kept
+        arg = _unwrap(args[0])
+        vec = ev.eval_vec_h(arg, times)
+        if (ev.engine.storage.start_timestamps is None or not isinstance(arg, pp.VectorSelector)
+                or vec.sample_ts is None or vec.n == 0):
+            # not kept, or not a selector's samples (`start_timestamp(x * 1)`): nothing, as Prometheus
+            return Vec([], np.empty((0, t)), np.zeros((0, t), dtype=bool))
+        sts = np.vstack([ev.engine.storage.start_timestamps_at(lab, vec.sample_ts[i])
+                         for i, lab in enumerate(vec.labels)])
+        return _finish(vec.labels, sts / 1000.0, vec.mask)
     if name == "absent":
         vec = ev.eval_vec_h(args[0], times)
         present = np.asarray(vec.mask.any(axis=0)) if vec.n else np.zeros(t, dtype=bool)
@@ -1223,6 +1364,8 @@ def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
         q = ev.eval_scalar(args[0], times)
         vec = ev.eval_vec_h(args[1], times)
         return _histogram_quantile(ev, q, vec)
+    if name == "histogram_quantiles":
+        return _histogram_quantiles(ev, args, times)
     if name == "label_replace":
         vec = ev.eval_vec_h(args[0], times)
         dst, repl, src, regex = (ev.eval_str(a, times) for a in args[1:5])
@@ -1339,6 +1482,14 @@ def _compute_range(
         elif name == "mad_over_time":
             vals, ok = _gather(m, functools.partial(_g_mad, nan=ev.engine.mad_nan,
                                                     exact_rank=ev.engine.quantile_exact_rank), 1)
+        elif name == "integral":
+            strategy = np.full(t, 2.0)
+            if len(args) > 1:
+                sa = ev.eval_scalar(args[1], times)
+                # an invalid strategy (not 0, 1 or 2) is Prometheus's warning, and the default (2)
+                good = np.isfinite(sa) & (np.trunc(sa) == sa) & (sa >= 0) & (sa <= 2)
+                strategy = np.where(good, sa, 2.0)
+            vals, ok = _gather(m, _g_integral, 1, {"strategy": strategy[None, :]})
         elif name == "sum_over_time":
             vals, ok = (_window_sum_exact(m) if exact else _window_sum(m)), cnt > 0
         elif name == "avg_over_time" and ev.engine.v3:
@@ -1401,7 +1552,7 @@ def _compute_range(
 # Functions whose per-series result depends only on the series' samples, the window and the step
 # times: their results are cached per stored series, so rules selecting overlapping series with the
 # same function and window (common in rule sets, and in backtests of many rules) compute them once.
-_CACHEABLE = _RANGE_FUNCS - {"quantile_over_time", "predict_linear", "holt_winters",
+_CACHEABLE = _RANGE_FUNCS - {"integral", "quantile_over_time", "predict_linear", "holt_winters",
                              "double_exponential_smoothing", "absent_over_time"}
 _CACHE_BUDGET = 3 * 1024**3
 

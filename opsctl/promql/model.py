@@ -188,6 +188,10 @@ class Storage:
         self._name_versions: dict[str, int] = {}
         self._clear_version = 0
         self.version = 0
+        # Start timestamps (Prometheus's `use-start-timestamps` feature, 3.14+): None when not kept (then
+        # start_timestamp() gives nothing); else label set -> (sample times, their start times, ms) of the
+        # series that have them; a sample without one has 0.
+        self.start_timestamps: dict[Labels, tuple[np.ndarray, np.ndarray]] | None = None
 
     def add(
         self,
@@ -266,7 +270,34 @@ class Storage:
         self.version += 1
         self._name_versions[lab.name] = self.version
 
+    def set_start_timestamps(self, labels: Mapping[str, str], timestamps_ms: Sequence[int],
+                             start_ms: Sequence[int]) -> None:
+        """Record the start timestamps of samples of a series (enables them, see `start_timestamps`)."""
+        lab = labels if isinstance(labels, Labels) else Labels(labels)
+        if self.start_timestamps is None:
+            self.start_timestamps = {}
+        ts = np.asarray(timestamps_ms, dtype=np.int64)
+        st = np.asarray(start_ms, dtype=np.int64)
+        old = self.start_timestamps.get(lab)
+        if old is not None:
+            ts, st = np.concatenate([old[0], ts]), np.concatenate([old[1], st])
+            order = np.argsort(ts, kind="stable")
+            ts, st = ts[order], st[order]
+        self.start_timestamps[lab] = (ts, st)
+        self.version += 1
+
+    def start_timestamps_at(self, labels: Labels, sample_ts: np.ndarray) -> np.ndarray:
+        """The start timestamps (ms) of a series' samples at `sample_ts` (0 where none is recorded)."""
+        got = self.start_timestamps.get(labels) if self.start_timestamps is not None else None
+        if got is None or len(got[0]) == 0:
+            return np.zeros(sample_ts.shape, dtype=np.int64)
+        ts, st = got
+        i = np.clip(np.searchsorted(ts, sample_ts, side="right") - 1, 0, len(ts) - 1)
+        return np.where(ts[i] == sample_ts, st[i], 0)
+
     def clear(self) -> None:
+        if self.start_timestamps is not None:
+            self.start_timestamps = {}
         self._series.clear()
         self._by_name.clear()
         self._name_versions.clear()

@@ -393,3 +393,49 @@ def parse_series_desc(text: str, hints: list[bool] | None = None,
     if rest and rest[0] not in " \t":
         raise ValueError(f"unexpected {rest[:20]!r} after series labels")
     return labels, expand_values(rest, hints, reconcile)
+
+
+_ST_ITEM = re.compile(r"([+-]?)([0-9]+)([a-wyzA-Z]*)")
+
+
+def _st_duration(text: str, pos: int) -> tuple[int, int]:
+    """A signed Prometheus duration of one unit at text[pos:] (promqltest's parseDurationPrefix): (ms, end)."""
+    m = _ST_ITEM.match(text, pos)
+    if not m:
+        raise ValueError(f"expected digits in duration {text[pos:]!r}")
+    from opsctl.durations import parse_duration
+
+    ms = round(parse_duration(m.group(2) + m.group(3)) * 1000)
+    return (-ms if m.group(1) == "-" else ms), m.end()
+
+
+def parse_st_sequence(text: str) -> list[int | None]:
+    """promqltest's `@st` offset sequence (parseSTSequence): `_`, `_xN`, `<dur>`, `<dur>xN` (N+1 times),
+    `<dur>+<dur>xN` / `<dur>-<dur>xN`; offsets in ms relative to each sample's time, None omitted."""
+    out: list[int | None] = []
+    for item in text.split():
+        if item == "_":
+            out.append(None)
+            continue
+        if item.startswith("_x"):
+            n = int(item[2:])
+            if n <= 0:
+                raise ValueError("invalid repeat count")
+            out.extend([None] * n)
+            continue
+        base, pos = _st_duration(item, 0)
+        rest = item[pos:]
+        if not rest:
+            out.append(base)
+        elif rest[0] == "x":
+            out.extend([base] * (int(rest[1:]) + 1))
+        elif rest[0] in "+-":
+            delta, pos2 = _st_duration(item[pos + 1 :], 0)
+            delta = -delta if rest[0] == "-" else delta
+            tail = item[pos + 1 + pos2 :]
+            if not tail.startswith("x"):
+                raise ValueError("expected 'x<count>' after step duration")
+            out.extend(base + k * delta for k in range(int(tail[1:]) + 1))
+        else:
+            raise ValueError(f"unexpected character {rest[0]!r} after duration")
+    return out

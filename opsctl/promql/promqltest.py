@@ -28,7 +28,7 @@ from opsctl.promql.engine import Engine
 from opsctl.promql.headchunks import assign_hints
 from opsctl.promql.histogram import CUSTOM_BUCKETS_SCHEMA, FloatHistogram, Span
 from opsctl.promql.model import Labels, PromQLError, Result, Storage
-from opsctl.promql.notation import parse_number, parse_series_desc
+from opsctl.promql.notation import parse_number, parse_series_desc, parse_st_sequence
 from opsctl.promql.semantics import Version, _HasVersion, engine_options
 
 __all__ = ["CaseResult", "FileResult", "run_file", "run_path", "run_text"]
@@ -307,6 +307,8 @@ def run_text(text: str, name: str = "<text>", v3: bool = False, version: _HasVer
         version = Version(3, 5) if v3 else Version(2, 42)
     # 3.x's promqltest runs with delayed `__name__` removal and the experimental functions on.
     engine = Engine(storage, **engine_options(version, _PROMQLTEST_FEATURES))
+    # 3.16's promqltest engine keeps start timestamps (UseStartTimestamps: true); 0 for samples without one
+    storage.start_timestamps = {}
     lines = text.splitlines()
     i = 0
     current: _Eval | None = None
@@ -349,9 +351,19 @@ def run_text(text: str, name: str = "<text>", v3: bool = False, version: _HasVer
         if m:
             step = parse_duration(m.group(2))
             loaded: list[tuple[dict[str, str], list[int], list[Any]]] = []
+            pending_st: tuple[dict[str, str], list[int | None]] | None = None
             while i < len(lines) and lines[i].strip() and not lines[i].strip().startswith("#"):
                 sl = lines[i].strip()
                 i += 1
+                head_tail = sl.split(None, 1)
+                if head_tail[0].endswith("@st") and len(head_tail) == 2:
+                    # `metric{labels}@st <offsets>`: start timestamps of the next line's samples
+                    try:
+                        st_labels, _ = parse_series_desc(head_tail[0][:-3] + " _")
+                        pending_st = (st_labels, parse_st_sequence(head_tail[1]))
+                    except ValueError as exc:
+                        load_error = f"line {i}: invalid @st line: {exc}"
+                    continue
                 try:
                     labels, vals = parse_series_desc(sl)
                 except ValueError as exc:
@@ -361,6 +373,15 @@ def run_text(text: str, name: str = "<text>", v3: bool = False, version: _HasVer
                 vs = [v for v in vals if v is not None]
                 loaded.append((labels, ts, vs))
                 add_samples(storage, labels, ts, vs)
+                if pending_st is not None:
+                    st_labels, offsets = pending_st
+                    pending_st = None
+                    if st_labels != labels or len(offsets) != len(vals):
+                        load_error = f"line {i}: the @st line does not match the sample line"
+                        continue
+                    storage.set_start_timestamps(labels, ts, [
+                        round(k * step * 1000) + off if off is not None else 0
+                        for k, (v, off) in enumerate(zip(vals, offsets, strict=True)) if v is not None])
             if m.group(1):
                 for labels, ts, hs in classic_to_nhcb(loaded):
                     add_samples(storage, labels, ts, hs)

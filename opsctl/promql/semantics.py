@@ -19,6 +19,7 @@ options of `Engine`, used by every command that evaluates PromQL for a given `--
 | `hist_negative_gauge` | h1 - h2, -h, h * (negative), h / (negative) are gauge histograms | 3.7 |
 | `agg_any_drop_name` | delayed name removal: `by (__name__)` drops it if any series of the group does | 3.9 |
 | `type_unit_transparent` | `__type__`/`__unit__` left out of `without` groups, vector matching and absent() | 3.16 |
+| `unknown_functions` | the functions added after 3.5 that the version lacks (`NEW_FUNCTIONS` below) | 3.11-3.16 |
 | `delayed_name_removal` | `--enable-feature=promql-delayed-name-removal` (3.x only) | feature |
 | `experimental` | `--enable-feature=promql-experimental-functions` (always on for 2.x) | feature |
 
@@ -77,6 +78,22 @@ similar to how __name__ is handled" (prometheus/prometheus #18680) and "Consiste
 matching" (#19986), CHANGELOG 3.16.0; matchLabels, the binary-operation signature and sortedGrouping in
 promql/engine.go, createLabelsForAbsentFunction in promql/functions.go (absent from v3.10.0).
 
+`unknown_functions`: Prometheus's parser knows a function from the release that added it (CHANGELOG,
+promql/parser/functions.go); before, a call is the parse error `unknown function with name "..."`:
+
+| function | from | upstream |
+|---|---|---|
+| `histogram_quantiles(v, "label", q1, q2, ...)` | 3.11 | #17285 |
+| `start()`, `end()`, `range()`, `step()` | 3.12 | #17877 |
+| `min_of(a, b)`, `max_of(a, b)` | 3.13 | #18687 |
+| `start_timestamp(v)` | 3.14 | #19089 |
+| `integral(range-vector[, strategy])` | 3.16 | #14440 |
+
+All are experimental (promql-experimental-functions). Inside duration expressions (`x[step()+1ms]`,
+`offset min_of(step(), 1s)`), `step()` counts from 3.6 (#16777), `range()` from 3.10 (v3.10.0's
+generated_parser.y) and `min_of`/`max_of` from 3.13 (#18687, `min`/`max` before: not modelled), see
+`DURATION_FUNCTIONS`.
+
 `hist_kahan`: FloatHistogram.KahanAdd (prometheus/prometheus #15687), absent from v3.9.0's
 model/histogram/float_histogram.go and promql/engine.go, present in v3.10.0's.
 """
@@ -85,10 +102,47 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol, TypedDict
 
-__all__ = ["EngineOptions", "Version", "engine_options"]
+__all__ = ["DURATION_FUNCTIONS", "NEW_FUNCTIONS", "EngineOptions", "Version", "engine_options",
+           "unknown_duration_functions", "unknown_functions"]
 
 DELAYED_NAME_REMOVAL = "promql-delayed-name-removal"
 EXPERIMENTAL_FUNCTIONS = "promql-experimental-functions"
+
+
+# function -> (first Prometheus version that has it, upstream PR)
+NEW_FUNCTIONS: dict[str, tuple[tuple[int, int], str]] = {
+    "histogram_quantiles": ((3, 11), "#17285"),
+    "start": ((3, 12), "#17877"),
+    "end": ((3, 12), "#17877"),
+    "range": ((3, 12), "#17877"),
+    "step": ((3, 12), "#17877"),
+    "min_of": ((3, 13), "#18687"),
+    "max_of": ((3, 13), "#18687"),
+    "start_timestamp": ((3, 14), "#19089"),
+    "integral": ((3, 16), "#14440"),
+}
+# duration-expression function -> (first version whose parser reads it inside `[...]` and `offset`, upstream)
+DURATION_FUNCTIONS: dict[str, tuple[tuple[int, int], str]] = {
+    "step": ((3, 6), "#16777"),
+    "range": ((3, 10), "v3.10.0 generated_parser.y"),
+    "min_of": ((3, 13), "#18687"),
+    "max_of": ((3, 13), "#18687"),
+}
+
+
+def unknown_functions(version: _HasVersion) -> frozenset[str]:
+    """The NEW_FUNCTIONS `version` lacks, and (prefixed "duration:") the DURATION_FUNCTIONS it lacks."""
+    at = (version.major, version.minor)
+    return frozenset(
+        [n for n, (since, _) in NEW_FUNCTIONS.items() if at < since]
+        + ["duration:" + n for n, (since, _) in DURATION_FUNCTIONS.items() if at < since]
+    )
+
+
+def unknown_duration_functions(version: _HasVersion) -> frozenset[str]:
+    """The DURATION_FUNCTIONS `version` does not read inside duration expressions (durexpr.Context.unknown)."""
+    at = (version.major, version.minor)
+    return frozenset(n for n, (since, _) in DURATION_FUNCTIONS.items() if at < since)
 
 
 class _HasVersion(Protocol):
@@ -125,6 +179,7 @@ class EngineOptions(TypedDict):
     type_unit_transparent: bool
     delayed_name_removal: bool
     experimental: bool
+    unknown_functions: frozenset[str]
 
 
 def engine_options(version: _HasVersion, features: frozenset[str] | None = None) -> EngineOptions:
@@ -159,4 +214,5 @@ def engine_options(version: _HasVersion, features: frozenset[str] | None = None)
         type_unit_transparent=at_least((3, 16)),
         delayed_name_removal=delayed,
         experimental=experimental,
+        unknown_functions=unknown_functions(version),
     )

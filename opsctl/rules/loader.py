@@ -62,9 +62,12 @@ _PLAIN_TEMPLATES: dict[str, bool] = {}
 
 # an arithmetic operator or parenthesis inside brackets, or `offset (`: only then can an expression hold a
 # duration expression (the rewrite lives in opsctl.promql, whose import brings numpy: not for every rule)
-_MAY_HAVE_DURATION_EXPR = re.compile(r"\[[^\]]*[-+*/%^()][^\]]*\]|offset\s*-?\s*\(|@\s*-?\s*\(", re.IGNORECASE)
+_MAY_HAVE_DURATION_EXPR = re.compile(
+    r"\[[^\]]*[-+*/%^()][^\]]*\]|offset\s*[-+]?\s*(?:\(|(?:step|range|min_of|max_of)\s*\()|@\s*-?\s*\(",
+    re.IGNORECASE)
 _BRACKET_OPERATOR = re.compile(r"[-+*/%^()]")
-_OFFSET_OR_AT_PAREN = re.compile(r"offset\s*-?\s*\(|@\s*-?\s*\(", re.IGNORECASE)
+_OFFSET_OR_AT_PAREN = re.compile(r"offset\s*[-+]?\s*(?:\(|(?:step|range|min_of|max_of)\s*\()|@\s*-?\s*\(",
+                                 re.IGNORECASE)
 
 
 def _may_have_duration_expr(text: str) -> bool:
@@ -87,16 +90,19 @@ def _may_have_duration_expr(text: str) -> bool:
 _STRINGS_AND_COMMENTS = re.compile(r""""(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|`[^`]*`?|#[^\n]*""", re.S)
 
 
-def _duration_exprs(expr: str) -> str:
-    """Prometheus 3 duration expressions (`x[5m * 2]`, `offset (1h + 5m)`) as the literals they stand for."""
+def _duration_exprs(expr: str, version: PromVersion | None = None) -> str:
+    """Prometheus 3 duration expressions (`x[5m * 2]`, `offset (1h + 5m)`) as the literals they stand for.
+    A rule is evaluated as an instant query: step() and range() are 0 there (those `version` reads)."""
     if not _may_have_duration_expr(expr):
         return expr
     if not _may_have_duration_expr(_STRINGS_AND_COMMENTS.sub("", expr)):
         return expr  # only inside strings or comments, which durexpr.rewrite leaves alone
     from opsctl.promql import PromQLError, durexpr
+    from opsctl.promql.semantics import unknown_duration_functions
 
+    unknown = frozenset() if version is None else unknown_duration_functions(version)
     try:
-        return durexpr.rewrite(expr)
+        return durexpr.rewrite(expr, durexpr.Context(0.0, 0.0, unknown))
     except PromQLError:
         return expr
 
@@ -423,7 +429,7 @@ class _Reader:
             except SyntaxProblem as exc:
                 return str(exc)
         try:
-            ast = parse_promql(_duration_exprs(text) if version.at_least(3, 0) else text)
+            ast = parse_promql(_duration_exprs(text, version) if version.at_least(3, 0) else text)
         except (ValueError, RuntimeError, OverflowError) as exc:
             # promtool's wording and position where the port finds it
             from opsctl.promql_goparse import syntax_error as go_syntax_error  # only for a message

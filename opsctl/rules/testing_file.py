@@ -261,9 +261,12 @@ def _expr_error(reader: _Reader, expr: str) -> str | None:
     """Why promtool's query of a test expression fails to parse (its `err:` text), or None."""
     if reader.v3:
         from opsctl.promql import PromQLError, durexpr
+        from opsctl.promql.semantics import unknown_duration_functions
 
+        # a test expression is an instant query: step() and range() are 0 in its duration expressions
+        unknown = frozenset() if reader.version is None else unknown_duration_functions(reader.version)
         try:
-            expr = durexpr.rewrite(expr)  # `x[5m * 2]`, `offset (1h + 5m)`
+            expr = durexpr.rewrite(expr, durexpr.Context(0.0, 0.0, unknown))  # `x[5m * 2]`, `offset (1h + 5m)`
         except PromQLError:
             pass
     try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsctl.gosem import regexp as gosem_regexp
+from opsctl.promql.semantics import NEW_FUNCTIONS
 from opsctl.rules.promql_ast import Matcher, matcher_groups
 
 # function -> first version that knows it (only functions newer than 2.37 are listed)
@@ -34,6 +35,10 @@ FUNCTION_SINCE: dict[str, tuple[int, int]] = {
     "ts_of_last_over_time": (3, 5),
     "first_over_time": (3, 7),
     "ts_of_first_over_time": (3, 7),
+    # the functions added after 3.5, as the engine gates them (opsctl.promql.semantics.NEW_FUNCTIONS):
+    # histogram_quantiles 3.11, start/end/range/step 3.12, min_of/max_of 3.13, start_timestamp 3.14,
+    # integral 3.16
+    **{name: since for name, (since, _) in NEW_FUNCTIONS.items()},
 }
 FUNCTION_REMOVED: dict[str, tuple[int, int]] = {"holt_winters": (3, 0)}
 AGGREGATION_SINCE: dict[str, tuple[int, int]] = {"limitk": (3, 0), "limit_ratio": (3, 0)}

@@ -128,8 +128,9 @@ def _opsctl(version: PromVersion, path: Path) -> subprocess.CompletedProcess[str
 
 
 def _failure_lines(stdout: str) -> list[str]:
-    """opsctl's report without its first line (`Unit Testing:  FILE` / `Processing test file: FILE`) and blank lines: `  FAILED:` and the
-    failures, which promtool prints on stderr (its stdout holds the file name line)."""
+    """opsctl's report without its first line (`Unit Testing:  FILE` / `Processing test file: FILE`) and
+    blank lines: `  FAILED:` and the failures, which promtool prints on stderr (its stdout holds the file
+    name line)."""
     return [line for line in stdout.splitlines()[1:] if line.strip()]
 
 
