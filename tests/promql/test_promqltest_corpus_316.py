@@ -75,3 +75,13 @@ def test_expect_range_vector() -> None:
     assert [c.passed for c in run_text(wrong, version=NEWEST_VERSION).cases] == [False]
     without = base + "  some_metric{env=\"a\"} 2 3 4 5 6\n"  # a range vector needs the directive
     assert [c.passed for c in run_text(without, version=NEWEST_VERSION).cases] == [False]
+
+
+def test_load_expands_across_custom_bounds_from_3_8() -> None:
+    """`{{..}}+{{..}}xN` over custom buckets of different bounds (prometheus#17278): from 3.8 the
+    increment is added on the common bounds; before, such a load line is an error."""
+    text = ("load 1m\n  h {{schema:-53 sum:1 count:2 custom_values:[1 2] buckets:[1 1]}}"
+            "+{{schema:-53 sum:1 count:3 custom_values:[1 5] buckets:[1 1 1]}}x2\n\n"
+            "eval instant at 2m h\n  h {{schema:-53 count:8 sum:3 custom_values:[1] buckets:[3 5]}}\n")
+    assert [c.passed for c in run_text(text, version=NEWEST_VERSION).cases] == [True]
+    assert [c.passed for c in run_text(text, v3=True).cases] == [False]  # 3.5
