@@ -263,6 +263,8 @@ class Engine:
         type_unit_transparent: bool = False,
         unknown_functions: frozenset[str] = frozenset(),
     ) -> None:
+        # every keyword option, as given: on_storage() makes an engine of the same semantics
+        self._options = {k: v for k, v in locals().items() if k not in ("self", "storage")}
         self.storage = storage
         # Functions the target Prometheus does not know yet (semantics.unknown_functions): a call is a
         # parse error; "duration:NAME": NAME() is not read inside duration expressions.
@@ -351,6 +353,10 @@ class Engine:
 
     # -- public API ---------------------------------------------------------------------------
 
+
+    def on_storage(self, storage: Storage) -> Engine:
+        """An engine of the same options (lookback, semantics of the version, ...) over another storage."""
+        return Engine(storage, **self._options)
     def instant(self, query: str, t: float) -> Result:
         expr = self._parse(query, 0, 0)
         ms = round(t * 1000)

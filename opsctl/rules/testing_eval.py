@@ -223,11 +223,7 @@ class RuleEvaluator:
                         sim.add(s.labels, s.ts, s.vs, list(s.hs) if s.hs is not None else None)
                     if not self._replay(AppendStore(sim), replay, times_ms):
                         return
-                    engine = Engine(sim, lookback_delta=engine.lookback_ms / 1000.0, v3=engine.v3,
-                                    experimental=engine.experimental,
-                                    default_subquery_step=engine.default_subquery_step_ms / 1000.0,
-                                    exact=engine.exact, hist_rate_zero_cap=engine.hist_rate_zero_cap,
-                                    hist_kahan=engine.hist_kahan, delayed_name_removal=engine.delayed_name_removal)
+                    engine = engine.on_storage(sim)  # every option: the version's semantics
                     replayed = set(replay)
                 rule = self.groups[key[0]].rules[key[1]]
                 offset_ms = round((self.groups[key[0]].query_offset or 0.0) * 1000)
