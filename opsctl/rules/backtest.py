@@ -28,6 +28,7 @@ evaluation times are aligned to the grid instead of Prometheus' per-group hash o
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -400,9 +401,44 @@ def _range(engine: Engine, expr: str, start: float, end: float, step: float,
     rule evaluation does in Prometheus: those steps give nothing and are reported in `failures` as
     (step index, message)."""
     n = math.floor((end - start) / step + 1e-9) + 1
+    if _QUERY_BOUNDS.search(expr):
+        # Prometheus evaluates a rule as an instant query: start() = end() = its time, range() = step() = 0
+        # (also inside duration expressions); a range query's chunk would give the chunk's bounds
+        yield from _instant_steps(engine, expr, start, step, n, failures)
+        return
     size = _chunk_steps(engine)
     for i in range(0, n, size):
         yield from _range_steps(engine, expr, start, step, i, min(n, i + size), failures)
+
+
+# start(), end(), range(), step() (3.12+; step() and range() in durations from 3.6/3.10), `@ start()`
+_QUERY_BOUNDS = re.compile(r"\b(?:start|end|range|step)\s*\(\s*\)", re.IGNORECASE)
+
+
+def _instant_steps(engine: Engine, expr: str, start: float, step: float, n: int,
+                   failures: list[tuple[int, str]] | None) -> Iterator[Piece]:
+    """A rule that reads its query's bounds, evaluated step by step as the instant queries Prometheus runs."""
+    for i in range(n):
+        t = start + i * step
+        try:
+            res = engine.instant(expr, t)
+        except PromQLError as exc:
+            if failures is None:
+                raise InputError(f"cannot evaluate {expr!r}: {exc}", "<rules>") from None
+            failures.append((i, str(exc)))
+            continue
+        ts = np.array([t], dtype=np.float64)
+        if res.type == "vector":
+            for s in res.series:
+                hs = None
+                if s.histograms is not None and s.histograms[0] is not None:
+                    hs = np.empty(1, dtype=object)
+                    hs[0] = s.histograms[0]
+                yield s.labels, ts, np.asarray(s.values[:1], dtype=np.float64), hs
+        elif res.type == "scalar" and res.scalar is not None:
+            yield Labels(), ts, np.array([res.scalar], dtype=np.float64), None
+        else:
+            raise InputError(f"expression {expr!r} does not give a vector or scalar", "<rules>")
 
 
 def _range_steps(engine: Engine, expr: str, start: float, step: float, i0: int, i1: int,
