@@ -404,7 +404,7 @@ def _range(engine: Engine, expr: str, start: float, end: float, step: float,
     if _QUERY_BOUNDS.search(expr):
         # Prometheus evaluates a rule as an instant query: start() = end() = its time, range() = step() = 0
         # (also inside duration expressions); a range query's chunk would give the chunk's bounds
-        yield from _instant_steps(engine, expr, start, step, n, failures)
+        yield from _instant_steps(engine, expr, start, step, 0, n, failures)
         return
     size = _chunk_steps(engine)
     for i in range(0, n, size):
@@ -415,10 +415,11 @@ def _range(engine: Engine, expr: str, start: float, end: float, step: float,
 _QUERY_BOUNDS = re.compile(r"\b(?:start|end|range|step)\s*\(\s*\)", re.IGNORECASE)
 
 
-def _instant_steps(engine: Engine, expr: str, start: float, step: float, n: int,
+def _instant_steps(engine: Engine, expr: str, start: float, step: float, i0: int, i1: int,
                    failures: list[tuple[int, str]] | None) -> Iterator[Piece]:
-    """A rule that reads its query's bounds, evaluated step by step as the instant queries Prometheus runs."""
-    for i in range(n):
+    """A rule that reads its query's bounds, evaluated at steps [i0, i1) of the grid start + i*step as the
+    instant queries Prometheus runs."""
+    for i in range(i0, i1):
         t = start + i * step
         try:
             res = engine.instant(expr, t)

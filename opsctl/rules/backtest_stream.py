@@ -945,8 +945,11 @@ def backtest_store(rule_files: list[str], store: ExportStore, start: float | Non
 def _range_window(engine: Engine, expr: str, base: float, step: float, i0: int, i1: int,
                   failures: list[tuple[int, str]]) -> Iterator[Piece]:
     """backtest._range over steps [i0, i1) of the grid base + i*step, in the same sub-chunks."""
-    from opsctl.rules.backtest import _chunk_steps
+    from opsctl.rules.backtest import _QUERY_BOUNDS, _chunk_steps, _instant_steps
 
+    if _QUERY_BOUNDS.search(expr):  # as backtest._range: instant queries, as Prometheus evaluates rules
+        yield from _instant_steps(engine, expr, base, step, i0, i1, failures)
+        return
     size = _chunk_steps(engine)
     for a in range(i0, i1, size):
         yield from _range_steps(engine, expr, base, step, a, min(i1, a + size), failures)
