@@ -24,7 +24,6 @@ __all__ = ["EXTENDED_RANGE_SELECTORS", "readable"]
 
 EXTENDED_RANGE_SELECTORS = "promql-extended-range-selectors"
 
-_QUICK = re.compile(r"[<>]/|anchored|smoothed", re.IGNORECASE)
 # strings (possibly unterminated) and comments, which the rewrite leaves alone
 _SKIP = re.compile(r""""(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|`[^`]*`?|#[^\n]*""", re.S)
 _TOKEN = re.compile(r"[<>]/|(?<![A-Za-z0-9_:.])(?:anchored|smoothed)(?![A-Za-z0-9_:])", re.IGNORECASE)
@@ -49,8 +48,10 @@ class SyntaxProblem(ValueError):
 def readable(expr: str, version: _Version, features: frozenset[str] | None = None) -> str:
     """`expr` with the newer syntax `version` accepts rewritten for promql-parser; raises SyntaxProblem for
     what that version's parser rejects in it. Unchanged when there is nothing to rewrite."""
-    if not _QUICK.search(expr):
-        return expr
+    if "</" not in expr and ">/" not in expr:  # substring tests: a regex search costs 10x on every rule
+        low = expr.lower()
+        if "anchored" not in low and "smoothed" not in low:
+            return expr
     trim = version.at_least(3, 11)
     modifiers = version.at_least(3, 16) or (
         version.at_least(3, 7) and features is not None and EXTENDED_RANGE_SELECTORS in features)
