@@ -535,7 +535,7 @@ def backtest(rule_files: list[str], series: list[Series], start: float | None = 
              infer_staleness: bool = True) -> BacktestResult:
     """Replay the alerting rules of `rule_files` over `series`. Raises InputError for bad rules or range.
 
-    `prometheus_version` (default: 3.0) decides the rule-file rules and the engine's semantics.
+    `prometheus_version` (default: 3.16, the newest supported) decides the rule-file rules and the engine's semantics.
 
     `progress(1, total=rules)` is called after each rule is replayed (the CLI draws a bar from it).
     consume=True: the caller no longer needs `series`; the list is emptied and each series freed as

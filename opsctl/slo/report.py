@@ -525,7 +525,7 @@ class Options:
     windows: WindowCatalog | None = None  # alert windows per period (--slo-period-windows-path)
     on_duplicate: str = "error"  # conflicting duplicate samples: "error" or "keep-first"
     alert_history: bool = False  # replay the generated alert rules over the period (opsctl.slo.history)
-    prometheus_version: str | None = None  # the replay's engine semantics (default: 3.0)
+    prometheus_version: str | None = None  # the replay's engine semantics (default: 3.16)
 
 
 def report_from_export(slos: list[SLO], path: Path, opts: Options | None = None,
