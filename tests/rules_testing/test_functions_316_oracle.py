@@ -10,8 +10,6 @@ the evaluation time, step() == range() == 0. Older targets refuse the functions 
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import subprocess
 from pathlib import Path
@@ -23,6 +21,7 @@ from opsctl.rules.loader import LoadOptions, parse_rule_file
 from opsctl.rules.unittest import run_test_file
 from opsctl.rules.versions import PromVersion
 from tests.conftest import find_tool
+from tests.rules_testing.expectations import unit_test_text
 
 V316 = PromVersion(3, 16)
 FEATURES = frozenset({"promql-experimental-functions"})
@@ -57,28 +56,8 @@ EXPRS = [
 EVAL_TIMES = ["2m", "6m", "10m"]
 
 
-def _yaml_float(v: Any) -> str:
-    v = float(v)
-    return ".nan" if math.isnan(v) else (".inf" if v > 0 else "-.inf") if math.isinf(v) else repr(v)
-
-
 def _test_file(exp: dict[tuple[str, str], list[dict[str, Any]]]) -> str:
-    out = ["rule_files: [rules.yml]", "evaluation_interval: 1m", "tests:", "  - interval: 1m", "    input_series:"]
-    for sel, vals in SERIES:
-        out += [f"      - series: {json.dumps(sel)}", f"        values: {json.dumps(vals)}"]
-    out.append("    promql_expr_test:")
-    for expr in EXPRS:
-        for at in EVAL_TIMES:
-            samples = exp.get((expr, at), [])
-            out += [f"      - expr: {json.dumps(expr)}", f"        eval_time: {at}"]
-            if not samples:
-                out.append("        exp_samples: []")
-                continue
-            out.append("        exp_samples:")
-            for s in samples:
-                lab = "{" + ", ".join(f"{k}={json.dumps(v)}" for k, v in s["labels"].items()) + "}"
-                out += [f"          - labels: {json.dumps(lab)}", f"            value: {_yaml_float(s['value'])}"]
-    return "\n".join(out) + "\n"
+    return unit_test_text(SERIES, EXPRS, EVAL_TIMES, exp, ["rules.yml"])
 
 
 def _write(tmp: Path, name: str, exp: dict[tuple[str, str], list[dict[str, Any]]]) -> Path:

@@ -41,6 +41,7 @@ from opsctl.promql.semantics import Version, engine_options
 from opsctl.rules.unittest import FileResult, run_test_file
 from opsctl.rules.versions import PromVersion
 from tests.conftest import find_tool
+from tests.rules_testing.expectations import Cases, probe, unit_test_text
 
 V316 = PromVersion(3, 16)
 V38 = PromVersion(3, 8)
@@ -99,42 +100,12 @@ EXPRS = [
 EVAL_TIMES = ["2m", "4m", "6m", "9m"]
 
 
-def _test_file(exp: dict[tuple[str, str], list[dict[str, Any]]]) -> str:
-    out = ["rule_files: []", "evaluation_interval: 1m", "tests:", "  - interval: 1m", "    input_series:"]
-    for sel, vals in SERIES:
-        out += [f"      - series: {json.dumps(sel)}", f"        values: {json.dumps(vals)}"]
-    out.append("    promql_expr_test:")
-    for expr in EXPRS:
-        for at in EVAL_TIMES:
-            samples = exp.get((expr, at), [])
-            out += [f"      - expr: {json.dumps(expr)}", f"        eval_time: {at}"]
-            if not samples:
-                out.append("        exp_samples: []")
-                continue
-            out.append("        exp_samples:")
-            for s in samples:
-                lab = "{" + ", ".join(f"{k}={json.dumps(v)}" for k, v in s["labels"].items()) + "}"
-                out.append(f"          - labels: {json.dumps(lab)}")
-                if "histogram" in s:
-                    out.append(f"            histogram: {json.dumps(s['histogram'])}")
-                else:
-                    out.append(f"            value: {s['value']!r}")
-    return "\n".join(out) + "\n"
+def _test_file(exp: Cases) -> str:
+    return unit_test_text(SERIES, EXPRS, EVAL_TIMES, exp)
 
 
-def _expectations(tmp: Path, version: PromVersion) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """What opsctl gets at `version` for every case: run with empty expectations, read the failures."""
-    p = tmp / f"probe_{version.major}_{version.minor}_test.yml"
-    p.write_text(_test_file({}))
-    res = run_test_file(p, version)
-    assert res.error is None, res.error
-    exp: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for g in res.groups:
-        for f in g.failures:
-            assert f.kind == "expr", f.message
-            assert f.expr is not None and f.eval_time is not None and f.got is not None
-            exp[(f.expr, f.eval_time)] = f.got
-    return exp
+def _expectations(tmp: Path, version: PromVersion) -> Cases:
+    return probe(tmp, version, SERIES, EXPRS, EVAL_TIMES)
 
 
 @pytest.fixture(scope="module")
