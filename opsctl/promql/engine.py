@@ -21,7 +21,7 @@ import promql_parser as pp
 from opsctl import promql_goparse
 from opsctl.gosem import regexp as gosem_regexp
 from opsctl.gosem import strconv as gosem_strconv
-from opsctl.promql import ast, durexpr
+from opsctl.promql import ast, durexpr, extended
 from opsctl.promql.model import Labels, PromQLError, Result, SeriesResult, Storage, StoredSeries, stale_mask
 from opsctl.promql.values import Flat, Mat, Scalar, Str, Value, Vec, has_hist, hists_where, is_hist, make_base
 
@@ -243,6 +243,7 @@ class Engine:
         delayed_name_removal: bool = False,
         hist_kahan: bool = False,
         nhcb_reconcile: bool = False,
+        extended_range: bool = False,
     ) -> None:
         self.storage = storage
         # Prometheus's `promql-delayed-name-removal` feature: `__name__` stays on the series until the
@@ -265,6 +266,9 @@ class Engine:
         # delta, irate, idelta), and a change of bounds is a counter reset only if a count on a common
         # bound went down. False (3.0 to 3.7): such pairs give nothing, and a change of bounds is a reset.
         self.nhcb_reconcile = nhcb_reconcile
+        # Prometheus >= 3.16, or 3.7+ with promql-extended-range-selectors: the `anchored` and `smoothed`
+        # modifiers (opsctl.promql.extended). False: they are parse errors.
+        self.extended_range = extended_range
         self.default_subquery_step_ms = round(default_subquery_step * 1000)
         self.max_chunk_elements = max_chunk_elements
         # exact=True reproduces Prometheus' floating-point arithmetic (Kahan sums, running means)
@@ -388,7 +392,7 @@ class Engine:
 
     def selected_names(self, query: str) -> set[str] | None:
         """Metric names an expression reads, if instant_many() may serve it: every selector must name
-        one metric, and no `@`, negative `offset`, sort/topk/bottomk/count_values. None otherwise."""
+        one metric, and no `@`, negative `offset`, `smoothed`, sort/topk/bottomk/count_values. None otherwise."""
         try:
             expr = self._parse(query)
         except PromQLError:
@@ -408,7 +412,7 @@ class Engine:
                 if node.param is not None:
                     stack.append(node.param)
             elif isinstance(node, pp.Call):
-                if node.func.name in _ORDERING_FUNCS:
+                if node.func.name in _ORDERING_FUNCS or node.func.name in extended.LOOKS_AHEAD:
                     return None
                 stack += list(node.args)
             elif isinstance(node, pp.MatrixSelector):
@@ -478,10 +482,15 @@ class Engine:
         if expr is None:
             try:
                 # Prometheus 3 duration expressions (`[5m * 2]`, `offset (1h + 5m)`) become literals.
-                expr = ast.parse(durexpr.rewrite(query) if self.v3 else query)
+                text = durexpr.rewrite(query) if self.v3 else query
+                if self.extended_range:
+                    text = extended.rewrite(text)
+                expr = ast.parse(text)
+            except extended.ModifierSyntaxError:
+                raise
             except PromQLError:
                 # Prometheus' own wording and position where the port of its parser finds the error.
-                go = promql_goparse.syntax_error(query)
+                go = promql_goparse.syntax_error(extended.readable(query) if self.extended_range else query)
                 if go is not None:
                     raise PromQLError(go) from None
                 raise

@@ -12,7 +12,7 @@ import numpy as np
 import promql_parser as pp
 
 from opsctl.gosem import regexp as gosem_regexp
-from opsctl.promql import ast
+from opsctl.promql import ast, extended
 from opsctl.promql.model import Labels, PromQLError
 from opsctl.promql.values import Flat, Mat, Scalar, Str, Vec
 
@@ -1116,6 +1116,8 @@ _RANGE_FUNCS = {
 
 
 def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
+    if ev.engine.extended_range and extended.is_extended_call(node):
+        return extended.call(ev, node, times)
     name = node.func.name
     args = list(node.args)
     t = len(times)
