@@ -265,11 +265,11 @@ def test_engine_options_by_version() -> None:
     assert engine_options(Version(3, 9))["hist_kahan"] is False
     assert engine_options(Version(3, 10))["hist_kahan"] is True
     assert engine_options(Version(3, 5)) == {"v3": True, "hist_rate_zero_cap": False, "hist_kahan": False,
-                                             "nhcb_reconcile": False, "delayed_name_removal": False,
-                                             "experimental": True}
+                                             "nhcb_reconcile": False, "extended_range": False,
+                                             "delayed_name_removal": False, "experimental": True}
     assert engine_options(Version(3, 6), frozenset({"promql-delayed-name-removal"})) == {
         "v3": True, "hist_rate_zero_cap": True, "hist_kahan": False, "nhcb_reconcile": False,
-        "delayed_name_removal": True, "experimental": False}
+        "extended_range": False, "delayed_name_removal": True, "experimental": False}
     assert engine_options(V316) == engine_options(Version(3, 16))
     assert engine_options(Version(2, 42), frozenset({"promql-delayed-name-removal"}))["delayed_name_removal"] is False
     assert np.array([engine_options(Version(2, 42))["v3"]]).sum() == 0
