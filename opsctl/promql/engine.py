@@ -21,7 +21,7 @@ import promql_parser as pp
 from opsctl import promql_goparse
 from opsctl.gosem import regexp as gosem_regexp
 from opsctl.gosem import strconv as gosem_strconv
-from opsctl.promql import ast, durexpr
+from opsctl.promql import ast, durexpr, extended
 from opsctl.promql.model import Labels, PromQLError, Result, SeriesResult, Storage, StoredSeries, stale_mask
 from opsctl.promql.values import Flat, Mat, Scalar, Str, Value, Vec, has_hist, hists_where, is_hist, make_base
 
@@ -262,6 +262,7 @@ class Engine:
         agg_any_drop_name: bool = False,
         type_unit_transparent: bool = False,
         unknown_functions: frozenset[str] = frozenset(),
+        extended_range: bool = False,
     ) -> None:
         # every keyword option, as given: on_storage() makes an engine of the same semantics
         self._options = {k: v for k, v in locals().items() if k not in ("self", "storage")}
@@ -330,6 +331,9 @@ class Engine:
         # Prometheus >= 3.8 (#17424): histogram_fraction takes the whole count of a bucket starting at -Inf
         # instead of NaN; a classic first bucket with a positive bound starts at 0.
         self.hist_fraction_inf_bucket = hist_fraction_inf_bucket
+        # Prometheus >= 3.16, or 3.7+ with promql-extended-range-selectors: the `anchored` and `smoothed`
+        # modifiers (opsctl.promql.extended). False: they are parse errors.
+        self.extended_range = extended_range
         self.default_subquery_step_ms = round(default_subquery_step * 1000)
         self.max_chunk_elements = max_chunk_elements
         # exact=True reproduces Prometheus' floating-point arithmetic (Kahan sums, running means)
@@ -463,7 +467,7 @@ class Engine:
 
     def selected_names(self, query: str) -> set[str] | None:
         """Metric names an expression reads, if instant_many() may serve it: every selector must name
-        one metric, and no `@`, negative `offset`, sort/topk/bottomk/count_values. None otherwise."""
+        one metric, and no `@`, negative `offset`, `smoothed`, sort/topk/bottomk/count_values. None otherwise."""
         try:
             expr = self._parse(query)
         except PromQLError:
@@ -483,7 +487,8 @@ class Engine:
                 if node.param is not None:
                     stack.append(node.param)
             elif isinstance(node, pp.Call):
-                if node.func.name in _ORDERING_FUNCS or node.func.name in durexpr.QUERY_FUNCS:
+                if (node.func.name in _ORDERING_FUNCS or node.func.name in durexpr.QUERY_FUNCS
+                        or node.func.name in extended.LOOKS_AHEAD):
                     return None
                 stack += list(node.args)
             elif isinstance(node, pp.MatrixSelector):
@@ -565,10 +570,15 @@ class Engine:
         if expr is None:
             try:
                 # Prometheus 3 duration expressions (`[5m * 2]`, `offset (1h + 5m)`) become literals.
-                expr = ast.parse(durexpr.rewrite(query, ctx) if self.v3 else query)
+                text = durexpr.rewrite(query, ctx) if self.v3 else query
+                if self.extended_range:
+                    text = extended.rewrite(text)
+                expr = ast.parse(text)
+            except extended.ModifierSyntaxError:
+                raise
             except PromQLError:
                 # Prometheus' own wording and position where the port of its parser finds the error.
-                go = promql_goparse.syntax_error(query)
+                go = promql_goparse.syntax_error(extended.readable(query) if self.extended_range else query)
                 if go is not None:
                     raise PromQLError(go) from None
                 raise

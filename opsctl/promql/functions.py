@@ -13,7 +13,7 @@ import numpy as np
 import promql_parser as pp
 
 from opsctl.gosem import regexp as gosem_regexp
-from opsctl.promql import ast
+from opsctl.promql import ast, extended
 from opsctl.promql.durexpr import QUERY_FUNCS
 from opsctl.promql.durexpr import go_seconds as _go_seconds
 from opsctl.promql.model import Labels, PromQLError
@@ -1255,6 +1255,8 @@ def _go_min_max(a: np.ndarray, b: np.ndarray, is_max: bool) -> np.ndarray:
 
 
 def call(ev: _Evaluator, node: Any, times: np.ndarray) -> Any:
+    if ev.engine.extended_range and extended.is_extended_call(node):
+        return extended.call(ev, node, times)
     name = node.func.name
     args = list(node.args)
     t = len(times)

@@ -295,7 +295,8 @@ def _fmt(items: Sequence[tuple[Labels, Any]]) -> str:
     return "[" + ", ".join(f"{lab} {_fmt_val(v)}" for lab, v in items[:8]) + (" ..." if len(items) > 8 else "") + "]"
 
 
-_PROMQLTEST_FEATURES = frozenset({"promql-delayed-name-removal", "promql-experimental-functions"})
+_PROMQLTEST_FEATURES = frozenset({"promql-delayed-name-removal", "promql-experimental-functions",
+                                  "promql-extended-range-selectors"})
 
 
 def run_text(text: str, name: str = "<text>", v3: bool = False, version: _HasVersion | None = None) -> FileResult:

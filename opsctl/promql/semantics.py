@@ -20,6 +20,7 @@ options of `Engine`, used by every command that evaluates PromQL for a given `--
 | `agg_any_drop_name` | delayed name removal: `by (__name__)` drops it if any series of the group does | 3.9 |
 | `type_unit_transparent` | `__type__`/`__unit__` left out of `without` groups, vector matching and absent() | 3.16 |
 | `unknown_functions` | the functions added after 3.5 that the version lacks (`NEW_FUNCTIONS` below) | 3.11-3.16 |
+| `extended_range` | the `anchored`/`smoothed` modifiers (#19697: always on; 3.7-3.15: feature) | 3.16 |
 | `delayed_name_removal` | `--enable-feature=promql-delayed-name-removal` (3.x only) | feature |
 | `experimental` | `--enable-feature=promql-experimental-functions` (always on for 2.x) | feature |
 
@@ -94,6 +95,13 @@ All are experimental (promql-experimental-functions). Inside duration expression
 generated_parser.y) and `min_of`/`max_of` from 3.13 (#18687, `min`/`max` before: not modelled), see
 `DURATION_FUNCTIONS`.
 
+`extended_range`: opsctl.promql.extended. 3.7 to 3.15 read the modifiers only with
+`--enable-feature=promql-extended-range-selectors` (#19697 made them stable in 3.16); they get 3.16's
+evaluation, including the later fixes (#17479, #17988, #18523, #18531, #18906, #19431);
+native histograms with the modifiers (#18564) as in 3.16.
+Without a feature list (rules backtest, slo report) the modifiers are read from 3.7 on, as experimental
+functions are.
+
 `hist_kahan`: FloatHistogram.KahanAdd (prometheus/prometheus #15687), absent from v3.9.0's
 model/histogram/float_histogram.go and promql/engine.go, present in v3.10.0's.
 """
@@ -107,6 +115,7 @@ __all__ = ["DURATION_FUNCTIONS", "NEW_FUNCTIONS", "EngineOptions", "Version", "e
 
 DELAYED_NAME_REMOVAL = "promql-delayed-name-removal"
 EXPERIMENTAL_FUNCTIONS = "promql-experimental-functions"
+EXTENDED_RANGE_SELECTORS = "promql-extended-range-selectors"
 
 
 # function -> (first Prometheus version that has it, upstream PR)
@@ -177,6 +186,7 @@ class EngineOptions(TypedDict):
     hist_negative_gauge: bool
     agg_any_drop_name: bool
     type_unit_transparent: bool
+    extended_range: bool
     delayed_name_removal: bool
     experimental: bool
     unknown_functions: frozenset[str]
@@ -192,7 +202,9 @@ def engine_options(version: _HasVersion, features: frozenset[str] | None = None)
     v3 = at_least((3, 0))
     if features is None:
         experimental, delayed = True, False
+        extended_range = at_least((3, 7))
     else:
+        extended_range = at_least((3, 16)) or (at_least((3, 7)) and EXTENDED_RANGE_SELECTORS in features)
         experimental = not v3 or EXPERIMENTAL_FUNCTIONS in features
         delayed = v3 and DELAYED_NAME_REMOVAL in features
     return EngineOptions(
@@ -212,6 +224,7 @@ def engine_options(version: _HasVersion, features: frozenset[str] | None = None)
         hist_negative_gauge=at_least((3, 7)),
         agg_any_drop_name=at_least((3, 9)),
         type_unit_transparent=at_least((3, 16)),
+        extended_range=extended_range,
         delayed_name_removal=delayed,
         experimental=experimental,
         unknown_functions=unknown_functions(version),

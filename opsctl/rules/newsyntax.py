@@ -11,8 +11,9 @@ expressions with) cannot read, made readable for validation.
   selector, `anchored and smoothed modifiers cannot be used together`) are reported as promtool words them.
 
 The rewrite keeps every other character where it was, so positions in later error messages still hold.
-It is for checking only: the PromQL engine does not evaluate these operators and modifiers (it reports a
-parse error), so `rules test` and `rules backtest` never see the rewritten text.
+It is for checking only: the PromQL engine reads the modifiers its own way (opsctl.promql.extended, which
+uses the scanning here) and does not evaluate the trim operators (a parse error), so `rules test` and
+`rules backtest` never evaluate the rewritten text.
 """
 
 from __future__ import annotations

@@ -269,6 +269,13 @@ def _expr_error(reader: _Reader, expr: str) -> str | None:
             expr = durexpr.rewrite(expr, durexpr.Context(0.0, 0.0, unknown))  # `x[5m * 2]`, `offset (1h + 5m)`
         except PromQLError:
             pass
+    if reader.version is not None and reader.version.at_least(3, 16):
+        from opsctl.rules.newsyntax import SyntaxProblem, readable
+
+        try:
+            expr = readable(expr, reader.version)  # `anchored`/`smoothed` (the engine evaluates them)
+        except SyntaxProblem as exc:
+            return str(exc)
     try:
         promql_syntax.parse(expr)  # Go's regexes (opsctl.gosem), Prometheus's regex errors
     except (ValueError, RuntimeError, OverflowError) as exc:
