@@ -823,7 +823,6 @@ def test_unknown_duration_function_is_a_parse_error() -> None:
 
 
 @pytest.mark.parametrize("query", [
-    "increase(x[5m] anchored)", "rate(x[5m] smoothed)",  # extended range selectors (3.16 corpus)
     "a + fill(0) b", "a / on(x) fill_left(1) fill_right(2) b",  # fill-modifier.test
     "h </ 5", "h >/ 5",  # native_histograms.test's trim operators
     "sum(métrique)",  # unquoted_utf8_names.test
