@@ -118,25 +118,9 @@ EXPERIMENTAL_FUNCTIONS = "promql-experimental-functions"
 EXTENDED_RANGE_SELECTORS = "promql-extended-range-selectors"
 
 
-# function -> (first Prometheus version that has it, upstream PR)
-NEW_FUNCTIONS: dict[str, tuple[tuple[int, int], str]] = {
-    "histogram_quantiles": ((3, 11), "#17285"),
-    "start": ((3, 12), "#17877"),
-    "end": ((3, 12), "#17877"),
-    "range": ((3, 12), "#17877"),
-    "step": ((3, 12), "#17877"),
-    "min_of": ((3, 13), "#18687"),
-    "max_of": ((3, 13), "#18687"),
-    "start_timestamp": ((3, 14), "#19089"),
-    "integral": ((3, 16), "#14440"),
-}
-# duration-expression function -> (first version whose parser reads it inside `[...]` and `offset`, upstream)
-DURATION_FUNCTIONS: dict[str, tuple[tuple[int, int], str]] = {
-    "step": ((3, 6), "#16777"),
-    "range": ((3, 10), "v3.10.0 generated_parser.y"),
-    "min_of": ((3, 13), "#18687"),
-    "max_of": ((3, 13), "#18687"),
-}
+# the tables live outside this package: opsctl.rules.versions reads them, and importing opsctl.promql would
+# bring numpy into every `rules validate`
+from opsctl.promql_since import DURATION_FUNCTIONS, NEW_FUNCTIONS  # noqa: E402
 
 
 def unknown_functions(version: _HasVersion) -> frozenset[str]:

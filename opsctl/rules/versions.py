@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsctl.gosem import regexp as gosem_regexp
-from opsctl.promql.semantics import NEW_FUNCTIONS
+from opsctl.promql_since import NEW_FUNCTIONS
 from opsctl.rules.promql_ast import Matcher, matcher_groups
 
 # function -> first version that knows it (only functions newer than 2.37 are listed)
