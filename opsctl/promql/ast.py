@@ -4,6 +4,7 @@ Reading the tree (children, walk, matchers) is opsctl.promql_syntax, shared with
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -72,20 +73,16 @@ def matchers_of(vs: Any) -> list[list[tuple[str, str, str]]]:
 EXPERIMENTAL_AGGREGATIONS = frozenset({"limitk", "limit_ratio"})
 
 
-def experimental_use(node: Any) -> tuple[str, bool] | None:
-    """The first experimental function (name, False) or aggregation (name, True) the expression uses:
-    Prometheus 3 refuses them unless run with --enable-feature=promql-experimental-functions."""
+def preorder(node: Any) -> Iterator[Any]:
+    """The nodes of an expression, each before its operands, left to right (an aggregation's parameter
+    before its expression): the order in which Prometheus's parser reports the first offending call."""
     stack = [node]
     while stack:
         n = stack.pop()
+        yield n
         if isinstance(n, promql_parser.Call):
-            if getattr(n.func, "experimental", False):
-                return n.func.name, False
             stack.extend(reversed(list(n.args)))
         elif isinstance(n, promql_parser.AggregateExpr):
-            op = str(n.op).lower()
-            if op in EXPERIMENTAL_AGGREGATIONS:
-                return op, True
             stack.append(n.expr)
             if n.param is not None:
                 stack.append(n.param)
@@ -93,6 +90,20 @@ def experimental_use(node: Any) -> tuple[str, bool] | None:
             stack.extend([n.rhs, n.lhs])
         elif isinstance(n, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr):
             stack.append(n.expr)
+        elif isinstance(n, promql_parser.MatrixSelector):
+            stack.append(n.vector_selector)
+
+
+def experimental_use(node: Any) -> tuple[str, bool] | None:
+    """The first experimental function (name, False) or aggregation (name, True) the expression uses:
+    Prometheus 3 refuses them unless run with --enable-feature=promql-experimental-functions."""
+    for n in preorder(node):
+        if isinstance(n, promql_parser.Call) and getattr(n.func, "experimental", False):
+            return n.func.name, False
+        if isinstance(n, promql_parser.AggregateExpr):
+            op = str(n.op).lower()
+            if op in EXPERIMENTAL_AGGREGATIONS:
+                return op, True
     return None
 
 

@@ -688,47 +688,22 @@ _FILL_RX = re.compile(r"(?<![A-Za-z0-9_:])fill(?:_left|_right)?\s*\(", re.IGNORE
 def _fill_error(node: Any) -> str | None:
     """An error for the binary-operator fill modifiers (`a + fill(0) b`, Prometheus 3.16's
     promql-binop-fill-modifiers feature), which promql-parser reads but the engine does not evaluate."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
+    for n in ast.preorder(node):
         if isinstance(n, pp.BinaryExpr):
             fv = n.modifier.fill_values if n.modifier is not None else None
             if fv is not None and (fv.lhs is not None or fv.rhs is not None):
                 return ("parse error: the fill modifiers of binary operators (fill, fill_left, fill_right) "
                         "are not supported")
-            stack.extend([n.rhs, n.lhs])
-        elif isinstance(n, pp.Call):
-            stack.extend(n.args)
-        elif isinstance(n, pp.AggregateExpr):
-            stack.append(n.expr)
-            if n.param is not None:
-                stack.append(n.param)
-        elif isinstance(n, pp.ParenExpr | pp.UnaryExpr | pp.SubqueryExpr):
-            stack.append(n.expr)
     return None
 
 
 def _unknown_function_error(text: str, node: Any, unknown: frozenset[str]) -> str | None:
     """Prometheus's parse error for the first call of a function its version does not know."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, pp.Call):
-            if n.func.name in unknown:
-                pos = ast.name_position(text, n.func.name)
-                where = f"{pos[0]}:{pos[1]}: " if pos else ""
-                return f'{where}parse error: unknown function with name "{n.func.name}"'
-            stack.extend(reversed(list(n.args)))
-        elif isinstance(n, pp.AggregateExpr):
-            stack.append(n.expr)
-            if n.param is not None:
-                stack.append(n.param)
-        elif isinstance(n, pp.BinaryExpr):
-            stack.extend([n.rhs, n.lhs])
-        elif isinstance(n, pp.ParenExpr | pp.UnaryExpr | pp.SubqueryExpr):
-            stack.append(n.expr)
-        elif isinstance(n, pp.MatrixSelector):
-            stack.append(n.vector_selector)
+    for n in ast.preorder(node):
+        if isinstance(n, pp.Call) and n.func.name in unknown:
+            pos = ast.name_position(text, n.func.name)
+            where = f"{pos[0]}:{pos[1]}: " if pos else ""
+            return f'{where}parse error: unknown function with name "{n.func.name}"'
     return None
 
 
