@@ -31,6 +31,7 @@ from opsctl import promql_goparse, promql_syntax
 from opsctl.durations import parse_duration
 from opsctl.errors import InputError
 from opsctl.promql.notation import parse_labels, parse_series_desc
+from opsctl.promql.semantics import engine_options
 from opsctl.yamlutil import Limits, PosDict, PosList, go_yaml_tag, load_documents
 
 if TYPE_CHECKING:
@@ -136,8 +137,9 @@ class _Reader:
         self.path = path
         self.v3 = v3  # Prometheus 3 syntax: duration expressions, `x @ 6m`
         self.version = version  # the target's functions (None: any)
-        # `{{..}}+{{..}}xN` across custom buckets of different bounds expands from 3.8 (prometheus#17278)
-        self.reconcile = version is None or version.at_least(3, 8)
+        # `{{..}}+{{..}}xN` across custom buckets of different bounds expands where the arithmetic reconciles
+        # them (3.8+, prometheus#17278)
+        self.reconcile = version is None or engine_options(version)["nhcb_reconcile"]
 
     def err(self, message: str, loc: tuple[int, int]) -> InputError:
         return InputError(message, self.path, loc[0], loc[1])
