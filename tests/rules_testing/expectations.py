@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,20 +32,25 @@ def unit_test_text(series: Sequence[tuple[str, str]], exprs: Sequence[str], eval
     out.append("    promql_expr_test:")
     for expr in exprs:
         for at in eval_times:
-            samples = exp.get((expr, at), [])
-            out += [f"      - expr: {json.dumps(expr)}", f"        eval_time: {at}"]
-            if not samples:
-                out.append("        exp_samples: []")
-                continue
-            out.append("        exp_samples:")
-            for s in samples:
-                lab = "{" + ", ".join(f"{k}={json.dumps(v)}" for k, v in s["labels"].items()) + "}"
-                out.append(f"          - labels: {json.dumps(lab)}")
-                if "histogram" in s:
-                    out.append(f"            histogram: {json.dumps(s['histogram'])}")
-                else:
-                    out.append(f"            value: {yaml_float(s['value'])}")
+            out += expr_test_lines(expr, at, exp.get((expr, at), []))
     return "\n".join(out) + "\n"
+
+
+def expr_test_lines(expr: str, at: str, samples: list[dict[str, Any]],
+                    value_text: Callable[[Any], str] = yaml_float) -> list[str]:
+    """One promql_expr_test item (indented for a test group) expecting `samples`."""
+    out = [f"      - expr: {json.dumps(expr)}", f"        eval_time: {at}"]
+    if not samples:
+        return [*out, "        exp_samples: []"]
+    out.append("        exp_samples:")
+    for s in samples:
+        lab = "{" + ", ".join(f"{k}={json.dumps(v)}" for k, v in s["labels"].items()) + "}"
+        out.append(f"          - labels: {json.dumps(lab)}")
+        if "histogram" in s:
+            out.append(f"            histogram: {json.dumps(s['histogram'])}")
+        else:
+            out.append(f"            value: {value_text(s['value'])}")
+    return out
 
 
 def probe(tmp: Path, version: PromVersion, series: Sequence[tuple[str, str]], exprs: Sequence[str],

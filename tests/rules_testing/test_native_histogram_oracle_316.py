@@ -31,6 +31,7 @@ import pytest
 from opsctl.rules.unittest import FileResult, run_test_file
 from opsctl.rules.versions import PromVersion
 from tests.conftest import find_tool
+from tests.rules_testing.expectations import expr_test_lines
 
 pytestmark = pytest.mark.oracle
 
@@ -194,18 +195,7 @@ def _test_file(exp: dict[tuple[str, str], list[dict[str, Any]]]) -> str:
             samples = exp.get((expr, at), [])
             if any(s.get("value") == "NaN" for s in samples):
                 continue  # promtool 3.16 never finds NaN equal to NaN
-            out += [f"      - expr: {json.dumps(expr)}", f"        eval_time: {at}"]
-            if not samples:
-                out.append("        exp_samples: []")
-                continue
-            out.append("        exp_samples:")
-            for s in samples:
-                lab = "{" + ", ".join(f"{k}={json.dumps(v)}" for k, v in s["labels"].items()) + "}"
-                out.append(f"          - labels: {json.dumps(lab)}")
-                if "histogram" in s:
-                    out.append(f"            histogram: {json.dumps(s['histogram'])}")
-                else:
-                    out.append(f"            value: {_yaml_float(s['value'])}")
+            out += expr_test_lines(expr, at, samples, _yaml_float)
     return "\n".join(out) + "\n"
 
 
