@@ -336,8 +336,10 @@ class _GiveUp(Exception):
     pass
 
 
-_FAST_BAD = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # control characters, \t and \r too
-_FAST_KEY = re.compile(r"([^\s\-?:,\[\]{}#&*!|>'\"%@`=<][^\s#:]*(?::[^\s#:]+)*):(?: +|$)")
+# the characters a fast-path text may hold: printable ASCII and \n (control characters, \t and \r go the full way)
+_FAST_OK_BYTES = bytes([10, *range(32, 127)])
+# a plain mapping key's text: what stands before its `:` (and a space or the line's end)
+_FAST_KEY_TEXT = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`=<][^\s#:]*(?::[^\s#:]+)*")
 _FAST_DQ = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"')
 _FAST_SQ = re.compile(r"'([^']*(?:''[^']*)*)'")
 _FAST_ESCAPES = {"0": "\0", "a": "\x07", "b": "\x08", "t": "\t", "n": "\n", "v": "\x0b", "f": "\x0c", "r": "\r",
@@ -348,6 +350,7 @@ _FAST_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@`")
 # first characters of a plain scalar that is a string whatever follows (no implicit resolver starts with them)
 _FAST_STR_FIRST = frozenset() if _WILDCARD else \
     frozenset(map(chr, range(33, 127))) - _FAST_PLAIN_START - frozenset(_IMPLICIT)
+_MISSING = object()
 
 
 def _fast_unescape(m: re.Match[str]) -> str:
@@ -363,48 +366,67 @@ def _fast_unescape(m: re.Match[str]) -> str:
     return found
 
 
+def _fast_unescape_all(text: str) -> str:
+    """The value of a double-quoted scalar whose inner text `text` (as _FAST_DQ matched it) holds escapes."""
+    if "\\\\" not in text:
+        # Without an escaped backslash every backslash starts an escape, so the usual `\n` and `\"` can be
+        # replaced in place: two str.replace calls instead of a Python call-back per escape (a rule file's
+        # descriptions hold tens of thousands). Anything else left over takes the general way.
+        value = text.replace("\\n", "\n").replace('\\"', '"')
+        if "\\" not in value:
+            return value
+    return _FAST_ESCAPE.sub(_fast_unescape, text)
+
+
 class _FastReader:
     def __init__(self, text: str, builder: _Builder) -> None:
         lines = text.split("\n")
-        rows: list[tuple[int, int, str]] = []  # (1-based line number, indent, line) of lines with content
-        for number, line in enumerate(lines):
-            content = line.lstrip(" ")
-            if content and content[0] != "#":
-                indent = len(line) - len(content)
-                if not indent and content.startswith(("---", "...", "%")):
-                    raise _GiveUp  # several documents, or directives
-                rows.append((number + 1, indent, line))
-        if lines[-1] and (not rows or rows[-1][0] != len(lines)):
+        total, last = len(lines), lines[-1]
+        # (1-based line number, indent, line) of the lines with content. Directives and document markers (`%`,
+        # `---`, `...` at the left margin) need no test: the root node is read from the left margin or leaves
+        # such a line unread, and no mapping key starts with `-` or `%`, nor at the left margin with `...`
+        # (see key()), so the readers give up on them.
+        rows = [(number, len(line) - len(content), line) for number, line in enumerate(lines, 1)
+                if (content := line.lstrip(" ")) and content[0] != "#"]
+        if last and (not rows or rows[-1][0] != total):
             # the text ends in a comment or spaces without a newline: libyaml ends the blocks deeper than
             # that last line's length on it, the others on the next line; not worth the care
             raise _GiveUp
+        # the line after the last one (libyaml's stream end: a last line without a newline counts)
+        self.stream_end = (total + 1 if last else total, 1)
+        # a last row, indented less than any, so that the readers need no test for the end of the rows
+        rows.append((self.stream_end[0], -1, ""))
         self.rows = rows
         self.k = 0
-        self.keys: dict[str, str] = {}  # key text -> mapping key
+        self.keys: dict[str, str] = {}  # key text -> mapping key, for the key texts found valid
+        self.plains: dict[str, Any] = {}  # plain scalar text -> value, for those an implicit resolver may claim
         self.builder = builder
-        count = text.count("\n")
-        self.stream_end = ((count if text.endswith("\n") else count + 1) + 1, 1)
 
     def next_indent(self) -> int:
         """Indent of the next row, -1 at the end."""
-        return self.rows[self.k][1] if self.k < len(self.rows) else -1
-
-    def end_mark(self) -> Loc:
-        if self.k < len(self.rows):
-            number, indent, _ = self.rows[self.k]
-            return (number, indent + 1)
-        return self.stream_end
+        return self.rows[self.k][1]
 
     def scalar(self, line: str, col: int) -> tuple[Any, str]:
         """(value, text) of the scalar starting at `col` and ending the line."""
         first = line[col]
         if first == '"':
+            if line[-1] == '"' and len(line) > col + 1:
+                # A quoted string that ends the line, as most do: a few substring searches tell that it
+                # is one string (as _FAST_DQ would match it, which costs a regex step per character)
+                text = line[col + 1:-1]
+                if "\\" not in text:
+                    if '"' not in text:
+                        return text, text
+                elif "\\\\" not in text and text[-1] != "\\" and text.count('"') == text.count('\\"'):
+                    # every backslash starts an escape and every quote is escaped
+                    text = _fast_unescape_all(text)
+                    return text, text
             m = _FAST_DQ.match(line, col)
             if m is None:
                 raise _GiveUp
             text = m.group(1)
             if "\\" in text:
-                text = _FAST_ESCAPE.sub(_fast_unescape, text)
+                text = _fast_unescape_all(text)
             self.tail(line, m.end())
             return text, text
         if first == "'":
@@ -429,15 +451,46 @@ class _FastReader:
             raise _GiveUp
 
     def resolve(self, text: str) -> Any:
+        """The value of the plain scalar `text`; memoised, as rule files repeat `5m`, `1`, `true`..."""
+        value = self.plains.get(text, _MISSING)
+        if value is not _MISSING:
+            return value
         tag = _plain_tag(text)
         if tag == _STR_TAG:
-            return text
-        if tag == _MERGE_TAG or tag == _VALUE_TAG:
+            value = text
+        elif tag == _MERGE_TAG or tag == _VALUE_TAG:
             raise _GiveUp
-        try:
-            return self.builder.constructor.construct_object(ScalarNode(tag, text), deep=True)
-        except Exception:  # the full path words the error
-            raise _GiveUp from None
+        else:
+            try:  # ints, floats, bools, null, timestamps: immutable values, safe to share
+                value = self.builder.constructor.construct_object(ScalarNode(tag, text), deep=True)
+            except Exception:  # the full path words the error
+                raise _GiveUp from None
+        self.plains[text] = value
+        return value
+
+    def key(self, text: str, col: int) -> str | None:
+        """The mapping key the key text `text` at `col` stands for (as _Builder makes it), None if it is not a
+        plain key."""
+        skey = self.keys.get(text)
+        if skey is None:
+            if _FAST_KEY_TEXT.fullmatch(text) is None:
+                return None
+            key = self.resolve(text)
+            skey = key if isinstance(key, str) else _key_text(key)
+            if not text.startswith("..."):
+                self.keys[text] = skey
+            elif col == 0:  # `...` at the left margin ends the document: the rows were not tested for it
+                return None
+        return skey
+
+    def has_key(self, line: str, col: int) -> bool:
+        """Whether a plain mapping key (its text, `:`, then a space or the line's end) starts at `col`."""
+        colon = line.find(": ", col)
+        if colon < 0:
+            colon = len(line) - 1
+            if colon < col or line[colon] != ":":
+                return False
+        return self.key(line[col:colon], col) is not None
 
     def node(self, col: int, depth: int) -> Any:
         """The block node starting at `col` of the current row (a mapping, a sequence or a scalar)."""
@@ -446,75 +499,67 @@ class _FastReader:
         line = self.rows[self.k][2]
         if line.startswith("-", col) and line[col + 1:col + 2] in (" ", ""):
             return self.sequence(col, depth)
-        if _FAST_KEY.match(line, col):
-            return self.mapping(col, depth)
-        raise _GiveUp
-
-    def key(self, text: str) -> str:
-        """The mapping key a plain key text stands for (as _Builder makes it)."""
-        key = self.resolve(text)
-        return key if key is text else _key_text(key)
+        return self.mapping(col, depth)  # which gives up unless a key starts the row
 
     def mapping(self, col: int, depth: int) -> PosDict:
-        rows, keys = self.rows, self.keys
-        count = len(rows)
+        rows, keys, plains = self.rows, self.keys, self.plains
+        str_first = _FAST_STR_FIRST
         k = self.k
         mapping = dict.__new__(PosDict)
         info: dict[str, tuple[Loc, Loc, str | None]] = {}
         mapping.info = info
         key_col = col + 1
-        mapping.loc = (rows[k][0], key_col)
-        key_match = _FAST_KEY.match
+        number, _, line = rows[k]
+        mapping.loc = (number, key_col)
         nodes = 1
         while True:
-            number, _, line = rows[k]
-            m = key_match(line, col)
-            if m is None:
-                raise _GiveUp
-            text = m.group(1)
+            # The key ends at the first ":" followed by a space or the line's end (as has_key()); its text is
+            # checked against _FAST_KEY_TEXT once per distinct text (in key()), not once per line.
+            colon = line.find(": ", col)
+            if colon < 0:
+                colon = len(line) - 1
+                if line[colon] != ":":
+                    raise _GiveUp
+            text = line[col:colon]
             skey = keys.get(text)
             if skey is None:
-                skey = keys[text] = self.key(text)
+                skey = self.key(text, col)
+                if skey is None:
+                    raise _GiveUp
             if skey in mapping:
                 raise _GiveUp
-            vcol = m.end()
-            nodes += 1
-            if vcol < len(line) and line[vcol] != "#":
-                nodes += 1
-                if line[vcol] in _FAST_STR_FIRST:  # a plain scalar that can only be a string
-                    cut = line.find(" #", vcol)
-                    text = (line[vcol:] if cut < 0 else line[vcol:cut]).rstrip(" ")
-                    if ": " in text or text[-1] == ":":
-                        raise _GiveUp
-                    mapping[skey] = text
-                else:
-                    mapping[skey], text = self.scalar(line, vcol)
+            vcol = colon + 2
+            text = line[vcol:]
+            if text[:1] in str_first and " #" not in text and ": " not in text and text[-1] not in " :":
+                value = text  # the common case: a plain scalar to the line's end that can only be a string
+            elif (value := plains.get(text, _MISSING)) is _MISSING:  # else a plain scalar read before, or:
+                if text[:1] == " ":  # more than one space after the colon
+                    text = text.lstrip(" ")
+                    vcol = len(line) - len(text)
+                if text and text[0] != "#":
+                    value, text = self.scalar(line, vcol)
+            if value is not _MISSING:
+                nodes += 2
+                mapping[skey] = value
                 info[skey] = ((number, key_col), (number, vcol + 1), text)
                 k += 1
-            else:
+            else:  # nothing after the colon: the value is the block node on the next rows
+                nodes += 1
                 k += 1
-                indent = rows[k][1] if k < count else -1
-                if indent > col or (indent == col and rows[k][2].startswith("- ", indent)):
+                value_number, indent, value_line = rows[k]
+                if indent > col or (indent == col and value_line.startswith("- ", indent)):
                     self.k = k
-                    self.builder.nodes += nodes
-                    nodes = 0
-                    value_loc = (rows[k][0], indent + 1)
                     mapping[skey] = self.node(indent, depth + 1)
-                    info[skey] = ((number, key_col), value_loc, None)
+                    info[skey] = ((number, key_col), (value_number, indent + 1), None)
                     k = self.k
                 else:
                     raise _GiveUp  # an empty value (null): the full path
-            if k < count:
-                number, indent, line = rows[k]
-                if indent == col:
-                    if line.startswith("-", col):
-                        raise _GiveUp
-                    continue
-                if indent > col:
-                    raise _GiveUp  # a continuation line
-                mapping.end = (number, indent + 1)
-            else:
-                mapping.end = self.stream_end
+            number, indent, line = rows[k]
+            if indent == col:
+                continue  # the next key (a `-` there is no key: the next round gives up)
+            if indent > col:
+                raise _GiveUp  # a continuation line
+            mapping.end = (number, indent + 1) if indent >= 0 else self.stream_end
             self.k = k
             self.builder.nodes += nodes
             return mapping
@@ -534,7 +579,7 @@ class _FastReader:
             if item >= len(line) or line[item] == "#" or line.startswith("-", item):
                 raise _GiveUp  # `-` alone (a null, or the item on the next line), `- - x`
             locs.append((number, item + 1))
-            if _FAST_KEY.match(line, item):
+            if self.has_key(line, item):
                 seq.append(self.mapping(item, depth + 1))
             else:
                 builder.nodes += 1
@@ -550,17 +595,18 @@ class _FastReader:
 
 def _fast_documents(text: str, filename: str, limits: Limits, stats: dict[str, int] | None) -> list[Any] | None:
     """The one document of `text` by the fast path, or None when it is not for the fast path."""
-    if not text.isascii() or _FAST_BAD.search(text):
+    # str.isascii() is O(1); deleting the allowed bytes leaves the others, far faster than a regex search
+    if not text.isascii() or text.encode("ascii").translate(None, _FAST_OK_BYTES):
         return None
     builder = _Builder(filename, limits)
     try:
         reader = _FastReader(text, builder)
-        if not reader.rows:
+        if len(reader.rows) == 1:  # no content
             return None
         doc = reader.node(reader.rows[0][1], 0)
     except (_GiveUp, IndexError):
         return None
-    if reader.k != len(reader.rows) or builder.nodes > limits.max_nodes:
+    if reader.k != len(reader.rows) - 1 or builder.nodes > limits.max_nodes:
         return None
     if stats is not None:
         stats["nodes"] = builder.nodes
