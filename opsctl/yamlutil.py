@@ -402,10 +402,6 @@ class _FastReader:
         self.plains: dict[str, Any] = {}  # plain scalar text -> value, for those an implicit resolver may claim
         self.builder = builder
 
-    def next_indent(self) -> int:
-        """Indent of the next row, -1 at the end."""
-        return self.rows[self.k][1]
-
     def scalar(self, line: str, col: int) -> tuple[Any, str]:
         """(value, text) of the scalar starting at `col` and ending the line."""
         first = line[col]
@@ -484,52 +480,50 @@ class _FastReader:
         return skey
 
     def has_key(self, line: str, col: int) -> bool:
-        """Whether a plain mapping key (its text, `:`, then a space or the line's end) starts at `col`."""
-        colon = line.find(": ", col)
-        if colon < 0:
-            colon = len(line) - 1
-            if colon < col or line[colon] != ":":
+        """Whether a plain mapping key (its text, `:`, then a space or the line's end) starts at `col` (and
+        no ": " stands before)."""
+        head, colon, _ = line.partition(": ")
+        if not colon:
+            if line[-1] != ":":
                 return False
-        return self.key(line[col:colon], col) is not None
+            head = line[:-1]
+        return self.key(head[col:], col) is not None
 
     def node(self, col: int, depth: int) -> Any:
         """The block node starting at `col` of the current row (a mapping, a sequence or a scalar)."""
         if depth > 100:
             raise _GiveUp
         line = self.rows[self.k][2]
-        if line.startswith("-", col) and line[col + 1:col + 2] in (" ", ""):
+        if line[col:col + 2] in ("- ", "-"):  # (slices: cheaper than str.startswith, which parses its arguments)
             return self.sequence(col, depth)
         return self.mapping(col, depth)  # which gives up unless a key starts the row
 
     def mapping(self, col: int, depth: int) -> PosDict:
         rows, keys, plains = self.rows, self.keys, self.plains
         str_first = _FAST_STR_FIRST
-        k = self.k
+        first = k = self.k
+        below = nested = 0  # rows read by the nested nodes, how many of them
         mapping = dict.__new__(PosDict)
         info: dict[str, tuple[Loc, Loc, str | None]] = {}
         mapping.info = info
         key_col = col + 1
         number, _, line = rows[k]
         mapping.loc = (number, key_col)
-        nodes = 1
         while True:
-            # The key ends at the first ":" followed by a space or the line's end (as has_key()); its text is
-            # checked against _FAST_KEY_TEXT once per distinct text (in key()), not once per line.
-            colon = line.find(": ", col)
-            if colon < 0:
-                colon = len(line) - 1
-                if line[colon] != ":":
+            # The key ends at the first ": " or at a ":" ending the line (no ": " can stand before `col`); its
+            # text is checked against _FAST_KEY_TEXT once per distinct text (in key()), not once per line.
+            # str.partition also cuts out the value's text, in fewer steps than str.find and two slices.
+            head, colon, text = line.partition(": ")
+            if not colon:
+                if line[-1] != ":":
                     raise _GiveUp
-            text = line[col:colon]
-            skey = keys.get(text)
+                head = line[:-1]
+            skey = keys.get(head[col:])
             if skey is None:
-                skey = self.key(text, col)
+                skey = self.key(head[col:], col)
                 if skey is None:
                     raise _GiveUp
-            if skey in mapping:
-                raise _GiveUp
-            vcol = colon + 2
-            text = line[vcol:]
+            vcol = len(head) + 2
             if text[:1] in str_first and " #" not in text and ": " not in text and text[-1] not in " :":
                 value = text  # the common case: a plain scalar to the line's end that can only be a string
             elif (value := plains.get(text, _MISSING)) is _MISSING:  # else a plain scalar read before, or:
@@ -539,18 +533,18 @@ class _FastReader:
                 if text and text[0] != "#":
                     value, text = self.scalar(line, vcol)
             if value is not _MISSING:
-                nodes += 2
                 mapping[skey] = value
                 info[skey] = ((number, key_col), (number, vcol + 1), text)
                 k += 1
             else:  # nothing after the colon: the value is the block node on the next rows
-                nodes += 1
                 k += 1
                 value_number, indent, value_line = rows[k]
-                if indent > col or (indent == col and value_line.startswith("- ", indent)):
+                if indent > col or (indent == col and value_line[indent:indent + 2] == "- "):
                     self.k = k
                     mapping[skey] = self.node(indent, depth + 1)
                     info[skey] = ((number, key_col), (value_number, indent + 1), None)
+                    below += self.k - k
+                    nested += 1
                     k = self.k
                 else:
                     raise _GiveUp  # an empty value (null): the full path
@@ -559,9 +553,15 @@ class _FastReader:
                 continue  # the next key (a `-` there is no key: the next round gives up)
             if indent > col:
                 raise _GiveUp  # a continuation line
+            # Each key took one row, and the nested nodes theirs: so many keys were read. Fewer in the mapping
+            # means a key came twice (the full path words that error). Counted here once, not per key.
+            read = k - first - below
+            if len(mapping) != read:
+                raise _GiveUp
             mapping.end = (number, indent + 1) if indent >= 0 else self.stream_end
             self.k = k
-            self.builder.nodes += nodes
+            # the mapping, its keys and its scalar values (the nested nodes counted their own)
+            self.builder.nodes += 1 + 2 * read - nested
             return mapping
 
     def sequence(self, col: int, depth: int) -> PosList:
@@ -573,11 +573,10 @@ class _FastReader:
         locs = seq.item_locs
         while True:
             number, _, line = rows[self.k]
-            item = col + 1
-            while line.startswith(" ", item):
-                item += 1
-            if item >= len(line) or line[item] == "#" or line.startswith("-", item):
+            content = line[col + 1:].lstrip(" ")
+            if content[:1] in ("", "#", "-"):
                 raise _GiveUp  # `-` alone (a null, or the item on the next line), `- - x`
+            item = len(line) - len(content)
             locs.append((number, item + 1))
             if self.has_key(line, item):
                 seq.append(self.mapping(item, depth + 1))
@@ -585,8 +584,8 @@ class _FastReader:
                 builder.nodes += 1
                 seq.append(self.scalar(line, item)[0])
                 self.k += 1
-            indent = self.next_indent()
-            if indent == col and rows[self.k][2].startswith("- ", col):
+            _, indent, line = rows[self.k]
+            if indent == col and line[col:col + 2] == "- ":
                 continue
             if indent > col:
                 raise _GiveUp
