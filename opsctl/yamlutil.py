@@ -382,11 +382,11 @@ class _FastReader:
     def __init__(self, text: str, builder: _Builder) -> None:
         lines = text.split("\n")
         total, last = len(lines), lines[-1]
-        # (1-based line number, indent, line) of the lines with content. Directives and document markers (`%`,
-        # `---`, `...` at the left margin) need no test: the root node is read from the left margin or leaves
-        # such a line unread, and no mapping key starts with `-` or `%`, nor at the left margin with `...`
-        # (see key()), so the readers give up on them.
-        rows = [(number, len(line) - len(content), line) for number, line in enumerate(lines, 1)
+        # (1-based line number, indent, the line from its indent on) of the lines with content. Directives and
+        # document markers (`%`, `---`, `...` at the left margin) need no test: the root node is read from the
+        # left margin or leaves such a line unread, and no mapping key starts with `-` or `%`, nor at the left
+        # margin with `...` (see key()), so the readers give up on them.
+        rows = [(number, len(line) - len(content), content) for number, line in enumerate(lines, 1)
                 if (content := line.lstrip(" ")) and content[0] != "#"]
         if last and (not rows or rows[-1][0] != total):
             # the text ends in a comment or spaces without a newline: libyaml ends the blocks deeper than
@@ -402,14 +402,14 @@ class _FastReader:
         self.plains: dict[str, Any] = {}  # plain scalar text -> value, for those an implicit resolver may claim
         self.builder = builder
 
-    def scalar(self, line: str, col: int) -> tuple[Any, str]:
-        """(value, text) of the scalar starting at `col` and ending the line."""
-        first = line[col]
+    def scalar(self, source: str) -> tuple[Any, str]:
+        """(value, text) of the scalar that `source` (a line from the scalar's first character on) holds."""
+        first = source[0]
         if first == '"':
-            if line[-1] == '"' and len(line) > col + 1:
+            if source[-1] == '"' and len(source) > 1:
                 # A quoted string that ends the line, as most do: a few substring searches tell that it
                 # is one string (as _FAST_DQ would match it, which costs a regex step per character)
-                text = line[col + 1:-1]
+                text = source[1:-1]
                 if "\\" not in text:
                     if '"' not in text:
                         return text, text
@@ -417,25 +417,25 @@ class _FastReader:
                     # every backslash starts an escape and every quote is escaped
                     text = _fast_unescape_all(text)
                     return text, text
-            m = _FAST_DQ.match(line, col)
+            m = _FAST_DQ.match(source)
             if m is None:
                 raise _GiveUp
             text = m.group(1)
             if "\\" in text:
                 text = _fast_unescape_all(text)
-            self.tail(line, m.end())
+            self.tail(source, m.end())
             return text, text
         if first == "'":
-            m = _FAST_SQ.match(line, col)
+            m = _FAST_SQ.match(source)
             if m is None:
                 raise _GiveUp
             text = m.group(1).replace("''", "'")
-            self.tail(line, m.end())
+            self.tail(source, m.end())
             return text, text
-        if first in _FAST_PLAIN_START and not (first == "-" and line[col + 1:col + 2] not in ("", " ")):
+        if first in _FAST_PLAIN_START and not (first == "-" and source[1:2] not in ("", " ")):
             raise _GiveUp
-        end = line.find(" #", col)
-        text = (line[col:] if end < 0 else line[col:end]).rstrip(" ")
+        end = source.find(" #")
+        text = (source if end < 0 else source[:end]).rstrip(" ")
         if ": " in text or text.endswith(":"):
             raise _GiveUp
         return self.resolve(text), text
@@ -479,26 +479,27 @@ class _FastReader:
                 return None
         return skey
 
-    def has_key(self, line: str, col: int) -> bool:
-        """Whether a plain mapping key (its text, `:`, then a space or the line's end) starts at `col` (and
-        no ": " stands before)."""
-        head, colon, _ = line.partition(": ")
+    def has_key(self, content: str, col: int) -> bool:
+        """Whether `content` (at `col`) starts with a plain mapping key: its text, `:`, then a space or the
+        line's end."""
+        head, colon, _ = content.partition(": ")
         if not colon:
-            if line[-1] != ":":
+            if content[-1] != ":":
                 return False
-            head = line[:-1]
-        return self.key(head[col:], col) is not None
+            head = content[:-1]
+        return self.key(head, col) is not None
 
     def node(self, col: int, depth: int) -> Any:
         """The block node starting at `col` of the current row (a mapping, a sequence or a scalar)."""
         if depth > 100:
             raise _GiveUp
-        line = self.rows[self.k][2]
-        if line[col:col + 2] in ("- ", "-"):  # (slices: cheaper than str.startswith, which parses its arguments)
+        content = self.rows[self.k][2]
+        if content[:2] in ("- ", "-"):  # (a slice: cheaper than str.startswith, which parses its arguments)
             return self.sequence(col, depth)
-        return self.mapping(col, depth)  # which gives up unless a key starts the row
+        return self.mapping(col, depth, content)  # which gives up unless a key starts the row
 
-    def mapping(self, col: int, depth: int) -> PosDict:
+    def mapping(self, col: int, depth: int, content: str) -> PosDict:
+        """The block mapping whose first key starts `content`, the current row's text from `col` on."""
         rows, keys, plains = self.rows, self.keys, self.plains
         str_first = _FAST_STR_FIRST
         first = k = self.k
@@ -507,39 +508,39 @@ class _FastReader:
         info: dict[str, tuple[Loc, Loc, str | None]] = {}
         mapping.info = info
         key_col = col + 1
-        number, _, line = rows[k]
+        number = rows[k][0]
         mapping.loc = (number, key_col)
         while True:
-            # The key ends at the first ": " or at a ":" ending the line (no ": " can stand before `col`); its
-            # text is checked against _FAST_KEY_TEXT once per distinct text (in key()), not once per line.
-            # str.partition also cuts out the value's text, in fewer steps than str.find and two slices.
-            head, colon, text = line.partition(": ")
+            # The key ends at the first ": " or at a ":" ending the line; its text is checked against
+            # _FAST_KEY_TEXT once per distinct text (in key()), not once per line. str.partition also cuts
+            # out the value's text, in fewer steps than str.find and two slices.
+            head, colon, text = content.partition(": ")
             if not colon:
-                if line[-1] != ":":
+                if content[-1] != ":":
                     raise _GiveUp
-                head = line[:-1]
-            skey = keys.get(head[col:])
+                head = content[:-1]
+            skey = keys.get(head)
             if skey is None:
-                skey = self.key(head[col:], col)
+                skey = self.key(head, col)
                 if skey is None:
                     raise _GiveUp
-            vcol = len(head) + 2
+            vcol = col + len(head) + 2
             if text[:1] in str_first and " #" not in text and ": " not in text and text[-1] not in " :":
                 value = text  # the common case: a plain scalar to the line's end that can only be a string
             elif (value := plains.get(text, _MISSING)) is _MISSING:  # else a plain scalar read before, or:
                 if text[:1] == " ":  # more than one space after the colon
                     text = text.lstrip(" ")
-                    vcol = len(line) - len(text)
+                    vcol = col + len(content) - len(text)
                 if text and text[0] != "#":
-                    value, text = self.scalar(line, vcol)
+                    value, text = self.scalar(text)
             if value is not _MISSING:
                 mapping[skey] = value
                 info[skey] = ((number, key_col), (number, vcol + 1), text)
                 k += 1
             else:  # nothing after the colon: the value is the block node on the next rows
                 k += 1
-                value_number, indent, value_line = rows[k]
-                if indent > col or (indent == col and value_line[indent:indent + 2] == "- "):
+                value_number, indent, value_content = rows[k]
+                if indent > col or (indent == col and value_content[:2] == "- "):
                     self.k = k
                     mapping[skey] = self.node(indent, depth + 1)
                     info[skey] = ((number, key_col), (value_number, indent + 1), None)
@@ -548,7 +549,7 @@ class _FastReader:
                     k = self.k
                 else:
                     raise _GiveUp  # an empty value (null): the full path
-            number, indent, line = rows[k]
+            number, indent, content = rows[k]
             if indent == col:
                 continue  # the next key (a `-` there is no key: the next round gives up)
             if indent > col:
@@ -572,20 +573,20 @@ class _FastReader:
         seq.loc = (rows[self.k][0], col + 1)
         locs = seq.item_locs
         while True:
-            number, _, line = rows[self.k]
-            content = line[col + 1:].lstrip(" ")
-            if content[:1] in ("", "#", "-"):
+            number, _, content = rows[self.k]
+            rest = content[1:].lstrip(" ")  # the item
+            if rest[:1] in ("", "#", "-"):
                 raise _GiveUp  # `-` alone (a null, or the item on the next line), `- - x`
-            item = len(line) - len(content)
+            item = col + len(content) - len(rest)
             locs.append((number, item + 1))
-            if self.has_key(line, item):
-                seq.append(self.mapping(item, depth + 1))
+            if self.has_key(rest, item):
+                seq.append(self.mapping(item, depth + 1, rest))
             else:
                 builder.nodes += 1
-                seq.append(self.scalar(line, item)[0])
+                seq.append(self.scalar(rest)[0])
                 self.k += 1
-            _, indent, line = rows[self.k]
-            if indent == col and line[col:col + 2] == "- ":
+            _, indent, content = rows[self.k]
+            if indent == col and content[:2] == "- ":
                 continue
             if indent > col:
                 raise _GiveUp
