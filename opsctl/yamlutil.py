@@ -410,13 +410,14 @@ class _FastReader:
                 # A quoted string that ends the line, as most do: a few substring searches tell that it
                 # is one string (as _FAST_DQ would match it, which costs a regex step per character)
                 text = source[1:-1]
-                if "\\" not in text:
-                    if '"' not in text:
+                if '"' not in text:
+                    if "\\" not in text:
                         return text, text
-                elif "\\\\" not in text and text[-1] != "\\" and text.count('"') == text.count('\\"'):
-                    # every backslash starts an escape and every quote is escaped
-                    text = _fast_unescape_all(text)
-                    return text, text
+                    # Line breaks are the usual escapes: when every backslash starts a `\n`, none is left
+                    # after replacing them (and none escapes a backslash); other escapes take the general way.
+                    value = text.replace("\\n", "\n")
+                    if "\\" not in value:
+                        return value, value
             m = _FAST_DQ.match(source)
             if m is None:
                 raise _GiveUp
