@@ -488,7 +488,7 @@ class _FastReader:
             if content[-1] != ":":
                 return False
             head = content[:-1]
-        return self.key(head, col) is not None
+        return head in self.keys or self.key(head, col) is not None
 
     def node(self, col: int, depth: int) -> Any:
         """The block node starting at `col` of the current row (a mapping, a sequence or a scalar)."""
@@ -543,7 +543,13 @@ class _FastReader:
                 value_number, indent, value_content = rows[k]
                 if indent > col or (indent == col and value_content[:2] == "- "):
                     self.k = k
-                    mapping[skey] = self.node(indent, depth + 1)
+                    if depth >= 100:
+                        raise _GiveUp
+                    # as node() does (called here directly: one call less for the many nested values)
+                    if value_content[:2] in ("- ", "-"):
+                        mapping[skey] = self.sequence(indent, depth + 1)
+                    else:
+                        mapping[skey] = self.mapping(indent, depth + 1, value_content)
                     info[skey] = ((number, key_col), (value_number, indent + 1), None)
                     below += self.k - k
                     nested += 1
