@@ -336,8 +336,10 @@ class _GiveUp(Exception):
     pass
 
 
-_FAST_BAD = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # control characters, \t and \r too
-_FAST_KEY = re.compile(r"([^\s\-?:,\[\]{}#&*!|>'\"%@`=<][^\s#:]*(?::[^\s#:]+)*):(?: +|$)")
+# the characters a fast-path text may hold: printable ASCII and \n (control characters, \t and \r go the full way)
+_FAST_OK_BYTES = bytes([10, *range(32, 127)])
+# a plain mapping key's text: what stands before its `:` (and a space or the line's end)
+_FAST_KEY_TEXT = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`=<][^\s#:]*(?::[^\s#:]+)*")
 _FAST_DQ = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"')
 _FAST_SQ = re.compile(r"'([^']*(?:''[^']*)*)'")
 _FAST_ESCAPES = {"0": "\0", "a": "\x07", "b": "\x08", "t": "\t", "n": "\n", "v": "\x0b", "f": "\x0c", "r": "\r",
@@ -348,6 +350,7 @@ _FAST_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@`")
 # first characters of a plain scalar that is a string whatever follows (no implicit resolver starts with them)
 _FAST_STR_FIRST = frozenset() if _WILDCARD else \
     frozenset(map(chr, range(33, 127))) - _FAST_PLAIN_START - frozenset(_IMPLICIT)
+_MISSING = object()
 
 
 def _fast_unescape(m: re.Match[str]) -> str:
@@ -363,61 +366,77 @@ def _fast_unescape(m: re.Match[str]) -> str:
     return found
 
 
+def _fast_unescape_all(text: str) -> str:
+    """The value of a double-quoted scalar whose inner text `text` (as _FAST_DQ matched it) holds escapes."""
+    if "\\\\" not in text:
+        # Without an escaped backslash every backslash starts an escape, so the usual `\n` and `\"` can be
+        # replaced in place: two str.replace calls instead of a Python call-back per escape (a rule file's
+        # descriptions hold tens of thousands). Anything else left over takes the general way.
+        value = text.replace("\\n", "\n").replace('\\"', '"')
+        if "\\" not in value:
+            return value
+    return _FAST_ESCAPE.sub(_fast_unescape, text)
+
+
 class _FastReader:
     def __init__(self, text: str, builder: _Builder) -> None:
         lines = text.split("\n")
-        rows: list[tuple[int, int, str]] = []  # (1-based line number, indent, line) of lines with content
-        for number, line in enumerate(lines):
-            content = line.lstrip(" ")
-            if content and content[0] != "#":
-                indent = len(line) - len(content)
-                if not indent and content.startswith(("---", "...", "%")):
-                    raise _GiveUp  # several documents, or directives
-                rows.append((number + 1, indent, line))
-        if lines[-1] and (not rows or rows[-1][0] != len(lines)):
+        total, last = len(lines), lines[-1]
+        # (1-based line number, indent, the line from its indent on) of the lines with content. Directives and
+        # document markers (`%`, `---`, `...` at the left margin) need no test: the root node is read from the
+        # left margin or leaves such a line unread, and no mapping key starts with `-` or `%`, nor at the left
+        # margin with `...` (see key()), so the readers give up on them.
+        rows = [(number, len(line) - len(content), content) for number, line in enumerate(lines, 1)
+                if (content := line.lstrip(" ")) and content[0] != "#"]
+        if last and (not rows or rows[-1][0] != total):
             # the text ends in a comment or spaces without a newline: libyaml ends the blocks deeper than
             # that last line's length on it, the others on the next line; not worth the care
             raise _GiveUp
+        # the line after the last one (libyaml's stream end: a last line without a newline counts)
+        self.stream_end = (total + 1 if last else total, 1)
+        # a last row, indented less than any, so that the readers need no test for the end of the rows
+        rows.append((self.stream_end[0], -1, ""))
         self.rows = rows
         self.k = 0
-        self.keys: dict[str, str] = {}  # key text -> mapping key
+        self.keys: dict[str, str] = {}  # key text -> mapping key, for the key texts found valid
+        self.plains: dict[str, Any] = {}  # plain scalar text -> value, for those an implicit resolver may claim
         self.builder = builder
-        count = text.count("\n")
-        self.stream_end = ((count if text.endswith("\n") else count + 1) + 1, 1)
 
-    def next_indent(self) -> int:
-        """Indent of the next row, -1 at the end."""
-        return self.rows[self.k][1] if self.k < len(self.rows) else -1
-
-    def end_mark(self) -> Loc:
-        if self.k < len(self.rows):
-            number, indent, _ = self.rows[self.k]
-            return (number, indent + 1)
-        return self.stream_end
-
-    def scalar(self, line: str, col: int) -> tuple[Any, str]:
-        """(value, text) of the scalar starting at `col` and ending the line."""
-        first = line[col]
+    def scalar(self, source: str) -> tuple[Any, str]:
+        """(value, text) of the scalar that `source` (a line from the scalar's first character on) holds."""
+        first = source[0]
         if first == '"':
-            m = _FAST_DQ.match(line, col)
+            if source[-1] == '"' and len(source) > 1:
+                # A quoted string that ends the line, as most do: a few substring searches tell that it
+                # is one string (as _FAST_DQ would match it, which costs a regex step per character)
+                text = source[1:-1]
+                if '"' not in text:
+                    if "\\" not in text:
+                        return text, text
+                    # Line breaks are the usual escapes: when every backslash starts a `\n`, none is left
+                    # after replacing them (and none escapes a backslash); other escapes take the general way.
+                    value = text.replace("\\n", "\n")
+                    if "\\" not in value:
+                        return value, value
+            m = _FAST_DQ.match(source)
             if m is None:
                 raise _GiveUp
             text = m.group(1)
             if "\\" in text:
-                text = _FAST_ESCAPE.sub(_fast_unescape, text)
-            self.tail(line, m.end())
+                text = _fast_unescape_all(text)
+            self.tail(source, m.end())
             return text, text
         if first == "'":
-            m = _FAST_SQ.match(line, col)
+            m = _FAST_SQ.match(source)
             if m is None:
                 raise _GiveUp
             text = m.group(1).replace("''", "'")
-            self.tail(line, m.end())
+            self.tail(source, m.end())
             return text, text
-        if first in _FAST_PLAIN_START and not (first == "-" and line[col + 1:col + 2] not in ("", " ")):
+        if first in _FAST_PLAIN_START and not (first == "-" and source[1:2] not in ("", " ")):
             raise _GiveUp
-        end = line.find(" #", col)
-        text = (line[col:] if end < 0 else line[col:end]).rstrip(" ")
+        end = source.find(" #")
+        text = (source if end < 0 else source[:end]).rstrip(" ")
         if ": " in text or text.endswith(":"):
             raise _GiveUp
         return self.resolve(text), text
@@ -429,94 +448,128 @@ class _FastReader:
             raise _GiveUp
 
     def resolve(self, text: str) -> Any:
+        """The value of the plain scalar `text`; memoised, as rule files repeat `5m`, `1`, `true`..."""
+        value = self.plains.get(text, _MISSING)
+        if value is not _MISSING:
+            return value
         tag = _plain_tag(text)
         if tag == _STR_TAG:
-            return text
-        if tag == _MERGE_TAG or tag == _VALUE_TAG:
+            value = text
+        elif tag == _MERGE_TAG or tag == _VALUE_TAG:
             raise _GiveUp
-        try:
-            return self.builder.constructor.construct_object(ScalarNode(tag, text), deep=True)
-        except Exception:  # the full path words the error
-            raise _GiveUp from None
+        else:
+            try:  # ints, floats, bools, null, timestamps: immutable values, safe to share
+                value = self.builder.constructor.construct_object(ScalarNode(tag, text), deep=True)
+            except Exception:  # the full path words the error
+                raise _GiveUp from None
+        self.plains[text] = value
+        return value
+
+    def key(self, text: str, col: int) -> str | None:
+        """The mapping key the key text `text` at `col` stands for (as _Builder makes it), None if it is not a
+        plain key."""
+        skey = self.keys.get(text)
+        if skey is None:
+            if _FAST_KEY_TEXT.fullmatch(text) is None:
+                return None
+            key = self.resolve(text)
+            skey = key if isinstance(key, str) else _key_text(key)
+            if not text.startswith("..."):
+                self.keys[text] = skey
+            elif col == 0:  # `...` at the left margin ends the document: the rows were not tested for it
+                return None
+        return skey
+
+    def has_key(self, content: str, col: int) -> bool:
+        """Whether `content` (at `col`) starts with a plain mapping key: its text, `:`, then a space or the
+        line's end."""
+        head, colon, _ = content.partition(": ")
+        if not colon:
+            if content[-1] != ":":
+                return False
+            head = content[:-1]
+        return head in self.keys or self.key(head, col) is not None
 
     def node(self, col: int, depth: int) -> Any:
         """The block node starting at `col` of the current row (a mapping, a sequence or a scalar)."""
         if depth > 100:
             raise _GiveUp
-        line = self.rows[self.k][2]
-        if line.startswith("-", col) and line[col + 1:col + 2] in (" ", ""):
+        content = self.rows[self.k][2]
+        if content[:2] in ("- ", "-"):  # (a slice: cheaper than str.startswith, which parses its arguments)
             return self.sequence(col, depth)
-        if _FAST_KEY.match(line, col):
-            return self.mapping(col, depth)
-        raise _GiveUp
+        return self.mapping(col, depth, content)  # which gives up unless a key starts the row
 
-    def key(self, text: str) -> str:
-        """The mapping key a plain key text stands for (as _Builder makes it)."""
-        key = self.resolve(text)
-        return key if key is text else _key_text(key)
-
-    def mapping(self, col: int, depth: int) -> PosDict:
-        rows, keys = self.rows, self.keys
-        count = len(rows)
-        k = self.k
+    def mapping(self, col: int, depth: int, content: str) -> PosDict:
+        """The block mapping whose first key starts `content`, the current row's text from `col` on."""
+        rows, keys, plains = self.rows, self.keys, self.plains
+        str_first = _FAST_STR_FIRST
+        first = k = self.k
+        below = nested = 0  # rows read by the nested nodes, how many of them
         mapping = dict.__new__(PosDict)
         info: dict[str, tuple[Loc, Loc, str | None]] = {}
         mapping.info = info
         key_col = col + 1
-        mapping.loc = (rows[k][0], key_col)
-        key_match = _FAST_KEY.match
-        nodes = 1
+        number = rows[k][0]
+        mapping.loc = (number, key_col)
         while True:
-            number, _, line = rows[k]
-            m = key_match(line, col)
-            if m is None:
-                raise _GiveUp
-            text = m.group(1)
-            skey = keys.get(text)
+            # The key ends at the first ": " or at a ":" ending the line; its text is checked against
+            # _FAST_KEY_TEXT once per distinct text (in key()), not once per line. str.partition also cuts
+            # out the value's text, in fewer steps than str.find and two slices.
+            head, colon, text = content.partition(": ")
+            if not colon:
+                if content[-1] != ":":
+                    raise _GiveUp
+                head = content[:-1]
+            skey = keys.get(head)
             if skey is None:
-                skey = keys[text] = self.key(text)
-            if skey in mapping:
-                raise _GiveUp
-            vcol = m.end()
-            nodes += 1
-            if vcol < len(line) and line[vcol] != "#":
-                nodes += 1
-                if line[vcol] in _FAST_STR_FIRST:  # a plain scalar that can only be a string
-                    cut = line.find(" #", vcol)
-                    text = (line[vcol:] if cut < 0 else line[vcol:cut]).rstrip(" ")
-                    if ": " in text or text[-1] == ":":
-                        raise _GiveUp
-                    mapping[skey] = text
-                else:
-                    mapping[skey], text = self.scalar(line, vcol)
+                skey = self.key(head, col)
+                if skey is None:
+                    raise _GiveUp
+            vcol = col + len(head) + 2
+            if text[:1] in str_first and " #" not in text and ": " not in text and text[-1] not in " :":
+                value = text  # the common case: a plain scalar to the line's end that can only be a string
+            elif (value := plains.get(text, _MISSING)) is _MISSING:  # else a plain scalar read before, or:
+                if text[:1] == " ":  # more than one space after the colon
+                    text = text.lstrip(" ")
+                    vcol = col + len(content) - len(text)
+                if text and text[0] != "#":
+                    value, text = self.scalar(text)
+            if value is not _MISSING:
+                mapping[skey] = value
                 info[skey] = ((number, key_col), (number, vcol + 1), text)
                 k += 1
-            else:
+            else:  # nothing after the colon: the value is the block node on the next rows
                 k += 1
-                indent = rows[k][1] if k < count else -1
-                if indent > col or (indent == col and rows[k][2].startswith("- ", indent)):
+                value_number, indent, value_content = rows[k]
+                if indent > col or (indent == col and value_content[:2] == "- "):
                     self.k = k
-                    self.builder.nodes += nodes
-                    nodes = 0
-                    value_loc = (rows[k][0], indent + 1)
-                    mapping[skey] = self.node(indent, depth + 1)
-                    info[skey] = ((number, key_col), value_loc, None)
+                    if depth >= 100:
+                        raise _GiveUp
+                    # as node() does (called here directly: one call less for the many nested values)
+                    if value_content[:2] in ("- ", "-"):
+                        mapping[skey] = self.sequence(indent, depth + 1)
+                    else:
+                        mapping[skey] = self.mapping(indent, depth + 1, value_content)
+                    info[skey] = ((number, key_col), (value_number, indent + 1), None)
+                    below += self.k - k
+                    nested += 1
                     k = self.k
                 else:
                     raise _GiveUp  # an empty value (null): the full path
-            if k < count:
-                number, indent, line = rows[k]
-                if indent == col:
-                    if line.startswith("-", col):
-                        raise _GiveUp
-                    continue
-                if indent > col:
-                    raise _GiveUp  # a continuation line
-                mapping.end = (number, indent + 1)
-            else:
-                mapping.end = self.stream_end
+            number, indent, content = rows[k]
+            if indent == col:
+                continue  # the next key (a `-` there is no key: the next round gives up)
+            if indent > col:
+                raise _GiveUp  # a continuation line
+            # Each key took one row, and the nested nodes theirs: so many keys were read. Fewer in the mapping
+            # means a key came twice (the full path words that error). Counted here once, not per key.
+            read = k - first - below
+            if len(mapping) != read:
+                raise _GiveUp
+            mapping.end = (number, indent + 1) if indent >= 0 else self.stream_end
             self.k = k
-            self.builder.nodes += nodes
+            # the mapping, its keys and its scalar values (the nested nodes counted their own)
+            self.builder.nodes += 1 + 2 * read - nested
             return mapping
 
     def sequence(self, col: int, depth: int) -> PosList:
@@ -527,21 +580,20 @@ class _FastReader:
         seq.loc = (rows[self.k][0], col + 1)
         locs = seq.item_locs
         while True:
-            number, _, line = rows[self.k]
-            item = col + 1
-            while line.startswith(" ", item):
-                item += 1
-            if item >= len(line) or line[item] == "#" or line.startswith("-", item):
+            number, _, content = rows[self.k]
+            rest = content[1:].lstrip(" ")  # the item
+            if rest[:1] in ("", "#", "-"):
                 raise _GiveUp  # `-` alone (a null, or the item on the next line), `- - x`
+            item = col + len(content) - len(rest)
             locs.append((number, item + 1))
-            if _FAST_KEY.match(line, item):
-                seq.append(self.mapping(item, depth + 1))
+            if self.has_key(rest, item):
+                seq.append(self.mapping(item, depth + 1, rest))
             else:
                 builder.nodes += 1
-                seq.append(self.scalar(line, item)[0])
+                seq.append(self.scalar(rest)[0])
                 self.k += 1
-            indent = self.next_indent()
-            if indent == col and rows[self.k][2].startswith("- ", col):
+            _, indent, content = rows[self.k]
+            if indent == col and content[:2] == "- ":
                 continue
             if indent > col:
                 raise _GiveUp
@@ -550,17 +602,18 @@ class _FastReader:
 
 def _fast_documents(text: str, filename: str, limits: Limits, stats: dict[str, int] | None) -> list[Any] | None:
     """The one document of `text` by the fast path, or None when it is not for the fast path."""
-    if not text.isascii() or _FAST_BAD.search(text):
+    # str.isascii() is O(1); deleting the allowed bytes leaves the others, far faster than a regex search
+    if not text.isascii() or text.encode("ascii").translate(None, _FAST_OK_BYTES):
         return None
     builder = _Builder(filename, limits)
     try:
         reader = _FastReader(text, builder)
-        if not reader.rows:
+        if len(reader.rows) == 1:  # no content
             return None
         doc = reader.node(reader.rows[0][1], 0)
     except (_GiveUp, IndexError):
         return None
-    if reader.k != len(reader.rows) or builder.nodes > limits.max_nodes:
+    if reader.k != len(reader.rows) - 1 or builder.nodes > limits.max_nodes:
         return None
     if stats is not None:
         stats["nodes"] = builder.nodes

@@ -94,6 +94,10 @@ def test_rule_file_takes_the_fast_path_and_matches(monkeypatch: pytest.MonkeyPat
     "a: -1\nb: 0x1F\nc: .inf\nd: 2001-12-14\ne: ~\n",
     "  a: 1\n  b: 2\n",  # an indented root
     "a:\n    - x: 1\n      y: 2\n# last\n\n",
+    # double-quoted strings ending the line: plain, with the usual escapes, with others, with a quote inside
+    'a: "x y"\nb: "l1\\nl2 \\"q\\""\nc: "tab\\tx"\nd: "a\\\\nb"\ne: "\\\\"\nf: "x" # "y"\ng: ""\n',
+    "a: 1\n1: 1\nb: 5m\nc: 5m\nd:   5m\ne: true\n",  # scalars read once, reused as values and keys
+    "a:\n  ...b: 1\n  c: ...\n",  # `...` ends a document only at the left margin
 ])
 def test_snippets_match(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert _check(text, monkeypatch)
@@ -103,6 +107,9 @@ def test_snippets_match(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     "a: |\n  x\n", "a: >\n  x\n", "a: x\n  y\n", "a: [1, 2]\n", "a: {b: 1}\n", "a: &x 1\nb: *x\n", "a: !!str 1\n",
     "a:\n", "a: 1\na: 2\n", "---\na: 1\n", "a: 1\n---\nb: 2\n", "a:\tb\n", "a: b\r\n", "a: é\n", "a: \"x\n  y\"\n",
     "<<: {a: 1}\n", "a: b: c\n", "a:\n  b: 1\n  # c", "a: \"\\q\"\n", "- - x\n", "-\n", "? a\n: b\n", "a: '\n",
+    'a: "x\\"\n', 'a: "x"y"\n', 'a: "\\n\\"x" "\n',  # a quote escaped at the end, or left unescaped
+    "a:\n  b: 1\na:\n  c: 2\n", "a:\n  b: 1\n  b:\n    c: 2\n",  # a key twice, with nested values
+    "...: 1\n", "a: 1\n...b: 2\n", "a:\n  x: 1\n- b\n", "a: 1\n  - b\n",
 ])
 def test_the_rest_goes_the_full_way(text: str) -> None:
     assert yamlutil._fast_documents(text, "f", DEFAULT_LIMITS, None) is None
