@@ -96,8 +96,11 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
 # calls whose result is a vector with a known, limited label set: fixed (vector(), absent()...) or with a label
 # removed (histogram_quantile() drops `le`); time(), pi() and scalar() give scalars, which only meet a vector
 # in a binary operation with a scalar side, where they never limit the vector's labels
-_ALWAYS_CALLS = frozenset({"vector", *_NO_ARG_TIME_FUNCS})  # the only vectors that may be `always` there
-_LIMITING_CALLS = frozenset({"absent", "absent_over_time", "histogram_quantile", *_ALWAYS_CALLS})
+_LIMITING_CALLS = frozenset({"vector", "absent", "absent_over_time", "histogram_quantile", *_NO_ARG_TIME_FUNCS})
+# calls that send a rule to the walk when inside a binary operation between two vectors: all limiting ones but
+# histogram_quantile(); vector() and the time functions are the only vectors that may be `always` there,
+# absent() the only call that makes labels `guaranteed`
+_WALK_IN_OPS = _LIMITING_CALLS - {"histogram_quantile"}
 _LITERALS = frozenset({pp.NumberLiteral, pp.StringLiteral})
 _PASS_THROUGH = frozenset({pp.ParenExpr, pp.UnaryExpr, pp.SubqueryExpr})
 _NEVER_CONST = frozenset({pp.VectorSelector, pp.MatrixSelector, pp.AggregateExpr, pp.StringLiteral})
@@ -120,7 +123,8 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
     - `by (label)` that cannot be found: a limiting node inside the aggregation (promql_parser rejects an
       aggregation of a scalar, so what it aggregates is a vector);
     - a left side of `or` that is always there: vector() or a time function inside a binary operation between
-      two vectors (an operation with a number or string literal side is not one);
+      two vectors (an operation with a number or string literal side is not one; absent() there sends the
+      rule to the walk too, as it makes labels `guaranteed`, below);
     - two sides that never match (arithmetic, comparison, `and`, `unless`): a limiting node inside a binary
       operation between two vectors, and a label every series of one side has (_guaranteed_reaches);
     - anything about `on (...)`, `ignoring (...)` or group_x() labels: such a binary operation;
@@ -152,19 +156,19 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
             mod = node.modifier
             if mod is not None and mod.type == by:
                 by_aggregations.add(id(node))
-            limiting, always = True, False
+            limiting, walk_in_op = True, False
         elif kind is call:
             if not by_aggregations and not vector_ops:
                 continue  # (nothing above it to report it: the name need not be read)
             name = node.func.name
-            limiting, always = name in _LIMITING_CALLS, name in _ALWAYS_CALLS
+            limiting, walk_in_op = name in _LIMITING_CALLS, name in _WALK_IN_OPS
         elif kind is selector:
             if not by_aggregations and not vector_ops:
                 continue
             # `{label=""}` (the loader's regex stand-ins are `=` matchers too, but never with an empty value);
             # a selector with `or` alternatives is counted as limiting (it is not, but it is rare)
             ms = node.matchers
-            limiting, always = bool(ms.or_matchers), False
+            limiting, walk_in_op = bool(ms.or_matchers), False
             for m in ms.matchers:
                 if not m.value and m.op == equal and m.name != "__name__":
                     limiting = True
@@ -176,7 +180,7 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
         if by_aggregations and not by_aggregations.isdisjoint(map(id, ancestors)):
             return True
         if vector_ops and not vector_ops.isdisjoint(map(id, ancestors)):
-            if always:
+            if walk_in_op:
                 return True
             limited_operand = True
     return limited_operand and _guaranteed_reaches(nodes, vector_ops)
@@ -184,20 +188,16 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
 
 def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: set[int]) -> bool:
     """Whether an operand of one of `vector_ops` may have a label every one of its series has (`guaranteed`).
-    Those come from `{label="value"}` matchers, absent() and count_values(), and only aggregations remove
+    Those come from `{label="value"}` matchers, count_values() and absent() (see may_find), and only aggregations remove
     them on the way up (`by (...)` keeps at most the labels it names, `without (...)` removes some, the others
     all); anything else keeps at most those of its arguments, or sends the rule to the walk."""
     for node, ancestors in nodes:
         kind = type(node)
-        if kind is pp.Call:
-            if node.func.name in ("absent", "absent_over_time"):
-                return True
-            continue
+        if kind not in (pp.VectorSelector, pp.AggregateExpr) or vector_ops.isdisjoint(map(id, ancestors)):
+            continue  # (absent() inside one of vector_ops has sent the rule to the walk already)
         if kind is pp.AggregateExpr:
             if op_name(node.op).lower() == "count_values":
                 return True
-            continue
-        if kind is not pp.VectorSelector or vector_ops.isdisjoint(map(id, ancestors)):
             continue
         labels = {m.name for m in matchers(node) if m.op == "Equal" and m.value and m.name != "__name__"}
         if not labels:
