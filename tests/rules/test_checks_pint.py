@@ -296,3 +296,99 @@ SAMPLING_CASES = [
 def test_fragile_sampling_as_pint(expr: str, op: str | None) -> None:
     found = _findings(_alert(expr), "promql-fragile")
     assert [f.message.split("uses ")[1].split("()")[0] for f in found] == ([op] if op else []), expr
+
+
+# the screen of promql-impossible (may_find): expressions it must send to the walk, one per reason
+SCREEN_MUST_WALK = [
+    'sum by (job) (x{job=""})',  # a `{label=""}` matcher inside an aggregation `by`
+    "sum by (le) (histogram_quantile(0.9, rate(x[5m])))",
+    "sum by (job) (absent(x))",
+    "sum by (job) (hour())",
+    "sum by (job) (vector(1))",
+    "sum by (job) (rate(x[5m]) / sum(y))",
+    'x{job="a"} and x{job=""}',  # a label one side always has and the other cannot
+    'sum by (job) (x{job="a"}) and sum(y)',
+    'sum without (instance) (x{job="a"}) unless sum(y)',
+    'topk(1, x{job="a"}) and sum(y)',
+    'count_values("job", x) and sum(y)',
+    'absent(x{job="a"}) and sum(y)',
+    'rate(x{job="a"}[5m]) / histogram_quantile(0.9, rate(y[5m]))',
+    "vector(1) or sum(x)",  # a left side of `or` always there
+    "hour() or sum(x)",
+    "1 > bool 2",  # constants compared
+    "vector(1) > vector(2)",
+    "(1 + 1) > bool 3",
+    "pi() > bool 4",
+    "-(1) > bool 2",
+    "x > 1 and vector(1) > 2",
+    "x / on(job) y",  # on/ignoring/group_x
+    "x / ignoring(job) y",
+    "x * on(instance) group_left(team) y",
+]
+
+# rules the screen spares the walk (so that it is worth having)
+SCREEN_SKIPS = [
+    'foo{job="a"} > 5',
+    "rate(x[5m]) > 0",
+    "sum by (job) (rate(x[5m])) > 1",
+    'sum by (job) (rate(x{code="5xx"}[5m])) / sum by (job) (rate(x[5m])) > 0.1',
+    'a{job="x"} / b > 0.5 and c > 1',
+    "time() - x > 60 * 60 * 48",
+    "histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m]))) > 1",
+    'sum(x{job=~"a.*"}) / sum(y) > 1',  # a regex matcher is no equality (the loader's stand-in is `=`)
+]
+
+
+@pytest.mark.parametrize("expr", SCREEN_MUST_WALK)
+def test_promql_impossible_screen_walks(expr: str) -> None:
+    from opsctl.rules.checks.promql_impossible import may_find
+    from opsctl.rules.promql_ast import node_list
+
+    assert may_find(node_list(parse(expr))), expr
+
+
+@pytest.mark.parametrize("expr", SCREEN_SKIPS)
+def test_promql_impossible_screen_skips(expr: str) -> None:
+    from opsctl.rules.checks.promql_impossible import may_find
+    from opsctl.rules.promql_ast import node_list
+
+    ast = parse(expr)
+    assert analyse(ast) == [] and not may_find(node_list(ast)), expr
+
+
+SCREEN_SIDES = [*GRID_SIDES, 'rate(a{job="x"}[5m])', 'a{job=~"x.*"}', "hour()", "pi()", 'count_values("job", b)',
+                'topk(1, a{job="x"})', 'label_replace(a, "job", "$1", "b", "(.*)")', '-a{job="x"}',
+                'absent_over_time(c{job="x"}[5m])', 'sum by (job) (a{job="x"})', 'a{job="x" or job="y"}',
+                "sum by (job, le) (b)", 'a{job="x", team=""}', "days_in_month(a)"]
+SCREEN_WRAPS = ["@", "sum by (job) (@)", "sum by (le) (@)", "group by (job, team) (@)", "sum(@)",
+                "sum without (job) (@)", "topk by (job) (1, @)", "-(@)", "abs(@)", "(@) > 1", "(@) and b",
+                "max_over_time((@)[5m:])", "histogram_quantile(0.5, @)", 'a{job="x"} unless (@)',
+                "sum by (team) (@) or vector(0)", "vector(1) > bool (@)"]
+
+
+def test_promql_impossible_screen_loses_nothing_on_a_grid() -> None:
+    """Whatever analyse() finds in an expression of a grid (sides, binary operations between them with and
+    without on/ignoring/group_x, each wrapped in aggregations, functions and more operations), the screen
+    sends to the walk."""
+    import itertools
+
+    from opsctl.rules.checks.promql_impossible import may_find
+    from opsctl.rules.promql_ast import node_list
+
+    pairs = [f"{lhs} {op} {mod} {rhs}".replace("  ", " ")
+             for lhs, rhs in itertools.product(SCREEN_SIDES, repeat=2) for op in GRID_OPS
+             for mod in ("", "ignoring(team)", "on(job)")]
+    exprs = [wrap.replace("@", x) for wrap in SCREEN_WRAPS for x in SCREEN_SIDES]
+    exprs += [SCREEN_WRAPS[i % len(SCREEN_WRAPS)].replace("@", x) for i, x in enumerate(pairs)]
+    counts = {"found": 0, "skipped": 0}
+    for expr in exprs:
+        try:
+            ast = parse(expr)
+        except (ValueError, RuntimeError, OverflowError):
+            continue
+        walks = may_find(node_list(ast))
+        found = analyse(ast)
+        assert walks or not found, (expr, found)
+        counts["found"] += bool(found)
+        counts["skipped"] += not walks
+    assert counts["found"] > 1000 and counts["skipped"] > 500, counts

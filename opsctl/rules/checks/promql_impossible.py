@@ -83,7 +83,7 @@ def _const(value: float | None, why: str, scalar: bool) -> _Src:
 
 
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
-    if rule.ast is None:
+    if rule.ast is None or not may_find(ctx.nodes(rule)):
         return
     key = ("promql-impossible", rule.expr)
     found = ctx.cache.get(key)
@@ -91,6 +91,146 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
         found = ctx.cache[key] = analyse(rule.ast)
     for message, severity in found:
         yield rule_issue(message, rule, severity=severity)
+
+
+# calls whose result is a vector with a known, limited label set: fixed (vector(), absent()...) or with a label
+# removed (histogram_quantile() drops `le`); time(), pi() and scalar() give scalars, which only meet a vector
+# in a binary operation with a scalar side, where they never limit the vector's labels
+_LIMITING_CALLS = frozenset({"vector", "absent", "absent_over_time", "histogram_quantile", *_NO_ARG_TIME_FUNCS})
+# calls that send a rule to the walk when inside a binary operation between two vectors: all limiting ones but
+# histogram_quantile(); vector() and the time functions are the only vectors that may be `always` there,
+# absent() the only call that makes labels `guaranteed`
+_WALK_IN_OPS = _LIMITING_CALLS - {"histogram_quantile"}
+_LITERALS = frozenset({pp.NumberLiteral, pp.StringLiteral})
+_PASS_THROUGH = frozenset({pp.ParenExpr, pp.UnaryExpr, pp.SubqueryExpr})
+_NEVER_CONST = frozenset({pp.VectorSelector, pp.MatrixSelector, pp.AggregateExpr, pp.StringLiteral})
+_PLAIN = frozenset({*_LITERALS, *_PASS_THROUGH, pp.MatrixSelector})  # never limiting by themselves
+_GROUPED = (pp.VectorMatchCardinality.OneToMany, pp.VectorMatchCardinality.ManyToOne)
+_KEEP_LABELS = ("topk", "bottomk", "limitk", "limit_ratio")  # aggregations that keep their input's labels
+
+
+def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
+    """False when analyse() is sure to find nothing in the expression of these (node, ancestors) pairs
+    (pre-order, as the loader lists them): a screen that spares most rules the walk, looking only at node
+    types and a few attributes (the walk reads every matcher and modifier and builds a _Src per node).
+
+    Why it is safe. Call a node *limiting* when its result can have a fixed label set or removed labels: an
+    aggregation, vector(), absent(), histogram_quantile(), the time functions, a `{label=""}` matcher (and
+    `on (...)`/`ignoring (...)`, which always send the rule to the walk). By induction over the handlers of
+    the walk, an expression without a limiting node gives either a scalar, or a vector that may have any
+    label (not `fixed`, no `excluded`), has no `joined` labels, is not `always` and has no known `value`
+    (only vector() and the time functions make a vector `always`). So the findings need:
+    - `by (label)` that cannot be found: a limiting node inside the aggregation (promql_parser rejects an
+      aggregation of a scalar, so what it aggregates is a vector);
+    - a left side of `or` that is always there: vector() or a time function inside a binary operation between
+      two vectors (an operation with a number or string literal side is not one; absent() there sends the
+      rule to the walk too, as it makes labels `guaranteed`, below);
+    - two sides that never match (arithmetic, comparison, `and`, `unless`): a limiting node inside a binary
+      operation between two vectors, and a label every series of one side has (_guaranteed_reaches);
+    - anything about `on (...)`, `ignoring (...)` or group_x() labels: such a binary operation;
+    - a comparison of constants: a comparison both of whose sides may be constant (_may_be_const).
+    A node type this does not know sends the rule to the walk."""
+    by_aggregations: set[int] = set()  # id() of the aggregations `by` seen
+    vector_ops: set[int] = set()  # id() of the binary operations between two vectors seen
+    limited_operand = False  # a limiting node inside an operand of one of vector_ops
+    # (the types as locals: this loop sees every node of every rule, and a local is faster than pp.X)
+    binary, aggregate, call, selector = pp.BinaryExpr, pp.AggregateExpr, pp.Call, pp.VectorSelector
+    by, equal, plain, literals, never_const = pp.AggModifierType.By, pp.MatchOp.Equal, _PLAIN, _LITERALS, _NEVER_CONST
+    for node, ancestors in nodes:
+        kind = type(node)
+        if kind is binary:
+            mod = node.modifier
+            if mod is not None and (mod.matching is not None or mod.card in _GROUPED):
+                return True
+            lhs, rhs = node.lhs, node.rhs
+            lhs_kind, rhs_kind = type(lhs), type(rhs)
+            if lhs_kind not in never_const and rhs_kind not in never_const and _may_be_const(lhs) \
+                    and _may_be_const(rhs) and str(node.op).strip() in CMP:
+                return True
+            if lhs_kind not in literals and rhs_kind not in literals:
+                vector_ops.add(id(node))
+            continue  # without on/ignoring, a binary operation limits nothing itself
+        if kind in plain:
+            continue
+        if kind is aggregate:
+            mod = node.modifier
+            if mod is not None and mod.type == by:
+                by_aggregations.add(id(node))
+            limiting, walk_in_op = True, False
+        elif kind is call:
+            if not by_aggregations and not vector_ops:
+                continue  # (nothing above it to report it: the name need not be read)
+            name = node.func.name
+            limiting, walk_in_op = name in _LIMITING_CALLS, name in _WALK_IN_OPS
+        elif kind is selector:
+            if not by_aggregations and not vector_ops:
+                continue
+            # `{label=""}` (the loader's regex stand-ins are `=` matchers too, but never with an empty value);
+            # a selector with `or` alternatives is counted as limiting (it is not, but it is rare)
+            ms = node.matchers
+            limiting, walk_in_op = bool(ms.or_matchers), False
+            for m in ms.matchers:
+                if not m.value and m.op == equal and m.name != "__name__":
+                    limiting = True
+        else:
+            return True  # a type this does not know
+        if not limiting:
+            continue
+        # pre-order: the ancestors have been seen
+        if by_aggregations and not by_aggregations.isdisjoint(map(id, ancestors)):
+            return True
+        if vector_ops and not vector_ops.isdisjoint(map(id, ancestors)):
+            if walk_in_op:
+                return True
+            limited_operand = True
+    return limited_operand and _guaranteed_reaches(nodes, vector_ops)
+
+
+def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: set[int]) -> bool:
+    """Whether an operand of one of `vector_ops` may have a label every one of its series has (`guaranteed`).
+    Those come from `{label="value"}` matchers, count_values() and absent() (see may_find), and only aggregations remove
+    them on the way up (`by (...)` keeps at most the labels it names, `without (...)` removes some, the others
+    all); anything else keeps at most those of its arguments, or sends the rule to the walk."""
+    for node, ancestors in nodes:
+        kind = type(node)
+        if kind not in (pp.VectorSelector, pp.AggregateExpr) or vector_ops.isdisjoint(map(id, ancestors)):
+            continue  # (absent() inside one of vector_ops has sent the rule to the walk already)
+        if kind is pp.AggregateExpr:
+            if op_name(node.op).lower() == "count_values":
+                return True
+            continue
+        labels = {m.name for m in matchers(node) if m.op == "Equal" and m.value and m.name != "__name__"}
+        if not labels:
+            continue
+        for above in reversed(ancestors):
+            if id(above) in vector_ops:
+                return True
+            if type(above) is pp.AggregateExpr and op_name(above.op).lower() not in _KEEP_LABELS:
+                mod = above.modifier
+                if mod is None:
+                    break
+                if mod.type == pp.AggModifierType.By:
+                    labels.intersection_update(mod.labels)
+                else:
+                    labels.difference_update(mod.labels)
+                if not labels:
+                    break
+    return False
+
+
+def _may_be_const(node: Any) -> bool:
+    """False when the walk surely gives `node` no known constant value (`value` None)."""
+    kind = type(node)
+    while kind in _PASS_THROUGH:
+        node = node.expr
+        kind = type(node)
+    if kind is pp.NumberLiteral:
+        return True
+    if kind is pp.BinaryExpr:
+        return _may_be_const(node.lhs) and _may_be_const(node.rhs)
+    if kind is pp.Call:
+        return node.func.name in ("pi", "vector")
+    return kind not in _NEVER_CONST
 
 
 def analyse(ast: Any) -> list[tuple[str, Severity | None]]:
