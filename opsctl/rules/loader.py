@@ -44,6 +44,7 @@ from opsctl.yamlutil import DEFAULT_LIMITS, Limits, PosDict, PosList, go_yaml_ta
 
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_LABEL_NAME_LINES = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*(?:\n[a-zA-Z_][a-zA-Z0-9_]*)*")  # LABEL_NAME_RE per line
 _SURROGATE = re.compile("[\ud800-\udfff]")  # not valid UTF-8: Prometheus rejects such label values
 INLINE_RE = re.compile(r"#\s*opsctl:\s*(disable|disable-file)\s*=\s*([A-Za-z0-9_,\- ]+)")
 
@@ -58,6 +59,9 @@ DEFAULT_VERSION = NEWEST_VERSION
 _PARSED: dict[tuple[str, int, int, bool], tuple[Any, list[Any], list[str]]] = {}
 # template text -> plainly_valid(text)
 _PLAIN_TEMPLATES: dict[str, bool] = {}
+# the `group`/`rule` keywords of _Reader.problem, as the field readers take them: a dict made once per rule
+# rather than a **kwargs dict for every call (they report a problem on few of them)
+_NO_CONTEXT: dict[str, Any] = {}
 
 
 # an arithmetic operator or parenthesis inside brackets, or `offset (`: only then can an expression hold a
@@ -155,7 +159,13 @@ class _Reader:
         self.options = options
         self.result = RuleFile(path=path)
         self.stats: dict[str, int] = {}
-        self.utf8_names = options.prometheus_version.at_least(3, 0)  # asked for every name
+        version = options.prometheus_version
+        # what read_rule and parse_expr ask for every rule, worked out once
+        self.utf8_names = version.at_least(3, 0)
+        self.keep_firing_for = version.at_least(2, 42)
+        self.new_syntax = version.at_least(3, 7)
+        self.experimental = options.features is None or "promql-experimental-functions" in options.features
+        self.fresh_nodes: list[Any] | None = None  # the node list parse_expr made last, not yet given to a rule
 
     # -- findings -------------------------------------------------------------------------------
     def problem(self, check: str, message: str, loc: tuple[int, int], *, group: str | None = None,
@@ -165,53 +175,60 @@ class _Reader:
         )
 
     # -- typed field access ----------------------------------------------------------------------
-    def string(self, d: PosDict, key: str, where: str, **ctx: Any) -> str:
-        if key not in d:
+    def string(self, d: PosDict, key: str, where: str, ctx: dict[str, Any] = _NO_CONTEXT) -> str:
+        value = d.get(key)
+        if value is None:  # missing, or null: both ""
             return ""
-        value = d[key]
         if isinstance(value, (dict, list)):
             self.problem("schema", f"field {key}: cannot unmarshal {go_yaml_tag(value)} into string in {where}",
                          d.value_loc(key), **ctx)
             return ""
-        text = d.text(key)
-        return text if text is not None else ""
+        found = d.info.get(key)  # d.text(key) or "", without the method call
+        return (found[2] or "") if found is not None else ""
 
-    def duration(self, d: PosDict, key: str, **ctx: Any) -> float | None:
-        if key not in d or d[key] is None:
+    def duration(self, d: PosDict, key: str, ctx: dict[str, Any] = _NO_CONTEXT) -> float | None:
+        value = d.get(key)
+        if value is None:
             return None
-        value = d[key]
         if isinstance(value, (dict, list)):
             self.problem("schema", f"field {key}: cannot unmarshal {go_yaml_tag(value)} into a duration",
                          d.value_loc(key), **ctx)
             return None
-        text = d.text(key) or ""
+        found = d.info.get(key)  # d.text(key) or "", without the method call
         try:
-            return parse_duration(text)
+            return parse_duration((found[2] or "") if found is not None else "")
         except ValueError as exc:
             self.problem("duration", f"{key}: {exc}", d.value_loc(key), **ctx)
             return None
 
-    def string_map(self, d: PosDict, key: str, where: str, **ctx: Any) -> tuple[dict[str, str], dict[str, Any]]:
-        if key not in d or d[key] is None:
+    def string_map(self, d: PosDict, key: str, where: str,
+                   ctx: dict[str, Any] = _NO_CONTEXT) -> tuple[dict[str, str], dict[str, Any]]:
+        value = d.get(key)
+        if value is None:
             return {}, {}
-        value = d[key]
         if not isinstance(value, PosDict):
             self.problem("schema", f"field {key}: cannot unmarshal {go_yaml_tag(value)} into map[string]string "
                          f"in {where}", d.value_loc(key), **ctx)
             return {}, {}
         out: dict[str, str] = {}
-        info = value.info
+        locs: dict[str, Any] = {}
+        info, loc = value.info, value.loc
         for k, v in value.items():
-            if isinstance(v, (dict, list)):
+            found = info.get(k)
+            # value.key_loc(k) for every key (also those with a problem), without the method calls
+            locs[k] = found[0] if found is not None else loc
+            if v is None:
+                out[k] = ""
+            elif isinstance(v, (dict, list)):
                 self.problem("schema", f"{key}.{k}: cannot unmarshal {go_yaml_tag(v)} into string",
                              value.value_loc(k), **ctx)
-                continue
-            found = info.get(k)  # value.text(k) or "", without the method calls (two per label)
-            out[k] = (found[2] or "") if found is not None and v is not None else ""
-        loc = value.loc  # value.key_loc(k) for every key, without the method calls
-        return out, {k: info[k][0] if k in info else loc for k in value}
+            else:  # value.text(k) or ""
+                out[k] = (found[2] or "") if found is not None else ""
+        return out, locs
 
-    def unknown_fields(self, d: PosDict, allowed: set[str], gotype: str, **ctx: Any) -> None:
+    def unknown_fields(self, d: PosDict, allowed: set[str], gotype: str, ctx: dict[str, Any] = _NO_CONTEXT) -> None:
+        if d.keys() <= allowed:  # the usual case, in one set comparison
+            return
         for key in d:
             if key not in allowed:
                 self.problem("schema", f"field {key} not found in type {gotype}", d.key_loc(key), **ctx)
@@ -287,8 +304,8 @@ class _Reader:
             self.problem("group-name", f'groupname: "{name}" is repeated in the same file', g.loc, group=name)
         seen.add(name)
         group = RuleGroup(name=name, file=self.path, line=g.loc[0], column=g.loc[1])
-        group.interval = self.duration(g, "interval", group=name)
-        group.query_offset = self.duration(g, "query_offset", group=name)
+        group.interval = self.duration(g, "interval", {"group": name})
+        group.query_offset = self.duration(g, "query_offset", {"group": name})
         limit = g.get("limit")
         if limit is not None:
             # Go's yaml.v3 resolves integers beyond int64 as floats, and puts a float into an int field
@@ -304,9 +321,9 @@ class _Reader:
                 if group.limit < 0:
                     self.problem("schema", "limit must not be negative", g.value_loc("limit"), group=name,
                                  severity=Severity.warning)
-        group.labels, label_locs = self.string_map(g, "labels", "rulefmt.RuleGroup", group=name)
+        group.labels, label_locs = self.string_map(g, "labels", "rulefmt.RuleGroup", {"group": name})
         for k, v in group.labels.items():
-            self.check_label(k, v, label_locs.get(k, g.loc), group=name)
+            self.check_label(k, v, label_locs.get(k, g.loc), {"group": name})
         rules = g.get("rules")
         if rules is not None and not isinstance(rules, PosList):
             self.problem("schema", f"field rules: cannot unmarshal {go_yaml_tag(rules)} into []rulefmt.Rule",
@@ -317,15 +334,18 @@ class _Reader:
 
     def read_rules(self, group: RuleGroup, rules: PosList | None) -> None:
         """Read a group's rules (after its header): each rule, its problems, its inline disables."""
+        problems = self.result.problems
+        read = group.rules
         for i, r in enumerate(rules or []):
-            before = len(self.result.problems)
+            before = len(problems)
             rule = self.read_rule(r, rules.item_loc(i) if rules else (group.line, group.column), group.name, i + 1)
             if rule is not None:
-                rule.invalid = any(p.severity is Severity.error for p in self.result.problems[before:])
-                if group.rules and group.rules[-1].end_line >= rule.line:
-                    group.rules[-1].end_line = rule.line - 1  # a block mapping's end mark is the next item
-                group.rules.append(rule)
-        self.assign_disables(group.rules)
+                if len(problems) != before:  # (the usual rule adds none: no slice, no generator)
+                    rule.invalid = any(p.severity is Severity.error for p in problems[before:])
+                if read and read[-1].end_line >= rule.line:
+                    read[-1].end_line = rule.line - 1  # a block mapping's end mark is the next item
+                read.append(rule)
+        self.assign_disables(read)
 
     def valid_name(self, name: str, metric: bool = False) -> bool:
         """Prometheus 3 validates names as UTF-8 (any non-empty valid string); 2.x as legacy names."""
@@ -335,11 +355,22 @@ class _Reader:
             return bool(name) and "\ufffd" not in name and not _SURROGATE.search(name)
         return bool((METRIC_NAME_RE if metric else LABEL_NAME_RE).match(name))
 
-    def check_label(self, k: str, v: str, loc: tuple[int, int], **ctx: Any) -> None:
+    def check_label(self, k: str, v: str, loc: tuple[int, int], ctx: dict[str, Any] = _NO_CONTEXT) -> None:
         if not self.valid_name(k) or k == "__name__":
             self.problem("label-name", f"invalid label name: {k}", loc, **ctx)
         if not v.isascii() and ("\ufffd" in v or _SURROGATE.search(v)):  # isascii: constant time
             self.problem("label-name", f"invalid label value: {v}", loc, **ctx)
+
+    def plain_names(self, names: dict[str, Any]) -> bool:
+        """True when every key of `names` is certainly a valid label name (not `__name__`): then the
+        per-name checks can find nothing. One test on the joined names rather than one call per name."""
+        if "__name__" in names or "" in names:
+            return False
+        joined = "\n".join(names)
+        if self.utf8_names:
+            return joined.isascii()  # constant time; ASCII has no U+FFFD and no surrogate
+        # legacy names: no name holds a newline, so one match of the joined text checks each of them
+        return _LABEL_NAME_LINES.fullmatch(joined) is not None and joined.count("\n") == len(names) - 1
 
     def read_rule(self, r: Any, loc: tuple[int, int], group: str, index: int) -> Rule | None:
         if r is None:
@@ -349,65 +380,70 @@ class _Reader:
         if not isinstance(r, PosDict):
             self.problem("schema", f"cannot unmarshal {go_yaml_tag(r)} into rulefmt.Rule", loc, group=group)
             return None
-        record = self.string(r, "record", "rulefmt.Rule", group=group)
-        alert = self.string(r, "alert", "rulefmt.Rule", group=group)
+        record = self.string(r, "record", "rulefmt.Rule", {"group": group})
+        alert = self.string(r, "alert", "rulefmt.Rule", {"group": group})
         name = alert or record
         ctx: dict[str, Any] = {"group": group, "rule": name or None}
-        self.unknown_fields(r, RULE_FIELDS, "rulefmt.Rule", **ctx)
-        expr = self.string(r, "expr", "rulefmt.Rule", **ctx)
-        if expr == "" and r.raw("expr") and not self.options.prometheus_version.at_least(3, 0):
+        self.unknown_fields(r, RULE_FIELDS, "rulefmt.Rule", ctx)
+        expr = self.string(r, "expr", "rulefmt.Rule", ctx)
+        if expr == "" and r.raw("expr") and not self.utf8_names:
             # `expr: null` is the metric `null` to Prometheus 2.x, which reads the yaml.Node's text; 3.x decodes
             # a string (null is "") and reports a missing expr (checked against promtool 2.42 and 3.16)
             expr = r.raw("expr") or ""
-        kind_loc = r.key_loc("alert") if "alert" in r else r.key_loc("record") if "record" in r else r.loc
         if record and alert:
-            self.problem("rule-kind", "only one of 'record' and 'alert' must be set", kind_loc, **ctx)
+            self.problem("rule-kind", "only one of 'record' and 'alert' must be set", _kind_loc(r), **ctx)
         if not record and not alert:
-            self.problem("rule-kind", "one of 'record' or 'alert' must be set", kind_loc, **ctx)
-        rule = Rule(
-            kind="alert" if alert else "record", name=name, expr=expr, file=self.path, group=group,
-            index=index, line=r.loc[0], column=r.loc[1], end_line=r.end[0] if r.end[1] > 1 else r.end[0] - 1,
-        )
-        info, rule_loc = r.info, r.loc  # r.value_loc(k) for every key, without the method calls
-        rule.field_locs = {k: info[k][1] if k in info else rule_loc for k in r}
-        rule.field_locs["rule"] = r.loc
-        for_ = self.duration(r, "for", **ctx)
-        rule.has_for = for_ is not None and "for" in r
-        rule.for_ = for_ or 0.0
-        kff = self.duration(r, "keep_firing_for", **ctx)
-        rule.keep_firing_for = kff or 0.0
-        if "keep_firing_for" in r and not self.options.prometheus_version.at_least(2, 42):
+            self.problem("rule-kind", "one of 'record' or 'alert' must be set", _kind_loc(r), **ctx)
+        info, rule_loc, end = r.info, r.loc, r.end
+        for_ = self.duration(r, "for", ctx) if "for" in r else None
+        kff = self.duration(r, "keep_firing_for", ctx) if "keep_firing_for" in r else None
+        if "keep_firing_for" in r and not self.keep_firing_for:
             self.problem("schema", "field keep_firing_for not found in type rulefmt.Rule", r.key_loc("keep_firing_for"),
                          **ctx)
-        rule.labels, rule.label_locs = self.string_map(r, "labels", "rulefmt.Rule", **ctx)
-        rule.annotations, rule.annotation_locs = self.string_map(r, "annotations", "rulefmt.Rule", **ctx)
-        expr_loc = r.value_loc("expr") if "expr" in r else r.loc
+        labels, label_locs = self.string_map(r, "labels", "rulefmt.Rule", ctx) if "labels" in r else ({}, {})
+        annotations, annotation_locs = self.string_map(r, "annotations", "rulefmt.Rule", ctx) \
+            if "annotations" in r else ({}, {})
+        ast: Any = None
+        nodes: list[tuple[Any, tuple[Any, ...]]] = []
         if expr == "":
-            self.problem("promql-syntax", "field 'expr' must be set in rule", expr_loc, **ctx)
+            self.problem("promql-syntax", "field 'expr' must be set in rule", _expr_loc(r), **ctx)
         else:
             parsed = self.parse_expr(expr)
             if isinstance(parsed, str):
-                self.problem("promql-syntax", f"could not parse expression: {parsed}", expr_loc, **ctx)
+                self.problem("promql-syntax", f"could not parse expression: {parsed}", _expr_loc(r), **ctx)
             else:
-                rule.ast, nodes, messages = parsed
-                rule.nodes = list(nodes)
+                ast, nodes, messages = parsed
+                # each rule has a list of its own: the one parse_expr just made, else a copy of the memo's
+                nodes, self.fresh_nodes = (nodes if nodes is self.fresh_nodes else list(nodes)), None
                 for msg in messages:
-                    self.problem("promql-syntax", f"could not parse expression: {msg}", expr_loc, **ctx)
+                    self.problem("promql-syntax", f"could not parse expression: {msg}", _expr_loc(r), **ctx)
+        # r.value_loc(k) for every key, without the method calls
+        field_locs = {k: info[k][1] if k in info else rule_loc for k in r}
+        field_locs["rule"] = rule_loc
+        # every field but `disabled` and `invalid`, positionally: a third faster than by keyword (which,
+        # and then setting the rest, was a sixth of the loader's own time per rule)
+        rule = Rule("alert" if alert else "record", name, expr, self.path, group, index,
+                    rule_loc[0], rule_loc[1], end[0] if end[1] > 1 else end[0] - 1,  # line, column, end_line
+                    for_ or 0.0, kff or 0.0, labels, annotations, field_locs, label_locs, annotation_locs,
+                    for_ is not None, ast, nodes)  # has_for, ast, nodes
         if record:
             rec_loc = r.value_loc("record")
-            if rule.annotations:
+            if annotations:
                 self.problem("rule-kind", "invalid field 'annotations' in recording rule", rec_loc, **ctx)
-            if rule.for_:
+            if for_:
                 self.problem("rule-kind", "invalid field 'for' in recording rule", rec_loc, **ctx)
-            if rule.keep_firing_for:
+            if kff:
                 self.problem("rule-kind", "invalid field 'keep_firing_for' in recording rule", rec_loc, **ctx)
             if not self.valid_name(record, metric=True):
                 self.problem("metric-name", f"invalid recording rule name: {record}", rec_loc, **ctx)
-        for k, v in rule.labels.items():
-            self.check_label(k, v, rule.label_locs.get(k, r.loc), **ctx)
-        for k in rule.annotations:
-            if not self.valid_name(k):
-                self.problem("label-name", f"invalid annotation name: {k}", rule.annotation_locs.get(k, r.loc), **ctx)
+        if labels and not (self.plain_names(labels) and "".join(labels.values()).isascii()):
+            for k, v in labels.items():
+                self.check_label(k, v, label_locs.get(k, rule_loc), ctx)
+        if annotations and not self.plain_names(annotations):
+            for k in annotations:
+                if not self.valid_name(k):
+                    self.problem("label-name", f"invalid annotation name: {k}", annotation_locs.get(k, rule_loc),
+                                 **ctx)
         if alert and self.options.check_templates:
             self.check_templates(rule, ctx)
         return rule
@@ -417,19 +453,19 @@ class _Reader:
         message; a function of the expression and the options, so worked out once per distinct expression
         (rules that share an expression share its AST, which nothing changes)."""
         version = self.options.prometheus_version
-        experimental = self.options.features is None or "promql-experimental-functions" in self.options.features
+        experimental = self.experimental
         key = (expr, version.major, version.minor, experimental)
         found = _PARSED.get(key)
         if found is not None:
             return found
         text = expr
-        if version.at_least(3, 7):  # syntax newer than promql-parser: `</`, `>/`, anchored, smoothed
+        if self.new_syntax:  # syntax newer than promql-parser: `</`, `>/`, anchored, smoothed
             try:
                 text = readable(expr, version, self.options.features)
             except SyntaxProblem as exc:
                 return str(exc)
         try:
-            ast = parse_promql(_duration_exprs(text, version) if version.at_least(3, 0) else text)
+            ast = parse_promql(_duration_exprs(text, version) if self.utf8_names else text)
         except (ValueError, RuntimeError, OverflowError) as exc:
             # promtool's wording and position where the port finds it
             from opsctl.promql_goparse import syntax_error as go_syntax_error  # only for a message
@@ -444,7 +480,8 @@ class _Reader:
             messages += selector_problems(nodes)
         if len(_PARSED) >= 100_000:  # a long-lived process: keep the memo bounded
             _PARSED.clear()
-        result = _PARSED[key] = (ast, nodes, [str(m) for m in messages])
+        result = _PARSED[key] = (ast, nodes, [str(m) for m in messages] if messages else messages)
+        self.fresh_nodes = nodes
         return result
 
     def check_templates(self, rule: Rule, ctx: dict[str, Any]) -> None:
@@ -540,6 +577,15 @@ def disable_comment_problems(text: str) -> list[tuple[int, int, str]]:
             except ValueError as exc:
                 out.append((lineno, m.start(2) + 1, f"{exc}: the disable comment has no effect for it"))
     return out
+
+
+def _kind_loc(r: PosDict) -> tuple[int, int]:
+    """Where a rule's kind problem is reported: its alert or record key, else the rule."""
+    return r.key_loc("alert") if "alert" in r else r.key_loc("record") if "record" in r else r.loc
+
+
+def _expr_loc(r: PosDict) -> tuple[int, int]:
+    return r.value_loc("expr") if "expr" in r else r.loc
 
 
 def _doc_loc(doc: Any) -> tuple[int, int]:

@@ -35,13 +35,17 @@ _HINT_ANY = re.compile(r"""\d{3,}(?:ms|[smhdwy])|["'`]\s*or\b""", re.IGNORECASE)
 # _HINT_ANY's two halves, the second only when the text has a quote and "or" (a third cheaper in all)
 _HINT_DURATION = re.compile(r"\d{3,}(?:ms|[smhdwy])", re.IGNORECASE)
 _HINT_QUOTE_OR = re.compile(r"""["'`]\s*or\b""", re.IGNORECASE)
+# _HINT_DURATION for ASCII text, a quarter faster: no IGNORECASE (which also lets `s` match U+017F) and
+# [0-9] for \d (which also matches other scripts' digits)
+_HINT_DURATION_ASCII = re.compile(r"[0-9]{3,}[smhdwySMHDWY]")
 
 
 def _hint_any(expr: str) -> bool:
     """bool(_HINT_ANY.search(expr))."""
     if ('"' in expr or "'" in expr or "`" in expr) and "or" in expr.lower() and _HINT_QUOTE_OR.search(expr):
         return True
-    return _HINT_DURATION.search(expr) is not None
+    # (`ms` starts with `m`: a match of `\d{3,}ms` is one of `\d{3,}m`; str.isascii takes constant time)
+    return (_HINT_DURATION_ASCII if expr.isascii() else _HINT_DURATION).search(expr) is not None
 
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
