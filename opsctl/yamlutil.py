@@ -399,7 +399,7 @@ class _FastReader:
         self.rows = rows
         self.k = 0
         self.keys: dict[str, str] = {}  # key text -> mapping key, for the key texts found valid
-        self.plains: dict[str, Any] = {}  # plain scalar text -> value, for those an implicit resolver may claim
+        self.plains: dict[str, Any] = {}  # plain scalar text -> its value (resolve()'s memo)
         self.builder = builder
 
     def scalar(self, source: str) -> tuple[Any, str]:
