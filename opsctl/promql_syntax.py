@@ -82,7 +82,14 @@ def func_name(node: Any) -> str | None:
 
 def op_name(op: Any) -> str:
     """`MatchOp.Re` -> `Re`, `TokenType.SUM` style names -> their last part."""
-    return str(op).split(".")[-1]
+    text = str(op)  # (promql_parser's op objects are new on each access and unhashable: key by their text)
+    name = _OP_NAMES.get(text)
+    if name is None:
+        name = _OP_NAMES[text] = text.split(".")[-1]  # a dict hit is cheaper than split() and [-1]
+    return name
+
+
+_OP_NAMES: dict[str, str] = {}  # str(op) -> op_name(op); a few dozen operators at most
 
 
 class Matcher(NamedTuple):
