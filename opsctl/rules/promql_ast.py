@@ -20,8 +20,8 @@ from opsctl.promql_syntax import (
 )
 from opsctl.promql_syntax import parse as _parse
 
-__all__ = ["NONE", "OPEN", "LabelSet", "Matcher", "children", "func_name", "matcher_groups", "matchers",
-           "node_list", "op_name", "output_labels", "parse", "selectors", "walk"]
+__all__ = ["NONE", "OPEN", "LabelSet", "Matcher", "children", "func_name", "keeps_input_labels", "matcher_groups",
+           "matchers", "node_list", "node_positions", "op_name", "output_labels", "parse", "selectors", "walk"]
 
 
 _LEAVES = (pp.VectorSelector, pp.NumberLiteral, pp.StringLiteral)
@@ -97,12 +97,82 @@ class LabelSet:
 
 OPEN = LabelSet(False)
 NONE = LabelSet(True)
+# The labels of a scalar expression (a number, scalar()/time()/pi(), arithmetic of those): equal to NONE but
+# a distinct object, so that a binary expression learns whether a side is a scalar from the side's labels
+# instead of walking the side again (promql_parser builds a new wrapper object on every attribute access,
+# so a second walk costs as much as the first). Never returned by output_labels().
+_SCALAR = LabelSet(True)
 # functions whose output drops every label, or keeps the labels of their first argument
 _SCALARISH = {"scalar", "time", "pi", "vector"}
+_SCALAR_FUNCS = {"scalar", "time", "pi"}
+# functions _call_labels does not treat as "the labels of the first vector argument"
+_SPECIAL_FUNCS = _SCALARISH | {"absent", "absent_over_time", "label_replace", "label_join", "histogram_quantile"}
 
 
 def output_labels(node: Any) -> LabelSet:
     """A conservative description of the labels the result of `node` can carry."""
+    labels = _labels(node)
+    return NONE if labels is _SCALAR else labels
+
+
+_VS, _MATRIX = pp.VectorSelector, pp.MatrixSelector
+_NODE_TYPES = (pp.VectorSelector, pp.MatrixSelector, pp.NumberLiteral, pp.StringLiteral, pp.ParenExpr,
+               pp.UnaryExpr, pp.SubqueryExpr, pp.AggregateExpr, pp.Call, pp.BinaryExpr)
+_NODE_TYPE_SET = frozenset(_NODE_TYPES)
+# the node types an expression may have for keeps_input_labels() (calls and binary operations looked at)
+_PLAIN_TYPES = frozenset((pp.VectorSelector, pp.MatrixSelector, pp.NumberLiteral, pp.ParenExpr, pp.UnaryExpr,
+                          pp.Call, pp.BinaryExpr))
+
+
+def node_positions(nodes: list[tuple[Any, tuple[Any, ...]]]) -> dict[type, list[int]]:
+    """Where each node type occurs in a node list (`node_list()`): promql_parser type -> indexes, in order.
+    One pass over the nodes that several checks share; each then visits only the types it cares about
+    (touching a node costs more than the few operations done on it). A subclass counts as its base type."""
+    found: dict[type, list[int]] = {}
+    for i, (node, _) in enumerate(nodes):
+        kind = type(node)
+        if kind not in _NODE_TYPE_SET:
+            kind = next((k for k in _NODE_TYPES if isinstance(node, k)), kind)
+        where = found.get(kind)
+        if where is None:
+            found[kind] = [i]
+        else:
+            where.append(i)
+    return found
+
+
+def keeps_input_labels(nodes: list[tuple[Any, tuple[Any, ...]]], positions: dict[type, list[int]]) -> bool:
+    """Whether output_labels() of an expression is certainly OPEN, from its node list and node_positions()
+    (without output_labels()'s walk): it has a selector and is built only of selectors, range selectors,
+    parentheses, signs, numbers, binary operators without on()/ignoring()/group_x(), and functions not in
+    _SPECIAL_FUNCS whose first argument is a (range) selector.
+
+    Why that is OPEN, by induction: a part without a selector is a scalar (numbers, signs, arithmetic;
+    promql_parser rejects strings and subqueries of scalars there); a part with one is OPEN. A binary
+    operation of a scalar and a vector gives the vector's labels; of two vectors without matching modifiers,
+    the left side's (`or`: the union of two OPEN sets, OPEN); a function of a (range) selector gives the
+    selector's (`vec_args[0]` of _call_labels)."""
+    if _VS not in positions or not _PLAIN_TYPES.issuperset(positions):
+        return False
+    for i in positions.get(pp.BinaryExpr, ()):
+        mod = nodes[i][0].modifier
+        if mod is not None:
+            card = str(mod.card)
+            if mod.matching is not None or "OneToMany" in card or "ManyToOne" in card:
+                return False
+    last = len(nodes) - 1
+    for i in positions.get(pp.Call, ()):
+        node = nodes[i][0]
+        if node.func.name in _SPECIAL_FUNCS or i == last:
+            return False
+        first, anc = nodes[i + 1]  # the node list is in pre-order: a call's first argument comes next
+        if not anc or anc[-1] is not node or type(first) not in (_VS, _MATRIX):
+            return False  # no arguments (`hour()`), or the first is not a selector
+    return True
+
+
+def _labels(node: Any) -> LabelSet:
+    """output_labels() without its shortcut, and _SCALAR for a scalar expression."""
     handler = _OUTPUT_BY_TYPE.get(type(node))  # one look-up rather than a chain of isinstance() per node
     if handler is not None:
         return handler(node)
@@ -110,6 +180,15 @@ def output_labels(node: Any) -> LabelSet:
         if isinstance(node, kind):
             return handler(node)
     return OPEN
+
+
+def _vector(labels: LabelSet) -> LabelSet:
+    """The labels of an expression that is not a scalar even when its input is."""
+    return NONE if labels is _SCALAR else labels
+
+
+def _number(node: Any) -> LabelSet:
+    return _SCALAR
 
 
 def _none(node: Any) -> LabelSet:
@@ -121,84 +200,98 @@ def _open(node: Any) -> LabelSet:
 
 
 def _matrix_labels(node: Any) -> LabelSet:
-    return output_labels(node.vector_selector)
+    return _labels(node.vector_selector)
 
 
-def _inner_labels(node: Any) -> LabelSet:
-    return output_labels(node.expr)
+def _inner_labels(node: Any) -> LabelSet:  # ( ) and a sign: a scalar stays a scalar
+    return _labels(node.expr)
+
+
+def _subquery_labels(node: Any) -> LabelSet:
+    return _vector(_labels(node.expr))
+
+
+_SAMPLING = {"topk", "bottomk", "limitk", "limit_ratio"}
 
 
 def _aggregate_labels(node: Any) -> LabelSet:
     op = op_name(node.op)
-    inner = output_labels(node.expr)
+    inner = _labels(node.expr)
+    if op in _SAMPLING:
+        return _vector(inner)
     mod = node.modifier
-    if op in ("topk", "bottomk", "limitk", "limit_ratio"):
-        return inner
     if mod is None:
         result = NONE
     elif "By" in str(mod.type):
         result = LabelSet(True, frozenset(x for x in mod.labels if inner.may_have(x)))
     else:
         result = inner.drop(set(mod.labels))
-    if op == "count_values" and isinstance(node.param, pp.StringLiteral):
-        result = result.add({node.param.val})
+    if op == "count_values":
+        param = node.param
+        if isinstance(param, pp.StringLiteral):
+            result = result.add({param.val})
     return result
 
 
 def _call_labels(node: Any) -> LabelSet:
     name = node.func.name
     if name in _SCALARISH:
-        return NONE
+        return _SCALAR if name in _SCALAR_FUNCS else NONE
     if name in ("absent", "absent_over_time"):
         labels: set[str] = set()
         for n, _ in walk(node):
             if isinstance(n, pp.VectorSelector):
                 labels |= {m.name for m in matchers(n) if m.op == "Equal"}
         return LabelSet(True, frozenset(labels - {"__name__"}))
-    if name == "label_replace" and len(node.args) >= 2 and isinstance(node.args[1], pp.StringLiteral):
-        return output_labels(node.args[0]).add({node.args[1].val})
-    if name == "label_join" and len(node.args) >= 2 and isinstance(node.args[1], pp.StringLiteral):
-        return output_labels(node.args[0]).add({node.args[1].val})
-    if name == "histogram_quantile" and len(node.args) == 2:
-        return output_labels(node.args[1]).drop({"le"})
-    vec_args = [a for a in node.args if not isinstance(a, (pp.NumberLiteral, pp.StringLiteral))]
-    return output_labels(vec_args[0]) if vec_args else NONE
+    args = node.args
+    if name in ("label_replace", "label_join") and len(args) >= 2 and isinstance(args[1], pp.StringLiteral):
+        return _labels(args[0]).add({args[1].val})
+    if name == "histogram_quantile" and len(args) == 2:
+        return _labels(args[1]).drop({"le"})
+    for arg in args:  # the first argument that is not a literal
+        if not isinstance(arg, (pp.NumberLiteral, pp.StringLiteral)):
+            return _vector(_labels(arg))
+    return NONE
 
 
 def _binary_labels(node: Any) -> LabelSet:
-    lhs, rhs = output_labels(node.lhs), output_labels(node.rhs)
-    op = op_name(node.op)
-    bmod = node.modifier
-    lhs_scalar = _is_scalar(node.lhs)
-    rhs_scalar = _is_scalar(node.rhs)
+    lhs, rhs = _labels(node.lhs), _labels(node.rhs)
+    lhs_scalar = lhs is _SCALAR
+    rhs_scalar = rhs is _SCALAR
     if lhs_scalar and rhs_scalar:
-        return NONE
+        return _SCALAR
     if lhs_scalar:
         return rhs
     if rhs_scalar:
         return lhs
+    op = op_name(node.op)
     if op == "or":
         return _union(lhs, rhs)
-    card = str(getattr(bmod, "card", "")) if bmod is not None else ""
-    matching = getattr(bmod, "matching", None) if bmod is not None else None
+    bmod = node.modifier
+    if bmod is None:
+        return lhs
+    card = str(getattr(bmod, "card", ""))
+    matching = getattr(bmod, "matching", None)
     if "OneToMany" in card:  # group_right: result carries the right side's labels
         extra = set(getattr(bmod, "group_labels", []) or [])
         return rhs.add(extra)
     if "ManyToOne" in card:
         extra = set(getattr(bmod, "group_labels", []) or [])
         return lhs.add(extra)
-    if matching is not None and "Include" in str(getattr(matching, "type", "")) and op not in ("and", "unless"):
-        return LabelSet(True, frozenset(x for x in matching.labels if lhs.may_have(x)))
-    if matching is not None and "Exclude" in str(getattr(matching, "type", "")) and op not in ("and", "unless"):
-        return lhs.drop(set(matching.labels))
+    if matching is not None and op not in ("and", "unless"):
+        kind = str(getattr(matching, "type", ""))
+        if "Include" in kind:
+            return LabelSet(True, frozenset(x for x in matching.labels if lhs.may_have(x)))
+        if "Exclude" in kind:
+            return lhs.drop(set(matching.labels))
     return lhs
 
 
 # promql_parser's node types are unrelated classes (each derives from Expr only): the order of the
 # isinstance() chain this table replaced did not matter
 _OUTPUT_BY_TYPE: dict[type, Any] = {
-    pp.NumberLiteral: _none, pp.StringLiteral: _none, pp.VectorSelector: _open, pp.MatrixSelector: _matrix_labels,
-    pp.ParenExpr: _inner_labels, pp.UnaryExpr: _inner_labels, pp.SubqueryExpr: _inner_labels,
+    pp.NumberLiteral: _number, pp.StringLiteral: _none, pp.VectorSelector: _open, pp.MatrixSelector: _matrix_labels,
+    pp.ParenExpr: _inner_labels, pp.UnaryExpr: _inner_labels, pp.SubqueryExpr: _subquery_labels,
     pp.AggregateExpr: _aggregate_labels, pp.Call: _call_labels, pp.BinaryExpr: _binary_labels,
 }
 
@@ -209,14 +302,3 @@ def _union(a: LabelSet, b: LabelSet) -> LabelSet:
     return LabelSet(False, a.names | b.names, (a.removed if not a.closed else frozenset())
                     & (b.removed if not b.closed else frozenset()))
 
-
-def _is_scalar(node: Any) -> bool:
-    while isinstance(node, (pp.ParenExpr, pp.UnaryExpr)):
-        node = node.expr
-    if isinstance(node, pp.NumberLiteral):
-        return True
-    if isinstance(node, pp.Call) and node.func.name in ("scalar", "time", "pi"):
-        return True
-    if isinstance(node, pp.BinaryExpr):
-        return _is_scalar(node.lhs) and _is_scalar(node.rhs)
-    return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult, template_label_refs
 from opsctl.rules.model import Rule, RuleGroup, Severity
-from opsctl.rules.promql_ast import LabelSet, output_labels
+from opsctl.rules.promql_ast import OPEN, LabelSet, keeps_input_labels, output_labels
 
 INFO = CheckInfo(
     "aggregation-drops-label", Severity.warning, "Template uses a label the expression drops",
@@ -21,11 +21,19 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
     for what, values, locs in (("label", rule.labels, rule.label_locs),
                                ("annotation", rule.annotations, rule.annotation_locs)):
         for key, text in values.items():
-            for ref in sorted(template_label_refs(text)):
-                if labels is None:  # a function of the expression: worked out once per distinct expression
-                    labels = ctx.cache.get(("output_labels", rule.expr))
-                    if labels is None:
-                        labels = ctx.cache[("output_labels", rule.expr)] = output_labels(rule.ast)
+            refs = template_label_refs(text)
+            if not refs:
+                continue
+            if labels is None:  # a function of the expression: worked out once per distinct expression
+                labels = ctx.cache.get(("output_labels", rule.expr))
+                if labels is None:
+                    # most alert expressions keep their input's labels, which their node types tell at once
+                    plain = keeps_input_labels(ctx.nodes(rule), ctx.positions(rule))
+                    labels = OPEN if plain else output_labels(rule.ast)
+                    ctx.cache[("output_labels", rule.expr)] = labels
+                if not labels.closed and not labels.removed:
+                    return  # every label of the input (most alerts): a template may read any
+            for ref in sorted(refs):
                 if not labels.may_have(ref):
                     yield Issue(f'{what} "{key}" uses $labels.{ref}, but the expression\'s result has no '
                                 f'"{ref}" label (it is aggregated or matched away)',

@@ -7,14 +7,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import SplitResult, urlsplit
 
 import promql_parser as pp
 
 from opsctl.rules.config import RulesConfig
 from opsctl.rules.model import Rule, RuleFile, RuleGroup, Severity
-from opsctl.rules.promql_ast import Matcher, matchers, walk
+from opsctl.rules.promql_ast import Matcher, matchers, node_positions, walk
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,9 @@ class Issue:
     rule: Rule | None = None
 
 
-@dataclass(frozen=True)
-class SelectorInfo:
-    """A vector selector of a rule's expression, with what several checks want to know of it."""
+class SelectorInfo(NamedTuple):
+    """A vector selector of a rule's expression, with what several checks want to know of it. (A named
+    tuple rather than a frozen dataclass: made for every selector of every rule, it costs a third.)"""
 
     node: Any
     ancestors: tuple[Any, ...]
@@ -61,17 +61,36 @@ class Context:
             rule.nodes = list(walk(rule.ast))
         return rule.nodes
 
+    def positions(self, rule: Rule) -> dict[type, list[int]]:
+        """Where each node type occurs in `nodes(rule)` (promql_ast.node_positions), worked out once for all
+        checks: most look at a few node types only."""
+        key = ("positions", id(rule))
+        cached = self.cache.get(key)
+        if cached is not None and cached[0] is rule:  # (an id can be reused once its object is gone)
+            return cached[1]
+        found = node_positions(self.nodes(rule))
+        self.cache[key] = (rule, found)
+        return found
+
+    def of_type(self, rule: Rule, kind: type) -> list[tuple[Any, tuple[Any, ...]]]:
+        """The rule's nodes of one promql_parser type (with their ancestors), in walk order."""
+        where = self.positions(rule).get(kind)
+        if not where:
+            return []
+        nodes = self.nodes(rule)
+        return [nodes[i] for i in where]
+
     def selectors(self, rule: Rule) -> list[SelectorInfo]:
-        """The rule's vector selectors in walk order, worked out once for all checks."""
+        """The rule's vector selectors in walk order, worked out once for all checks. The list is shared:
+        callers must not change it (it was copied on every call before; no caller changes it)."""
         key = ("selectors", id(rule))
         cached = self.cache.get(key)
         if cached is not None and cached[0] is rule:  # (an id can be reused once its object is gone)
-            return list(cached[1])
+            return cached[1]
         found = []
-        for node, anc in self.nodes(rule):
-            if isinstance(node, pp.VectorSelector):
-                ms = matchers(node)
-                found.append(SelectorInfo(node, anc, _name(node, ms), ms))
+        for node, anc in self.of_type(rule, pp.VectorSelector):
+            ms = matchers(node)
+            found.append(SelectorInfo(node, anc, _name(node, ms), ms))
         self.cache[key] = (rule, found)
         return found
 
