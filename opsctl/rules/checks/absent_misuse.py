@@ -23,8 +23,10 @@ INFO = CheckInfo(
 
 
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
-    for node, anc in ctx.nodes(rule):
-        if not isinstance(node, pp.Call) or node.func.name not in ("absent", "absent_over_time"):
+    if "absent" not in rule.expr:
+        return  # function names are written out: no absent() or absent_over_time() call
+    for node, anc in ctx.of_type(rule, pp.Call):
+        if node.func.name not in ("absent", "absent_over_time"):
             continue
         for inner, _ in walk(node.args[0] if node.args else node):
             if isinstance(inner, pp.VectorSelector):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import promql_parser as pp
 
 from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
@@ -26,23 +28,10 @@ INFO = CheckInfo(
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
     if not rule.is_alert or rule.ast is None:
         return
-    nodes = ctx.nodes(rule)
-    if not ctx.selectors(rule):
+    positions = ctx.positions(rule)  # the node types of the expression, and where they are
+    if pp.VectorSelector not in positions:
         return  # vector(1), time() > 0...: nothing to compare, fires on purpose
-    has_condition = False
-    for node, _ in nodes:
-        if isinstance(node, pp.BinaryExpr) and str(node.op) in COMPARISONS:
-            if node.modifier is not None and node.modifier.return_bool:
-                continue
-            has_condition = True
-            break
-        if isinstance(node, pp.BinaryExpr) and str(node.op) in ("and", "unless"):
-            has_condition = True  # filtered by another vector: a condition of its own kind
-            break
-        if isinstance(node, pp.Call) and node.func.name in CONDITION_FUNCS:
-            has_condition = True
-            break
-    if has_condition:
+    if _has_condition(ctx.nodes(rule), positions):
         return
     top = rule.ast
     while isinstance(top, pp.ParenExpr):
@@ -58,3 +47,16 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
     else:
         yield rule_issue(f"alert {rule.name} has no condition (comparison or absent()): it fires for every series "
                          "the expression returns, whenever they exist", rule)
+
+
+def _has_condition(nodes: list[tuple[Any, tuple[Any, ...]]], positions: dict[type, list[int]]) -> bool:
+    for i in positions.get(pp.BinaryExpr, ()):
+        node = nodes[i][0]
+        op = str(node.op)
+        if op in COMPARISONS:
+            if node.modifier is not None and node.modifier.return_bool:
+                continue
+            return True
+        if op in ("and", "unless"):
+            return True  # filtered by another vector: a condition of its own kind
+    return any(nodes[i][0].func.name in CONDITION_FUNCS for i in positions.get(pp.Call, ()))

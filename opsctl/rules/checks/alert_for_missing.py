@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import promql_parser as pp
+
 from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
@@ -17,7 +19,7 @@ INFO = CheckInfo(
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
     # an explicit `for: 0m` (or 0s) says "fire at once" on purpose
     if rule.is_alert and rule.for_ == 0 and not rule.has_for:
-        if rule.ast is not None and not ctx.selectors(rule):
+        if rule.ast is not None and pp.VectorSelector not in ctx.positions(rule):
             return  # no series in it (a Watchdog's `vector(1)`): it fires always, `for` changes nothing
         where = "rule"
         yield Issue(f"alert {rule.name} has no `for` duration: it fires on the first failing evaluation",

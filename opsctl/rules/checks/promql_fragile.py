@@ -9,7 +9,7 @@ import promql_parser as pp
 
 from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
 from opsctl.rules.model import Rule, RuleGroup, Severity
-from opsctl.rules.promql_ast import matchers, output_labels, selectors
+from opsctl.rules.promql_ast import matchers, op_name, output_labels, selectors
 
 SAMPLING = {"topk", "bottomk", "limitk", "limit_ratio"}
 
@@ -42,10 +42,12 @@ _CMP = {"==", "!=", ">", "<", ">=", "<="}
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
     if not rule.is_alert or rule.ast is None:
         return
+    if pp.AggregateExpr not in ctx.positions(rule):
+        return  # neither sampling nor arithmetic between aggregations without an aggregation
     key = ("promql-fragile", rule.expr)
     seen = ctx.cache.get(key)  # per distinct expression: [sampling op, may have a ratio, the ratio found]
     if seen is None:
-        seen = ctx.cache[key] = _scan(ctx.nodes(rule), rule.ast)
+        seen = ctx.cache[key] = _scan(ctx.nodes(rule), ctx.positions(rule), rule.ast)
     sampling, candidate, _ = seen
     if sampling:
         yield rule_issue(f"alert {rule.name} uses {sampling}(): the series it keeps can change on every "
@@ -68,18 +70,14 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
 _UNSET = object()
 
 
-def _scan(nodes: list[tuple[Any, tuple[Any, ...]]], ast: Any) -> list[Any]:
-    aggregations = 0
-    sampling = False
-    for node, _ in nodes:
-        if isinstance(node, pp.AggregateExpr):
-            aggregations += 1
-            sampling = sampling or str(node.op).split(".")[-1].lower() in SAMPLING
-    if sampling:
+def _scan(nodes: list[tuple[Any, tuple[Any, ...]]], positions: dict[type, list[int]], ast: Any) -> list[Any]:
+    aggregations = positions.get(pp.AggregateExpr, ())
+    if any(op_name(nodes[i][0].op).lower() in SAMPLING for i in aggregations):
         op = sampling_op(ast)
         if op:
             return [op, False, None]
-    candidate = aggregations >= 2 and any(isinstance(n, pp.BinaryExpr) and str(n.op) in _ARITH for n, _ in nodes)
+    candidate = len(aggregations) >= 2 and any(str(nodes[i][0].op) in _ARITH
+                                               for i in positions.get(pp.BinaryExpr, ()))
     return [None, candidate, _UNSET]
 
 
