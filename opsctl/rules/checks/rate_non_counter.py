@@ -26,6 +26,8 @@ NON_COUNTERS = {"gauge", "info", "stateset", "gaugehistogram"}
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
     # rate(x[5m]): Call > MatrixSelector > VectorSelector (the counter functions take one argument)
     guess = ctx.config.guess_metric_types
+    if not guess and not ctx.config.metric_types:
+        return  # no evidence of types and no guessing: metric_type() is None for every name
     for sel in ctx.selectors(rule):
         anc = sel.ancestors
         if len(anc) < 2 or not isinstance(anc[-1], pp.MatrixSelector) or not isinstance(anc[-2], pp.Call):

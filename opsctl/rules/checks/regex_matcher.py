@@ -24,6 +24,8 @@ def _alternatives(value: str) -> list[str] | None:
 
 
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
+    if "~" not in rule.expr:
+        return  # no `=~`/`!~` written: no regex matcher (and the selectors need not be worked out)
     for sel in ctx.selectors(rule):
         for m in sel.matchers:
             op = m.op
