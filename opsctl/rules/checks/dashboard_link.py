@@ -18,7 +18,8 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
     if not rule.is_alert:
         return
     for name, value in rule.annotations.items():
-        if "dashboard" not in name.lower() and name.lower() != "grafana_url":
+        lowered = name.lower()
+        if "dashboard" not in lowered and lowered != "grafana_url":
             continue
         if value.strip().startswith("{{"):
             continue  # e.g. {{ $externalURL }}/graph: the scheme and host come from a template
