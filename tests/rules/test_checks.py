@@ -260,3 +260,33 @@ def test_rule_policy_is_silent_until_configured_then_enforced(tmp_path: Path) ->
     cfg_path.write_text("rules:\n  policy:\n    reject: [{label_color: x}]\n")
     with pytest.raises(Exception, match="unknown reject kind"):
         load_config(cfg_path)
+
+
+_LABEL_SHAPES = [
+    "x > 1", "-x", "1 - x", "(1 + 2) * x", "x > bool 1", "x or y", "x and y", "x unless ignoring(a) y",
+    "rate(x[5m]) > 0", "abs(x) > 1", "round(x, 0.5)", "hour()", "hour() > 5", "time() - x", "scalar(x) > bool 1",
+    "vector(1)", "quantile_over_time(1 - 0.1, x[5m])", "rate(x[5m]) / on(a) rate(y[5m])",
+    "a * on(a) group_left(b) c", "topk(1, x)", "sum(x)[5m:]", "rate(sum(x)[5m:])", "sort_by_label(x, 'a')",
+    "label_replace(x, 'a', 'b', 'c', 'd')", "absent(x{a='b'})", "histogram_quantile(0.9, rate(x[5m]))",
+    "count_values('v', x)", "sum without (a) (x)", "sum by (a) (x) > 1", "-(x > 1)", "(x)", "x offset 5m > 1",
+    "1 > bool 0",
+]
+
+
+@pytest.mark.parametrize("expr", _LABEL_SHAPES)
+def test_label_analysis_shortcuts_agree_with_the_walk(expr: str) -> None:
+    """keeps_input_labels() (aggregation-drops-label's shortcut) only says yes where output_labels() is OPEN,
+    and node_positions() (Context.positions) lists every node of each type, in walk order."""
+    import promql_parser as pp
+
+    from opsctl.rules.promql_ast import OPEN, keeps_input_labels, node_list, node_positions, output_labels, parse
+
+    ast = parse(expr)
+    nodes = node_list(ast)
+    positions = node_positions(nodes)
+    for kind in (pp.VectorSelector, pp.Call, pp.BinaryExpr, pp.AggregateExpr, pp.NumberLiteral):
+        assert positions.get(kind, []) == [i for i, (n, _) in enumerate(nodes) if isinstance(n, kind)]
+    if keeps_input_labels(nodes, positions):
+        assert output_labels(ast) == OPEN
+    else:
+        assert expr not in ("x > 1", "-x", "1 - x", "x or y", "rate(x[5m]) > 0", "round(x, 0.5)")  # the usual shapes
