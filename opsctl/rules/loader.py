@@ -127,25 +127,32 @@ _GATED_AGGREGATIONS = frozenset({*AGGREGATION_SINCE, *EXPERIMENTAL_AGGREGATIONS}
 _SCREENED = (pp.BinaryExpr, pp.MatrixSelector, pp.NumberLiteral, pp.StringLiteral, pp.ParenExpr, pp.UnaryExpr)
 
 
-def _screen(nodes: list[tuple[Any, tuple[Any, ...]]]) -> tuple[bool, bool]:
+def _screen(nodes: list[tuple[Any, tuple[Any, ...]]], expr: str | None = None) -> tuple[bool, bool]:
     """(may function_problem find anything, may selector_problems) for an expression's nodes: a look at
     their types, instead of a scan of the text for some 40 names (function_problem) or a second walk
-    (selector_problems). Both say nothing unless these find a node of theirs."""
+    (selector_problems). Both say nothing unless these find a node of theirs.
+
+    With the expression's text, the attributes the text rules out are not asked for (each is a copy out of
+    promql_parser's tree): an `@` modifier is written with `@`, an aggregation is named in the text."""
     gated = selectors = False
     call, aggregate, vector, subquery = pp.Call, pp.AggregateExpr, pp.VectorSelector, pp.SubqueryExpr
+    at = expr is None or "@" in expr
+    limit: bool | None = None if expr is not None else True  # None: the text not looked at yet
     for node, _ in nodes:
         kind = type(node)
         if kind is vector:
-            if not node.name or node.at is not None:
+            if not node.name or (at and node.at is not None):
                 selectors = True
         elif kind is call:
             if node.func.name in _GATED_FUNCTIONS:
                 gated = True
         elif kind is aggregate:
-            if str(node.op).split(".")[-1] in _GATED_AGGREGATIONS:
+            if limit is None:  # every gated aggregation has "limit" in its name (a test says so)
+                limit = "limit" in (expr or "").lower()
+            if limit and str(node.op).split(".")[-1] in _GATED_AGGREGATIONS:
                 gated = True
         elif kind is subquery:
-            if node.at is not None:
+            if at and node.at is not None:
                 selectors = True
         elif kind not in _SCREENED:  # a type this does not know: let both look
             return True, True
@@ -336,9 +343,12 @@ class _Reader:
         """Read a group's rules (after its header): each rule, its problems, its inline disables."""
         problems = self.result.problems
         read = group.rules
+        locs = rules.item_locs if rules else []
         for i, r in enumerate(rules or []):
             before = len(problems)
-            rule = self.read_rule(r, rules.item_loc(i) if rules else (group.line, group.column), group.name, i + 1)
+            # rules.item_loc(i), without the method call
+            loc = locs[i] if i < len(locs) else rules.loc if rules else (group.line, group.column)
+            rule = self.read_rule(r, loc, group.name, i + 1)
             if rule is not None:
                 if len(problems) != before:  # (the usual rule adds none: no slice, no generator)
                     rule.invalid = any(p.severity is Severity.error for p in problems[before:])
@@ -380,8 +390,9 @@ class _Reader:
         if not isinstance(r, PosDict):
             self.problem("schema", f"cannot unmarshal {go_yaml_tag(r)} into rulefmt.Rule", loc, group=group)
             return None
-        record = self.string(r, "record", "rulefmt.Rule", {"group": group})
-        alert = self.string(r, "alert", "rulefmt.Rule", {"group": group})
+        group_ctx = {"group": group}
+        record = self.string(r, "record", "rulefmt.Rule", group_ctx)
+        alert = self.string(r, "alert", "rulefmt.Rule", group_ctx)
         name = alert or record
         ctx: dict[str, Any] = {"group": group, "rule": name or None}
         self.unknown_fields(r, RULE_FIELDS, "rulefmt.Rule", ctx)
@@ -473,7 +484,7 @@ class _Reader:
             return str(go_syntax_error(text) or exc)
         nodes = node_list(ast)
         messages = list(syntax_problems(expr, version))
-        gated, selectors_to_check = _screen(nodes)
+        gated, selectors_to_check = _screen(nodes, expr)
         if gated:
             messages += function_problem(nodes, version, expr, experimental=experimental)
         if selectors_to_check:

@@ -339,14 +339,14 @@ class _RuleChecker:
 
     def group(self, rf: RuleFile, group: RuleGroup) -> list[Finding]:
         findings: list[Finding] = []
-        calls, ctx = self.calls, self.ctx
+        calls, ctx, file_disabled = self.calls, self.ctx, rf.file_disabled
         for rule in group.rules:
             if rule.invalid:
                 continue  # promtool would reject it: the structural errors say why
-            skip = rule.disabled | rf.file_disabled if rule.disabled or rf.file_disabled else None
-            for cid, check_rule in calls:
-                if skip is not None and cid in skip:
-                    continue
+            # the checks this rule runs: all of them unless something is disabled (a list made once)
+            runs = calls if not (rule.disabled or file_disabled) else \
+                [(cid, call) for cid, call in calls if cid not in rule.disabled and cid not in file_disabled]
+            for cid, check_rule in runs:
                 for issue in check_rule(rule, group, ctx):
                     findings.append(_finding(cid, issue, rf.path, self.config, group.name))
         return findings
@@ -366,9 +366,10 @@ def _finish(files: list[RuleFile], config: RulesConfig, checker: _RuleChecker, r
     findings: list[Finding] = []
     rule_by_loc: dict[tuple[str, int], Rule] = {}
     for rf in files:
-        for group in rf.groups:
-            for rule in group.rules:
-                rule_by_loc[(rf.path, rule.line)] = rule
+        if only_rules is not None:  # (the only reader of rule_by_loc)
+            for group in rf.groups:
+                for rule in group.rules:
+                    rule_by_loc[(rf.path, rule.line)] = rule
         for p in rf.problems:
             if p.check in enabled or p.check == "yaml":
                 if p.check != "yaml" and p.check in rf.file_disabled:
