@@ -342,6 +342,7 @@ _FAST_OK_BYTES = bytes([10, *range(32, 127)])
 _FAST_KEY_TEXT = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`=<][^\s#:]*(?::[^\s#:]+)*")
 _FAST_DQ = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"')
 _FAST_SQ = re.compile(r"'([^']*(?:''[^']*)*)'")
+_FAST_SQ_OPEN = re.compile(r"(?:[^']|'')*")  # the text of a single-quoted scalar up to its closing quote
 _FAST_ESCAPES = {"0": "\0", "a": "\x07", "b": "\x08", "t": "\t", "n": "\n", "v": "\x0b", "f": "\x0c", "r": "\r",
                  "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0",
                  "L": "\u2028", "P": "\u2029"}
@@ -397,6 +398,9 @@ class _FastReader:
         # a last row, indented less than any, so that the readers need no test for the end of the rows
         rows.append((self.stream_end[0], -1, ""))
         self.rows = rows
+        self.lines = lines
+        self.literal_end = 0  # the number of the last line of the literal block scalar read last
+        self.k_before = 0  # the first continuation row of the plain scalar folded last
         self.k = 0
         self.keys: dict[str, str] = {}  # key text -> mapping key, for the key texts found valid
         self.plains: dict[str, Any] = {}  # plain scalar text -> its value (resolve()'s memo)
@@ -526,6 +530,7 @@ class _FastReader:
                 if skey is None:
                     raise _GiveUp
             vcol = col + len(head) + 2
+            was_plain = True  # (a plain scalar may go on over the next rows)
             if text[:1] in str_first and " #" not in text and ": " not in text and text[-1] not in " :":
                 value = text  # the common case: a plain scalar to the line's end that can only be a string
             elif (value := plains.get(text, _MISSING)) is _MISSING:  # else a plain scalar read before, or:
@@ -533,7 +538,23 @@ class _FastReader:
                     text = text.lstrip(" ")
                     vcol = col + len(content) - len(text)
                 if text and text[0] != "#":
-                    value, text = self.scalar(text)
+                    first_char = text[0]
+                    was_plain = first_char not in "'\"|"
+                    if first_char == "|" or (first_char == "'" and _FAST_SQ_OPEN.fullmatch(text, 1)):
+                        # a literal block scalar (`expr: |`, as most hand-written rule files hold) or a
+                        # single-quoted one over several lines (as PyYAML writes them): its lines are raw
+                        # lines, not rows, and the rows it covers count as read below
+                        if first_char == "|":
+                            value = text = self.literal(text, number, col)
+                        else:
+                            value = text = self.quoted_lines(text, number, col)
+                        after = k + 1
+                        while rows[after][0] <= self.literal_end:
+                            after += 1
+                        below += after - k - 1
+                        k = after - 1
+                    else:
+                        value, text = self.scalar(text)
             if value is not _MISSING:
                 mapping[skey] = value
                 info[skey] = ((number, key_col), (number, vcol + 1), text)
@@ -556,11 +577,22 @@ class _FastReader:
                     k = self.k
                 else:
                     raise _GiveUp  # an empty value (null): the full path
+                was_plain = False
             number, indent, content = rows[k]
             if indent == col:
                 continue  # the next key (a `-` there is no key: the next round gives up)
-            if indent > col:
-                raise _GiveUp  # a continuation line
+            if indent > col:  # a continuation line: of a plain scalar (as PyYAML folds long ones), or wrong
+                first_text = info[skey][2]
+                if not was_plain or first_text is None:
+                    raise _GiveUp
+                value, folded, k = self.fold_plain(first_text, k, col)
+                below += k - self.k_before
+                mapping[skey] = value
+                key_loc, value_loc, _ = info[skey]
+                info[skey] = (key_loc, value_loc, folded)
+                number, indent, content = rows[k]
+                if indent == col:
+                    continue
             # Each key took one row, and the nested nodes theirs: so many keys were read. Fewer in the mapping
             # means a key came twice (the full path words that error). Counted here once, not per key.
             read = k - first - below
@@ -571,6 +603,111 @@ class _FastReader:
             # the mapping, its keys and its scalar values (the nested nodes counted their own)
             self.builder.nodes += 1 + 2 * read - nested
             return mapping
+
+    def literal(self, indicator: str, number: int, col: int) -> str:
+        """The value of the literal block scalar whose indicator (`|` or `|-`, nothing after it) ends line
+        `number`, in a mapping at `col`; sets literal_end to the number of its last content line. Gives
+        up on keep chomping (`|+`), indentation indicators, comments after the indicator, lines of spaces
+        only, an empty scalar and a scalar that ends the text without a line break."""
+        if indicator != "|" and indicator != "|-":
+            raise _GiveUp
+        lines = self.lines
+        # the lines after the indicator's, to the last that ends in a line break
+        end = len(lines) - 1
+        i = number  # index of the line after the indicator's
+        leading = 0
+        while i < end and not lines[i]:
+            leading += 1
+            i += 1
+        if i >= end:
+            raise _GiveUp
+        first = lines[i]
+        content = first.lstrip(" ")
+        indent = len(first) - len(content)
+        if indent <= col or not content:
+            raise _GiveUp  # an empty scalar (the next key at the mapping's column), or spaces only
+        parts = [first[indent:]]
+        last = i  # index of the last content line
+        i += 1
+        while True:
+            if i >= end:
+                if lines[end]:
+                    raise _GiveUp  # the text's last line, without a line break, might be the scalar's
+                break
+            line = lines[i]
+            if line:
+                if line[:indent].strip(" "):  # less indented: the scalar ended
+                    break
+                if not line.strip(" "):
+                    raise _GiveUp  # a line of spaces only (libyaml keeps those beyond the indentation)
+                parts.extend([""] * (i - last - 1))  # the empty lines between
+                parts.append(line[indent:])
+                last = i
+            i += 1
+        self.literal_end = last + 1
+        value = "\n" * leading + "\n".join(parts)
+        return value if indicator == "|-" else value + "\n"
+
+    def fold_plain(self, first: str, k: int, col: int) -> tuple[Any, str, int]:
+        """(value, text, next row) of the plain scalar whose first line's text is `first` (on the row before
+        row `k`) and whose continuation lines are rows from `k` on, indented deeper than `col`: lines joined
+        by a space, or by a line break for each empty line between them (as libyaml folds them). Gives up on
+        a comment on or between its lines, and on lines that may hold a key, an item or a comment."""
+        rows, lines = self.rows, self.lines
+        prev = rows[k - 1][0]
+        if " #" in lines[prev - 1]:
+            raise _GiveUp  # the first line ends in a comment: what follows cannot continue it
+        self.k_before = k
+        parts = [first]
+        while True:
+            number, indent, content = rows[k]
+            if indent <= col:
+                break
+            for j in range(prev, number - 1):  # the lines between: empty, spaces or a comment
+                if lines[j].strip(" "):
+                    raise _GiveUp
+            if content[:2] in ("- ", "? ", ": ") or content in ("-", "?", ":") or ": " in content \
+                    or " #" in content or content[-1] == ":":
+                raise _GiveUp
+            parts.append(" " if number - prev == 1 else "\n" * (number - prev - 1))
+            parts.append(content.rstrip(" "))
+            prev = number
+            k += 1
+        folded = "".join(parts)
+        return self.resolve(folded), folded, k
+
+    def quoted_lines(self, text: str, number: int, col: int) -> str:
+        """The value of the single-quoted scalar that `text` (line `number`) opens and a later line closes,
+        in a mapping at `col`; sets literal_end to the closing line's number. Line breaks fold as in plain
+        scalars; gives up on lines indented no deeper than `col` and on a scalar left open."""
+        lines = self.lines
+        end = len(lines) - 1
+        pieces = [text[1:].rstrip(" ").replace("''", "'")]
+        breaks = 1
+        i = number
+        while True:
+            if i >= end:
+                raise _GiveUp
+            line = lines[i]
+            content = line.lstrip(" ")
+            if not content:
+                breaks += 1
+                i += 1
+                continue
+            if len(line) - len(content) <= col:
+                raise _GiveUp
+            m = _FAST_SQ_OPEN.match(content)
+            body = m.group(0) if m is not None else ""
+            pieces.append(" " if breaks == 1 else "\n" * (breaks - 1))
+            if len(body) < len(content):  # the closing quote
+                pieces.append(body.replace("''", "'"))
+                self.tail(content, len(body) + 1)
+                break
+            pieces.append(body.rstrip(" ").replace("''", "'"))
+            breaks = 1
+            i += 1
+        self.literal_end = i + 1
+        return "".join(pieces)
 
     def sequence(self, col: int, depth: int) -> PosList:
         builder = self.builder

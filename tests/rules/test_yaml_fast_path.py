@@ -98,14 +98,25 @@ def test_rule_file_takes_the_fast_path_and_matches(monkeypatch: pytest.MonkeyPat
     'a: "x y"\nb: "l1\\nl2 \\"q\\""\nc: "tab\\tx"\nd: "a\\\\nb"\ne: "\\\\"\nf: "x" # "y"\ng: ""\n',
     "a: 1\n1: 1\nb: 5m\nc: 5m\nd:   5m\ne: true\n",  # scalars read once, reused as values and keys
     "a:\n  ...b: 1\n  c: ...\n",  # `...` ends a document only at the left margin
+    # literal block scalars, as hand-written rule files hold their expressions: clip and strip chomping,
+    # empty lines before, inside and after, deeper lines, `#` lines inside, a comment that ends one
+    "a: |\n  x\n", "a: |-\n  x\n  y\nb: 1\n", "a: |\n\n\n    x\n\n      y\n\n\nb: |-\n  # not a comment\n  z\n",
+    "- alert: A\n  expr: |\n    sum(x)\n      > 1\n# a comment\n  for: 5m\n- alert: B\n  expr: |-\n   y\n",
+    "a:\n  b: |\n    x\n  # c\n  c: 1\nd: |\n x\n",
+    # plain and single-quoted scalars over several lines, as PyYAML writes long and multi-line strings
+    "a: x\n  y\n", "a: sum(x)\n  / sum(y)\n\n\n    > 0.5   \nb: 1\n", "- expr: 1\n    2\n  for: 5m\n",
+    "a: 'x > 1\n\n  and y''s\n\n\n  z   \n  '\nb: 'p\n   q'  # c\nc: '\n  #x\n   - y: 1\n  '\n",
 ])
 def test_snippets_match(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert _check(text, monkeypatch)
 
 
 @pytest.mark.parametrize("text", [
-    "a: |\n  x\n", "a: >\n  x\n", "a: x\n  y\n", "a: [1, 2]\n", "a: {b: 1}\n", "a: &x 1\nb: *x\n", "a: !!str 1\n",
-    "a:\n", "a: 1\na: 2\n", "---\na: 1\n", "a: 1\n---\nb: 2\n", "a:\tb\n", "a: b\r\n", "a: é\n", "a: \"x\n  y\"\n",
+    "a: >\n  x\n", "a: |+\n  x\n", "a: |2\n  x\n", "a: | # c\n  x\n", "a: |\nb: 1\n", "a: |\n  \n  x\n",
+    "a: |\n  x\n   \n  y\n", "a: |\n  x", "a: |\n  x\n\n  y", "- |\n  x\n", "a: |\n    x\n  y\n",
+    "a: [1, 2]\n", "a: {b: 1}\n", "a: &x 1\nb: *x\n", "a: !!str 1\n",
+    "a:\n", "a: 1\na: 2\n", "---\na: 1\n", "a: 1\n---\nb: 2\n", "a:\tb\n", "a: b\r\n", "a: é\n",
+    "a: \"x\n  y\"\n", "a: x # c\n  y\n", "a: x\n  y: 1\n", "a: x\n  # c\n  y\n", "a: 'x\ny'\n", "a: 'x\n  y' z\n",
     "<<: {a: 1}\n", "a: b: c\n", "a:\n  b: 1\n  # c", "a: \"\\q\"\n", "- - x\n", "-\n", "? a\n: b\n", "a: '\n",
     'a: "x\\"\n', 'a: "x"y"\n', 'a: "\\n\\"x" "\n',  # a quote escaped at the end, or left unescaped
     "a:\n  b: 1\na:\n  c: 2\n", "a:\n  b: 1\n  b:\n    c: 2\n",  # a key twice, with nested values
@@ -144,6 +155,16 @@ def _random_doc(r: random.Random, depth: int, indent: int, out: list[str]) -> li
         elif depth < 4 and r.random() < 0.35:
             out.append(pre + r.choice(KEYS) + ":" + r.choice(["", "  ", " # c"]))
             _random_doc(r, depth + 1, indent + r.choice([0, 1, 2, 2, 4]), out)
+        elif r.random() < 0.1:  # a plain or single-quoted scalar over several lines, or not quite
+            out.append(pre + r.choice(KEYS) + ": " + r.choice(["x y", "'q r", "'s''", "1", "a #c", "'t'"]))
+            for _ in range(r.randint(1, 3)):
+                out.append(r.choice(["", "  ", pre + r.choice(["  ", " ", ""]) + r.choice(
+                    ["more", "- m", "k: v", "#c", "> 1", "u'", "v'' w", "x' # c", "'", "y #z", ":", "? q"])]))
+        elif r.random() < 0.15:  # a literal block scalar, now and then with lines the fast path leaves alone
+            out.append(pre + r.choice(KEYS) + ": " + r.choice(["|", "|", "|-", "|+", "| # c", "|1"]))
+            inner = " " * (indent + r.choice([0, 1, 2, 2, 4]))
+            for _ in range(r.randint(0, 4)):
+                out.append(r.choice(["", "", inner + "x y", inner + "# z", inner + "  deeper", inner, pre + " w"]))
         else:
             out.append(pre + r.choice(KEYS) + ": " + r.choice(VALUES) + r.choice(["", " ", " # c"]))
     return out
@@ -151,7 +172,7 @@ def _random_doc(r: random.Random, depth: int, indent: int, out: list[str]) -> li
 
 def test_random_documents_match(monkeypatch: pytest.MonkeyPatch) -> None:
     taken = 0
-    for seed in range(1500):
+    for seed in range(3000):
         r = random.Random(seed)
         text = "\n".join(_random_doc(r, 0, 0, [])) + r.choice(["\n", "", "\n\n", "\n# end"])
         try:
