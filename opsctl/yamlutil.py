@@ -343,6 +343,7 @@ _FAST_KEY_TEXT = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`=<][^\s#:]*(?::[^\s#:]+
 _FAST_DQ = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"')
 _FAST_SQ = re.compile(r"'([^']*(?:''[^']*)*)'")
 _FAST_SQ_OPEN = re.compile(r"(?:[^']|'')*")  # the text of a single-quoted scalar up to its closing quote
+_FAST_DQ_OPEN = re.compile(r'(?:[^"\\]|\\.)*')  # the same, double-quoted (to a quote, or a backslash ending a line)
 _FAST_ESCAPES = {"0": "\0", "a": "\x07", "b": "\x08", "t": "\t", "n": "\n", "v": "\x0b", "f": "\x0c", "r": "\r",
                  "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0",
                  "L": "\u2028", "P": "\u2029"}
@@ -540,7 +541,9 @@ class _FastReader:
                 if text and text[0] != "#":
                     first_char = text[0]
                     was_plain = first_char not in "'\"|"
-                    if first_char == "|" or (first_char == "'" and _FAST_SQ_OPEN.fullmatch(text, 1)):
+                    if first_char == "|" or (first_char == "'" and _FAST_SQ_OPEN.fullmatch(text, 1)) or (
+                            first_char == '"' and (m := _FAST_DQ_OPEN.match(text, 1)) is not None
+                            and text[m.end():] in ("", "\\")):
                         # a literal block scalar (`expr: |`, as most hand-written rule files hold) or a
                         # single-quoted one over several lines (as PyYAML writes them): its lines are raw
                         # lines, not rows, and the rows it covers count as read below
@@ -652,7 +655,7 @@ class _FastReader:
         """(value, text, next row) of the plain scalar whose first line's text is `first` (on the row before
         row `k`) and whose continuation lines are rows from `k` on, indented deeper than `col`: lines joined
         by a space, or by a line break for each empty line between them (as libyaml folds them). Gives up on
-        a comment on or between its lines, and on lines that may hold a key, an item or a comment."""
+        a comment on or between its lines, and on lines that may hold a key or a comment."""
         rows, lines = self.rows, self.lines
         prev = rows[k - 1][0]
         if " #" in lines[prev - 1]:
@@ -666,9 +669,8 @@ class _FastReader:
             for j in range(prev, number - 1):  # the lines between: empty, spaces or a comment
                 if lines[j].strip(" "):
                     raise _GiveUp
-            if content[:2] in ("- ", "? ", ": ") or content in ("-", "?", ":") or ": " in content \
-                    or " #" in content or content[-1] == ":":
-                raise _GiveUp
+            if content[0] == ":" or ": " in content or " #" in content or content[-1] == ":":
+                raise _GiveUp  # (`- x` and `? x` there are text: no key or item starts inside a scalar)
             parts.append(" " if number - prev == 1 else "\n" * (number - prev - 1))
             parts.append(content.rstrip(" "))
             prev = number
@@ -677,35 +679,60 @@ class _FastReader:
         return self.resolve(folded), folded, k
 
     def quoted_lines(self, text: str, number: int, col: int) -> str:
-        """The value of the single-quoted scalar that `text` (line `number`) opens and a later line closes,
-        in a mapping at `col`; sets literal_end to the closing line's number. Line breaks fold as in plain
-        scalars; gives up on lines indented no deeper than `col` and on a scalar left open."""
+        """The value of the quoted scalar that `text` (line `number`) opens and a later line closes, in a
+        mapping at `col`; sets literal_end to the closing line's number. Line breaks fold as in plain
+        scalars: the spaces around one are dropped, a lone one gives a space, n in a row n - 1 line breaks;
+        in double quotes, a backslash ending a line drops its line break (keeping the spaces before it).
+        Gives up on lines indented no deeper than `col`, on a scalar left open and on a backslash before
+        spaces that end a line."""
         lines = self.lines
         end = len(lines) - 1
-        pieces = [text[1:].rstrip(" ").replace("''", "'")]
-        breaks = 1
-        i = number
+        double = text[0] == '"'
+        body_re = _FAST_DQ_OPEN if double else _FAST_SQ_OPEN
+        pieces: list[str] = []
+        content = text[1:]
+        i = number - 1  # index of the line being read
+        breaks = -1  # line breaks before this line's text (-1: the first line, or after an escaped break)
         while True:
-            if i >= end:
-                raise _GiveUp
-            line = lines[i]
-            content = line.lstrip(" ")
-            if not content:
+            m = body_re.match(content)
+            body = m.group(0) if m is not None else ""
+            if breaks > 0:
+                pieces.append(" " if breaks == 1 else "\n" * (breaks - 1))
+            closed = len(body) < len(content) and content[len(body)] != "\\"
+            escaped_break = not closed and len(body) < len(content)  # a backslash ending the line
+            if escaped_break and len(body) + 1 != len(content):
+                raise _GiveUp  # pragma: no cover (the body regex takes `\\x` escapes whole)
+            if not closed and not escaped_break:
+                stripped = body.rstrip(" ")
+                if stripped.endswith("\\"):
+                    raise _GiveUp  # `\\ ` before the line break: an escaped space (or backslash), not worth it
+                body = stripped
+            if double:
+                if "\\" in body:
+                    body = _fast_unescape_all(body)
+            elif "''" in body:
+                body = body.replace("''", "'")
+            pieces.append(body)
+            if closed:
+                self.tail(content, len(body_re.match(content).group(0)) + 1)  # type: ignore[union-attr]
+                break
+            breaks = 0 if escaped_break else 1
+            i += 1
+            while True:
+                if i >= end:
+                    raise _GiveUp
+                line = lines[i]
+                content = line.lstrip(" ")
+                if content:
+                    break
                 breaks += 1
                 i += 1
-                continue
             if len(line) - len(content) <= col:
                 raise _GiveUp
-            m = _FAST_SQ_OPEN.match(content)
-            body = m.group(0) if m is not None else ""
-            pieces.append(" " if breaks == 1 else "\n" * (breaks - 1))
-            if len(body) < len(content):  # the closing quote
-                pieces.append(body.replace("''", "'"))
-                self.tail(content, len(body) + 1)
-                break
-            pieces.append(body.rstrip(" ").replace("''", "'"))
-            breaks = 1
-            i += 1
+            if escaped_break:
+                if breaks:
+                    pieces.append("\n" * breaks)
+                breaks = -1
         self.literal_end = i + 1
         return "".join(pieces)
 

@@ -105,7 +105,12 @@ def test_rule_file_takes_the_fast_path_and_matches(monkeypatch: pytest.MonkeyPat
     "a:\n  b: |\n    x\n  # c\n  c: 1\nd: |\n x\n",
     # plain and single-quoted scalars over several lines, as PyYAML writes long and multi-line strings
     "a: x\n  y\n", "a: sum(x)\n  / sum(y)\n\n\n    > 0.5   \nb: 1\n", "- expr: 1\n    2\n  for: 5m\n",
+    "a: 1\n  - b\n  ? c\n",
     "a: 'x > 1\n\n  and y''s\n\n\n  z   \n  '\nb: 'p\n   q'  # c\nc: '\n  #x\n   - y: 1\n  '\n",
+    # double-quoted ones, with escapes and backslashes that drop a line break (PyYAML's 80-column output)
+    "a: \"x\n  y\"\n",
+    'd: "No jobs. All may have\\\n    \\ failed.\\n  VALUE = {{ $value }}\\n  LABELS = {{ $labels\\\n    \\ }}"\n',
+    'd: "a  \\\n\n\n   b \\t\n\n  c\\x41  \n  \\"q\\" "  # c\ne: "\\\n  x"\nf: "\n\n  y\n  "\n',
 ])
 def test_snippets_match(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert _check(text, monkeypatch)
@@ -116,11 +121,12 @@ def test_snippets_match(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     "a: |\n  x\n   \n  y\n", "a: |\n  x", "a: |\n  x\n\n  y", "- |\n  x\n", "a: |\n    x\n  y\n",
     "a: [1, 2]\n", "a: {b: 1}\n", "a: &x 1\nb: *x\n", "a: !!str 1\n",
     "a:\n", "a: 1\na: 2\n", "---\na: 1\n", "a: 1\n---\nb: 2\n", "a:\tb\n", "a: b\r\n", "a: é\n",
-    "a: \"x\n  y\"\n", "a: x # c\n  y\n", "a: x\n  y: 1\n", "a: x\n  # c\n  y\n", "a: 'x\ny'\n", "a: 'x\n  y' z\n",
+    "a: \"x\ny\"\n", 'a: "x \\ \n  y"\n', 'a: "x\\\n', "a: x # c\n  y\n", "a: x\n  y: 1\n", "a: x\n  # c\n  y\n",
+    "a: 'x\ny'\n", "a: 'x\n  y' z\n",
     "<<: {a: 1}\n", "a: b: c\n", "a:\n  b: 1\n  # c", "a: \"\\q\"\n", "- - x\n", "-\n", "? a\n: b\n", "a: '\n",
     'a: "x\\"\n', 'a: "x"y"\n', 'a: "\\n\\"x" "\n',  # a quote escaped at the end, or left unescaped
     "a:\n  b: 1\na:\n  c: 2\n", "a:\n  b: 1\n  b:\n    c: 2\n",  # a key twice, with nested values
-    "...: 1\n", "a: 1\n...b: 2\n", "a:\n  x: 1\n- b\n", "a: 1\n  - b\n",
+    "...: 1\n", "a: 1\n...b: 2\n", "a:\n  x: 1\n- b\n",
 ])
 def test_the_rest_goes_the_full_way(text: str) -> None:
     assert yamlutil._fast_documents(text, "f", DEFAULT_LIMITS, None) is None
@@ -156,10 +162,12 @@ def _random_doc(r: random.Random, depth: int, indent: int, out: list[str]) -> li
             out.append(pre + r.choice(KEYS) + ":" + r.choice(["", "  ", " # c"]))
             _random_doc(r, depth + 1, indent + r.choice([0, 1, 2, 2, 4]), out)
         elif r.random() < 0.1:  # a plain or single-quoted scalar over several lines, or not quite
-            out.append(pre + r.choice(KEYS) + ": " + r.choice(["x y", "'q r", "'s''", "1", "a #c", "'t'"]))
+            out.append(pre + r.choice(KEYS) + ": " + r.choice(
+                ["x y", "'q r", "'s''", "1", "a #c", "'t'", '"d', '"e\\', '"f\\ ', '"\\t']))
             for _ in range(r.randint(1, 3)):
                 out.append(r.choice(["", "  ", pre + r.choice(["  ", " ", ""]) + r.choice(
-                    ["more", "- m", "k: v", "#c", "> 1", "u'", "v'' w", "x' # c", "'", "y #z", ":", "? q"])]))
+                    ["more", "- m", "k: v", "#c", "> 1", "u'", "v'' w", "x' # c", "'", "y #z", ":", "? q", '"', 'g\\',
+                     '\\ h"', 'i\\"j', '\\x41 " # c', "k\\ "])]))
         elif r.random() < 0.15:  # a literal block scalar, now and then with lines the fast path leaves alone
             out.append(pre + r.choice(KEYS) + ": " + r.choice(["|", "|", "|-", "|+", "| # c", "|1"]))
             inner = " " * (indent + r.choice([0, 1, 2, 2, 4]))
