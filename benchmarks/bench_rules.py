@@ -7,7 +7,9 @@ library time with jobs=1, which excludes interpreter start-up, and the CPUs the 
 
 `realworld`: 10,000 alerts cycled from the public rule packs in shared/data/realrules (about 945 distinct
 expressions, so a per-expression parse cache helps); `realworld_distinct`: the same rules with every
-copy's metrics renamed, so that no expression repeats (a file assembled from many teams' rules). Both are
+copy's metrics renamed, so that no expression repeats (a file assembled from many teams' rules);
+`realworld_folded`: that file as PyYAML writes it by default (80 columns: long expressions and annotations
+folded into scalars over several lines, which the YAML reader's fast path must take too). All three are
 linted in one process (`--jobs 1`), text and json, best of three, against promtool on the same file
 (`promtool_accepts`: promtool finds the file valid). Target: ratio_text_jobs1_over_promtool <= 1.0.
 opsctl and promtool runs alternate (a change in the machine's load then hits both alike). opsctl's default
@@ -118,10 +120,12 @@ def _distinct_expr(expr: str, n: int) -> str:
     return pattern.sub(lambda m: f"m{n}_{m.group(1)}", expr)
 
 
-def generate_realworld_distinct(path: Path, rules: int = 10_000) -> tuple[int, int] | None:
+def generate_realworld_distinct(path: Path, rules: int = 10_000, width: int = 1000) -> tuple[int, int] | None:
     """Like generate_realworld, but no expression repeats: copy n of a rule selects metrics renamed
     `m<n>_<name>` (what a file assembled from many teams' rule packs looks like to a parse cache), and
-    alert names are distinct. Returns (rules, distinct expressions), None without the corpus."""
+    alert names are distinct. `width=80` (PyYAML's default) folds long expressions and annotations into
+    plain and single-quoted scalars over several lines. Returns (rules, distinct expressions), None
+    without the corpus."""
     import copy
 
     import yaml
@@ -141,7 +145,7 @@ def generate_realworld_distinct(path: Path, rules: int = 10_000) -> tuple[int, i
             return True
 
     groups = [{"name": f"g{k}", "rules": out[k * 100:(k + 1) * 100]} for k in range(rules // 100)]
-    path.write_text(yaml.dump({"groups": groups}, Dumper=_NoAliases, sort_keys=False, width=1000))
+    path.write_text(yaml.dump({"groups": groups}, Dumper=_NoAliases, sort_keys=False, width=width))
     return rules, len({r["expr"] for r in out})
 
 
@@ -202,6 +206,9 @@ def main() -> dict:
         made = generate_realworld_distinct(distinct)
         if made:
             result["realworld_distinct"] = {"distinct_expressions": made[1], **side_by_side(distinct, config, promtool)}
+        folded = Path(tmp) / "realworld-folded-10k.yml"
+        if generate_realworld_distinct(folded, width=80):
+            result["realworld_folded"] = side_by_side(folded, config, promtool)
     return result
 
 
