@@ -9,8 +9,9 @@ library time with jobs=1, which excludes interpreter start-up, and the CPUs the 
 expressions, so a per-expression parse cache helps); `realworld_distinct`: the same rules with every
 copy's metrics renamed, so that no expression repeats (a file assembled from many teams' rules);
 `realworld_folded`: that file as PyYAML writes it by default (80 columns: long expressions and annotations
-folded into scalars over several lines, which the YAML reader's fast path must take too). All three are
-linted in one process (`--jobs 1`), text and json, best of three, against promtool on the same file
+folded into scalars over several lines, which the YAML reader's fast path must take too); `slo_mix`: the
+shipped packs with sloth's generated SLO rules, literal block scalars (see generate_slo_mix). All four are
+linted in one process (`--jobs 1`), text and json, best of five, against promtool on the same file
 (`promtool_accepts`: promtool finds the file valid). Target: ratio_text_jobs1_over_promtool <= 1.0.
 opsctl and promtool runs alternate (a change in the machine's load then hits both alike). opsctl's default
 target is the newest Prometheus, so the newest promtool (`promtool-3.16`, built by .ci/oracles.sh into the
@@ -149,6 +150,55 @@ def generate_realworld_distinct(path: Path, rules: int = 10_000, width: int = 10
     return rules, len({r["expr"] for r in out})
 
 
+SLOTH_OUTPUTS = REALRULES.parents[1] / "sloth" / "_gen"
+PACKS = Path(__file__).resolve().parents[1] / "rulesets"
+
+
+def generate_slo_mix(path: Path, rules: int = 10_000) -> bool:
+    """10,000 rules cycled from the rule packs shipped in rulesets/ and the rules sloth generated for the
+    specs in shared/data/sloth (long, machine-written SLO expressions, most with `ignoring (...)`), renamed
+    to stay distinct as in generate_realworld_distinct, with multi-line strings as literal block scalars
+    (`expr: |`, as Go's YAML writer and hand-written files have them). Chosen for none of the tuning."""
+    import copy
+
+    import promql_parser as pp
+    import yaml
+
+    if not SLOTH_OUTPUTS.is_dir():
+        return False
+    found = []
+    for f in [*sorted(PACKS.glob("*/*.rules.yml")), *sorted(SLOTH_OUTPUTS.glob("*.yml"))]:
+        for doc in yaml.safe_load_all(f.read_text()):
+            for g in (doc or {}).get("groups") or [] if isinstance(doc, dict) else []:
+                for r in g.get("rules") or []:
+                    try:
+                        pp.parse(str(r["expr"]))
+                    except ValueError:  # newer functions than the parser knows
+                        continue
+                    found.append(r)
+    out = []
+    for i in range(rules):
+        r = copy.deepcopy(found[i % len(found)])
+        if "alert" in r:
+            r["alert"] = f"{r['alert']}{i}"
+        else:
+            r["record"] = f"{r['record']}_c{i}"
+        r["expr"] = _distinct_expr(str(r["expr"]), i)
+        out.append(r)
+
+    class _Literal(yaml.SafeDumper):
+        def ignore_aliases(self, data: object) -> bool:
+            return True
+
+    def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
+
+    _Literal.add_representer(str, _str)
+    groups = [{"name": f"g{k}", "rules": out[k * 100:(k + 1) * 100]} for k in range(rules // 100)]
+    path.write_text(yaml.dump({"groups": groups}, Dumper=_Literal, sort_keys=False, width=1000))
+    return True
+
+
 def best_of(cmd: list[str], runs: int = 5) -> float:
     return best_of_both(cmd, runs)[0]
 
@@ -209,6 +259,9 @@ def main() -> dict:
         folded = Path(tmp) / "realworld-folded-10k.yml"
         if generate_realworld_distinct(folded, width=80):
             result["realworld_folded"] = side_by_side(folded, config, promtool)
+        slo = Path(tmp) / "slo-mix-10k.yml"
+        if generate_slo_mix(slo):
+            result["slo_mix"] = side_by_side(slo, config, promtool)
     return result
 
 
