@@ -321,9 +321,11 @@ SCREEN_MUST_WALK = [
     "pi() > bool 4",
     "-(1) > bool 2",
     "x > 1 and vector(1) > 2",
-    "x / on(job) y",  # on/ignoring/group_x
-    "x / ignoring(job) y",
+    "x / on(job) y",  # on/group_x
     "x * on(instance) group_left(team) y",
+    "x / ignoring(job) group_left y",
+    "sum by (job) (x / ignoring(job) y)",  # ignoring() removes labels: limiting, like an aggregation
+    'a{job="x"} and (b / ignoring(job) c)',
 ]
 
 # rules the screen spares the walk (so that it is worth having)
@@ -336,6 +338,8 @@ SCREEN_SKIPS = [
     "time() - x > 60 * 60 * 48",
     "histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m]))) > 1",
     'sum(x{job=~"a.*"}) / sum(y) > 1',  # a regex matcher is no equality (the loader's stand-in is `=`)
+    "x / ignoring(job) y",  # sloth's SLO rules: `ignoring (sloth_window)` over label-keeping sides
+    "sum_over_time(r{slo=\"a\"}[30d]) / ignoring (window) count_over_time(r{slo=\"a\"}[30d])",
 ]
 
 

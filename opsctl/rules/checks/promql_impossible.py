@@ -115,8 +115,9 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
     types and a few attributes (the walk reads every matcher and modifier and builds a _Src per node).
 
     Why it is safe. Call a node *limiting* when its result can have a fixed label set or removed labels: an
-    aggregation, vector(), absent(), histogram_quantile(), the time functions, a `{label=""}` matcher (and
-    `on (...)`/`ignoring (...)`, which always send the rule to the walk). By induction over the handlers of
+    aggregation, vector(), absent(), histogram_quantile(), the time functions, a `{label=""}` matcher, a
+    binary operation with `ignoring (...)` (which removes labels; `on (...)`, group_left() and group_right()
+    always send the rule to the walk). By induction over the handlers of
     the walk, an expression without a limiting node gives either a scalar, or a vector that may have any
     label (not `fixed`, no `excluded`), has no `joined` labels, is not `always` and has no known `value`
     (only vector() and the time functions make a vector `always`). So the findings need:
@@ -127,7 +128,9 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
       rule to the walk too, as it makes labels `guaranteed`, below);
     - two sides that never match (arithmetic, comparison, `and`, `unless`): a limiting node inside a binary
       operation between two vectors, and a label every series of one side has (_guaranteed_reaches);
-    - anything about `on (...)`, `ignoring (...)` or group_x() labels: such a binary operation;
+    - anything about `on (...)` or group_x() labels: such a binary operation (`ignoring (...)` without
+      group_x() reports only sides that never match, above, and labels in `joined`, which only group_x()
+      adds);
     - a comparison of constants: a comparison both of whose sides may be constant (_may_be_const).
     A node type this does not know sends the rule to the walk."""
     by_aggregations: set[int] = set()  # id() of the aggregations `by` seen
@@ -136,12 +139,17 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
     # (the types as locals: this loop sees every node of every rule, and a local is faster than pp.X)
     binary, aggregate, call, selector = pp.BinaryExpr, pp.AggregateExpr, pp.Call, pp.VectorSelector
     by, equal, plain, literals, never_const = pp.AggModifierType.By, pp.MatchOp.Equal, _PLAIN, _LITERALS, _NEVER_CONST
+    exclude = pp.LabelModifierType.Exclude
     for node, ancestors in nodes:
         kind = type(node)
         if kind is binary:
             mod = node.modifier
-            if mod is not None and (mod.matching is not None or mod.card in _GROUPED):
-                return True
+            ignoring = False
+            if mod is not None:
+                matching = mod.matching
+                if mod.card in _GROUPED or (matching is not None and matching.type != exclude):
+                    return True  # group_left/group_right, on (...)
+                ignoring = matching is not None
             lhs, rhs = node.lhs, node.rhs
             lhs_kind, rhs_kind = type(lhs), type(rhs)
             if lhs_kind not in never_const and rhs_kind not in never_const and _may_be_const(lhs) \
@@ -149,6 +157,11 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
                 return True
             if lhs_kind not in literals and rhs_kind not in literals:
                 vector_ops.add(id(node))
+            if ignoring:  # `ignoring (...)` removes labels from the result: limiting, as below
+                if by_aggregations and not by_aggregations.isdisjoint(map(id, ancestors)):
+                    return True
+                if vector_ops and not vector_ops.isdisjoint(map(id, ancestors)):
+                    limited_operand = True
             continue  # without on/ignoring, a binary operation limits nothing itself
         if kind in plain:
             continue
