@@ -321,8 +321,9 @@ SCREEN_MUST_WALK = [
     "pi() > bool 4",
     "-(1) > bool 2",
     "x > 1 and vector(1) > 2",
-    "x / on(job) y",  # on/group_x
-    "x * on(instance) group_left(team) y",
+    "x / on(job) sum(y)",  # on (job) but the right side cannot have it
+    "sum by (team) (x and on(job) y)",  # on () keeps only its labels: limiting, like an aggregation
+    "x * on(instance) group_left(team) y",  # group_x
     "x / ignoring(job) group_left y",
     "sum by (job) (x / ignoring(job) y)",  # ignoring() removes labels: limiting, like an aggregation
     'a{job="x"} and (b / ignoring(job) c)',
@@ -339,6 +340,8 @@ SCREEN_SKIPS = [
     "histogram_quantile(0.9, sum by (le) (rate(x_bucket[5m]))) > 1",
     'sum(x{job=~"a.*"}) / sum(y) > 1',  # a regex matcher is no equality (the loader's stand-in is `=`)
     "x / ignoring(job) y",  # sloth's SLO rules: `ignoring (sloth_window)` over label-keeping sides
+    "x > 0.01 and on (job, service) y > 0.5",
+    "x / on(job) y",
     "sum_over_time(r{slo=\"a\"}[30d]) / ignoring (window) count_over_time(r{slo=\"a\"}[30d])",
 ]
 

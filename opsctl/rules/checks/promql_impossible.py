@@ -116,24 +116,24 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
 
     Why it is safe. Call a node *limiting* when its result can have a fixed label set or removed labels: an
     aggregation, vector(), absent(), histogram_quantile(), the time functions, a `{label=""}` matcher, a
-    binary operation with `ignoring (...)` (which removes labels; `on (...)`, group_left() and group_right()
-    always send the rule to the walk). By induction over the handlers of
+    binary operation with `on (...)` or `ignoring (...)` (which keep or remove labels; group_left() and
+    group_right() always send the rule to the walk). By induction over the handlers of
     the walk, an expression without a limiting node gives either a scalar, or a vector that may have any
     label (not `fixed`, no `excluded`), has no `joined` labels, is not `always` and has no known `value`
     (only vector() and the time functions make a vector `always`). So the findings need:
-    - `by (label)` that cannot be found: a limiting node inside the aggregation (promql_parser rejects an
-      aggregation of a scalar, so what it aggregates is a vector);
+    - `by (label)` or `on (label)` that cannot be found: a limiting node inside the aggregation or operation
+      (promql_parser rejects an aggregation of a scalar, and vector matching with a scalar side);
     - a left side of `or` that is always there: vector() or a time function inside a binary operation between
       two vectors (an operation with a number or string literal side is not one; absent() there sends the
       rule to the walk too, as it makes labels `guaranteed`, below);
     - two sides that never match (arithmetic, comparison, `and`, `unless`): a limiting node inside a binary
       operation between two vectors, and a label every series of one side has (_guaranteed_reaches);
-    - anything about `on (...)` or group_x() labels: such a binary operation (`ignoring (...)` without
-      group_x() reports only sides that never match, above, and labels in `joined`, which only group_x()
-      adds);
+    - anything about group_x() labels: such a binary operation. Beyond the above, `on (...)` and
+      `ignoring (...)` report only labels in `joined`, which only group_x() adds, and `or`/`unless on ()`
+      with a side always there (vector() or a time function, above);
     - a comparison of constants: a comparison both of whose sides may be constant (_may_be_const).
     A node type this does not know sends the rule to the walk."""
-    by_aggregations: set[int] = set()  # id() of the aggregations `by` seen
+    by_aggregations: set[int] = set()  # id() of the aggregations `by` and the operations `on (...)` seen
     vector_ops: set[int] = set()  # id() of the binary operations between two vectors seen
     limited_operand = False  # a limiting node inside an operand of one of vector_ops
     # (the types as locals: this loop sees every node of every rule, and a local is faster than pp.X)
@@ -146,10 +146,14 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
             mod = node.modifier
             ignoring = False
             if mod is not None:
+                if mod.card in _GROUPED:
+                    return True  # group_left/group_right
                 matching = mod.matching
-                if mod.card in _GROUPED or (matching is not None and matching.type != exclude):
-                    return True  # group_left/group_right, on (...)
                 ignoring = matching is not None
+                if ignoring and matching.type != exclude:
+                    # on (...) reports labels a side cannot have: like `by (...)`, a limiting node inside it
+                    # sends the rule to the walk (below); it keeps only its labels: limiting itself too
+                    by_aggregations.add(id(node))
             lhs, rhs = node.lhs, node.rhs
             lhs_kind, rhs_kind = type(lhs), type(rhs)
             if lhs_kind not in never_const and rhs_kind not in never_const and _may_be_const(lhs) \
@@ -157,7 +161,7 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
                 return True
             if lhs_kind not in literals and rhs_kind not in literals:
                 vector_ops.add(id(node))
-            if ignoring:  # `ignoring (...)` removes labels from the result: limiting, as below
+            if ignoring:  # `on (...)`/`ignoring (...)` keeps or removes labels: limiting, as below
                 if by_aggregations and not by_aggregations.isdisjoint(map(id, ancestors)):
                     return True
                 if vector_ops and not vector_ops.isdisjoint(map(id, ancestors)):
