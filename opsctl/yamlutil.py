@@ -400,8 +400,6 @@ class _FastReader:
         rows.append((self.stream_end[0], -1, ""))
         self.rows = rows
         self.lines = lines
-        self.literal_end = 0  # the number of the last line of the literal block scalar read last
-        self.k_before = 0  # the first continuation row of the plain scalar folded last
         self.k = 0
         self.keys: dict[str, str] = {}  # key text -> mapping key, for the key texts found valid
         self.plains: dict[str, Any] = {}  # plain scalar text -> its value (resolve()'s memo)
@@ -548,11 +546,12 @@ class _FastReader:
                         # single-quoted one over several lines (as PyYAML writes them): its lines are raw
                         # lines, not rows, and the rows it covers count as read below
                         if first_char == "|":
-                            value = text = self.literal(text, number, col)
+                            value, last_line = self.literal(text, number, col)
                         else:
-                            value = text = self.quoted_lines(text, number, col)
+                            value, last_line = self.quoted_lines(text, number, col)
+                        text = value
                         after = k + 1
-                        while rows[after][0] <= self.literal_end:
+                        while rows[after][0] <= last_line:
                             after += 1
                         below += after - k - 1
                         k = after - 1
@@ -588,8 +587,9 @@ class _FastReader:
                 first_text = info[skey][2]
                 if not was_plain or first_text is None:
                     raise _GiveUp
+                continued = k
                 value, folded, k = self.fold_plain(first_text, k, col)
-                below += k - self.k_before
+                below += k - continued
                 mapping[skey] = value
                 key_loc, value_loc, _ = info[skey]
                 info[skey] = (key_loc, value_loc, folded)
@@ -607,9 +607,9 @@ class _FastReader:
             self.builder.nodes += 1 + 2 * read - nested
             return mapping
 
-    def literal(self, indicator: str, number: int, col: int) -> str:
-        """The value of the literal block scalar whose indicator (`|` or `|-`, nothing after it) ends line
-        `number`, in a mapping at `col`; sets literal_end to the number of its last content line. Gives
+    def literal(self, indicator: str, number: int, col: int) -> tuple[str, int]:
+        """(value, number of its last content line) of the literal block scalar whose indicator (`|` or
+        `|-`, nothing after it) ends line `number`, in a mapping at `col`. Gives
         up on keep chomping (`|+`), indentation indicators, comments after the indicator, lines of spaces
         only, an empty scalar and a scalar that ends the text without a line break."""
         if indicator != "|" and indicator != "|-":
@@ -647,9 +647,8 @@ class _FastReader:
                 parts.append(line[indent:])
                 last = i
             i += 1
-        self.literal_end = last + 1
         value = "\n" * leading + "\n".join(parts)
-        return value if indicator == "|-" else value + "\n"
+        return (value if indicator == "|-" else value + "\n"), last + 1
 
     def fold_plain(self, first: str, k: int, col: int) -> tuple[Any, str, int]:
         """(value, text, next row) of the plain scalar whose first line's text is `first` (on the row before
@@ -660,7 +659,6 @@ class _FastReader:
         prev = rows[k - 1][0]
         if " #" in lines[prev - 1]:
             raise _GiveUp  # the first line ends in a comment: what follows cannot continue it
-        self.k_before = k
         parts = [first]
         while True:
             number, indent, content = rows[k]
@@ -678,9 +676,9 @@ class _FastReader:
         folded = "".join(parts)
         return self.resolve(folded), folded, k
 
-    def quoted_lines(self, text: str, number: int, col: int) -> str:
-        """The value of the quoted scalar that `text` (line `number`) opens and a later line closes, in a
-        mapping at `col`; sets literal_end to the closing line's number. Line breaks fold as in plain
+    def quoted_lines(self, text: str, number: int, col: int) -> tuple[str, int]:
+        """(value, number of the closing line) of the quoted scalar that `text` (line `number`) opens and a
+        later line closes, in a mapping at `col`. Line breaks fold as in plain
         scalars: the spaces around one are dropped, a lone one gives a space, n in a row n - 1 line breaks;
         in double quotes, a backslash ending a line drops its line break (keeping the spaces before it).
         Gives up on lines indented no deeper than `col`, on a scalar left open and on a backslash before
@@ -694,14 +692,14 @@ class _FastReader:
         i = number - 1  # index of the line being read
         breaks = -1  # line breaks before this line's text (-1: the first line, or after an escaped break)
         while True:
-            m = body_re.match(content)
-            body = m.group(0) if m is not None else ""
+            # the body pattern matches always (it may match nothing); it stops at the closing quote or, in
+            # double quotes, at a backslash ending the line (it takes `\\x` escapes whole)
+            raw = body_re.match(content).end()  # type: ignore[union-attr]
+            body = content[:raw]
             if breaks > 0:
                 pieces.append(" " if breaks == 1 else "\n" * (breaks - 1))
-            closed = len(body) < len(content) and content[len(body)] != "\\"
-            escaped_break = not closed and len(body) < len(content)  # a backslash ending the line
-            if escaped_break and len(body) + 1 != len(content):
-                raise _GiveUp  # pragma: no cover (the body regex takes `\\x` escapes whole)
+            closed = raw < len(content) and content[raw] != "\\"
+            escaped_break = not closed and raw < len(content)  # a backslash ending the line
             if not closed and not escaped_break:
                 stripped = body.rstrip(" ")
                 if stripped.endswith("\\"):
@@ -714,7 +712,7 @@ class _FastReader:
                 body = body.replace("''", "'")
             pieces.append(body)
             if closed:
-                self.tail(content, len(body_re.match(content).group(0)) + 1)  # type: ignore[union-attr]
+                self.tail(content, raw + 1)
                 break
             breaks = 0 if escaped_break else 1
             i += 1
@@ -733,8 +731,7 @@ class _FastReader:
                 if breaks:
                     pieces.append("\n" * breaks)
                 breaks = -1
-        self.literal_end = i + 1
-        return "".join(pieces)
+        return "".join(pieces), i + 1
 
     def sequence(self, col: int, depth: int) -> PosList:
         builder = self.builder
