@@ -69,26 +69,46 @@ REALRULES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "re
 def generate_realworld(path: Path, rules: int = 10_000) -> bool:
     """10,000 alerts cycled from awesome-prometheus-alerts (renamed to stay distinct), 100 per group; the
     corpus draws findings under the default policy, so this measures reporting as well as linting."""
-    import copy
-
-    import yaml
-
     if not REALRULES.is_dir():
         return False
-    found = _realworld_rules()
+    _write_groups(path, _copies(_realworld_rules(), rules, distinct=False))
+    return True
+
+
+def _copies(found: list[dict], rules: int, distinct: bool) -> list[dict]:
+    """`rules` copies cycled from `found`, named apart (copy n: alert `<name><n>`, record `<name>_c<n>`);
+    with `distinct`, copy n's expression selects its metrics renamed (_distinct_expr)."""
+    import copy
+
     out = []
     for i in range(rules):
         r = copy.deepcopy(found[i % len(found)])
-        r["alert"] = f"{r['alert']}{i}"
+        if "alert" in r:
+            r["alert"] = f"{r['alert']}{i}"
+        else:
+            r["record"] = f"{r['record']}_c{i}"
+        if distinct:
+            r["expr"] = _distinct_expr(str(r["expr"]), i)
         out.append(r)
+    return out
 
-    class _NoAliases(yaml.SafeDumper):
+
+def _write_groups(path: Path, rules: list[dict], width: int = 1000, literal: bool = False) -> None:
+    """`rules` as a rule file, 100 per group, without YAML aliases; `literal` writes multi-line strings as
+    literal block scalars (`|`), as Go's YAML writer does, where PyYAML would fold them."""
+    import yaml
+
+    class _Dumper(yaml.SafeDumper):
         def ignore_aliases(self, data: object) -> bool:
             return True
 
-    groups = [{"name": f"g{k}", "rules": out[k * 100:(k + 1) * 100]} for k in range(rules // 100)]
-    path.write_text(yaml.dump({"groups": groups}, Dumper=_NoAliases, sort_keys=False, width=1000))
-    return True
+    if literal:
+        def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+            return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
+
+        _Dumper.add_representer(str, _str)
+    groups = [{"name": f"g{k}", "rules": rules[k * 100:(k + 1) * 100]} for k in range(len(rules) // 100)]
+    path.write_text(yaml.dump({"groups": groups}, Dumper=_Dumper, sort_keys=False, width=width))
 
 
 _IDENT = r"[A-Za-z_:][A-Za-z0-9_:]*"
@@ -127,26 +147,10 @@ def generate_realworld_distinct(path: Path, rules: int = 10_000, width: int = 10
     alert names are distinct. `width=80` (PyYAML's default) folds long expressions and annotations into
     plain and single-quoted scalars over several lines. Returns (rules, distinct expressions), None
     without the corpus."""
-    import copy
-
-    import yaml
-
     if not REALRULES.is_dir():
         return None
-    found = _realworld_rules()
-    out = []
-    for i in range(rules):
-        r = copy.deepcopy(found[i % len(found)])
-        r["alert"] = f"{r['alert']}{i}"
-        r["expr"] = _distinct_expr(str(r["expr"]), i)
-        out.append(r)
-
-    class _NoAliases(yaml.SafeDumper):
-        def ignore_aliases(self, data: object) -> bool:
-            return True
-
-    groups = [{"name": f"g{k}", "rules": out[k * 100:(k + 1) * 100]} for k in range(rules // 100)]
-    path.write_text(yaml.dump({"groups": groups}, Dumper=_NoAliases, sort_keys=False, width=width))
+    out = _copies(_realworld_rules(), rules, distinct=True)
+    _write_groups(path, out, width=width)
     return rules, len({r["expr"] for r in out})
 
 
@@ -159,8 +163,6 @@ def generate_slo_mix(path: Path, rules: int = 10_000) -> bool:
     specs in shared/data/sloth (long, machine-written SLO expressions, most with `ignoring (...)`), renamed
     to stay distinct as in generate_realworld_distinct, with multi-line strings as literal block scalars
     (`expr: |`, as Go's YAML writer and hand-written files have them). Chosen for none of the tuning."""
-    import copy
-
     import promql_parser as pp
     import yaml
 
@@ -176,26 +178,7 @@ def generate_slo_mix(path: Path, rules: int = 10_000) -> bool:
                     except ValueError:  # newer functions than the parser knows
                         continue
                     found.append(r)
-    out = []
-    for i in range(rules):
-        r = copy.deepcopy(found[i % len(found)])
-        if "alert" in r:
-            r["alert"] = f"{r['alert']}{i}"
-        else:
-            r["record"] = f"{r['record']}_c{i}"
-        r["expr"] = _distinct_expr(str(r["expr"]), i)
-        out.append(r)
-
-    class _Literal(yaml.SafeDumper):
-        def ignore_aliases(self, data: object) -> bool:
-            return True
-
-    def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
-
-    _Literal.add_representer(str, _str)
-    groups = [{"name": f"g{k}", "rules": out[k * 100:(k + 1) * 100]} for k in range(rules // 100)]
-    path.write_text(yaml.dump({"groups": groups}, Dumper=_Literal, sort_keys=False, width=1000))
+    _write_groups(path, _copies(found, rules, distinct=True), literal=True)
     return True
 
 
