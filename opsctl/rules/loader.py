@@ -560,11 +560,13 @@ def inline_disables(text: str) -> tuple[set[str], list[tuple[int, set[str]]]]:
 
 
 _LOOKS_LIKE_DIRECTIVE = re.compile(r"#\s*opsctl\b\s*:?\s*[A-Za-z-]*\s*=?", re.IGNORECASE)
+# whether some line may hold one (a line's match is a match of the whole text)
+_MAY_BE_DIRECTIVE = re.compile(r"#\s*opsctl\b", re.IGNORECASE)
 
 
 def disable_comment_problems(text: str) -> list[tuple[int, int, str]]:
     """(line, column, message) for opsctl comments that are mistyped or name unknown check ids."""
-    if "opsctl" not in text.lower():
+    if _MAY_BE_DIRECTIVE.search(text) is None:  # (a file may name opsctl elsewhere: in its runbook links)
         return []
     from opsctl.rules.config import check_known_id
 
