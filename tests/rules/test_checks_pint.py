@@ -3,6 +3,7 @@ cases that trigger each, close variants that do not, and pint's own test cases w
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -323,8 +324,11 @@ SCREEN_MUST_WALK = [
     "x > 1 and vector(1) > 2",
     "x / on(job) sum(y)",  # on (job) but the right side cannot have it
     "sum by (team) (x and on(job) y)",  # on () keeps only its labels: limiting, like an aggregation
-    "x * on(instance) group_left(team) y",  # group_x
-    "x / ignoring(job) group_left y",
+    "x * on(instance) group_left(team) y",  # group_x copying a label
+    "sum(x) / ignoring(job) group_right(team) y",
+    "x / on(job) group_left sum(y)",  # group_x without labels: as `on (job)` alone
+    'x{job="a"} / ignoring(team) group_left sum(y)',
+    "sum by (team) (x) / on(job) group_left y",
     "sum by (job) (x / ignoring(job) y)",  # ignoring() removes labels: limiting, like an aggregation
     'a{job="x"} and (b / ignoring(job) c)',
 ]
@@ -342,6 +346,13 @@ SCREEN_SKIPS = [
     "x / ignoring(job) y",  # sloth's SLO rules: `ignoring (sloth_window)` over label-keeping sides
     "x > 0.01 and on (job, service) y > 0.5",
     "x / on(job) y",
+    "x / ignoring(job) group_left y",  # group_x copying no label
+    "x / on(job) group_left () sum by (job) (y)",
+    # sides that keep the labels named by `on`/`by`, or that the other side has (sloth, kube-prometheus)
+    "sum by (job, instance) (x) / on (job, instance) max by (instance, job) (y)",
+    'max(x{slo="a"} > 1) without (window) and max(y{slo="a"} > 1) without (window)',
+    'x{slo="a"} / on(slo) group_left y{slo="a"}',
+    'sum by (job) (x{job="a"}) / sum by (job) (y)',
     "sum_over_time(r{slo=\"a\"}[30d]) / ignoring (window) count_over_time(r{slo=\"a\"}[30d])",
 ]
 
@@ -384,7 +395,7 @@ def test_promql_impossible_screen_loses_nothing_on_a_grid() -> None:
 
     pairs = [f"{lhs} {op} {mod} {rhs}".replace("  ", " ")
              for lhs, rhs in itertools.product(SCREEN_SIDES, repeat=2) for op in GRID_OPS
-             for mod in ("", "ignoring(team)", "on(job)")]
+             for mod in ("", "ignoring(team)", "on(job)", "on(job) group_left", "ignoring(team) group_right")]
     exprs = [wrap.replace("@", x) for wrap in SCREEN_WRAPS for x in SCREEN_SIDES]
     exprs += [SCREEN_WRAPS[i % len(SCREEN_WRAPS)].replace("@", x) for i, x in enumerate(pairs)]
     counts = {"found": 0, "skipped": 0}
@@ -399,3 +410,61 @@ def test_promql_impossible_screen_loses_nothing_on_a_grid() -> None:
         counts["found"] += bool(found)
         counts["skipped"] += not walks
     assert counts["found"] > 1000 and counts["skipped"] > 500, counts
+
+
+def _random_expr(rnd: random.Random, depth: int) -> str:
+    """A random PromQL expression of the constructs the screen of promql-impossible reasons about."""
+    labels = ["job", "team", "le"]
+
+    def names() -> str:
+        return ", ".join(rnd.sample(labels, rnd.randint(0, 2)))
+
+    def selector() -> str:
+        ms = [rnd.choice(labels) + rnd.choice(["=", "=", "!=", "=~"]) + rnd.choice(['"x"', '""'])
+              for _ in range(rnd.randint(0, 2))]
+        joiner = " or " if ms and rnd.random() < 0.05 else ","
+        return rnd.choice(["a", "b"]) + ("{" + joiner.join(ms) + "}" if ms else "")
+
+    if depth <= 0 or rnd.random() < 0.25:
+        return rnd.choice([selector(), selector(), "vector(1)", "hour()", f"absent({selector()})"])
+    inner = _random_expr(rnd, depth - 1)
+    kind = rnd.randint(0, 8)
+    if kind <= 2:
+        mod = rnd.choice(["", f" by ({names()})", f" without ({names()})"])
+        op = rnd.choice(["sum", "max", "count", "topk", "count_values"])
+        arg = {"topk": "1, ", "count_values": f'"{rnd.choice(labels)}", '}.get(op, "")
+        return f"{op}{mod} ({arg}{inner})"
+    if kind <= 5:
+        op = rnd.choice(["and", "or", "unless", "/", ">", "+", "> bool"])
+        mod = rnd.choice(["", "", f" on ({names()})", f" ignoring ({names()})",
+                          f" on ({names()}) group_left ({names()})", f" ignoring ({names()}) group_right"])
+        if op in ("and", "or", "unless"):
+            mod = mod.split(" group_")[0]
+        return f"({inner}) {op}{mod} ({_random_expr(rnd, depth - 1)})"
+    if kind == 6:
+        return f"({inner}) {rnd.choice(['>', '*', '> bool'])} {rnd.choice(['1', 'time()'])}"
+    if kind == 7:
+        return rnd.choice([f"histogram_quantile(0.9, {inner})", f'label_replace({inner}, "team", "$1", "job", "(.*)")',
+                           f"abs({inner})", f"-({inner})"])
+    return f"max_over_time(({inner})[5m:])"
+
+
+def test_promql_impossible_screen_loses_nothing_on_random_expressions() -> None:
+    """The grid's property on random nestings: whatever analyse() finds, the screen sends to the walk."""
+    from opsctl.rules.checks.promql_impossible import may_find
+    from opsctl.rules.promql_ast import node_list
+
+    rnd = random.Random(14)
+    found = skipped = 0
+    for _ in range(20_000):
+        expr = _random_expr(rnd, rnd.randint(1, 5))
+        try:
+            ast = parse(expr)
+        except (ValueError, RuntimeError, OverflowError):
+            continue
+        walks = may_find(node_list(ast))
+        problems = analyse(ast)
+        assert walks or not problems, (expr, problems)
+        found += bool(problems)
+        skipped += not walks
+    assert found > 2000 and skipped > 8000, (found, skipped)

@@ -116,26 +116,31 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
 
     Why it is safe. Call a node *limiting* when its result can have a fixed label set or removed labels: an
     aggregation, vector(), absent(), histogram_quantile(), the time functions, a `{label=""}` matcher, a
-    binary operation with `on (...)` or `ignoring (...)` (which keep or remove labels; group_left() and
-    group_right() always send the rule to the walk). By induction over the handlers of
-    the walk, an expression without a limiting node gives either a scalar, or a vector that may have any
-    label (not `fixed`, no `excluded`), has no `joined` labels, is not `always` and has no known `value`
-    (only vector() and the time functions make a vector `always`). So the findings need:
+    binary operation with `on (...)` or `ignoring (...)` (which keep or remove labels; group_left (...) and
+    group_right (...) naming labels to copy always send the rule to the walk, and without such labels they
+    are counted like `on`/`ignoring` alone). By induction over the handlers of the walk, an expression
+    without a limiting node gives either a scalar, or a vector that may have any label (not `fixed`, no
+    `excluded`), has no `joined` labels, is not `always` and has no known `value` (only vector() and the time
+    functions make a vector `always`). So the findings need:
     - `by (label)` or `on (label)` that cannot be found: a limiting node inside the aggregation or operation
-      (promql_parser rejects an aggregation of a scalar, and vector matching with a scalar side);
+      (promql_parser rejects an aggregation of a scalar, and vector matching with a scalar side), and one
+      that may remove that label (_named_labels_may_vanish);
     - a left side of `or` that is always there: vector() or a time function inside a binary operation between
       two vectors (an operation with a number or string literal side is not one; absent() there sends the
       rule to the walk too, as it makes labels `guaranteed`, below);
     - two sides that never match (arithmetic, comparison, `and`, `unless`): a limiting node inside a binary
-      operation between two vectors, and a label every series of one side has (_guaranteed_reaches);
-    - anything about group_x() labels: such a binary operation. Beyond the above, `on (...)` and
-      `ignoring (...)` report only labels in `joined`, which only group_x() adds, and `or`/`unless on ()`
-      with a side always there (vector() or a time function, above);
+      operation between two vectors, and a label every series of one side has that the other side may lack
+      (_guaranteed_reaches);
+    - anything about group_x() labels: a binary operation with group_left (...)/group_right (...) naming
+      labels. Beyond the above, `on (...)` and `ignoring (...)` report only labels in `joined`, which only
+      such a group_x() adds, and `or`/`unless on ()` with a side always there (vector() or a time function,
+      above);
     - a comparison of constants: a comparison both of whose sides may be constant (_may_be_const).
     A node type this does not know sends the rule to the walk."""
     by_aggregations: set[int] = set()  # id() of the aggregations `by` and the operations `on (...)` seen
     vector_ops: set[int] = set()  # id() of the binary operations between two vectors seen
     limited_operand = False  # a limiting node inside an operand of one of vector_ops
+    limited_by = False  # a limiting node inside one of by_aggregations
     # (the types as locals: this loop sees every node of every rule, and a local is faster than pp.X)
     binary, aggregate, call, selector = pp.BinaryExpr, pp.AggregateExpr, pp.Call, pp.VectorSelector
     by, equal, plain, literals, never_const = pp.AggModifierType.By, pp.MatchOp.Equal, _PLAIN, _LITERALS, _NEVER_CONST
@@ -146,8 +151,8 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
             mod = node.modifier
             ignoring = False
             if mod is not None:
-                if mod.card in _GROUPED:
-                    return True  # group_left/group_right
+                if mod.card in _GROUPED and mod.group_labels:
+                    return True  # group_left (...)/group_right (...) copying labels
                 matching = mod.matching
                 ignoring = matching is not None
                 if ignoring and matching.type != exclude:
@@ -163,7 +168,7 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
                 vector_ops.add(id(node))
             if ignoring:  # `on (...)`/`ignoring (...)` keeps or removes labels: limiting, as below
                 if by_aggregations and not by_aggregations.isdisjoint(map(id, ancestors)):
-                    return True
+                    limited_by = True
                 if vector_ops and not vector_ops.isdisjoint(map(id, ancestors)):
                     limited_operand = True
             continue  # without on/ignoring, a binary operation limits nothing itself
@@ -195,19 +200,83 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
             continue
         # pre-order: the ancestors have been seen
         if by_aggregations and not by_aggregations.isdisjoint(map(id, ancestors)):
-            return True
+            limited_by = True
         if vector_ops and not vector_ops.isdisjoint(map(id, ancestors)):
             if walk_in_op:
                 return True
             limited_operand = True
+    if limited_by and _named_labels_may_vanish(nodes, by_aggregations):
+        return True
     return limited_operand and _guaranteed_reaches(nodes, vector_ops)
 
 
+def _end(nodes: list[tuple[Any, tuple[Any, ...]]], index: int) -> int:
+    """The index after the last node of the subtree of node `index` (pre-order: its nodes follow it, deeper)."""
+    depth, end, count = len(nodes[index][1]), index + 1, len(nodes)
+    while end < count and len(nodes[end][1]) > depth:
+        end += 1
+    return end
+
+
+def _may_lack(nodes: list[tuple[Any, tuple[Any, ...]]], start: int, end: int, label: str) -> bool:
+    """False when the walk surely finds that the expression of the subtree nodes[start:end] (a whole subtree)
+    can have `label` (_Src.can_have). Only these give a _Src a fixed label set or excluded labels, and the
+    others pass on the labels of their operands (or are scalars, which no label test sees): an aggregation
+    but topk/bottomk/limitk/limit_ratio, that is not `by (...)` with `label` or `without (...)` without it;
+    vector(), absent(), absent_over_time(), histogram_quantile() and the time functions; a `{label=""}`
+    matcher; `on (...)` without `label`, `ignoring (...)` with it. A type this does not know may lack it too."""
+    aggregate, call, selector, binary = pp.AggregateExpr, pp.Call, pp.VectorSelector, pp.BinaryExpr
+    for node, _ in nodes[start:end]:
+        kind = type(node)
+        if kind in _PLAIN:
+            continue
+        if kind is aggregate:
+            if op_name(node.op).lower() in _KEEP_LABELS:
+                continue
+            mod = node.modifier
+            if mod is None or (label in mod.labels) != (mod.type == pp.AggModifierType.By):
+                return True
+        elif kind is call:
+            if node.func.name in _LIMITING_CALLS:
+                return True
+        elif kind is selector:
+            ms = node.matchers
+            if not ms.or_matchers and any(m.name == label and not m.value and m.op == pp.MatchOp.Equal
+                                          for m in ms.matchers):
+                return True
+        elif kind is binary:
+            mod = node.modifier
+            matching = mod.matching if mod is not None else None
+            if matching is not None and (label in matching.labels) == (matching.type == pp.LabelModifierType.Exclude):
+                return True
+        else:
+            return True
+    return False
+
+
+def _named_labels_may_vanish(nodes: list[tuple[Any, tuple[Any, ...]]], named: set[int]) -> bool:
+    """Whether a label of an aggregation's `by (...)` or an operation's `on (...)` (the nodes whose id() is in
+    `named`) may be one that the expression below it cannot have: what the walk reports there."""
+    for index, (node, _) in enumerate(nodes):
+        if id(node) not in named:
+            continue
+        mod = node.modifier  # (`by` of an aggregation, else `on` of an operation: may_find put it there)
+        labels = mod.labels if type(node) is pp.AggregateExpr else mod.matching.labels
+        end = _end(nodes, index)
+        for label in labels:
+            if label != "__name__" and _may_lack(nodes, index + 1, end, label):
+                return True
+    return False
+
+
 def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: set[int]) -> bool:
-    """Whether an operand of one of `vector_ops` may have a label every one of its series has (`guaranteed`).
-    Those come from `{label="value"}` matchers, count_values() and absent() (see may_find), and only aggregations remove
-    them on the way up (`by (...)` keeps at most the labels it names, `without (...)` removes some, the others
-    all); anything else keeps at most those of its arguments, or sends the rule to the walk."""
+    """Whether an operand of one of `vector_ops` may have a label every one of its series has (`guaranteed`)
+    that the other operand may lack (_may_lack): what the walk needs to find that two sides never match.
+    Guaranteed labels come from `{label="value"}` matchers, count_values() and absent() (see may_find), and
+    only aggregations remove them on the way up (`by (...)` keeps at most the labels it names, `without (...)`
+    removes some, the others all); anything else keeps at most those of its arguments, or sends the rule to
+    the walk. Past one of `vector_ops` they are taken to stay (at most they do)."""
+    sides: dict[int, tuple[int, int, int, int]] = {}  # id() of an operation -> (lhs start, rhs start, end, index)
     for node, ancestors in nodes:
         kind = type(node)
         if kind not in (pp.VectorSelector, pp.AggregateExpr) or vector_ops.isdisjoint(map(id, ancestors)):
@@ -219,10 +288,18 @@ def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: se
         labels = {m.name for m in matchers(node) if m.op == "Equal" and m.value and m.name != "__name__"}
         if not labels:
             continue
+        below = node  # the child of `above` on the way up
         for above in reversed(ancestors):
             if id(above) in vector_ops:
-                return True
-            if type(above) is pp.AggregateExpr and op_name(above.op).lower() not in _KEEP_LABELS:
+                where = sides.get(id(above))
+                if where is None:
+                    where = sides[id(above)] = _sides(nodes, above)
+                lhs, rhs, end, _ = where
+                # the other side: the right one when `below` is the left one (it starts the left side)
+                start, stop = (rhs, end) if nodes[lhs][0] is below else (lhs, rhs)
+                if any(_may_lack(nodes, start, stop, label) for label in labels):
+                    return True
+            elif type(above) is pp.AggregateExpr and op_name(above.op).lower() not in _KEEP_LABELS:
                 mod = above.modifier
                 if mod is None:
                     break
@@ -232,7 +309,17 @@ def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: se
                     labels.difference_update(mod.labels)
                 if not labels:
                     break
+            below = above
     return False
+
+
+def _sides(nodes: list[tuple[Any, tuple[Any, ...]]], op: Any) -> tuple[int, int, int, int]:
+    """(where its left side starts, where its right side starts, the end of its subtree, its index) of the
+    binary operation `op` in `nodes`."""
+    index = next(i for i, (node, _) in enumerate(nodes) if node is op)
+    lhs = index + 1
+    rhs = _end(nodes, lhs)
+    return lhs, rhs, _end(nodes, rhs), index
 
 
 def _may_be_const(node: Any) -> bool:
