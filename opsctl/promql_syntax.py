@@ -32,8 +32,8 @@ import promql_parser as pp
 from opsctl.gosem import regexp as gosem_regexp
 from opsctl.gosem.strconv import ErrSyntax, unquote_prometheus
 
-__all__ = ["OPS", "Matcher", "PromQLSyntaxError", "children", "func_name", "matcher_groups", "matchers",
-           "metric_name", "metric_names", "op_name", "parse", "selectors", "walk"]
+__all__ = ["OPS", "Matcher", "PromQLSyntaxError", "children", "func_name", "is_stand_in", "matcher_groups",
+           "matchers", "metric_name", "metric_names", "op_name", "parse", "selectors", "walk"]
 
 OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 
@@ -108,6 +108,12 @@ def _matcher(m: Any) -> Matcher:
     value = m.value
     original = _ORIGINALS.get(value) if value.startswith(_MARKER) else None
     return Matcher(m.name, *original) if original else Matcher(m.name, op_name(m.op), value)
+
+
+def is_stand_in(value: str) -> bool:
+    """Whether a matcher value read from promql_parser's tree is a regex stand-in (parse(stand_ins=True)): the
+    matcher is then a regex matcher, not the `=`/`!=` it looks like (matchers() gives it back as written)."""
+    return value.startswith(_MARKER)
 
 
 def matcher_groups(vs: pp.VectorSelector) -> list[list[Matcher]]:

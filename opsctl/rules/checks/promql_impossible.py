@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import promql_parser as pp
 
+from opsctl.promql_syntax import is_stand_in
 from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
 from opsctl.rules.model import Rule, RuleGroup, Severity
 from opsctl.rules.promql_ast import matchers, op_name
@@ -141,6 +142,8 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
     vector_ops: set[int] = set()  # id() of the binary operations between two vectors seen
     limited_operand = False  # a limiting node inside an operand of one of vector_ops
     limited_by = False  # a limiting node inside one of by_aggregations
+    # id() of the calls and selectors seen that may remove labels -> which (None: any), for _removals
+    removers: dict[int, frozenset[str] | None] = {}
     # (the types as locals: this loop sees every node of every rule, and a local is faster than pp.X)
     binary, aggregate, call, selector = pp.BinaryExpr, pp.AggregateExpr, pp.Call, pp.VectorSelector
     by, equal, plain, literals, never_const = pp.AggModifierType.By, pp.MatchOp.Equal, _PLAIN, _LITERALS, _NEVER_CONST
@@ -184,6 +187,8 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
                 continue  # (nothing above it to report it: the name need not be read)
             name = node.func.name
             limiting, walk_in_op = name in _LIMITING_CALLS, name in _WALK_IN_OPS
+            if limiting:
+                removers[id(node)] = _ANY
         elif kind is selector:
             if not by_aggregations and not vector_ops:
                 continue
@@ -194,6 +199,7 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
             for m in ms.matchers:
                 if not m.value and m.op == equal and m.name != "__name__":
                     limiting = True
+                    removers[id(node)] = frozenset(m.name for m in ms.matchers if not m.value and m.op == equal)
         else:
             return True  # a type this does not know
         if not limiting:
@@ -205,9 +211,12 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
             if walk_in_op:
                 return True
             limited_operand = True
-    if limited_by and _named_labels_may_vanish(nodes, by_aggregations):
+    if not limited_by and not limited_operand:
+        return False
+    removals = _removals(nodes, removers)
+    if limited_by and _named_labels_may_vanish(nodes, by_aggregations, removals):
         return True
-    return limited_operand and _guaranteed_reaches(nodes, vector_ops)
+    return limited_operand and _guaranteed_reaches(nodes, vector_ops, removals)
 
 
 def _end(nodes: list[tuple[Any, tuple[Any, ...]]], index: int) -> int:
@@ -218,15 +227,32 @@ def _end(nodes: list[tuple[Any, tuple[Any, ...]]], index: int) -> int:
     return end
 
 
-def _may_lack(nodes: list[tuple[Any, tuple[Any, ...]]], start: int, end: int, label: str) -> bool:
-    """False when the walk surely finds that the expression of the subtree nodes[start:end] (a whole subtree)
-    can have `label` (_Src.can_have). Only these give a _Src a fixed label set or excluded labels, and the
-    others pass on the labels of their operands (or are scalars, which no label test sees): an aggregation
-    but topk/bottomk/limitk/limit_ratio, that is not `by (...)` with `label` or `without (...)` without it;
-    vector(), absent(), absent_over_time(), histogram_quantile() and the time functions; a `{label=""}`
-    matcher; `on (...)` without `label`, `ignoring (...)` with it. A type this does not know may lack it too."""
+_ANY = None  # a _Removal's labels when it may remove any label
+
+
+class _Removal(NamedTuple):
+    """A node that may remove labels from what the walk finds an expression can have (_Src.can_have)."""
+
+    at: int  # its index in the node list
+    labels: frozenset[str] | None  # None: it may remove any
+    keeps: bool  # it keeps only `labels` (else it removes them)
+
+    def may_remove(self, label: str) -> bool:
+        return self.labels is None or (label in self.labels) != self.keeps
+
+
+def _removals(nodes: list[tuple[Any, tuple[Any, ...]]], removers: dict[int, frozenset[str] | None]) -> list[_Removal]:
+    """The nodes that may remove a label, in order. Only these give a _Src a fixed label set or excluded
+    labels; the others pass on the labels of their operands (or are scalars, which no label test sees): an
+    aggregation but topk/bottomk/limitk/limit_ratio (all labels, or those `by (...)` does not keep, or those
+    `without (...)` names); vector(), absent(), absent_over_time(), histogram_quantile() and the time
+    functions (any); a `{label=""}` matcher; `on (...)` (what it does not keep), `ignoring (...)` (what it
+    names). A node type this does not know may remove any label. `removers`: the calls and selectors among
+    those (may_find has read them), by id()."""
+    out: list[_Removal] = []
     aggregate, call, selector, binary = pp.AggregateExpr, pp.Call, pp.VectorSelector, pp.BinaryExpr
-    for node, _ in nodes[start:end]:
+    by, exclude = pp.AggModifierType.By, pp.LabelModifierType.Exclude
+    for index, (node, _) in enumerate(nodes):
         kind = type(node)
         if kind in _PLAIN:
             continue
@@ -234,27 +260,31 @@ def _may_lack(nodes: list[tuple[Any, tuple[Any, ...]]], start: int, end: int, la
             if op_name(node.op).lower() in _KEEP_LABELS:
                 continue
             mod = node.modifier
-            if mod is None or (label in mod.labels) != (mod.type == pp.AggModifierType.By):
-                return True
-        elif kind is call:
-            if node.func.name in _LIMITING_CALLS:
-                return True
-        elif kind is selector:
-            ms = node.matchers
-            if not ms.or_matchers and any(m.name == label and not m.value and m.op == pp.MatchOp.Equal
-                                          for m in ms.matchers):
-                return True
+            if mod is None:
+                out.append(_Removal(index, _ANY, False))
+            else:
+                out.append(_Removal(index, frozenset(mod.labels), mod.type == by))
+        elif kind is call or kind is selector:
+            if id(node) in removers:
+                out.append(_Removal(index, removers[id(node)], False))
         elif kind is binary:
             mod = node.modifier
             matching = mod.matching if mod is not None else None
-            if matching is not None and (label in matching.labels) == (matching.type == pp.LabelModifierType.Exclude):
-                return True
+            if matching is not None:
+                out.append(_Removal(index, frozenset(matching.labels), matching.type != exclude))
         else:
-            return True
-    return False
+            out.append(_Removal(index, _ANY, False))
+    return out
 
 
-def _named_labels_may_vanish(nodes: list[tuple[Any, tuple[Any, ...]]], named: set[int]) -> bool:
+def _may_lack(removals: list[_Removal], start: int, end: int, label: str) -> bool:
+    """False when the walk surely finds that the expression of the subtree nodes[start:end] (a whole subtree)
+    can have `label`: no node there may remove it (_removals)."""
+    return any(start <= r.at < end and r.may_remove(label) for r in removals)
+
+
+def _named_labels_may_vanish(nodes: list[tuple[Any, tuple[Any, ...]]], named: set[int],
+                             removals: list[_Removal]) -> bool:
     """Whether a label of an aggregation's `by (...)` or an operation's `on (...)` (the nodes whose id() is in
     `named`) may be one that the expression below it cannot have: what the walk reports there."""
     for index, (node, _) in enumerate(nodes):
@@ -264,19 +294,30 @@ def _named_labels_may_vanish(nodes: list[tuple[Any, tuple[Any, ...]]], named: se
         labels = mod.labels if type(node) is pp.AggregateExpr else mod.matching.labels
         end = _end(nodes, index)
         for label in labels:
-            if label != "__name__" and _may_lack(nodes, index + 1, end, label):
+            if label != "__name__" and _may_lack(removals, index + 1, end, label):
                 return True
     return False
 
 
-def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: set[int]) -> bool:
+def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: set[int],
+                        removals: list[_Removal]) -> bool:
     """Whether an operand of one of `vector_ops` may have a label every one of its series has (`guaranteed`)
-    that the other operand may lack (_may_lack): what the walk needs to find that two sides never match.
+    that the other operand may lack (_removals): what the walk needs to find that two sides never match.
     Guaranteed labels come from `{label="value"}` matchers, count_values() and absent() (see may_find), and
     only aggregations remove them on the way up (`by (...)` keeps at most the labels it names, `without (...)`
     removes some, the others all); anything else keeps at most those of its arguments, or sends the rule to
     the walk. Past one of `vector_ops` they are taken to stay (at most they do)."""
-    sides: dict[int, tuple[int, int, int, int]] = {}  # id() of an operation -> (lhs start, rhs start, end, index)
+    equal = pp.MatchOp.Equal
+    # unless some node keeps only some labels or may remove any, only the labels named by a removal can lack
+    removable: set[str] | None = set()
+    for r in removals:
+        if r.labels is None or r.keeps:
+            removable = None
+            break
+        removable |= r.labels  # type: ignore[operator]
+    # id() of an operation -> the removals in its left side, in its right side, and the index of its left side
+    sides: dict[int, tuple[list[_Removal], list[_Removal], int]] = {}
+    index_of: dict[int, int] = {}  # id() of a node -> its index (made when first needed)
     for node, ancestors in nodes:
         kind = type(node)
         if kind not in (pp.VectorSelector, pp.AggregateExpr) or vector_ops.isdisjoint(map(id, ancestors)):
@@ -285,7 +326,15 @@ def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: se
             if op_name(node.op).lower() == "count_values":
                 return True
             continue
-        labels = {m.name for m in matchers(node) if m.op == "Equal" and m.value and m.name != "__name__"}
+        if not removals:
+            continue  # (but count_values above) no label can be missing anywhere
+        ms = node.matchers
+        if ms.or_matchers:
+            continue  # (the walk takes no label for certain from a selector with `or` alternatives)
+        labels = {m.name for m in ms.matchers
+                  if m.value and m.op == equal and m.name != "__name__" and not is_stand_in(m.value)}
+        if removable is not None:
+            labels &= removable
         if not labels:
             continue
         below = node  # the child of `above` on the way up
@@ -293,11 +342,17 @@ def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: se
             if id(above) in vector_ops:
                 where = sides.get(id(above))
                 if where is None:
-                    where = sides[id(above)] = _sides(nodes, above)
-                lhs, rhs, end, _ = where
+                    if not index_of:
+                        index_of = {id(n): i for i, (n, _) in enumerate(nodes)}
+                    lhs = index_of[id(above)] + 1
+                    rhs = _end(nodes, lhs)
+                    end = _end(nodes, rhs)
+                    where = sides[id(above)] = ([r for r in removals if lhs <= r.at < rhs],
+                                                [r for r in removals if rhs <= r.at < end], lhs)
+                left, right, lhs = where
                 # the other side: the right one when `below` is the left one (it starts the left side)
-                start, stop = (rhs, end) if nodes[lhs][0] is below else (lhs, rhs)
-                if any(_may_lack(nodes, start, stop, label) for label in labels):
+                other = right if nodes[lhs][0] is below else left
+                if other and any(r.may_remove(label) for r in other for label in labels):
                     return True
             elif type(above) is pp.AggregateExpr and op_name(above.op).lower() not in _KEEP_LABELS:
                 mod = above.modifier
@@ -311,15 +366,6 @@ def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: se
                     break
             below = above
     return False
-
-
-def _sides(nodes: list[tuple[Any, tuple[Any, ...]]], op: Any) -> tuple[int, int, int, int]:
-    """(where its left side starts, where its right side starts, the end of its subtree, its index) of the
-    binary operation `op` in `nodes`."""
-    index = next(i for i, (node, _) in enumerate(nodes) if node is op)
-    lhs = index + 1
-    rhs = _end(nodes, lhs)
-    return lhs, rhs, _end(nodes, rhs), index
 
 
 def _may_be_const(node: Any) -> bool:
