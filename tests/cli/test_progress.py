@@ -24,19 +24,27 @@ def run_with_tty_stderr(args: list[str], tmp_path: Path) -> tuple[int, str, str]
     proc = subprocess.Popen([sys.executable, "-m", "opsctl", *args], stdout=subprocess.PIPE, stderr=slave,
                             stdin=subprocess.DEVNULL, env=env, cwd=tmp_path)
     os.close(slave)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([master], [], [], 60)
+    # both streams drained as they come: a child whose stdout fills the pipe (64 KiB) waits for it to be read
+    # before it ends, and so before the terminal reaches its end
+    assert proc.stdout is not None
+    chunks: list[bytes] = []
+    out_chunks: list[bytes] = []
+    open_fds = {master: chunks, proc.stdout.fileno(): out_chunks}
+    while open_fds:
+        ready, _, _ = select.select(list(open_fds), [], [], 60)
         if not ready:
             break
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    out = proc.stdout.read().decode() if proc.stdout else ""
+        for fd in ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # the child closed the terminal
+                data = b""
+            if data:
+                open_fds[fd].append(data)
+            else:
+                del open_fds[fd]
+    proc.stdout.close()
+    out = b"".join(out_chunks).decode()
     code = proc.wait(timeout=120)
     os.close(master)
     return code, out, b"".join(chunks).decode(errors="replace")
