@@ -84,7 +84,7 @@ def _const(value: float | None, why: str, scalar: bool) -> _Src:
 
 
 def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
-    if rule.ast is None or not may_find(ctx.nodes(rule)):
+    if rule.ast is None or not may_find(ctx.nodes(rule), rule.expr):
         return
     key = ("promql-impossible", rule.expr)
     found = ctx.cache.get(key)
@@ -110,7 +110,7 @@ _GROUPED = (pp.VectorMatchCardinality.OneToMany, pp.VectorMatchCardinality.ManyT
 _KEEP_LABELS = ("topk", "bottomk", "limitk", "limit_ratio")  # aggregations that keep their input's labels
 
 
-def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
+def may_find(nodes: list[tuple[Any, tuple[Any, ...]]], expr: str | None = None) -> bool:
     """False when analyse() is sure to find nothing in the expression of these (node, ancestors) pairs
     (pre-order, as the loader lists them): a screen that spares most rules the walk, looking only at node
     types and a few attributes (the walk reads every matcher and modifier and builds a _Src per node).
@@ -137,13 +137,15 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
       such a group_x() adds, and `or`/`unless on ()` with a side always there (vector() or a time function,
       above);
     - a comparison of constants: a comparison both of whose sides may be constant (_may_be_const).
-    A node type this does not know sends the rule to the walk."""
+    A node type this does not know sends the rule to the walk. `expr`, the expression's text, if given, spares a
+    look for count_values()."""
     by_aggregations: set[int] = set()  # id() of the aggregations `by` and the operations `on (...)` seen
     vector_ops: set[int] = set()  # id() of the binary operations between two vectors seen
     limited_operand = False  # a limiting node inside an operand of one of vector_ops
     limited_by = False  # a limiting node inside one of by_aggregations
     # id() of the calls and selectors seen that may remove labels -> which (None: any), for _removals
     removers: dict[int, frozenset[str] | None] = {}
+    guaranteed = False  # a selector seen with a `{label="value"}` matcher (a label its series all have)
     # (the types as locals: this loop sees every node of every rule, and a local is faster than pp.X)
     binary, aggregate, call, selector = pp.BinaryExpr, pp.AggregateExpr, pp.Call, pp.VectorSelector
     by, equal, plain, literals, never_const = pp.AggModifierType.By, pp.MatchOp.Equal, _PLAIN, _LITERALS, _NEVER_CONST
@@ -197,9 +199,13 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
             ms = node.matchers
             limiting, walk_in_op = bool(ms.or_matchers), False
             for m in ms.matchers:
-                if not m.value and m.op == equal and m.name != "__name__":
-                    limiting = True
-                    removers[id(node)] = frozenset(m.name for m in ms.matchers if not m.value and m.op == equal)
+                value = m.value
+                if not value:
+                    if m.op == equal and m.name != "__name__":
+                        limiting = True
+                        removers[id(node)] = frozenset(m.name for m in ms.matchers if not m.value and m.op == equal)
+                elif not guaranteed and m.op == equal and not is_stand_in(value) and m.name != "__name__":
+                    guaranteed = True
         else:
             return True  # a type this does not know
         if not limiting:
@@ -211,12 +217,12 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]]) -> bool:
             if walk_in_op:
                 return True
             limited_operand = True
-    if not limited_by and not limited_operand:
-        return False
-    removals = _removals(nodes, removers)
-    if limited_by and _named_labels_may_vanish(nodes, by_aggregations, removals):
+    if limited_by and _named_labels_may_vanish(nodes, by_aggregations, _removals(nodes, removers)):
         return True
-    return limited_operand and _guaranteed_reaches(nodes, vector_ops, removals)
+    # (the labels all series of a side have come from such selectors, count_values() and absent(), above)
+    if not guaranteed and expr is not None and "count_values" not in expr.lower():  # (keywords: any case)
+        return False
+    return limited_operand and _guaranteed_reaches(nodes, vector_ops, removers)
 
 
 def _end(nodes: list[tuple[Any, tuple[Any, ...]]], index: int) -> int:
@@ -300,21 +306,17 @@ def _named_labels_may_vanish(nodes: list[tuple[Any, tuple[Any, ...]]], named: se
 
 
 def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: set[int],
-                        removals: list[_Removal]) -> bool:
+                        removers: dict[int, frozenset[str] | None]) -> bool:
     """Whether an operand of one of `vector_ops` may have a label every one of its series has (`guaranteed`)
     that the other operand may lack (_removals): what the walk needs to find that two sides never match.
     Guaranteed labels come from `{label="value"}` matchers, count_values() and absent() (see may_find), and
     only aggregations remove them on the way up (`by (...)` keeps at most the labels it names, `without (...)`
     removes some, the others all); anything else keeps at most those of its arguments, or sends the rule to
-    the walk. Past one of `vector_ops` they are taken to stay (at most they do)."""
+    the walk. Past one of `vector_ops` they are taken to stay (at most they do). `removers`: see _removals."""
     equal = pp.MatchOp.Equal
+    removals: list[_Removal] | None = None  # (read when a label is first found)
     # unless some node keeps only some labels or may remove any, only the labels named by a removal can lack
-    removable: set[str] | None = set()
-    for r in removals:
-        if r.labels is None or r.keeps:
-            removable = None
-            break
-        removable |= r.labels  # type: ignore[operator]
+    removable: set[str] | None = None
     # id() of an operation -> the removals in its left side, in its right side, and the index of its left side
     sides: dict[int, tuple[list[_Removal], list[_Removal], int]] = {}
     index_of: dict[int, int] = {}  # id() of a node -> its index (made when first needed)
@@ -326,17 +328,23 @@ def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: se
             if op_name(node.op).lower() == "count_values":
                 return True
             continue
-        if not removals:
-            continue  # (but count_values above) no label can be missing anywhere
         ms = node.matchers
         if ms.or_matchers:
             continue  # (the walk takes no label for certain from a selector with `or` alternatives)
         labels = {m.name for m in ms.matchers
                   if m.value and m.op == equal and m.name != "__name__" and not is_stand_in(m.value)}
-        if removable is not None:
-            labels &= removable
         if not labels:
             continue
+        if removals is None:
+            removals = _removals(nodes, removers)
+            if all(r.labels is not None and not r.keeps for r in removals):
+                removable = set().union(*(r.labels or () for r in removals))
+        if not removals:
+            continue  # (but count_values) no label can be missing anywhere
+        if removable is not None:
+            labels &= removable
+            if not labels:
+                continue
         below = node  # the child of `above` on the way up
         for above in reversed(ancestors):
             if id(above) in vector_ops:
