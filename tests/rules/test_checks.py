@@ -290,3 +290,35 @@ def test_label_analysis_shortcuts_agree_with_the_walk(expr: str) -> None:
         assert output_labels(ast) == OPEN
     else:
         assert expr not in ("x > 1", "-x", "1 - x", "x or y", "rate(x[5m]) > 0", "round(x, 0.5)")  # the usual shapes
+
+
+def test_checks_find_nothing_in_the_rule_kinds_they_do_not_declare(shared_data: Path) -> None:
+    """CheckInfo.kinds lets the runner skip a check for other kinds of rule: each check called on every rule
+    of the public corpus, once as an alert and once as a recording rule, finds nothing in a kind it does not
+    declare (and the declared checks do find something there, so the test sees them run)."""
+    import re
+
+    from opsctl.rules.checks import MODULES
+    from opsctl.rules.checks.base import Context
+    from opsctl.rules.config import RulesConfig
+
+    texts = [f.read_text() for f in sorted((shared_data / "realrules").rglob("*.yml"))[:40]]
+    assert texts
+    config = RulesConfig(runbooks_dir=None, enable={*MODULES}, guess_metric_types=True)
+    found_declared: set[str] = set()
+    for as_kind in ("alert", "record"):
+        files = [parse_rule_text(re.sub(r"(?m)^(\s*-?\s*)(alert|record):", rf"\1{as_kind}:", t)) for t in texts]
+        ctx = Context(config, files)
+        for cid, module in MODULES.items():
+            if not hasattr(module, "check_rule"):
+                continue
+            for rf in files:
+                for group in rf.groups:
+                    for rule in group.rules:
+                        issues = list(module.check_rule(rule, group, ctx))
+                        if rule.kind in module.INFO.kinds:
+                            found_declared |= {cid} if issues else set()
+                        else:
+                            assert not issues, (cid, rule.kind, rule.name, issues[0].message)
+    assert {"aggregation-drops-label", "promql-fragile", "record-name-format"} <= found_declared, \
+        found_declared

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult, template_label_refs
+from opsctl.rules.checks.base import ALERTS, CheckInfo, Context, Issue, RuleCheckResult, template_label_refs
 from opsctl.rules.model import Rule, RuleGroup, Severity
 from opsctl.rules.promql_ast import OPEN, LabelSet, keeps_input_labels, output_labels
 
@@ -11,6 +11,7 @@ INFO = CheckInfo(
     "An alert's labels and annotations can only read labels its expression's result carries. After "
     "`sum by (job) (...)`, `{{ $labels.instance }}` is always empty, so the notification says less than "
     "its author thought. Keep the label in the aggregation (`by (job, instance)`), or stop using it.",
+    kinds=ALERTS,
 )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import promql_parser as pp
 
-from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
+from opsctl.rules.checks.base import ALERTS, CheckInfo, Context, RuleCheckResult, rule_issue
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 COMPARISONS = {"==", "!=", ">", "<", ">=", "<="}
@@ -22,6 +22,7 @@ INFO = CheckInfo(
     "also always fires. Expressions without any series (a Watchdog's `vector(1)`) are meant to fire always "
     "and are not reported; a bare selector whose matchers pick the bad series (`x{state=\"failed\"}`) is a "
     "presence test and only noted (info). As pint's alerts/comparison.",
+    kinds=ALERTS,
 )
 
 

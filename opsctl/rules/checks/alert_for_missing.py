@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import promql_parser as pp
 
-from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult
+from opsctl.rules.checks.base import ALERTS, CheckInfo, Context, Issue, RuleCheckResult
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 INFO = CheckInfo(
@@ -13,6 +13,7 @@ INFO = CheckInfo(
     "single scrape hiccup or restart pages someone. Add `for: 5m` (or what suits the signal). Alerts that "
     "are meant to fire at once say so with an explicit `for: 0m`, which this check accepts; an expression "
     "without series (a Watchdog's `vector(1)`) fires always and needs no `for`.",
+    kinds=ALERTS,
 )
 
 

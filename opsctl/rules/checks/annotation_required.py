@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult
+from opsctl.rules.checks.base import ALERTS, CheckInfo, Context, Issue, RuleCheckResult
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 INFO = CheckInfo(
@@ -11,6 +11,7 @@ INFO = CheckInfo(
     "to do (`runbook_url`). The list is `required_annotations` in the configuration: by default `summary` "
     "and `description` (what Alertmanager notification templates show); add `runbook_url` there when your "
     "team keeps runbooks (opsctl's own packs do).",
+    kinds=ALERTS,
 )
 
 

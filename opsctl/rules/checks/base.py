@@ -27,6 +27,12 @@ class CheckInfo:
     docs: str
     scope: Literal["structural", "rule", "files"] = "rule"
     default_enabled: bool = True
+    # the kinds of rule check_rule looks at: it finds nothing in the others, so the runner does not call it there
+    kinds: frozenset[str] = frozenset({"alert", "record"})
+
+
+ALERTS = frozenset({"alert"})
+RECORDS = frozenset({"record"})
 
 
 @dataclass

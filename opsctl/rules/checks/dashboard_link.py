@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult, split_url
+from opsctl.rules.checks.base import ALERTS, CheckInfo, Context, Issue, RuleCheckResult, split_url
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 INFO = CheckInfo(
@@ -11,6 +11,7 @@ INFO = CheckInfo(
     "are rendered as links by chat and paging tools; a relative path or a typo gives a dead link. "
     "Templated parts (`{{ $labels.instance }}`) are allowed after the host; a link that starts with a template "
     "(`{{ $externalURL }}/graph`) is not judged.",
+    kinds=ALERTS,
 )
 
 

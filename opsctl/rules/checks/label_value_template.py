@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult
+from opsctl.rules.checks.base import ALERTS, CheckInfo, Context, Issue, RuleCheckResult
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 _VALUE = re.compile(r"\{\{[^}]*(\$value\b|\.Value\b)[^}]*\}\}")
@@ -15,6 +15,7 @@ INFO = CheckInfo(
     "does, so each evaluation makes a new alert: the old one resolves, a new one fires, `for` restarts and "
     "Alertmanager sends a notification for each. Put the value in an annotation instead. As pint's "
     "alerts/template check of labels.",
+    kinds=ALERTS,
 )
 
 

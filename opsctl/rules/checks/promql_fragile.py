@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import promql_parser as pp
 
-from opsctl.rules.checks.base import CheckInfo, Context, RuleCheckResult, rule_issue
+from opsctl.rules.checks.base import ALERTS, CheckInfo, Context, RuleCheckResult, rule_issue
 from opsctl.rules.model import Rule, RuleGroup, Severity
 from opsctl.rules.promql_ast import matchers, op_name, output_labels, selectors
 
@@ -33,6 +33,7 @@ INFO = CheckInfo(
     "alone.\n\n"
     "As pint's promql/fragile (both parts; pint's earlier `without()` part was dropped by pint too), except "
     "that pint reports every such alert as a warning.",
+    kinds=ALERTS,
 )
 
 _ARITH = {"+", "-", "*", "/", "%", "^"}

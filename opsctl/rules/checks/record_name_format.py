@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult
+from opsctl.rules.checks.base import RECORDS, CheckInfo, Context, Issue, RuleCheckResult
 from opsctl.rules.config import compile_record_pattern
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
@@ -17,6 +17,7 @@ INFO = CheckInfo(
     "It tells a reader where the series came from and keeps recorded names apart from scraped ones. "
     "`record_name_pattern` in the configuration replaces the convention with your own (a Go RE2 regex, "
     "anchored at both ends).",
+    kinds=RECORDS,
 )
 
 

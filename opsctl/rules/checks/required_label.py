@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult
+from opsctl.rules.checks.base import ALERTS, CheckInfo, Context, Issue, RuleCheckResult
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 INFO = CheckInfo(
     "required-label", Severity.warning, "Alert lacks a label the configuration requires",
     "`required_labels` in the configuration lists labels every alert must set (for example `team` or "
     "`service` for routing and ownership). Nothing is required by default.",
+    kinds=ALERTS,
 )
 
 

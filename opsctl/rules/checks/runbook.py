@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote
 
-from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult, split_url
+from opsctl.rules.checks.base import ALERTS, CheckInfo, Context, Issue, RuleCheckResult, split_url
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 INFO = CheckInfo(
@@ -15,6 +15,7 @@ INFO = CheckInfo(
     "under `runbooks_dir`. That file must exist and have a heading for each of `runbook_sections` (default "
     "Diagnosis, Mitigation, Escalation); a `#fragment` must name a heading. Other URLs must be absolute "
     "http(s) URLs; they are not fetched. A policy check: a warning unless the configuration raises it.",
+    kinds=ALERTS,
 )
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)

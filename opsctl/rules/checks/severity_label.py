@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult
+from opsctl.rules.checks.base import ALERTS, CheckInfo, Context, Issue, RuleCheckResult
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 INFO = CheckInfo(
@@ -12,6 +12,7 @@ INFO = CheckInfo(
     "critical, error, warning, info, none: `none` is the Watchdog/InfoInhibitor idiom of kube-prometheus), "
     "falls through to the default route or is never paged. A policy check: a warning unless the "
     "configuration raises it (`severity: {severity-label: error}`), since Prometheus accepts any value.",
+    kinds=ALERTS,
 )
 
 

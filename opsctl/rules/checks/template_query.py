@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from opsctl.rules.checks.base import CheckInfo, Context, Issue, RuleCheckResult
+from opsctl.rules.checks.base import ALERTS, CheckInfo, Context, Issue, RuleCheckResult
 from opsctl.rules.model import Rule, RuleGroup, Severity
 
 _QUERY = re.compile(r'\bquery\s+("(?:[^"\\\n]|\\.)*"|`[^`]*`)')
@@ -14,6 +14,7 @@ INFO = CheckInfo(
     "Alert annotations may run a query when the alert fires: `{{ query \"sum(up)\" | first | value }}`. "
     "Prometheus parses that query only then, so a syntax error shows up as `<error expanding template>` in "
     "the page someone reads at 3 a.m. The string given to `query` is checked as PromQL here.",
+    kinds=ALERTS,
 )
 
 
