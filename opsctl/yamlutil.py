@@ -80,14 +80,17 @@ Loc = tuple[int, int]
 class PosDict(dict[str, Any]):
     """A dict from YAML that knows where it and its keys/values stand (1-based line, column)."""
 
-    loc: Loc = (0, 0)
-    end: Loc = (0, 0)
+    # (slots: no attribute dict for each of the many mappings a rule file holds, made and freed with them)
+    __slots__ = ("end", "info", "loc")
+    loc: Loc
+    end: Loc
     # key -> (key position, value position, the value's source text when it is a scalar, else None)
     info: dict[str, tuple[Loc, Loc, str | None]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.info = {}
+        self.loc = self.end = (0, 0)
 
     def text(self, key: str) -> str | None:
         """The source text of a scalar value as a Go YAML decoder would put it in a string field.
@@ -118,12 +121,14 @@ class PosDict(dict[str, Any]):
 class PosList(list[Any]):
     """A list from YAML that knows where it and each item stand."""
 
-    loc: Loc = (0, 0)
+    __slots__ = ("item_locs", "loc")
+    loc: Loc
     item_locs: list[Loc]
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.item_locs = []
+        self.loc = (0, 0)
 
     def item_loc(self, index: int) -> Loc:
         if 0 <= index < len(self.item_locs):
