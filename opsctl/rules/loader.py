@@ -217,9 +217,13 @@ class _Reader:
             self.problem("schema", f"field {key}: cannot unmarshal {go_yaml_tag(value)} into map[string]string "
                          f"in {where}", d.value_loc(key), **ctx)
             return {}, {}
+        info, loc = value.info, value.loc
+        if len(info) == len(value) and None not in value.values():  # (C loops) no null, every key placed
+            texts: dict[str, Any] = {k: found[2] for k, found in info.items()}
+            if None not in texts.values():  # and every value a scalar: its text, as below, in one comprehension
+                return texts, {k: found[0] for k, found in info.items()}
         out: dict[str, str] = {}
         locs: dict[str, Any] = {}
-        info, loc = value.info, value.loc
         for k, v in value.items():
             found = info.get(k)
             # value.key_loc(k) for every key (also those with a problem), without the method calls
