@@ -196,14 +196,19 @@ def gather(files: list[RuleFile], client: Any, *, now: float, lookback: float | 
         ev.notes.append(f"no metric metadata from {client.url}/api/v1/metadata ({exc}): type checks stay silent")
     try:
         spacing: list[float] = []
+        samples = 0
         for s in client.query("up[10m]", now):
             ts = list(s.timestamps)
+            samples += len(ts)
             spacing += [b - a for a, b in itertools.pairwise(ts) if b > a]
         if spacing:
             import statistics
 
             ev.scrape_interval = round(statistics.median(spacing), 3)
             ev.notes.append(f"scrape interval measured from raw `up` samples: {_ago(ev.scrape_interval)}")
+        elif samples:
+            ev.notes.append("fewer than two raw `up` samples of a series in the last 10 minutes: scrape interval "
+                            "unknown")
         else:
             ev.notes.append("no raw `up` samples in the last 10 minutes: scrape interval unknown")
     except PrometheusError as exc:

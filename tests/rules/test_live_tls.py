@@ -95,9 +95,10 @@ def tls_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
                                  f"--web.listen-address=127.0.0.1:{port}"], stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 60
-            while True:  # ready, and `up` scraped over TLS at least once
+            while True:  # ready, and `up` scraped over TLS twice (the scrape interval is measured from two)
                 try:
-                    r = httpx.get(f"{url}/api/v1/query", params={"query": "up"}, verify=ctx, timeout=2)
+                    r = httpx.get(f"{url}/api/v1/query", params={"query": "count_over_time(up[1m]) > 1"},
+                                  verify=ctx, timeout=2)
                     if r.status_code == 200 and r.json()["data"]["result"]:
                         break
                 except httpx.HTTPError:
