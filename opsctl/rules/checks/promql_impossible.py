@@ -143,9 +143,11 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]], expr: str | None = None) 
     vector_ops: set[int] = set()  # id() of the binary operations between two vectors seen
     limited_operand = False  # a limiting node inside an operand of one of vector_ops
     limited_by = False  # a limiting node inside one of by_aggregations
-    # id() of the calls and selectors seen that may remove labels -> which (None: any), for _removals
-    removers: dict[int, frozenset[str] | None] = {}
-    guaranteed = False  # a selector seen with a `{label="value"}` matcher (a label its series all have)
+    # id() of the nodes seen that may remove labels -> what says which, for _removals: an aggregation's modifier,
+    # an operation's `on`/`ignoring`, the labels of a selector's `{label=""}` matchers, None for a call (any)
+    removers: dict[int, Any] = {}
+    # the selectors seen with `{label="value"}` matchers (labels all their series have): (node, ancestors, labels)
+    labelled: list[tuple[Any, tuple[Any, ...], set[str]]] = []
     # (the types as locals: this loop sees every node of every rule, and a local is faster than pp.X)
     binary, aggregate, call, selector = pp.BinaryExpr, pp.AggregateExpr, pp.Call, pp.VectorSelector
     by, equal, plain, literals, never_const = pp.AggModifierType.By, pp.MatchOp.Equal, _PLAIN, _LITERALS, _NEVER_CONST
@@ -160,6 +162,8 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]], expr: str | None = None) 
                     return True  # group_left (...)/group_right (...) copying labels
                 matching = mod.matching
                 ignoring = matching is not None
+                if ignoring:
+                    removers[id(node)] = matching
                 if ignoring and matching.type != exclude:
                     # on (...) reports labels a side cannot have: like `by (...)`, a limiting node inside it
                     # sends the rule to the walk (below); it keeps only its labels: limiting itself too
@@ -180,7 +184,7 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]], expr: str | None = None) 
         if kind in plain:
             continue
         if kind is aggregate:
-            mod = node.modifier
+            mod = removers[id(node)] = node.modifier
             if mod is not None and mod.type == by:
                 by_aggregations.add(id(node))
             limiting, walk_in_op = True, False
@@ -190,7 +194,7 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]], expr: str | None = None) 
             name = node.func.name
             limiting, walk_in_op = name in _LIMITING_CALLS, name in _WALK_IN_OPS
             if limiting:
-                removers[id(node)] = _ANY
+                removers[id(node)] = None
         elif kind is selector:
             if not by_aggregations and not vector_ops:
                 continue
@@ -198,14 +202,17 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]], expr: str | None = None) 
             # a selector with `or` alternatives is counted as limiting (it is not, but it is rare)
             ms = node.matchers
             limiting, walk_in_op = bool(ms.or_matchers), False
+            certain: set[str] = set()  # (the walk takes no label for certain from `or` alternatives)
             for m in ms.matchers:
                 value = m.value
                 if not value:
                     if m.op == equal and m.name != "__name__":
                         limiting = True
                         removers[id(node)] = frozenset(m.name for m in ms.matchers if not m.value and m.op == equal)
-                elif not guaranteed and m.op == equal and not is_stand_in(value) and m.name != "__name__":
-                    guaranteed = True
+                elif m.op == equal and not is_stand_in(value) and m.name != "__name__":
+                    certain.add(m.name)
+            if certain and not ms.or_matchers:
+                labelled.append((node, ancestors, certain))
         else:
             return True  # a type this does not know
         if not limiting:
@@ -219,10 +226,12 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]], expr: str | None = None) 
             limited_operand = True
     if limited_by and _named_labels_may_vanish(nodes, by_aggregations, _removals(nodes, removers)):
         return True
-    # (the labels all series of a side have come from such selectors, count_values() and absent(), above)
-    if not guaranteed and expr is not None and "count_values" not in expr.lower():  # (keywords: any case)
+    if not limited_operand:
         return False
-    return limited_operand and _guaranteed_reaches(nodes, vector_ops, removers)
+    # the labels all series of a side have come from `labelled`, count_values() and absent() (above)
+    if (expr is None or "count_values" in expr.lower()) and _count_values_in(nodes, vector_ops):  # (any case)
+        return True
+    return bool(labelled) and _guaranteed_reaches(nodes, vector_ops, removers, labelled)
 
 
 def _end(nodes: list[tuple[Any, tuple[Any, ...]]], index: int) -> int:
@@ -247,39 +256,36 @@ class _Removal(NamedTuple):
         return self.labels is None or (label in self.labels) != self.keeps
 
 
-def _removals(nodes: list[tuple[Any, tuple[Any, ...]]], removers: dict[int, frozenset[str] | None]) -> list[_Removal]:
+_MISSING = object()
+
+
+def _removals(nodes: list[tuple[Any, tuple[Any, ...]]], removers: dict[int, Any]) -> list[_Removal]:
     """The nodes that may remove a label, in order. Only these give a _Src a fixed label set or excluded
     labels; the others pass on the labels of their operands (or are scalars, which no label test sees): an
     aggregation but topk/bottomk/limitk/limit_ratio (all labels, or those `by (...)` does not keep, or those
     `without (...)` names); vector(), absent(), absent_over_time(), histogram_quantile() and the time
     functions (any); a `{label=""}` matcher; `on (...)` (what it does not keep), `ignoring (...)` (what it
-    names). A node type this does not know may remove any label. `removers`: the calls and selectors among
-    those (may_find has read them), by id()."""
+    names). (A node type nobody knows has sent the rule to the walk.) `removers`: what may_find read of those
+    nodes, by id(): an aggregation's modifier, an operation's matching, a selector's labels, None for a call."""
     out: list[_Removal] = []
-    aggregate, call, selector, binary = pp.AggregateExpr, pp.Call, pp.VectorSelector, pp.BinaryExpr
+    aggregate, binary = pp.AggregateExpr, pp.BinaryExpr
     by, exclude = pp.AggModifierType.By, pp.LabelModifierType.Exclude
     for index, (node, _) in enumerate(nodes):
-        kind = type(node)
-        if kind in _PLAIN:
+        seen = removers.get(id(node), _MISSING)
+        if seen is _MISSING:
             continue
+        kind = type(node)
         if kind is aggregate:
             if op_name(node.op).lower() in _KEEP_LABELS:
                 continue
-            mod = node.modifier
-            if mod is None:
+            if seen is None:  # no modifier
                 out.append(_Removal(index, _ANY, False))
             else:
-                out.append(_Removal(index, frozenset(mod.labels), mod.type == by))
-        elif kind is call or kind is selector:
-            if id(node) in removers:
-                out.append(_Removal(index, removers[id(node)], False))
+                out.append(_Removal(index, frozenset(seen.labels), seen.type == by))
         elif kind is binary:
-            mod = node.modifier
-            matching = mod.matching if mod is not None else None
-            if matching is not None:
-                out.append(_Removal(index, frozenset(matching.labels), matching.type != exclude))
-        else:
-            out.append(_Removal(index, _ANY, False))
+            out.append(_Removal(index, frozenset(seen.labels), seen.type != exclude))
+        else:  # a call (None: any label) or a selector's `{label=""}` labels
+            out.append(_Removal(index, seen, False))
     return out
 
 
@@ -305,46 +311,40 @@ def _named_labels_may_vanish(nodes: list[tuple[Any, tuple[Any, ...]]], named: se
     return False
 
 
-def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: set[int],
-                        removers: dict[int, frozenset[str] | None]) -> bool:
+def _count_values_in(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: set[int]) -> bool:
+    """Whether a count_values() is inside one of `vector_ops` (its label is one all its series have)."""
+    for node, ancestors in nodes:
+        if type(node) is pp.AggregateExpr and op_name(node.op).lower() == "count_values" \
+                and not vector_ops.isdisjoint(map(id, ancestors)):
+            return True
+    return False
+
+
+def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: set[int], removers: dict[int, Any],
+                        labelled: list[tuple[Any, tuple[Any, ...], set[str]]]) -> bool:
     """Whether an operand of one of `vector_ops` may have a label every one of its series has (`guaranteed`)
     that the other operand may lack (_removals): what the walk needs to find that two sides never match.
-    Guaranteed labels come from `{label="value"}` matchers, count_values() and absent() (see may_find), and
-    only aggregations remove them on the way up (`by (...)` keeps at most the labels it names, `without (...)`
-    removes some, the others all); anything else keeps at most those of its arguments, or sends the rule to
-    the walk. Past one of `vector_ops` they are taken to stay (at most they do). `removers`: see _removals."""
-    equal = pp.MatchOp.Equal
-    removals: list[_Removal] | None = None  # (read when a label is first found)
+    Guaranteed labels come from `{label="value"}` matchers (the selectors in `labelled`, with those labels),
+    count_values() and absent() (see may_find, which looks for the last two), and only aggregations remove
+    them on the way up (`by (...)` keeps at most the labels it names, `without (...)` removes some, the others
+    all); anything else keeps at most those of its arguments, or sends the rule to the walk. Past one of
+    `vector_ops` they are taken to stay (at most they do). `removers`: see _removals."""
+    removals = _removals(nodes, removers)
+    if not removals:
+        return False  # no label can be missing anywhere
     # unless some node keeps only some labels or may remove any, only the labels named by a removal can lack
     removable: set[str] | None = None
+    if all(r.labels is not None and not r.keeps for r in removals):
+        removable = set().union(*(r.labels or () for r in removals))
     # id() of an operation -> the removals in its left side, in its right side, and the index of its left side
     sides: dict[int, tuple[list[_Removal], list[_Removal], int]] = {}
     index_of: dict[int, int] = {}  # id() of a node -> its index (made when first needed)
-    for node, ancestors in nodes:
-        kind = type(node)
-        if kind not in (pp.VectorSelector, pp.AggregateExpr) or vector_ops.isdisjoint(map(id, ancestors)):
-            continue  # (absent() inside one of vector_ops has sent the rule to the walk already)
-        if kind is pp.AggregateExpr:
-            if op_name(node.op).lower() == "count_values":
-                return True
+    for node, ancestors, certain in labelled:
+        if vector_ops.isdisjoint(map(id, ancestors)):
             continue
-        ms = node.matchers
-        if ms.or_matchers:
-            continue  # (the walk takes no label for certain from a selector with `or` alternatives)
-        labels = {m.name for m in ms.matchers
-                  if m.value and m.op == equal and m.name != "__name__" and not is_stand_in(m.value)}
+        labels = certain & removable if removable is not None else set(certain)
         if not labels:
             continue
-        if removals is None:
-            removals = _removals(nodes, removers)
-            if all(r.labels is not None and not r.keeps for r in removals):
-                removable = set().union(*(r.labels or () for r in removals))
-        if not removals:
-            continue  # (but count_values) no label can be missing anywhere
-        if removable is not None:
-            labels &= removable
-            if not labels:
-                continue
         below = node  # the child of `above` on the way up
         for above in reversed(ancestors):
             if id(above) in vector_ops:
