@@ -48,13 +48,17 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
     key = ("promql-fragile", rule.expr)
     seen = ctx.cache.get(key)  # per distinct expression: [sampling op, may have a ratio, the ratio found]
     if seen is None:
-        seen = ctx.cache[key] = _scan(ctx.nodes(rule), ctx.positions(rule), rule.ast)
-    sampling, candidate, _ = seen
+        seen = ctx.cache[key] = _scan(ctx.nodes(rule), ctx.positions(rule), rule.ast, rule.expr)
+    sampling = seen[0]
     if sampling:
         yield rule_issue(f"alert {rule.name} uses {sampling}(): the series it keeps can change on every "
                          "evaluation, so alerts flap", rule)
         return
-    if candidate and rule.for_ <= 0:
+    if rule.for_ > 0:
+        return  # (arithmetic between aggregations matters only to an alert without `for`)
+    if seen[1] is _UNSET:
+        seen[1] = _candidate(ctx.nodes(rule), ctx.positions(rule))
+    if seen[1]:
         if seen[2] is _UNSET:
             seen[2] = partial_data(rule.ast)
         found = seen[2]
@@ -71,15 +75,23 @@ def check_rule(rule: Rule, group: RuleGroup, ctx: Context) -> RuleCheckResult:
 _UNSET = object()
 
 
-def _scan(nodes: list[tuple[Any, tuple[Any, ...]]], positions: dict[type, list[int]], ast: Any) -> list[Any]:
-    aggregations = positions.get(pp.AggregateExpr, ())
-    if any(op_name(nodes[i][0].op).lower() in SAMPLING for i in aggregations):
+def _scan(nodes: list[tuple[Any, tuple[Any, ...]]], positions: dict[type, list[int]], ast: Any,
+          expr: str) -> list[Any]:
+    """[the sampling aggregation, whether the expression may do arithmetic between aggregations (_UNSET: not
+    looked at yet), the arithmetic found (partial_data; _UNSET: not looked for yet)]."""
+    lower = expr.lower()  # (keywords in any case; every sampling aggregation is named topk, bottomk or limit*)
+    if ("topk" in lower or "bottomk" in lower or "limit" in lower) and \
+            any(op_name(nodes[i][0].op).lower() in SAMPLING for i in positions.get(pp.AggregateExpr, ())):
         op = sampling_op(ast)
         if op:
             return [op, False, None]
-    candidate = len(aggregations) >= 2 and any(str(nodes[i][0].op) in _ARITH
-                                               for i in positions.get(pp.BinaryExpr, ()))
-    return [None, candidate, _UNSET]
+    return [None, _UNSET, _UNSET]
+
+
+def _candidate(nodes: list[tuple[Any, tuple[Any, ...]]], positions: dict[type, list[int]]) -> bool:
+    """Whether partial_data() may find something: two aggregations and an arithmetic operation."""
+    return len(positions.get(pp.AggregateExpr, ())) >= 2 and \
+        any(str(nodes[i][0].op) in _ARITH for i in positions.get(pp.BinaryExpr, ()))
 
 
 class _Join(NamedTuple):
