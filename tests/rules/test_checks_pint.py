@@ -468,3 +468,45 @@ def test_promql_impossible_screen_loses_nothing_on_random_expressions() -> None:
         found += bool(problems)
         skipped += not walks
     assert found > 2000 and skipped > 8000, (found, skipped)
+
+
+def _random_ratio_expr(rnd: random.Random, depth: int) -> str:
+    """A random expression of aggregations, arithmetic, comparisons and joins (what promql-fragile reads)."""
+    if depth <= 0 or rnd.random() < 0.2:
+        return rnd.choice(["a", 'b{job="x"}', "rate(c[5m])", "sum(a)", "sum by (job) (b)", "max(c offset 1h)", "1",
+                           "time()", "count(a > 1)", "topk(1, a)", "abs(sum(a))", "vector(1)"])
+    lhs, rhs = _random_ratio_expr(rnd, depth - 1), _random_ratio_expr(rnd, depth - 1)
+    kind = rnd.randint(0, 6)
+    if kind <= 2:
+        mod = rnd.choice(["", " on (job)", " ignoring (job)", " on (job) group_left (x)", " on (job) group_right"])
+        return f"({lhs}) {rnd.choice(['/', '*', '+', '-', '^', '%'])}{mod} ({rhs})"
+    if kind == 3:
+        return f"({lhs}) {rnd.choice(['>', '<', '==', '> bool'])} ({rhs})"
+    if kind == 4:
+        return f"({lhs}) {rnd.choice(['and', 'or', 'unless'])} ({rhs})"
+    if kind == 5:
+        return f"{rnd.choice(['sum', 'max', 'count'])}{rnd.choice(['', ' by (job)'])} ({lhs})"
+    return f"{rnd.choice(['abs', 'clamp_min', '-'])}({lhs})".replace("clamp_min(", "clamp_min(0 + ")
+
+
+def test_promql_fragile_screen_loses_nothing_on_random_expressions() -> None:
+    """The screen in front of partial_data() (an arithmetic operation with an aggregation on each side) says
+    yes whenever partial_data() finds something."""
+    from opsctl.rules.checks.promql_fragile import _candidate
+    from opsctl.rules.promql_ast import node_list, node_positions
+
+    rnd = random.Random(7)
+    found = screened_out = 0
+    for _ in range(12_000):
+        expr = _random_ratio_expr(rnd, rnd.randint(1, 4))
+        try:
+            ast = parse(expr)
+        except (ValueError, RuntimeError, OverflowError):
+            continue
+        nodes = node_list(ast)
+        candidate = _candidate(nodes, node_positions(nodes))
+        problem = partial_data(ast)
+        assert candidate or not problem, (expr, problem)
+        found += bool(problem)
+        screened_out += not candidate
+    assert found > 100 and screened_out > 3000, (found, screened_out)

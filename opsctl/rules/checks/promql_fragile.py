@@ -89,9 +89,25 @@ def _scan(nodes: list[tuple[Any, tuple[Any, ...]]], positions: dict[type, list[i
 
 
 def _candidate(nodes: list[tuple[Any, tuple[Any, ...]]], positions: dict[type, list[int]]) -> bool:
-    """Whether partial_data() may find something: two aggregations and an arithmetic operation."""
-    return len(positions.get(pp.AggregateExpr, ())) >= 2 and \
-        any(str(nodes[i][0].op) in _ARITH for i in positions.get(pp.BinaryExpr, ()))
+    """Whether partial_data() may find something: an arithmetic operation with an aggregation on each side (its
+    sources of kind "aggregate" come from aggregations inside the sides: `sum(a) / sum(b)`, not
+    `max(a > 14.4 * 0.001)`). Pre-order: an operation's left side starts right after it."""
+    aggregations = positions.get(pp.AggregateExpr, ())
+    if len(aggregations) < 2:
+        return False
+    for i in positions.get(pp.BinaryExpr, ()):
+        op = nodes[i][0]
+        if str(op.op) not in _ARITH:
+            continue
+        depth, left = len(nodes[i][1]), nodes[i + 1][0]
+        sides = set()
+        for k in aggregations:
+            node, ancestors = nodes[k]
+            if k > i and len(ancestors) > depth and ancestors[depth] is op:  # inside the operation
+                sides.add((ancestors[depth + 1] if len(ancestors) > depth + 1 else node) is left)
+        if len(sides) == 2:
+            return True
+    return False
 
 
 class _Join(NamedTuple):
