@@ -33,7 +33,7 @@ from opsctl.gosem import regexp as gosem_regexp
 from opsctl.gosem.strconv import ErrSyntax, unquote_prometheus
 
 __all__ = ["OPS", "Matcher", "PromQLSyntaxError", "children", "func_name", "is_stand_in", "matcher_groups",
-           "matchers", "metric_name", "metric_names", "op_name", "parse", "selectors", "walk"]
+           "matchers", "metric_name", "metric_names", "op_name", "parse", "regex_matchers", "selectors", "walk"]
 
 OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 
@@ -130,6 +130,25 @@ def matchers(vs: pp.VectorSelector) -> list[Matcher]:
     if not ms.or_matchers:
         return [_matcher(m) for m in ms.matchers]
     return [_matcher(m) for group in ms.or_matchers for m in group]
+
+
+_REGEX_OPS = (pp.MatchOp.Re, pp.MatchOp.NotRe)
+
+
+def regex_matchers(vs: pp.VectorSelector) -> list[Matcher]:
+    """The regex matchers (`=~`, `!~`) of matchers(vs), in its order, without making the others."""
+    ms = vs.matchers
+    out = []
+    for m in [m for group in ms.or_matchers for m in group] if ms.or_matchers else ms.matchers:
+        value = m.value
+        if value.startswith(_MARKER):
+            original = _ORIGINALS.get(value)
+            if original is not None:
+                out.append(Matcher(m.name, *original))
+                continue
+        if m.op in _REGEX_OPS:
+            out.append(Matcher(m.name, op_name(m.op), value))
+    return out
 
 
 def metric_name(vs: pp.VectorSelector) -> str | None:

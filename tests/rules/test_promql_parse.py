@@ -164,3 +164,24 @@ def test_walk_is_a_depth_first_walk_in_source_order(expr: str) -> None:
         return [(type(n).__name__, str(n), tuple(type(a).__name__ for a in anc)) for n, anc in pairs]
 
     assert shape(walk(ast)) == shape(_recursive_walk(ast)), expr
+
+
+@given(st.lists(st.tuples(st.sampled_from(["job", "__name__", "le"]), st.sampled_from(["=", "!=", "=~", "!~"]),
+                          st.sampled_from(["", "a", "a.*", "x|y", "5..", ".*"])), min_size=1, max_size=4),
+       st.sampled_from(["up", ""]), st.booleans())
+def test_regex_matchers_are_the_regex_ones_of_matchers(ms: list[tuple[str, str, str]], name: str, alt: bool) -> None:
+    """regex_matchers() gives what matchers() gives, less the `=`/`!=` ones, with and without stand-ins."""
+    import promql_parser as pp
+
+    from opsctl.promql_syntax import matchers, parse, regex_matchers
+
+    body = (" or " if alt else ", ").join(f'{label}{op}"{value}"' for label, op, value in ms)
+    expr = f"{name}{{{body}}}"
+    for stand_ins in (True, False):
+        try:
+            node = parse(expr, stand_ins=stand_ins)
+        except (ValueError, RuntimeError, OverflowError):
+            return
+        if not isinstance(node, pp.VectorSelector):
+            return
+        assert regex_matchers(node) == [m for m in matchers(node) if m.op in ("Re", "NotRe")], expr
