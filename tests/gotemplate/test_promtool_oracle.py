@@ -180,3 +180,21 @@ def test_random_valid_templates_render_like_promtool(tmp_path: Path) -> None:
     proc = subprocess.run([promtool, "test", "rules", "test.yml"], capture_output=True, text=True, cwd=tmp_path,
                           timeout=120)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+
+
+def test_a_verdict_that_depends_on_the_alert_name_is_not_shared(tmp_path: Path) -> None:
+    """Verdicts are shared across alert names (the name shows only in messages) except for templates that
+    define one: `{{ define "__alert_A" }}` clashes with alert A's own template only. promtool is the oracle."""
+    promtool = find_tool("promtool")
+    texts = ['{{ define "__alert_A" }}x{{ end }}y', '{{ block "__alert_A" . }}x{{ end }}y', "{{ $labels.job }} y",
+             '{{ define "__alert_B" }}x{{ end }}y']
+    doc = {"groups": [{"name": "g", "rules": [
+        {"alert": name, "expr": "vector(1)", "annotations": {f"t{i}": t for i, t in enumerate(texts)}}
+        for name in ("B", "A")]}]}
+    path = tmp_path / "rules.yml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    proc = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    expected = set(re.findall(r'"(A|B)": annotation "(t\d+)": (.*)', proc.stdout + proc.stderr))
+    got = {(name, f"t{i}", str(err)) for name in ("B", "A") for i, t in enumerate(texts)
+           if (err := check_rule_template(t, name)) is not None}
+    assert got == expected and len(expected) == 3, (got, proc.stdout + proc.stderr)
