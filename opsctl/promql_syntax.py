@@ -367,7 +367,8 @@ def _rewrite(expr: str) -> tuple[str | None, bool]:
         replaced += 1
         return f'{m.group("label")}{"=" if op == "=~" else "!="}"{marker}"'
 
-    pieces: list[str] = []  # (the text, with the bodies of named selectors' regex matchers replaced: _SELECTOR.sub's work)
+    # the text, with the regex matchers in the bodies of named selectors replaced (what _SELECTOR.sub did)
+    pieces: list[str] = []
     done = 0
     try:
         for _, name, body_start, body_end, _ in _selector_spans(expr):

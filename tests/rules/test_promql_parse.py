@@ -188,8 +188,8 @@ def test_regex_matchers_are_the_regex_ones_of_matchers(ms: list[tuple[str, str, 
 
 
 @settings(max_examples=3000, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(list('ab_:5 {}"\'`#\n\t=~x,()\\') + ["\u00a0", "\x1c", "foo", " {", '{a=~"x"}',
-                                                                   "# c\n", "5m", "{}"]), max_size=25))
+@given(st.lists(st.sampled_from([*'ab_:5 {}"\'`#\n\t=~x,()\\', "\u00a0", "\x1c", "foo", " {", '{a=~"x"}', "# c\n",
+                                 "5m", "{}"]), max_size=25))
 def test_selector_spans_are_the_selector_pattern_matches(parts: list[str]) -> None:
     """promql_syntax._selector_spans() finds what its specification, the _SELECTOR pattern, finds."""
     from opsctl.promql_syntax import _SELECTOR, _selector_spans
