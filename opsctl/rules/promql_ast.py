@@ -22,7 +22,8 @@ from opsctl.promql_syntax import (
 from opsctl.promql_syntax import parse as _parse
 
 __all__ = ["NONE", "OPEN", "LabelSet", "Matcher", "children", "func_name", "keeps_input_labels", "matcher_groups",
-           "matchers", "node_list", "node_positions", "op_name", "output_labels", "parse", "selectors", "walk"]
+           "matchers", "may_drop", "node_list", "node_positions", "op_name", "output_labels", "parse", "selectors",
+           "walk"]
 
 
 _LEAVES = (pp.VectorSelector, pp.NumberLiteral, pp.StringLiteral)
@@ -171,6 +172,75 @@ def keeps_input_labels(nodes: list[tuple[Any, tuple[Any, ...]]], positions: dict
         if not anc or anc[-1] is not node or type(first) not in (_VS, _MATRIX):
             return False  # no arguments (`hour()`), or the first is not a selector
     return True
+
+
+def may_drop(nodes: list[tuple[Any, tuple[Any, ...]]], positions: dict[type, list[int]],
+             labels: frozenset[str] | set[str]) -> bool:
+    """False when output_labels() of the expression surely may have each of `labels` (its result keeps them
+    where its input has them), from its node list and node_positions(), without output_labels()'s walk.
+
+    Why, by induction over _labels(): a label is lost only where one of these is: an aggregation but
+    topk/bottomk/limitk/limit_ratio, unless `by (...)` names the label or `without (...)` does not; vector(),
+    scalar(), time(), pi(), absent(), absent_over_time(); histogram_quantile() for `le`; a call whose first
+    argument that is not a literal is a scalar, or that has none; `on (...)` without the label, `ignoring (...)`
+    with it (group_x and set operations included, to be safe); an expression that is a scalar or a string as a
+    whole. Anything else passes on the labels of its operands (label_replace() and count_values() add one;
+    promql_parser rejects scalars where a vector is wanted, as in an aggregation or a subquery). A node type
+    this does not know may lose any label."""
+    if not _NODE_TYPE_SET.issuperset(positions):
+        return True
+    root = nodes[0][0]
+    if type(root) is pp.StringLiteral or _is_scalar(root):
+        return True
+    for i in positions.get(pp.AggregateExpr, ()):
+        node = nodes[i][0]
+        if op_name(node.op) in _SAMPLING:
+            continue
+        mod = node.modifier
+        if mod is None:
+            return True
+        names, by = mod.labels, mod.type == pp.AggModifierType.By
+        if any((label in names) != by for label in labels):
+            return True
+    for i in positions.get(pp.Call, ()):
+        node = nodes[i][0]
+        name = node.func.name
+        if name in _SCALARISH or name in ("absent", "absent_over_time"):
+            return True
+        if name == "histogram_quantile" and len(node.args) == 2:
+            if "le" in labels:
+                return True
+            continue
+        if name in ("label_replace", "label_join"):
+            continue  # (the labels of its first argument, a vector, and one more)
+        first = next((a for a in node.args if type(a) not in (pp.NumberLiteral, pp.StringLiteral)), None)
+        if first is None or _is_scalar(first):
+            return True
+    include = pp.LabelModifierType.Include
+    for i in positions.get(pp.BinaryExpr, ()):
+        mod = nodes[i][0].modifier
+        matching = mod.matching if mod is not None else None
+        if matching is not None:
+            names, on = matching.labels, matching.type == include
+            if any((label in names) != on for label in labels):
+                return True
+    return False
+
+
+def _is_scalar(node: Any) -> bool:
+    """Whether _labels(node) is _SCALAR: numbers, scalar()/time()/pi(), signs, parentheses and arithmetic of
+    those."""
+    kind = type(node)
+    while kind is pp.ParenExpr or kind is pp.UnaryExpr:
+        node = node.expr
+        kind = type(node)
+    if kind is pp.NumberLiteral:
+        return True
+    if kind is pp.Call:
+        return node.func.name in _SCALAR_FUNCS
+    if kind is pp.BinaryExpr:
+        return _is_scalar(node.lhs) and _is_scalar(node.rhs)
+    return False
 
 
 def _labels(node: Any) -> LabelSet:

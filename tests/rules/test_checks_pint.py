@@ -510,3 +510,29 @@ def test_promql_fragile_screen_loses_nothing_on_random_expressions() -> None:
         found += bool(problem)
         screened_out += not candidate
     assert found > 100 and screened_out > 3000, (found, screened_out)
+
+
+def test_may_drop_screen_loses_nothing_on_random_expressions() -> None:
+    """promql_ast.may_drop() (the screen aggregation-drops-label puts before output_labels()) says a label may be
+    lost whenever output_labels() says the result cannot have it."""
+    from opsctl.rules.promql_ast import may_drop, node_list, node_positions, output_labels
+
+    rnd = random.Random(21)
+    fixed = ["1 + 2", "time()", "(1)", '"s"', "-(time() * 2)", "scalar(a)", "quantile_over_time(scalar(a), b[5m])",
+             "quantile_over_time(0.5, b[5m])", "round(a, 2)", "hour()", "days_in_month()", 'label_join(a, "x")']
+    lost_somewhere = screened = 0
+    for i in range(12_000):
+        expr = fixed[i] if i < len(fixed) else _random_expr(rnd, rnd.randint(1, 5))
+        try:
+            ast = parse(expr)
+        except (ValueError, RuntimeError, OverflowError):
+            continue
+        nodes = node_list(ast)
+        labels = frozenset(rnd.sample(["job", "team", "le", "x"], rnd.randint(1, 3)))
+        drops = may_drop(nodes, node_positions(nodes), labels)
+        result = output_labels(ast)
+        lost = [label for label in labels if not result.may_have(label)]
+        assert drops or not lost, (expr, labels, result)
+        lost_somewhere += bool(lost)
+        screened += not drops
+    assert lost_somewhere > 2000 and screened > 1500, (lost_somewhere, screened)
