@@ -322,3 +322,34 @@ def test_checks_find_nothing_in_the_rule_kinds_they_do_not_declare(shared_data: 
                             assert not issues, (cid, rule.kind, rule.name, issues[0].message)
     assert {"aggregation-drops-label", "promql-fragile", "record-name-format"} <= found_declared, \
         found_declared
+
+
+def test_duplicate_rule_reports_each_repeat_against_its_first() -> None:
+    """duplicate-rule on random files of rules sharing names and labels: one issue per rule whose kind, name and
+    labels an earlier rule has, naming that first rule (the plain algorithm, written out here)."""
+    import random
+
+    from opsctl.rules.checks import duplicate_rule
+    from opsctl.rules.checks.base import Context
+
+    rnd = random.Random(5)
+    for _ in range(200):
+        lines = ["groups:", "- name: g", "  rules:"]
+        for _ in range(rnd.randint(1, 12)):
+            kind = rnd.choice(["alert", "record"])
+            lines += [f"  - {kind}: {rnd.choice(['a', 'b', 'c'])}", "    expr: up"]
+            labels = {k: rnd.choice(["1", "2"]) for k in rnd.sample(["x", "y"], rnd.randint(0, 2))}
+            if labels:
+                lines += ["    labels:"] + [f'      {k}: "{v}"' for k, v in labels.items()]
+        rf = parse_rule_text("\n".join(lines) + "\n")
+        first: dict[object, int] = {}
+        expected = []
+        for rule in rf.rules:
+            key = (rule.kind, rule.name, tuple(sorted(rule.labels.items())))
+            if key in first:
+                expected.append((rule.line, first[key]))
+            else:
+                first[key] = rule.line
+        issues = list(duplicate_rule.check_files(Context(RulesConfig(runbooks_dir=None), [rf])))
+        got = [(i.rule.line, int(i.message.split("at line ")[1].split(",")[0])) for i in issues if i.rule]
+        assert got == expected, "\n".join(lines)

@@ -34,11 +34,17 @@ def _same_expression(a: str, b: str) -> bool:
 
 
 def check_files(ctx: Context) -> Iterator[Issue]:
+    # the first rule of each kind and name; the labels are compared only between rules of one name (few)
+    named: dict[tuple[str, str], Rule] = {}
     seen: dict[tuple[str, str, tuple[tuple[str, str], ...]], Rule] = {}
     for rf in ctx.files:
         for rule in rf.rules:
             if not rule.name:
                 continue
+            earlier = named.setdefault((rule.kind, rule.name), rule)
+            if earlier is rule:
+                continue
+            seen.setdefault(_key(earlier), earlier)
             key = _key(rule)
             first = seen.get(key)
             if first is None:
