@@ -28,7 +28,8 @@ _HINT_V2 = re.compile(
     r"""[{,]\s*["'`]"""                                      # quoted label or metric name in braces
     r"""|[\[:]\s*(?:0[xX][0-9a-fA-F]+|\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+)\s*[\]:]"""   # [300] [5m:30]
     r"""|\boffset\s*[-+]?\s*(?:\d|\.\d)"""                   # offset 300
-    r"""|@\s*[-+]?\s*\d+(?:ms|[smhdwy])""",                   # @ 6m
+    r"""|@\s*[-+]?\s*\d+(?:ms|[smhdwy])"""                    # @ 6m
+    r"""|(?:^|[^\[:\s\d])\s*\d+(?:ms|[smhdwy])(?![A-Za-z0-9_])""",  # x > 5m (not [5m], [5m:1m])
     re.IGNORECASE,
 )
 _HINT_ANY = re.compile(r"""\d{3,}(?:ms|[smhdwy])|["'`]\s*or\b""", re.IGNORECASE)
@@ -95,6 +96,18 @@ def _go_item(text: str) -> str:
     return json.dumps(text)
 
 
+_AGGREGATIONS = frozenset({"sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "topk", "bottomk",
+                           "quantile", "count_values"})  # (Prometheus 2's; limitk and limit_ratio came with 3.x)
+
+
+def _after_offset(toks: list[_Tok], i: int) -> bool:
+    """Whether token i follows `offset` (or `offset -`/`offset +`)."""
+    j = i - 1
+    if j >= 0 and toks[j].text in ("-", "+"):
+        j -= 1
+    return j >= 0 and toks[j].kind == "ident" and toks[j].text.lower() == "offset"
+
+
 def _overflows(duration: str) -> bool:
     try:
         parse_duration(duration)
@@ -119,6 +132,8 @@ def _scan(toks: list[_Tok], old: bool) -> Iterator[tuple[int, str]]:
     expect_name = False        # inside braces, where a label name may stand
     after_value = False        # inside braces, right after a matcher's value
     in_brackets = False
+    parens: list[str] = []     # the open parentheses: "agg" (an aggregation's arguments), "by" (its grouping), ""
+    closed = ""                # the kind of the parenthesis the last `)` closed
     for i, tok in enumerate(toks):
         prev = toks[i - 1] if i else None
         if tok.kind == "dur" and _overflows(tok.text):
@@ -158,6 +173,24 @@ def _scan(toks: list[_Tok], old: bool) -> Iterator[tuple[int, str]]:
                 yield num.pos, f'unexpected number {_go_item(num.text)} in subquery selector, expected duration or "]"'
                 return
             continue
+        if tok.text == "(":
+            before = prev.text.lower() if prev is not None else ""
+            parens.append("agg" if before in _AGGREGATIONS or (before == ")" and closed == "by") else
+                          "by" if before in ("by", "without") else "")
+            continue
+        if tok.text == ")":
+            closed = parens.pop() if parens else ""
+            continue
+        if old and tok.kind == "dur" and not in_brackets and not _after_offset(toks, i):
+            # Prometheus 2 reads a duration only in a range, a subquery and after `offset`; 3.0 also as a number
+            # of seconds (`x > 5m`, `predict_linear(x[1h], 1h)`). The 2.x parser's messages where it meets one:
+            if prev is not None and prev.text == ",":
+                yield prev.pos, "trailing commas not allowed in function call args"
+            elif "agg" in parens:
+                yield tok.pos, f'unexpected duration "{tok.text}" in aggregation'
+            else:
+                yield tok.pos, f'unexpected duration "{tok.text}"'
+            return
         if old and tok.kind == "ident" and tok.text.lower() == "offset":
             j = i + 1
             if j < len(toks) and toks[j].text in ("-", "+"):

@@ -34,6 +34,15 @@ EXPRESSIONS = [
     'up{"aaaaaaaaaaaaaaa"="x"}', "rate(up[300])", "rate(up[1.5])", "rate(up[1e2])",
     "rate(up[0x10])", "up[5m:30]", "up offset 300", "rate(up[5m] offset 1)", "up offset -300",
     "up @ 6m",
+    # a duration as a number of seconds (3.0): each place where the 2.42 parser meets one has its own message
+    "x > 1h", "predict_linear(x[5m], 1h)", "clamp(x, 1m, 2m)", "round(x,1h)", "vector(1h)", "topk(5m, x)",
+    "topk by (a) (5m, x)", "max(x > 5m)", "sum(abs(x > 5m))", "sum by (a) (x > 5m)", "sum(x > 1m) without (a)",
+    "sum(x) by (a) > 5m", "abs(sum(x) > 5m)", "sum(round(x, 1h))", "round(sum(x), 1h)", "round(x, 5 * 1h)",
+    "round(x, (1h))", "(1h)", "-1h", "x > -1h", "x offset -1h > 1h", "max_over_time(x[5m:1m]) > 1h", "x @ 100 > 1h",
+    "x > 1h30m", "x > 1ms", "sum(x) > bool 5m", 'count_values("a", x) + 1h',
+    # durations 2.42 reads too
+    "x[5m] offset 1h", "x[1h:5m]", "rate(x[5m] offset 1h)", 'label_replace(x, "a", "1h", "b", "c")',
+    'x{a="5m"}', "x[5m:1m] offset 1h",
     # rejected by every version
     'up{a="1" or b="2"}', "rate(up[293y])", "up offset 293y", "up[5m:293y]", "up[293y:]", "rate(up[106752d])",
 ]
@@ -92,13 +101,16 @@ def test_same_verdict_as_promtool_3_16(tmp_path: Path) -> None:
     ("up offset 300", '1:11: parse error: unexpected number "300" in offset, expected duration'),
     ("up[5m:30]", '1:7: parse error: unexpected number "30" in subquery selector, expected duration or "]"'),
     ("up\n  [293y:]", "2:4: parse error: duration out of range"),
+    ("predict_linear(x[5m], 1h)", "1:21: parse error: trailing commas not allowed in function call args"),
+    ("sum by (a) (x > 5m)", '1:17: parse error: unexpected duration "5m" in aggregation'),
+    ("abs(sum(x) > 5m)", '1:14: parse error: unexpected duration "5m"'),
 ])
 def test_messages_for_2_42(expr: str, message: str) -> None:
     assert list(syntax_problems(expr, PromVersion(2, 42))) == [message]
 
 
 def test_3x_accepts_what_only_2x_rejects() -> None:
-    for expr in ('{"my.metric"}', "rate(up[300])", "up offset 300", "up @ 6m"):
+    for expr in ('{"my.metric"}', "rate(up[300])", "up offset 300", "up @ 6m", "x > 1h", "topk(5m, x)"):
         assert list(syntax_problems(expr, PromVersion(3, 0))) == []
     # promql-parser reads `or` between matchers; promtool 2.42 and 3.16 do not
     assert list(syntax_problems('up{a="1" or b="2"}', PromVersion(3, 16)))
