@@ -10,7 +10,8 @@ expressions, so a per-expression parse cache helps); `realworld_distinct`: the s
 copy's metrics renamed, so that no expression repeats (a file assembled from many teams' rules);
 `realworld_folded`: that file as PyYAML writes it by default (80 columns: long expressions and annotations
 folded into scalars over several lines, which the YAML reader's fast path must take too); `slo_mix`: the
-shipped packs with sloth's generated SLO rules, literal block scalars (see generate_slo_mix). All four are
+shipped packs with sloth's generated SLO rules, literal block scalars (see generate_slo_mix); `promqltest_mix`:
+the expressions of Prometheus's own PromQL tests (see generate_promqltest_mix). All five are
 linted in one process (`--jobs 1`), text and json, best of five, against promtool on the same file
 (`promtool_accepts`: promtool finds the file valid). Target: ratio_text_jobs1_over_promtool <= 1.0.
 opsctl and promtool runs alternate (a change in the machine's load then hits both alike). opsctl's default
@@ -182,6 +183,51 @@ def generate_slo_mix(path: Path, rules: int = 10_000) -> bool:
     return True
 
 
+PROMQLTEST = REALRULES.parents[1] / "prometheus"
+_EVAL = re.compile(r"\s*eval(?:_ordered|_warn|_info)?\s+"
+                   r"(?:instant\s+at\s+\S+|range\s+from\s+\S+\s+to\s+\S+\s+step\s+\S+)\s+(.*)$")
+
+
+def generate_promqltest_mix(path: Path, rules: int = 10_000) -> bool:
+    """10,000 rules from the expressions of Prometheus's own PromQL tests (shared/data/prometheus/promqltest-*:
+    short, varied, every function and operator), those both Prometheus 2.42 and 3.16 accept in a rule file,
+    alternately as alerts (with a `$labels`/`$value` summary) and recording rules, renamed to stay distinct as
+    in generate_realworld_distinct. First measured after all the tuning of the other files."""
+    import json
+
+    import promql_parser as pp
+
+    from opsctl.rules.loader import LoadOptions, parse_rule_text
+    from opsctl.rules.versions import PromVersion
+
+    if not PROMQLTEST.is_dir():
+        return False
+    exprs = []
+    for f in sorted(PROMQLTEST.glob("promqltest-v*/*.test")):
+        for line in f.read_text().splitlines():
+            m = _EVAL.match(line)
+            if m and m.group(1).strip():
+                exprs.append(m.group(1).strip())
+    options = [LoadOptions(prometheus_version=PromVersion.parse(v), check_templates=False) for v in ("2.42", "3.16")]
+    head = "groups:\n- name: g\n  rules:\n  - record: r\n    expr: "
+    accepted = [expr for expr in dict.fromkeys(exprs)
+                if not any(parse_rule_text(f"{head}{json.dumps(expr)}\n", "x.yml", o).errors for o in options)]
+    found: list[dict] = []
+    for i, expr in enumerate(accepted):
+        try:
+            pp.parse(expr)  # (renaming the metrics needs promql-parser's tree)
+        except ValueError:
+            continue
+        if i % 2:
+            found.append({"record": f"job:rec_{i}:sum", "expr": expr})
+        else:
+            found.append({"alert": f"Alert{i}x", "expr": expr, "for": "5m", "labels": {"severity": "warning"},
+                          "annotations": {"summary": "{{ $labels.instance }} is at {{ $value }}",
+                                          "runbook_url": f"https://rb.example.com/{i}"}})
+    _write_groups(path, _copies(found, rules, distinct=True))
+    return True
+
+
 def best_of(cmd: list[str], runs: int = 5) -> float:
     return best_of_both(cmd, runs)[0]
 
@@ -245,6 +291,9 @@ def main() -> dict:
         slo = Path(tmp) / "slo-mix-10k.yml"
         if generate_slo_mix(slo):
             result["slo_mix"] = side_by_side(slo, config, promtool)
+        promqltest = Path(tmp) / "promqltest-mix-10k.yml"
+        if generate_promqltest_mix(promqltest):
+            result["promqltest_mix"] = side_by_side(promqltest, config, promtool)
     return result
 
 
