@@ -4,7 +4,9 @@ cases that trigger each, close variants that do not, and pint's own test cases w
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -412,6 +414,16 @@ def test_promql_impossible_screen_loses_nothing_on_a_grid() -> None:
     assert counts["found"] > 1000 and counts["skipped"] > 500, counts
 
 
+def _parsed(rnd: random.Random, make: Any, count: int, depth: int) -> Iterator[tuple[str, Any]]:
+    """(expression, syntax tree) for those of `count` random expressions `make(rnd, depth)` makes that parse."""
+    for _ in range(count):
+        expr = make(rnd, rnd.randint(1, depth))
+        try:
+            yield expr, parse(expr)
+        except (ValueError, RuntimeError, OverflowError):
+            continue
+
+
 def _random_expr(rnd: random.Random, depth: int) -> str:
     """A random PromQL expression of the constructs the screen of promql-impossible reasons about."""
     labels = ["job", "team", "le"]
@@ -454,14 +466,8 @@ def test_promql_impossible_screen_loses_nothing_on_random_expressions() -> None:
     from opsctl.rules.checks.promql_impossible import may_find
     from opsctl.rules.promql_ast import node_list
 
-    rnd = random.Random(14)
     found = skipped = 0
-    for _ in range(20_000):
-        expr = _random_expr(rnd, rnd.randint(1, 5))
-        try:
-            ast = parse(expr)
-        except (ValueError, RuntimeError, OverflowError):
-            continue
+    for expr, ast in _parsed(random.Random(14), _random_expr, 20_000, 5):
         walks = may_find(node_list(ast), expr)  # (with the text, as the check calls it)
         problems = analyse(ast)
         assert walks or not problems, (expr, problems)
@@ -495,14 +501,8 @@ def test_promql_fragile_screen_loses_nothing_on_random_expressions() -> None:
     from opsctl.rules.checks.promql_fragile import _candidate
     from opsctl.rules.promql_ast import node_list, node_positions
 
-    rnd = random.Random(7)
     found = screened_out = 0
-    for _ in range(12_000):
-        expr = _random_ratio_expr(rnd, rnd.randint(1, 4))
-        try:
-            ast = parse(expr)
-        except (ValueError, RuntimeError, OverflowError):
-            continue
+    for expr, ast in _parsed(random.Random(7), _random_ratio_expr, 12_000, 4):
         nodes = node_list(ast)
         candidate = _candidate(nodes, node_positions(nodes))
         problem = partial_data(ast)
@@ -519,14 +519,10 @@ def test_may_drop_screen_loses_nothing_on_random_expressions() -> None:
 
     rnd = random.Random(21)
     fixed = ["1 + 2", "time()", "(1)", '"s"', "-(time() * 2)", "scalar(a)", "quantile_over_time(scalar(a), b[5m])",
-             "quantile_over_time(0.5, b[5m])", "round(a, 2)", "hour()", "days_in_month()", 'label_join(a, "x")']
+             "quantile_over_time(0.5, b[5m])", "round(a, 2)", "hour()", "days_in_month()",
+             'label_join(a, "x", ",", "y")']
     lost_somewhere = screened = 0
-    for i in range(12_000):
-        expr = fixed[i] if i < len(fixed) else _random_expr(rnd, rnd.randint(1, 5))
-        try:
-            ast = parse(expr)
-        except (ValueError, RuntimeError, OverflowError):
-            continue
+    for expr, ast in [(x, parse(x)) for x in fixed] + list(_parsed(rnd, _random_expr, 12_000, 5)):
         nodes = node_list(ast)
         labels = frozenset(rnd.sample(["job", "team", "le", "x"], rnd.randint(1, 3)))
         drops = may_drop(nodes, node_positions(nodes), labels)
