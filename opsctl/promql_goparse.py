@@ -45,6 +45,8 @@ _BINARY = {"ADD", "SUB", "MUL", "DIV", "MOD", "POW", "EQLC", "NEQ", "LTE", "LSS"
 # Keywords the grammar also takes as a metric name (metric_identifier) or a label (maybe_label).
 _AS_METRIC = {"IDENTIFIER", "METRIC_IDENTIFIER", "LAND", "LOR", "LUNLESS", "BY", "WITHOUT", "OFFSET", "START",
               "END"}
+# the tokens an expression can start with (primary() and unary())
+_STARTS = {"NUMBER", "STRING", "LEFT_PAREN", "AGGR", "LEFT_BRACE", "ADD", "SUB", *_AS_METRIC}
 _AS_LABEL = {"IDENTIFIER", "METRIC_IDENTIFIER", "LAND", "LOR", "LUNLESS", "BOOL", "BY", "GROUP_LEFT",
              "GROUP_RIGHT", "IGNORING", "OFFSET", "ON", "WITHOUT", "START", "END", "ATAN2", "AGGR"}
 
@@ -448,6 +450,7 @@ class _Parser:
     def __init__(self, toks: list[_Tok]) -> None:
         self.toks = toks
         self.k = 0
+        self.aggregations = 0  # the aggregations whose arguments are being read
 
     @property
     def tok(self) -> _Tok:
@@ -468,6 +471,10 @@ class _Parser:
     def unexpected(self, context: str = "", expected: str = "") -> _Error:
         self.check_lex()
         msg = "unexpected " + _desc(self.tok)
+        if not context and self.aggregations:
+            # the grammar's error rule for an aggregation catches what goes wrong at any depth of its arguments
+            # (`sum(abs(x > ,))`: unexpected "," in aggregation), where no inner rule has a context of its own
+            context = "aggregation"
         if context:
             msg += " in " + context
         if expected:
@@ -579,9 +586,9 @@ class _Parser:
                 self.grouping_labels()
                 if self.tok.typ != "LEFT_PAREN":
                     raise self.unexpected("aggregation")
-                self.call_body()
+                self.call_body(aggregation=True)
             elif self.tok.typ == "LEFT_PAREN":
-                self.call_body()
+                self.call_body(aggregation=True)
                 if self.tok.typ in ("BY", "WITHOUT"):
                     self.advance()
                     self.grouping_labels()
@@ -601,21 +608,24 @@ class _Parser:
         else:
             raise self.unexpected()
 
-    def call_body(self) -> None:
+    def call_body(self, aggregation: bool = False) -> None:
         self.advance()  # (
         if self.tok.typ == "RIGHT_PAREN":
             self.advance()
             return
+        self.aggregations += aggregation
         while True:
             self.expr()
             if self.tok.typ == "COMMA":
                 comma = self.advance()
-                if self.tok.typ == "RIGHT_PAREN":
+                if self.tok.typ not in _STARTS:  # `f(x, )`, `f(x, 1h)`: the grammar's rule for a trailing comma
+                    self.check_lex()
                     raise _Error(comma.pos, "trailing commas not allowed in function call args")
                 continue
             if self.tok.typ != "RIGHT_PAREN":
                 raise self.unexpected()
             self.advance()
+            self.aggregations -= aggregation
             return
 
     def grouping_labels(self) -> None:

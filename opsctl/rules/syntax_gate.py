@@ -96,8 +96,7 @@ def _go_item(text: str) -> str:
     return json.dumps(text)
 
 
-_AGGREGATIONS = frozenset({"sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "topk", "bottomk",
-                           "quantile", "count_values"})  # (Prometheus 2's; limitk and limit_ratio came with 3.x)
+_ASK_THE_PORT = ""  # a _scan message: the error is opsctl.promql_goparse's (Prometheus 2.42's parser's) first
 
 
 def _after_offset(toks: list[_Tok], i: int) -> bool:
@@ -123,6 +122,14 @@ def syntax_problems(expr: str, version: PromVersion) -> Iterator[str]:
     if not (_hint_any(expr) or (old and _HINT_V2.search(expr))):
         return
     for pos, message in _scan(_tokens(expr), old):
+        if message == _ASK_THE_PORT:
+            from opsctl.promql_goparse import syntax_error  # (only for a message)
+
+            ported = syntax_error(expr)
+            if ported is not None:
+                yield ported
+                return
+            message = f'unexpected duration "{_TOKEN.match(expr, pos).group()}"'  # type: ignore[union-attr]
         yield f"{_where(expr, pos)}: parse error: {message}"
         return
 
@@ -132,8 +139,6 @@ def _scan(toks: list[_Tok], old: bool) -> Iterator[tuple[int, str]]:
     expect_name = False        # inside braces, where a label name may stand
     after_value = False        # inside braces, right after a matcher's value
     in_brackets = False
-    parens: list[str] = []     # the open parentheses: "agg" (an aggregation's arguments), "by" (its grouping), ""
-    closed = ""                # the kind of the parenthesis the last `)` closed
     for i, tok in enumerate(toks):
         prev = toks[i - 1] if i else None
         if tok.kind == "dur" and _overflows(tok.text):
@@ -173,23 +178,11 @@ def _scan(toks: list[_Tok], old: bool) -> Iterator[tuple[int, str]]:
                 yield num.pos, f'unexpected number {_go_item(num.text)} in subquery selector, expected duration or "]"'
                 return
             continue
-        if tok.text == "(":
-            before = prev.text.lower() if prev is not None else ""
-            parens.append("agg" if before in _AGGREGATIONS or (before == ")" and closed == "by") else
-                          "by" if before in ("by", "without") else "")
-            continue
-        if tok.text == ")":
-            closed = parens.pop() if parens else ""
-            continue
         if old and tok.kind == "dur" and not in_brackets and not _after_offset(toks, i):
             # Prometheus 2 reads a duration only in a range, a subquery and after `offset`; 3.0 also as a number
-            # of seconds (`x > 5m`, `predict_linear(x[1h], 1h)`). The 2.x parser's messages where it meets one:
-            if prev is not None and prev.text == ",":
-                yield prev.pos, "trailing commas not allowed in function call args"
-            elif "agg" in parens:
-                yield tok.pos, f'unexpected duration "{tok.text}" in aggregation'
-            else:
-                yield tok.pos, f'unexpected duration "{tok.text}"'
+            # of seconds (`x > 5m`, `predict_linear(x[1h], 1h)`). The 2.x parser's message depends on where it
+            # meets one (after a comma, inside an aggregation...): the port of that parser words it
+            yield tok.pos, _ASK_THE_PORT
             return
         if old and tok.kind == "ident" and tok.text.lower() == "offset":
             j = i + 1

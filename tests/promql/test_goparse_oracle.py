@@ -31,6 +31,10 @@ BAD = [
     "x # comment\n+", "x\n+\n", "x\n  foo", "label_replace(x, \"a\", \"b\", \"c\", )", "sum(x) by (a) (y)",
     "absent(nonexistent{job=\"myjob\"}) ,", "1 2", "\"a\" \"b\"", "x{a=\"b\"} {c=\"d\"}", "1e400", "x @ 1e",
     "x offset 5h3", "x[5d3h]", "x[3h5d]", "x[0x10m]",
+    # inside an aggregation's arguments at any depth, and right after a comma in a call (grammar error rules)
+    "sum(x y)", "sum(abs(x > ,))", "topk(, x)", "round(x, =)", "count_values(x, )", "sum by (a) (x, =)",
+    "abs(x > ,)", "sum(x, 1h)", "x > 1h", "topk(5m, x)", "sum(abs(x > 5m))", "abs(sum(x) > 5m)",
+    "predict_linear(x[5m], 1h)", "topk(1, round(x, 1h))",
 ]
 GOOD = ["x", "x @ 100", "x @ -1.5", "x @ start()", "x offset -5m", "x[5m:]", "x[5m:1m] offset 1h @ end()",
         "sum by (a, b,) (x)", "sum(x) without ()", 'x{a="1",}', "x and on() y", "x == bool y",
