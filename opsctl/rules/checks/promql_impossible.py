@@ -203,14 +203,18 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]], expr: str | None = None) 
             ms = node.matchers
             limiting, walk_in_op = bool(ms.or_matchers), False
             certain: set[str] = set()  # (the walk takes no label for certain from `or` alternatives)
+            empty: set[str] = set()
             for m in ms.matchers:
+                if m.op != equal or m.name == "__name__":
+                    continue
                 value = m.value
                 if not value:
-                    if m.op == equal and m.name != "__name__":
-                        limiting = True
-                        removers[id(node)] = frozenset(m.name for m in ms.matchers if not m.value and m.op == equal)
-                elif m.op == equal and not is_stand_in(value) and m.name != "__name__":
+                    empty.add(m.name)
+                elif not is_stand_in(value):
                     certain.add(m.name)
+            if empty:
+                limiting = True
+                removers[id(node)] = frozenset(empty)
             if certain and not ms.or_matchers:
                 labelled.append((node, ancestors, certain))
         else:
@@ -224,14 +228,15 @@ def may_find(nodes: list[tuple[Any, tuple[Any, ...]]], expr: str | None = None) 
             if walk_in_op:
                 return True
             limited_operand = True
-    if limited_by and _named_labels_may_vanish(nodes, by_aggregations, _removals(nodes, removers)):
+    removals = _removals(nodes, removers) if limited_by or (limited_operand and labelled) else []
+    if limited_by and _named_labels_may_vanish(nodes, by_aggregations, removers, removals):
         return True
     if not limited_operand:
         return False
     # the labels all series of a side have come from `labelled`, count_values() and absent() (above)
     if (expr is None or "count_values" in expr.lower()) and _count_values_in(nodes, vector_ops):  # (any case)
         return True
-    return bool(labelled) and _guaranteed_reaches(nodes, vector_ops, removers, labelled)
+    return bool(labelled) and _guaranteed_reaches(nodes, vector_ops, removals, labelled)
 
 
 def _end(nodes: list[tuple[Any, tuple[Any, ...]]], index: int) -> int:
@@ -295,17 +300,16 @@ def _may_lack(removals: list[_Removal], start: int, end: int, label: str) -> boo
     return any(start <= r.at < end and r.may_remove(label) for r in removals)
 
 
-def _named_labels_may_vanish(nodes: list[tuple[Any, tuple[Any, ...]]], named: set[int],
+def _named_labels_may_vanish(nodes: list[tuple[Any, tuple[Any, ...]]], named: set[int], removers: dict[int, Any],
                              removals: list[_Removal]) -> bool:
     """Whether a label of an aggregation's `by (...)` or an operation's `on (...)` (the nodes whose id() is in
-    `named`) may be one that the expression below it cannot have: what the walk reports there."""
+    `named`) may be one that the expression below it cannot have: what the walk reports there. `removers`
+    holds the aggregation's modifier or the operation's matching (see may_find), whose labels those are."""
     for index, (node, _) in enumerate(nodes):
         if id(node) not in named:
             continue
-        mod = node.modifier  # (`by` of an aggregation, else `on` of an operation: may_find put it there)
-        labels = mod.labels if type(node) is pp.AggregateExpr else mod.matching.labels
         end = _end(nodes, index)
-        for label in labels:
+        for label in removers[id(node)].labels:
             if label != "__name__" and _may_lack(removals, index + 1, end, label):
                 return True
     return False
@@ -320,7 +324,7 @@ def _count_values_in(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: set[i
     return False
 
 
-def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: set[int], removers: dict[int, Any],
+def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: set[int], removals: list[_Removal],
                         labelled: list[tuple[Any, tuple[Any, ...], set[str]]]) -> bool:
     """Whether an operand of one of `vector_ops` may have a label every one of its series has (`guaranteed`)
     that the other operand may lack (_removals): what the walk needs to find that two sides never match.
@@ -328,8 +332,7 @@ def _guaranteed_reaches(nodes: list[tuple[Any, tuple[Any, ...]]], vector_ops: se
     count_values() and absent() (see may_find, which looks for the last two), and only aggregations remove
     them on the way up (`by (...)` keeps at most the labels it names, `without (...)` removes some, the others
     all); anything else keeps at most those of its arguments, or sends the rule to the walk. Past one of
-    `vector_ops` they are taken to stay (at most they do). `removers`: see _removals."""
-    removals = _removals(nodes, removers)
+    `vector_ops` they are taken to stay (at most they do). `removals`: _removals() of the nodes."""
     if not removals:
         return False  # no label can be missing anywhere
     # unless some node keeps only some labels or may remove any, only the labels named by a removal can lack
