@@ -140,14 +140,10 @@ def regex_matchers(vs: pp.VectorSelector) -> list[Matcher]:
     ms = vs.matchers
     out = []
     for m in [m for group in ms.or_matchers for m in group] if ms.or_matchers else ms.matchers:
-        value = m.value
-        if value.startswith(_MARKER):
-            original = _ORIGINALS.get(value)
-            if original is not None:
-                out.append(Matcher(m.name, *original))
-                continue
-        if m.op in _REGEX_OPS:
-            out.append(Matcher(m.name, op_name(m.op), value))
+        if m.op in _REGEX_OPS or is_stand_in(m.value):
+            matcher = _matcher(m)
+            if matcher.op in ("Re", "NotRe"):
+                out.append(matcher)
     return out
 
 
