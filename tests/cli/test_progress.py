@@ -16,13 +16,23 @@ from opsctl.cli.progress import progress_bar, wanted
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_with_tty_stderr(args: list[str], tmp_path: Path) -> tuple[int, str, str]:
-    """Run opsctl with stderr on a pseudo-terminal (stdout a pipe); returns (code, stdout, terminal text)."""
-    master, slave = pty.openpty()
+def tty_env() -> dict[str, str]:
+    """The environment of a child whose stderr is a terminal: nothing that turns progress bars off."""
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM", "CI", "OPSCTL_NO_PROGRESS")}
     env.update({"OPSCTL_PROGRESS_DELAY": "0", "TERM": "xterm", "COLUMNS": "100"})
-    proc = subprocess.Popen([sys.executable, "-m", "opsctl", *args], stdout=subprocess.PIPE, stderr=slave,
-                            stdin=subprocess.DEVNULL, env=env, cwd=tmp_path)
+    return env
+
+
+def run_with_tty_stderr(args: list[str], tmp_path: Path) -> tuple[int, str, str]:
+    """Run opsctl with stderr on a pseudo-terminal (stdout a pipe); returns (code, stdout, terminal text)."""
+    return run_on_tty([sys.executable, "-m", "opsctl", *args], tmp_path)
+
+
+def run_on_tty(cmd: list[str], cwd: Path, wait: float = 60) -> tuple[int, str, str]:
+    """Run `cmd` with stderr on a pseudo-terminal (stdout a pipe); returns (code, stdout, terminal text)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL, env=tty_env(),
+                            cwd=cwd)
     os.close(slave)
     # both streams drained as they come: a child whose stdout fills the pipe (64 KiB) waits for it to be read
     # before it ends, and so before the terminal reaches its end
@@ -31,7 +41,7 @@ def run_with_tty_stderr(args: list[str], tmp_path: Path) -> tuple[int, str, str]
     out_chunks: list[bytes] = []
     open_fds = {master: chunks, proc.stdout.fileno(): out_chunks}
     while open_fds:
-        ready, _, _ = select.select(list(open_fds), [], [], 60)
+        ready, _, _ = select.select(list(open_fds), [], [], wait)
         if not ready:
             break
         for fd in ready:
@@ -135,28 +145,13 @@ def test_slo_report_and_drill_bars_on_a_terminal_only(tmp_path: Path) -> None:
 def test_nab_benchmark_bar_on_a_terminal_only(tmp_path: Path, shared_data: Path) -> None:
     if not (shared_data / "nab" / "combined_windows.json").exists():
         pytest.skip("NAB data not in ../shared/data")
-    master, slave = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "CI", "OPSCTL_NO_PROGRESS")}
-    env.update({"OPSCTL_PROGRESS_DELAY": "0", "TERM": "xterm"})
     args = [sys.executable, "-m", "benchmarks.nab", "--data", str(shared_data / "nab"), "--only", "robust_z",
             "--no-cv"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave, env=env, cwd=ROOT)
-    os.close(slave)
-    chunks = []
-    while select.select([master], [], [], 120)[0]:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    out = proc.stdout.read().decode() if proc.stdout else ""
-    assert proc.wait(timeout=120) == 0
-    os.close(master)
-    assert "NAB detector runs" in b"".join(chunks).decode(errors="replace")
+    code, out, tty = run_on_tty(args, ROOT, wait=120)
+    assert code == 0
+    assert "NAB detector runs" in tty
     assert "robust_z" in out and "NAB detector runs" not in out
-    piped = subprocess.run([*args, "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    piped = subprocess.run([*args, "--json"], capture_output=True, text=True, env=tty_env(), cwd=ROOT, timeout=120)
     assert piped.returncode == 0 and "NAB detector runs" not in piped.stderr
 
 
